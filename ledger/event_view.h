@@ -1,0 +1,36 @@
+// EventView: a zero-copy reading of a stored event's bytes.
+//
+// The bytes must outlive the view. Construction validates the message; a
+// malformed one yields !ok() with the reason, never an exception.
+#pragma once
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ledger/event.capnp.h"
+
+namespace ocop::ledger {
+
+class EventView {
+ public:
+  explicit EventView(std::string_view bytes);
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  // Valid only when ok().
+  schema::Event::Reader event() const { return event_; }
+
+ private:
+  // Cap'n Proto reads words; copy only when the bytes are not word-aligned.
+  kj::Array<capnp::word> aligned_;
+  std::optional<capnp::FlatArrayMessageReader> reader_;
+  schema::Event::Reader event_;
+  std::string error_;
+};
+
+}  // namespace ocop::ledger

@@ -1,0 +1,48 @@
+// The ledger's RocksDB key encodings. Big-endian numbers so that byte order is
+// numeric order and iterators walk the log in sequence.
+//
+//   column family  key                                  value
+//   default        "magic", "format"                    "ocop-ledger", "1"
+//   events         seq (8)                              stored event bytes
+//   streams        stream, 0x00, version (8)            seq (8)
+//   heads          stream                               version (8)
+//   idem           idempotency key                      digest (32), first seq (8), count (8)
+//   tree           level (1), index (8)                 hash (32)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ocop::ledger::keys {
+
+inline constexpr int kFormatVersion = 1;
+inline constexpr std::string_view kMagic = "ocop-ledger";
+
+inline void PutBE64(std::string* s, uint64_t v) {
+  for (int i = 7; i >= 0; --i) s->push_back(static_cast<char>(v >> (8 * i)));
+}
+inline uint64_t GetBE64(std::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = v << 8 | static_cast<uint8_t>(s[i]);
+  return v;
+}
+inline std::string Seq(uint64_t seq) {
+  std::string k;
+  k.reserve(8);
+  PutBE64(&k, seq);
+  return k;
+}
+inline std::string StreamEntry(std::string_view stream, uint64_t version) {
+  std::string k(stream);
+  k.push_back('\0');
+  PutBE64(&k, version);
+  return k;
+}
+inline std::string TreeNode(int level, uint64_t index) {
+  std::string k(1, static_cast<char>(level));
+  PutBE64(&k, index);
+  return k;
+}
+
+}  // namespace ocop::ledger::keys

@@ -1,0 +1,219 @@
+// Ledger: an append-only log of opaque, typed events in streams, on RocksDB.
+//
+// Promises:
+//  * Every event has a global sequence number, from 1 with no gaps, and a
+//    version within its stream, from 1 with no gaps.
+//  * One Append call writes all of its events, possibly to several streams,
+//    or none of them. It returns only once they are on disk (WAL synced).
+//  * Concurrent callers share one WriteBatch and one sync (group commit): the
+//    caller at the head of the queue writes for everyone queued behind it.
+//  * An idempotency key seen before returns the first call's sequence numbers
+//    and appends nothing; the same key with other content is a conflict.
+//  * The stored bytes of an event (a Cap'n Proto message of ledger/event.capnp)
+//    are exactly the bytes hashed into the RFC 6962 tree and served. Event S is
+//    leaf S-1. The tree's complete subtrees are stored in the same batch as the
+//    events, so the tree is never recomputed.
+//  * One process at a time: a second Open of the same directory is Busy.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "ledger/merkle.h"
+#include "ledger/signer.h"
+#include "ledger/status.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace ocop::ledger {
+
+struct Actor {
+  std::string principal;
+  std::string role;
+  std::string unit;
+};
+
+// An event to append. The ledger assigns seq, version and recording time.
+struct NewEvent {
+  std::string stream;     // non-empty, no NUL byte, at most 1024 bytes
+  std::string type;       // non-empty
+  std::string effective;  // "YYYY-MM-DD"
+  Actor actor;
+  // A serialized (unpacked, flat) Cap'n Proto message whose root struct is
+  // copied into the envelope's payload; empty for no payload.
+  std::string payload;
+};
+
+// "Stream `stream` must be at `version` before this call" (0: must be empty).
+struct ExpectedVersion {
+  std::string stream;
+  uint64_t version = 0;
+};
+
+struct AppendRequest {
+  std::vector<NewEvent> events;            // at least one
+  std::vector<ExpectedVersion> expected;   // optional, per stream
+  std::string idempotency_key;             // empty: none
+};
+
+struct AppendResult {
+  std::vector<uint64_t> seqs;  // one per event, in request order
+  bool duplicate = false;      // true: the key was seen before; nothing appended
+};
+
+struct SignedTreeHead {
+  uint64_t size = 0;
+  merkle::Hash root{};
+  std::string signature;  // 64 raw bytes over TreeHeadMessage(size, root)
+  std::string key_id_hex;
+};
+
+struct InclusionProof {
+  uint64_t seq = 0;
+  uint64_t size = 0;
+  std::string leaf;  // the stored bytes of event `seq`
+  merkle::Hash leaf_hash{};
+  std::vector<merkle::Hash> path;
+  merkle::Hash root{};
+};
+
+struct VerifyResult {
+  uint64_t checked = 0;  // events re-hashed
+  uint64_t first_bad_seq = 0;  // 0 when intact
+  std::string problem;         // what was wrong with first_bad_seq
+  merkle::Hash root{};
+};
+
+struct Options {
+  // Create the data directory and its signing key if they do not exist.
+  bool create_if_missing = true;
+  // Sync the WAL before an append returns. Off only in tests of non-durable
+  // paths; the CLI and server never turn it off.
+  bool sync = true;
+  // Microseconds since the Unix epoch for the recordedAt of new events. The
+  // ledger never reads the wall clock itself; the program passes it in.
+  std::function<int64_t()> clock;
+  // A group commit stops taking callers once it holds this many events or
+  // bytes of events (a single larger call is still written alone).
+  size_t max_group_events = 16384;
+  size_t max_group_bytes = 8 << 20;
+  // RocksDB block cache size; bounds read memory.
+  size_t block_cache_bytes = 64 << 20;
+};
+
+// Receives events in sequence order. Returning false stops the subscription.
+using EventHandler = std::function<bool(uint64_t seq, std::string_view bytes)>;
+
+class Subscription;
+
+class Ledger {
+ public:
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  static Status Open(const std::string& dir, const Options& options, std::unique_ptr<Ledger>* out);
+
+  Status Append(const AppendRequest& request, AppendResult* result);
+
+  // Number of durable events; also the highest sequence number.
+  uint64_t Size() const { return committed_.load(std::memory_order_acquire); }
+  // Version of a stream: its number of events (0 if it has none).
+  Status StreamVersion(std::string_view stream, uint64_t* version);
+
+  // Calls `fn` for events from_seq.. in order, up to `limit` events (0: no
+  // limit) and never past Size() at the call. Stops early if fn returns false.
+  Status Scan(uint64_t from_seq, uint64_t limit, const EventHandler& fn);
+  // Events of one stream from version `from_version` (1-based), in order.
+  Status ScanStream(std::string_view stream, uint64_t from_version, uint64_t limit,
+                    const EventHandler& fn);
+  Status Get(uint64_t seq, std::string* bytes);
+
+  // Blocks until Size() > after_seq or the timeout passes; returns Size().
+  // Woken by commits, never by polling.
+  uint64_t WaitForAppend(uint64_t after_seq, std::chrono::milliseconds timeout);
+  // Catches up from `from_seq` (reading the stored log), then follows new
+  // appends as they commit, on a thread of its own, until the handle is
+  // destroyed or the handler returns false.
+  std::unique_ptr<Subscription> Subscribe(uint64_t from_seq, EventHandler handler);
+
+  // The signed head of the first `size` events (0 < size <= Size(), or the
+  // empty tree for size 0).
+  Status TreeHead(uint64_t size, SignedTreeHead* head);
+  Status Inclusion(uint64_t seq, uint64_t size, InclusionProof* proof);
+  Status Consistency(uint64_t from_size, uint64_t to_size, std::vector<merkle::Hash>* path);
+  // Re-hashes every stored event and checks it and every stored subtree
+  // against the tree; a mismatch is reported in result->first_bad_seq with
+  // Status::Tampered. `progress`, if set, is called now and then with the
+  // number checked so far.
+  Status Verify(VerifyResult* result, const std::function<void(uint64_t)>& progress = {});
+
+  const Signer& signer() const { return *signer_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Writer;
+  struct GroupState;
+  class TreeReader;
+
+  Ledger() = default;
+  Status WriteGroup(std::vector<Writer*>& group);
+  Status PrepareOne(Writer* w, GroupState* g, void* batch);
+  void NotifyCommitted(uint64_t size);
+
+  std::string dir_;
+  Options options_;
+  int lock_fd_ = -1;  // flock'd for the ledger's lifetime
+  std::unique_ptr<Signer> signer_;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* heads_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* idem_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* tree_cf_ = nullptr;
+
+  // Writers queue; the front one writes for the group (LevelDB's design).
+  std::mutex mu_;
+  std::deque<Writer*> writers_;
+  // Owned by whichever writer is at the front; no lock needed to touch them.
+  merkle::Frontier frontier_;
+  uint64_t next_seq_ = 1;
+
+  std::atomic<uint64_t> committed_{0};
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  bool closing_ = false;
+};
+
+class Subscription {
+ public:
+  ~Subscription();  // stops and joins the delivering thread
+  // Highest sequence number delivered so far.
+  uint64_t position() const { return position_.load(); }
+
+ private:
+  friend class Ledger;
+  Subscription() = default;
+  void Run(Ledger* ledger, uint64_t from_seq, EventHandler handler);
+  std::atomic<uint64_t> position_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace ocop::ledger

@@ -1,0 +1,69 @@
+// Status: the result of an operation that may fail, in the manner of LevelDB.
+//
+// Errors never cross a layer as exceptions. A Status is either OK or carries a
+// code and a message written for the person who will read it: it says what was
+// wrong and, where it can, what is allowed.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ocop {
+
+class Status {
+ public:
+  enum class Code {
+    kOk = 0,
+    kNotFound,         // the thing asked for does not exist
+    kInvalidArgument,  // the request is malformed: bad usage or unreadable input
+    kConflict,         // expected version or idempotency key does not match
+    kRefused,          // understood and not allowed (workflow rule, authority)
+    kTampered,         // stored data does not match its hash tree
+    kBusy,             // the data directory is used by another process
+    kCorruption,       // stored data is unreadable, foreign or of a newer format
+    kIOError,          // the operating system or storage engine failed
+  };
+
+  Status() = default;
+  static Status OK() { return Status(); }
+  static Status NotFound(std::string msg) { return Status(Code::kNotFound, std::move(msg)); }
+  static Status InvalidArgument(std::string msg) {
+    return Status(Code::kInvalidArgument, std::move(msg));
+  }
+  static Status Conflict(std::string msg) { return Status(Code::kConflict, std::move(msg)); }
+  static Status Refused(std::string msg) { return Status(Code::kRefused, std::move(msg)); }
+  static Status Tampered(std::string msg) { return Status(Code::kTampered, std::move(msg)); }
+  static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
+  static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
+  static Status IOError(std::string msg) { return Status(Code::kIOError, std::move(msg)); }
+
+  bool ok() const { return code_ == Code::kOk; }
+  Code code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+  bool IsNotFound() const { return code_ == Code::kNotFound; }
+  bool IsConflict() const { return code_ == Code::kConflict; }
+  bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
+  bool IsTampered() const { return code_ == Code::kTampered; }
+  bool IsBusy() const { return code_ == Code::kBusy; }
+  bool IsCorruption() const { return code_ == Code::kCorruption; }
+
+  // A short machine-readable name of the code, e.g. "conflict".
+  std::string_view CodeName() const;
+  // "conflict: stream 'p/1' expected version 3, actual 5".
+  std::string ToString() const;
+
+  // The process exit code of INTERFACE.md: 0 success; 1 understood and refused
+  // (conflict, refusal, tampering); 2 bad usage or unreadable input; 3 storage
+  // or internal failure.
+  int ExitCode() const;
+
+ private:
+  Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}
+
+  Code code_ = Code::kOk;
+  std::string message_;
+};
+
+}  // namespace ocop

@@ -1,0 +1,34 @@
+// ocop: the OCOP audit ledger's command line. Wires the layers to arguments;
+// every subcommand prints JSON for machines on stdout and messages for people
+// on stderr, and exits 0, 1 (refused), 2 (bad usage) or 3 (storage failure).
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "ocop/ledger_commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ocop: the audit ledger of the OCOP programme (Mỗi xã một sản phẩm)"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --data may come before or after the subcommand
+  ocop::cli::GlobalOptions global;
+  if (const char* env = std::getenv("OCOP_DATA"); env && *env) global.data_dir = env;
+  app.add_option("--data", global.data_dir,
+                 "The ledger's data directory (default ./ocop-data, or $OCOP_DATA)");
+
+  ocop::cli::Runner selected;
+  ocop::cli::AddLedgerCommands(app, global, &selected);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help (code 0) or the usage error
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    return selected ? selected() : 2;
+  } catch (const std::exception& e) {
+    std::cerr << "ocop: internal error: " << e.what() << "\n";
+    return 3;
+  }
+}
