@@ -24,6 +24,14 @@ class EventView {
   const std::string& error() const { return error_; }
   // Valid only when ok().
   schema::Event::Reader event() const { return event_; }
+  // The same bytes read with a publisher's schema of the same layout (for
+  // OCOP, workflow::schema::OcopEvent). Valid only when ok(); a payload that
+  // does not fit the schema surfaces as a kj exception, which callers at the
+  // edge catch.
+  template <typename T>
+  typename T::Reader As() const {
+    return const_cast<capnp::FlatArrayMessageReader&>(*reader_).getRoot<T>();
+  }
 
  private:
   // Cap'n Proto reads words; copy only when the bytes are not word-aligned.

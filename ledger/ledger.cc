@@ -93,7 +93,7 @@ struct Ledger::Writer {
   const AppendRequest* request = nullptr;
   AppendResult* result = nullptr;
   std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> envelopes;
-  merkle::Hash digest{};
+  std::string digest;  // what the idempotency key is bound to
   size_t bytes = 0;
   Status status;
   bool done = false;
@@ -106,7 +106,7 @@ struct Ledger::GroupState {
   merkle::Frontier frontier;
   int64_t recorded_at = 0;
   std::unordered_map<std::string, uint64_t> versions;  // stream -> version after this group
-  std::unordered_map<std::string, std::pair<merkle::Hash, std::vector<uint64_t>>> keys;
+  std::unordered_map<std::string, std::pair<std::string, std::vector<uint64_t>>> keys;
 };
 
 class Ledger::TreeReader : public merkle::NodeReader {
@@ -365,7 +365,13 @@ Status Ledger::Append(const AppendRequest& request, AppendResult* result) {
     Status s = BuildEnvelope(request.events[i], request.idempotency_key, i, &w.envelopes[i], &w.bytes);
     if (!s.ok()) return s;
   }
-  if (!request.idempotency_key.empty()) w.digest = RequestDigest(request);
+  if (!request.idempotency_key.empty()) {
+    if (!request.idempotency_digest.empty()) {
+      w.digest = merkle::ToHex(merkle::Sha256(request.idempotency_digest));
+    } else {
+      w.digest = merkle::ToHex(RequestDigest(request));
+    }
+  }
 
   std::unique_lock<std::mutex> l(mu_);
   writers_.push_back(&w);
@@ -408,7 +414,7 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
   const std::string& key = r.idempotency_key;
   if (!key.empty()) {
     auto seen = g->keys.find(key);
-    merkle::Hash digest;
+    std::string digest;
     std::vector<uint64_t> seqs;
     bool found = false;
     if (seen != g->keys.end()) {
@@ -416,17 +422,11 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
       seqs = seen->second.second;
       found = true;
     } else {
-      std::string v;
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), idem_cf_, key, &v);
-      if (s.ok()) {
-        if (v.size() != 48) return Status::Corruption("idempotency record of '" + key + "' is damaged");
-        std::memcpy(digest.data(), v.data(), 32);
-        uint64_t first = keys::GetBE64(std::string_view(v).substr(32));
-        uint64_t count = keys::GetBE64(std::string_view(v).substr(40));
-        for (uint64_t i = 0; i < count; ++i) seqs.push_back(first + i);
+      Status st = FindIdempotencyKey(key, &digest, &seqs);
+      if (st.ok()) {
         found = true;
-      } else if (!s.IsNotFound()) {
-        return FromRocks(s, "reading idempotency keys");
+      } else if (!st.IsNotFound()) {
+        return st;
       }
     }
     if (found) {
@@ -498,7 +498,10 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
     g->frontier.Append(merkle::LeafHash(stored), sink);
   }
   if (!key.empty()) {
-    std::string v(reinterpret_cast<const char*>(w->digest.data()), 32);
+    std::string v;
+    merkle::Hash raw;
+    merkle::FromHex(w->digest, &raw);
+    v.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
     keys::PutBE64(&v, seqs.front());
     keys::PutBE64(&v, seqs.size());
     batch->Put(idem_cf_, key, v);
@@ -569,6 +572,26 @@ Status Ledger::StreamVersion(std::string_view stream, uint64_t* version) {
   }
   if (!s.ok()) return FromRocks(s, "reading a stream version");
   *version = keys::GetBE64(v);
+  return Status::OK();
+}
+
+Status Ledger::FindIdempotencyKey(std::string_view key, std::string* digest,
+                                  std::vector<uint64_t>* seqs) {
+  std::string v;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), idem_cf_, rocksdb::Slice(key.data(), key.size()), &v);
+  if (s.IsNotFound()) return Status::NotFound("idempotency key not seen");
+  if (!s.ok()) return FromRocks(s, "reading idempotency keys");
+  if (v.size() != 48) {
+    return Status::Corruption("idempotency record of '" + std::string(key) + "' is damaged");
+  }
+  merkle::Hash raw;
+  std::memcpy(raw.data(), v.data(), 32);
+  *digest = merkle::ToHex(raw);
+  uint64_t first = keys::GetBE64(std::string_view(v).substr(32));
+  uint64_t count = keys::GetBE64(std::string_view(v).substr(40));
+  seqs->clear();
+  for (uint64_t i = 0; i < count; ++i) seqs->push_back(first + i);
   return Status::OK();
 }
 

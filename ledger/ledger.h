@@ -69,6 +69,10 @@ struct AppendRequest {
   std::vector<NewEvent> events;            // at least one
   std::vector<ExpectedVersion> expected;   // optional, per stream
   std::string idempotency_key;             // empty: none
+  // What the key is bound to. Empty: a digest of the events and
+  // expectations. A caller whose events depend on state (a decider) sets the
+  // digest of its own request instead, so a retry matches the first call.
+  std::string idempotency_digest;
 };
 
 struct AppendResult {
@@ -135,6 +139,11 @@ class Ledger {
   uint64_t Size() const { return committed_.load(std::memory_order_acquire); }
   // Version of a stream: its number of events (0 if it has none).
   Status StreamVersion(std::string_view stream, uint64_t* version);
+  // The first call made with `key`: what it was bound to (hex SHA-256 of its
+  // idempotency_digest, or of its events when that was empty) and its
+  // sequence numbers. NotFound if the key was never used.
+  Status FindIdempotencyKey(std::string_view key, std::string* digest,
+                            std::vector<uint64_t>* seqs);
 
   // Calls `fn` for events from_seq.. in order, up to `limit` events (0: no
   // limit) and never past Size() at the call. Stops early if fn returns false.

@@ -9,6 +9,7 @@ std::string_view Status::CodeName() const {
     case Code::kInvalidArgument: return "invalid_argument";
     case Code::kConflict: return "conflict";
     case Code::kRefused: return "refused";
+    case Code::kForbidden: return "forbidden";
     case Code::kTampered: return "tampered";
     case Code::kBusy: return "busy";
     case Code::kCorruption: return "corruption";
@@ -30,6 +31,7 @@ int Status::ExitCode() const {
     case Code::kOk: return 0;
     case Code::kConflict:
     case Code::kRefused:
+    case Code::kForbidden:
     case Code::kTampered: return 1;
     case Code::kNotFound:  // asked for what is not there: bad usage
     case Code::kInvalidArgument: return 2;

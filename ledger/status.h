@@ -18,7 +18,8 @@ class Status {
     kNotFound,         // the thing asked for does not exist
     kInvalidArgument,  // the request is malformed: bad usage or unreadable input
     kConflict,         // expected version or idempotency key does not match
-    kRefused,          // understood and not allowed (workflow rule, authority)
+    kRefused,          // understood and illegal in the workflow
+    kForbidden,        // not within the acting principal's authority
     kTampered,         // stored data does not match its hash tree
     kBusy,             // the data directory is used by another process
     kCorruption,       // stored data is unreadable, foreign or of a newer format
@@ -33,6 +34,7 @@ class Status {
   }
   static Status Conflict(std::string msg) { return Status(Code::kConflict, std::move(msg)); }
   static Status Refused(std::string msg) { return Status(Code::kRefused, std::move(msg)); }
+  static Status Forbidden(std::string msg) { return Status(Code::kForbidden, std::move(msg)); }
   static Status Tampered(std::string msg) { return Status(Code::kTampered, std::move(msg)); }
   static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
   static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
@@ -44,6 +46,8 @@ class Status {
 
   bool IsNotFound() const { return code_ == Code::kNotFound; }
   bool IsConflict() const { return code_ == Code::kConflict; }
+  bool IsRefused() const { return code_ == Code::kRefused; }
+  bool IsForbidden() const { return code_ == Code::kForbidden; }
   bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
   bool IsTampered() const { return code_ == Code::kTampered; }
   bool IsBusy() const { return code_ == Code::kBusy; }

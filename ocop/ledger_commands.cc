@@ -11,6 +11,7 @@
 #include "ledger/event.capnp.h"
 #include "ledger/ledger.h"
 #include "ocop/encoding.h"
+#include "ocop/open_ledger.h"
 
 namespace ocop::cli {
 namespace {
@@ -18,24 +19,11 @@ namespace {
 using json = nlohmann::ordered_json;
 using ledger::merkle::ToHex;
 
-int64_t WallClockMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Reports a failed status the way every subcommand does: the message on
 // stderr, the exit code from its kind.
 int Fail(const std::string& command, const Status& s) {
   std::cerr << "ocop " << command << ": " << s.message() << "\n";
   return s.ExitCode();
-}
-
-Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::Ledger>* out) {
-  ledger::Options options;
-  options.create_if_missing = create;
-  options.clock = WallClockMicros;
-  return ledger::Ledger::Open(g.data_dir, options, out);
 }
 
 json TreeHeadJson(const ledger::SignedTreeHead& h) {

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "ocop/ledger_commands.h"
+#include "ocop/submit_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ocop: the audit ledger of the OCOP programme (Mỗi xã một sản phẩm)"};
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
 
   ocop::cli::Runner selected;
   ocop::cli::AddLedgerCommands(app, global, &selected);
+  ocop::cli::AddSubmitCommand(app, global, &selected);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,1039 @@
+#include "workflow/decide.h"
+
+#include <capnp/dynamic.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <set>
+
+#include "workflow/json.h"
+#include "workflow/rules.h"
+
+namespace ocop::workflow {
+
+std::string ProductStream(const std::string& id) { return "product/" + id; }
+std::string SubjectStream(const std::string& id) { return "subject/" + id; }
+std::string UnitStream(const std::string& code) { return "unit/" + code; }
+std::string CouncilStream(const std::string& id) { return "council/" + id; }
+std::string PrincipalStream(const std::string& id) { return "principal/" + id; }
+std::string DisputeStream(const std::string& id) { return "dispute/" + id; }
+
+namespace {
+
+using C = schema::Command;
+
+std::string_view RoleName(Role r) {
+  switch (r) {
+    case Role::ADMIN: return "admin";
+    case Role::OFFICER: return "officer";
+    case Role::COUNCIL: return "council";
+    case Role::AUTHORITY: return "authority";
+    case Role::INSPECTOR: return "inspector";
+    case Role::AUDITOR: return "auditor";
+  }
+  return "auditor";
+}
+
+std::string_view LevelName(CouncilLevel l) {
+  switch (l) {
+    case CouncilLevel::COMMUNE: return "commune";
+    case CouncilLevel::DISTRICT: return "district";
+    case CouncilLevel::PROVINCE: return "province";
+    case CouncilLevel::CENTRAL: return "central";
+  }
+  return "province";
+}
+
+// The council level that corresponds to an administrative unit's level.
+CouncilLevel LevelOfUnit(UnitLevel l) {
+  switch (l) {
+    case UnitLevel::COMMUNE: return CouncilLevel::COMMUNE;
+    case UnitLevel::DISTRICT: return CouncilLevel::DISTRICT;
+    case UnitLevel::PROVINCE: return CouncilLevel::PROVINCE;
+    case UnitLevel::NATIONAL: return CouncilLevel::CENTRAL;
+  }
+  return CouncilLevel::PROVINCE;
+}
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+// The decision for one command: reads through the view, checks, and emits.
+class Decider {
+ public:
+  Decider(View& view, const Principal& who, C::Reader cmd, Decided* out)
+      : view_(view), who_(who), cmd_(cmd), out_(out) {}
+
+  Status Run();
+
+ private:
+  // --- reading
+  Status RequireUnit(const std::string& code, const std::string& field, const UnitState** u,
+                     bool allow_retired = false);
+  Status RequireProduct(const std::string& id, const std::string& field, const ProductState** p);
+  // True when `unit` is `ancestor` or lies within it, following parents and,
+  // for retired units, successors (a merged district is within its successor).
+  Status Contains(const std::string& ancestor, const std::string& unit, bool* yes);
+
+  // --- authority: finds a grant of one of `roles` whose unit contains
+  // `unit` (and, for councils, names `council`), and records it as the actor.
+  Status Authorize(std::initializer_list<Role> roles, const std::string& unit,
+                   const std::string& what, const std::string& council = "",
+                   const Grant** used = nullptr);
+
+  // --- writing
+  template <typename Fill>
+  void Emit(const std::string& stream, Fill fill);
+  void ExpectProduct(const std::string& id, uint64_t version) {
+    out_->expected.emplace_back(ProductStream(id), version);
+  }
+  Status CheckExpectedVersion(const std::string& id, uint64_t version);
+
+  // --- one per command
+  Status DefineUnit(C::Body::Reader);
+  Status RetireUnit(C::Body::Reader);
+  Status GrantRole(C::Body::Reader);
+  Status RegisterSubject(C::Body::Reader);
+  Status ConstituteCouncil(C::Body::Reader);
+  Status RegisterIdea(C::Body::Reader);
+  Status ClassifyProduct(C::Body::Reader);
+  Status ReviewIdea(C::Body::Reader);
+  Status SubmitPlan(C::Body::Reader);
+  Status ReviewPlan(C::Body::Reader);
+  Status GrantSupport(C::Body::Reader);
+  Status SubmitDossier(C::Body::Reader);
+  Status RecordScore(C::Body::Reader);
+  Status Forward(C::Body::Reader);
+  Status ApproveResults(C::Body::Reader);
+  Status RevokeRating(C::Body::Reader);
+  Status RecordInspection(C::Body::Reader);
+  Status RecordPromotion(C::Body::Reader);
+  Status ImportCertificate(C::Body::Reader);
+  Status AnnulEvent(C::Body::Reader);
+  Status FileDispute(C::Body::Reader);
+  Status ResolveDispute(C::Body::Reader);
+  Status SetTarget(C::Body::Reader);
+
+  // Simple product acts: officer (or `roles`) over the product's unit,
+  // allowed in `stages`, one event on the product's stream.
+  template <typename Fill>
+  Status ProductAct(const std::string& product, std::initializer_list<Stage> stages,
+                    std::initializer_list<Role> roles, const std::string& what, Fill fill);
+
+  View& view_;
+  const Principal& who_;
+  C::Reader cmd_;
+  Decided* out_;
+  Date effective_;
+};
+
+Status Decider::RequireUnit(const std::string& code, const std::string& field,
+                            const UnitState** u, bool allow_retired) {
+  Status s = view_.Unit(code, u);
+  if (!s.ok()) return s;
+  if (!(*u)->exists) {
+    return Status::InvalidArgument("field '" + field + "': unknown unit " + Quote(code) +
+                                   "; define it first with DefineUnit");
+  }
+  if ((*u)->retired && !allow_retired && (*u)->retired_on <= effective_) {
+    return Status::Refused("unit " + Quote(code) + " was retired on " +
+                           FormatDate((*u)->retired_on) + "; act under its successor " +
+                           Quote((*u)->successor));
+  }
+  return Status::OK();
+}
+
+Status Decider::RequireProduct(const std::string& id, const std::string& field,
+                               const ProductState** p) {
+  uint64_t version = 0;
+  Status s = view_.Product(id, p, &version);
+  if (!s.ok()) return s;
+  if (!(*p)->exists) {
+    return Status::InvalidArgument("field '" + field + "': unknown product " + Quote(id) +
+                                   "; register it first with RegisterIdea or ImportCertificate");
+  }
+  s = CheckExpectedVersion(id, version);
+  if (!s.ok()) return s;
+  ExpectProduct(id, version);
+  return Status::OK();
+}
+
+Status Decider::CheckExpectedVersion(const std::string& id, uint64_t version) {
+  int64_t expected = cmd_.getExpectedVersion();
+  if (expected >= 0 && static_cast<uint64_t>(expected) != version) {
+    return Status::Conflict("product " + Quote(id) + " is at version " + std::to_string(version) +
+                            ", not the expected_version " + std::to_string(expected) +
+                            "; read it again and retry");
+  }
+  return Status::OK();
+}
+
+Status Decider::Contains(const std::string& ancestor, const std::string& unit, bool* yes) {
+  *yes = false;
+  std::set<std::string> seen;
+  std::deque<std::string> todo{unit};
+  while (!todo.empty()) {
+    std::string u = todo.front();
+    todo.pop_front();
+    if (u.empty() || !seen.insert(u).second) continue;
+    if (u == ancestor) {
+      *yes = true;
+      return Status::OK();
+    }
+    const UnitState* st = nullptr;
+    Status s = view_.Unit(u, &st);
+    if (!s.ok()) return s;
+    if (!st->exists) continue;
+    todo.push_back(st->parent);
+    if (st->retired) todo.push_back(st->successor);
+  }
+  return Status::OK();
+}
+
+Status Decider::Authorize(std::initializer_list<Role> roles, const std::string& unit,
+                          const std::string& what, const std::string& council,
+                          const Grant** used) {
+  if (who_.superuser) {
+    out_->role = "superuser";
+    out_->unit = unit;
+    if (used) *used = nullptr;
+    return Status::OK();
+  }
+  const PrincipalState* p = nullptr;
+  Status s = view_.Principal(who_.id, &p);
+  if (!s.ok()) return s;
+  for (const Grant& g : p->grants) {
+    if (std::find(roles.begin(), roles.end(), g.role) == roles.end()) continue;
+    if (g.role == Role::COUNCIL && g.council != council) continue;
+    bool inside = false;
+    s = Contains(g.unit, unit, &inside);
+    if (!s.ok()) return s;
+    if (!inside) continue;
+    out_->role = RoleName(g.role);
+    out_->unit = g.unit;
+    if (used) *used = &g;
+    return Status::OK();
+  }
+  std::string allowed;
+  for (Role r : roles) allowed += (allowed.empty() ? "" : " or ") + std::string(RoleName(r));
+  std::string held;
+  for (const Grant& g : p->grants) {
+    held += (held.empty() ? "" : ", ") + std::string(RoleName(g.role)) + " of " + g.unit;
+    if (!g.council.empty()) held += " (council " + g.council + ")";
+  }
+  return Status::Forbidden(Quote(who_.id) + " may not " + what + ": that needs the role " +
+                           allowed + " in unit " + Quote(unit) + " or above" +
+                           (council.empty() ? "" : " for council " + Quote(council)) +
+                           "; they hold " + (held.empty() ? "no roles" : held));
+}
+
+template <typename Fill>
+void Decider::Emit(const std::string& stream, Fill fill) {
+  PendingEvent e;
+  e.stream = stream;
+  e.payload = std::make_unique<capnp::MallocMessageBuilder>(128);
+  auto payload = e.payload->initRoot<schema::Payload>();
+  fill(payload);
+  auto dyn = capnp::toDynamic(payload.asReader());
+  KJ_IF_MAYBE(f, dyn.which()) {
+    for (auto a : f->getProto().getAnnotations()) {
+      if (a.getId() == 0xfa5b1fd61c2e7c3dull) e.type = a.getValue().getText().cStr();
+    }
+  }
+  out_->events.push_back(std::move(e));
+}
+
+template <typename Fill>
+Status Decider::ProductAct(const std::string& product, std::initializer_list<Stage> stages,
+                           std::initializer_list<Role> roles, const std::string& what,
+                           Fill fill) {
+  const ProductState* p = nullptr;
+  Status s = RequireProduct(product, "product", &p);
+  if (!s.ok()) return s;
+  s = Authorize(roles, p->unit, what);
+  if (!s.ok()) return s;
+  Stage now = p->StageOn(effective_);
+  if (stages.size() && std::find(stages.begin(), stages.end(), now) == stages.end()) {
+    std::string allowed;
+    for (Stage st : stages) allowed += (allowed.empty() ? "" : ", ") + std::string(StageName(st));
+    return Status::Refused("cannot " + what + " for product " + Quote(product) + ": it is at stage " +
+                           std::string(StageName(now)) + " on " + FormatDate(effective_) +
+                           "; this is allowed only at " + allowed);
+  }
+  Emit(ProductStream(product), fill);
+  return Status::OK();
+}
+
+Status Decider::Run() {
+  if (!ParseDate(cmd_.getEffective().cStr(), &effective_)) {
+    return Status::InvalidArgument("field 'effective' must be a date YYYY-MM-DD");
+  }
+  auto b = cmd_.getBody();
+  switch (b.which()) {
+    case C::Body::DEFINE_UNIT: return DefineUnit(b);
+    case C::Body::RETIRE_UNIT: return RetireUnit(b);
+    case C::Body::GRANT_ROLE: return GrantRole(b);
+    case C::Body::REGISTER_SUBJECT: return RegisterSubject(b);
+    case C::Body::CONSTITUTE_COUNCIL: return ConstituteCouncil(b);
+    case C::Body::REGISTER_IDEA: return RegisterIdea(b);
+    case C::Body::CLASSIFY_PRODUCT: return ClassifyProduct(b);
+    case C::Body::REVIEW_IDEA: return ReviewIdea(b);
+    case C::Body::SUBMIT_PLAN: return SubmitPlan(b);
+    case C::Body::REVIEW_PLAN: return ReviewPlan(b);
+    case C::Body::GRANT_SUPPORT: return GrantSupport(b);
+    case C::Body::SUBMIT_DOSSIER: return SubmitDossier(b);
+    case C::Body::RECORD_SCORE: return RecordScore(b);
+    case C::Body::FORWARD: return Forward(b);
+    case C::Body::APPROVE_RESULTS: return ApproveResults(b);
+    case C::Body::REVOKE_RATING: return RevokeRating(b);
+    case C::Body::RECORD_INSPECTION: return RecordInspection(b);
+    case C::Body::RECORD_PROMOTION: return RecordPromotion(b);
+    case C::Body::IMPORT_CERTIFICATE: return ImportCertificate(b);
+    case C::Body::ANNUL_EVENT: return AnnulEvent(b);
+    case C::Body::FILE_DISPUTE: return FileDispute(b);
+    case C::Body::RESOLVE_DISPUTE: return ResolveDispute(b);
+    case C::Body::SET_TARGET: return SetTarget(b);
+  }
+  return Status::InvalidArgument("unknown command type");
+}
+
+// ---------------------------------------------------------------- directory
+
+Status Decider::DefineUnit(C::Body::Reader b) {
+  auto c = b.getDefineUnit();
+  std::string code = c.getUnit().cStr(), parent = c.getParent().cStr();
+  if (code.empty()) return Status::InvalidArgument("field 'unit' must not be empty");
+  if (c.getName().size() == 0) return Status::InvalidArgument("field 'name' must not be empty");
+  const UnitState* existing = nullptr;
+  Status s = view_.Unit(code, &existing);
+  if (!s.ok()) return s;
+  if (existing->exists) return Status::Refused("unit " + Quote(code) + " is already defined");
+  UnitLevel level = c.getLevel();
+  if (parent.empty()) {
+    if (level != UnitLevel::PROVINCE && level != UnitLevel::NATIONAL) {
+      return Status::InvalidArgument("field 'parent': a district or commune needs a parent unit");
+    }
+    s = Authorize({Role::ADMIN}, code, "define a top-level unit");
+    if (!s.ok()) return s;
+  } else {
+    const UnitState* p = nullptr;
+    s = RequireUnit(parent, "parent", &p);
+    if (!s.ok()) return s;
+    bool fits = (level == UnitLevel::PROVINCE && p->level == UnitLevel::NATIONAL) ||
+                (level == UnitLevel::DISTRICT && p->level == UnitLevel::PROVINCE) ||
+                (level == UnitLevel::COMMUNE &&
+                 (p->level == UnitLevel::DISTRICT || p->level == UnitLevel::PROVINCE));
+    if (!fits) {
+      return Status::InvalidArgument(
+          "field 'parent': a unit of this level cannot sit under " + Quote(parent) +
+          "; provinces sit under the country, districts under provinces, communes under "
+          "districts or (since 2025) provinces");
+    }
+    s = Authorize({Role::ADMIN}, parent, "define units");
+    if (!s.ok()) return s;
+  }
+  Emit(UnitStream(code), [&](schema::Payload::Builder p) { p.setUnitDefined(c); });
+  return Status::OK();
+}
+
+Status Decider::RetireUnit(C::Body::Reader b) {
+  auto c = b.getRetireUnit();
+  std::string code = c.getUnit().cStr(), successor = c.getSuccessor().cStr();
+  const UnitState *u = nullptr, *succ = nullptr;
+  Status s = RequireUnit(code, "unit", &u);
+  if (!s.ok()) return s;
+  if (successor == code) return Status::InvalidArgument("field 'successor' must be another unit");
+  s = RequireUnit(successor, "successor", &succ);
+  if (!s.ok()) return s;
+  bool loop = false;
+  s = Contains(code, successor, &loop);
+  if (!s.ok()) return s;
+  if (loop) {
+    return Status::InvalidArgument("field 'successor': " + Quote(successor) + " lies within " +
+                                   Quote(code) + " and cannot succeed it");
+  }
+  s = Authorize({Role::ADMIN}, code, "retire units");
+  if (!s.ok()) return s;
+  Emit(UnitStream(code), [&](schema::Payload::Builder p) { p.setUnitRetired(c); });
+  return Status::OK();
+}
+
+Status Decider::GrantRole(C::Body::Reader b) {
+  auto c = b.getGrantRole();
+  std::string principal = c.getPrincipal().cStr(), unit = c.getUnit().cStr(),
+              council = c.getCouncil().cStr();
+  if (principal.empty()) return Status::InvalidArgument("field 'principal' must not be empty");
+  const UnitState* u = nullptr;
+  Status s = RequireUnit(unit, "unit", &u);
+  if (!s.ok()) return s;
+  if (c.getRole() == Role::COUNCIL) {
+    if (council.empty()) {
+      return Status::InvalidArgument("field 'council' is required for the role council");
+    }
+    const CouncilState* k = nullptr;
+    s = view_.Council(council, &k);
+    if (!s.ok()) return s;
+    if (!k->exists) {
+      return Status::InvalidArgument("field 'council': unknown council " + Quote(council) +
+                                     "; constitute it first with ConstituteCouncil");
+    }
+  } else if (!council.empty()) {
+    return Status::InvalidArgument("field 'council' is only for the role council");
+  }
+  s = Authorize({Role::ADMIN}, unit, "grant roles");
+  if (!s.ok()) return s;
+  Emit(PrincipalStream(principal), [&](schema::Payload::Builder p) { p.setRoleGranted(c); });
+  return Status::OK();
+}
+
+Status Decider::RegisterSubject(C::Body::Reader b) {
+  auto c = b.getRegisterSubject();
+  std::string id = c.getSubject().cStr(), unit = c.getUnit().cStr();
+  if (id.empty()) return Status::InvalidArgument("field 'subject' must not be empty");
+  const SubjectState* existing = nullptr;
+  Status s = view_.Subject(id, &existing);
+  if (!s.ok()) return s;
+  if (existing->exists) return Status::Refused("producer " + Quote(id) + " is already registered");
+  const UnitState* u = nullptr;
+  s = RequireUnit(unit, "unit", &u);
+  if (!s.ok()) return s;
+  s = Authorize({Role::OFFICER, Role::ADMIN}, unit, "register producers");
+  if (!s.ok()) return s;
+  Emit(SubjectStream(id), [&](schema::Payload::Builder p) { p.setSubjectRegistered(c); });
+  return Status::OK();
+}
+
+Status Decider::ConstituteCouncil(C::Body::Reader b) {
+  auto c = b.getConstituteCouncil();
+  std::string id = c.getCouncil().cStr(), unit = c.getUnit().cStr();
+  if (id.empty()) return Status::InvalidArgument("field 'council' must not be empty");
+  const CouncilState* existing = nullptr;
+  Status s = view_.Council(id, &existing);
+  if (!s.ok()) return s;
+  if (existing->exists) return Status::Refused("council " + Quote(id) + " is already constituted");
+  const UnitState* u = nullptr;
+  s = RequireUnit(unit, "unit", &u);
+  if (!s.ok()) return s;
+  if (LevelOfUnit(u->level) != c.getLevel()) {
+    return Status::InvalidArgument("field 'level': a council of unit " + Quote(unit) +
+                                   " is at level " + std::string(LevelName(LevelOfUnit(u->level))) +
+                                   ", its People's Committee's level");
+  }
+  s = Authorize({Role::ADMIN, Role::AUTHORITY}, unit, "constitute councils");
+  if (!s.ok()) return s;
+  Emit(CouncilStream(id), [&](schema::Payload::Builder p) { p.setCouncilConstituted(c); });
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------- the cycle
+
+Status Decider::RegisterIdea(C::Body::Reader b) {
+  auto c = b.getRegisterIdea();
+  std::string id = c.getProduct().cStr(), unit = c.getUnit().cStr(),
+              subject = c.getSubject().cStr();
+  if (id.empty()) return Status::InvalidArgument("field 'product' must not be empty");
+  if (c.getName().size() == 0) return Status::InvalidArgument("field 'name' must not be empty");
+  if (c.getCycleYear() < 2018 || c.getCycleYear() > 2100) {
+    return Status::InvalidArgument("field 'cycle_year' must be a year of the programme, 2018 or later");
+  }
+  const ProductState* existing = nullptr;
+  uint64_t version = 0;
+  Status s = view_.Product(id, &existing, &version);
+  if (!s.ok()) return s;
+  s = CheckExpectedVersion(id, version);
+  if (!s.ok()) return s;
+  bool resubmission = false;
+  if (existing->exists) {
+    if (existing->stage != Stage::kIdeaRejected) {
+      return Status::Refused("product " + Quote(id) + " is already registered (stage " +
+                             std::string(StageName(existing->StageOn(effective_))) +
+                             "); only a rejected idea may be submitted again");
+    }
+    Date earliest = *existing->rejected_on + 7;
+    if (effective_ < earliest) {
+      return Status::Refused("the idea " + Quote(id) + " was rejected on " +
+                             FormatDate(*existing->rejected_on) +
+                             "; it may be submitted again from " + FormatDate(earliest) +
+                             " (at least 7 days later)");
+    }
+    resubmission = true;
+  }
+  const SubjectState* subj = nullptr;
+  s = view_.Subject(subject, &subj);
+  if (!s.ok()) return s;
+  if (!subj->exists) {
+    return Status::InvalidArgument("field 'subject': unknown producer " + Quote(subject) +
+                                   "; register it first with RegisterSubject");
+  }
+  const UnitState* u = nullptr;
+  s = RequireUnit(unit, "unit", &u);
+  if (!s.ok()) return s;
+  auto rules = RulesInForce(effective_);
+  if (c.getGroup() != 0 && rules && !GroupExists(*rules, c.getGroup())) {
+    return Status::InvalidArgument("field 'group' must be one of " + DescribeGroups(*rules) +
+                                   " under " + rules->getTitle().cStr() + "; got " +
+                                   std::to_string(c.getGroup()));
+  }
+  s = Authorize({Role::OFFICER}, unit, "register product ideas");
+  if (!s.ok()) return s;
+  ExpectProduct(id, version);
+  Emit(ProductStream(id), [&](schema::Payload::Builder p) {
+    auto r = p.initIdeaRegistered();
+    r.setIdea(c);
+    r.setResubmission(resubmission);
+  });
+  return Status::OK();
+}
+
+Status Decider::ClassifyProduct(C::Body::Reader b) {
+  auto c = b.getClassifyProduct();
+  auto rules = RulesInForce(effective_);
+  if (!rules || !GroupExists(*rules, c.getGroup())) {
+    return Status::InvalidArgument(
+        "field 'group' must be one of " + (rules ? DescribeGroups(*rules) : std::string("1-6")) +
+        "; got " + std::to_string(c.getGroup()));
+  }
+  return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "classify products",
+                    [&](schema::Payload::Builder p) { p.setProductClassified(c); });
+}
+
+Status Decider::ReviewIdea(C::Body::Reader b) {
+  auto c = b.getReviewIdea();
+  return ProductAct(c.getProduct().cStr(), {Stage::kIdeaRegistered}, {Role::OFFICER},
+                    "review product ideas",
+                    [&](schema::Payload::Builder p) { p.setIdeaReviewed(c); });
+}
+
+Status Decider::SubmitPlan(C::Body::Reader b) {
+  auto c = b.getSubmitPlan();
+  std::string sha = c.getDocument().getSha256().cStr();
+  bool hex = sha.size() == 64 && std::all_of(sha.begin(), sha.end(), [](char ch) {
+               return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+             });
+  if (!hex) {
+    return Status::InvalidArgument("field 'document.sha256' must be 64 hexadecimal digits");
+  }
+  return ProductAct(c.getProduct().cStr(), {Stage::kIdeaSelected, Stage::kPlanRejected},
+                    {Role::OFFICER}, "submit business plans",
+                    [&](schema::Payload::Builder p) { p.setPlanSubmitted(c); });
+}
+
+Status Decider::ReviewPlan(C::Body::Reader b) {
+  auto c = b.getReviewPlan();
+  return ProductAct(c.getProduct().cStr(), {Stage::kPlanSubmitted}, {Role::OFFICER},
+                    "review business plans",
+                    [&](schema::Payload::Builder p) { p.setPlanReviewed(c); });
+}
+
+Status Decider::GrantSupport(C::Body::Reader b) {
+  auto c = b.getGrantSupport();
+  if (c.getAmountVnd() == 0) return Status::InvalidArgument("field 'amount_vnd' must be positive");
+  const ProductState* p = nullptr;
+  Status s = RequireProduct(c.getProduct().cStr(), "product", &p);
+  if (!s.ok()) return s;
+  if (!p->plan_approved) {
+    return Status::Refused("product " + Quote(p->id) +
+                           " has no approved business plan; state support is only for approved "
+                           "plans");
+  }
+  return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "grant support",
+                    [&](schema::Payload::Builder pb) { pb.setSupportGranted(c); });
+}
+
+Status Decider::SubmitDossier(C::Body::Reader b) {
+  auto c = b.getSubmitDossier();
+  const ProductState* p = nullptr;
+  Status s = RequireProduct(c.getProduct().cStr(), "product", &p);
+  if (!s.ok()) return s;
+  if (p->group == 0) {
+    return Status::Refused("product " + Quote(p->id) +
+                           " has no product group; classify it with ClassifyProduct first");
+  }
+  const Certificate* active = p->ActiveOn(effective_);
+  Stage stage = p->StageOn(effective_);
+  if (p->dossier && p->dossier->cycle_year >= c.getCycleYear()) {
+    return Status::Refused("product " + Quote(p->id) + " already has a dossier of cycle " +
+                           std::to_string(p->dossier->cycle_year) + " under evaluation");
+  }
+  switch (c.getEntry()) {
+    case Entry::NEW:
+      if (active) {
+        return Status::Refused("product " + Quote(p->id) + " holds certificate " +
+                               Quote(active->no) + " until " + FormatDate(active->valid_until) +
+                               "; enter it as renewal or upgrade, not new");
+      }
+      if (!(p->plan_approved || stage == Stage::kRevoked || stage == Stage::kExpired ||
+            p->imported)) {
+        return Status::Refused("product " + Quote(p->id) + " is at stage " +
+                               std::string(StageName(stage)) +
+                               "; a new entry needs an approved business plan");
+      }
+      break;
+    case Entry::RENEWAL:
+      if (!active) {
+        return Status::Refused("product " + Quote(p->id) + " has no certificate in force on " +
+                               FormatDate(effective_) +
+                               "; re-recognition is only before expiry, otherwise enter it as new");
+      }
+      break;
+    case Entry::UPGRADE:
+      if (!active) {
+        return Status::Refused("product " + Quote(p->id) + " has no certificate in force on " +
+                               FormatDate(effective_) + " to upgrade");
+      }
+      if (active->stars >= 5) {
+        return Status::Refused("product " + Quote(p->id) + " already holds 5 stars");
+      }
+      break;
+    case Entry::IMPORT:
+      return Status::InvalidArgument(
+          "field 'entry' must be new, renewal or upgrade; imports use ImportCertificate");
+  }
+  return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "submit dossiers",
+                    [&](schema::Payload::Builder pb) { pb.setDossierSubmitted(c); });
+}
+
+Status Decider::RecordScore(C::Body::Reader b) {
+  auto c = b.getRecordScore();
+  std::string council_id = c.getCouncil().cStr();
+  const ProductState* p = nullptr;
+  Status s = RequireProduct(c.getProduct().cStr(), "product", &p);
+  if (!s.ok()) return s;
+  const CouncilState* council = nullptr;
+  s = view_.Council(council_id, &council);
+  if (!s.ok()) return s;
+  if (!council->exists) {
+    return Status::InvalidArgument("field 'council': unknown council " + Quote(council_id));
+  }
+  auto rules = RulesInForce(effective_);
+  if (!rules) {
+    return Status::Refused("no OCOP scoring rules were in force on " + FormatDate(effective_) +
+                           " (the first are QĐ 1048 of 2019-08-21)");
+  }
+  auto parts = c.getParts();
+  const std::pair<const char*, std::pair<double, double>> checks[] = {
+      {"A", {parts.getA(), rules->getMaxA()}},
+      {"B", {parts.getB(), rules->getMaxB()}},
+      {"C", {parts.getC(), rules->getMaxC()}}};
+  for (const auto& [name, vm] : checks) {
+    if (!(vm.first >= 0 && vm.first <= vm.second)) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%g", vm.first);
+      return Status::InvalidArgument("field 'parts." + std::string(name) + "' must be from 0 to " +
+                                     std::to_string(static_cast<int>(vm.second)) + " under " +
+                                     rules->getTitle().cStr() + " (parts A/B/C " +
+                                     std::to_string(static_cast<int>(rules->getMaxA())) + "/" +
+                                     std::to_string(static_cast<int>(rules->getMaxB())) + "/" +
+                                     std::to_string(static_cast<int>(rules->getMaxC())) +
+                                     "); got " + buf);
+    }
+  }
+  s = Authorize({Role::COUNCIL}, p->unit, "score for council " + Quote(council_id), council_id);
+  if (!s.ok()) return s;
+  bool inside = false;
+  s = Contains(council->unit, p->unit, &inside);
+  if (!s.ok()) return s;
+  if (!inside) {
+    return Status::Forbidden("council " + Quote(council_id) + " of unit " + Quote(council->unit) +
+                             " cannot score product " + Quote(p->id) + " of unit " +
+                             Quote(p->unit));
+  }
+  if (!p->dossier) {
+    return Status::Refused("product " + Quote(p->id) + " has no dossier under evaluation (stage " +
+                           std::string(StageName(p->StageOn(effective_))) +
+                           "); submit a dossier first");
+  }
+  const auto& forwarded = p->dossier->forwarded_to;
+  if (forwarded ? council->level != *forwarded : council->level == CouncilLevel::CENTRAL) {
+    return Status::Refused(
+        "council " + Quote(council_id) + " (" + std::string(LevelName(council->level)) +
+        ") may not score product " + Quote(p->id) + ": " +
+        (forwarded ? "its dossier was forwarded to the " + std::string(LevelName(*forwarded)) +
+                         " level"
+                   : std::string("the central level scores only forwarded dossiers")));
+  }
+  double total = parts.getA() + parts.getB() + parts.getC();
+  int stars = StarsFor(*rules, total, c.getMandatoryMet());
+  CouncilLevel level = council->level;
+  Emit(ProductStream(p->id), [&](schema::Payload::Builder pb) {
+    auto r = pb.initScoreRecorded();
+    r.setScore(c);
+    r.setCouncilLevel(level);
+    r.setTotal(total);
+    r.setStars(static_cast<uint8_t>(stars));
+    r.setRules(rules->getId());
+  });
+  return Status::OK();
+}
+
+Status Decider::Forward(C::Body::Reader b) {
+  auto c = b.getForward();
+  const ProductState* p = nullptr;
+  Status s = RequireProduct(c.getProduct().cStr(), "product", &p);
+  if (!s.ok()) return s;
+  if (!p->dossier || p->dossier->scores.empty()) {
+    return Status::Refused("product " + Quote(p->id) + " has no scored dossier to forward");
+  }
+  const Score& last = p->dossier->scores.back();
+  if (c.getToLevel() <= last.level) {
+    return Status::Refused("product " + Quote(p->id) + " was last scored at the " +
+                           std::string(LevelName(last.level)) +
+                           " level; it can only be forwarded to a higher level");
+  }
+  auto rules = RulesInForce(effective_);
+  if (rules && last.total < rules->getForwardFrom()) {
+    return Status::Refused("product " + Quote(p->id) + " scored " + std::to_string(last.total) +
+                           "; under " + rules->getTitle().cStr() + " only totals of " +
+                           std::to_string(static_cast<int>(rules->getForwardFrom())) +
+                           " or more are forwarded");
+  }
+  return ProductAct(p->id, {}, {Role::OFFICER, Role::AUTHORITY}, "forward dossiers",
+                    [&](schema::Payload::Builder pb) { pb.setForwarded(c); });
+}
+
+Status Decider::ApproveResults(C::Body::Reader b) {
+  auto c = b.getApproveResults();
+  DecisionRef decision = ToDecisionRef(c.getDecision());
+  if (decision.no.empty()) return Status::InvalidArgument("field 'decision.no' must not be empty");
+  if (c.getItems().size() == 0) {
+    return Status::InvalidArgument("field 'items' must name at least one product");
+  }
+  auto rules = RulesInForce(decision.date);
+  if (!rules) {
+    return Status::Refused("no OCOP rules were in force on the decision date " +
+                           FormatDate(decision.date));
+  }
+  const UnitState* issuer = nullptr;
+  Status s = RequireUnit(decision.issuer, "decision.issuer", &issuer, /*allow_retired=*/true);
+  if (!s.ok()) return s;
+  CouncilLevel level = c.getLevel();
+  if (LevelOfUnit(issuer->level) != level) {
+    return Status::InvalidArgument("field 'decision.issuer': " + Quote(decision.issuer) +
+                                   " is not a unit of the " + std::string(LevelName(level)) +
+                                   " level");
+  }
+  std::set<std::string> seen;
+  for (uint32_t i = 0; i < c.getItems().size(); ++i) {
+    auto item = c.getItems()[i];
+    std::string id = item.getProduct().cStr();
+    std::string where = "items[" + std::to_string(i) + "] (product " + Quote(id) + "): ";
+    if (!seen.insert(id).second) {
+      return Status::InvalidArgument(where + "the product is named twice in one decision");
+    }
+    const ProductState* p = nullptr;
+    s = RequireProduct(id, "items[" + std::to_string(i) + "].product", &p);
+    if (!s.ok()) return s;
+    int stars = item.getStars();
+    if (stars < rules->getRecognisedFrom() || stars > 5) {
+      return Status::InvalidArgument(where + "stars must be from " +
+                                     std::to_string(rules->getRecognisedFrom()) +
+                                     " to 5: only recognised products are certified");
+    }
+    auto certifier = CertifyingLevel(*rules, stars);
+    if (!certifier || *certifier != level) {
+      return Status::Forbidden(where + "under " + std::string(rules->getTitle().cStr()) + ", " +
+                               std::to_string(stars) + " stars are certified at the " +
+                               std::string(certifier ? LevelName(*certifier) : "no") +
+                               " level, not the " + std::string(LevelName(level)) + " level");
+    }
+    bool inside = false;
+    s = Contains(decision.issuer, p->unit, &inside);
+    if (!s.ok()) return s;
+    if (!inside) {
+      return Status::Forbidden(where + "the product's unit " + Quote(p->unit) +
+                               " is not within the issuer " + Quote(decision.issuer));
+    }
+    s = Authorize({Role::AUTHORITY}, p->unit, "approve results");
+    if (!s.ok()) return s;
+    if (!who_.superuser && out_->unit != decision.issuer) {
+      return Status::Forbidden(where + Quote(who_.id) + " signs for " + Quote(out_->unit) +
+                               ", not for the issuer " + Quote(decision.issuer));
+    }
+    if (!p->dossier) {
+      return Status::Refused(where + "no dossier is under evaluation (stage " +
+                             std::string(StageName(p->StageOn(decision.date))) + ")");
+    }
+    const Score* best = nullptr;
+    for (const Score& sc : p->dossier->scores) {
+      if (sc.level == level) best = &sc;  // the latest score of this level counts
+    }
+    if (!best) {
+      return Status::Refused(where + "no council of the " + std::string(LevelName(level)) +
+                             " level has scored this dossier");
+    }
+    if (stars > best->stars) {
+      return Status::Refused(where + "the decision gives " + std::to_string(stars) +
+                             " stars but council " + Quote(best->council) + " scored " +
+                             std::to_string(best->stars) + " (total " +
+                             std::to_string(best->total) + ")");
+    }
+    std::string cert_no = item.getCertificate().cStr();
+    if (cert_no.empty()) return Status::InvalidArgument(where + "certificate must not be empty");
+    if (p->certificate_numbers.count(cert_no)) {
+      return Status::Refused(where + "certificate " + Quote(cert_no) +
+                             " was already issued to this product");
+    }
+    const Certificate* active = p->ActiveOn(decision.date);
+    Entry entry = p->dossier->entry;
+    if (entry == Entry::UPGRADE && (!active || stars <= active->stars)) {
+      return Status::Refused(where + "an upgrade must give more stars than the " +
+                             std::to_string(active ? active->stars : 0) + " held");
+    }
+    Date valid_until = AddMonths(decision.date, rules->getValidityMonths());
+    Emit(ProductStream(id), [&](schema::Payload::Builder pb) {
+      auto cert = pb.initCertified();
+      cert.setProduct(id);
+      cert.setDecision(c.getDecision());
+      cert.setLevel(level);
+      cert.setStars(static_cast<uint8_t>(stars));
+      cert.setCertificate(cert_no);
+      cert.setValidFrom(FormatDate(decision.date));
+      cert.setValidUntil(FormatDate(valid_until));
+      cert.setEntry(entry);
+      if (active) cert.setSupersedes(active->no);
+      cert.setFewerStars(entry == Entry::RENEWAL && active && stars < active->stars);
+      cert.setRules(rules->getId());
+    });
+  }
+  return Status::OK();
+}
+
+Status Decider::RevokeRating(C::Body::Reader b) {
+  auto c = b.getRevokeRating();
+  DecisionRef decision = ToDecisionRef(c.getDecision());
+  if (decision.no.empty()) return Status::InvalidArgument("field 'decision.no' must not be empty");
+  if (c.getItems().size() == 0) {
+    return Status::InvalidArgument("field 'items' must name at least one product");
+  }
+  const UnitState* issuer = nullptr;
+  Status s = RequireUnit(decision.issuer, "decision.issuer", &issuer, /*allow_retired=*/true);
+  if (!s.ok()) return s;
+  std::set<std::string> seen;
+  for (uint32_t i = 0; i < c.getItems().size(); ++i) {
+    auto item = c.getItems()[i];
+    std::string id = item.getProduct().cStr();
+    std::string where = "items[" + std::to_string(i) + "] (product " + Quote(id) + "): ";
+    if (!seen.insert(id).second) {
+      return Status::InvalidArgument(where + "the product is named twice in one decision");
+    }
+    const ProductState* p = nullptr;
+    s = RequireProduct(id, "items[" + std::to_string(i) + "].product", &p);
+    if (!s.ok()) return s;
+    const Certificate* active = p->ActiveOn(decision.date);
+    if (!active) {
+      return Status::Refused(where + "no certificate is in force on " + FormatDate(decision.date) +
+                             " (stage " + std::string(StageName(p->StageOn(decision.date))) + ")");
+    }
+    if (LevelOfUnit(issuer->level) < active->level) {
+      return Status::Forbidden(where + "certificate " + Quote(active->no) + " was issued at the " +
+                               std::string(LevelName(active->level)) +
+                               " level; only that level or above may revoke it");
+    }
+    bool inside = false;
+    s = Contains(decision.issuer, p->unit, &inside);
+    if (!s.ok()) return s;
+    if (!inside) {
+      return Status::Forbidden(where + "the product's unit " + Quote(p->unit) +
+                               " is not within the issuer " + Quote(decision.issuer));
+    }
+    s = Authorize({Role::AUTHORITY}, p->unit, "revoke ratings");
+    if (!s.ok()) return s;
+    if (!who_.superuser && out_->unit != decision.issuer) {
+      return Status::Forbidden(where + Quote(who_.id) + " signs for " + Quote(out_->unit) +
+                               ", not for the issuer " + Quote(decision.issuer));
+    }
+    int stars = active->stars;
+    std::string cert_no = active->no;
+    Emit(ProductStream(id), [&](schema::Payload::Builder pb) {
+      auto r = pb.initRatingRevoked();
+      r.setProduct(id);
+      r.setDecision(c.getDecision());
+      r.setReason(item.getReason());
+      r.setCertificate(cert_no);
+      r.setStars(static_cast<uint8_t>(stars));
+    });
+  }
+  return Status::OK();
+}
+
+Status Decider::RecordInspection(C::Body::Reader b) {
+  auto c = b.getRecordInspection();
+  return ProductAct(c.getProduct().cStr(), {Stage::kCertified}, {Role::INSPECTOR},
+                    "record inspections",
+                    [&](schema::Payload::Builder p) { p.setInspectionRecorded(c); });
+}
+
+Status Decider::RecordPromotion(C::Body::Reader b) {
+  auto c = b.getRecordPromotion();
+  if (c.getChannel().size() == 0) return Status::InvalidArgument("field 'channel' must not be empty");
+  return ProductAct(c.getProduct().cStr(), {Stage::kCertified}, {Role::OFFICER},
+                    "record trade promotion",
+                    [&](schema::Payload::Builder p) { p.setPromotionRecorded(c); });
+}
+
+Status Decider::ImportCertificate(C::Body::Reader b) {
+  auto c = b.getImportCertificate();
+  std::string id = c.getProduct().cStr(), unit = c.getUnit().cStr(),
+              subject = c.getSubject().cStr();
+  if (id.empty()) return Status::InvalidArgument("field 'product' must not be empty");
+  const ProductState* existing = nullptr;
+  uint64_t version = 0;
+  Status s = view_.Product(id, &existing, &version);
+  if (!s.ok()) return s;
+  if (existing->exists) {
+    return Status::Refused("product " + Quote(id) +
+                           " is already in the ledger; only products certified before the "
+                           "ledger existed are imported");
+  }
+  s = CheckExpectedVersion(id, version);
+  if (!s.ok()) return s;
+  const SubjectState* subj = nullptr;
+  s = view_.Subject(subject, &subj);
+  if (!s.ok()) return s;
+  if (!subj->exists) {
+    return Status::InvalidArgument("field 'subject': unknown producer " + Quote(subject) +
+                                   "; register it first with RegisterSubject");
+  }
+  const UnitState* u = nullptr;
+  s = RequireUnit(unit, "unit", &u, /*allow_retired=*/true);
+  if (!s.ok()) return s;
+  if (c.getStars() < 3 || c.getStars() > 5) {
+    return Status::InvalidArgument("field 'stars' must be from 3 to 5: only recognised products hold certificates");
+  }
+  if (c.getGroup() < 1 || c.getGroup() > 6) {
+    return Status::InvalidArgument("field 'group' must be from 1 to 6");
+  }
+  if (c.getCertificate().size() == 0) {
+    return Status::InvalidArgument("field 'certificate' must not be empty");
+  }
+  DecisionRef decision = ToDecisionRef(c.getDecision());
+  const UnitState* issuer = nullptr;
+  s = RequireUnit(decision.issuer, "decision.issuer", &issuer, /*allow_retired=*/true);
+  if (!s.ok()) return s;
+  s = Authorize({Role::ADMIN, Role::AUTHORITY}, unit, "import certificates");
+  if (!s.ok()) return s;
+  auto rules = RulesInForce(decision.date);
+  int months = rules ? rules->getValidityMonths() : 36;
+  ExpectProduct(id, version);
+  Emit(ProductStream(id), [&](schema::Payload::Builder pb) {
+    auto cert = pb.initCertified();
+    cert.setProduct(id);
+    cert.setDecision(c.getDecision());
+    cert.setLevel(LevelOfUnit(issuer->level));
+    cert.setStars(c.getStars());
+    cert.setCertificate(c.getCertificate());
+    cert.setValidFrom(FormatDate(decision.date));
+    cert.setValidUntil(FormatDate(AddMonths(decision.date, months)));
+    cert.setEntry(Entry::IMPORT);
+    cert.setRules(rules ? rules->getId() : "");
+    cert.setSubject(subject);
+    cert.setName(c.getName());
+    cert.setGroup(c.getGroup());
+    cert.setUnit(unit);
+  });
+  return Status::OK();
+}
+
+Status Decider::AnnulEvent(C::Body::Reader b) {
+  auto c = b.getAnnulEvent();
+  if (c.getReason().size() == 0) {
+    return Status::InvalidArgument("field 'reason' must say why the record is wrong");
+  }
+  EventInfo target;
+  bool annulled = false;
+  Status s = view_.Event(c.getTargetSeq(), &target, &annulled);
+  if (s.IsNotFound()) {
+    return Status::InvalidArgument("field 'target_seq': there is no event " +
+                                   std::to_string(c.getTargetSeq()));
+  }
+  if (!s.ok()) return s;
+  if (target.type == "EventAnnulled") {
+    return Status::Refused("event " + std::to_string(target.seq) +
+                           " is itself an annulment; record the act again instead");
+  }
+  if (annulled) {
+    return Status::Refused("event " + std::to_string(target.seq) + " is already annulled");
+  }
+  s = Authorize({Role::ADMIN, Role::AUTHORITY}, target.actor_unit, "annul records");
+  if (!s.ok()) return s;
+  if (target.stream.rfind("product/", 0) == 0) {
+    std::string id = target.stream.substr(8);
+    const ProductState* p = nullptr;
+    uint64_t version = 0;
+    s = view_.Product(id, &p, &version);
+    if (!s.ok()) return s;
+    s = CheckExpectedVersion(id, version);
+    if (!s.ok()) return s;
+    ExpectProduct(id, version);
+  }
+  std::string type = target.type;
+  Emit(target.stream, [&](schema::Payload::Builder pb) {
+    auto a = pb.initEventAnnulled();
+    a.setTargetSeq(c.getTargetSeq());
+    a.setTargetType(type);
+    a.setReason(c.getReason());
+  });
+  return Status::OK();
+}
+
+Status Decider::FileDispute(C::Body::Reader b) {
+  auto c = b.getFileDispute();
+  std::string id = c.getDispute().cStr();
+  if (id.empty()) return Status::InvalidArgument("field 'dispute' must not be empty");
+  const DisputeState* d = nullptr;
+  Status s = view_.Dispute(id, &d);
+  if (!s.ok()) return s;
+  if (d->exists) return Status::Refused("dispute " + Quote(id) + " is already filed");
+  const ProductState* p = nullptr;
+  s = RequireProduct(c.getProduct().cStr(), "product", &p);
+  if (!s.ok()) return s;
+  out_->expected.clear();  // the dispute's own stream is written, not the product's
+  s = Authorize({Role::OFFICER, Role::AUTHORITY}, p->unit, "file disputes");
+  if (!s.ok()) return s;
+  Emit(DisputeStream(id), [&](schema::Payload::Builder pb) { pb.setDisputeFiled(c); });
+  return Status::OK();
+}
+
+Status Decider::ResolveDispute(C::Body::Reader b) {
+  auto c = b.getResolveDispute();
+  std::string id = c.getDispute().cStr();
+  const DisputeState* d = nullptr;
+  Status s = view_.Dispute(id, &d);
+  if (!s.ok()) return s;
+  if (!d->exists) return Status::InvalidArgument("field 'dispute': unknown dispute " + Quote(id));
+  if (d->resolved) return Status::Refused("dispute " + Quote(id) + " is already resolved");
+  const ProductState* p = nullptr;
+  uint64_t version = 0;
+  s = view_.Product(d->product, &p, &version);
+  if (!s.ok()) return s;
+  s = Authorize({Role::AUTHORITY}, p->unit, "resolve disputes");
+  if (!s.ok()) return s;
+  Emit(DisputeStream(id), [&](schema::Payload::Builder pb) { pb.setDisputeResolved(c); });
+  return Status::OK();
+}
+
+Status Decider::SetTarget(C::Body::Reader b) {
+  auto c = b.getSetTarget();
+  if (c.getIndicator().size() == 0) {
+    return Status::InvalidArgument("field 'indicator' must name what is targeted");
+  }
+  const UnitState* u = nullptr;
+  Status s = RequireUnit(c.getUnit().cStr(), "unit", &u);
+  if (!s.ok()) return s;
+  s = Authorize({Role::ADMIN, Role::AUTHORITY}, c.getUnit().cStr(), "set targets");
+  if (!s.ok()) return s;
+  Emit(UnitStream(c.getUnit().cStr()), [&](schema::Payload::Builder pb) { pb.setTargetSet(c); });
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Decide(View& view, const Principal& who, schema::Command::Reader command, Decided* out) {
+  *out = Decided();
+  Decider d(view, who, command, out);
+  Status s = d.Run();
+  if (!s.ok()) *out = Decided();
+  return s;
+}
+
+}  // namespace ocop::workflow

@@ -1,0 +1,88 @@
+// Decide: whether a command may happen, and if so which events record it.
+//
+// Decide reads states only through a View and writes nothing: given the same
+// states and command it gives the same events or the same refusal. The I/O
+// (loading states from the ledger, appending) is the Service's.
+//
+// Refusals:
+//   InvalidArgument  a value the command may not carry, or an unknown
+//                    reference (unit, producer, product, council), with the
+//                    field path and what is allowed
+//   Forbidden        outside the acting principal's role or unit
+//   Refused          illegal in the OCOP workflow at this point
+//   Conflict         the product's stream is not at expected_version
+#pragma once
+
+#include <capnp/message.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/status.h"
+#include "workflow/ocop.capnp.h"
+#include "workflow/state.h"
+
+namespace ocop::workflow {
+
+// A stored event as an annulment needs to know it.
+struct EventInfo {
+  uint64_t seq = 0;
+  std::string stream;
+  std::string type;
+  std::string actor_unit;
+};
+
+// Read access to current states. Pointers stay valid until the view changes.
+// A stream with no events yields a state with exists == false (or no grants).
+class View {
+ public:
+  virtual ~View() = default;
+  virtual Status Unit(const std::string& code, const UnitState** out) = 0;
+  virtual Status Principal(const std::string& id, const PrincipalState** out) = 0;
+  virtual Status Council(const std::string& id, const CouncilState** out) = 0;
+  virtual Status Subject(const std::string& id, const SubjectState** out) = 0;
+  virtual Status Product(const std::string& id, const ProductState** out, uint64_t* version) = 0;
+  virtual Status Dispute(const std::string& id, const DisputeState** out) = 0;
+  // NotFound if there is no such event; annulled tells whether an
+  // EventAnnulled already names it.
+  virtual Status Event(uint64_t seq, EventInfo* out, bool* annulled) = 0;
+};
+
+// Who acts. A superuser (local use without --as) may do anything an admin,
+// officer, council or authority could, anywhere; every act is still recorded
+// under the principal's name.
+struct Principal {
+  std::string id;
+  bool superuser = false;
+};
+
+// One event to append: its stream and its payload (root: schema::Payload).
+struct PendingEvent {
+  std::string stream;
+  std::string type;  // the payload's JSON name, e.g. "Certified"
+  std::unique_ptr<capnp::MallocMessageBuilder> payload;
+};
+
+struct Decided {
+  std::vector<PendingEvent> events;
+  // Streams and the versions decide read them at: the append must find them
+  // unchanged, or a concurrent writer got there first.
+  std::vector<std::pair<std::string, uint64_t>> expected;
+  // The actor recorded with every event: principal, the role and unit of the
+  // grant that authorised the act.
+  std::string role;
+  std::string unit;
+};
+
+Status Decide(View& view, const Principal& who, schema::Command::Reader command, Decided* out);
+
+// Stream names, one per kind of thing.
+std::string ProductStream(const std::string& id);
+std::string SubjectStream(const std::string& id);
+std::string UnitStream(const std::string& code);
+std::string CouncilStream(const std::string& id);
+std::string PrincipalStream(const std::string& id);
+std::string DisputeStream(const std::string& id);
+
+}  // namespace ocop::workflow

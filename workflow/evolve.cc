@@ -1,0 +1,244 @@
+#include "workflow/state.h"
+
+namespace ocop::workflow {
+
+using P = schema::Payload;
+
+std::string_view StageName(Stage stage) {
+  switch (stage) {
+    case Stage::kNone: return "none";
+    case Stage::kIdeaRegistered: return "idea_registered";
+    case Stage::kIdeaSelected: return "idea_selected";
+    case Stage::kIdeaRejected: return "idea_rejected";
+    case Stage::kPlanSubmitted: return "plan_submitted";
+    case Stage::kPlanApproved: return "plan_approved";
+    case Stage::kPlanRejected: return "plan_rejected";
+    case Stage::kDossierSubmitted: return "dossier_submitted";
+    case Stage::kScored: return "scored";
+    case Stage::kCertified: return "certified";
+    case Stage::kExpired: return "expired";
+    case Stage::kRevoked: return "revoked";
+  }
+  return "none";
+}
+
+DecisionRef ToDecisionRef(schema::Decision::Reader d) {
+  DecisionRef r;
+  r.no = d.getNo().cStr();
+  ParseDate(d.getDate().cStr(), &r.date);
+  r.issuer = d.getIssuer().cStr();
+  return r;
+}
+
+const Certificate* ProductState::ActiveOn(Date date) const {
+  if (!certificate) return nullptr;
+  if (date < certificate->valid_from || date > certificate->valid_until) return nullptr;
+  return &*certificate;
+}
+
+Stage ProductState::StageOn(Date date) const {
+  if (stage == Stage::kCertified && certificate && date > certificate->valid_until) {
+    return Stage::kExpired;
+  }
+  return stage;
+}
+
+namespace {
+
+void SetStage(ProductState* s, Stage stage, Date date) {
+  s->stage = stage;
+  s->stage_date = date;
+}
+
+// Closes the open star period, if any, on `date`.
+void EndStarPeriod(ProductState* s, Date date) {
+  if (!s->star_history.empty() && !s->star_history.back().to) {
+    StarPeriod& last = s->star_history.back();
+    // A lapsed certificate ended on its own; keep the earlier of the two.
+    last.to = date < last.valid_until + 1 ? date : last.valid_until + 1;
+  }
+}
+
+}  // namespace
+
+ProductState Evolve(ProductState s, const EventRef& e) {
+  auto p = e.payload;
+  switch (p.which()) {
+    case P::IDEA_REGISTERED: {
+      auto idea = p.getIdeaRegistered().getIdea();
+      s.exists = true;
+      s.id = idea.getProduct().cStr();
+      s.name = idea.getName().cStr();
+      s.subject = idea.getSubject().cStr();
+      s.unit = idea.getUnit().cStr();
+      s.group = idea.getGroup();
+      s.cycle_year = idea.getCycleYear();
+      SetStage(&s, Stage::kIdeaRegistered, e.effective);
+      break;
+    }
+    case P::PRODUCT_CLASSIFIED:
+      s.group = p.getProductClassified().getGroup();
+      break;
+    case P::IDEA_REVIEWED:
+      if (p.getIdeaReviewed().getOutcome() == schema::IdeaOutcome::SELECTED) {
+        SetStage(&s, Stage::kIdeaSelected, e.effective);
+      } else {
+        SetStage(&s, Stage::kIdeaRejected, e.effective);
+        s.rejected_on = e.effective;
+      }
+      break;
+    case P::PLAN_SUBMITTED:
+      SetStage(&s, Stage::kPlanSubmitted, e.effective);
+      break;
+    case P::PLAN_REVIEWED:
+      s.plan_approved = p.getPlanReviewed().getOutcome() == schema::PlanOutcome::APPROVED;
+      SetStage(&s,
+               p.getPlanReviewed().getOutcome() == schema::PlanOutcome::APPROVED
+                   ? Stage::kPlanApproved
+                   : Stage::kPlanRejected,
+               e.effective);
+      break;
+    case P::SUPPORT_GRANTED:
+      s.support_vnd += p.getSupportGranted().getAmountVnd();
+      break;
+    case P::DOSSIER_SUBMITTED: {
+      auto d = p.getDossierSubmitted();
+      Dossier dossier;
+      dossier.cycle_year = d.getCycleYear();
+      dossier.entry = d.getEntry();
+      dossier.submitted = e.effective;
+      s.dossier = std::move(dossier);
+      SetStage(&s, Stage::kDossierSubmitted, e.effective);
+      break;
+    }
+    case P::SCORE_RECORDED: {
+      auto r = p.getScoreRecorded();
+      if (!s.dossier) break;
+      Score score;
+      score.council = r.getScore().getCouncil().cStr();
+      score.level = r.getCouncilLevel();
+      score.total = r.getTotal();
+      score.stars = r.getStars();
+      score.date = e.effective;
+      score.seq = e.seq;
+      s.dossier->scores.push_back(std::move(score));
+      SetStage(&s, Stage::kScored, e.effective);
+      break;
+    }
+    case P::FORWARDED:
+      if (s.dossier) s.dossier->forwarded_to = p.getForwarded().getToLevel();
+      break;
+    case P::CERTIFIED: {
+      auto c = p.getCertified();
+      if (c.getEntry() == Entry::IMPORT) {
+        s.exists = true;
+        s.imported = true;
+        s.id = c.getProduct().cStr();
+        s.subject = c.getSubject().cStr();
+        s.name = c.getName().cStr();
+        s.group = c.getGroup();
+        s.unit = c.getUnit().cStr();
+      }
+      Certificate cert;
+      cert.no = c.getCertificate().cStr();
+      cert.decision = ToDecisionRef(c.getDecision());
+      cert.level = c.getLevel();
+      cert.stars = c.getStars();
+      ParseDate(c.getValidFrom().cStr(), &cert.valid_from);
+      ParseDate(c.getValidUntil().cStr(), &cert.valid_until);
+      cert.entry = c.getEntry();
+      cert.fewer_stars = c.getFewerStars();
+      cert.seq = e.seq;
+      EndStarPeriod(&s, cert.valid_from);
+      StarPeriod period;
+      period.stars = cert.stars;
+      period.from = cert.valid_from;
+      period.valid_until = cert.valid_until;
+      period.decision = cert.decision.no;
+      period.certificate = cert.no;
+      period.seq = e.seq;
+      s.star_history.push_back(std::move(period));
+      s.certificate_numbers.insert(cert.no);
+      s.certificate = std::move(cert);
+      s.dossier.reset();
+      SetStage(&s, Stage::kCertified, e.effective);
+      break;
+    }
+    case P::RATING_REVOKED: {
+      Date on = ToDecisionRef(p.getRatingRevoked().getDecision()).date;
+      EndStarPeriod(&s, on);
+      s.certificate.reset();
+      s.dossier.reset();
+      SetStage(&s, Stage::kRevoked, e.effective);
+      break;
+    }
+    default:
+      break;  // inspections, promotions, disputes, annulments: not status
+  }
+  return s;
+}
+
+UnitState Evolve(UnitState s, const EventRef& e) {
+  auto p = e.payload;
+  if (p.isUnitDefined()) {
+    auto u = p.getUnitDefined();
+    s.exists = true;
+    s.code = u.getUnit().cStr();
+    s.name = u.getName().cStr();
+    s.level = u.getLevel();
+    s.parent = u.getParent().cStr();
+  } else if (p.isUnitRetired()) {
+    s.retired = true;
+    s.successor = p.getUnitRetired().getSuccessor().cStr();
+    s.retired_on = e.effective;
+  }
+  return s;
+}
+
+PrincipalState Evolve(PrincipalState s, const EventRef& e) {
+  if (e.payload.isRoleGranted()) {
+    auto g = e.payload.getRoleGranted();
+    s.grants.push_back(Grant{g.getRole(), g.getUnit().cStr(), g.getCouncil().cStr()});
+  }
+  return s;
+}
+
+CouncilState Evolve(CouncilState s, const EventRef& e) {
+  if (e.payload.isCouncilConstituted()) {
+    auto c = e.payload.getCouncilConstituted();
+    s.exists = true;
+    s.id = c.getCouncil().cStr();
+    s.level = c.getLevel();
+    s.unit = c.getUnit().cStr();
+    s.decision = ToDecisionRef(c.getDecision());
+  }
+  return s;
+}
+
+SubjectState Evolve(SubjectState s, const EventRef& e) {
+  if (e.payload.isSubjectRegistered()) {
+    auto r = e.payload.getSubjectRegistered();
+    s.exists = true;
+    s.id = r.getSubject().cStr();
+    s.name = r.getName().cStr();
+    s.unit = r.getUnit().cStr();
+    s.legal_form = r.getLegalForm();
+    s.woman_owned = r.getWomanOwned();
+  }
+  return s;
+}
+
+DisputeState Evolve(DisputeState s, const EventRef& e) {
+  if (e.payload.isDisputeFiled()) {
+    auto d = e.payload.getDisputeFiled();
+    s.exists = true;
+    s.id = d.getDispute().cStr();
+    s.product = d.getProduct().cStr();
+    s.claim = d.getClaim().cStr();
+  } else if (e.payload.isDisputeResolved()) {
+    s.resolved = true;
+  }
+  return s;
+}
+
+}  // namespace ocop::workflow

@@ -1,0 +1,95 @@
+# The OCOP rules, as data. Each entry is one set of national rules and the
+# decision dates it governs; an act is judged by the entry in force on its own
+# date. A new decree is a new entry at the end of `rulesInForce`, not a code
+# change. The schema compiler checks every entry when the project builds.
+@0xc4d9e2f1a7b60352;
+
+$import "/capnp/c++.capnp".namespace("ocop::workflow::schema");
+
+using Ocop = import "ocop.capnp";
+
+struct StarBand {
+  stars @0 :UInt8;
+  minTotal @1 :Float64;  # inclusive lower bound of the total score
+}
+
+struct Certifier {
+  stars @0 :UInt8;
+  level @1 :Ocop.CouncilLevel;  # whose People's Committee signs the decision
+}
+
+struct ProductGroup {
+  code @0 :UInt8;
+  name @1 :Text;  # Vietnamese, as in the decree
+}
+
+struct Rules {
+  id @0 :Text;             # short id recorded in events, e.g. "QD148"
+  title @1 :Text;          # "QĐ 148/QĐ-TTg, 24/02/2023"
+  inForceFrom @2 :Text;    # first decision date governed, YYYY-MM-DD
+  maxA @3 :Float64;        # part maxima; they sum to 100
+  maxB @4 :Float64;
+  maxC @5 :Float64;
+  bands @6 :List(StarBand);        # ascending by minTotal
+  mandatoryCriteria @7 :Bool;      # each star level has criteria a product must meet
+  recognisedFrom @8 :UInt8;        # lowest star level that is recognised and certified
+  certifiers @9 :List(Certifier);
+  forwardFrom @10 :Float64;        # a lower council forwards totals from this score upward
+  groups @11 :List(ProductGroup);
+  validityMonths @12 :UInt16;
+}
+
+const bands :List(StarBand) = [
+  (stars = 1, minTotal = 0), (stars = 2, minTotal = 30), (stars = 3, minTotal = 50),
+  (stars = 4, minTotal = 70), (stars = 5, minTotal = 90)];
+
+const rulesInForce :List(Rules) = [
+  ( id = "QD1048",
+    title = "QĐ 1048/QĐ-TTg, 21/08/2019 (với QĐ 781/QĐ-TTg, 2020)",
+    inForceFrom = "2019-08-21",
+    maxA = 35, maxB = 25, maxC = 40,
+    bands = .bands,
+    mandatoryCriteria = false,
+    recognisedFrom = 3,
+    # The district council pre-scores and forwards; the province certifies.
+    certifiers = [(stars = 3, level = province), (stars = 4, level = province),
+                  (stars = 5, level = central)],
+    forwardFrom = 50,
+    groups = [(code = 1, name = "Thực phẩm"), (code = 2, name = "Đồ uống"),
+              (code = 3, name = "Thảo dược"), (code = 4, name = "Vải và may mặc"),
+              (code = 5, name = "Lưu niệm - nội thất - trang trí"),
+              (code = 6, name = "Dịch vụ du lịch nông thôn và bán hàng")],
+    validityMonths = 36 ),
+  ( id = "QD148",
+    title = "QĐ 148/QĐ-TTg, 24/02/2023",
+    inForceFrom = "2023-02-24",
+    maxA = 40, maxB = 25, maxC = 35,
+    bands = .bands,
+    mandatoryCriteria = true,
+    recognisedFrom = 3,
+    # The district UBND certifies 3 stars and forwards 70 points or more.
+    certifiers = [(stars = 3, level = district), (stars = 4, level = province),
+                  (stars = 5, level = central)],
+    forwardFrom = 70,
+    groups = [(code = 1, name = "Thực phẩm"), (code = 2, name = "Đồ uống"),
+              (code = 3, name = "Dược liệu và sản phẩm từ dược liệu"),
+              (code = 4, name = "Thủ công mỹ nghệ"), (code = 5, name = "Sinh vật cảnh"),
+              (code = 6, name = "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch")],
+    validityMonths = 36 ),
+  ( id = "QD1489",
+    title = "QĐ 1489/QĐ-TTg, 06/07/2025 (sửa đổi QĐ 148 cho chính quyền hai cấp)",
+    inForceFrom = "2025-07-06",
+    maxA = 40, maxB = 25, maxC = 35,
+    bands = .bands,
+    mandatoryCriteria = true,
+    recognisedFrom = 3,
+    # No district level any more: the province certifies 3 and 4 stars; the
+    # commune UBND only checks parts of the dossier.
+    certifiers = [(stars = 3, level = province), (stars = 4, level = province),
+                  (stars = 5, level = central)],
+    forwardFrom = 70,
+    groups = [(code = 1, name = "Thực phẩm"), (code = 2, name = "Đồ uống"),
+              (code = 3, name = "Dược liệu và sản phẩm từ dược liệu"),
+              (code = 4, name = "Thủ công mỹ nghệ"), (code = 5, name = "Sinh vật cảnh"),
+              (code = 6, name = "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch")],
+    validityMonths = 36 )];

@@ -1,0 +1,42 @@
+// Service: the workflow's I/O edge. Parses nothing and prints nothing: it
+// loads the states a command needs from the ledger, asks Decide, and appends
+// the events, with the versions it read as expectations so that a concurrent
+// writer is never overwritten (a lost race is decided again, up to 3 times).
+//
+// A command's `id` is its idempotency key, bound to the command itself: the
+// same id with the same command returns the first result and appends nothing,
+// even when deciding it again would now be refused; with another command it
+// is a conflict.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "workflow/decide.h"
+
+namespace ocop::workflow {
+
+struct Outcome {
+  std::vector<uint64_t> seqs;
+  bool duplicate = false;
+};
+
+class Service {
+ public:
+  explicit Service(ledger::Ledger* ledger) : ledger_(ledger) {}
+
+  // Decides and appends one command.
+  Status Submit(const Principal& who, schema::Command::Reader command, Outcome* out);
+  // Decides every command in order, each seeing the events of those before
+  // it, and appends them in one atomic call: all or none. On a refusal,
+  // *failed_index names the command refused.
+  Status SubmitAll(const Principal& who, const std::vector<schema::Command::Reader>& commands,
+                   std::vector<Outcome>* out, size_t* failed_index);
+
+ private:
+  ledger::Ledger* ledger_;
+};
+
+}  // namespace ocop::workflow

@@ -1,0 +1,167 @@
+// The states the decider reads, as plain values, and evolve: how one event
+// changes them. Every state is the fold of its stream's events, leaving out
+// the events an EventAnnulled of the same stream names.
+//
+// Expiry is never stored: a certificate is active up to and including its
+// valid_until and lapsed after, for whatever date is asked (Stage() below).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "workflow/date.h"
+#include "workflow/ocop.capnp.h"
+
+namespace ocop::workflow {
+
+using schema::CouncilLevel;
+using schema::Entry;
+using schema::LegalForm;
+using schema::Role;
+using schema::UnitLevel;
+
+struct DecisionRef {
+  std::string no;
+  Date date;
+  std::string issuer;
+};
+
+struct UnitState {
+  bool exists = false;
+  std::string code, name, parent;
+  UnitLevel level = UnitLevel::PROVINCE;
+  bool retired = false;
+  std::string successor;
+  Date retired_on;
+};
+
+struct Grant {
+  Role role = Role::AUDITOR;
+  std::string unit;
+  std::string council;
+};
+
+struct PrincipalState {
+  std::vector<Grant> grants;
+};
+
+struct CouncilState {
+  bool exists = false;
+  std::string id, unit;
+  CouncilLevel level = CouncilLevel::DISTRICT;
+  DecisionRef decision;
+};
+
+struct SubjectState {
+  bool exists = false;
+  std::string id, name, unit;
+  LegalForm legal_form = LegalForm::OTHER;
+  bool woman_owned = false;
+};
+
+struct DisputeState {
+  bool exists = false;
+  std::string id, product, claim;
+  bool resolved = false;
+};
+
+enum class Stage {
+  kNone,
+  kIdeaRegistered,
+  kIdeaSelected,
+  kIdeaRejected,
+  kPlanSubmitted,
+  kPlanApproved,
+  kPlanRejected,
+  kDossierSubmitted,
+  kScored,
+  kCertified,
+  kExpired,  // only ever computed, from a certified stage and a date
+  kRevoked,
+};
+std::string_view StageName(Stage stage);
+
+struct Score {
+  std::string council;
+  CouncilLevel level = CouncilLevel::DISTRICT;
+  double total = 0;
+  int stars = 0;
+  Date date;
+  uint64_t seq = 0;
+};
+
+struct Dossier {
+  int cycle_year = 0;
+  Entry entry = Entry::NEW;
+  Date submitted;
+  std::vector<Score> scores;
+  std::optional<CouncilLevel> forwarded_to;
+};
+
+struct Certificate {
+  std::string no;
+  DecisionRef decision;
+  CouncilLevel level = CouncilLevel::PROVINCE;
+  int stars = 0;
+  Date valid_from, valid_until;  // valid_until is the last valid day
+  Entry entry = Entry::NEW;
+  bool fewer_stars = false;
+  uint64_t seq = 0;
+};
+
+// One period at a star level; `to` is set when the certificate was
+// superseded or revoked (a lapse is computed from valid_until).
+struct StarPeriod {
+  int stars = 0;
+  Date from;
+  std::optional<Date> to;
+  Date valid_until;
+  std::string decision;
+  std::string certificate;
+  uint64_t seq = 0;
+};
+
+struct ProductState {
+  bool exists = false;
+  std::string id, name, subject, unit;
+  int group = 0;  // 0: not yet classified
+  int cycle_year = 0;
+  bool imported = false;
+  Stage stage = Stage::kNone;  // as recorded; see StageOn for dates
+  Date stage_date;
+  std::optional<Date> rejected_on;  // of the idea, for the 7-day rule
+  std::optional<Dossier> dossier;   // the dossier under evaluation, if any
+  std::optional<Certificate> certificate;  // the last issued, unless revoked
+  std::vector<StarPeriod> star_history;
+  std::set<std::string> certificate_numbers;
+  uint64_t support_vnd = 0;
+  bool plan_approved = false;  // state support is only for approved plans
+
+  // The certificate in force on `date`: issued, not revoked, not lapsed.
+  const Certificate* ActiveOn(Date date) const;
+  // The stage on `date`: kExpired when the last certificate lapsed by then.
+  Stage StageOn(Date date) const;
+};
+
+// An event as evolve sees it: its numbers and its typed payload.
+struct EventRef {
+  uint64_t seq = 0;
+  Date effective;
+  schema::Payload::Reader payload;
+};
+
+// Pure: the state after one more event. Events of other kinds are ignored.
+ProductState Evolve(ProductState state, const EventRef& event);
+UnitState Evolve(UnitState state, const EventRef& event);
+PrincipalState Evolve(PrincipalState state, const EventRef& event);
+CouncilState Evolve(CouncilState state, const EventRef& event);
+SubjectState Evolve(SubjectState state, const EventRef& event);
+DisputeState Evolve(DisputeState state, const EventRef& event);
+
+DecisionRef ToDecisionRef(schema::Decision::Reader d);
+
+}  // namespace ocop::workflow
