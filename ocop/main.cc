@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "ocop/ledger_commands.h"
+#include "ocop/read_commands.h"
 #include "ocop/submit_command.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   ocop::cli::Runner selected;
   ocop::cli::AddLedgerCommands(app, global, &selected);
   ocop::cli::AddSubmitCommand(app, global, &selected);
+  ocop::cli::AddReadCommands(app, global, &selected);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -769,12 +769,15 @@ Status Decider::ApproveResults(C::Body::Reader b) {
     }
     std::string cert_no = item.getCertificate().cStr();
     if (cert_no.empty()) return Status::InvalidArgument(where + "certificate must not be empty");
-    if (p->certificate_numbers.count(cert_no)) {
+    bool reused = std::any_of(p->certificates.begin(), p->certificates.end(),
+                              [&](const Certificate& k) { return k.no == cert_no; });
+    if (reused) {
       return Status::Refused(where + "certificate " + Quote(cert_no) +
                              " was already issued to this product");
     }
     const Certificate* active = p->ActiveOn(decision.date);
     Entry entry = p->dossier->entry;
+    const Certificate* current = p->Current();
     if (entry == Entry::UPGRADE && (!active || stars <= active->stars)) {
       return Status::Refused(where + "an upgrade must give more stars than the " +
                              std::to_string(active ? active->stars : 0) + " held");
@@ -790,8 +793,9 @@ Status Decider::ApproveResults(C::Body::Reader b) {
       cert.setValidFrom(FormatDate(decision.date));
       cert.setValidUntil(FormatDate(valid_until));
       cert.setEntry(entry);
-      if (active) cert.setSupersedes(active->no);
-      cert.setFewerStars(entry == Entry::RENEWAL && active && stars < active->stars);
+      bool supersedes = current && entry != Entry::NEW;
+      if (supersedes) cert.setSupersedes(current->no);
+      cert.setFewerStars(entry == Entry::RENEWAL && supersedes && stars < current->stars);
       cert.setRules(rules->getId());
     });
   }

@@ -22,6 +22,16 @@ std::string_view StageName(Stage stage) {
   return "none";
 }
 
+bool ParseStage(std::string_view name, Stage* out) {
+  for (int i = 0; i <= static_cast<int>(Stage::kRevoked); ++i) {
+    if (StageName(static_cast<Stage>(i)) == name) {
+      *out = static_cast<Stage>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
 DecisionRef ToDecisionRef(schema::Decision::Reader d) {
   DecisionRef r;
   r.no = d.getNo().cStr();
@@ -31,15 +41,20 @@ DecisionRef ToDecisionRef(schema::Decision::Reader d) {
 }
 
 const Certificate* ProductState::ActiveOn(Date date) const {
-  if (!certificate) return nullptr;
-  if (date < certificate->valid_from || date > certificate->valid_until) return nullptr;
-  return &*certificate;
+  for (auto it = certificates.rbegin(); it != certificates.rend(); ++it) {
+    if (it->InForceOn(date)) return &*it;
+  }
+  return nullptr;
+}
+
+const Certificate* ProductState::Current() const {
+  if (certificates.empty() || certificates.back().ended_on) return nullptr;
+  return &certificates.back();
 }
 
 Stage ProductState::StageOn(Date date) const {
-  if (stage == Stage::kCertified && certificate && date > certificate->valid_until) {
-    return Stage::kExpired;
-  }
+  const Certificate* c = Current();
+  if (stage == Stage::kCertified && c && date > c->valid_until) return Stage::kExpired;
   return stage;
 }
 
@@ -48,15 +63,6 @@ namespace {
 void SetStage(ProductState* s, Stage stage, Date date) {
   s->stage = stage;
   s->stage_date = date;
-}
-
-// Closes the open star period, if any, on `date`.
-void EndStarPeriod(ProductState* s, Date date) {
-  if (!s->star_history.empty() && !s->star_history.back().to) {
-    StarPeriod& last = s->star_history.back();
-    // A lapsed certificate ended on its own; keep the earlier of the two.
-    last.to = date < last.valid_until + 1 ? date : last.valid_until + 1;
-  }
 }
 
 }  // namespace
@@ -107,6 +113,11 @@ ProductState Evolve(ProductState s, const EventRef& e) {
       dossier.cycle_year = d.getCycleYear();
       dossier.entry = d.getEntry();
       dossier.submitted = e.effective;
+      if (dossier.entry != Entry::NEW) {
+        for (Certificate& c : s.certificates) {
+          if (c.InForceOn(e.effective)) c.renewal_entered = true;
+        }
+      }
       s.dossier = std::move(dossier);
       SetStage(&s, Stage::kDossierSubmitted, e.effective);
       break;
@@ -149,25 +160,28 @@ ProductState Evolve(ProductState s, const EventRef& e) {
       cert.entry = c.getEntry();
       cert.fewer_stars = c.getFewerStars();
       cert.seq = e.seq;
-      EndStarPeriod(&s, cert.valid_from);
-      StarPeriod period;
-      period.stars = cert.stars;
-      period.from = cert.valid_from;
-      period.valid_until = cert.valid_until;
-      period.decision = cert.decision.no;
-      period.certificate = cert.no;
-      period.seq = e.seq;
-      s.star_history.push_back(std::move(period));
-      s.certificate_numbers.insert(cert.no);
-      s.certificate = std::move(cert);
+      // A renewal or upgrade supersedes the certificate still current, even
+      // one that lapsed while the dossier was evaluated.
+      if (!s.certificates.empty() && !s.certificates.back().ended_on &&
+          (cert.entry == Entry::RENEWAL || cert.entry == Entry::UPGRADE)) {
+        Certificate& old = s.certificates.back();
+        old.ended_on = std::min(cert.valid_from, old.valid_until + 1);
+        old.superseded_by = cert.no;
+      }
+      s.certificates.push_back(std::move(cert));
       s.dossier.reset();
       SetStage(&s, Stage::kCertified, e.effective);
       break;
     }
     case P::RATING_REVOKED: {
-      Date on = ToDecisionRef(p.getRatingRevoked().getDecision()).date;
-      EndStarPeriod(&s, on);
-      s.certificate.reset();
+      auto r = p.getRatingRevoked();
+      for (Certificate& c : s.certificates) {
+        if (c.no != r.getCertificate().cStr() || c.ended_on) continue;
+        c.revoke_decision = ToDecisionRef(r.getDecision());
+        c.ended_on = c.revoke_decision.date;
+        c.revoked = true;
+        c.revoke_reason = r.getReason();
+      }
       s.dossier.reset();
       SetStage(&s, Stage::kRevoked, e.effective);
       break;

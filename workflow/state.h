@@ -84,6 +84,7 @@ enum class Stage {
   kRevoked,
 };
 std::string_view StageName(Stage stage);
+bool ParseStage(std::string_view name, Stage* out);
 
 struct Score {
   std::string council;
@@ -102,27 +103,28 @@ struct Dossier {
   std::optional<CouncilLevel> forwarded_to;
 };
 
+// One certificate's whole life. It is in force from valid_from through
+// valid_until (the last valid day), unless it ended earlier: superseded by a
+// renewal or upgrade, or revoked, on ended_on (no longer in force that day).
 struct Certificate {
   std::string no;
   DecisionRef decision;
   CouncilLevel level = CouncilLevel::PROVINCE;
   int stars = 0;
-  Date valid_from, valid_until;  // valid_until is the last valid day
+  Date valid_from, valid_until;
   Entry entry = Entry::NEW;
-  bool fewer_stars = false;
-  uint64_t seq = 0;
-};
+  bool fewer_stars = false;  // a renewal that gave fewer stars
+  uint64_t seq = 0;          // of the Certified event
+  std::optional<Date> ended_on;
+  bool revoked = false;
+  schema::RevocationReason revoke_reason = schema::RevocationReason::OTHER;
+  DecisionRef revoke_decision;
+  std::string superseded_by;
+  bool renewal_entered = false;  // a renewal or upgrade dossier came in while in force
 
-// One period at a star level; `to` is set when the certificate was
-// superseded or revoked (a lapse is computed from valid_until).
-struct StarPeriod {
-  int stars = 0;
-  Date from;
-  std::optional<Date> to;
-  Date valid_until;
-  std::string decision;
-  std::string certificate;
-  uint64_t seq = 0;
+  bool InForceOn(Date date) const {
+    return valid_from <= date && date <= valid_until && (!ended_on || date < *ended_on);
+  }
 };
 
 struct ProductState {
@@ -135,15 +137,16 @@ struct ProductState {
   Date stage_date;
   std::optional<Date> rejected_on;  // of the idea, for the 7-day rule
   std::optional<Dossier> dossier;   // the dossier under evaluation, if any
-  std::optional<Certificate> certificate;  // the last issued, unless revoked
-  std::vector<StarPeriod> star_history;
-  std::set<std::string> certificate_numbers;
+  std::vector<Certificate> certificates;  // every certificate issued, oldest first
   uint64_t support_vnd = 0;
   bool plan_approved = false;  // state support is only for approved plans
 
-  // The certificate in force on `date`: issued, not revoked, not lapsed.
+  // The certificate in force on `date`: issued, not ended, not lapsed.
   const Certificate* ActiveOn(Date date) const;
-  // The stage on `date`: kExpired when the last certificate lapsed by then.
+  // The last certificate issued, unless it was superseded or revoked; it may
+  // have lapsed (expiry is a matter of the date asked).
+  const Certificate* Current() const;
+  // The stage on `date`: kExpired when the current certificate lapsed by then.
   Stage StageOn(Date date) const;
 };
 

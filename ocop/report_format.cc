@@ -1,0 +1,213 @@
+#include "ocop/report_format.h"
+
+#include <xlsxwriter.h>
+
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace ocop::cli {
+namespace {
+
+using projections::Counts;
+using projections::Report;
+using projections::Tally;
+
+struct Label {
+  const char* vi;
+  const char* en;
+};
+
+// Every word an official reads, in both languages.
+const std::map<std::string, Label>& Labels() {
+  static const std::map<std::string, Label> k = {
+      {"title", {"Báo cáo kết quả thực hiện Chương trình OCOP", "OCOP programme report"}},
+      {"period", {"Kỳ báo cáo", "Period"}},
+      {"unit", {"Đơn vị", "Unit"}},
+      {"all_units", {"Toàn bộ", "All units"}},
+      {"section", {"Mục", "Section"}},
+      {"breakdown", {"Phân loại", "Breakdown"}},
+      {"item", {"Chỉ tiêu", "Item"}},
+      {"value", {"Số lượng", "Value"}},
+      {"recognised", {"Sản phẩm được công nhận trong kỳ", "Products recognised in the period"}},
+      {"revoked", {"Sản phẩm bị thu hồi trong kỳ", "Ratings revoked in the period"}},
+      {"expired", {"Giấy chứng nhận hết hạn trong kỳ", "Certificates expired in the period"}},
+      {"active_at_end", {"Sản phẩm còn hiệu lực cuối kỳ", "Products active at the end"}},
+      {"subjects_at_end",
+       {"Chủ thể có sản phẩm còn hiệu lực cuối kỳ", "Producers with active products at the end"}},
+      {"targets", {"Chỉ tiêu kế hoạch", "Targets"}},
+      {"total", {"Tổng số", "Total"}},
+      {"by_stars", {"Theo hạng sao", "By stars"}},
+      {"by_entry", {"Theo loại hồ sơ", "By entry kind"}},
+      {"by_group", {"Theo nhóm sản phẩm", "By product group"}},
+      {"by_legal_form", {"Theo loại hình chủ thể", "By legal form"}},
+      {"by_unit", {"Theo đơn vị hành chính", "By unit"}},
+      {"by_reason", {"Theo lý do", "By reason"}},
+      {"woman_owned", {"Do phụ nữ làm chủ", "Woman-owned"}},
+      {"new", {"Đánh giá lần đầu", "New"}},
+      {"renewal", {"Công nhận lại", "Re-recognition"}},
+      {"upgrade", {"Nâng hạng", "Upgrade"}},
+      {"import", {"Đã công nhận trước khi có sổ cái", "Imported"}},
+      {"production_stopped", {"Ngừng sản xuất", "Production stopped"}},
+      {"criteria_not_met", {"Không còn đáp ứng tiêu chí", "Criteria no longer met"}},
+      {"violation", {"Vi phạm (chất lượng, ATTP, nhãn, SHTT)", "Violation"}},
+      {"owner_request", {"Theo đề nghị của chủ thể", "Producer's request"}},
+      {"false_dossier", {"Hồ sơ không trung thực", "False dossier"}},
+      {"other", {"Lý do khác", "Other"}},
+      {"stars", {"sao", "stars"}},
+      {"group", {"Nhóm", "Group"}},
+      {"none", {"Chưa phân nhóm", "Unclassified"}},
+      {"target", {"Kế hoạch", "Target"}},
+      {"actual", {"Thực hiện", "Actual"}},
+      {"HTX", {"Hợp tác xã", "Cooperative (HTX)"}},
+      {"THT", {"Tổ hợp tác", "Cooperative group (THT)"}},
+      {"DN", {"Doanh nghiệp", "Enterprise (DN)"}},
+      {"HKD", {"Hộ kinh doanh", "Household business (HKD)"}},
+      {"CSSX", {"Cơ sở sản xuất", "Production facility (CSSX)"}},
+      {"OTHER", {"Khác", "Other"}},
+  };
+  return k;
+}
+
+std::string L(const std::string& key, Lang lang) {
+  auto it = Labels().find(key);
+  if (it == Labels().end()) return key;
+  return lang == Lang::kVi ? it->second.vi : it->second.en;
+}
+
+std::string Num(uint64_t n) { return std::to_string(n); }
+
+void AddTally(std::vector<ReportRow>* rows, const std::string& section, const Tally& t, Lang lang) {
+  rows->push_back({L(section, lang), L("total", lang), "", Num(t.total)});
+  for (const char* s : {"3", "4", "5"}) {
+    auto it = t.by_stars.find(s);
+    rows->push_back({L(section, lang), L("by_stars", lang), std::string(s) + " " + L("stars", lang),
+                     Num(it == t.by_stars.end() ? 0 : it->second)});
+  }
+}
+
+void AddCounts(std::vector<ReportRow>* rows, const std::string& section,
+               const std::string& breakdown, const Counts& c, Lang lang,
+               const std::function<std::string(const std::string&)>& name) {
+  for (const auto& [k, v] : c) rows->push_back({L(section, lang), L(breakdown, lang), name(k), Num(v)});
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string DateText(workflow::Date d) { return workflow::FormatDate(d); }
+
+}  // namespace
+
+std::string ReportTitle(const Report& r, Lang lang) {
+  return L("title", lang) + " — " + L("period", lang) + " " + DateText(r.period.from) + " – " +
+         DateText(r.period.to) + " — " + L("unit", lang) + ": " +
+         (r.unit.empty() ? L("all_units", lang) : r.unit);
+}
+
+std::vector<ReportRow> ReportRows(const Report& r, Lang lang) {
+  std::vector<ReportRow> rows;
+  auto as_is = [&](const std::string& k) { return L(k, lang); };
+  auto unit_name = [&](const std::string& code) {
+    auto it = r.unit_names.find(code);
+    return it == r.unit_names.end() ? code : it->second + " (" + code + ")";
+  };
+  auto group_name = [&](const std::string& g) {
+    return g == "none" ? L("none", lang) : L("group", lang) + " " + g;
+  };
+  AddTally(&rows, "recognised", r.recognised, lang);
+  for (const char* e : {"new", "renewal", "upgrade", "import"}) {
+    auto it = r.recognised_by_entry.find(e);
+    rows.push_back({L("recognised", lang), L("by_entry", lang), L(e, lang),
+                    Num(it == r.recognised_by_entry.end() ? 0 : it->second.total)});
+  }
+  AddCounts(&rows, "recognised", "by_group", r.recognised_by_group, lang, group_name);
+  AddCounts(&rows, "recognised", "by_legal_form", r.recognised_by_legal_form, lang, as_is);
+  AddCounts(&rows, "recognised", "by_unit", r.recognised_by_unit, lang, unit_name);
+  AddTally(&rows, "revoked", r.revoked, lang);
+  AddCounts(&rows, "revoked", "by_reason", r.revoked_by_reason, lang, as_is);
+  AddTally(&rows, "expired", r.expired, lang);
+  AddTally(&rows, "active_at_end", r.active_at_end, lang);
+  AddCounts(&rows, "active_at_end", "by_unit", r.active_by_unit, lang, unit_name);
+  rows.push_back({L("subjects_at_end", lang), L("total", lang), "", Num(r.subjects_at_end)});
+  AddCounts(&rows, "subjects_at_end", "by_legal_form", r.subjects_by_legal_form, lang, as_is);
+  rows.push_back({L("subjects_at_end", lang), L("woman_owned", lang), "", Num(r.subjects_woman_owned)});
+  for (const auto& t : r.targets) {
+    char target[32], actual[32];
+    std::snprintf(target, sizeof target, "%g", t.target);
+    std::snprintf(actual, sizeof actual, "%g", t.actual.value_or(0));
+    std::string item = t.indicator + " (" + std::to_string(t.year) + ")";
+    rows.push_back({L("targets", lang), L("target", lang), item, target});
+    rows.push_back({L("targets", lang), L("actual", lang), item, t.actual ? actual : "—"});
+  }
+  return rows;
+}
+
+std::string RenderCsv(const Report& r, Lang lang) {
+  // A byte-order mark, so that spreadsheet programs read the diacritics as UTF-8.
+  std::string out = "\xEF\xBB\xBF";
+  out += CsvField(L("section", lang)) + "," + CsvField(L("breakdown", lang)) + "," +
+         CsvField(L("item", lang)) + "," + CsvField(L("value", lang)) + "\n";
+  for (const auto& row : ReportRows(r, lang)) {
+    out += CsvField(row.section) + "," + CsvField(row.breakdown) + "," + CsvField(row.item) + "," +
+           CsvField(row.value) + "\n";
+  }
+  return out;
+}
+
+std::string RenderMarkdown(const Report& r, Lang lang) {
+  std::ostringstream out;
+  out << "# " << ReportTitle(r, lang) << "\n";
+  std::string section;
+  for (const auto& row : ReportRows(r, lang)) {
+    if (row.section != section) {
+      section = row.section;
+      out << "\n## " << section << "\n\n| " << L("breakdown", lang) << " | " << L("item", lang)
+          << " | " << L("value", lang) << " |\n|---|---|---:|\n";
+    }
+    out << "| " << row.breakdown << " | " << row.item << " | " << row.value << " |\n";
+  }
+  return out.str();
+}
+
+Status WriteXlsx(const Report& r, Lang lang, const std::string& path) {
+  lxw_workbook* wb = workbook_new(path.c_str());
+  if (!wb) return Status::IOError("cannot create " + path);
+  lxw_worksheet* ws = workbook_add_worksheet(wb, lang == Lang::kVi ? "Báo cáo" : "Report");
+  lxw_format* bold = workbook_add_format(wb);
+  format_set_bold(bold);
+  worksheet_set_column(ws, 0, 0, 48, nullptr);
+  worksheet_set_column(ws, 1, 1, 28, nullptr);
+  worksheet_set_column(ws, 2, 2, 40, nullptr);
+  worksheet_set_column(ws, 3, 3, 12, nullptr);
+  worksheet_write_string(ws, 0, 0, ReportTitle(r, lang).c_str(), bold);
+  const char* headers[] = {"section", "breakdown", "item", "value"};
+  for (int c = 0; c < 4; ++c) worksheet_write_string(ws, 2, c, L(headers[c], lang).c_str(), bold);
+  lxw_row_t row = 3;
+  for (const auto& rr : ReportRows(r, lang)) {
+    worksheet_write_string(ws, row, 0, rr.section.c_str(), nullptr);
+    worksheet_write_string(ws, row, 1, rr.breakdown.c_str(), nullptr);
+    worksheet_write_string(ws, row, 2, rr.item.c_str(), nullptr);
+    // Numbers as numbers, so officials can sum them.
+    char* end = nullptr;
+    double v = std::strtod(rr.value.c_str(), &end);
+    if (end && *end == '\0' && !rr.value.empty()) {
+      worksheet_write_number(ws, row, 3, v, nullptr);
+    } else {
+      worksheet_write_string(ws, row, 3, rr.value.c_str(), nullptr);
+    }
+    ++row;
+  }
+  lxw_error e = workbook_close(wb);
+  if (e != LXW_NO_ERROR) return Status::IOError("cannot write " + path + ": " + lxw_strerror(e));
+  return Status::OK();
+}
+
+}  // namespace ocop::cli

@@ -1,0 +1,476 @@
+#include "projections/projections.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <bit>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <unordered_map>
+
+#include "ledger/event_view.h"
+#include "ledger/keys.h"
+#include "projections/records.h"
+#include "workflow/decide.h"
+#include "workflow/stream_fold.h"
+
+namespace ocop::projections {
+namespace fs = std::filesystem;
+using ledger::keys::GetBE64;
+using ledger::keys::PutBE64;
+using workflow::Date;
+using workflow::ProductState;
+using workflow::SubjectState;
+using workflow::UnitState;
+
+namespace {
+
+const char* const kFamilies[] = {"default",  "products", "certificates", "deadlines",
+                                 "units",    "subjects", "targets",      "meta"};
+
+// Flush the batch every this many events: bounds memory during a rebuild.
+constexpr uint64_t kEventsPerFlush = 50000;
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::OK();
+  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
+  return Status::IOError(what + ": " + s.ToString());
+}
+
+void PutBE32(std::string* s, uint32_t v) {
+  for (int i = 3; i >= 0; --i) s->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint32_t GetBE32(std::string_view s) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4 && i < s.size(); ++i) v = v << 8 | static_cast<uint8_t>(s[i]);
+  return v;
+}
+
+std::string FactKey(const std::string& product, uint32_t index) {
+  std::string k = product;
+  k.push_back('\0');
+  PutBE32(&k, index);
+  return k;
+}
+
+// Day numbers ordered as unsigned bytes: flip the sign bit.
+std::string DeadlineKey(Date until, const std::string& product) {
+  std::string k;
+  PutBE32(&k, static_cast<uint32_t>(until.days) ^ 0x80000000u);
+  k += product;
+  return k;
+}
+
+std::string TargetKey(const std::string& unit, int year, const std::string& indicator) {
+  std::string k = unit;
+  k.push_back('\0');
+  PutBE32(&k, static_cast<uint32_t>(year));
+  k += indicator;
+  return k;
+}
+
+std::string Flat(capnp::MallocMessageBuilder& msg) {
+  auto flat = capnp::messageToFlatArray(msg);
+  return std::string(reinterpret_cast<const char*>(flat.asBytes().begin()), flat.asBytes().size());
+}
+
+template <typename T>
+typename T::Reader Read(const std::string& bytes, kj::Array<capnp::word>* words,
+                        std::optional<capnp::FlatArrayMessageReader>* reader) {
+  *words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words->begin(), bytes.data(), words->size() * sizeof(capnp::word));
+  reader->emplace(*words);
+  return (*reader)->getRoot<T>();
+}
+
+}  // namespace
+
+// What one flush writes, and the states it changed, keyed by id.
+struct Projections::Batch {
+  struct ProductSlot {
+    ProductState state;
+    size_t stored_certificates = 0;        // facts written before this batch
+    std::optional<std::string> stored_deadline;  // deadline key written before
+  };
+  std::unordered_map<std::string, ProductSlot> products;
+  std::unordered_map<std::string, UnitState> units;
+  std::unordered_map<std::string, SubjectState> subjects;
+  std::map<std::string, std::vector<Target>> targets;  // unit -> replaced whole
+  uint64_t events = 0;
+};
+
+Projections::~Projections() { CloseDb(); }
+
+void Projections::CloseDb() {
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  delete db_;
+  db_ = nullptr;
+}
+
+Status Projections::Open(ledger::Ledger* ledger, std::unique_ptr<Projections>* out) {
+  std::unique_ptr<Projections> p(new Projections());
+  p->ledger_ = ledger;
+  p->dir_ = (fs::path(ledger->dir()) / "projections").string();
+  Status s = p->OpenDb(false);
+  if (!s.ok()) return s;
+  *out = std::move(p);
+  return Status::OK();
+}
+
+Status Projections::OpenDb(bool fresh) {
+  if (fresh) {
+    rocksdb::Options o;
+    rocksdb::Status d = rocksdb::DestroyDB(dir_, o);
+    if (!d.ok()) return FromRocks(d, "dropping the projections");
+  }
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  options.keep_log_file_num = 2;
+  options.max_background_jobs = 2;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : kFamilies) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  rocksdb::Status os = rocksdb::DB::Open(options, dir_, cfs, &handles_, &db_);
+  if (!os.ok()) return Status::Corruption("cannot open the projections at " + dir_ + ": " + os.ToString());
+  products_ = handles_[1];
+  certificates_ = handles_[2];
+  deadlines_ = handles_[3];
+  units_ = handles_[4];
+  subjects_ = handles_[5];
+  targets_ = handles_[6];
+  meta_ = handles_[7];
+  std::string v;
+  rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), meta_, "checkpoint", &v);
+  checkpoint_ = gs.ok() ? GetBE64(v) : 0;
+  if (checkpoint_ > ledger_->Size()) {
+    return Status::Corruption("the projections at " + dir_ + " have folded event " +
+                              std::to_string(checkpoint_) + " but the ledger holds only " +
+                              std::to_string(ledger_->Size()) + "; run `ocop rebuild`");
+  }
+  return Status::OK();
+}
+
+Status Projections::Rebuild(const Progress& progress) {
+  CloseDb();
+  Status s = OpenDb(true);
+  if (!s.ok()) return s;
+  return CatchUp(progress);
+}
+
+Status Projections::CatchUp(const Progress& progress) {
+  const uint64_t total = ledger_->Size();
+  if (checkpoint_ >= total) return Status::OK();
+  Batch batch;
+  Status failure;
+  uint64_t last = checkpoint_;
+  Status s = ledger_->Scan(checkpoint_ + 1, 0, [&](uint64_t seq, std::string_view bytes) {
+    failure = Apply(seq, bytes, &batch);
+    if (!failure.ok()) return false;
+    last = seq;
+    if (++batch.events >= kEventsPerFlush) {
+      failure = Flush(seq, &batch);
+      if (!failure.ok()) return false;
+      if (progress) progress(seq, total);
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!failure.ok()) return failure;
+  s = Flush(last, &batch);
+  if (s.ok() && progress) progress(last, total);
+  return s;
+}
+
+Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
+  ledger::EventView view(bytes);
+  if (!view.ok()) return Status::Corruption("event " + std::to_string(seq) + ": " + view.error());
+  auto e = view.As<workflow::schema::OcopEvent>();
+  std::string stream = e.getStream().cStr();
+  size_t slash = stream.find('/');
+  std::string kind = stream.substr(0, slash), id = stream.substr(slash + 1);
+  auto payload = e.getPayload();
+  const bool annul = payload.isEventAnnulled();
+  workflow::EventRef ref = workflow::StreamFold::ToEventRef(e);
+
+  // An annulment refolds its stream as it stood at this event.
+  std::optional<workflow::StreamFold> refold;
+  if (annul) {
+    refold.emplace();
+    Status s = workflow::LoadStream(ledger_, stream, &*refold, seq);
+    if (!s.ok()) return s;
+  }
+
+  if (kind == "product") {
+    auto it = batch->products.find(id);
+    if (it == batch->products.end()) {
+      Batch::ProductSlot slot;
+      Status s = Product(id, &slot.state);
+      if (s.ok()) {
+        slot.stored_certificates = slot.state.certificates.size();
+        if (const auto* c = slot.state.Current()) slot.stored_deadline = DeadlineKey(c->valid_until, id);
+      } else if (!s.IsNotFound()) {
+        return s;
+      }
+      it = batch->products.emplace(id, std::move(slot)).first;
+    }
+    if (refold) {
+      ProductState fresh;
+      refold->Fold(&fresh);
+      it->second.state = std::move(fresh);
+    } else {
+      it->second.state = workflow::Evolve(std::move(it->second.state), ref);
+    }
+  } else if (kind == "subject") {
+    auto it = batch->subjects.find(id);
+    if (it == batch->subjects.end()) {
+      SubjectState st;
+      Status s = Subject(id, &st);
+      if (!s.ok() && !s.IsNotFound()) return s;
+      it = batch->subjects.emplace(id, std::move(st)).first;
+    }
+    if (refold) {
+      SubjectState fresh;
+      refold->Fold(&fresh);
+      it->second = std::move(fresh);
+    } else {
+      it->second = workflow::Evolve(std::move(it->second), ref);
+    }
+  } else if (kind == "unit") {
+    if (payload.isTargetSet() || annul) {
+      // Targets of a unit are replaced whole from its stream: simple, and
+      // correct under annulment.
+      workflow::StreamFold fold;
+      Status s = workflow::LoadStream(ledger_, stream, &fold, seq);
+      if (!s.ok()) return s;
+      std::map<std::tuple<int, std::string>, double> latest;
+      for (const std::string& b : fold.events) {
+        ledger::EventView v(b);
+        auto ev = v.As<workflow::schema::OcopEvent>();
+        if (fold.annulled.count(ev.getSeq()) || !ev.getPayload().isTargetSet()) continue;
+        auto t = ev.getPayload().getTargetSet();
+        latest[{t.getYear(), t.getIndicator().cStr()}] = t.getValue();
+      }
+      auto& list = batch->targets[id];
+      list.clear();
+      for (const auto& [k, v] : latest) list.push_back(Target{id, std::get<0>(k), std::get<1>(k), v});
+    }
+    if (!payload.isTargetSet()) {
+      auto it = batch->units.find(id);
+      if (it == batch->units.end()) {
+        UnitState st;
+        std::string v;
+        rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), units_, id, &v);
+        if (gs.ok()) {
+          kj::Array<capnp::word> words;
+          std::optional<capnp::FlatArrayMessageReader> reader;
+          st = Load(Read<schema::UnitRecord>(v, &words, &reader));
+        } else if (!gs.IsNotFound()) {
+          return FromRocks(gs, "reading units");
+        }
+        it = batch->units.emplace(id, std::move(st)).first;
+      }
+      if (refold) {
+        UnitState fresh;
+        refold->Fold(&fresh);
+        it->second = std::move(fresh);
+      } else {
+        it->second = workflow::Evolve(std::move(it->second), ref);
+      }
+    }
+  }
+  // Principals, councils and disputes have no read model here.
+  return Status::OK();
+}
+
+Status Projections::Flush(uint64_t seq, Batch* batch) {
+  rocksdb::WriteBatch wb;
+  for (auto& [id, st] : batch->subjects) {
+    if (!st.exists) {
+      wb.Delete(subjects_, id);
+      continue;
+    }
+    capnp::MallocMessageBuilder msg;
+    Save(st, msg.initRoot<schema::SubjectRecord>());
+    wb.Put(subjects_, id, Flat(msg));
+  }
+  for (auto& [id, st] : batch->units) {
+    if (!st.exists) {
+      wb.Delete(units_, id);
+      continue;
+    }
+    capnp::MallocMessageBuilder msg;
+    Save(st, msg.initRoot<schema::UnitRecord>());
+    wb.Put(units_, id, Flat(msg));
+  }
+  for (auto& [unit, list] : batch->targets) {
+    std::string prefix = unit;
+    prefix.push_back('\0');
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), targets_));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      wb.Delete(targets_, it->key());
+    }
+    for (const Target& t : list) {
+      std::string v;
+      PutBE64(&v, std::bit_cast<uint64_t>(t.value));
+      wb.Put(targets_, TargetKey(unit, t.year, t.indicator), v);
+    }
+  }
+  for (auto& [id, slot] : batch->products) {
+    const ProductState& p = slot.state;
+    if (!p.exists) {
+      wb.Delete(products_, id);
+    } else {
+      capnp::MallocMessageBuilder msg;
+      Save(p, msg.initRoot<schema::ProductRecord>());
+      wb.Put(products_, id, Flat(msg));
+    }
+    // Facts: rewrite every certificate's, drop those an annulment removed.
+    SubjectState subject;
+    auto sub = batch->subjects.find(p.subject);
+    if (sub != batch->subjects.end()) {
+      subject = sub->second;
+    } else if (!p.subject.empty()) {
+      Status s = Subject(p.subject, &subject);
+      if (!s.ok() && !s.IsNotFound()) return s;
+    }
+    for (size_t i = 0; i < p.certificates.size(); ++i) {
+      capnp::MallocMessageBuilder msg;
+      SaveFact(p, i, subject, msg.initRoot<schema::CertificateFact>());
+      wb.Put(certificates_, FactKey(id, static_cast<uint32_t>(i)), Flat(msg));
+    }
+    for (size_t i = p.certificates.size(); i < slot.stored_certificates; ++i) {
+      wb.Delete(certificates_, FactKey(id, static_cast<uint32_t>(i)));
+    }
+    std::optional<std::string> deadline;
+    std::string index;
+    if (const auto* c = p.Current()) {
+      deadline = DeadlineKey(c->valid_until, id);
+      PutBE32(&index, static_cast<uint32_t>(p.certificates.size() - 1));
+    }
+    if (slot.stored_deadline && slot.stored_deadline != deadline) wb.Delete(deadlines_, *slot.stored_deadline);
+    if (deadline) wb.Put(deadlines_, *deadline, index);
+  }
+  std::string cp;
+  PutBE64(&cp, seq);
+  wb.Put(meta_, "checkpoint", cp);
+  Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing the projections");
+  if (!s.ok()) return s;
+  checkpoint_ = seq;
+  *batch = Batch();
+  return Status::OK();
+}
+
+Status Projections::Product(const std::string& id, ProductState* out) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), products_, id, &v);
+  if (s.IsNotFound()) return Status::NotFound("no product '" + id + "' in the ledger");
+  if (!s.ok()) return FromRocks(s, "reading product " + id);
+  kj::Array<capnp::word> words;
+  std::optional<capnp::FlatArrayMessageReader> reader;
+  *out = Load(Read<schema::ProductRecord>(v, &words, &reader));
+  return Status::OK();
+}
+
+Status Projections::Subject(const std::string& id, SubjectState* out) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), subjects_, id, &v);
+  if (s.IsNotFound()) return Status::NotFound("no producer '" + id + "'");
+  if (!s.ok()) return FromRocks(s, "reading producer " + id);
+  kj::Array<capnp::word> words;
+  std::optional<capnp::FlatArrayMessageReader> reader;
+  *out = Load(Read<schema::SubjectRecord>(v, &words, &reader));
+  return Status::OK();
+}
+
+Status Projections::Units(std::map<std::string, UnitState>* out) {
+  out->clear();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), units_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string v = it->value().ToString();
+    kj::Array<capnp::word> words;
+    std::optional<capnp::FlatArrayMessageReader> reader;
+    UnitState u = Load(Read<schema::UnitRecord>(v, &words, &reader));
+    out->emplace(u.code, std::move(u));
+  }
+  return FromRocks(it->status(), "reading units");
+}
+
+Status Projections::ForEachFact(const std::function<void(schema::CertificateFact::Reader)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 1 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, certificates_));
+  kj::Array<capnp::word> words;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto value = it->value();
+    size_t n = value.size() / sizeof(capnp::word);
+    if (words.size() < n) words = kj::heapArray<capnp::word>(n * 2);
+    std::memcpy(words.begin(), value.data(), n * sizeof(capnp::word));
+    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.begin(), n));
+    fn(reader.getRoot<schema::CertificateFact>());
+  }
+  return FromRocks(it->status(), "reading certificate facts");
+}
+
+Status Projections::ForEachDeadline(Date up_to,
+                                    const std::function<bool(const std::string&, uint32_t)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), deadlines_));
+  uint32_t limit = static_cast<uint32_t>(up_to.days) ^ 0x80000000u;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (GetBE32(key) > limit) break;
+    if (!fn(std::string(key.substr(4)), GetBE32(std::string_view(it->value().data(), it->value().size())))) break;
+  }
+  return FromRocks(it->status(), "reading deadlines");
+}
+
+Status Projections::Targets(const std::string& unit, std::vector<Target>* out) {
+  out->clear();
+  std::string prefix = unit;
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), targets_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    Target t;
+    t.unit = unit;
+    t.year = static_cast<int>(GetBE32(key.substr(prefix.size())));
+    t.indicator = std::string(key.substr(prefix.size() + 4));
+    t.value = std::bit_cast<double>(GetBE64(std::string_view(it->value().data(), it->value().size())));
+    out->push_back(std::move(t));
+  }
+  return FromRocks(it->status(), "reading targets");
+}
+
+Status Projections::ForEachProduct(const std::function<bool(const ProductState&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), products_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string v = it->value().ToString();
+    kj::Array<capnp::word> words;
+    std::optional<capnp::FlatArrayMessageReader> reader;
+    if (!fn(Load(Read<schema::ProductRecord>(v, &words, &reader)))) break;
+  }
+  return FromRocks(it->status(), "reading products");
+}
+
+Status Projections::Digests(std::map<std::string, std::string>* out) {
+  out->clear();
+  for (size_t i = 1; i < handles_.size(); ++i) {
+    std::string all;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      PutBE64(&all, it->key().size());
+      all.append(it->key().data(), it->key().size());
+      PutBE64(&all, it->value().size());
+      all.append(it->value().data(), it->value().size());
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "digesting the projections");
+    (*out)[kFamilies[i]] = ledger::merkle::ToHex(ledger::merkle::Sha256(all));
+  }
+  return Status::OK();
+}
+
+}  // namespace ocop::projections

@@ -1,0 +1,103 @@
+// Projections: the log folded into read models, kept in RocksDB column
+// families under <data>/projections.
+//
+//   products      product id -> ProductRecord (the folded state)
+//   certificates  product id, 0x00, index -> CertificateFact (what reports count)
+//   deadlines     last valid day, product id -> index of its current certificate
+//   units         code -> UnitRecord
+//   subjects      id -> SubjectRecord
+//   targets       unit, 0x00, year, indicator -> value
+//   meta          "checkpoint" -> the last sequence number folded
+//
+// Promises:
+//  * The checkpoint is written in the same batch as the data it covers, so a
+//    crash never applies an event twice or loses one: CatchUp resumes after it.
+//  * Rebuild (drop everything, refold the log) gives byte for byte what live
+//    catching up gave; Digests() lets a test check it.
+//  * An annulment refolds the stream it annuls in (up to the annulment), so an
+//    annulled event stops counting everywhere it counted.
+//  * Readers call CatchUp first to read their own writes.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "projections/read_models.capnp.h"
+#include "workflow/state.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace ocop::projections {
+
+// Called now and then with events done and the total to do.
+using Progress = std::function<void(uint64_t done, uint64_t total)>;
+
+struct Target {
+  std::string unit;
+  int year = 0;
+  std::string indicator;
+  double value = 0;
+};
+
+class Projections {
+ public:
+  ~Projections();
+  Projections(const Projections&) = delete;
+  Projections& operator=(const Projections&) = delete;
+
+  // Opens (creating if needed) the projections of `ledger`, which must
+  // outlive them.
+  static Status Open(ledger::Ledger* ledger, std::unique_ptr<Projections>* out);
+
+  // Folds every event after the checkpoint.
+  Status CatchUp(const Progress& progress = {});
+  // Drops every read model and refolds the whole log.
+  Status Rebuild(const Progress& progress = {});
+  uint64_t checkpoint() const { return checkpoint_; }
+
+  // Reads (call CatchUp first to see the latest appends).
+  Status Product(const std::string& id, workflow::ProductState* out);
+  Status Subject(const std::string& id, workflow::SubjectState* out);
+  Status Units(std::map<std::string, workflow::UnitState>* out);
+  Status ForEachFact(const std::function<void(schema::CertificateFact::Reader)>& fn);
+  // Current certificates whose last valid day is on or before `up_to`,
+  // soonest first (lapsed ones included), as (product id, certificate index).
+  Status ForEachDeadline(workflow::Date up_to,
+                         const std::function<bool(const std::string&, uint32_t)>& fn);
+  Status Targets(const std::string& unit, std::vector<Target>* out);
+  // Every product id, in order.
+  Status ForEachProduct(const std::function<bool(const workflow::ProductState&)>& fn);
+
+  // SHA-256 (hex) of every column family's keys and values, in key order.
+  Status Digests(std::map<std::string, std::string>* out);
+
+ private:
+  struct Batch;
+  Projections() = default;
+  Status OpenDb(bool fresh);
+  void CloseDb();
+  Status Apply(uint64_t seq, std::string_view bytes, Batch* batch);
+  Status Flush(uint64_t seq, Batch* batch);
+
+  ledger::Ledger* ledger_ = nullptr;
+  std::string dir_;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* products_ = nullptr;
+  rocksdb::ColumnFamilyHandle* certificates_ = nullptr;
+  rocksdb::ColumnFamilyHandle* deadlines_ = nullptr;
+  rocksdb::ColumnFamilyHandle* units_ = nullptr;
+  rocksdb::ColumnFamilyHandle* subjects_ = nullptr;
+  rocksdb::ColumnFamilyHandle* targets_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  uint64_t checkpoint_ = 0;
+};
+
+}  // namespace ocop::projections

@@ -1,0 +1,109 @@
+# The read models the projections keep, one struct per column family value.
+# Dates are ISO text where a person may read them with `capnp decode`, and
+# day numbers (days since 1970-01-01) where reports compare them in bulk.
+@0xe8b41f27c9d3a605;
+
+using Ocop = import "/workflow/ocop.capnp";
+$import "/capnp/c++.capnp".namespace("ocop::projections::schema");
+
+struct ScoreRecord {
+  council @0 :Text;
+  level @1 :Ocop.CouncilLevel;
+  total @2 :Float64;
+  stars @3 :UInt8;
+  date @4 :Text;
+  seq @5 :UInt64;
+}
+
+struct DossierRecord {
+  cycleYear @0 :UInt16;
+  entry @1 :Ocop.Entry;
+  submitted @2 :Text;
+  scores @3 :List(ScoreRecord);
+  forwarded @4 :Bool;
+  forwardedTo @5 :Ocop.CouncilLevel;
+}
+
+struct CertificateRecord {
+  no @0 :Text;
+  decision @1 :Ocop.Decision;
+  level @2 :Ocop.CouncilLevel;
+  stars @3 :UInt8;
+  validFrom @4 :Text;
+  validUntil @5 :Text;
+  entry @6 :Ocop.Entry;
+  fewerStars @7 :Bool;
+  seq @8 :UInt64;
+  endedOn @9 :Text;  # empty while not superseded or revoked
+  revoked @10 :Bool;
+  revokeReason @11 :Ocop.RevocationReason;
+  revokeDecision @12 :Ocop.Decision;
+  supersededBy @13 :Text;
+  renewalEntered @14 :Bool;
+}
+
+# column family "products": product id -> ProductRecord, the whole folded
+# state, so that the next event evolves it without reading the log again.
+struct ProductRecord {
+  id @0 :Text;
+  name @1 :Text;
+  subject @2 :Text;
+  unit @3 :Text;
+  group @4 :UInt8;
+  cycleYear @5 :UInt16;
+  imported @6 :Bool;
+  stage @7 :Text;
+  stageDate @8 :Text;
+  rejectedOn @9 :Text;
+  hasDossier @10 :Bool;
+  dossier @11 :DossierRecord;
+  certificates @12 :List(CertificateRecord);
+  supportVnd @13 :UInt64;
+  planApproved @14 :Bool;
+  exists @15 :Bool;
+}
+
+# column family "certificates": product id, 0x00, index (4 bytes) -> one
+# certificate's facts with what reports group by, copied from its product and
+# producer when it was projected.
+struct CertificateFact {
+  product @0 :Text;
+  no @1 :Text;
+  stars @2 :UInt8;
+  level @3 :Ocop.CouncilLevel;
+  entry @4 :Ocop.Entry;
+  validFrom @5 :Int32;   # day number: the decision date
+  validUntil @6 :Int32;  # day number: the last valid day
+  endedOn @7 :Int32;     # day number, or 2147483647 when it never ended early
+  revoked @8 :Bool;
+  revokeReason @9 :Ocop.RevocationReason;
+  renewalEntered @10 :Bool;
+  renewed @11 :Bool;     # superseded by a renewal or upgrade
+  unit @12 :Text;
+  group @13 :UInt8;
+  subject @14 :Text;
+  legalForm @15 :Ocop.LegalForm;
+  womanOwned @16 :Bool;
+  decisionNo @17 :Text;
+  name @18 :Text;
+}
+
+# column family "units": code -> UnitRecord.
+struct UnitRecord {
+  code @0 :Text;
+  name @1 :Text;
+  level @2 :Ocop.UnitLevel;
+  parent @3 :Text;
+  retired @4 :Bool;
+  successor @5 :Text;
+  retiredOn @6 :Text;
+}
+
+# column family "subjects": id -> SubjectRecord.
+struct SubjectRecord {
+  id @0 :Text;
+  name @1 :Text;
+  unit @2 :Text;
+  legalForm @3 :Ocop.LegalForm;
+  womanOwned @4 :Bool;
+}

@@ -1,0 +1,289 @@
+#include "projections/report.h"
+
+#include <set>
+
+#include "projections/records.h"
+#include "projections/unit_tree.h"
+
+namespace ocop::projections {
+
+using workflow::Date;
+using workflow::FormatDate;
+using workflow::FromCivil;
+using json = nlohmann::ordered_json;
+
+const char* const kKnownIndicators[] = {
+    "recognised",                // certificates issued in the period
+    "products_3_stars_or_more",  // active at the period's end
+    "products_5_stars",          // active at the period's end
+    "htx_share_of_producers",    // % of producers with an active certificate that are HTX
+    "dn_share_of_producers",     // % of those that are enterprises (DN)
+    nullptr};
+
+namespace {
+
+std::string EntryName(workflow::Entry e) {
+  switch (e) {
+    case workflow::Entry::NEW: return "new";
+    case workflow::Entry::RENEWAL: return "renewal";
+    case workflow::Entry::UPGRADE: return "upgrade";
+    case workflow::Entry::IMPORT: return "import";
+  }
+  return "new";
+}
+
+std::string LegalFormName(workflow::LegalForm f) {
+  switch (f) {
+    case workflow::LegalForm::HTX: return "HTX";
+    case workflow::LegalForm::THT: return "THT";
+    case workflow::LegalForm::DN: return "DN";
+    case workflow::LegalForm::HKD: return "HKD";
+    case workflow::LegalForm::CSSX: return "CSSX";
+    case workflow::LegalForm::OTHER: return "OTHER";
+  }
+  return "OTHER";
+}
+
+std::string ReasonName(workflow::schema::RevocationReason r) {
+  using R = workflow::schema::RevocationReason;
+  switch (r) {
+    case R::PRODUCTION_STOPPED: return "production_stopped";
+    case R::CRITERIA_NOT_MET: return "criteria_not_met";
+    case R::VIOLATION: return "violation";
+    case R::OWNER_REQUEST: return "owner_request";
+    case R::FALSE_DOSSIER: return "false_dossier";
+    case R::OTHER: return "other";
+  }
+  return "other";
+}
+
+bool In(int32_t day, const Period& p) { return p.from.days <= day && day <= p.to.days; }
+
+json CountsJson(const Counts& c) {
+  json j = json::object();
+  for (const auto& [k, v] : c) j[k] = v;
+  return j;
+}
+
+json TallyJson(const Tally& t) {
+  Counts stars = t.by_stars;
+  for (const char* s : {"3", "4", "5"}) stars.emplace(s, 0);
+  return json{{"total", t.total}, {"by_stars", CountsJson(stars)}};
+}
+
+}  // namespace
+
+Status ParsePeriod(const std::string& text, Period* out) {
+  auto bad = [&] {
+    return Status::InvalidArgument("period '" + text +
+                                   "' is not one of YYYY, YYYY-H1, YYYY-H2, YYYY-Q1..Q4, YYYY-MM");
+  };
+  if (text.size() < 4) return bad();
+  for (int i = 0; i < 4; ++i) {
+    if (!isdigit(static_cast<unsigned char>(text[i]))) return bad();
+  }
+  int year = std::stoi(text.substr(0, 4));
+  unsigned first = 1, last = 12;
+  if (text.size() == 4) {
+  } else if (text.size() == 7 && text[4] == '-' && text[5] == 'H' && (text[6] == '1' || text[6] == '2')) {
+    first = text[6] == '1' ? 1 : 7;
+    last = first + 5;
+  } else if (text.size() == 7 && text[4] == '-' && text[5] == 'Q' && text[6] >= '1' && text[6] <= '4') {
+    first = static_cast<unsigned>(text[6] - '1') * 3 + 1;
+    last = first + 2;
+  } else if (text.size() == 7 && text[4] == '-' && isdigit(static_cast<unsigned char>(text[5])) &&
+             isdigit(static_cast<unsigned char>(text[6]))) {
+    first = last = static_cast<unsigned>(std::stoi(text.substr(5, 2)));
+    if (first < 1 || first > 12) return bad();
+  } else {
+    return bad();
+  }
+  out->from = FromCivil(year, first, 1);
+  out->to = workflow::AddMonths(FromCivil(year, last, 1), 1) + -1;
+  return Status::OK();
+}
+
+Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) {
+  *out = Report();
+  out->period = q.period;
+  out->unit = q.unit;
+  std::map<std::string, workflow::UnitState> units;
+  Status s = projections.Units(&units);
+  if (!s.ok()) return s;
+  if (!q.unit.empty() && !units.count(q.unit)) {
+    return Status::InvalidArgument("unknown unit '" + q.unit + "'");
+  }
+  UnitTree tree(std::move(units));
+  const Date end = q.period.to;
+
+  // The unit a fact is reported under, at the end of the period: the child
+  // of the asked unit (or the top-level unit when none was asked).
+  auto bucket = [&](const std::string& unit) -> std::string {
+    if (!q.unit.empty()) return tree.ChildUnder(unit, q.unit, end);
+    std::string cur = unit;
+    for (int guard = 0; guard < 16; ++guard) {
+      const auto* u = tree.Find(cur);
+      if (!u) return cur;
+      if (u->retired && u->retired_on <= end && !u->successor.empty()) {
+        cur = u->successor;
+      } else if (!u->parent.empty() && tree.Find(u->parent) &&
+                 tree.Find(u->parent)->level != workflow::UnitLevel::NATIONAL) {
+        cur = u->parent;
+      } else {
+        return cur;
+      }
+    }
+    return cur;
+  };
+
+  std::map<std::string, workflow::LegalForm> active_subjects;
+  std::set<std::string> woman_owned;
+  s = projections.ForEachFact([&](schema::CertificateFact::Reader f) {
+    std::string unit = bucket(f.getUnit().cStr());
+    if (unit.empty()) return;  // outside the asked unit
+    out->unit_names.emplace(unit, tree.Name(unit));
+    int stars = f.getStars();
+    if (In(f.getValidFrom(), q.period)) {
+      out->recognised.Add(stars);
+      out->recognised_by_entry[EntryName(f.getEntry())].Add(stars);
+      ++out->recognised_by_group[f.getGroup() ? std::to_string(f.getGroup()) : "none"];
+      ++out->recognised_by_legal_form[LegalFormName(f.getLegalForm())];
+      ++out->recognised_by_unit[unit];
+    }
+    const int32_t ended = f.getEndedOn();
+    if (f.getRevoked() && In(ended, q.period)) {
+      out->revoked.Add(stars);
+      ++out->revoked_by_reason[ReasonName(f.getRevokeReason())];
+    }
+    // Lapsed: reached the day after valid_until still in force.
+    const int32_t lapse = f.getValidUntil() + 1;
+    if (In(lapse, q.period) && ended >= lapse) out->expired.Add(stars);
+    const bool active = f.getValidFrom() <= end.days && end.days <= f.getValidUntil() &&
+                        end.days < ended;
+    if (active) {
+      out->active_at_end.Add(stars);
+      ++out->active_by_unit[unit];
+      active_subjects.emplace(f.getSubject().cStr(), f.getLegalForm());
+      if (f.getWomanOwned()) woman_owned.insert(f.getSubject().cStr());
+    }
+  });
+  if (!s.ok()) return s;
+  out->subjects_at_end = active_subjects.size();
+  for (const auto& [id, form] : active_subjects) ++out->subjects_by_legal_form[LegalFormName(form)];
+  out->subjects_woman_owned = woman_owned.size();
+
+  // Targets set for the asked unit in the period's years.
+  if (!q.unit.empty()) {
+    std::vector<Target> targets;
+    s = projections.Targets(q.unit, &targets);
+    if (!s.ok()) return s;
+    int y0, y1;
+    unsigned m, d;
+    workflow::ToCivil(q.period.from, &y0, &m, &d);
+    workflow::ToCivil(q.period.to, &y1, &m, &d);
+    auto share = [&](const char* form) -> double {
+      if (out->subjects_at_end == 0) return 0;
+      auto it = out->subjects_by_legal_form.find(form);
+      uint64_t n = it == out->subjects_by_legal_form.end() ? 0 : it->second;
+      return 100.0 * static_cast<double>(n) / static_cast<double>(out->subjects_at_end);
+    };
+    for (const Target& t : targets) {
+      if (t.year < y0 || t.year > y1) continue;
+      Report::TargetRow row{t.indicator, t.year, t.value, std::nullopt};
+      if (t.indicator == "recognised") row.actual = static_cast<double>(out->recognised.total);
+      if (t.indicator == "products_3_stars_or_more") {
+        row.actual = static_cast<double>(out->active_at_end.total);
+      }
+      if (t.indicator == "products_5_stars") {
+        auto it = out->active_at_end.by_stars.find("5");
+        row.actual = it == out->active_at_end.by_stars.end() ? 0.0 : static_cast<double>(it->second);
+      }
+      if (t.indicator == "htx_share_of_producers") row.actual = share("HTX");
+      if (t.indicator == "dn_share_of_producers") row.actual = share("DN");
+      out->targets.push_back(std::move(row));
+    }
+  }
+  return Status::OK();
+}
+
+json ReportJson(const Report& r) {
+  json by_entry = json::object();
+  for (const char* e : {"new", "renewal", "upgrade", "import"}) {
+    auto it = r.recognised_by_entry.find(e);
+    by_entry[e] = TallyJson(it == r.recognised_by_entry.end() ? Tally() : it->second);
+  }
+  json recognised = TallyJson(r.recognised);
+  recognised["by_entry"] = by_entry;
+  recognised["by_group"] = CountsJson(r.recognised_by_group);
+  recognised["by_legal_form"] = CountsJson(r.recognised_by_legal_form);
+  recognised["by_unit"] = CountsJson(r.recognised_by_unit);
+  json revoked = TallyJson(r.revoked);
+  revoked["by_reason"] = CountsJson(r.revoked_by_reason);
+  json active = TallyJson(r.active_at_end);
+  active["by_unit"] = CountsJson(r.active_by_unit);
+  json targets = json::array();
+  for (const auto& t : r.targets) {
+    targets.push_back(json{{"indicator", t.indicator},
+                           {"year", t.year},
+                           {"target", t.target},
+                           {"actual", t.actual ? json(*t.actual) : json(nullptr)}});
+  }
+  json names = json::object();
+  for (const auto& [code, name] : r.unit_names) names[code] = name;
+  return json{{"period", {{"from", FormatDate(r.period.from)}, {"to", FormatDate(r.period.to)}}},
+              {"unit", r.unit.empty() ? json(nullptr) : json(r.unit)},
+              {"recognised", recognised},
+              {"revoked", revoked},
+              {"expired", TallyJson(r.expired)},
+              {"active_at_end", active},
+              {"subjects_at_end",
+               {{"total", r.subjects_at_end},
+                {"by_legal_form", CountsJson(r.subjects_by_legal_form)},
+                {"woman_owned", r.subjects_woman_owned}}},
+              {"targets", targets},
+              {"unit_names", names}};
+}
+
+Status BuildCohort(Projections& projections, int year, Date as_of, const std::string& unit,
+                   Cohort* out) {
+  *out = Cohort();
+  out->year = year;
+  out->as_of = as_of;
+  out->unit = unit;
+  std::map<std::string, workflow::UnitState> units;
+  Status s = projections.Units(&units);
+  if (!s.ok()) return s;
+  if (!unit.empty() && !units.count(unit)) return Status::InvalidArgument("unknown unit '" + unit + "'");
+  UnitTree tree(std::move(units));
+  Period p{FromCivil(year, 1, 1), FromCivil(year, 12, 31)};
+  return projections.ForEachFact([&](schema::CertificateFact::Reader f) {
+    if (!In(f.getValidFrom(), p)) return;
+    if (!unit.empty() && !tree.Within(f.getUnit().cStr(), unit, as_of)) return;
+    ++out->due;
+    if (f.getRenewalEntered()) ++out->entered;
+    const bool ended_by = f.getEndedOn() <= as_of.days;
+    if (f.getRenewed() && ended_by) {
+      ++out->renewed;
+    } else if (f.getRevoked() && ended_by) {
+      ++out->revoked;
+    } else if (f.getValidUntil() < as_of.days) {
+      ++out->lapsed;
+    } else {
+      ++out->pending;
+    }
+  });
+}
+
+json CohortJson(const Cohort& c) {
+  return json{{"cohort", c.year},
+              {"as_of", FormatDate(c.as_of)},
+              {"unit", c.unit.empty() ? json(nullptr) : json(c.unit)},
+              {"due", c.due},
+              {"entered", c.entered},
+              {"renewed", c.renewed},
+              {"revoked", c.revoked},
+              {"lapsed", c.lapsed},
+              {"pending", c.pending}};
+}
+
+}  // namespace ocop::projections

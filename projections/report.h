@@ -1,0 +1,83 @@
+// The period report officials file monthly, quarterly and yearly, computed
+// from the certificate facts. Every count is of certificates (one product may
+// hold several over a period); "subjects" counts producers.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ledger/status.h"
+#include "projections/projections.h"
+#include "workflow/date.h"
+
+namespace ocop::projections {
+
+struct Period {
+  workflow::Date from, to;  // both inclusive
+};
+
+// "2022", "2022-H1", "2022-Q3" or "2022-07".
+Status ParsePeriod(const std::string& text, Period* out);
+
+struct ReportQuery {
+  Period period;
+  std::string unit;  // empty: every top-level unit
+};
+
+// Counts keyed by a label ("3", "HTX", "CM-UM", ...). std::map: stable order.
+using Counts = std::map<std::string, uint64_t>;
+
+struct Tally {
+  uint64_t total = 0;
+  Counts by_stars;
+  void Add(int stars) {
+    ++total;
+    ++by_stars[std::to_string(stars)];
+  }
+};
+
+struct Report {
+  Period period;
+  std::string unit;
+  Tally recognised;
+  std::map<std::string, Tally> recognised_by_entry;  // new, renewal, upgrade, import
+  Counts recognised_by_group, recognised_by_legal_form, recognised_by_unit;
+  Tally revoked;
+  Counts revoked_by_reason;
+  Tally expired;
+  Tally active_at_end;
+  Counts active_by_unit;
+  uint64_t subjects_at_end = 0;
+  Counts subjects_by_legal_form;
+  uint64_t subjects_woman_owned = 0;
+  struct TargetRow {
+    std::string indicator;
+    int year = 0;
+    double target = 0;
+    std::optional<double> actual;  // none for indicators the ledger cannot count
+  };
+  std::vector<TargetRow> targets;
+  std::map<std::string, std::string> unit_names;  // for the units named above
+};
+
+Status BuildReport(Projections& projections, const ReportQuery& query, Report* out);
+nlohmann::ordered_json ReportJson(const Report& r);
+
+// The re-recognition funnel of the certificates issued in `year`: due (all of
+// them), entered for renewal, renewed, revoked, lapsed (by `as_of`), pending.
+struct Cohort {
+  int year = 0;
+  workflow::Date as_of;
+  std::string unit;
+  uint64_t due = 0, entered = 0, renewed = 0, revoked = 0, lapsed = 0, pending = 0;
+};
+Status BuildCohort(Projections& projections, int year, workflow::Date as_of,
+                   const std::string& unit, Cohort* out);
+nlohmann::ordered_json CohortJson(const Cohort& c);
+
+// The indicators whose actual values the report computes for SetTarget.
+extern const char* const kKnownIndicators[];
+
+}  // namespace ocop::projections

@@ -1,0 +1,59 @@
+#include "projections/status_json.h"
+
+#include <algorithm>
+
+namespace ocop::projections {
+
+using workflow::FormatDate;
+
+nlohmann::ordered_json StatusJson(const workflow::ProductState& p, workflow::Date as_of) {
+  using json = nlohmann::ordered_json;
+  const workflow::Certificate* active = p.ActiveOn(as_of);
+  json j{{"product", p.id},
+         {"name", p.name},
+         {"subject", p.subject},
+         {"unit", p.unit},
+         {"group", p.group == 0 ? json(nullptr) : json(p.group)},
+         {"stage", std::string(workflow::StageName(p.StageOn(as_of)))},
+         {"stars", active ? json(active->stars) : json(nullptr)},
+         {"as_of", FormatDate(as_of)}};
+  if (active) {
+    j["certificate"] = json{{"no", active->no},
+                            {"decision", {{"no", active->decision.no},
+                                          {"date", FormatDate(active->decision.date)},
+                                          {"issuer", active->decision.issuer}}},
+                            {"valid_from", FormatDate(active->valid_from)},
+                            {"valid_until", FormatDate(active->valid_until)},
+                            {"days_left", active->valid_until - as_of},
+                            {"entry", active->entry == workflow::Entry::IMPORT ? "import"
+                                      : active->entry == workflow::Entry::RENEWAL ? "renewal"
+                                      : active->entry == workflow::Entry::UPGRADE ? "upgrade"
+                                                                                  : "new"},
+                            {"fewer_stars", active->fewer_stars}};
+  } else {
+    j["certificate"] = nullptr;
+  }
+  json history = json::array();
+  for (const auto& c : p.certificates) {
+    if (c.valid_from > as_of) continue;
+    // The first day out of force: ended early, or lapsed after valid_until.
+    std::optional<workflow::Date> to = c.ended_on;
+    if (!to || *to > c.valid_until + 1) to = c.valid_until + 1;
+    bool still = as_of < *to;
+    json h{{"stars", c.stars},
+           {"from", FormatDate(c.valid_from)},
+           {"to", still ? json(nullptr) : json(FormatDate(*to))},
+           {"decision", c.decision.no},
+           {"certificate", c.no},
+           {"seq", c.seq}};
+    if (c.revoked && !still) h["ended"] = "revoked";
+    else if (!c.superseded_by.empty() && !still) h["ended"] = "superseded";
+    else if (!still) h["ended"] = "expired";
+    history.push_back(std::move(h));
+  }
+  j["star_history"] = std::move(history);
+  j["imported"] = p.imported;
+  return j;
+}
+
+}  // namespace ocop::projections
