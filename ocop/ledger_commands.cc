@@ -10,7 +10,7 @@
 
 #include "ledger/event.capnp.h"
 #include "ledger/ledger.h"
-#include "ocop/encoding.h"
+#include "ledger/encoding.h"
 #include "ocop/open_ledger.h"
 
 namespace ocop::cli {

@@ -8,6 +8,7 @@
 
 #include "ocop/ledger_commands.h"
 #include "ocop/read_commands.h"
+#include "ocop/replay_commands.h"
 #include "ocop/submit_command.h"
 
 int main(int argc, char** argv) {
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   ocop::cli::AddLedgerCommands(app, global, &selected);
   ocop::cli::AddSubmitCommand(app, global, &selected);
   ocop::cli::AddReadCommands(app, global, &selected);
+  ocop::cli::AddReplayCommands(app, global, &selected);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,11 +1,14 @@
 #include "ocop/read_commands.h"
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "ledger/encoding.h"
 #include "ocop/open_ledger.h"
 #include "ocop/report_format.h"
 #include "projections/projections.h"
@@ -109,7 +112,7 @@ int RunStatus(const GlobalOptions& g, const StatusOptions& o) {
 // ---------------------------------------------------------------- deadlines
 
 struct DeadlineOptions {
-  std::string as_of, unit;
+  std::string as_of, unit, known_at;
   int within = 90;
 };
 
@@ -128,25 +131,67 @@ int RunDeadlines(const GlobalOptions& g, const DeadlineOptions& o) {
   }
   projections::UnitTree tree(std::move(units));
   json rows = json::array();
-  Status inner;
-  s = ctx.projections->ForEachDeadline(as_of + o.within, [&](const std::string& id, uint32_t index) {
-    workflow::ProductState p;
-    inner = ctx.projections->Product(id, &p);
-    if (!inner.ok()) return false;
-    if (index >= p.certificates.size()) return true;
-    const auto& c = p.certificates[index];
-    if (c.valid_from > as_of) return true;  // issued after the date asked
-    if (!o.unit.empty() && !tree.Within(p.unit, o.unit, as_of)) return true;
-    rows.push_back(json{{"product", p.id},
-                        {"name", p.name},
-                        {"unit", p.unit},
-                        {"stars", c.stars},
-                        {"certificate", c.no},
-                        {"valid_until", workflow::FormatDate(c.valid_until)},
-                        {"days_left", c.valid_until - as_of}});
-    return true;
-  });
-  if (s.ok()) s = inner;
+  auto row = [&](const std::string& product, const std::string& name, const std::string& unit,
+                 int stars, const std::string& no, Date until) {
+    rows.push_back(json{{"product", product},
+                        {"name", name},
+                        {"unit", unit},
+                        {"stars", stars},
+                        {"certificate", no},
+                        {"valid_until", workflow::FormatDate(until)},
+                        {"days_left", until - as_of}});
+  };
+  if (o.known_at.empty() && o.as_of.empty()) {
+    // Today, as known now: the deadlines read model, soonest first.
+    Status inner;
+    s = ctx.projections->ForEachDeadline(as_of + o.within, [&](const std::string& id, uint32_t index) {
+      workflow::ProductState p;
+      inner = ctx.projections->Product(id, &p);
+      if (!inner.ok()) return false;
+      if (index >= p.certificates.size()) return true;
+      const auto& c = p.certificates[index];
+      if (c.valid_from > as_of) return true;
+      if (!o.unit.empty() && !tree.Within(p.unit, o.unit, as_of)) return true;
+      row(p.id, p.name, p.unit, c.stars, c.no, c.valid_until);
+      return true;
+    });
+    if (s.ok()) s = inner;
+  } else {
+    // Another date or recording point: from the certificate history. A
+    // product's certificate then is its latest issued and not yet ended.
+    uint64_t known_at = 0;
+    if (!o.known_at.empty()) s = replay::ParseKnownAt(ctx.ledger.get(), o.known_at, &known_at);
+    struct Latest {
+      int32_t from = INT32_MIN;
+      bool open = false;
+      std::string name, unit, no;
+      int stars = 0;
+      int32_t until = 0;
+    };
+    std::map<std::string, Latest> latest;
+    auto see = [&](projections::schema::CertificateFact::Reader f) {
+      if (f.getValidFrom() > as_of.days) return;
+      Latest& l = latest[f.getProduct().cStr()];
+      if (f.getValidFrom() < l.from) return;
+      l = Latest{f.getValidFrom(), f.getEndedOn() > as_of.days, f.getName().cStr(),
+                 f.getUnit().cStr(), f.getNo().cStr(), f.getStars(), f.getValidUntil()};
+    };
+    if (s.ok()) {
+      s = known_at ? ctx.projections->ForEachFactKnownAt(known_at, see)
+                   : ctx.projections->ForEachFact(see);
+    }
+    std::vector<std::pair<int32_t, std::string>> order;
+    for (const auto& [id, l] : latest) {
+      if (!l.open || l.until > (as_of + o.within).days) continue;
+      if (!o.unit.empty() && !tree.Within(l.unit, o.unit, as_of)) continue;
+      order.emplace_back(l.until, id);
+    }
+    std::sort(order.begin(), order.end());
+    for (const auto& [until, id] : order) {
+      const Latest& l = latest[id];
+      row(id, l.name, l.unit, l.stars, l.no, Date{until});
+    }
+  }
   if (!s.ok()) return Fail("deadlines", s);
   std::cout << json{{"as_of", workflow::FormatDate(as_of)},
                     {"within_days", o.within},
@@ -160,7 +205,7 @@ int RunDeadlines(const GlobalOptions& g, const DeadlineOptions& o) {
 // ---------------------------------------------------------------- report
 
 struct ReportOptions {
-  std::string period, from, to, unit, format = "json", lang = "vi", out, as_of;
+  std::string period, from, to, unit, format = "json", lang = "vi", out, as_of, known_at;
   int cohort = 0;
 };
 
@@ -178,12 +223,17 @@ int RunReport(const GlobalOptions& g, const ReportOptions& o) {
   Status s = OpenForRead(g, &ctx);
   if (!s.ok()) return Fail("report", s);
   Lang lang = o.lang == "en" ? Lang::kEn : Lang::kVi;
+  uint64_t known_at = 0;
+  if (!o.known_at.empty()) {
+    s = replay::ParseKnownAt(ctx.ledger.get(), o.known_at, &known_at);
+    if (!s.ok()) return Fail("report", s);
+  }
 
   if (o.cohort) {
     Date as_of;
     s = ParseDateOption("--as-of", o.as_of, &as_of);
     projections::Cohort c;
-    if (s.ok()) s = projections::BuildCohort(*ctx.projections, o.cohort, as_of, o.unit, &c);
+    if (s.ok()) s = projections::BuildCohort(*ctx.projections, o.cohort, as_of, o.unit, &c, known_at);
     if (!s.ok()) return Fail("report", s);
     std::cout << projections::CohortJson(c).dump() << std::endl;
     return 0;
@@ -206,9 +256,23 @@ int RunReport(const GlobalOptions& g, const ReportOptions& o) {
     s = Status::InvalidArgument("give --period P (2022, 2022-H1, 2022-Q3, 2022-07) or --from and --to");
   }
   if (!s.ok()) return Fail("report", s);
+  q.known_at = known_at;
+  if (!o.as_of.empty()) {
+    Date d;
+    s = ParseDateOption("--as-of", o.as_of, &d);
+    if (!s.ok()) return Fail("report", s);
+    q.as_of = d;
+  }
   projections::Report r;
   s = projections::BuildReport(*ctx.projections, q, &r);
   if (!s.ok()) return Fail("report", s);
+  // The report says which log it was computed from, signed, so that
+  // `ocop verify-report` (or anyone with the public key) can check it.
+  ledger::SignedTreeHead head;
+  s = ctx.ledger->TreeHead(known_at ? known_at : ctx.projections->checkpoint(), &head);
+  if (!s.ok()) return Fail("report", s);
+  r.ledger = projections::Report::Head{head.size, ledger::merkle::ToHex(head.root),
+                                       Base64(head.signature), head.key_id_hex};
 
   std::string text;
   if (o.format == "json") text = projections::ReportJson(r).dump() + "\n";
@@ -268,6 +332,8 @@ void AddReadCommands(CLI::App& app, const GlobalOptions& global, Runner* selecte
   deadlines->add_option("--within-days", dl->within, "How many days ahead (default 90)")
       ->check(CLI::Range(0, 36600));
   deadlines->add_option("--unit", dl->unit, "Only this unit and the units within it");
+  deadlines->add_option("--known-at", dl->known_at,
+                        "Recording time: as the ledger knew it at this sequence number or timestamp");
   deadlines->callback([&global, selected, dl] {
     *selected = [&global, dl] { return RunDeadlines(global, *dl); };
   });
@@ -283,7 +349,12 @@ void AddReadCommands(CLI::App& app, const GlobalOptions& global, Runner* selecte
   report->add_option("--out", ro->out, "Write to FILE instead of stdout (required for xlsx)");
   report->add_option("--cohort", ro->cohort,
                      "The re-recognition funnel of the certificates issued in YEAR");
-  report->add_option("--as-of", ro->as_of, "For --cohort: the date to judge lapses by (default today)");
+  report->add_option("--as-of", ro->as_of,
+                     "Effective time: leave out acts that took effect after this date; with "
+                     "--cohort, the date lapses are judged by (default today)");
+  report->add_option("--known-at", ro->known_at,
+                     "Recording time: the report as the ledger knew it at this sequence number "
+                     "or ISO 8601 timestamp");
   report->callback([&global, selected, ro] {
     *selected = [&global, ro] { return RunReport(global, *ro); };
   });

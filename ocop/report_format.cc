@@ -65,6 +65,10 @@ const std::map<std::string, Label>& Labels() {
       {"HKD", {"Hộ kinh doanh", "Household business (HKD)"}},
       {"CSSX", {"Cơ sở sản xuất", "Production facility (CSSX)"}},
       {"OTHER", {"Khác", "Other"}},
+      {"ledger", {"Sổ cái (để kiểm chứng)", "Ledger (for verification)"}},
+      {"tree_size", {"Số sự kiện", "Tree size"}},
+      {"root", {"Gốc cây băm", "Root hash"}},
+      {"signature", {"Chữ ký", "Signature"}},
   };
   return k;
 }
@@ -146,6 +150,11 @@ std::vector<ReportRow> ReportRows(const Report& r, Lang lang) {
     std::string item = t.indicator + " (" + std::to_string(t.year) + ")";
     rows.push_back({L("targets", lang), L("target", lang), item, target});
     rows.push_back({L("targets", lang), L("actual", lang), item, t.actual ? actual : "—"});
+  }
+  if (r.ledger) {
+    rows.push_back({L("ledger", lang), L("tree_size", lang), "", std::to_string(r.ledger->size)});
+    rows.push_back({L("ledger", lang), L("root", lang), r.ledger->root, ""});
+    rows.push_back({L("ledger", lang), L("signature", lang), r.ledger->signature, ""});
   }
   return rows;
 }

@@ -28,8 +28,12 @@ using workflow::UnitState;
 
 namespace {
 
-const char* const kFamilies[] = {"default",  "products", "certificates", "deadlines",
-                                 "units",    "subjects", "targets",      "meta"};
+const char* const kFamilies[] = {"default", "products", "certificates", "deadlines",   "units",
+                                 "subjects", "targets", "meta",         "fact_versions", "changes"};
+
+// Bumped whenever what the projections store changes: a directory folded by
+// another version is rebuilt from the log on open rather than misread.
+constexpr const char* kProjectionFormat = "3";
 
 // Flush the batch every this many events: bounds memory during a rebuild.
 constexpr uint64_t kEventsPerFlush = 50000;
@@ -72,6 +76,38 @@ std::string TargetKey(const std::string& unit, int year, const std::string& indi
   return k;
 }
 
+std::string VersionKey(const std::string& product, uint32_t index, uint64_t seq) {
+  std::string k = FactKey(product, index);
+  PutBE64(&k, seq);
+  return k;
+}
+
+std::string ChangeKey(Date effective, uint64_t seq) {
+  std::string k;
+  PutBE32(&k, static_cast<uint32_t>(effective.days) ^ 0x80000000u);
+  PutBE64(&k, seq);
+  return k;
+}
+
+std::string Flat(capnp::MallocMessageBuilder& msg);
+
+// The serialized facts of every certificate of `p`.
+std::vector<std::string> FactBytes(const ProductState& p, const SubjectState& subject) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < p.certificates.size(); ++i) {
+    capnp::MallocMessageBuilder msg;
+    SaveFact(p, i, subject, msg.initRoot<schema::CertificateFact>());
+    out.push_back(Flat(msg));
+  }
+  return out;
+}
+
+// Only these events change a certificate's facts.
+bool TouchesFacts(workflow::schema::Payload::Reader p) {
+  return p.isCertified() || p.isRatingRevoked() || p.isDossierSubmitted() || p.isEventAnnulled() ||
+         p.isIdeaRegistered() || p.isProductClassified();
+}
+
 std::string Flat(capnp::MallocMessageBuilder& msg) {
   auto flat = capnp::messageToFlatArray(msg);
   return std::string(reinterpret_cast<const char*>(flat.asBytes().begin()), flat.asBytes().size());
@@ -99,6 +135,9 @@ struct Projections::Batch {
   std::unordered_map<std::string, UnitState> units;
   std::unordered_map<std::string, SubjectState> subjects;
   std::map<std::string, std::vector<Target>> targets;  // unit -> replaced whole
+  // Fact versions and changes are written as events are applied; the rest
+  // of the states at the flush, all in this one batch with the checkpoint.
+  rocksdb::WriteBatch writes;
   uint64_t events = 0;
 };
 
@@ -112,9 +151,14 @@ void Projections::CloseDb() {
 }
 
 Status Projections::Open(ledger::Ledger* ledger, std::unique_ptr<Projections>* out) {
+  return OpenAt(ledger, (fs::path(ledger->dir()) / "projections").string(), out);
+}
+
+Status Projections::OpenAt(ledger::Ledger* ledger, const std::string& dir,
+                           std::unique_ptr<Projections>* out) {
   std::unique_ptr<Projections> p(new Projections());
   p->ledger_ = ledger;
-  p->dir_ = (fs::path(ledger->dir()) / "projections").string();
+  p->dir_ = dir;
   Status s = p->OpenDb(false);
   if (!s.ok()) return s;
   *out = std::move(p);
@@ -144,9 +188,24 @@ Status Projections::OpenDb(bool fresh) {
   subjects_ = handles_[5];
   targets_ = handles_[6];
   meta_ = handles_[7];
-  std::string v;
+  fact_versions_ = handles_[8];
+  changes_ = handles_[9];
+  std::string v, format;
   rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), meta_, "checkpoint", &v);
   checkpoint_ = gs.ok() ? GetBE64(v) : 0;
+  rocksdb::Status fs_ = db_->Get(rocksdb::ReadOptions(), meta_, "format", &format);
+  if (fs_.ok() && format == kProjectionFormat) return CheckCheckpoint();
+  if (!fresh && (checkpoint_ > 0 || fs_.ok())) {
+    // Folded by another version of this program: fold again.
+    CloseDb();
+    return OpenDb(true);
+  }
+  rocksdb::Status ws = db_->Put(rocksdb::WriteOptions(), meta_, "format", kProjectionFormat);
+  if (!ws.ok()) return FromRocks(ws, "writing the projections' format");
+  return CheckCheckpoint();
+}
+
+Status Projections::CheckCheckpoint() {
   if (checkpoint_ > ledger_->Size()) {
     return Status::Corruption("the projections at " + dir_ + " have folded event " +
                               std::to_string(checkpoint_) + " but the ledger holds only " +
@@ -162,13 +221,13 @@ Status Projections::Rebuild(const Progress& progress) {
   return CatchUp(progress);
 }
 
-Status Projections::CatchUp(const Progress& progress) {
-  const uint64_t total = ledger_->Size();
+Status Projections::CatchUp(const Progress& progress, uint64_t up_to) {
+  const uint64_t total = up_to ? std::min(up_to, ledger_->Size()) : ledger_->Size();
   if (checkpoint_ >= total) return Status::OK();
   Batch batch;
   Status failure;
   uint64_t last = checkpoint_;
-  Status s = ledger_->Scan(checkpoint_ + 1, 0, [&](uint64_t seq, std::string_view bytes) {
+  Status s = ledger_->Scan(checkpoint_ + 1, total - checkpoint_, [&](uint64_t seq, std::string_view bytes) {
     failure = Apply(seq, bytes, &batch);
     if (!failure.ok()) return false;
     last = seq;
@@ -218,13 +277,37 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
       }
       it = batch->products.emplace(id, std::move(slot)).first;
     }
+    ProductState& state = it->second.state;
+    const bool facts = TouchesFacts(payload);
+    SubjectState subject;
+    std::vector<std::string> before;
+    if (facts) {
+      Status s = SubjectFor(state.subject, batch, &subject);
+      if (!s.ok()) return s;
+      before = FactBytes(state, subject);
+    }
     if (refold) {
       ProductState fresh;
       refold->Fold(&fresh);
-      it->second.state = std::move(fresh);
+      state = std::move(fresh);
     } else {
-      it->second.state = workflow::Evolve(std::move(it->second.state), ref);
+      state = workflow::Evolve(std::move(state), ref);
     }
+    if (facts) {
+      if (state.subject != subject.id) {
+        Status s = SubjectFor(state.subject, batch, &subject);
+        if (!s.ok()) return s;
+      }
+      std::vector<std::string> after = FactBytes(state, subject);
+      for (size_t i = 0; i < std::max(before.size(), after.size()); ++i) {
+        const std::string* now = i < after.size() ? &after[i] : nullptr;
+        const std::string* was = i < before.size() ? &before[i] : nullptr;
+        if (now && was && *now == *was) continue;
+        batch->writes.Put(fact_versions_, VersionKey(id, static_cast<uint32_t>(i), seq),
+                           now ? *now : std::string());
+      }
+    }
+    RecordChange(seq, e, state, batch);
   } else if (kind == "subject") {
     auto it = batch->subjects.find(id);
     if (it == batch->subjects.end()) {
@@ -287,8 +370,47 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
   return Status::OK();
 }
 
+Status Projections::SubjectFor(const std::string& id, Batch* batch, SubjectState* out) {
+  *out = SubjectState();
+  if (id.empty()) return Status::OK();
+  auto it = batch->subjects.find(id);
+  if (it != batch->subjects.end()) {
+    *out = it->second;
+    return Status::OK();
+  }
+  Status s = Subject(id, out);
+  return s.IsNotFound() ? Status::OK() : s;
+}
+
+void Projections::RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader e,
+                               const ProductState& state, Batch* batch) {
+  capnp::MallocMessageBuilder msg;
+  auto c = msg.initRoot<schema::Change>();
+  c.setProduct(state.id.empty() ? std::string(e.getStream().cStr()).substr(8) : state.id);
+  c.setName(state.name);
+  c.setUnit(state.unit);
+  c.setType(e.getType());
+  c.setPrincipal(e.getActor().getPrincipal());
+  c.setRole(e.getActor().getRole());
+  auto p = e.getPayload();
+  if (p.isCertified()) {
+    c.setDecision(p.getCertified().getDecision());
+    c.setStars(p.getCertified().getStars());
+  } else if (p.isRatingRevoked()) {
+    c.setDecision(p.getRatingRevoked().getDecision());
+    c.setStars(p.getRatingRevoked().getStars());
+  } else if (p.isEventAnnulled()) {
+    c.setAnnuls(p.getEventAnnulled().getTargetSeq());
+  } else if (p.isScoreRecorded()) {
+    c.setStars(p.getScoreRecorded().getStars());
+  }
+  Date effective;
+  workflow::ParseDate(e.getEffective().cStr(), &effective);
+  batch->writes.Put(changes_, ChangeKey(effective, seq), Flat(msg));
+}
+
 Status Projections::Flush(uint64_t seq, Batch* batch) {
-  rocksdb::WriteBatch wb;
+  rocksdb::WriteBatch& wb = batch->writes;
   for (auto& [id, st] : batch->subjects) {
     if (!st.exists) {
       wb.Delete(subjects_, id);
@@ -361,7 +483,7 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
   Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing the projections");
   if (!s.ok()) return s;
   checkpoint_ = seq;
-  *batch = Batch();
+  *batch = Batch();  // also empties the write batch
   return Status::OK();
 }
 
@@ -471,6 +593,72 @@ Status Projections::Digests(std::map<std::string, std::string>* out) {
     (*out)[kFamilies[i]] = ledger::merkle::ToHex(ledger::merkle::Sha256(all));
   }
   return Status::OK();
+}
+
+}  // namespace ocop::projections
+
+namespace ocop::projections {
+
+Status Projections::ForEachFactKnownAt(
+    uint64_t known_at, const std::function<void(schema::CertificateFact::Reader)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 1 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, fact_versions_));
+  // Versions of one certificate are adjacent, oldest first: keep the last one
+  // recorded by known_at and hand it over when the certificate changes.
+  std::string group, chosen;
+  bool have = false;
+  kj::Array<capnp::word> words;
+  auto emit = [&] {
+    if (!have || chosen.empty()) return;
+    size_t n = chosen.size() / sizeof(capnp::word);
+    if (words.size() < n) words = kj::heapArray<capnp::word>(n * 2);
+    std::memcpy(words.begin(), chosen.data(), n * sizeof(capnp::word));
+    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.begin(), n));
+    fn(reader.getRoot<schema::CertificateFact>());
+  };
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (key.size() < 8) continue;
+    std::string_view g = key.substr(0, key.size() - 8);
+    uint64_t seq = GetBE64(key.substr(key.size() - 8));
+    if (g != group) {
+      emit();
+      group.assign(g);
+      have = false;
+      chosen.clear();
+    }
+    if (known_at == 0 || seq <= known_at) {
+      chosen.assign(it->value().data(), it->value().size());
+      have = true;
+    }
+  }
+  emit();
+  return FromRocks(it->status(), "reading certificate history");
+}
+
+Status Projections::ForEachChange(
+    Date from, Date to, uint64_t known_at,
+    const std::function<void(uint64_t, Date, schema::Change::Reader)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), changes_));
+  std::string start;
+  PutBE32(&start, static_cast<uint32_t>(from.days) ^ 0x80000000u);
+  const uint32_t last = static_cast<uint32_t>(to.days) ^ 0x80000000u;
+  kj::Array<capnp::word> words;
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    uint32_t day = GetBE32(key);
+    if (day > last) break;
+    uint64_t seq = GetBE64(key.substr(4));
+    if (known_at != 0 && seq > known_at) continue;
+    auto value = it->value();
+    size_t n = value.size() / sizeof(capnp::word);
+    if (words.size() < n) words = kj::heapArray<capnp::word>(n * 2);
+    std::memcpy(words.begin(), value.data(), n * sizeof(capnp::word));
+    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.begin(), n));
+    fn(seq, Date{static_cast<int32_t>(day ^ 0x80000000u)}, reader.getRoot<schema::Change>());
+  }
+  return FromRocks(it->status(), "reading changes");
 }
 
 }  // namespace ocop::projections

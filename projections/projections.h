@@ -7,6 +7,10 @@
 //   units         code -> UnitRecord
 //   subjects      id -> SubjectRecord
 //   targets       unit, 0x00, year, indicator -> value
+//   fact_versions product id, 0x00, index, seq -> CertificateFact as recorded
+//                 by event seq (empty: the certificate no longer counts), so
+//                 a report can be computed as the ledger knew it at any seq
+//   changes       effective day, seq -> Change (what happened on products)
 //   meta          "checkpoint" -> the last sequence number folded
 //
 // Promises:
@@ -27,6 +31,7 @@
 
 #include "ledger/ledger.h"
 #include "projections/read_models.capnp.h"
+#include "workflow/ocop.capnp.h"
 #include "workflow/state.h"
 
 namespace rocksdb {
@@ -55,9 +60,12 @@ class Projections {
   // Opens (creating if needed) the projections of `ledger`, which must
   // outlive them.
   static Status Open(ledger::Ledger* ledger, std::unique_ptr<Projections>* out);
+  // The same, kept in `dir` instead (e.g. a scratch fold to check a report).
+  static Status OpenAt(ledger::Ledger* ledger, const std::string& dir,
+                       std::unique_ptr<Projections>* out);
 
-  // Folds every event after the checkpoint.
-  Status CatchUp(const Progress& progress = {});
+  // Folds every event after the checkpoint, up to `up_to` (0: the last).
+  Status CatchUp(const Progress& progress = {}, uint64_t up_to = 0);
   // Drops every read model and refolds the whole log.
   Status Rebuild(const Progress& progress = {});
   uint64_t checkpoint() const { return checkpoint_; }
@@ -67,6 +75,15 @@ class Projections {
   Status Subject(const std::string& id, workflow::SubjectState* out);
   Status Units(std::map<std::string, workflow::UnitState>* out);
   Status ForEachFact(const std::function<void(schema::CertificateFact::Reader)>& fn);
+  // Every certificate's facts as recorded by event `known_at`: the latest
+  // version at or before it. Certificates annulled by then are left out.
+  Status ForEachFactKnownAt(uint64_t known_at,
+                            const std::function<void(schema::CertificateFact::Reader)>& fn);
+  // Changes effective in [from, to], recorded by `known_at` (0: all), in
+  // date then sequence order.
+  Status ForEachChange(workflow::Date from, workflow::Date to, uint64_t known_at,
+                       const std::function<void(uint64_t seq, workflow::Date effective,
+                                                schema::Change::Reader)>& fn);
   // Current certificates whose last valid day is on or before `up_to`,
   // soonest first (lapsed ones included), as (product id, certificate index).
   Status ForEachDeadline(workflow::Date up_to,
@@ -82,9 +99,13 @@ class Projections {
   struct Batch;
   Projections() = default;
   Status OpenDb(bool fresh);
+  Status CheckCheckpoint();
   void CloseDb();
   Status Apply(uint64_t seq, std::string_view bytes, Batch* batch);
   Status Flush(uint64_t seq, Batch* batch);
+  Status SubjectFor(const std::string& id, Batch* batch, workflow::SubjectState* out);
+  void RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader e,
+                    const workflow::ProductState& state, Batch* batch);
 
   ledger::Ledger* ledger_ = nullptr;
   std::string dir_;
@@ -96,6 +117,8 @@ class Projections {
   rocksdb::ColumnFamilyHandle* units_ = nullptr;
   rocksdb::ColumnFamilyHandle* subjects_ = nullptr;
   rocksdb::ColumnFamilyHandle* targets_ = nullptr;
+  rocksdb::ColumnFamilyHandle* fact_versions_ = nullptr;
+  rocksdb::ColumnFamilyHandle* changes_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   uint64_t checkpoint_ = 0;
 };

@@ -107,3 +107,17 @@ struct SubjectRecord {
   legalForm @3 :Ocop.LegalForm;
   womanOwned @4 :Bool;
 }
+
+# column family "changes": effective day (4), seq (8) -> Change. What happened
+# on a product, by date, for the monthly meeting's list.
+struct Change {
+  product @0 :Text;
+  name @1 :Text;
+  unit @2 :Text;
+  type @3 :Text;        # the event's type, e.g. "Certified"
+  decision @4 :Ocop.Decision;  # when the act rests on one
+  stars @5 :UInt8;      # for certificates and revocations
+  annuls @6 :UInt64;    # for an annulment: the seq it annuls
+  principal @7 :Text;
+  role @8 :Text;
+}

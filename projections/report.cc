@@ -59,6 +59,33 @@ std::string ReasonName(workflow::schema::RevocationReason r) {
 
 bool In(int32_t day, const Period& p) { return p.from.days <= day && day <= p.to.days; }
 
+// A certificate's facts as seen from a point in time.
+struct FactSeen {
+  schema::CertificateFact::Reader f;
+  int32_t ended_on;  // kNeverEnded when not ended as of the date asked
+  bool revoked;
+  bool renewed;
+};
+
+// Calls fn with every certificate as recorded by known_at and as it stood on
+// as_of: one not yet issued is left out, an end not yet reached is undone.
+Status ForEachFactSeen(Projections& projections, uint64_t known_at,
+                       const std::optional<Date>& as_of, const std::function<void(const FactSeen&)>& fn) {
+  auto see = [&](schema::CertificateFact::Reader f) {
+    FactSeen v{f, f.getEndedOn(), f.getRevoked(), f.getRenewed()};
+    if (as_of) {
+      if (f.getValidFrom() > as_of->days) return;
+      if (v.ended_on > as_of->days) {
+        v.ended_on = kNeverEnded;
+        v.revoked = v.renewed = false;
+      }
+    }
+    fn(v);
+  };
+  if (known_at != 0) return projections.ForEachFactKnownAt(known_at, see);
+  return projections.ForEachFact(see);
+}
+
 json CountsJson(const Counts& c) {
   json j = json::object();
   for (const auto& [k, v] : c) j[k] = v;
@@ -107,6 +134,8 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
   *out = Report();
   out->period = q.period;
   out->unit = q.unit;
+  out->known_at = q.known_at;
+  out->as_of = q.as_of;
   std::map<std::string, workflow::UnitState> units;
   Status s = projections.Units(&units);
   if (!s.ok()) return s;
@@ -138,7 +167,8 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
 
   std::map<std::string, workflow::LegalForm> active_subjects;
   std::set<std::string> woman_owned;
-  s = projections.ForEachFact([&](schema::CertificateFact::Reader f) {
+  s = ForEachFactSeen(projections, q.known_at, q.as_of, [&](const FactSeen& v) {
+    auto f = v.f;
     std::string unit = bucket(f.getUnit().cStr());
     if (unit.empty()) return;  // outside the asked unit
     out->unit_names.emplace(unit, tree.Name(unit));
@@ -150,14 +180,16 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
       ++out->recognised_by_legal_form[LegalFormName(f.getLegalForm())];
       ++out->recognised_by_unit[unit];
     }
-    const int32_t ended = f.getEndedOn();
-    if (f.getRevoked() && In(ended, q.period)) {
+    const int32_t ended = v.ended_on;
+    if (v.revoked && In(ended, q.period)) {
       out->revoked.Add(stars);
       ++out->revoked_by_reason[ReasonName(f.getRevokeReason())];
     }
     // Lapsed: reached the day after valid_until still in force.
     const int32_t lapse = f.getValidUntil() + 1;
-    if (In(lapse, q.period) && ended >= lapse) out->expired.Add(stars);
+    if (In(lapse, q.period) && ended >= lapse && (!q.as_of || lapse <= q.as_of->days)) {
+      out->expired.Add(stars);
+    }
     const bool active = f.getValidFrom() <= end.days && end.days <= f.getValidUntil() &&
                         end.days < ended;
     if (active) {
@@ -232,6 +264,8 @@ json ReportJson(const Report& r) {
   for (const auto& [code, name] : r.unit_names) names[code] = name;
   return json{{"period", {{"from", FormatDate(r.period.from)}, {"to", FormatDate(r.period.to)}}},
               {"unit", r.unit.empty() ? json(nullptr) : json(r.unit)},
+              {"as_of", r.as_of ? json(FormatDate(*r.as_of)) : json(nullptr)},
+              {"known_at", r.known_at ? json(r.known_at) : json(nullptr)},
               {"recognised", recognised},
               {"revoked", revoked},
               {"expired", TallyJson(r.expired)},
@@ -241,11 +275,16 @@ json ReportJson(const Report& r) {
                 {"by_legal_form", CountsJson(r.subjects_by_legal_form)},
                 {"woman_owned", r.subjects_woman_owned}}},
               {"targets", targets},
-              {"unit_names", names}};
+              {"unit_names", names},
+              {"ledger", r.ledger ? json{{"size", r.ledger->size},
+                                         {"root", r.ledger->root},
+                                         {"signature", r.ledger->signature},
+                                         {"key_id", r.ledger->key_id}}
+                                  : json(nullptr)}};
 }
 
 Status BuildCohort(Projections& projections, int year, Date as_of, const std::string& unit,
-                   Cohort* out) {
+                   Cohort* out, uint64_t known_at) {
   *out = Cohort();
   out->year = year;
   out->as_of = as_of;
@@ -256,15 +295,15 @@ Status BuildCohort(Projections& projections, int year, Date as_of, const std::st
   if (!unit.empty() && !units.count(unit)) return Status::InvalidArgument("unknown unit '" + unit + "'");
   UnitTree tree(std::move(units));
   Period p{FromCivil(year, 1, 1), FromCivil(year, 12, 31)};
-  return projections.ForEachFact([&](schema::CertificateFact::Reader f) {
+  return ForEachFactSeen(projections, known_at, as_of, [&](const FactSeen& v) {
+    auto f = v.f;
     if (!In(f.getValidFrom(), p)) return;
     if (!unit.empty() && !tree.Within(f.getUnit().cStr(), unit, as_of)) return;
     ++out->due;
     if (f.getRenewalEntered()) ++out->entered;
-    const bool ended_by = f.getEndedOn() <= as_of.days;
-    if (f.getRenewed() && ended_by) {
+    if (v.renewed) {
       ++out->renewed;
-    } else if (f.getRevoked() && ended_by) {
+    } else if (v.revoked) {
       ++out->revoked;
     } else if (f.getValidUntil() < as_of.days) {
       ++out->lapsed;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -24,6 +25,11 @@ Status ParsePeriod(const std::string& text, Period* out);
 struct ReportQuery {
   Period period;
   std::string unit;  // empty: every top-level unit
+  // Recording time: count only what the ledger had recorded by this seq
+  // (0: everything). Effective time: ignore acts that took effect after
+  // as_of (a report of the period as it stood on that date).
+  uint64_t known_at = 0;
+  std::optional<workflow::Date> as_of;
 };
 
 // Counts keyed by a label ("3", "HTX", "CM-UM", ...). std::map: stable order.
@@ -41,6 +47,8 @@ struct Tally {
 struct Report {
   Period period;
   std::string unit;
+  uint64_t known_at = 0;
+  std::optional<workflow::Date> as_of;
   Tally recognised;
   std::map<std::string, Tally> recognised_by_entry;  // new, renewal, upgrade, import
   Counts recognised_by_group, recognised_by_legal_form, recognised_by_unit;
@@ -60,6 +68,12 @@ struct Report {
   };
   std::vector<TargetRow> targets;
   std::map<std::string, std::string> unit_names;  // for the units named above
+  // The signed tree head of the log the report was computed from.
+  struct Head {
+    uint64_t size = 0;
+    std::string root, signature, key_id;  // hex, base64, hex
+  };
+  std::optional<Head> ledger;
 };
 
 Status BuildReport(Projections& projections, const ReportQuery& query, Report* out);
@@ -74,7 +88,7 @@ struct Cohort {
   uint64_t due = 0, entered = 0, renewed = 0, revoked = 0, lapsed = 0, pending = 0;
 };
 Status BuildCohort(Projections& projections, int year, workflow::Date as_of,
-                   const std::string& unit, Cohort* out);
+                   const std::string& unit, Cohort* out, uint64_t known_at = 0);
 nlohmann::ordered_json CohortJson(const Cohort& c);
 
 // The indicators whose actual values the report computes for SetTarget.

@@ -9,6 +9,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   librocksdb-dev capnproto libcapnp-dev libssl-dev
   libspdlog-dev libfmt-dev libboost-dev libcli11-dev nlohmann-json3-dev
+  libxlsxwriter-dev zlib1g-dev
   catch2
 )
 

@@ -1,8 +1,8 @@
-#include "ocop/encoding.h"
+#include "ledger/encoding.h"
 
 #include <openssl/evp.h>
 
-namespace ocop::cli {
+namespace ocop {
 
 std::string Base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
@@ -40,4 +40,4 @@ std::string Hex(std::string_view bytes) {
   return s;
 }
 
-}  // namespace ocop::cli
+}  // namespace ocop

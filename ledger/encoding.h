@@ -4,11 +4,11 @@
 #include <string>
 #include <string_view>
 
-namespace ocop::cli {
+namespace ocop {
 
 std::string Base64(std::string_view bytes);
 // Empty optional-style: returns false on anything but canonical base64.
 bool FromBase64(std::string_view text, std::string* bytes);
 std::string Hex(std::string_view bytes);
 
-}  // namespace ocop::cli
+}  // namespace ocop

@@ -1,0 +1,374 @@
+#include "ocop/replay_commands.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ledger/encoding.h"
+#include "ocop/open_ledger.h"
+#include "projections/projections.h"
+#include "projections/report.h"
+#include "projections/unit_tree.h"
+#include "replay/as_of.h"
+#include "replay/bundle.h"
+#include "replay/history.h"
+
+namespace ocop::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+using workflow::Date;
+
+int Fail(const std::string& command, const Status& s) {
+  std::cerr << "ocop " << command << ": " << s.message() << "\n";
+  return s.ExitCode();
+}
+
+Status ReadFile(const std::string& path, std::string* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::InvalidArgument("cannot read " + path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  *out = ss.str();
+  return Status::OK();
+}
+
+Status ParseJsonFile(const std::string& path, nlohmann::json* out) {
+  std::string text;
+  Status s = ReadFile(path, &text);
+  if (!s.ok()) return s;
+  *out = nlohmann::json::parse(text, nullptr, false);
+  if (out->is_discarded()) return Status::InvalidArgument(path + " is not JSON");
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------- history
+
+struct HistoryArgs {
+  std::string product, as_of, known_at;
+  bool proofs = false;
+};
+
+int RunHistory(const GlobalOptions& g, const HistoryArgs& a) {
+  std::unique_ptr<ledger::Ledger> l;
+  Status s = OpenLedger(g, false, &l);
+  if (!s.ok()) return Fail("history", s);
+  replay::HistoryOptions o;
+  o.proofs = a.proofs;
+  if (!a.as_of.empty()) {
+    Date d;
+    if (!workflow::ParseDate(a.as_of, &d)) {
+      return Fail("history", Status::InvalidArgument("--as-of must be a date YYYY-MM-DD"));
+    }
+    o.at.as_of = d;
+  }
+  if (!a.known_at.empty()) {
+    s = replay::ParseKnownAt(l.get(), a.known_at, &o.at.known_at);
+    if (!s.ok()) return Fail("history", s);
+  }
+  json out;
+  s = replay::ProductHistory(l.get(), a.product, o, &out);
+  if (!s.ok()) return Fail("history", s);
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
+
+// ---------------------------------------------------------------- bundles
+
+int RunBundle(const GlobalOptions& g, const std::string& product, const std::string& out_path) {
+  std::unique_ptr<ledger::Ledger> l;
+  Status s = OpenLedger(g, false, &l);
+  if (!s.ok()) return Fail("bundle", s);
+  json bundle;
+  s = replay::MakeBundle(l.get(), product, &bundle);
+  if (!s.ok()) return Fail("bundle", s);
+  std::ofstream f(out_path, std::ios::binary);
+  f << bundle.dump(1) << "\n";
+  if (!f.good()) return Fail("bundle", Status::IOError("cannot write " + out_path));
+  std::cout << json{{"bundle", out_path},
+                    {"product", product},
+                    {"events", bundle["events"].size()},
+                    {"tree_size", bundle["tree_head"]["size"]}}
+                   .dump()
+            << std::endl;
+  return 0;
+}
+
+int RunVerifyBundle(const std::string& path) {
+  nlohmann::json bundle;
+  Status s = ParseJsonFile(path, &bundle);
+  if (!s.ok()) return Fail("verify-bundle", s);
+  json report;
+  s = replay::VerifyBundle(bundle, &report);
+  if (s.IsInvalidArgument()) return Fail("verify-bundle", s);
+  std::cout << report.dump() << std::endl;
+  if (!s.ok()) return Fail("verify-bundle", s);
+  std::cerr << "ocop verify-bundle: " << report["proved"] << " events of " << report["product"]
+            << " proved in the signed tree of size " << report["tree_size"] << "\n";
+  return 0;
+}
+
+// ---------------------------------------------------------------- changes
+
+struct ChangesArgs {
+  std::string from, to, unit, known_at;
+};
+
+int RunChanges(const GlobalOptions& g, const ChangesArgs& a) {
+  Date from, to;
+  if (!workflow::ParseDate(a.from, &from) || !workflow::ParseDate(a.to, &to) || to < from) {
+    return Fail("changes", Status::InvalidArgument(
+                               "--from and --to must be dates YYYY-MM-DD, --to not before --from"));
+  }
+  std::unique_ptr<ledger::Ledger> l;
+  Status s = OpenLedger(g, false, &l);
+  if (!s.ok()) return Fail("changes", s);
+  std::unique_ptr<projections::Projections> p;
+  s = projections::Projections::Open(l.get(), &p);
+  if (s.ok()) s = p->CatchUp();
+  if (!s.ok()) return Fail("changes", s);
+  uint64_t known_at = 0;
+  if (!a.known_at.empty()) {
+    s = replay::ParseKnownAt(l.get(), a.known_at, &known_at);
+    if (!s.ok()) return Fail("changes", s);
+  }
+  std::map<std::string, workflow::UnitState> units;
+  s = p->Units(&units);
+  if (!s.ok()) return Fail("changes", s);
+  if (!a.unit.empty() && !units.count(a.unit)) {
+    return Fail("changes", Status::InvalidArgument("unknown unit '" + a.unit + "'"));
+  }
+  projections::UnitTree tree(std::move(units));
+  // Grouped twice, as a meeting reads it: by decision, then by product.
+  std::map<std::string, json> decisions;
+  std::map<std::string, json> products;
+  uint64_t count = 0;
+  s = p->ForEachChange(from, to, known_at, [&](uint64_t seq, Date effective,
+                                               projections::schema::Change::Reader c) {
+    if (!a.unit.empty() && !tree.Within(c.getUnit().cStr(), a.unit, to)) return;
+    ++count;
+    json item{{"seq", seq},
+              {"effective", workflow::FormatDate(effective)},
+              {"type", c.getType().cStr()},
+              {"by", {{"principal", c.getPrincipal().cStr()}, {"role", c.getRole().cStr()}}}};
+    if (c.getStars()) item["stars"] = c.getStars();
+    if (c.getAnnuls()) item["annuls"] = c.getAnnuls();
+    std::string decision_no = c.hasDecision() ? c.getDecision().getNo().cStr() : "";
+    if (!decision_no.empty()) {
+      item["decision"] = decision_no;
+      json& d = decisions[decision_no + "|" + c.getDecision().getIssuer().cStr()];
+      if (d.is_null()) {
+        d = json{{"decision", decision_no},
+                 {"date", c.getDecision().getDate().cStr()},
+                 {"issuer", c.getDecision().getIssuer().cStr()},
+                 {"type", c.getType().cStr()},
+                 {"products", json::array()}};
+      }
+      d["products"].push_back(json{{"product", c.getProduct().cStr()},
+                                   {"name", c.getName().cStr()},
+                                   {"stars", c.getStars()},
+                                   {"seq", seq}});
+    }
+    json& pr = products[c.getProduct().cStr()];
+    if (pr.is_null()) {
+      pr = json{{"product", c.getProduct().cStr()},
+                {"name", c.getName().cStr()},
+                {"unit", c.getUnit().cStr()},
+                {"events", json::array()}};
+    }
+    pr["events"].push_back(std::move(item));
+  });
+  if (!s.ok()) return Fail("changes", s);
+  json d = json::array(), pr = json::array();
+  for (auto& [k, v] : decisions) d.push_back(std::move(v));
+  for (auto& [k, v] : products) pr.push_back(std::move(v));
+  std::cout << json{{"from", a.from},
+                    {"to", a.to},
+                    {"unit", a.unit.empty() ? json(nullptr) : json(a.unit)},
+                    {"known_at", known_at ? json(known_at) : json(nullptr)},
+                    {"changes", count},
+                    {"decisions", d},
+                    {"products", pr}}
+                   .dump()
+            << std::endl;
+  return 0;
+}
+
+// ---------------------------------------------------------------- verify-report
+
+// Recomputes a JSON report from the log itself, folded afresh into a scratch
+// directory up to the tree size the report names, and checks the head it
+// carries against the ledger's tree.
+int RunVerifyReport(const GlobalOptions& g, const std::string& path) {
+  nlohmann::json report;
+  Status s = ParseJsonFile(path, &report);
+  if (!s.ok()) return Fail("verify-report", s);
+  auto bad_input = [&](const std::string& why) {
+    return Fail("verify-report", Status::InvalidArgument(path + ": " + why +
+                                                         " (verify-report reads reports made "
+                                                         "with --format json)"));
+  };
+  if (!report.is_object() || !report.contains("ledger") || !report["ledger"].is_object()) {
+    return bad_input("no 'ledger' head");
+  }
+  const auto& head = report["ledger"];
+  if (!head.contains("size") || !head["size"].is_number_unsigned() || !head.contains("root") ||
+      !head.contains("signature")) {
+    return bad_input("the 'ledger' head needs size, root and signature");
+  }
+  uint64_t size = head["size"].get<uint64_t>();
+  ledger::merkle::Hash root;
+  std::string sig;
+  if (!ledger::merkle::FromHex(head["root"].get<std::string>(), &root) ||
+      !FromBase64(head["signature"].get<std::string>(), &sig)) {
+    return bad_input("unreadable root or signature");
+  }
+  projections::ReportQuery q;
+  try {
+    if (!workflow::ParseDate(report["period"]["from"].get<std::string>(), &q.period.from) ||
+        !workflow::ParseDate(report["period"]["to"].get<std::string>(), &q.period.to)) {
+      return bad_input("unreadable period");
+    }
+    if (report["unit"].is_string()) q.unit = report["unit"].get<std::string>();
+    if (report["as_of"].is_string()) {
+      Date d;
+      workflow::ParseDate(report["as_of"].get<std::string>(), &d);
+      q.as_of = d;
+    }
+  } catch (const std::exception&) {
+    return bad_input("no period");
+  }
+
+  std::unique_ptr<ledger::Ledger> l;
+  s = OpenLedger(g, false, &l);
+  if (!s.ok()) return Fail("verify-report", s);
+  json result{{"report", path}, {"tree_size", size}};
+  bool ok = true;
+  // 1. The head is the ledger's own and signed by its key.
+  bool signature_ok = ledger::Signer::Verify(l->signer().public_key(),
+                                             ledger::TreeHeadMessage(size, root), sig);
+  result["signature_ok"] = signature_ok;
+  ok = ok && signature_ok;
+  // 2. Today's tree extends that head: its root at that size is the head's,
+  //    and a consistency proof from that size to now verifies.
+  bool consistent = false;
+  if (size <= l->Size()) {
+    ledger::SignedTreeHead then, now;
+    std::vector<ledger::merkle::Hash> proof;
+    Status a = l->TreeHead(size, &then), b = l->TreeHead(l->Size(), &now);
+    Status c = size > 0 ? l->Consistency(size, l->Size(), &proof) : Status::OK();
+    consistent = a.ok() && b.ok() && c.ok() && then.root == root &&
+                 (size == 0 || ledger::merkle::VerifyConsistency(size, now.size, root, now.root, proof));
+    result["current_size"] = now.size;
+  }
+  result["consistent"] = consistent;
+  ok = ok && consistent;
+  // 3. The events themselves still hash to the tree.
+  ledger::VerifyResult vr;
+  Status vs = l->Verify(&vr);
+  result["log_intact"] = vs.ok();
+  ok = ok && vs.ok();
+  // 4. The same report, recomputed from the log up to that size.
+  std::string scratch = (fs::temp_directory_path() / ("ocop-verify-report-" + std::to_string(::getpid()))).string();
+  fs::remove_all(scratch);
+  {
+    std::unique_ptr<projections::Projections> p;
+    s = projections::Projections::OpenAt(l.get(), scratch, &p);
+    if (s.ok()) s = p->CatchUp({}, size);
+    projections::Report again;
+    if (s.ok()) s = projections::BuildReport(*p, q, &again);
+    if (!s.ok()) {
+      fs::remove_all(scratch);
+      return Fail("verify-report", s);
+    }
+    json mine = projections::ReportJson(again), theirs = report;
+    for (json* j : {&mine}) {
+      j->erase("ledger");
+      j->erase("known_at");
+    }
+    nlohmann::json theirs_cmp = theirs;
+    theirs_cmp.erase("ledger");
+    theirs_cmp.erase("known_at");
+    bool matches = nlohmann::json::parse(mine.dump()) == theirs_cmp;
+    result["matches"] = matches;
+    if (!matches) {
+      // Name the first section that differs, for the person reading.
+      for (auto& [k, v] : theirs_cmp.items()) {
+        if (!mine.contains(k) || nlohmann::json::parse(mine[k].dump()) != v) {
+          result["first_difference"] = k;
+          break;
+        }
+      }
+    }
+    ok = ok && matches;
+  }
+  fs::remove_all(scratch);
+  result["ok"] = ok;
+  std::cout << result.dump() << std::endl;
+  if (!ok) {
+    std::cerr << "ocop verify-report: the report does NOT match the ledger it names\n";
+    return 1;
+  }
+  std::cerr << "ocop verify-report: the report matches the ledger at size " << size
+            << ", and today's ledger is consistent with it\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddReplayCommands(CLI::App& app, const GlobalOptions& global, Runner* selected) {
+  auto h = std::make_shared<HistoryArgs>();
+  auto* history = app.add_subcommand("history", "Every event of a product, oldest first");
+  history->add_option("product", h->product, "The product's id")->required();
+  history->add_flag("--proofs", h->proofs, "Add each event's inclusion proof and the signed head");
+  history->add_option("--as-of", h->as_of, "Only acts effective on or before this date");
+  history->add_option("--known-at", h->known_at, "As recorded by this sequence number or timestamp");
+  history->callback([&global, selected, h] {
+    *selected = [&global, h] { return RunHistory(global, *h); };
+  });
+
+  auto b_product = std::make_shared<std::string>();
+  auto b_out = std::make_shared<std::string>();
+  auto* bundle = app.add_subcommand(
+      "bundle", "Write a self-contained, checkable file of a product's history for a dispute");
+  bundle->add_option("product", *b_product, "The product's id")->required();
+  bundle->add_option("--out", *b_out, "The bundle file to write")->required();
+  bundle->callback([&global, selected, b_product, b_out] {
+    *selected = [&global, b_product, b_out] { return RunBundle(global, *b_product, *b_out); };
+  });
+
+  auto vb_file = std::make_shared<std::string>();
+  auto* verify_bundle = app.add_subcommand(
+      "verify-bundle", "Check a bundle's events, proofs and signature; needs no data directory");
+  verify_bundle->add_option("file", *vb_file, "The bundle file")->required();
+  verify_bundle->callback([selected, vb_file] {
+    *selected = [vb_file] { return RunVerifyBundle(*vb_file); };
+  });
+
+  auto c = std::make_shared<ChangesArgs>();
+  auto* changes = app.add_subcommand(
+      "changes", "What happened in a period, by decision and by product: the monthly meeting's list");
+  changes->add_option("--from", c->from, "First effective date YYYY-MM-DD")->required();
+  changes->add_option("--to", c->to, "Last effective date YYYY-MM-DD")->required();
+  changes->add_option("--unit", c->unit, "Only this unit and the units within it");
+  changes->add_option("--known-at", c->known_at, "As recorded by this sequence number or timestamp");
+  changes->callback([&global, selected, c] {
+    *selected = [&global, c] { return RunChanges(global, *c); };
+  });
+
+  auto vr_file = std::make_shared<std::string>();
+  auto* verify_report = app.add_subcommand(
+      "verify-report",
+      "Recompute a JSON report from the ledger at the tree size it names and check the head");
+  verify_report->add_option("file", *vr_file, "A report written by `ocop report --format json`")
+      ->required();
+  verify_report->callback([&global, selected, vr_file] {
+    *selected = [&global, vr_file] { return RunVerifyReport(global, *vr_file); };
+  });
+}
+
+}  // namespace ocop::cli

@@ -1,0 +1,91 @@
+#include "replay/history.h"
+
+#include <cstdio>
+#include <map>
+
+#include "ledger/encoding.h"
+#include "ledger/event_view.h"
+#include "workflow/decide.h"
+#include "workflow/json.h"
+#include "workflow/stream_fold.h"
+
+namespace ocop::replay {
+
+using json = nlohmann::ordered_json;
+
+std::string FormatTimestamp(int64_t micros) {
+  int64_t local = micros + int64_t{7} * 3600 * 1000000;  // Vietnam, UTC+7, no DST
+  int64_t days = local / 86400000000;
+  if (local < 0 && local % 86400000000) --days;
+  int64_t rest = local - days * 86400000000;
+  std::string date = workflow::FormatDate(workflow::Date{static_cast<int32_t>(days)});
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%sT%02lld:%02lld:%02lld.%06lld+07:00", date.c_str(),
+                static_cast<long long>(rest / 3600000000), static_cast<long long>(rest / 60000000 % 60),
+                static_cast<long long>(rest / 1000000 % 60), static_cast<long long>(rest % 1000000));
+  return buf;
+}
+
+json EventJson(std::string_view bytes) {
+  ledger::EventView view(bytes);
+  if (!view.ok()) return json{{"error", view.error()}};
+  auto e = view.As<workflow::schema::OcopEvent>();
+  json j = json::parse(workflow::ToJson(capnp::toDynamic(e)));
+  j["recorded"] = FormatTimestamp(e.getRecordedAt());
+  return j;
+}
+
+Status ProductHistory(ledger::Ledger* ledger, const std::string& product,
+                      const HistoryOptions& o, json* out) {
+  workflow::StreamFold fold;
+  Status s = workflow::LoadStream(ledger, workflow::ProductStream(product), &fold, o.at.known_at);
+  if (!s.ok()) return s;
+  if (fold.events.empty()) return Status::NotFound("no product '" + product + "'");
+  const uint64_t size = o.at.known_at ? o.at.known_at : ledger->Size();
+
+  // Which event annuls which, both ways, so each is shown beside the other.
+  std::map<uint64_t, uint64_t> annulled_by;
+  for (const std::string& bytes : fold.events) {
+    ledger::EventView v(bytes);
+    auto e = v.As<workflow::schema::OcopEvent>();
+    if (e.getPayload().isEventAnnulled()) {
+      annulled_by[e.getPayload().getEventAnnulled().getTargetSeq()] = e.getSeq();
+    }
+  }
+  json events = json::array();
+  for (const std::string& bytes : fold.events) {
+    ledger::EventView v(bytes);
+    auto e = v.As<workflow::schema::OcopEvent>();
+    workflow::Date effective;
+    workflow::ParseDate(e.getEffective().cStr(), &effective);
+    if (o.at.as_of && effective > *o.at.as_of) continue;
+    json j = EventJson(bytes);
+    auto by = annulled_by.find(e.getSeq());
+    j["annulled_by"] = by == annulled_by.end() ? json(nullptr) : json(by->second);
+    if (o.proofs) {
+      ledger::InclusionProof p;
+      s = ledger->Inclusion(e.getSeq(), size, &p);
+      if (!s.ok()) return s;
+      json path = json::array();
+      for (const auto& h : p.path) path.push_back(ledger::merkle::ToHex(h));
+      j["proof"] = json{{"index", p.seq - 1},
+                        {"size", p.size},
+                        {"leaf_hash", ledger::merkle::ToHex(p.leaf_hash)},
+                        {"path", path}};
+    }
+    events.push_back(std::move(j));
+  }
+  *out = json{{"product", product}, {"events", events}};
+  if (o.proofs) {
+    ledger::SignedTreeHead head;
+    s = ledger->TreeHead(size, &head);
+    if (!s.ok()) return s;
+    (*out)["tree_head"] = json{{"size", head.size},
+                               {"root", ledger::merkle::ToHex(head.root)},
+                               {"key_id", head.key_id_hex}};
+    (*out)["tree_head"]["signature"] = Base64(head.signature);
+  }
+  return Status::OK();
+}
+
+}  // namespace ocop::replay
