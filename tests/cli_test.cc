@@ -1,0 +1,215 @@
+// The command line as scripts use it (INTERFACE.md): JSON on stdout, one
+// result line per submitted command, and the exit codes 0, 1, 2 and 3.
+// Runs the real build/bin/ocop in a scratch data directory.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out;
+};
+
+// Runs `ocop ARGS` with `input` on stdin; stderr goes to the test's log.
+Run Ocop(const std::string& args, const std::string& input = "") {
+  fs::path in = fs::temp_directory_path() / ("ocop-cli-in-" + std::to_string(getpid()));
+  {
+    std::ofstream f(in);
+    f << input;
+  }
+  std::string cmd = std::string(OCOP_BINARY) + " " + args + " < " + in.string();
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  fs::remove(in);
+  return r;
+}
+
+std::vector<json> Lines(const std::string& out) {
+  std::vector<json> v;
+  std::istringstream ss(out);
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (!line.empty()) v.push_back(json::parse(line));
+  }
+  return v;
+}
+
+struct DataDir {
+  fs::path path = fs::temp_directory_path() / ("ocop-cli-" + std::to_string(getpid()) + "-" +
+                                              std::to_string(rand()));
+  DataDir() { fs::remove_all(path); }
+  ~DataDir() { fs::remove_all(path); }
+  std::string flag() const { return "--data " + path.string(); }
+};
+
+const char* kSetup = R"(
+{"type":"DefineUnit","effective":"2022-01-01","unit":"CM","name":"Tỉnh Cà Mau","level":"province"}
+{"type":"DefineUnit","effective":"2022-01-01","unit":"CM-UM","name":"Huyện U Minh","level":"district","parent":"CM"}
+{"type":"ConstituteCouncil","effective":"2022-02-01","council":"HD-CM","level":"province","unit":"CM","decision":{"no":"12/QĐ-UBND","date":"2022-02-01","issuer":"CM"}}
+{"type":"GrantRole","effective":"2022-02-01","principal":"hd.a","role":"council","unit":"CM","council":"HD-CM"}
+{"type":"GrantRole","effective":"2022-02-01","principal":"ubnd.cm","role":"authority","unit":"CM"}
+{"type":"GrantRole","effective":"2022-02-01","principal":"kt.vien","role":"auditor","unit":"CM"}
+{"type":"RegisterSubject","effective":"2022-03-01","subject":"S1","name":"HTX Thành Công","legal_form":"HTX","unit":"CM-UM"}
+{"type":"RegisterIdea","effective":"2022-03-02","product":"P1","subject":"S1","name":"Mật ong U Minh","group":1,"unit":"CM-UM","cycle_year":2022,"id":"idea-p1"}
+{"type":"ReviewIdea","effective":"2022-03-10","product":"P1","outcome":"selected"}
+{"type":"SubmitPlan","effective":"2022-04-01","product":"P1","document":{"title":"PA","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}}
+{"type":"ReviewPlan","effective":"2022-04-15","product":"P1","outcome":"approved"}
+{"type":"SubmitDossier","effective":"2022-08-01","product":"P1","cycle_year":2022,"entry":"new"}
+)";
+
+}  // namespace
+
+TEST_CASE("submit prints one result per line and refuses without appending") {
+  DataDir d;
+  Run r = Ocop(d.flag() + " submit", kSetup);
+  REQUIRE(r.code == 0);
+  auto lines = Lines(r.out);
+  REQUIRE(lines.size() == 12);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    CHECK(lines[i]["ok"] == true);
+    CHECK(lines[i]["seqs"] == json::array({i + 1}));
+  }
+  CHECK(lines[7]["line"] == 9);  // the blank first line still counts
+
+  // The same id again: the first result, nothing appended.
+  r = Ocop(d.flag() + " submit",
+           R"({"type":"RegisterIdea","effective":"2022-03-02","product":"P1","subject":"S1","name":"Mật ong U Minh","group":1,"unit":"CM-UM","cycle_year":2022,"id":"idea-p1"})");
+  REQUIRE(r.code == 0);
+  CHECK(Lines(r.out)[0]["seqs"] == json::array({8}));
+  CHECK(Lines(r.out)[0]["duplicate"] == true);
+
+  // A score by the council member, then refusals of every kind: exit 1.
+  r = Ocop(d.flag() + " submit --as hd.a",
+           R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})");
+  REQUIRE(r.code == 0);
+  r = Ocop(d.flag() + " submit --as kt.vien",
+           R"({"type":"ReviewIdea","effective":"2022-03-10","product":"P1","outcome":"selected"})");
+  CHECK(r.code == 1);
+  CHECK(Lines(r.out)[0]["error"]["code"] == "forbidden");
+  r = Ocop(d.flag() + " submit", "{\"type\":\"Nope\",\"effective\":\"2022-01-01\"}\nnot json\n");
+  CHECK(r.code == 1);
+  auto bad = Lines(r.out);
+  REQUIRE(bad.size() == 2);
+  CHECK(bad[0]["error"]["code"] == "invalid_argument");
+  CHECK(bad[0]["error"]["message"].get<std::string>().find("DefineUnit") != std::string::npos);
+  CHECK(bad[1]["line"] == 2);
+
+  Run head = Ocop(d.flag() + " tree-head");
+  REQUIRE(head.code == 0);
+  CHECK(json::parse(head.out)["size"] == 13);
+}
+
+TEST_CASE("--atomic applies all or none") {
+  DataDir d;
+  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
+  std::string batch =
+      R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}}
+{"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":5,"certificate":"CN-1"}]}
+)";
+  Run r = Ocop(d.flag() + " submit --atomic", batch);
+  CHECK(r.code == 1);
+  auto lines = Lines(r.out);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["ok"] == false);  // not applied, because line 2 was refused
+  CHECK(lines[1]["error"]["code"] == "forbidden");  // 5 stars are the central level's
+  CHECK(json::parse(Ocop(d.flag() + " tree-head").out)["size"] == 12);
+
+  // Fixed: 4 stars, which the province certifies under QĐ 1048.
+  batch.replace(batch.find("\"stars\":5"), 9, "\"stars\":4");
+  r = Ocop(d.flag() + " submit --atomic", batch);
+  REQUIRE(r.code == 0);
+  lines = Lines(r.out);
+  CHECK(lines[0]["seqs"] == json::array({13}));
+  CHECK(lines[1]["seqs"] == json::array({14}));
+
+  Run s = Ocop(d.flag() + " status P1 --as-of 2023-01-01");
+  REQUIRE(s.code == 0);
+  json st = json::parse(s.out);
+  CHECK(st["stage"] == "certified");
+  CHECK(st["stars"] == 4);
+  CHECK(st["certificate"]["valid_until"] == "2025-09-20");
+  // Before the decision took effect, it was not certified.
+  CHECK(json::parse(Ocop(d.flag() + " status P1 --as-of 2022-09-19").out)["stage"] == "scored");
+  // Known at event 13, the decision had not been recorded.
+  CHECK(json::parse(Ocop(d.flag() + " status P1 --as-of 2023-01-01 --known-at 13").out)["stars"].is_null());
+}
+
+TEST_CASE("proofs, verify and the exit codes for bad usage and bad data") {
+  DataDir d;
+  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
+  Run p = Ocop(d.flag() + " proof --seq 3 --size 12");
+  REQUIRE(p.code == 0);
+  json proof = json::parse(p.out);
+  CHECK(proof["index"] == 2);
+  CHECK(proof["path"].size() == 4);
+  Run c = Ocop(d.flag() + " consistency --from 5 --to 12");
+  REQUIRE(c.code == 0);
+  CHECK(json::parse(c.out)["path"].size() > 0);
+  Run v = Ocop(d.flag() + " verify");
+  CHECK(v.code == 0);
+  CHECK(json::parse(v.out)["checked"] == 12);
+
+  CHECK(Ocop(d.flag() + " proof --seq 99").code == 2);          // no such event
+  CHECK(Ocop(d.flag() + " report --period 2022-Q5").code == 2);  // bad period
+  CHECK(Ocop(d.flag() + " nonsense").code == 2);
+  CHECK(Ocop(d.flag() + " status NOPE").code == 2);
+  CHECK(Ocop("--data /nonexistent/ocop verify").code == 2);
+
+  fs::path foreign = d.path.string() + "-foreign";
+  fs::create_directories(foreign);
+  std::ofstream(foreign / "notes.txt") << "not a ledger";
+  CHECK(Ocop("--data " + foreign.string() + " submit", kSetup).code == 3);
+  fs::remove_all(foreign);
+}
+
+TEST_CASE("report, deadlines and rebuild answer in JSON") {
+  DataDir d;
+  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
+  REQUIRE(Ocop(d.flag() + " submit --as hd.a",
+               R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})")
+              .code == 0);
+  REQUIRE(Ocop(d.flag() + " submit --as ubnd.cm",
+               R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":4,"certificate":"CN-1"}]})")
+              .code == 0);
+  json rep = json::parse(Ocop(d.flag() + " report --period 2022 --unit CM").out);
+  CHECK(rep["recognised"]["total"] == 1);
+  CHECK(rep["recognised"]["by_stars"]["4"] == 1);
+  CHECK(rep["recognised"]["by_unit"]["CM-UM"] == 1);
+  CHECK(rep["active_at_end"]["total"] == 1);
+  CHECK(rep["subjects_at_end"]["by_legal_form"]["HTX"] == 1);
+  CHECK(rep["ledger"]["size"] == 14);
+
+  json dl = json::parse(Ocop(d.flag() + " deadlines --as-of 2025-08-01 --within-days 60").out);
+  REQUIRE(dl["rows"].size() == 1);
+  CHECK(dl["rows"][0]["days_left"] == 50);
+
+  Run csv = Ocop(d.flag() + " report --period 2022 --format csv");
+  REQUIRE(csv.code == 0);
+  CHECK(csv.out.find("Sản phẩm được công nhận trong kỳ") != std::string::npos);
+  Run en = Ocop(d.flag() + " report --period 2022 --format md --lang en");
+  CHECK(en.out.find("Products recognised in the period") != std::string::npos);
+
+  Run rb = Ocop(d.flag() + " rebuild");
+  REQUIRE(rb.code == 0);
+  CHECK(json::parse(rb.out)["rebuilt"] == 14);
+  CHECK(json::parse(Ocop(d.flag() + " report --period 2022 --unit CM").out) == rep);
+}
