@@ -9,12 +9,10 @@
 
 #include "ledger/encoding.h"
 #include "ocop/open_ledger.h"
+#include "ocop/queries.h"
 #include "projections/projections.h"
 #include "projections/report.h"
-#include "projections/unit_tree.h"
-#include "replay/as_of.h"
 #include "replay/bundle.h"
-#include "replay/history.h"
 
 namespace ocop::cli {
 namespace {
@@ -46,33 +44,19 @@ Status ParseJsonFile(const std::string& path, nlohmann::json* out) {
   return Status::OK();
 }
 
-// ---------------------------------------------------------------- history
-
-struct HistoryArgs {
-  std::string product, as_of, known_at;
-  bool proofs = false;
-};
-
-int RunHistory(const GlobalOptions& g, const HistoryArgs& a) {
+// Opens the ledger and its projections, caught up, for one query.
+template <typename Query>
+int RunJsonQuery(const GlobalOptions& g, const char* name, const Query& q,
+                 Status (*query)(const Reader&, const Query&, Json*)) {
   std::unique_ptr<ledger::Ledger> l;
   Status s = OpenLedger(g, false, &l);
-  if (!s.ok()) return Fail("history", s);
-  replay::HistoryOptions o;
-  o.proofs = a.proofs;
-  if (!a.as_of.empty()) {
-    Date d;
-    if (!workflow::ParseDate(a.as_of, &d)) {
-      return Fail("history", Status::InvalidArgument("--as-of must be a date YYYY-MM-DD"));
-    }
-    o.at.as_of = d;
-  }
-  if (!a.known_at.empty()) {
-    s = replay::ParseKnownAt(l.get(), a.known_at, &o.at.known_at);
-    if (!s.ok()) return Fail("history", s);
-  }
-  json out;
-  s = replay::ProductHistory(l.get(), a.product, o, &out);
-  if (!s.ok()) return Fail("history", s);
+  std::unique_ptr<projections::Projections> p;
+  if (s.ok()) s = projections::Projections::Open(l.get(), &p);
+  if (s.ok()) s = p->CatchUp();
+  if (!s.ok()) return Fail(name, s);
+  Json out;
+  s = query(Reader{l.get(), p.get(), TodayInVietnam()}, q, &out);
+  if (!s.ok()) return Fail(name, s);
   std::cout << out.dump() << std::endl;
   return 0;
 }
@@ -109,92 +93,6 @@ int RunVerifyBundle(const std::string& path) {
   if (!s.ok()) return Fail("verify-bundle", s);
   std::cerr << "ocop verify-bundle: " << report["proved"] << " events of " << report["product"]
             << " proved in the signed tree of size " << report["tree_size"] << "\n";
-  return 0;
-}
-
-// ---------------------------------------------------------------- changes
-
-struct ChangesArgs {
-  std::string from, to, unit, known_at;
-};
-
-int RunChanges(const GlobalOptions& g, const ChangesArgs& a) {
-  Date from, to;
-  if (!workflow::ParseDate(a.from, &from) || !workflow::ParseDate(a.to, &to) || to < from) {
-    return Fail("changes", Status::InvalidArgument(
-                               "--from and --to must be dates YYYY-MM-DD, --to not before --from"));
-  }
-  std::unique_ptr<ledger::Ledger> l;
-  Status s = OpenLedger(g, false, &l);
-  if (!s.ok()) return Fail("changes", s);
-  std::unique_ptr<projections::Projections> p;
-  s = projections::Projections::Open(l.get(), &p);
-  if (s.ok()) s = p->CatchUp();
-  if (!s.ok()) return Fail("changes", s);
-  uint64_t known_at = 0;
-  if (!a.known_at.empty()) {
-    s = replay::ParseKnownAt(l.get(), a.known_at, &known_at);
-    if (!s.ok()) return Fail("changes", s);
-  }
-  std::map<std::string, workflow::UnitState> units;
-  s = p->Units(&units);
-  if (!s.ok()) return Fail("changes", s);
-  if (!a.unit.empty() && !units.count(a.unit)) {
-    return Fail("changes", Status::InvalidArgument("unknown unit '" + a.unit + "'"));
-  }
-  projections::UnitTree tree(std::move(units));
-  // Grouped twice, as a meeting reads it: by decision, then by product.
-  std::map<std::string, json> decisions;
-  std::map<std::string, json> products;
-  uint64_t count = 0;
-  s = p->ForEachChange(from, to, known_at, [&](uint64_t seq, Date effective,
-                                               projections::schema::Change::Reader c) {
-    if (!a.unit.empty() && !tree.Within(c.getUnit().cStr(), a.unit, to)) return;
-    ++count;
-    json item{{"seq", seq},
-              {"effective", workflow::FormatDate(effective)},
-              {"type", c.getType().cStr()},
-              {"by", {{"principal", c.getPrincipal().cStr()}, {"role", c.getRole().cStr()}}}};
-    if (c.getStars()) item["stars"] = c.getStars();
-    if (c.getAnnuls()) item["annuls"] = c.getAnnuls();
-    std::string decision_no = c.hasDecision() ? c.getDecision().getNo().cStr() : "";
-    if (!decision_no.empty()) {
-      item["decision"] = decision_no;
-      json& d = decisions[decision_no + "|" + c.getDecision().getIssuer().cStr()];
-      if (d.is_null()) {
-        d = json{{"decision", decision_no},
-                 {"date", c.getDecision().getDate().cStr()},
-                 {"issuer", c.getDecision().getIssuer().cStr()},
-                 {"type", c.getType().cStr()},
-                 {"products", json::array()}};
-      }
-      d["products"].push_back(json{{"product", c.getProduct().cStr()},
-                                   {"name", c.getName().cStr()},
-                                   {"stars", c.getStars()},
-                                   {"seq", seq}});
-    }
-    json& pr = products[c.getProduct().cStr()];
-    if (pr.is_null()) {
-      pr = json{{"product", c.getProduct().cStr()},
-                {"name", c.getName().cStr()},
-                {"unit", c.getUnit().cStr()},
-                {"events", json::array()}};
-    }
-    pr["events"].push_back(std::move(item));
-  });
-  if (!s.ok()) return Fail("changes", s);
-  json d = json::array(), pr = json::array();
-  for (auto& [k, v] : decisions) d.push_back(std::move(v));
-  for (auto& [k, v] : products) pr.push_back(std::move(v));
-  std::cout << json{{"from", a.from},
-                    {"to", a.to},
-                    {"unit", a.unit.empty() ? json(nullptr) : json(a.unit)},
-                    {"known_at", known_at ? json(known_at) : json(nullptr)},
-                    {"changes", count},
-                    {"decisions", d},
-                    {"products", pr}}
-                   .dump()
-            << std::endl;
   return 0;
 }
 
@@ -321,14 +219,14 @@ int RunVerifyReport(const GlobalOptions& g, const std::string& path) {
 }  // namespace
 
 void AddReplayCommands(CLI::App& app, const GlobalOptions& global, Runner* selected) {
-  auto h = std::make_shared<HistoryArgs>();
+  auto h = std::make_shared<HistoryQuery>();
   auto* history = app.add_subcommand("history", "Every event of a product, oldest first");
   history->add_option("product", h->product, "The product's id")->required();
   history->add_flag("--proofs", h->proofs, "Add each event's inclusion proof and the signed head");
   history->add_option("--as-of", h->as_of, "Only acts effective on or before this date");
   history->add_option("--known-at", h->known_at, "As recorded by this sequence number or timestamp");
   history->callback([&global, selected, h] {
-    *selected = [&global, h] { return RunHistory(global, *h); };
+    *selected = [&global, h] { return RunJsonQuery(global, "history", *h, QueryHistory); };
   });
 
   auto b_product = std::make_shared<std::string>();
@@ -349,7 +247,7 @@ void AddReplayCommands(CLI::App& app, const GlobalOptions& global, Runner* selec
     *selected = [vb_file] { return RunVerifyBundle(*vb_file); };
   });
 
-  auto c = std::make_shared<ChangesArgs>();
+  auto c = std::make_shared<ChangesQuery>();
   auto* changes = app.add_subcommand(
       "changes", "What happened in a period, by decision and by product: the monthly meeting's list");
   changes->add_option("--from", c->from, "First effective date YYYY-MM-DD")->required();
@@ -357,7 +255,7 @@ void AddReplayCommands(CLI::App& app, const GlobalOptions& global, Runner* selec
   changes->add_option("--unit", c->unit, "Only this unit and the units within it");
   changes->add_option("--known-at", c->known_at, "As recorded by this sequence number or timestamp");
   changes->callback([&global, selected, c] {
-    *selected = [&global, c] { return RunChanges(global, *c); };
+    *selected = [&global, c] { return RunJsonQuery(global, "changes", *c, QueryChanges); };
   });
 
   auto vr_file = std::make_shared<std::string>();

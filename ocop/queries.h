@@ -1,0 +1,64 @@
+// The questions people ask the ledger, answered as JSON (or a rendered
+// report), once for both the command line and the HTTP server. Arguments
+// arrive as text, exactly as typed or sent; a bad one is InvalidArgument with
+// a message naming it and what is allowed.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "ledger/ledger.h"
+#include "projections/projections.h"
+#include "workflow/date.h"
+
+namespace ocop::cli {
+
+using Json = nlohmann::ordered_json;
+
+// What every query reads. The projections are caught up by whoever opens
+// them; `today` comes from the program's edge (the only wall clock).
+struct Reader {
+  ledger::Ledger* ledger = nullptr;
+  projections::Projections* projections = nullptr;
+  workflow::Date today;
+};
+
+workflow::Date TodayInVietnam();
+
+struct StatusQuery {
+  std::string product, as_of, known_at;
+};
+Status QueryStatus(const Reader& r, const StatusQuery& q, Json* out);
+
+struct HistoryQuery {
+  std::string product, as_of, known_at;
+  bool proofs = false;
+};
+Status QueryHistory(const Reader& r, const HistoryQuery& q, Json* out);
+
+struct DeadlinesQuery {
+  std::string as_of, unit, known_at, within_days = "90";
+};
+Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out);
+
+struct ReportQueryText {
+  std::string period, from, to, unit, format = "json", lang = "vi", as_of, known_at, cohort;
+};
+struct RenderedReport {
+  std::string content_type;  // application/json, text/csv, text/markdown, or xlsx
+  std::string body;          // for json: the JSON text
+  std::string filename;      // a name to save it under
+};
+Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* out);
+
+struct ChangesQuery {
+  std::string from, to, unit, known_at;
+};
+Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out);
+
+// Products whose id, name, producer or unit contains `text` (case and
+// Vietnamese diacritics ignored), at most `limit`.
+Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json* out);
+
+}  // namespace ocop::cli
