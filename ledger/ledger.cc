@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -543,10 +544,23 @@ Status Ledger::WriteGroup(std::vector<Writer*>& group) {
     }
     return s;
   }
+  {
+    std::lock_guard<std::mutex> l(stats_mu_);
+    ++stats_.groups;
+    stats_.calls += accepted.size();
+    stats_.events += g.next_seq - next_seq_;
+    size_t bucket = std::min<size_t>(std::bit_width(accepted.size()) - 1, stats_.calls_per_group.size() - 1);
+    ++stats_.calls_per_group[bucket];
+  }
   next_seq_ = g.next_seq;
   frontier_ = std::move(g.frontier);
   NotifyCommitted(next_seq_ - 1);
   return Status::OK();
+}
+
+CommitStats Ledger::Stats() const {
+  std::lock_guard<std::mutex> l(stats_mu_);
+  return stats_;
 }
 
 void Ledger::NotifyCommitted(uint64_t size) {

@@ -18,6 +18,7 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -103,6 +104,15 @@ struct VerifyResult {
   merkle::Hash root{};
 };
 
+// Counters of the group commit, for monitoring.
+struct CommitStats {
+  uint64_t groups = 0;  // durable writes
+  uint64_t calls = 0;   // Append calls they carried
+  uint64_t events = 0;
+  // calls_per_group[i]: groups that carried between 2^i and 2^(i+1)-1 calls.
+  std::array<uint64_t, 12> calls_per_group{};
+};
+
 struct Options {
   // Create the data directory and its signing key if they do not exist.
   bool create_if_missing = true;
@@ -172,6 +182,8 @@ class Ledger {
   // number checked so far.
   Status Verify(VerifyResult* result, const std::function<void(uint64_t)>& progress = {});
 
+  CommitStats Stats() const;
+
   const Signer& signer() const { return *signer_; }
   const std::string& dir() const { return dir_; }
 
@@ -205,6 +217,8 @@ class Ledger {
   uint64_t next_seq_ = 1;
 
   std::atomic<uint64_t> committed_{0};
+  mutable std::mutex stats_mu_;
+  CommitStats stats_;
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
   bool closing_ = false;

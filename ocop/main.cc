@@ -9,6 +9,7 @@
 #include "ocop/ledger_commands.h"
 #include "ocop/read_commands.h"
 #include "ocop/replay_commands.h"
+#include "ocop/serve_command.h"
 #include "ocop/submit_command.h"
 
 int main(int argc, char** argv) {
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   ocop::cli::AddSubmitCommand(app, global, &selected);
   ocop::cli::AddReadCommands(app, global, &selected);
   ocop::cli::AddReplayCommands(app, global, &selected);
+  ocop::cli::AddServeCommands(app, global, &selected);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

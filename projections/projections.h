@@ -23,6 +23,7 @@
 //  * Readers call CatchUp first to read their own writes.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -68,7 +69,7 @@ class Projections {
   Status CatchUp(const Progress& progress = {}, uint64_t up_to = 0);
   // Drops every read model and refolds the whole log.
   Status Rebuild(const Progress& progress = {});
-  uint64_t checkpoint() const { return checkpoint_; }
+  uint64_t checkpoint() const { return checkpoint_.load(); }
 
   // Reads (call CatchUp first to see the latest appends).
   Status Product(const std::string& id, workflow::ProductState* out);
@@ -120,7 +121,7 @@ class Projections {
   rocksdb::ColumnFamilyHandle* fact_versions_ = nullptr;
   rocksdb::ColumnFamilyHandle* changes_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
-  uint64_t checkpoint_ = 0;
+  std::atomic<uint64_t> checkpoint_{0};  // read by other threads (metrics)
 };
 
 }  // namespace ocop::projections

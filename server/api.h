@@ -1,0 +1,53 @@
+// Api: INTERFACE.md's HTTP contract, one request in, one response out.
+//
+// Handle is called from worker threads, many at once. Appends go through the
+// same Service and so the same group commit as the command line. Reads catch
+// the projections up first (under a lock), so a client reads its own writes.
+#pragma once
+
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+
+#include "ledger/ledger.h"
+#include "projections/projections.h"
+#include "server/metrics.h"
+#include "server/tokens.h"
+#include "workflow/service.h"
+
+namespace ocop::server {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+class Api {
+ public:
+  Api(ledger::Ledger* ledger, projections::Projections* projections, Tokens tokens,
+      Metrics* metrics)
+      : ledger_(ledger), projections_(projections), service_(ledger), tokens_(std::move(tokens)),
+        metrics_(metrics) {}
+
+  // `principal` is set to who the request spoke for (empty if nobody); the
+  // route name (for metrics and logs) is set too.
+  Response Handle(const Request& req, std::string* principal, std::string* route);
+
+  // Folds new events into the projections; safe from any thread.
+  Status CatchUp();
+  // Requests that wait for new events give up early when this is set.
+  void set_stopping() { stopping_ = true; }
+  Metrics* metrics() { return metrics_; }
+
+ private:
+  ledger::Ledger* ledger_;
+  projections::Projections* projections_;
+  workflow::Service service_;
+  Tokens tokens_;
+  Metrics* metrics_;
+  std::mutex catch_up_mu_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace ocop::server

@@ -1,0 +1,266 @@
+#include "server/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <vector>
+#include <nlohmann/json.hpp>
+
+namespace ocop::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+class Session;
+
+struct Shared {
+  Shared(Api& a, const ServerOptions& o)
+      : api(a), options(o), workers(o.workers), waiters(o.waiters) {}
+  Api& api;
+  const ServerOptions& options;
+  asio::thread_pool workers;
+  asio::thread_pool waiters;
+  std::atomic<size_t> connections{0};
+  std::atomic<uint64_t> next_id{1};
+  std::atomic<bool> stopping{false};
+  std::function<void()> on_idle;  // called when stopping and the last connection closes
+  std::mutex mu;
+  std::vector<std::weak_ptr<Session>> sessions;  // to close the idle ones on stop
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {}
+  ~Session() {
+    if (--shared_.connections == 0 && shared_.stopping && shared_.on_idle) shared_.on_idle();
+  }
+
+  void Start() {
+    {
+      std::lock_guard<std::mutex> l(shared_.mu);
+      std::erase_if(shared_.sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+      shared_.sessions.push_back(weak_from_this());
+    }
+    Read();
+  }
+
+  // On stop: a connection waiting for its next request is closed now; one
+  // whose request is being handled closes after answering.
+  void StopIfIdle() {
+    auto self = shared_from_this();
+    asio::post(stream_.get_executor(), [self] {
+      if (!self->busy_) {
+        beast::error_code ec;
+        self->stream_.socket().close(ec);
+      }
+    });
+  }
+
+  // Too many connections: answer 503 and close.
+  void Refuse() {
+    auto res = std::make_shared<Response>(http::status::service_unavailable, 11);
+    res->set(http::field::content_type, "application/json");
+    res->set(http::field::retry_after, "1");
+    res->body() = R"({"error":{"code":"busy","message":"too many connections; retry shortly"}})" "\n";
+    res->keep_alive(false);
+    res->prepare_payload();
+    auto self = shared_from_this();
+    stream_.expires_after(std::chrono::seconds(5));
+    http::async_write(stream_, *res, [self, res](beast::error_code, size_t) {
+      beast::error_code ec;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    });
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(shared_.options.max_header_bytes));
+    parser_->body_limit(shared_.options.max_body_bytes);
+    stream_.expires_after(std::chrono::seconds(shared_.options.request_timeout_seconds));
+    auto self = shared_from_this();
+    http::async_read(stream_, buffer_, *parser_, [self](beast::error_code ec, size_t) {
+      self->OnRead(ec);
+    });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return Close();
+    }
+    if (ec) {
+      // Malformed or over a limit: say so, then close.
+      int status = ec == http::error::body_limit ? 413 : ec == http::error::header_limit ? 431 : 400;
+      Request dummy;
+      dummy.version(11);
+      auto res = std::make_shared<Response>(static_cast<http::status>(status), 11);
+      res->set(http::field::content_type, "application/json");
+      nlohmann::json e{{"error", {{"code", status == 400 ? "invalid_argument" : "too_large"},
+                                  {"message", "the request could not be read: " + ec.message()}}}};
+      res->body() = e.dump() + "\n";
+      res->keep_alive(false);
+      res->prepare_payload();
+      return Write(res, "(unreadable)", "", status, std::chrono::steady_clock::now(), 0);
+    }
+    busy_ = true;
+    auto req = std::make_shared<Request>(parser_->release());
+    auto start = std::chrono::steady_clock::now();
+    uint64_t id = shared_.next_id++;
+    bool waits = req->target().find("wait=") != beast::string_view::npos;
+    auto self = shared_from_this();
+    asio::post(waits ? shared_.waiters : shared_.workers, [self, req, start, id] {
+      std::string principal, route;
+      auto res = std::make_shared<Response>();
+      try {
+        *res = self->shared_.api.Handle(*req, &principal, &route);
+      } catch (const std::exception& e) {
+        // Nothing below should throw; if it does, the client still gets JSON.
+        *res = Response{http::status::internal_server_error, req->version()};
+        res->set(http::field::content_type, "application/json");
+        res->body() = nlohmann::json{{"error", {{"code", "internal"}, {"message", e.what()}}}}.dump() + "\n";
+        res->prepare_payload();
+      }
+      if (self->shared_.stopping) res->keep_alive(false);
+      int status = static_cast<int>(res->result_int());
+      asio::post(self->stream_.get_executor(), [self, res, route, principal, status, start, id] {
+        self->Write(res, route, principal, status, start, id);
+      });
+    });
+  }
+
+  void Write(std::shared_ptr<Response> res, std::string route, std::string principal, int status,
+             std::chrono::steady_clock::time_point start, uint64_t id) {
+    stream_.expires_after(std::chrono::seconds(shared_.options.request_timeout_seconds));
+    auto self = shared_from_this();
+    http::async_write(stream_, *res, [self, res, route, principal, status, start, id](beast::error_code ec, size_t) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      self->shared_.api.metrics()->Request(route, status, secs);
+      // One JSON line per request.
+      spdlog::info(nlohmann::json{{"request", id},
+                                  {"principal", principal},
+                                  {"route", route},
+                                  {"status", status},
+                                  {"ms", secs * 1000}}
+                       .dump());
+      self->busy_ = false;
+      if (ec || !res->keep_alive() || self->shared_.stopping) return self->Close();
+      self->Read();
+    });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Shared& shared_;
+  bool busy_ = false;  // touched only on this session's strand
+};
+
+}  // namespace
+
+Status ParseListen(const std::string& text, ServerOptions* o) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return Status::InvalidArgument("--listen '" + text + "' must be HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+  std::string port = text.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+      std::stoi(port) > 65535) {
+    return Status::InvalidArgument("--listen port '" + port + "' must be a number 0..65535");
+  }
+  o->address = text.substr(0, colon);
+  if (o->address.size() > 2 && o->address.front() == '[') o->address = o->address.substr(1, o->address.size() - 2);
+  o->port = static_cast<unsigned short>(std::stoi(port));
+  return Status::OK();
+}
+
+Status Serve(Api& api, const ServerOptions& options) {
+  // Declared before the io_context so that sessions still queued in it when
+  // it is destroyed find their shared state alive.
+  Shared shared(api, options);
+  asio::io_context ioc(options.io_threads);
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options.address, ec);
+  if (ec) return Status::InvalidArgument("cannot listen on '" + options.address + "': " + ec.message());
+  tcp::acceptor acceptor(ioc);
+  tcp::endpoint endpoint(address, options.port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IOError("cannot listen on " + options.address + ":" + std::to_string(options.port) +
+                           ": " + ec.message());
+  }
+  spdlog::info(nlohmann::json{{"listening", options.address + ":" +
+                                                std::to_string(acceptor.local_endpoint().port())}}
+                   .dump());
+
+  std::function<void()> accept = [&] {
+    acceptor.async_accept(asio::make_strand(ioc), [&](beast::error_code aec, tcp::socket socket) {
+      if (aec) return;  // closed by the stop signal
+      size_t now = ++shared.connections;
+      auto session = std::make_shared<Session>(std::move(socket), shared);
+      if (now > options.max_connections || shared.stopping) {
+        session->Refuse();
+      } else {
+        session->Start();
+      }
+      accept();
+    });
+  };
+  accept();
+
+  // Stop: no new connections; requests in flight finish and answer (their
+  // responses say Connection: close); when the last connection closes, or
+  // after a grace period, the loop ends.
+  asio::signal_set signals(ioc, SIGTERM, SIGINT);
+  asio::steady_timer grace(ioc);
+  shared.on_idle = [&] { asio::post(ioc, [&] { ioc.stop(); }); };
+  signals.async_wait([&](beast::error_code, int sig) {
+    spdlog::info(nlohmann::json{{"stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT"}}.dump());
+    shared.stopping = true;
+    api.set_stopping();
+    beast::error_code ignore;
+    acceptor.close(ignore);
+    {
+      std::lock_guard<std::mutex> l(shared.mu);
+      for (auto& w : shared.sessions) {
+        if (auto session = w.lock()) session->StopIfIdle();
+      }
+    }
+    if (shared.connections == 0) {
+      ioc.stop();
+      return;
+    }
+    grace.expires_after(std::chrono::seconds(options.request_timeout_seconds + 5));
+    grace.async_wait([&](beast::error_code e) {
+      if (!e) ioc.stop();
+    });
+  });
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options.io_threads; ++i) threads.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+  // Work already handed to the pools (an append in flight) completes first.
+  shared.workers.join();
+  shared.waiters.join();
+  spdlog::info(nlohmann::json{{"stopped", true}}.dump());
+  return Status::OK();
+}
+
+}  // namespace ocop::server

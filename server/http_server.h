@@ -1,0 +1,36 @@
+// HttpServer: HTTP/1.1 over Boost.Asio and Beast, in front of an Api.
+//
+// I/O runs on a few threads; each request's work runs on a worker pool so a
+// durable append (one fsync, shared by the group) never stalls other
+// connections, and long polls run on a pool of their own. Limits: header and
+// body size, connections, and time per request. On SIGTERM or SIGINT it stops
+// accepting, lets every request in flight finish and answer, and returns.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "ledger/status.h"
+#include "server/api.h"
+
+namespace ocop::server {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  unsigned short port = 8080;
+  size_t max_connections = 256;
+  size_t max_header_bytes = 16 << 10;
+  size_t max_body_bytes = 1 << 20;
+  int request_timeout_seconds = 40;  // a long poll waits at most 30
+  int io_threads = 2;
+  int workers = 16;
+  int waiters = 64;
+};
+
+// Serves until a stop signal; returns OK after a clean drain.
+Status Serve(Api& api, const ServerOptions& options);
+
+// Parses "HOST:PORT" (the --listen flag).
+Status ParseListen(const std::string& text, ServerOptions* options);
+
+}  // namespace ocop::server
