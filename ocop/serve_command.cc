@@ -3,16 +3,23 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <capnp/message.h>
+
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "ocop/demo_data.h"
 #include "ocop/open_ledger.h"
 #include "projections/projections.h"
 #include "server/api.h"
 #include "server/http_server.h"
 #include "server/tokens.h"
+#include "workflow/json.h"
+#include "workflow/service.h"
 
 namespace ocop::cli {
 namespace {
@@ -82,7 +89,68 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
   return 0;
 }
 
+// Loads the sample history into an empty data directory.
+Status LoadDemo(const GlobalOptions& g, const std::string& csv) {
+  std::unique_ptr<ledger::Ledger> l;
+  Status s = OpenLedger(g, /*create=*/true, &l);
+  if (!s.ok()) return s;
+  if (l->Size() > 0) {
+    std::cerr << "ocop demo: " << g.data_dir << " already holds " << l->Size()
+              << " events; serving them as they are\n";
+    return Status::OK();
+  }
+  std::string path = csv.empty() ? FindAppendix() : csv;
+  if (path.empty()) {
+    return Status::InvalidArgument("cannot find camau-2822-appendix3.csv; give --csv FILE");
+  }
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream text;
+  text << f.rdbuf();
+  std::vector<IdeaRow> rows;
+  s = ParseAppendix(text.str(), &rows);
+  if (!s.ok()) return s;
+  workflow::Service service(l.get());
+  size_t applied = 0, refused = 0;
+  for (const DemoCommand& c : DemoCommands(rows)) {
+    capnp::MallocMessageBuilder msg;
+    s = workflow::ParseCommand(c.json, &msg);
+    workflow::Outcome o;
+    if (s.ok()) {
+      s = service.Submit(workflow::Principal{c.principal.empty() ? "local" : c.principal, c.principal.empty()},
+                         msg.getRoot<workflow::schema::Command>(), &o);
+    }
+    if (s.ok()) {
+      ++applied;
+    } else {
+      ++refused;
+      std::cerr << "ocop demo: refused " << c.json << ": " << s.message() << "\n";
+    }
+  }
+  std::cerr << "ocop demo: loaded " << rows.size() << " ideas of " << path << " and their cycle: "
+            << applied << " commands applied, " << refused << " refused, " << l->Size() << " events\n";
+  return Status::OK();
+}
+
 void AddServeCommands(CLI::App& app, const GlobalOptions& global, Runner* selected) {
+  auto d = std::make_shared<ServeArgs>();
+  auto csv = std::make_shared<std::string>();
+  auto* demo = app.add_subcommand(
+      "demo", "Load the sample data (Cà Mau, 2022-2025) into an empty data directory, then serve");
+  demo->add_option("--listen", d->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  demo->add_option("--csv", *csv, "The Cà Mau appendix (default: ../shared/data/camau-2822-appendix3.csv)");
+  demo->callback([&global, selected, d, csv] {
+    *selected = [&global, d, csv] {
+      Status s = LoadDemo(global, *csv);
+      if (!s.ok()) return Fail("demo", s);
+      std::string token, path = TokensPath(global, "");
+      s = server::AddToken(path, "vpdp.camau", &token);
+      if (!s.ok()) return Fail("demo", s);
+      std::cout << nlohmann::json{{"url", "http://" + d->listen + "/"}, {"token", token}}.dump() << std::endl;
+      std::cerr << "ocop demo: mở http://" << d->listen << "/ và dán mã truy cập: " << token << "\n";
+      return ServeLedger(global, d->listen, path);
+    };
+  });
+
   auto a = std::make_shared<ServeArgs>();
   auto* serve = app.add_subcommand("serve", "Serve the HTTP API and the dashboard");
   serve->add_option("--listen", a->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");

@@ -195,6 +195,7 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
     if (active) {
       out->active_at_end.Add(stars);
       ++out->active_by_unit[unit];
+      ++out->active_by_unit_stars[unit][std::to_string(stars)];
       active_subjects.emplace(f.getSubject().cStr(), f.getLegalForm());
       if (f.getWomanOwned()) woman_owned.insert(f.getSubject().cStr());
     }
@@ -253,6 +254,9 @@ json ReportJson(const Report& r) {
   revoked["by_reason"] = CountsJson(r.revoked_by_reason);
   json active = TallyJson(r.active_at_end);
   active["by_unit"] = CountsJson(r.active_by_unit);
+  json unit_stars = json::object();
+  for (const auto& [unit, c] : r.active_by_unit_stars) unit_stars[unit] = CountsJson(c);
+  active["by_unit_stars"] = unit_stars;
   json targets = json::array();
   for (const auto& t : r.targets) {
     targets.push_back(json{{"indicator", t.indicator},

@@ -57,6 +57,7 @@ struct Report {
   Tally expired;
   Tally active_at_end;
   Counts active_by_unit;
+  std::map<std::string, Counts> active_by_unit_stars;  // unit -> stars -> count
   uint64_t subjects_at_end = 0;
   Counts subjects_by_legal_form;
   uint64_t subjects_woman_owned = 0;

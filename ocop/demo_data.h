@@ -1,0 +1,35 @@
+// The sample history `ocop demo` loads: Cà Mau's 237 planned product ideas
+// (../shared/data, QĐ 2822/QĐ-UBND) carried through a synthetic, deterministic
+// OCOP cycle from 2022 to 2025: selection, plans, dossiers, council scores
+// under the rules in force on each date, decisions at the level that may
+// certify, a few revocations, renewals and pre-ledger imports.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ledger/status.h"
+
+namespace ocop::cli {
+
+// One CSV row of the appendix.
+struct IdeaRow {
+  std::string district, row, product, subject, address, legal_form, group, planned_year;
+  bool subject_from_merged_cell = false;
+};
+
+// Parses the appendix (RFC 4180 quoting, header line first).
+Status ParseAppendix(const std::string& csv_text, std::vector<IdeaRow>* rows);
+
+// One command of the sample history and who submits it (empty: the local
+// superuser), so that the audit trail shows the officials who would act.
+struct DemoCommand {
+  std::string principal;
+  std::string json;
+};
+std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows);
+
+// Where the appendix is looked for when no path is given.
+std::string FindAppendix();
+
+}  // namespace ocop::cli
