@@ -92,6 +92,7 @@ std::string_view AsView(const rocksdb::Slice& s) { return {s.data(), s.size()}; 
 // fields and never reallocate the message.
 struct Ledger::Writer {
   const AppendRequest* request = nullptr;
+  const std::vector<std::string>* replicated = nullptr;  // AppendReplicated's events
   AppendResult* result = nullptr;
   std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> envelopes;
   std::string digest;  // what the idempotency key is bound to
@@ -374,6 +375,25 @@ Status Ledger::Append(const AppendRequest& request, AppendResult* result) {
     }
   }
 
+  return Commit(&w);
+}
+
+Status Ledger::AppendReplicated(const std::vector<std::string>& stored_events) {
+  if (stored_events.empty()) return Status::OK();
+  AppendResult ignored;
+  AppendRequest none;
+  Writer w;
+  w.request = &none;
+  w.result = &ignored;
+  w.replicated = &stored_events;
+  for (const auto& e : stored_events) w.bytes += e.size();
+  return Commit(&w);
+}
+
+// Queues `w` and either waits for the group that carries it or, at the
+// front of the queue, writes that group itself (LevelDB's design).
+Status Ledger::Commit(Writer* wp) {
+  Writer& w = *wp;
   std::unique_lock<std::mutex> l(mu_);
   writers_.push_back(&w);
   while (!w.done && &w != writers_.front()) w.cv.wait(l);
@@ -383,12 +403,13 @@ Status Ledger::Append(const AppendRequest& request, AppendResult* result) {
   std::vector<Writer*> group;
   size_t events = 0, bytes = 0;
   for (Writer* x : writers_) {
-    if (!group.empty() && (events + x->envelopes.size() > options_.max_group_events ||
+    size_t n = x->replicated ? x->replicated->size() : x->envelopes.size();
+    if (!group.empty() && (events + n > options_.max_group_events ||
                            bytes + x->bytes > options_.max_group_bytes)) {
       break;
     }
     group.push_back(x);
-    events += x->envelopes.size();
+    events += n;
     bytes += x->bytes;
   }
   l.unlock();
@@ -411,6 +432,7 @@ Status Ledger::Append(const AppendRequest& request, AppendResult* result) {
 Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
   auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
   const AppendRequest& r = *w->request;
+  if (w->replicated) return PrepareReplicated(w, g, batch);
 
   const std::string& key = r.idempotency_key;
   if (!key.empty()) {
@@ -513,6 +535,62 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
   return Status::OK();
 }
 
+Status Ledger::StreamVersionIn(GroupState* g, const std::string& stream, uint64_t* v) {
+  auto it = g->versions.find(stream);
+  if (it != g->versions.end()) {
+    *v = it->second;
+    return Status::OK();
+  }
+  return StreamVersion(stream, v);
+}
+
+// Replicated events keep their bytes: only their numbering is checked.
+Status Ledger::PrepareReplicated(Writer* w, GroupState* g, void* batch_ptr) {
+  auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
+  // Check all first, so a bad event leaves the batch untouched.
+  std::unordered_map<std::string, uint64_t> versions;
+  uint64_t seq = g->next_seq;
+  for (const std::string& bytes : *w->replicated) {
+    EventView view(bytes);
+    if (!view.ok()) return Status::Corruption("replicated event " + std::to_string(seq) + ": " + view.error());
+    auto e = view.event();
+    if (e.getSeq() != seq) {
+      return Status::Conflict("replicated event says it is " + std::to_string(e.getSeq()) +
+                              ", but this log expects event " + std::to_string(seq));
+    }
+    std::string stream = e.getStream().cStr();
+    auto it = versions.find(stream);
+    uint64_t have = 0;
+    if (it != versions.end()) {
+      have = it->second;
+    } else {
+      Status s = StreamVersionIn(g, stream, &have);
+      if (!s.ok()) return s;
+    }
+    if (e.getVersion() != have + 1) {
+      return Status::Conflict("replicated event " + std::to_string(seq) + " is version " +
+                              std::to_string(e.getVersion()) + " of '" + stream + "', which is at " +
+                              std::to_string(have));
+    }
+    versions[stream] = have + 1;
+    ++seq;
+  }
+  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) {
+    batch->Put(tree_cf_, keys::TreeNode(level, index),
+               rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
+  };
+  for (const std::string& bytes : *w->replicated) {
+    EventView view(bytes);
+    uint64_t s = g->next_seq++;
+    std::string seq_key = keys::Seq(s);
+    batch->Put(events_cf_, seq_key, bytes);
+    batch->Put(streams_cf_, keys::StreamEntry(view.event().getStream().cStr(), view.event().getVersion()), seq_key);
+    g->versions[view.event().getStream().cStr()] = view.event().getVersion();
+    g->frontier.Append(merkle::LeafHash(bytes), sink);
+  }
+  return Status::OK();
+}
+
 Status Ledger::WriteGroup(std::vector<Writer*>& group) {
   GroupState g;
   g.next_seq = next_seq_;
@@ -522,7 +600,7 @@ Status Ledger::WriteGroup(std::vector<Writer*>& group) {
   std::vector<Writer*> accepted;
   for (Writer* w : group) {
     w->status = PrepareOne(w, &g, &batch);
-    if (w->status.ok() && !w->result->duplicate) accepted.push_back(w);
+    if (w->status.ok() && (w->replicated || !w->result->duplicate)) accepted.push_back(w);
   }
   if (accepted.empty()) return Status::OK();
   for (const auto& [stream, version] : g.versions) {

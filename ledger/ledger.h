@@ -145,6 +145,12 @@ class Ledger {
 
   Status Append(const AppendRequest& request, AppendResult* result);
 
+  // Replication: appends events already stored elsewhere, byte for byte, so
+  // that this log's tree is the same tree. Each must be the next sequence
+  // number and the next version of its stream. Idempotency keys are not
+  // indexed: a replica takes no commands of its own.
+  Status AppendReplicated(const std::vector<std::string>& stored_events);
+
   // Number of durable events; also the highest sequence number.
   uint64_t Size() const { return committed_.load(std::memory_order_acquire); }
   // Version of a stream: its number of events (0 if it has none).
@@ -193,7 +199,10 @@ class Ledger {
   class TreeReader;
 
   Ledger() = default;
+  Status Commit(Writer* w);
   Status WriteGroup(std::vector<Writer*>& group);
+  Status PrepareReplicated(Writer* w, GroupState* g, void* batch);
+  Status StreamVersionIn(GroupState* g, const std::string& stream, uint64_t* version);
   Status PrepareOne(Writer* w, GroupState* g, void* batch);
   void NotifyCommitted(uint64_t size);
 

@@ -5,6 +5,7 @@
 
 #include <capnp/message.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "ocop/open_ledger.h"
 #include "projections/projections.h"
 #include "server/api.h"
+#include "server/follower.h"
 #include "server/http_server.h"
 #include "server/tokens.h"
 #include "workflow/json.h"
@@ -131,7 +133,36 @@ Status LoadDemo(const GlobalOptions& g, const std::string& csv) {
   return Status::OK();
 }
 
+int RunFollow(const GlobalOptions& g, const server::FollowOptions& o) {
+  auto logger = spdlog::stderr_logger_mt("ocop-follow");
+  logger->set_pattern("%v");
+  spdlog::set_default_logger(logger);
+  std::unique_ptr<ledger::Ledger> l;
+  Status s = OpenLedger(g, /*create=*/true, &l);
+  if (!s.ok()) return Fail("follow", s);
+  static std::atomic<bool> stop{false};
+  std::signal(SIGINT, [](int) { stop = true; });
+  std::signal(SIGTERM, [](int) { stop = true; });
+  s = server::Follow(l.get(), o, stop);
+  if (!s.ok()) {
+    std::cerr << "ocop follow: STOPPED: " << s.message() << "\n";
+    return s.ExitCode();
+  }
+  std::cout << nlohmann::json{{"replica", g.data_dir}, {"size", l->Size()}}.dump() << std::endl;
+  return 0;
+}
+
 void AddServeCommands(CLI::App& app, const GlobalOptions& global, Runner* selected) {
+  auto fo = std::make_shared<server::FollowOptions>();
+  auto* follow = app.add_subcommand(
+      "follow", "Keep a read-only replica of another ledger, checking every signed head it gives");
+  follow->add_option("url", fo->url, "The primary, e.g. http://10.0.0.5:8080")->required();
+  follow->add_option("--token", fo->token, "A bearer token for the primary (or $OCOP_TOKEN)")->envname("OCOP_TOKEN");
+  follow->add_flag("--once", fo->once, "Catch up, verify, and stop");
+  follow->callback([&global, selected, fo] {
+    *selected = [&global, fo] { return RunFollow(global, *fo); };
+  });
+
   auto d = std::make_shared<ServeArgs>();
   auto csv = std::make_shared<std::string>();
   auto* demo = app.add_subcommand(

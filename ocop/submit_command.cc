@@ -1,5 +1,6 @@
 #include "ocop/submit_command.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -43,6 +44,11 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
       return 2;
     }
     in = &file;
+  }
+  if (std::filesystem::exists(std::filesystem::path(g.data_dir) / "REPLICA_OF")) {
+    std::cerr << "ocop submit: " << g.data_dir
+              << " is a read-only replica (see its REPLICA_OF); submit to the primary\n";
+    return 1;
   }
   std::unique_ptr<ledger::Ledger> l;
   Status s = OpenLedger(g, /*create=*/true, &l);

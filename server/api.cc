@@ -219,6 +219,12 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
     if (!s.ok()) return FromStatus(req, s);
     return JsonReply(req, 200, json{{"from", from}, {"size", ledger_->Size()}, {"events", events}});
   }
+  if (p == "/v1/public-key") {
+    *route = "/v1/public-key";
+    return JsonReply(req, 200, json{{"key_id", ledger_->signer().key_id_hex()},
+                                    {"public_key", Base64(ledger_->signer().public_key())},
+                                    {"pem", ledger_->signer().PublicKeyPem()}});
+  }
   if (p == "/v1/tree-head") {
     *route = "/v1/tree-head";
     uint64_t size = ledger_->Size();

@@ -1,0 +1,187 @@
+#include "server/follower.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "ledger/encoding.h"
+
+namespace ocop::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using ledger::merkle::Hash;
+
+struct Url {
+  std::string host, port;
+};
+
+Status ParseUrl(const std::string& url, Url* out) {
+  const std::string prefix = "http://";
+  if (url.rfind(prefix, 0) != 0) return Status::InvalidArgument("the primary's URL must start with http://");
+  std::string rest = url.substr(prefix.size());
+  rest = rest.substr(0, rest.find('/'));
+  size_t colon = rest.rfind(':');
+  out->host = colon == std::string::npos ? rest : rest.substr(0, colon);
+  out->port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  if (out->host.empty()) return Status::InvalidArgument("the primary's URL has no host");
+  return Status::OK();
+}
+
+Status Get(const Url& u, const std::string& token, const std::string& target, int timeout_s,
+           nlohmann::json* out) {
+  try {
+    asio::io_context ioc;
+    tcp::resolver resolver(ioc);
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(std::chrono::seconds(timeout_s));
+    stream.connect(resolver.resolve(u.host, u.port));
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, u.host);
+    req.set(http::field::authorization, "Bearer " + token);
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    http::read(stream, buffer, parser);
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    auto& res = parser.get();
+    *out = nlohmann::json::parse(res.body(), nullptr, false);
+    if (res.result_int() != 200) {
+      std::string why = out->is_object() && out->contains("error") ? (*out)["error"].dump() : res.body();
+      return res.result_int() == 401 || res.result_int() == 403
+                 ? Status::Forbidden("the primary refused " + target + ": " + why)
+                 : Status::IOError("the primary answered " + std::to_string(res.result_int()) +
+                                   " to " + target + ": " + why);
+    }
+    if (out->is_discarded()) return Status::IOError("the primary sent no JSON for " + target);
+    return Status::OK();
+  } catch (const std::exception& e) {
+    return Status::IOError("cannot reach the primary for " + target + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic<bool>& stop) {
+  Url u;
+  Status s = ParseUrl(o.url, &u);
+  if (!s.ok()) return s;
+  namespace fs = std::filesystem;
+  const fs::path dir = replica->dir();
+
+  // Pin the primary's key on first contact; a different key later is an alarm.
+  nlohmann::json key;
+  s = Get(u, o.token, "/v1/public-key", 30, &key);
+  if (!s.ok()) return s;
+  std::string pub;
+  if (!key.contains("public_key") || !FromBase64(key["public_key"].get<std::string>(), &pub) || pub.size() != 32) {
+    return Status::Corruption("the primary's public key is unreadable");
+  }
+  const fs::path pinned = dir / "PRIMARY_KEY";
+  if (fs::exists(pinned)) {
+    std::ifstream f(pinned);
+    std::string have;
+    f >> have;
+    if (have != Base64(pub)) {
+      return Status::Tampered("the primary now signs with another key (" + key["key_id"].get<std::string>() +
+                              ") than the one pinned in " + pinned.string() + "; stopping");
+    }
+  } else {
+    std::ofstream(pinned) << Base64(pub) << "\n";
+    std::ofstream(dir / "REPLICA_OF") << o.url << "\n";
+  }
+
+  // The last head verified, persisted so a restart resumes the chain.
+  uint64_t verified_size = 0;
+  Hash verified_root{};
+  const fs::path verified_file = dir / "VERIFIED_HEAD";
+  if (fs::exists(verified_file)) {
+    std::ifstream f(verified_file);
+    std::string root;
+    f >> verified_size >> root;
+    ledger::merkle::FromHex(root, &verified_root);
+  }
+
+  int failures = 0;
+  while (!stop) {
+    nlohmann::json page;
+    std::string target = "/v1/events?from=" + std::to_string(replica->Size() + 1) + "&limit=1000&wait=" +
+                         std::to_string(o.wait_seconds);
+    s = Get(u, o.token, target, o.wait_seconds + 30, &page);
+    if (s.IsForbidden()) return s;
+    if (!s.ok()) {
+      if (++failures > 20) return s;
+      spdlog::warn(nlohmann::json{{"follow", "retrying"}, {"why", s.message()}}.dump());
+      std::this_thread::sleep_for(std::chrono::seconds(std::min(failures, 5)));
+      continue;
+    }
+    failures = 0;
+    std::vector<std::string> batch;
+    for (const auto& e : page["events"]) {
+      std::string bytes;
+      if (!FromBase64(e["bytes"].get<std::string>(), &bytes)) return Status::Corruption("unreadable event bytes");
+      batch.push_back(std::move(bytes));
+    }
+    s = replica->AppendReplicated(batch);
+    if (!s.ok()) return Status::Tampered("the primary's events do not continue this replica: " + s.message());
+
+    uint64_t size = replica->Size();
+    if (size > verified_size) {
+      nlohmann::json head;
+      s = Get(u, o.token, "/v1/tree-head?size=" + std::to_string(size), 30, &head);
+      if (!s.ok()) return s;
+      Hash root;
+      std::string sig;
+      if (!ledger::merkle::FromHex(head["root"].get<std::string>(), &root) ||
+          !FromBase64(head["signature"].get<std::string>(), &sig) ||
+          !ledger::Signer::Verify(pub, ledger::TreeHeadMessage(size, root), sig)) {
+        return Status::Tampered("the primary's head of size " + std::to_string(size) +
+                                " is not signed by its pinned key; stopping");
+      }
+      ledger::SignedTreeHead mine;
+      s = replica->TreeHead(size, &mine);
+      if (!s.ok()) return s;
+      if (mine.root != root) {
+        return Status::Tampered("MISMATCH at size " + std::to_string(size) + ": the primary signs root " +
+                                ledger::merkle::ToHex(root) + " but the events it sent hash to " +
+                                ledger::merkle::ToHex(mine.root) + "; stopping");
+      }
+      if (verified_size > 0) {
+        nlohmann::json proof;
+        s = Get(u, o.token, "/v1/proofs/consistency?from=" + std::to_string(verified_size) + "&to=" + std::to_string(size), 30, &proof);
+        if (!s.ok()) return s;
+        std::vector<Hash> path;
+        for (const auto& h : proof["path"]) {
+          Hash x;
+          ledger::merkle::FromHex(h.get<std::string>(), &x);
+          path.push_back(x);
+        }
+        if (!ledger::merkle::VerifyConsistency(verified_size, size, verified_root, root, path)) {
+          return Status::Tampered("MISMATCH: the primary's tree of size " + std::to_string(size) +
+                                  " is not consistent with the head of size " + std::to_string(verified_size) +
+                                  " verified before; it rewrote history; stopping");
+        }
+      }
+      verified_size = size;
+      verified_root = root;
+      std::ofstream(verified_file) << verified_size << " " << ledger::merkle::ToHex(verified_root) << "\n";
+      spdlog::info(nlohmann::json{{"follow", "verified"}, {"size", size}, {"root", ledger::merkle::ToHex(root)}}.dump());
+    }
+    if (o.once && batch.empty()) return Status::OK();
+  }
+  return Status::OK();
+}
+
+}  // namespace ocop::server
