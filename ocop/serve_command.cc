@@ -176,8 +176,10 @@ void AddServeCommands(CLI::App& app, const GlobalOptions& global, Runner* select
       std::string token, path = TokensPath(global, "");
       s = server::AddToken(path, "vpdp.camau", &token);
       if (!s.ok()) return Fail("demo", s);
-      std::cout << nlohmann::json{{"url", "http://" + d->listen + "/"}, {"token", token}}.dump() << std::endl;
-      std::cerr << "ocop demo: mở http://" << d->listen << "/ và dán mã truy cập: " << token << "\n";
+      std::string link = "http://" + d->listen + "/#/?token=" + token;
+      std::cout << nlohmann::json{{"url", "http://" + d->listen + "/"}, {"token", token}, {"link", link}}.dump()
+                << std::endl;
+      std::cerr << "ocop demo: mở " << link << " (mã truy cập: " << token << ")\n";
       return ServeLedger(global, d->listen, path);
     };
   });

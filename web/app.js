@@ -202,15 +202,31 @@ async function route() {
   const h = location.hash || "#/";
   try {
     if (h.startsWith("#/product/")) { show("product"); await product(decodeURIComponent(h.slice(10))); }
-    else if (h === "#/deadlines") { show("deadlines"); }
-    else if (h === "#/report") { show("report"); }
+    else if (h.startsWith("#/deadlines")) { show("deadlines"); }
+    else if (h.startsWith("#/report")) {
+      show("report");
+      const q = new URLSearchParams(h.split("?")[1] || "");
+      if (q.get("period")) { $("#r-period").value = q.get("period"); $("#r-unit").value = q.get("unit") || ""; await report(); }
+    }
     else if (h === "#/audit") { show("audit"); }
-    else { show("search"); }
+    else {
+      show("search");
+      const q = new URLSearchParams(h.split("?")[1] || "");
+      if (q.get("q") !== null) { $("#q").value = q.get("q"); await search(q.get("q")); }
+    }
   } catch (e) { say(e.message); }
 }
 
 function guard(fn) { return async (ev) => { if (ev) ev.preventDefault(); try { await fn(); } catch (e) { say(e.message); } }; }
 
+// A link may carry the token once (#/...?token=...): keep it, then drop it from the address bar.
+{
+  const m = location.hash.match(/[?&]token=([0-9a-fA-F]+)/);
+  if (m) {
+    localStorage.setItem("ocop-token", m[1]);
+    history.replaceState(null, "", location.pathname + location.hash.replace(/[?&]token=[0-9a-fA-F]+/, ""));
+  }
+}
 $("#token").value = token();
 $("#token-form").onsubmit = guard(async () => { localStorage.setItem("ocop-token", $("#token").value.trim()); $("#who").textContent = "Đã lưu mã."; await route(); });
 $("#search-form").onsubmit = guard(() => search($("#q").value));
