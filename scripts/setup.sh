@@ -11,6 +11,7 @@ packages=(
   libspdlog-dev libfmt-dev libboost-dev libcli11-dev nlohmann-json3-dev
   libxlsxwriter-dev zlib1g-dev
   catch2
+  chromium chromium-driver  # the dashboard's browser test
 )
 
 missing=()
