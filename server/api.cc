@@ -41,8 +41,10 @@ Response Reply(const Request& req, int status, std::string body,
   return res;
 }
 
+// Request paths and queries are bytes, not necessarily UTF-8: what is echoed
+// back is repaired (U+FFFD) rather than allowed to make serialization throw.
 Response JsonReply(const Request& req, int status, const json& j) {
-  return Reply(req, status, j.dump() + "\n");
+  return Reply(req, status, j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 Response Error(const Request& req, int status, const std::string& code, const std::string& message,

@@ -106,7 +106,7 @@ class Session : public std::enable_shared_from_this<Session> {
       res->set(http::field::content_type, "application/json");
       nlohmann::json e{{"error", {{"code", status == 400 ? "invalid_argument" : "too_large"},
                                   {"message", "the request could not be read: " + ec.message()}}}};
-      res->body() = e.dump() + "\n";
+      res->body() = e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       res->keep_alive(false);
       res->prepare_payload();
       return Write(res, "(unreadable)", "", status, std::chrono::steady_clock::now(), 0);
@@ -126,7 +126,8 @@ class Session : public std::enable_shared_from_this<Session> {
         // Nothing below should throw; if it does, the client still gets JSON.
         *res = Response{http::status::internal_server_error, req->version()};
         res->set(http::field::content_type, "application/json");
-        res->body() = nlohmann::json{{"error", {{"code", "internal"}, {"message", e.what()}}}}.dump() + "\n";
+        res->body() = nlohmann::json{{"error", {{"code", "internal"}, {"message", e.what()}}}}.dump(
+                          -1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         res->prepare_payload();
       }
       if (self->shared_.stopping) res->keep_alive(false);
@@ -150,7 +151,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                   {"route", route},
                                   {"status", status},
                                   {"ms", secs * 1000}}
-                       .dump());
+                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       self->busy_ = false;
       if (ec || !res->keep_alive() || self->shared_.stopping) return self->Close();
       self->Read();
