@@ -1,0 +1,400 @@
+// The ledger's promises (ledger/ledger.h): numbering, expected versions,
+// idempotency, atomic multi-stream appends, group commit under concurrency,
+// reads and subscriptions, the signed tree and its proofs, tampering, and
+// refusing directories that are not ours or are in use.
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <rocksdb/db.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "ledger/event_view.h"
+#include "ledger/keys.h"
+#include "ledger/event.capnp.h"
+#include "ledger/ledger.h"
+
+namespace fs = std::filesystem;
+using namespace ocop;
+using namespace ocop::ledger;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int n = 0;
+    path = fs::temp_directory_path() / ("ocop-ledger-test-" + std::to_string(getpid()) + "-" + std::to_string(++n));
+    fs::remove_all(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string str() const { return path.string(); }
+};
+
+Options TestOptions() {
+  Options o;
+  auto t = std::make_shared<std::atomic<int64_t>>(1700000000000000);
+  o.clock = [t] { return t->fetch_add(1000); };
+  return o;
+}
+
+std::unique_ptr<Ledger> Open(const TempDir& d, Options o = TestOptions()) {
+  std::unique_ptr<Ledger> l;
+  Status s = Ledger::Open(d.str(), o, &l);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  return l;
+}
+
+std::string Payload(const std::string& who) {
+  capnp::MallocMessageBuilder m;
+  auto a = m.initRoot<schema::Actor>();
+  a.setPrincipal(who);
+  a.setRole("officer");
+  auto flat = capnp::messageToFlatArray(m);
+  return std::string(reinterpret_cast<const char*>(flat.asBytes().begin()), flat.asBytes().size());
+}
+
+NewEvent Ev(const std::string& stream, const std::string& type = "Happened") {
+  NewEvent e;
+  e.stream = stream;
+  e.type = type;
+  e.effective = "2024-03-15";
+  e.actor = {"tester", "officer", "CM"};
+  e.payload = Payload(stream);
+  return e;
+}
+
+AppendRequest Req(std::vector<NewEvent> events, std::vector<ExpectedVersion> expected = {},
+                  std::string key = "") {
+  AppendRequest r;
+  r.events = std::move(events);
+  r.expected = std::move(expected);
+  r.idempotency_key = std::move(key);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("appends are numbered from 1 and read back exactly") {
+  TempDir d;
+  auto l = Open(d);
+  AppendResult r;
+  REQUIRE(l->Append(Req({Ev("product/A"), Ev("product/B"), Ev("product/A")}), &r).ok());
+  CHECK(r.seqs == std::vector<uint64_t>{1, 2, 3});
+  CHECK(l->Size() == 3);
+  uint64_t v = 0;
+  REQUIRE(l->StreamVersion("product/A", &v).ok());
+  CHECK(v == 2);
+
+  std::string bytes;
+  REQUIRE(l->Get(3, &bytes).ok());
+  EventView view(bytes);
+  REQUIRE(view.ok());
+  auto e = view.event();
+  CHECK(e.getSeq() == 3);
+  CHECK(std::string(e.getStream().cStr()) == "product/A");
+  CHECK(e.getVersion() == 2);
+  CHECK(std::string(e.getType().cStr()) == "Happened");
+  CHECK(std::string(e.getEffective().cStr()) == "2024-03-15");
+  CHECK(e.getRecordedAt() >= 1700000000000000);
+  CHECK(std::string(e.getActor().getPrincipal().cStr()) == "tester");
+  CHECK(std::string(e.getPayload().getAs<schema::Actor>().getPrincipal().cStr()) == "product/A");
+
+  std::vector<uint64_t> seen;
+  REQUIRE(l->ScanStream("product/A", 1, 0, [&](uint64_t s, std::string_view) {
+               seen.push_back(s);
+               return true;
+             }).ok());
+  CHECK(seen == std::vector<uint64_t>{1, 3});
+  seen.clear();
+  REQUIRE(l->Scan(2, 5, [&](uint64_t s, std::string_view) {
+               seen.push_back(s);
+               return true;
+             }).ok());
+  CHECK(seen == std::vector<uint64_t>{2, 3});
+  CHECK(l->Get(4, &bytes).IsNotFound());
+}
+
+TEST_CASE("a version conflict names the stream and both versions, and appends nothing") {
+  TempDir d;
+  auto l = Open(d);
+  AppendResult r;
+  REQUIRE(l->Append(Req({Ev("product/A")}, {{"product/A", 0}}), &r).ok());
+  Status s = l->Append(Req({Ev("product/A")}, {{"product/A", 0}}), &r);
+  REQUIRE(s.IsConflict());
+  CHECK(s.message().find("product/A") != std::string::npos);
+  CHECK(s.message().find("version 1") != std::string::npos);
+  CHECK(s.message().find("expected version 0") != std::string::npos);
+  CHECK(l->Size() == 1);
+  // The refused call used no sequence number.
+  REQUIRE(l->Append(Req({Ev("product/A")}, {{"product/A", 1}}), &r).ok());
+  CHECK(r.seqs == std::vector<uint64_t>{2});
+  // An expectation for a stream the call does not write is bad usage.
+  CHECK(l->Append(Req({Ev("product/A")}, {{"product/Z", 0}}), &r).IsInvalidArgument());
+}
+
+TEST_CASE("a multi-stream append is all or none") {
+  TempDir d;
+  auto l = Open(d);
+  AppendResult r;
+  REQUIRE(l->Append(Req({Ev("unit/CM")}), &r).ok());
+  Status s = l->Append(Req({Ev("product/A"), Ev("product/B"), Ev("unit/CM")},
+                           {{"product/A", 0}, {"product/B", 0}, {"unit/CM", 5}}),
+                       &r);
+  REQUIRE(s.IsConflict());
+  uint64_t v = 9;
+  REQUIRE(l->StreamVersion("product/A", &v).ok());
+  CHECK(v == 0);
+  CHECK(l->Size() == 1);
+  REQUIRE(l->Append(Req({Ev("product/A"), Ev("product/B"), Ev("unit/CM")},
+                        {{"product/A", 0}, {"product/B", 0}, {"unit/CM", 1}}),
+                    &r)
+              .ok());
+  CHECK(r.seqs == std::vector<uint64_t>{2, 3, 4});
+}
+
+TEST_CASE("an idempotency key returns the first result, also after reopening") {
+  TempDir d;
+  std::vector<uint64_t> first;
+  {
+    auto l = Open(d);
+    AppendResult r;
+    REQUIRE(l->Append(Req({Ev("product/A"), Ev("product/B")}, {}, "k-1"), &r).ok());
+    first = r.seqs;
+    CHECK_FALSE(r.duplicate);
+    AppendResult again;
+    REQUIRE(l->Append(Req({Ev("product/A"), Ev("product/B")}, {}, "k-1"), &again).ok());
+    CHECK(again.duplicate);
+    CHECK(again.seqs == first);
+    CHECK(l->Size() == 2);
+    // Same key, other content: a conflict, nothing appended.
+    Status s = l->Append(Req({Ev("product/C")}, {}, "k-1"), &again);
+    CHECK(s.IsConflict());
+    CHECK(s.message().find("k-1") != std::string::npos);
+    CHECK(l->Size() == 2);
+  }
+  auto l = Open(d);
+  AppendResult again;
+  REQUIRE(l->Append(Req({Ev("product/A"), Ev("product/B")}, {}, "k-1"), &again).ok());
+  CHECK(again.duplicate);
+  CHECK(again.seqs == first);
+  CHECK(l->Size() == 2);
+}
+
+TEST_CASE("malformed events are refused and append nothing") {
+  TempDir d;
+  auto l = Open(d);
+  AppendResult r;
+  CHECK(l->Append(Req({}), &r).IsInvalidArgument());
+  auto bad_stream = Ev("");
+  CHECK(l->Append(Req({bad_stream}), &r).IsInvalidArgument());
+  auto nul = Ev(std::string("a\0b", 3));
+  CHECK(l->Append(Req({nul}), &r).IsInvalidArgument());
+  auto date = Ev("s");
+  date.effective = "2023-02-29";
+  Status s = l->Append(Req({date}), &r);
+  CHECK(s.IsInvalidArgument());
+  CHECK(s.message().find("YYYY-MM-DD") != std::string::npos);
+  auto payload = Ev("s");
+  payload.payload = std::string(16, '\xff');
+  CHECK(l->Append(Req({payload}), &r).IsInvalidArgument());
+  auto type = Ev("s", "");
+  CHECK(l->Append(Req({type}), &r).IsInvalidArgument());
+  CHECK(l->Size() == 0);
+}
+
+TEST_CASE("concurrent writers share group commits and never skip or repeat a number") {
+  TempDir d;
+  auto l = Open(d);
+  const int kThreads = 16, kEach = 100;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<uint64_t> all;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        AppendResult r;
+        std::string stream = "product/" + std::to_string(t);
+        REQUIRE(l->Append(Req({Ev(stream)}, {{stream, static_cast<uint64_t>(i)}}), &r).ok());
+        std::lock_guard<std::mutex> g(mu);
+        all.insert(all.end(), r.seqs.begin(), r.seqs.end());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::sort(all.begin(), all.end());
+  REQUIRE(all.size() == kThreads * kEach);
+  for (size_t i = 0; i < all.size(); ++i) REQUIRE(all[i] == i + 1);
+  auto stats = l->Stats();
+  CHECK(stats.calls == kThreads * kEach);
+  CHECK(stats.groups <= stats.calls);  // some calls shared a sync
+  VerifyResult v;
+  CHECK(l->Verify(&v).ok());
+  CHECK(v.checked == kThreads * kEach);
+}
+
+TEST_CASE("the signed tree head, inclusion and consistency proofs verify") {
+  TempDir d;
+  auto l = Open(d);
+  for (int i = 0; i < 37; ++i) {
+    AppendResult r;
+    REQUIRE(l->Append(Req({Ev("s/" + std::to_string(i % 5))}), &r).ok());
+  }
+  for (uint64_t size : {1, 2, 7, 16, 37}) {
+    SignedTreeHead h;
+    REQUIRE(l->TreeHead(size, &h).ok());
+    CHECK(Signer::Verify(l->signer().public_key(), TreeHeadMessage(size, h.root), h.signature));
+    CHECK_FALSE(Signer::Verify(l->signer().public_key(), TreeHeadMessage(size + 1, h.root), h.signature));
+    for (uint64_t seq = 1; seq <= size; ++seq) {
+      InclusionProof p;
+      REQUIRE(l->Inclusion(seq, size, &p).ok());
+      CHECK(p.leaf_hash == merkle::LeafHash(p.leaf));
+      REQUIRE(merkle::VerifyInclusion(p.leaf_hash, seq - 1, size, p.path, h.root));
+    }
+  }
+  SignedTreeHead a, b;
+  REQUIRE(l->TreeHead(10, &a).ok());
+  REQUIRE(l->TreeHead(37, &b).ok());
+  std::vector<merkle::Hash> path;
+  REQUIRE(l->Consistency(10, 37, &path).ok());
+  CHECK(merkle::VerifyConsistency(10, 37, a.root, b.root, path));
+  InclusionProof p;
+  CHECK(l->Inclusion(38, 37, &p).IsNotFound());
+  CHECK(l->TreeHead(38, &a).IsNotFound());
+  // The key file is private.
+  struct stat st;
+  REQUIRE(stat((d.path / "signing-key.pem").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("WaitForAppend and subscriptions are woken by commits") {
+  TempDir d;
+  auto l = Open(d);
+  AppendResult r;
+  REQUIRE(l->Append(Req({Ev("a"), Ev("b")}), &r).ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<uint64_t> got;
+  auto sub = l->Subscribe(2, [&](uint64_t seq, std::string_view bytes) {
+    EventView v(bytes);
+    REQUIRE(v.ok());
+    REQUIRE(v.event().getSeq() == seq);
+    std::lock_guard<std::mutex> g(mu);
+    got.push_back(seq);
+    cv.notify_all();
+    return true;
+  });
+  std::thread writer([&] {
+    AppendResult w;
+    REQUIRE(l->Append(Req({Ev("c")}), &w).ok());
+    REQUIRE(l->Append(Req({Ev("d"), Ev("e")}), &w).ok());
+  });
+  CHECK(l->WaitForAppend(2, std::chrono::seconds(10)) >= 3);
+  writer.join();
+  std::unique_lock<std::mutex> g(mu);
+  REQUIRE(cv.wait_for(g, std::chrono::seconds(10), [&] { return got.size() == 4; }));
+  CHECK(got == std::vector<uint64_t>{2, 3, 4, 5});  // caught up from 2, then followed
+  CHECK(l->WaitForAppend(5, std::chrono::milliseconds(50)) == 5);  // times out with nothing new
+}
+
+TEST_CASE("a byte changed in a stored event makes verify name that event") {
+  TempDir d;
+  {
+    auto l = Open(d);
+    for (int i = 0; i < 50; ++i) {
+      AppendResult r;
+      REQUIRE(l->Append(Req({Ev("s/" + std::to_string(i % 3))}), &r).ok());
+    }
+    VerifyResult v;
+    REQUIRE(l->Verify(&v).ok());
+  }
+  // Tamper directly in RocksDB: event 23's payload byte.
+  {
+    std::vector<std::string> names;
+    REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), d.str(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), d.str(), cfs, &handles, &db).ok());
+    rocksdb::ColumnFamilyHandle* events = nullptr;
+    for (auto* h : handles) {
+      if (h->GetName() == "events") events = h;
+    }
+    std::string v;
+    REQUIRE(db->Get(rocksdb::ReadOptions(), events, keys::Seq(23), &v).ok());
+    v[v.size() - 3] ^= 0x20;
+    REQUIRE(db->Put(rocksdb::WriteOptions(), events, keys::Seq(23), v).ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  auto l = Open(d);
+  VerifyResult v;
+  Status s = l->Verify(&v);
+  REQUIRE(s.IsTampered());
+  CHECK(v.first_bad_seq == 23);
+  CHECK(s.message().find("23") != std::string::npos);
+  CHECK(s.ExitCode() == 1);
+}
+
+TEST_CASE("directories that are not ledgers, newer formats and a second process are refused") {
+  TempDir foreign;
+  fs::create_directories(foreign.path);
+  std::ofstream(foreign.path / "notes.txt") << "mine";
+  std::unique_ptr<Ledger> l;
+  Status s = Ledger::Open(foreign.str(), TestOptions(), &l);
+  CHECK(s.IsCorruption());
+  CHECK(s.message().find(foreign.str()) != std::string::npos);
+  CHECK(s.ExitCode() == 3);
+  CHECK(fs::exists(foreign.path / "notes.txt"));
+  CHECK_FALSE(fs::exists(foreign.path / "CURRENT"));  // nothing written into it
+
+  TempDir newer;
+  { auto ok = Open(newer); }
+  {
+    std::vector<std::string> names;
+    REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), newer.str(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), newer.str(), cfs, &handles, &db).ok());
+    REQUIRE(db->Put(rocksdb::WriteOptions(), "format", "2").ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  s = Ledger::Open(newer.str(), TestOptions(), &l);
+  CHECK(s.IsCorruption());
+  CHECK(s.message().find("format 2") != std::string::npos);
+
+  TempDir corrupt;
+  { auto ok = Open(corrupt); }
+  for (const auto& e : fs::directory_iterator(corrupt.path)) {
+    if (e.path().filename().string().rfind("MANIFEST", 0) == 0) std::ofstream(e.path(), std::ios::trunc) << "garbage";
+  }
+  s = Ledger::Open(corrupt.str(), TestOptions(), &l);
+  CHECK_FALSE(s.ok());
+  CHECK(s.ExitCode() == 3);
+
+  TempDir busy;
+  auto held = Open(busy);
+  pid_t child = fork();
+  if (child == 0) {
+    std::unique_ptr<Ledger> other;
+    Status cs = Ledger::Open(busy.str(), TestOptions(), &other);
+    _exit(cs.IsBusy() && cs.message().find("in use") != std::string::npos ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
