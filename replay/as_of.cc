@@ -1,5 +1,8 @@
 #include "replay/as_of.h"
 
+#include <algorithm>
+#include <climits>
+
 #include "ledger/event_view.h"
 #include "workflow/decide.h"
 #include "workflow/stream_fold.h"
@@ -16,17 +19,27 @@ Status ProductAt(ledger::Ledger* ledger, const std::string& product, const Point
                             (at.known_at ? " recorded by event " + std::to_string(at.known_at) : ""));
   }
   *out = workflow::ProductState();
+  bool any_in_force = false;  // an event neither annulled nor an annulment
   for (const std::string& bytes : fold.events) {
     ledger::EventView view(bytes);
     auto e = view.As<workflow::schema::OcopEvent>();
     if (fold.annulled.count(e.getSeq()) || e.getPayload().isEventAnnulled()) continue;
+    any_in_force = true;
     workflow::EventRef ref = workflow::StreamFold::ToEventRef(e);
     if (at.as_of && ref.effective > *at.as_of) continue;
     *out = workflow::Evolve(std::move(*out), ref);
   }
   if (!out->exists) {
-    return Status::NotFound("product '" + product + "' did not exist yet on " +
-                            workflow::FormatDate(*at.as_of));
+    // Every record of it annulled (and then as_of may be unset), or none of
+    // those in force had taken effect by the date asked.
+    if (!any_in_force) {
+      std::string when =
+          at.known_at ? " (as recorded by event " + std::to_string(at.known_at) + ")" : "";
+      return Status::NotFound("every recorded event of product '" + product + "' was annulled" +
+                              when);
+    }
+    return Status::NotFound("product '" + product + "' did not exist yet" +
+                            (at.as_of ? " on " + workflow::FormatDate(*at.as_of) : ""));
   }
   return Status::OK();
 }
@@ -52,7 +65,9 @@ Status SeqKnownAt(ledger::Ledger* ledger, int64_t micros, uint64_t* seq) {
 
 Status ParseKnownAt(ledger::Ledger* ledger, const std::string& text, uint64_t* seq) {
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
-    *seq = std::stoull(text);
+    // At most 19 digits always fits in 64 bits; longer is out of range anyway.
+    size_t digits = text.size() - std::min(text.find_first_not_of('0'), text.size());
+    *seq = digits <= 19 ? std::stoull(text) : UINT64_MAX;
     if (*seq == 0 || *seq > ledger->Size()) {
       return Status::InvalidArgument("--known-at " + text + " is not a recorded event (1.." +
                                      std::to_string(ledger->Size()) + ")");

@@ -58,6 +58,20 @@ CouncilLevel LevelOfUnit(UnitLevel l) {
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 
+// A decision names each product once; checked before any item's own checks.
+template <typename Items>
+Status NoProductTwice(Items items) {
+  std::set<std::string> seen;
+  for (uint32_t i = 0; i < items.size(); ++i) {
+    std::string id = items[i].getProduct().cStr();
+    if (!seen.insert(id).second) {
+      return Status::InvalidArgument("items[" + std::to_string(i) + "] (product " + Quote(id) +
+                                     "): the product is named twice in one decision");
+    }
+  }
+  return Status::OK();
+}
+
 // The decision for one command: reads through the view, checks, and emits.
 class Decider {
  public:
@@ -712,14 +726,12 @@ Status Decider::ApproveResults(C::Body::Reader b) {
                                    " is not a unit of the " + std::string(LevelName(level)) +
                                    " level");
   }
-  std::set<std::string> seen;
+  s = NoProductTwice(c.getItems());
+  if (!s.ok()) return s;
   for (uint32_t i = 0; i < c.getItems().size(); ++i) {
     auto item = c.getItems()[i];
     std::string id = item.getProduct().cStr();
     std::string where = "items[" + std::to_string(i) + "] (product " + Quote(id) + "): ";
-    if (!seen.insert(id).second) {
-      return Status::InvalidArgument(where + "the product is named twice in one decision");
-    }
     const ProductState* p = nullptr;
     s = RequireProduct(id, "items[" + std::to_string(i) + "].product", &p);
     if (!s.ok()) return s;
@@ -812,14 +824,12 @@ Status Decider::RevokeRating(C::Body::Reader b) {
   const UnitState* issuer = nullptr;
   Status s = RequireUnit(decision.issuer, "decision.issuer", &issuer, /*allow_retired=*/true);
   if (!s.ok()) return s;
-  std::set<std::string> seen;
+  s = NoProductTwice(c.getItems());
+  if (!s.ok()) return s;
   for (uint32_t i = 0; i < c.getItems().size(); ++i) {
     auto item = c.getItems()[i];
     std::string id = item.getProduct().cStr();
     std::string where = "items[" + std::to_string(i) + "] (product " + Quote(id) + "): ";
-    if (!seen.insert(id).second) {
-      return Status::InvalidArgument(where + "the product is named twice in one decision");
-    }
     const ProductState* p = nullptr;
     s = RequireProduct(id, "items[" + std::to_string(i) + "].product", &p);
     if (!s.ok()) return s;

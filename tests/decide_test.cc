@@ -1,0 +1,233 @@
+// Every way a command is refused: malformed JSON, unknown references,
+// authority, and the workflow's transitions. Each refusal names what was
+// wrong, and appends nothing.
+#include <catch2/catch.hpp>
+
+#include "tests/workflow_support.h"
+
+using namespace ocop;
+using ocop::testing::World;
+
+namespace {
+
+enum class Want { kInvalid, kForbidden, kRefused, kConflict };
+
+struct Case {
+  const char* name;
+  const char* who;  // "" = the local superuser
+  std::string json;
+  Want want;
+  const char* says;  // a fragment the message must contain
+};
+
+void Check(World& w, const Case& c) {
+  INFO(c.name << ": " << c.json);
+  uint64_t before = w.ledger()->Size();
+  Status s = w.Submit(c.who, c.json);
+  INFO(s.ToString());
+  switch (c.want) {
+    case Want::kInvalid: CHECK(s.IsInvalidArgument()); break;
+    case Want::kForbidden: CHECK(s.IsForbidden()); break;
+    case Want::kRefused: CHECK(s.IsRefused()); break;
+    case Want::kConflict: CHECK(s.IsConflict()); break;
+  }
+  CHECK(s.message().find(c.says) != std::string::npos);
+  CHECK(w.ledger()->Size() == before);
+}
+
+// A world with products at every stage:
+//   IDEA (registered)  REJ (rejected 2022-03-10)  SEL (selected)
+//   PLAN (plan submitted)  APP (plan approved)  DOS (dossier)
+//   SCO (scored 75 by HD-UM)  CERT (4 stars, province, 2022)  OLD (expired)
+void Build(World& w) {
+  w.Standard();
+  auto idea = [&](const char* id, const char* unit = "UM") {
+    w.Ok(std::string("officer.") + (std::string(unit) == "UM" ? "um" : "dd"),
+         std::string(R"({"type":"RegisterIdea","effective":"2022-03-01","product":")") + id +
+             R"(","subject":"S1","name":"SP","group":1,"unit":")" + unit + R"(","cycle_year":2022})");
+  };
+  idea("IDEA");
+  idea("REJ");
+  w.Ok("officer.um", R"({"type":"ReviewIdea","effective":"2022-03-10","product":"REJ","outcome":"rejected","reason":"x"})");
+  idea("SEL");
+  w.Ok("officer.um", R"({"type":"ReviewIdea","effective":"2022-03-10","product":"SEL","outcome":"selected"})");
+  idea("PLAN");
+  w.Ok("officer.um", R"({"type":"ReviewIdea","effective":"2022-03-10","product":"PLAN","outcome":"selected"})");
+  w.Ok("officer.um", R"({"type":"SubmitPlan","effective":"2022-04-01","product":"PLAN","document":{"title":"t","sha256":"abababababababababababababababababababababababababababababababab"}})");
+  w.ToDossier("DOS", 2022);
+  w.ToDossier("SCO", 2022);
+  w.Ok("hd.um", w.Score("SCO", "HD-UM", "2022-08-15", 30, 20, 25));  // 75
+  w.ToDossier("CERT", 2022);
+  w.Ok("hd.cm", w.Score("CERT", "HD-CM", "2022-09-01", 30, 20, 25));
+  w.Ok("ubnd.cm", w.Approve("CERT", "2022-09-20", "province", "CM", 4, "GCN-CERT"));
+  w.ToDossier("OLD", 2019);
+  w.Ok("hd.cm", w.Score("OLD", "HD-CM", "2019-09-01", 30, 20, 25));
+  w.Ok("ubnd.cm", w.Approve("OLD", "2019-09-20", "province", "CM", 4, "GCN-OLD"));
+}
+
+}  // namespace
+
+TEST_CASE("malformed commands name the field and what is allowed") {
+  World w;
+  w.Standard();
+  const std::vector<Case> cases = {
+      {"not json", "", "{", Want::kInvalid, "not valid JSON"},
+      {"not an object", "", "[1]", Want::kInvalid, "must be a JSON object"},
+      {"no type", "", R"({"effective":"2022-01-01"})", Want::kInvalid, "missing field 'type'"},
+      {"unknown type", "", R"({"type":"Delete","effective":"2022-01-01"})", Want::kInvalid, "RegisterIdea"},
+      {"missing field", "", R"({"type":"DefineUnit","effective":"2022-01-01","unit":"X","level":"province"})",
+       Want::kInvalid, "missing field 'name'"},
+      {"unknown field", "", R"({"type":"ReviewIdea","effective":"2022-01-01","product":"P","outcome":"selected","x":1})",
+       Want::kInvalid, "unknown field 'x'"},
+      {"wrong type", "", R"({"type":"RegisterIdea","effective":"2022-03-01","product":"P","subject":"S1","name":"n","unit":"UM","cycle_year":"2022"})",
+       Want::kInvalid, "field 'cycle_year' must be an integer"},
+      {"out of range integer", "", R"({"type":"ClassifyProduct","effective":"2022-03-01","product":"P","group":300})",
+       Want::kInvalid, "field 'group' must be an integer from 0 to 255"},
+      {"unknown enum", "", R"({"type":"ReviewIdea","effective":"2022-01-01","product":"P","outcome":"maybe"})",
+       Want::kInvalid, "selected, rejected"},
+      {"bad date", "", R"({"type":"ReviewIdea","effective":"2023-02-29","product":"P","outcome":"selected"})",
+       Want::kInvalid, "field 'effective' must be a real date"},
+      {"bad nested date", "", R"({"type":"RevokeRating","effective":"2023-01-01","decision":{"no":"1","date":"2023-13-01","issuer":"CM"},"items":[]})",
+       Want::kInvalid, "decision.date"},
+      {"bad list item", "", R"({"type":"ApproveResults","effective":"2023-01-01","decision":{"no":"1","date":"2023-01-01","issuer":"CM"},"level":"province","items":[{"product":"P","stars":"four","certificate":"c"}]})",
+       Want::kInvalid, "items[0].stars"},
+      {"score part out of range", "", R"({"type":"RecordScore","effective":"2024-01-01","product":"P","council":"HD-CM","parts":{"A":"x","B":1,"C":1}})",
+       Want::kInvalid, "parts.A"},
+  };
+  for (const auto& c : cases) Check(w, c);
+}
+
+TEST_CASE("unknown references, duplicates and authority are refused") {
+  World w;
+  Build(w);
+  const std::vector<Case> cases = {
+      // Directory.
+      {"unit twice", "", R"({"type":"DefineUnit","effective":"2022-01-01","unit":"CM","name":"x","level":"province"})", Want::kRefused, "already defined"},
+      {"district without parent", "", R"({"type":"DefineUnit","effective":"2022-01-01","unit":"Q","name":"x","level":"district"})", Want::kInvalid, "needs a parent"},
+      {"unknown parent", "", R"({"type":"DefineUnit","effective":"2022-01-01","unit":"Q","name":"x","level":"district","parent":"NOPE"})", Want::kInvalid, "unknown unit 'NOPE'"},
+      {"district under district", "", R"({"type":"DefineUnit","effective":"2022-01-01","unit":"Q","name":"x","level":"district","parent":"UM"})", Want::kInvalid, "cannot sit under"},
+      {"officer defines a unit", "officer.um", R"({"type":"DefineUnit","effective":"2022-01-01","unit":"Q","name":"x","level":"commune","parent":"UM"})", Want::kForbidden, "needs the role admin"},
+      {"retire into itself", "", R"({"type":"RetireUnit","effective":"2025-07-01","unit":"UM","successor":"UM"})", Want::kInvalid, "another unit"},
+      {"retire into a child", "", R"({"type":"RetireUnit","effective":"2025-07-01","unit":"UM","successor":"XA"})", Want::kInvalid, "lies within"},
+      {"council role without council", "", R"({"type":"GrantRole","effective":"2022-01-01","principal":"p","role":"council","unit":"CM"})", Want::kInvalid, "council"},
+      {"unknown council", "", R"({"type":"GrantRole","effective":"2022-01-01","principal":"p","role":"council","unit":"CM","council":"NOPE"})", Want::kInvalid, "unknown council"},
+      {"admin of another province", "admin.cm", R"({"type":"GrantRole","effective":"2022-01-01","principal":"p","role":"officer","unit":"BL"})", Want::kForbidden, "admin"},
+      {"council level mismatch", "", R"({"type":"ConstituteCouncil","effective":"2022-01-01","council":"HX","level":"province","unit":"UM","decision":{"no":"1","date":"2022-01-01","issuer":"UM"}})", Want::kInvalid, "level"},
+      {"producer twice", "officer.um", R"({"type":"RegisterSubject","effective":"2022-01-01","subject":"S1","name":"x","legal_form":"HTX","unit":"UM"})", Want::kRefused, "already registered"},
+      {"officer outside unit", "officer.dd", R"({"type":"RegisterSubject","effective":"2022-01-01","subject":"S9","name":"x","legal_form":"DN","unit":"UM"})", Want::kForbidden, "officer"},
+      {"auditor only reads", "auditor.cm", R"({"type":"RegisterSubject","effective":"2022-01-01","subject":"S9","name":"x","legal_form":"DN","unit":"CM"})", Want::kForbidden, "auditor of CM"},
+      // Ideas.
+      {"unknown producer", "officer.um", R"({"type":"RegisterIdea","effective":"2022-03-01","product":"N1","subject":"NOPE","name":"x","group":1,"unit":"UM","cycle_year":2022})", Want::kInvalid, "unknown producer"},
+      {"unknown group", "officer.um", R"({"type":"RegisterIdea","effective":"2022-03-01","product":"N1","subject":"S1","name":"x","group":7,"unit":"UM","cycle_year":2022})", Want::kInvalid, "Thực phẩm"},
+      {"idea twice", "officer.um", R"({"type":"RegisterIdea","effective":"2022-03-01","product":"IDEA","subject":"S1","name":"x","group":1,"unit":"UM","cycle_year":2022})", Want::kRefused, "already registered"},
+      {"resubmitted too soon", "officer.um", R"({"type":"RegisterIdea","effective":"2022-03-16","product":"REJ","subject":"S1","name":"x","group":1,"unit":"UM","cycle_year":2022})", Want::kRefused, "2022-03-17"},
+      {"review twice", "officer.um", R"({"type":"ReviewIdea","effective":"2022-03-20","product":"SEL","outcome":"selected"})", Want::kRefused, "idea_selected"},
+      {"review unknown product", "officer.um", R"({"type":"ReviewIdea","effective":"2022-03-20","product":"NOPE","outcome":"selected"})", Want::kInvalid, "unknown product"},
+      // Plans and support.
+      {"plan before selection", "officer.um", R"({"type":"SubmitPlan","effective":"2022-04-01","product":"IDEA","document":{"title":"t","sha256":"abababababababababababababababababababababababababababababababab"}})", Want::kRefused, "idea_registered"},
+      {"bad digest", "officer.um", R"({"type":"SubmitPlan","effective":"2022-04-01","product":"SEL","document":{"title":"t","sha256":"xyz"}})", Want::kInvalid, "64 hexadecimal"},
+      {"review plan not submitted", "officer.um", R"({"type":"ReviewPlan","effective":"2022-04-15","product":"SEL","outcome":"approved"})", Want::kRefused, "plan_submitted"},
+      {"support without approved plan", "officer.um", R"({"type":"GrantSupport","effective":"2022-05-01","product":"PLAN","category":"bao bì","amount_vnd":1000000,"source":"tỉnh"})", Want::kRefused, "approved"},
+      {"support of nothing", "officer.um", R"({"type":"GrantSupport","effective":"2022-05-01","product":"DOS","category":"bao bì","amount_vnd":0,"source":"tỉnh"})", Want::kInvalid, "positive"},
+      // Dossiers.
+      {"new dossier without plan", "officer.um", R"({"type":"SubmitDossier","effective":"2022-08-01","product":"SEL","cycle_year":2022,"entry":"new"})", Want::kRefused, "approved business plan"},
+      {"second dossier same cycle", "officer.um", R"({"type":"SubmitDossier","effective":"2022-08-02","product":"DOS","cycle_year":2022,"entry":"new"})", Want::kRefused, "under evaluation"},
+      {"renewal without certificate", "officer.um", R"({"type":"SubmitDossier","effective":"2023-08-01","product":"SCO","cycle_year":2023,"entry":"renewal"})", Want::kRefused, "no certificate in force"},
+      {"new while certified", "officer.um", R"({"type":"SubmitDossier","effective":"2023-08-01","product":"CERT","cycle_year":2023,"entry":"new"})", Want::kRefused, "renewal or upgrade"},
+      {"renewal after expiry", "officer.um", R"({"type":"SubmitDossier","effective":"2023-01-01","product":"OLD","cycle_year":2023,"entry":"renewal"})", Want::kRefused, "before expiry"},
+      {"import as entry", "officer.um", R"({"type":"SubmitDossier","effective":"2023-08-01","product":"CERT","cycle_year":2023,"entry":"import"})", Want::kInvalid, "ImportCertificate"},
+      // Scores.
+      {"unknown council", "hd.um", R"({"type":"RecordScore","effective":"2022-08-15","product":"DOS","council":"NOPE","parts":{"A":1,"B":1,"C":1}})", Want::kInvalid, "unknown council"},
+      {"member of another council", "hd.dd", R"({"type":"RecordScore","effective":"2022-08-15","product":"DOS","council":"HD-UM","parts":{"A":1,"B":1,"C":1}})", Want::kForbidden, "council 'HD-UM'"},
+      {"council outside its unit", "hd.dd", R"({"type":"RecordScore","effective":"2022-08-15","product":"DOS","council":"HD-DD","parts":{"A":1,"B":1,"C":1}})", Want::kForbidden, "may not score"},
+      {"score without dossier", "hd.um", R"({"type":"RecordScore","effective":"2022-08-15","product":"SEL","council":"HD-UM","parts":{"A":1,"B":1,"C":1}})", Want::kRefused, "no dossier"},
+      {"central scores unforwarded", "hd.tw", R"({"type":"RecordScore","effective":"2022-11-15","product":"DOS","council":"HD-TW","parts":{"A":1,"B":1,"C":1}})", Want::kRefused, "forwarded"},
+      {"negative part", "hd.um", R"({"type":"RecordScore","effective":"2022-08-15","product":"DOS","council":"HD-UM","parts":{"A":-1,"B":1,"C":1}})", Want::kInvalid, "parts.A"},
+      {"score before the rules", "hd.um", R"({"type":"RecordScore","effective":"2019-01-15","product":"DOS","council":"HD-UM","parts":{"A":1,"B":1,"C":1}})", Want::kRefused, "no OCOP scoring rules"},
+      // Forwarding.
+      {"forward unscored", "officer.um", R"({"type":"Forward","effective":"2022-08-20","product":"DOS","to_level":"province"})", Want::kRefused, "no scored dossier"},
+      {"forward downward", "officer.um", R"({"type":"Forward","effective":"2022-08-20","product":"SCO","to_level":"commune"})", Want::kRefused, "higher level"},
+      // Decisions.
+      {"stars over the score", "ubnd.um", R"({"type":"ApproveResults","effective":"2023-03-01","decision":{"no":"1","date":"2023-03-01","issuer":"UM"},"level":"district","items":[{"product":"DOS","stars":3,"certificate":"c"}]})", Want::kRefused, "no council of the district level has scored"},
+      {"stars over what was scored", "ubnd.cm", R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"2","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"SCO","stars":4,"certificate":"c"}]})", Want::kRefused, "scored"},
+      {"unrecognised stars", "ubnd.cm", R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"3","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"SCO","stars":2,"certificate":"c"}]})", Want::kInvalid, "only recognised"},
+      {"issuer of another level", "ubnd.cm", R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"4","date":"2022-09-20","issuer":"UM"},"level":"province","items":[{"product":"SCO","stars":3,"certificate":"c"}]})", Want::kInvalid, "not a unit of the province level"},
+      {"authority of another province", "ubnd.bl", R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"5","date":"2022-09-20","issuer":"BL"},"level":"province","items":[{"product":"SCO","stars":3,"certificate":"c"}]})", Want::kForbidden, "not within the issuer"},
+      {"signs for another unit", "ubnd.um", R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"6","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"SCO","stars":3,"certificate":"c"}]})", Want::kForbidden, "signs for"},
+      {"product twice in a decision", "ubnd.cm", R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"7","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"SCO","stars":3,"certificate":"a"},{"product":"SCO","stars":3,"certificate":"b"}]})", Want::kInvalid, "named twice"},
+      {"one bad item refuses the batch", "ubnd.cm", R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"8","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"CERT","stars":3,"certificate":"x"},{"product":"IDEA","stars":3,"certificate":"y"}]})", Want::kRefused, "items"},
+      {"decision before the rules", "ubnd.cm", R"({"type":"ApproveResults","effective":"2019-01-01","decision":{"no":"9","date":"2019-01-01","issuer":"CM"},"level":"province","items":[{"product":"SCO","stars":3,"certificate":"c"}]})", Want::kRefused, "no OCOP rules"},
+      {"empty decision", "ubnd.cm", R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"10","date":"2022-09-20","issuer":"CM"},"level":"province","items":[]})", Want::kInvalid, "at least one"},
+      // Revocation.
+      {"revoke uncertified", "ubnd.cm", R"({"type":"RevokeRating","effective":"2023-01-01","decision":{"no":"R1","date":"2023-01-01","issuer":"CM"},"items":[{"product":"SCO","reason":"violation"}]})", Want::kRefused, "no certificate is in force"},
+      {"revoke below the issuing level", "ubnd.um", R"({"type":"RevokeRating","effective":"2023-01-01","decision":{"no":"R2","date":"2023-01-01","issuer":"UM"},"items":[{"product":"CERT","reason":"violation"}]})", Want::kForbidden, "that level or above"},
+      {"revoke lapsed", "ubnd.cm", R"({"type":"RevokeRating","effective":"2023-01-01","decision":{"no":"R3","date":"2023-01-01","issuer":"CM"},"items":[{"product":"OLD","reason":"violation"}]})", Want::kRefused, "no certificate is in force"},
+      // After recognition.
+      {"inspection by an officer", "officer.um", R"({"type":"RecordInspection","effective":"2023-01-01","product":"CERT","compliant":true})", Want::kForbidden, "inspector"},
+      {"inspection of uncertified", "inspector.cm", R"({"type":"RecordInspection","effective":"2023-01-01","product":"SCO","compliant":true})", Want::kRefused, "certified"},
+      {"promotion of uncertified", "officer.um", R"({"type":"RecordPromotion","effective":"2023-01-01","product":"SCO","channel":"hội chợ"})", Want::kRefused, "certified"},
+      // Imports, annulments, disputes, targets.
+      {"import over an existing product", "admin.cm", R"({"type":"ImportCertificate","effective":"2022-01-01","product":"CERT","subject":"S1","name":"x","group":1,"unit":"UM","stars":3,"certificate":"c","decision":{"no":"1","date":"2020-01-01","issuer":"CM"}})", Want::kRefused, "already in the ledger"},
+      {"import of 2 stars", "admin.cm", R"({"type":"ImportCertificate","effective":"2022-01-01","product":"IMP","subject":"S1","name":"x","group":1,"unit":"UM","stars":2,"certificate":"c","decision":{"no":"1","date":"2020-01-01","issuer":"CM"}})", Want::kInvalid, "from 3 to 5"},
+      {"annul nothing", "admin.cm", R"({"type":"AnnulEvent","effective":"2023-01-01","target_seq":999999,"reason":"wrong"})", Want::kInvalid, "no event 999999"},
+      {"annul without reason", "admin.cm", R"({"type":"AnnulEvent","effective":"2023-01-01","target_seq":1,"reason":""})", Want::kInvalid, "why"},
+      {"dispute of unknown product", "officer.um", R"({"type":"FileDispute","effective":"2023-01-01","dispute":"T1","product":"NOPE","claim":"x"})", Want::kInvalid, "unknown product"},
+      {"resolve unknown dispute", "ubnd.cm", R"({"type":"ResolveDispute","effective":"2023-01-01","dispute":"NOPE","outcome":"x"})", Want::kInvalid, "unknown dispute"},
+      {"target by an officer", "officer.um", R"({"type":"SetTarget","effective":"2023-01-01","unit":"CM","year":2025,"indicator":"products_5_stars","value":5})", Want::kForbidden, "admin or authority"},
+      {"expected version", "officer.um", R"({"type":"ReviewIdea","effective":"2022-03-20","product":"IDEA","outcome":"selected","expected_version":7})", Want::kConflict, "version 1"},
+  };
+  for (const auto& c : cases) Check(w, c);
+}
+
+TEST_CASE("transitions that succeed: resubmission, renewal, upgrade, revocation, import, annulment, disputes") {
+  World w;
+  Build(w);
+  // A rejected idea may come back 7 days later.
+  w.Ok("officer.um", R"({"type":"RegisterIdea","effective":"2022-03-17","product":"REJ","subject":"S1","name":"SP","group":1,"unit":"UM","cycle_year":2022})");
+  CHECK(w.Product("REJ").stage == workflow::Stage::kIdeaRegistered);
+
+  // Renewal with fewer stars: flagged, and it supersedes.
+  w.Ok("officer.um", R"({"type":"SubmitDossier","effective":"2025-08-01","product":"CERT","cycle_year":2025,"entry":"renewal"})");
+  w.Ok("hd.cm", w.Score("CERT", "HD-CM", "2025-08-20", 25, 15, 15));  // 55: 3 stars
+  w.Ok("ubnd.cm", w.Approve("CERT", "2025-09-10", "province", "CM", 3, "GCN-CERT-2"));
+  auto cert = w.Product("CERT");
+  REQUIRE(cert.certificates.size() == 2);
+  CHECK(cert.certificates[1].fewer_stars);
+  CHECK(cert.certificates[0].superseded_by == "GCN-CERT-2");
+  CHECK(cert.certificates[0].renewal_entered);
+  CHECK(cert.Current()->stars == 3);
+
+  // Upgrade 3 -> 4 under QĐ 1489 (province certifies both).
+  w.Ok("officer.um", R"({"type":"SubmitDossier","effective":"2026-08-01","product":"CERT","cycle_year":2026,"entry":"upgrade"})");
+  w.Ok("hd.cm", w.Score("CERT", "HD-CM", "2026-08-20", 32, 20, 25));  // 77
+  Status s = w.Submit("ubnd.cm", w.Approve("CERT", "2026-09-10", "province", "CM", 3, "GCN-CERT-3"));
+  CHECK(s.IsRefused());  // an upgrade must give more stars
+  w.Ok("ubnd.cm", w.Approve("CERT", "2026-09-10", "province", "CM", 4, "GCN-CERT-3"));
+  CHECK(w.Product("CERT").Current()->stars == 4);
+
+  // Batch revocation: both products, one decision; then the product may re-enter.
+  w.Ok("hd.um", w.Score("SCO", "HD-UM", "2023-03-01", 25, 15, 15));
+  w.Ok("ubnd.um", w.Approve("SCO", "2023-03-10", "district", "UM", 3, "GCN-SCO"));
+  w.Ok("ubnd.cm", R"({"type":"RevokeRating","effective":"2027-01-05","decision":{"no":"88/QĐ","date":"2027-01-05","issuer":"CM"},"items":[{"product":"CERT","reason":"violation"}]})");
+  auto revoked = w.Product("CERT");
+  CHECK(revoked.stage == workflow::Stage::kRevoked);
+  CHECK(revoked.Current() == nullptr);
+  CHECK(revoked.certificates.back().revoked);
+
+  // Import, then annul it: both stay in the stream, the fold forgets the import.
+  workflow::Outcome o;
+  REQUIRE(w.Submit("admin.cm", R"({"type":"ImportCertificate","effective":"2022-01-01","product":"IMP","subject":"S1","name":"Khô cá","group":1,"unit":"UM","stars":4,"certificate":"OLD-1","decision":{"no":"12/QĐ","date":"2020-06-01","issuer":"CM"}})", &o).ok());
+  auto imp = w.Product("IMP");
+  CHECK(imp.imported);
+  CHECK(imp.certificates.at(0).entry == workflow::Entry::IMPORT);
+  w.Ok("admin.cm", R"({"type":"AnnulEvent","effective":"2022-02-01","target_seq":)" + std::to_string(o.seqs[0]) + R"(,"reason":"nhập nhầm"})");
+  CHECK_FALSE(w.Product("IMP").exists);
+  s = w.Submit("admin.cm", R"({"type":"AnnulEvent","effective":"2022-02-01","target_seq":)" + std::to_string(o.seqs[0]) + R"(,"reason":"again"})");
+  CHECK(s.IsRefused());
+
+  // Disputes.
+  w.Ok("officer.um", R"({"type":"FileDispute","effective":"2023-02-01","dispute":"T1","product":"SCO","claim":"điểm chưa đúng"})");
+  w.Ok("ubnd.um", R"({"type":"ResolveDispute","effective":"2023-03-01","dispute":"T1","outcome":"giữ nguyên"})");
+  s = w.Submit("ubnd.um", R"({"type":"ResolveDispute","effective":"2023-03-02","dispute":"T1","outcome":"x"})");
+  CHECK(s.IsRefused());
+}
