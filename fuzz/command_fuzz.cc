@@ -14,6 +14,7 @@
 namespace {
 
 using namespace ocop::workflow;
+using ocop::Status;
 
 // A fixed world: one province with a district, a producer, a product with a
 // certificate, a council, and principals of every role.
