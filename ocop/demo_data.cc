@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -49,6 +50,75 @@ json Parts(double total, double max_a, double max_b, double max_c) {
   double b = std::min(max_b, total * max_b / 100.0);
   double c = std::min(max_c, std::max(0.0, total - a - b));
   return json{{"A", a}, {"B", b}, {"C", c}};
+}
+
+
+struct Product {
+  std::string id, district, name;
+  int year = 2022;
+  bool grouped = true;
+};
+
+// Producers and product ideas of the appendix, keeping its quirks: a
+// producer is a cell of the table, so the same name twice is two producers
+// unless the second was filled down from a merged cell; a name that is only
+// a legal form is an unnamed producer; a row without a group code registers
+// the idea unclassified; legal forms are kept as written, even
+// where they disagree with the name, and an empty one is OTHER. Every command
+// carries an id, so loading twice appends nothing the second time.
+std::vector<Product> RegisterAppendix(const std::vector<IdeaRow>& rows, bool as_officers, std::vector<Cmd>* cmds) {
+  auto add = [&](const std::string& principal, json body) {
+    cmds->push_back(Cmd{as_officers ? principal : "", std::move(body)});
+  };
+  auto& out = *cmds;
+  std::map<std::string, std::string> subject_ids;
+  std::vector<Product> products;
+  // Identity follows the appendix's cells, never names: a row whose producer
+  // cell was filled down from a merged cell (subject_from_merged_cell = 1)
+  // belongs to the producer above it; every other row starts a producer.
+  std::string current;
+  for (const IdeaRow& r : rows) {
+    auto d = Districts().find(r.district);
+    if (d == Districts().end()) continue;
+    std::string district = d->second.first;
+    if (!r.subject_from_merged_cell || current.empty()) {
+      current = "CM-CT-" + std::to_string(subject_ids.size() + 1);
+      subject_ids[current] = current;
+      // A name that is only a legal form ("THT", "HTX") is an unnamed producer.
+      static const std::set<std::string> kBare = {"", "HTX", "THT", "DN", "HKD", "CSSX"};
+      std::string subject_name = kBare.count(r.subject) ? (r.subject.empty() ? "" : r.subject + " ") +
+                                                               "(chưa ghi tên) – " + r.product
+                                                         : r.subject;
+      std::string form = r.legal_form.empty() ? "OTHER" : r.legal_form;
+      add("canbo." + district, {{"type", "RegisterSubject"}, {"effective", "2022-02-20"}, {"subject", current},
+                                {"name", subject_name}, {"legal_form", form}, {"unit", district},
+                                {"woman_owned", Hash(current) % 5 == 0}, {"id", "camau/subject/" + current}});
+    }
+    std::string key = current;
+    int year = 2022;
+    try {
+      year = std::stoi(r.planned_year);
+    } catch (const std::exception&) {
+      // An unreadable year keeps the plan's first year, 2022.
+    }
+    Product p{"CM-" + district.substr(3) + "-" + r.row, district, r.product, year, !r.group.empty()};
+    json idea{{"type", "RegisterIdea"}, {"effective", std::to_string(p.year) + "-03-05"}, {"product", p.id},
+              {"subject", key}, {"name", r.product}, {"unit", district}, {"cycle_year", p.year},
+              {"id", "camau/idea/" + p.id}};
+    if (p.grouped) idea["group"] = std::atoi(r.group.c_str());
+    products.push_back(p);
+    out.push_back(Cmd{as_officers ? "canbo." + district : "", idea});
+  }
+  return products;
+}
+
+void DefineUnits(const std::function<void(const std::string&, json)>& add) {
+  const std::string kStart = "2022-01-05";
+  add("", {{"type", "DefineUnit"}, {"effective", kStart}, {"unit", "VN"}, {"name", "Việt Nam"}, {"level", "national"}, {"id", "camau/unit/VN"}});
+  add("", {{"type", "DefineUnit"}, {"effective", kStart}, {"unit", "CM"}, {"name", "Tỉnh Cà Mau"}, {"level", "province"}, {"parent", "VN"}, {"id", "camau/unit/CM"}});
+  for (const auto& [name, unit] : Districts()) {
+    add("", {{"type", "DefineUnit"}, {"effective", kStart}, {"unit", unit.first}, {"name", unit.second}, {"level", "district"}, {"parent", "CM"}, {"id", "camau/unit/" + unit.first}});
+  }
 }
 
 }  // namespace
@@ -107,6 +177,15 @@ Status ParseAppendix(const std::string& text, std::vector<IdeaRow>* rows) {
   return Status::OK();
 }
 
+std::vector<DemoCommand> AppendixCommands(const std::vector<IdeaRow>& rows) {
+  std::vector<Cmd> out;
+  DefineUnits([&](const std::string& principal, json body) { out.push_back(Cmd{principal, std::move(body)}); });
+  RegisterAppendix(rows, /*as_officers=*/false, &out);
+  std::vector<DemoCommand> lines;
+  for (const Cmd& c : out) lines.push_back(DemoCommand{c.principal, c.body.dump()});
+  return lines;
+}
+
 std::string FindAppendix() {
   const char* name = "camau-2822-appendix3.csv";
   for (const char* dir : {"../shared/data", "shared/data", "../../shared/data", "../../../shared/data"}) {
@@ -123,11 +202,7 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
   const std::string kStart = "2022-01-05";
 
   // The administrative units, principals and councils.
-  add("", {{"type", "DefineUnit"}, {"effective", kStart}, {"unit", "VN"}, {"name", "Việt Nam"}, {"level", "national"}});
-  add("", {{"type", "DefineUnit"}, {"effective", kStart}, {"unit", "CM"}, {"name", "Tỉnh Cà Mau"}, {"level", "province"}, {"parent", "VN"}});
-  for (const auto& [name, unit] : Districts()) {
-    add("", {{"type", "DefineUnit"}, {"effective", kStart}, {"unit", unit.first}, {"name", unit.second}, {"level", "district"}, {"parent", "CM"}});
-  }
+  DefineUnits(add);
   auto grant = [&](const std::string& who, const std::string& role, const std::string& unit, const std::string& council = "") {
     json g{{"type", "GrantRole"}, {"effective", kStart}, {"principal", who}, {"role", role}, {"unit", unit}};
     if (!council.empty()) g["council"] = council;
@@ -154,36 +229,7 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
     grant("hd." + d, "council", d, "HD-" + d);
   }
 
-  // Producers: one per (district, name); unnamed ones per row.
-  std::map<std::string, std::string> subject_ids;
-  struct Product {
-    std::string id, district, name;
-    int year = 2022;
-    bool grouped = true;
-  };
-  std::vector<Product> products;
-  for (const IdeaRow& r : rows) {
-    auto d = Districts().find(r.district);
-    if (d == Districts().end()) continue;
-    std::string district = d->second.first;
-    std::string subject_name = r.subject.empty() ? "(không tên) – " + r.product : r.subject;
-    std::string key = district + "|" + (r.subject.empty() ? "row" + r.row : r.subject);
-    if (!subject_ids.count(key)) {
-      std::string id = "CM-CT-" + std::to_string(subject_ids.size() + 1);
-      subject_ids[key] = id;
-      std::string form = r.legal_form.empty() ? "OTHER" : r.legal_form;
-      add("canbo." + district, {{"type", "RegisterSubject"}, {"effective", "2022-02-20"}, {"subject", id},
-                                {"name", subject_name}, {"legal_form", form}, {"unit", district},
-                                {"woman_owned", Hash(id) % 5 == 0}, {"id", "demo/subject/" + id}});
-    }
-    Product p{"CM-" + district.substr(3) + "-" + r.row, district, r.product, std::stoi(r.planned_year), !r.group.empty()};
-    json idea{{"type", "RegisterIdea"}, {"effective", std::to_string(p.year) + "-03-05"}, {"product", p.id},
-              {"subject", subject_ids[key]}, {"name", r.product}, {"unit", district}, {"cycle_year", p.year},
-              {"id", "demo/idea/" + p.id}};
-    if (p.grouped) idea["group"] = std::stoi(r.group);
-    products.push_back(p);
-    out.push_back(Cmd{"canbo." + district, idea});
-  }
+  std::vector<Product> products = RegisterAppendix(rows, /*as_officers=*/true, &out);
   // Registrations above are in CSV order; the cycle below runs year by year.
   std::stable_sort(products.begin(), products.end(), [](const Product& a, const Product& b) { return a.year < b.year; });
 

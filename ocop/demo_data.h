@@ -29,6 +29,10 @@ struct DemoCommand {
 };
 std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows);
 
+// Only the appendix itself: the province and its nine districts, the
+// producers and the 237 product ideas, as the local superuser would load them.
+std::vector<DemoCommand> AppendixCommands(const std::vector<IdeaRow>& rows);
+
 // Where the appendix is looked for when no path is given.
 std::string FindAppendix();
 

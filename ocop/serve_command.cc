@@ -91,6 +91,42 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
   return 0;
 }
 
+// Submits prepared commands, each as its principal; counts what was applied.
+Status SubmitCommands(ledger::Ledger* l, const std::vector<DemoCommand>& commands, size_t* applied,
+                      size_t* duplicates, size_t* refused) {
+  workflow::Service service(l);
+  *applied = *duplicates = *refused = 0;
+  for (const DemoCommand& c : commands) {
+    capnp::MallocMessageBuilder msg;
+    Status s = workflow::ParseCommand(c.json, &msg);
+    workflow::Outcome o;
+    if (s.ok()) {
+      s = service.Submit(workflow::Principal{c.principal.empty() ? "local" : c.principal, c.principal.empty()},
+                         msg.getRoot<workflow::schema::Command>(), &o);
+    }
+    if (s.ExitCode() == 3) return s;  // storage: stop
+    if (!s.ok()) {
+      ++*refused;
+      std::cerr << "refused " << c.json << ": " << s.message() << "\n";
+    } else if (o.duplicate) {
+      ++*duplicates;
+    } else {
+      ++*applied;
+    }
+  }
+  return Status::OK();
+}
+
+Status ReadAppendix(const std::string& csv, std::string* path, std::vector<IdeaRow>* rows) {
+  *path = csv.empty() ? FindAppendix() : csv;
+  if (path->empty()) return Status::InvalidArgument("cannot find camau-2822-appendix3.csv; give --csv FILE");
+  std::ifstream f(*path, std::ios::binary);
+  if (!f) return Status::InvalidArgument("cannot read " + *path);
+  std::stringstream text;
+  text << f.rdbuf();
+  return ParseAppendix(text.str(), rows);
+}
+
 // Loads the sample history into an empty data directory.
 Status LoadDemo(const GlobalOptions& g, const std::string& csv) {
   std::unique_ptr<ledger::Ledger> l;
@@ -101,36 +137,44 @@ Status LoadDemo(const GlobalOptions& g, const std::string& csv) {
               << " events; serving them as they are\n";
     return Status::OK();
   }
-  std::string path = csv.empty() ? FindAppendix() : csv;
-  if (path.empty()) {
-    return Status::InvalidArgument("cannot find camau-2822-appendix3.csv; give --csv FILE");
-  }
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream text;
-  text << f.rdbuf();
+  std::string path;
   std::vector<IdeaRow> rows;
-  s = ParseAppendix(text.str(), &rows);
+  s = ReadAppendix(csv, &path, &rows);
   if (!s.ok()) return s;
-  workflow::Service service(l.get());
-  size_t applied = 0, refused = 0;
-  for (const DemoCommand& c : DemoCommands(rows)) {
-    capnp::MallocMessageBuilder msg;
-    s = workflow::ParseCommand(c.json, &msg);
-    workflow::Outcome o;
-    if (s.ok()) {
-      s = service.Submit(workflow::Principal{c.principal.empty() ? "local" : c.principal, c.principal.empty()},
-                         msg.getRoot<workflow::schema::Command>(), &o);
-    }
-    if (s.ok()) {
-      ++applied;
-    } else {
-      ++refused;
-      std::cerr << "ocop demo: refused " << c.json << ": " << s.message() << "\n";
-    }
-  }
+  size_t applied, duplicates, refused;
+  s = SubmitCommands(l.get(), DemoCommands(rows), &applied, &duplicates, &refused);
+  if (!s.ok()) return s;
   std::cerr << "ocop demo: loaded " << rows.size() << " ideas of " << path << " and their cycle: "
             << applied << " commands applied, " << refused << " refused, " << l->Size() << " events\n";
   return Status::OK();
+}
+
+int RunImportCamau(const GlobalOptions& g, const std::string& csv, bool print) {
+  std::string path;
+  std::vector<IdeaRow> rows;
+  Status s = ReadAppendix(csv, &path, &rows);
+  if (!s.ok()) return Fail("import-camau", s);
+  std::vector<DemoCommand> commands = AppendixCommands(rows);
+  if (print) {
+    for (const auto& c : commands) std::cout << c.json << "\n";
+    return 0;
+  }
+  std::unique_ptr<ledger::Ledger> l;
+  s = OpenLedger(g, /*create=*/true, &l);
+  size_t applied = 0, duplicates = 0, refused = 0;
+  if (s.ok()) s = SubmitCommands(l.get(), commands, &applied, &duplicates, &refused);
+  if (!s.ok()) return Fail("import-camau", s);
+  size_t ideas = 0, subjects = 0, units = 0;
+  for (const auto& c : commands) {
+    if (c.json.find("\"RegisterIdea\"") != std::string::npos) ++ideas;
+    if (c.json.find("\"RegisterSubject\"") != std::string::npos) ++subjects;
+    if (c.json.find("\"DefineUnit\"") != std::string::npos) ++units;
+  }
+  std::cout << nlohmann::json{{"rows", rows.size()}, {"units", units}, {"subjects", subjects}, {"ideas", ideas},
+                              {"applied", applied}, {"already_loaded", duplicates}, {"refused", refused}}
+                   .dump()
+            << std::endl;
+  return refused ? 1 : 0;
 }
 
 int RunFollow(const GlobalOptions& g, const server::FollowOptions& o) {
@@ -153,6 +197,16 @@ int RunFollow(const GlobalOptions& g, const server::FollowOptions& o) {
 }
 
 void AddServeCommands(CLI::App& app, const GlobalOptions& global, Runner* selected) {
+  auto ic_csv = std::make_shared<std::string>();
+  auto ic_print = std::make_shared<bool>(false);
+  auto* import = app.add_subcommand(
+      "import-camau", "Load the Cà Mau appendix (QĐ 2822): units, producers and the 237 product ideas");
+  import->add_option("--csv", *ic_csv, "The appendix (default: ../shared/data/camau-2822-appendix3.csv)");
+  import->add_flag("--print", *ic_print, "Print the commands (for `ocop submit`) instead of applying them");
+  import->callback([&global, selected, ic_csv, ic_print] {
+    *selected = [&global, ic_csv, ic_print] { return RunImportCamau(global, *ic_csv, *ic_print); };
+  });
+
   auto fo = std::make_shared<server::FollowOptions>();
   auto* follow = app.add_subcommand(
       "follow", "Keep a read-only replica of another ledger, checking every signed head it gives");

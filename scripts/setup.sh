@@ -12,6 +12,7 @@ packages=(
   libxlsxwriter-dev zlib1g-dev
   catch2
   chromium chromium-driver  # the dashboard's browser test
+  postgresql libpq-dev libsqlite3-dev  # the benchmarks' peers (bench/run.sh)
 )
 
 missing=()

@@ -118,7 +118,7 @@ TEST_CASE("submit prints one result per line and refuses without appending") {
   CHECK(json::parse(head.out)["size"] == 13);
 }
 
-TEST_CASE("--atomic applies all or none") {
+TEST_CASE("submit --atomic applies all or none") {
   DataDir d;
   REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
   std::string batch =

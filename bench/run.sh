@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# bench/run.sh: the ledger against PostgreSQL and SQLite, same workloads, same
+# run, same disk; prints each figure and the ratios ocop / peer.
+#
+#   bench/run.sh                    the comparison (a few minutes)
+#   bench/run.sh --events 10000000  the memory run: the ledger alone appends,
+#                                   scans and verifies that many events and
+#                                   reports its peak resident set
+#
+# Any other arguments go to all three programs unchanged (see bench/harness.h),
+# e.g. `bench/run.sh --seconds 2 --batches 200` for a quick look.
+#
+# Environment: BUILD_DIR (default <repo>/build). The data directories live in
+# a fresh temporary directory under BUILD_DIR, on the disk under test (not a
+# tmpfs: durable appends must reach a real disk), removed on exit. Raw output
+# is kept in BUILD_DIR/bench-results/.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# Each program gets at most this long; a wedged server must not hang the run.
+STEP_TIMEOUT=${STEP_TIMEOUT:-1200}
+
+memory_run=0
+for a in "$@"; do
+  case "$a" in --events|--events=*) memory_run=1 ;; esac
+done
+
+# table FILE: the figures of a results file, ocop's ratio to each peer, and
+# the issue's goals judged on them.
+table() {
+  awk '
+    $1 ~ /^(ocop|postgres|sqlite)$/ && $2 != "rss" {
+      key = $2
+      for (i = 3; i <= NF; ++i) {
+        split($i, kv, "=")
+        if (kv[1] == "writers") key = key " x" kv[2]
+        if (kv[1] == "events_per_s") rate[key, $1] = kv[2]
+        if (kv[1] == "p50_us") lat[key, $1] = kv[2]
+        if (kv[1] == "p99_us") lat[key, $1] = lat[key, $1] "/" kv[2]
+      }
+      if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+    }
+    function goal(v, want, what) {
+      if (v == "") printf "goal: %s not measured\n", what
+      else printf "goal: %s %d  %s\n", what, v, (v >= want ? "met" : "NOT met")
+    }
+    function dash(v) { return v == "" ? "-" : v }
+    function fmt(v) { return v == "" ? "-" : sprintf("%d", v) }
+    function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
+    END {
+      printf "%-18s %12s %12s %12s %10s %10s   %s\n", "events/s", "ocop", "postgres", "sqlite",
+             "ocop/pg", "ocop/sqlite", "p50/p99 us (ocop, pg, sqlite)"
+      for (i = 1; i <= n; ++i) {
+        k = order[i]
+        l = ""
+        if ((k, "ocop") in lat) l = dash(lat[k, "ocop"]) ", " dash(lat[k, "postgres"]) ", " dash(lat[k, "sqlite"])
+        printf "%-18s %12s %12s %12s %10s %10s   %s\n", k, fmt(rate[k, "ocop"]),
+               fmt(rate[k, "postgres"]), fmt(rate[k, "sqlite"]),
+               ratio(rate[k, "ocop"], rate[k, "postgres"]), ratio(rate[k, "ocop"], rate[k, "sqlite"]), l
+      }
+      # The goals of the issue, judged on this run.
+      print ""
+      g = rate["append_1 x32", "ocop"]; p = rate["append_1 x32", "postgres"]
+      if (g == "" || p == "") s = "not measured"
+      else s = sprintf("%.2fx  %s", g / p, g / p >= 6 ? "met" : "NOT met")
+      printf "goal: 32 writers >= 6x postgres      %s\n", s
+      for (k in seen) if (k ~ /^batch_/) b = k
+      goal(rate[b, "ocop"], 400000, "batches >= 400000 events/s    ")
+      goal(rate["scan", "ocop"], 1500000, "scan+decode >= 1500000 ev/s   ")
+      goal(rate["verify", "ocop"], 1000000, "verify >= 1000000 events/s    ")
+    }' "$1"
+}
+
+# `bench/run.sh --table FILE` reprints the table of an earlier run.
+if [[ ${1:-} == --table ]]; then
+  table "$2"
+  exit 0
+fi
+
+# --- build (Release) -----------------------------------------------------------
+if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")
+if [[ "$build_type" != "Release" ]]; then
+  echo "warning: $BUILD_DIR is a '$build_type' build, not Release; figures may be low" >&2
+fi
+cmake --build "$BUILD_DIR" -j2 --target ledger_bench >/dev/null
+if [[ $memory_run == 0 ]]; then
+  # A peer that CMake could not configure (no libpq, no SQLite) is skipped.
+  for t in peer_postgres peer_sqlite; do
+    cmake --build "$BUILD_DIR" -j2 --target "$t" >/dev/null 2>&1 || echo "# $t: not built; skipped" >&2
+  done
+fi
+BIN=$BUILD_DIR/bin
+
+# --- scratch space on the real disk --------------------------------------------
+WORK=$(mktemp -d -p "$BUILD_DIR" bench-run.XXXXXX)
+PGDATA=$WORK/pg
+PGSOCK=$WORK/pgsock
+pg_started=0
+cleanup() {
+  if [[ $pg_started == 1 ]]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# PostgreSQL refuses to run as root: run the server as `postgres` then.
+as_pg() {
+  if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+mkdir -p "$BUILD_DIR/bench-results"
+RESULTS=$BUILD_DIR/bench-results/$(date -u +%Y%m%dT%H%M%SZ).txt
+
+{
+  echo "# date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "# machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
+       "$(awk '/MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)"
+  echo "# data dir: $WORK on $(df -hT "$WORK" | awk 'NR == 2 {print $1 " (" $2 ", " $3 ")"}')"
+  echo "# commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+       "$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo '(with uncommitted changes)')"
+  echo "# build: $BUILD_DIR ($build_type); args: ${*:-(defaults)}"
+  # The machine may be shared: other work running now skews every figure.
+  echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$RESULTS"
+
+run() {  # run NAME CMD...: one program, bounded in time, output kept
+  echo "# --- $1 (load average $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$RESULTS"
+  shift
+  timeout "$STEP_TIMEOUT" "$@" 2>&1 | tee -a "$RESULTS"
+}
+
+if [[ $memory_run == 1 ]]; then
+  run ocop "$BIN/ledger_bench" --dir "$WORK/ocop" "$@"
+  echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS"
+  exit 0
+fi
+
+# --- a private PostgreSQL 15 --------------------------------------------------
+# Unix socket only (listen_addresses empty), in the scratch directory. fsync,
+# synchronous_commit and full_page_writes keep their defaults (on): a commit
+# is durable when it returns, as the ledger's is. shared_buffers and
+# max_wal_size are raised from the defaults of a tiny machine to what any
+# production event store would set, so the peer is not handicapped.
+have_pg=0
+if [[ -x "$BIN/peer_postgres" && -x "$PG_BIN/initdb" ]]; then
+  mkdir -p "$PGDATA" "$PGSOCK"
+  if [[ $(id -u) == 0 ]]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/false postgres
+    chown postgres "$WORK" "$PGDATA" "$PGSOCK"
+  fi
+  as_pg "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$WORK/initdb.log" 2>&1 \
+    || { cat "$WORK/initdb.log"; exit 1; }
+  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/pg.log" -w -t 60 start \
+    -o "-c listen_addresses='' -c unix_socket_directories='$PGSOCK' -c max_connections=100 \
+        -c shared_buffers=256MB -c max_wal_size=4GB" >/dev/null \
+    || { cat "$WORK/pg.log"; exit 1; }
+  pg_started=1
+  have_pg=1
+else
+  echo "# postgres: skipped (no peer_postgres built or no $PG_BIN/initdb)" | tee -a "$RESULTS"
+fi
+
+run ocop "$BIN/ledger_bench" --dir "$WORK/ocop" "$@"
+if [[ $have_pg == 1 ]]; then
+  run postgres "$BIN/peer_postgres" --pg "host=$PGSOCK dbname=postgres user=postgres" "$@"
+fi
+if [[ -x "$BIN/peer_sqlite" ]]; then
+  mkdir -p "$WORK/sqlite"
+  run sqlite "$BIN/peer_sqlite" --db "$WORK/sqlite/events.db" "$@"
+else
+  echo "# sqlite: skipped (no peer_sqlite built)" | tee -a "$RESULTS"
+fi
+
+# --- the table ----------------------------------------------------------------
+echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS"
+echo
+table "$RESULTS" | tee -a "$RESULTS"
+echo "# raw output: $RESULTS"

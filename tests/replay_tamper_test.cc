@@ -1,0 +1,406 @@
+// Tampering is caught, through the real build/bin/ocop as a third party or an
+// auditor would run it:
+//  * `ocop verify` after one byte of one stored event was changed directly in
+//    RocksDB (column family "events", key = 8-byte big-endian seq): exit 1,
+//    naming that seq;
+//  * `ocop verify-bundle` on a dispute bundle with one leaf byte, one path
+//    hash, the root or the signature altered, or an event left out: exit 1
+//    each, and 0 untouched, with a --data that points nowhere;
+//  * `ocop verify-report` on a JSON report with one number changed, or its
+//    ledger root changed: exit 1; untouched (also known-at and as-of
+//    reports): exit 0.
+#include <rocksdb/db.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out;
+};
+
+// Runs `ocop ARGS` with `input` on stdin; stderr goes to the test's log.
+Run Ocop(const std::string& args, const std::string& input = "") {
+  fs::path in = fs::temp_directory_path() / ("ocop-replay-tamper-in-" + std::to_string(getpid()));
+  {
+    std::ofstream f(in);
+    f << input;
+  }
+  std::string cmd = std::string(OCOP_BINARY) + " " + args + " < " + in.string();
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  fs::remove(in);
+  return r;
+}
+
+struct DataDir {
+  fs::path path = fs::temp_directory_path() / ("ocop-replay-tamper-" + std::to_string(getpid()));
+  DataDir() { fs::remove_all(path); }
+  ~DataDir() { fs::remove_all(path); }
+  std::string flag() const { return "--data " + path.string(); }
+  std::string File(const std::string& name) const { return path.string() + "-" + name; }
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void WriteJson(const std::string& path, const json& j) {
+  std::ofstream f(path, std::ios::binary);
+  f << j.dump(1) << "\n";
+  REQUIRE(f.good());
+}
+
+// Base64 (RFC 4648, padded), written here so the test trusts nothing of the program's.
+const char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string ToB64(const std::string& in) {
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = uint8_t(in[i]) << 16 | uint8_t(in[i + 1]) << 8 | uint8_t(in[i + 2]);
+    for (int s : {18, 12, 6, 0}) out.push_back(kB64[v >> s & 63]);
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += {kB64[v >> 18 & 63], kB64[v >> 12 & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16 | uint8_t(in[i + 1]) << 8;
+    out += {kB64[v >> 18 & 63], kB64[v >> 12 & 63], kB64[v >> 6 & 63], '='};
+  }
+  return out;
+}
+
+std::string FromB64(const std::string& in) {
+  std::string out;
+  uint32_t v = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    const char* p = std::strchr(kB64, c);
+    REQUIRE((p != nullptr && c != '\0'));
+    v = v << 6 | static_cast<uint32_t>(p - kB64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>(v >> bits & 0xff));
+    }
+  }
+  return out;
+}
+
+// Another hexadecimal digit in place of the one at `i`.
+std::string FlipHex(std::string hex, size_t i) {
+  hex[i] = hex[i] == '0' ? '1' : '0';
+  return hex;
+}
+
+bool Mentions(const json& problems, const std::string& what) {
+  for (const auto& p : problems) {
+    if (p.get<std::string>().find(what) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// The CLI test's producer and product, carried to a 4-star certificate.
+const char* kHistory = R"(
+{"type":"DefineUnit","effective":"2022-01-01","unit":"CM","name":"Tỉnh Cà Mau","level":"province"}
+{"type":"DefineUnit","effective":"2022-01-01","unit":"CM-UM","name":"Huyện U Minh","level":"district","parent":"CM"}
+{"type":"ConstituteCouncil","effective":"2022-02-01","council":"HD-CM","level":"province","unit":"CM","decision":{"no":"12/QĐ-UBND","date":"2022-02-01","issuer":"CM"}}
+{"type":"GrantRole","effective":"2022-02-01","principal":"hd.a","role":"council","unit":"CM","council":"HD-CM"}
+{"type":"GrantRole","effective":"2022-02-01","principal":"ubnd.cm","role":"authority","unit":"CM"}
+{"type":"GrantRole","effective":"2022-02-01","principal":"kt.vien","role":"auditor","unit":"CM"}
+{"type":"RegisterSubject","effective":"2022-03-01","subject":"S1","name":"HTX Thành Công","legal_form":"HTX","unit":"CM-UM"}
+{"type":"RegisterIdea","effective":"2022-03-02","product":"P1","subject":"S1","name":"Mật ong U Minh","group":1,"unit":"CM-UM","cycle_year":2022}
+{"type":"ReviewIdea","effective":"2022-03-10","product":"P1","outcome":"selected"}
+{"type":"SubmitPlan","effective":"2022-04-01","product":"P1","document":{"title":"PA","sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}}
+{"type":"ReviewPlan","effective":"2022-04-15","product":"P1","outcome":"approved"}
+{"type":"SubmitDossier","effective":"2022-08-01","product":"P1","cycle_year":2022,"entry":"new"}
+{"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}}
+{"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":4,"certificate":"CN-1"}]}
+)";
+constexpr uint64_t kEvents = 14;
+constexpr uint64_t kIdeaSeq = 8;  // P1's first event: RegisterIdea, whose name we alter
+
+void Populate(const DataDir& d) {
+  Run r = Ocop(d.flag() + " submit", kHistory);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  REQUIRE(json::parse(Ocop(d.flag() + " tree-head").out)["size"] == kEvents);
+}
+
+// Changes one byte of the stored event `seq`, straight in RocksDB, inside the
+// text `needle` it holds. No ocop process may have the directory open.
+void TamperStoredEvent(const DataDir& d, uint64_t seq, const std::string& needle) {
+  rocksdb::Options options;
+  options.create_if_missing = false;
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, d.path.string(), &names);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  size_t events = names.size();
+  for (size_t i = 0; i < names.size(); ++i) {
+    cfs.emplace_back(names[i], rocksdb::ColumnFamilyOptions());
+    if (names[i] == "events") events = i;
+  }
+  REQUIRE(events < names.size());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::Open(options, d.path.string(), cfs, &handles, &raw);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string key;
+  for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(seq >> (8 * i)));
+  std::string value;
+  REQUIRE(db->Get(rocksdb::ReadOptions(), handles[events], key, &value).ok());
+  size_t at = value.find(needle);
+  REQUIRE(at != std::string::npos);
+  value[at + needle.size() - 1] ^= 0x01;  // "U Minh" -> "U Mini": still decodes
+  REQUIRE(db->Put(rocksdb::WriteOptions(), handles[events], key, value).ok());
+  REQUIRE(db->FlushWAL(true).ok());
+  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+  REQUIRE(db->Close().ok());
+}
+
+}  // namespace
+
+TEST_CASE("verify-report: a changed number or a changed root is refused") {
+  DataDir d;
+  Populate(d);
+  const std::string path = d.File("report.json");
+  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --format json --out " + path).code == 0);
+  json report = json::parse(ReadAll(path));
+  REQUIRE(report["recognised"]["total"] == 1);
+  REQUIRE(report["active_at_end"]["by_stars"]["4"] == 1);
+  REQUIRE(report["ledger"]["size"] == kEvents);
+
+  // Untouched.
+  Run r = Ocop(d.flag() + " verify-report " + path);
+  INFO(r.out);
+  CHECK(r.code == 0);
+  json v = json::parse(r.out);
+  CHECK(v["ok"] == true);
+  CHECK(v["matches"] == true);
+  CHECK(v["signature_ok"] == true);
+  CHECK(v["consistent"] == true);
+  CHECK(v["log_intact"] == true);
+
+  // One number changed.
+  for (const char* where : {"/recognised/total", "/active_at_end/by_stars/4", "/subjects_at_end/total"}) {
+    INFO(where);
+    json bad = report;
+    bad[json::json_pointer(where)] = bad[json::json_pointer(where)].get<int>() + 1;
+    WriteJson(path + ".bad", bad);
+    r = Ocop(d.flag() + " verify-report " + path + ".bad");
+    INFO(r.out);
+    CHECK(r.code == 1);
+    v = json::parse(r.out);
+    CHECK(v["ok"] == false);
+    CHECK(v["matches"] == false);
+    CHECK(v["signature_ok"] == true);  // the head is still the ledger's own
+    CHECK(v["first_difference"] == std::string(where).substr(1, std::string(where).find('/', 1) - 1));
+  }
+
+  // The ledger root changed: the signature no longer covers it, and it is not
+  // the ledger's root at that size.
+  json bad = report;
+  bad["ledger"]["root"] = FlipHex(report["ledger"]["root"].get<std::string>(), 10);
+  WriteJson(path + ".bad", bad);
+  r = Ocop(d.flag() + " verify-report " + path + ".bad");
+  INFO(r.out);
+  CHECK(r.code == 1);
+  v = json::parse(r.out);
+  CHECK(v["ok"] == false);
+  CHECK(v["signature_ok"] == false);
+  CHECK(v["consistent"] == false);
+  // ... or its size: the signature is over the size too.
+  bad = report;
+  bad["ledger"]["size"] = kEvents - 1;
+  WriteJson(path + ".bad", bad);
+  r = Ocop(d.flag() + " verify-report " + path + ".bad");
+  CHECK(r.code == 1);
+  CHECK(json::parse(r.out)["signature_ok"] == false);
+
+  // Reports known at a seq, and as of a date, verify too.
+  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --format json --known-at 13 --out " + path)
+              .code == 0);
+  report = json::parse(ReadAll(path));
+  CHECK(report["ledger"]["size"] == 13);
+  CHECK(report["recognised"]["total"] == 0);  // the decision is event 14
+  r = Ocop(d.flag() + " verify-report " + path);
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK(json::parse(r.out)["matches"] == true);
+  bad = report;
+  bad["recognised"]["total"] = 1;
+  WriteJson(path + ".bad", bad);
+  CHECK(Ocop(d.flag() + " verify-report " + path + ".bad").code == 1);
+
+  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --format json --as-of 2022-09-19 --out " + path)
+              .code == 0);
+  report = json::parse(ReadAll(path));
+  CHECK(report["recognised"]["total"] == 0);
+  r = Ocop(d.flag() + " verify-report " + path);
+  INFO(r.out);
+  CHECK(r.code == 0);
+  fs::remove(path);
+  fs::remove(path + ".bad");
+}
+
+TEST_CASE("verify-bundle: any altered byte of a bundle is refused, and it needs no data directory") {
+  DataDir d;
+  Populate(d);
+  const std::string path = d.File("bundle.json");
+  Run r = Ocop(d.flag() + " bundle P1 --out " + path);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const json bundle = json::parse(ReadAll(path));
+  REQUIRE(bundle["events"].size() == 7);  // RegisterIdea .. Certified
+  REQUIRE(bundle["events"][0]["seq"] == kIdeaSeq);
+
+  // Untouched: valid, with the data directory and without one.
+  r = Ocop(d.flag() + " verify-bundle " + path);
+  INFO(r.out);
+  CHECK(r.code == 0);
+  json v = json::parse(r.out);
+  CHECK(v["ok"] == true);
+  CHECK(v["proved"] == 7);
+  CHECK(v["signature_ok"] == true);
+  const std::string nowhere = "/nonexistent/ocop-no-such-data-" + std::to_string(getpid());
+  r = Ocop("--data " + nowhere + " verify-bundle " + path);
+  CHECK(r.code == 0);
+  CHECK(json::parse(r.out)["ok"] == true);
+  CHECK(!fs::exists(nowhere));
+
+  auto refused = [&](const json& bad, const std::string& what) {
+    INFO(what);
+    WriteJson(path + ".bad", bad);
+    Run b = Ocop("--data " + nowhere + " verify-bundle " + path + ".bad");
+    INFO(b.out);
+    CHECK(b.code == 1);
+    json out = json::parse(b.out);
+    CHECK(out["ok"] == false);
+    CHECK(!out["problems"].empty());
+    return out;
+  };
+
+  // One byte of a leaf (the product's name in its first event).
+  json bad = bundle;
+  std::string leaf = FromB64(bundle["events"][0]["leaf"].get<std::string>());
+  REQUIRE(ToB64(leaf) == bundle["events"][0]["leaf"]);  // the test's base64 is the bundle's
+  size_t at = leaf.find("U Minh");
+  REQUIRE(at != std::string::npos);
+  leaf[at + 5] ^= 0x01;
+  bad["events"][0]["leaf"] = ToB64(leaf);
+  v = refused(bad, "a leaf byte");
+  CHECK(v["proved"] == 6);
+  CHECK(v["signature_ok"] == true);
+  CHECK(Mentions(v["problems"], "(event 8) is not in the signed tree"));
+
+  // One hash of one inclusion path.
+  for (size_t e : {size_t{0}, size_t{3}, size_t{6}}) {
+    bad = bundle;
+    auto& p = bad["events"][e]["path"];
+    REQUIRE(!p.empty());
+    p[p.size() - 1] = FlipHex(p[p.size() - 1].get<std::string>(), 63);
+    v = refused(bad, "a path hash of event " + std::to_string(e));
+    CHECK(v["proved"] == 6);
+    CHECK(v["signature_ok"] == true);
+  }
+
+  // The root: nothing is proved and the signature no longer covers it.
+  bad = bundle;
+  bad["tree_head"]["root"] = FlipHex(bundle["tree_head"]["root"].get<std::string>(), 0);
+  v = refused(bad, "the root");
+  CHECK(v["proved"] == 0);
+  CHECK(v["signature_ok"] == false);
+
+  // The signature: every event is still in the tree, but the head is not signed.
+  bad = bundle;
+  std::string sig = FromB64(bundle["tree_head"]["signature"].get<std::string>());
+  REQUIRE(sig.size() == 64);
+  sig[20] ^= 0x40;
+  bad["tree_head"]["signature"] = ToB64(sig);
+  v = refused(bad, "the signature");
+  CHECK(v["proved"] == 7);
+  CHECK(v["signature_ok"] == false);
+  CHECK(Mentions(v["problems"], "signature"));
+
+  // The size the head claims: the signature is over it.
+  bad = bundle;
+  bad["tree_head"]["size"] = kEvents + 1;
+  v = refused(bad, "the tree size");
+  CHECK(v["signature_ok"] == false);
+
+  // An event left out of the history: the stream's versions show the gap.
+  bad = bundle;
+  bad["events"].erase(3);
+  v = refused(bad, "an event left out");
+  CHECK(Mentions(v["problems"], "missing"));
+
+  fs::remove(path);
+  fs::remove(path + ".bad");
+}
+
+TEST_CASE("verify names the first event whose stored bytes were changed") {
+  DataDir d;
+  Populate(d);
+  Run r = Ocop(d.flag() + " verify");
+  REQUIRE(r.code == 0);
+  CHECK(json::parse(r.out)["checked"] == kEvents);
+  // A report sealed while the log was intact.
+  const std::string report = d.File("sealed.json");
+  REQUIRE(Ocop(d.flag() + " report --period 2022 --format json --out " + report).code == 0);
+  REQUIRE(Ocop(d.flag() + " verify-report " + report).code == 0);
+
+  TamperStoredEvent(d, kIdeaSeq, "U Minh");
+
+  r = Ocop(d.flag() + " verify");
+  INFO(r.out);
+  CHECK(r.code == 1);
+  json v = json::parse(r.out);
+  CHECK(v["ok"] == false);
+  CHECK(v["first_bad_seq"] == kIdeaSeq);
+  CHECK(v["problem"].get<std::string>().find(std::to_string(kIdeaSeq)) != std::string::npos);
+
+  // The operator can no longer make a bundle of P1 that verifies...
+  const std::string bundle = d.File("bundle.json");
+  REQUIRE(Ocop(d.flag() + " bundle P1 --out " + bundle).code == 0);
+  r = Ocop("--data /nonexistent/ocop verify-bundle " + bundle);
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK(Mentions(json::parse(r.out)["problems"], "(event 8) is not in the signed tree"));
+  // ... and the report sealed before no longer verifies against this log.
+  r = Ocop(d.flag() + " verify-report " + report);
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK(json::parse(r.out)["log_intact"] == false);
+  fs::remove(report);
+  fs::remove(bundle);
+}
