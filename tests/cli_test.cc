@@ -13,34 +13,17 @@
 #include <string>
 #include <vector>
 
+#include "cli_support.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out;
-};
+using ocop::testing::Run;
 
-// Runs `ocop ARGS` with `input` on stdin; stderr goes to the test's log.
 Run Ocop(const std::string& args, const std::string& input = "") {
-  fs::path in = fs::temp_directory_path() / ("ocop-cli-in-" + std::to_string(getpid()));
-  {
-    std::ofstream f(in);
-    f << input;
-  }
-  std::string cmd = std::string(OCOP_BINARY) + " " + args + " < " + in.string();
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  fs::remove(in);
-  return r;
+  return ocop::testing::Ocop("cli", args, input);
 }
 
 std::vector<json> Lines(const std::string& out) {
@@ -53,12 +36,8 @@ std::vector<json> Lines(const std::string& out) {
   return v;
 }
 
-struct DataDir {
-  fs::path path = fs::temp_directory_path() / ("ocop-cli-" + std::to_string(getpid()) + "-" +
-                                              std::to_string(rand()));
-  DataDir() { fs::remove_all(path); }
-  ~DataDir() { fs::remove_all(path); }
-  std::string flag() const { return "--data " + path.string(); }
+struct DataDir : ocop::testing::DataDir {
+  DataDir() : ocop::testing::DataDir("cli") {}
 };
 
 const char* kSetup = R"(

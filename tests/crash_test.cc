@@ -30,7 +30,8 @@ struct Ack {
   int count;
 };
 
-// Runs the child for `ms` milliseconds, then SIGKILLs it; returns its acks.
+// Runs the child until `ms` milliseconds after its first acknowledged append,
+// then SIGKILLs it; returns its acks.
 std::map<uint64_t, Ack> RunAndKill(const std::string& dir, int run, int ms) {
   int fds[2];
   REQUIRE(pipe(fds) == 0);
@@ -43,13 +44,23 @@ std::map<uint64_t, Ack> RunAndKill(const std::string& dir, int run, int ms) {
   }
   close(fds[1]);
   std::string out;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  // The moment counts from the child's first acknowledgement, not from the
+  // fork: on a loaded machine opening the ledger alone can take longer than
+  // the whole window, and the kill would then land before any append.
+  auto start = std::chrono::steady_clock::now();
+  auto deadline = start + std::chrono::seconds(30);  // for the first ack
+  bool started = false;
   char buf[65536];
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{fds[0], POLLIN, 0};
     if (poll(&p, 1, 5) > 0) {
       ssize_t n = read(fds[0], buf, sizeof buf);
       if (n > 0) out.append(buf, static_cast<size_t>(n));
+      if (n == 0) break;  // the child is gone; the checks below say why
+    }
+    if (!started && out.find('\n') != std::string::npos) {
+      started = true;
+      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     }
   }
   kill(pid, SIGKILL);

@@ -146,13 +146,26 @@ function drawUnitChart(svg, byUnitStars, names) {
   svg.innerHTML = out;
 }
 
+const REASONS = {
+  production_stopped: "Ngừng sản xuất", criteria_not_met: "Không còn đáp ứng tiêu chí",
+  violation: "Vi phạm (chất lượng, an toàn thực phẩm, nhãn, sở hữu trí tuệ)", owner_request: "Theo đề nghị của chủ thể",
+  false_dossier: "Hồ sơ không trung thực", other: "Lý do khác",
+};
+
 function countsTable(title, counts, label) {
   const rows = Object.entries(counts || {}).map(([k, v]) => `<tr><td>${esc(label ? label(k) : k)}</td><td class="num">${v}</td></tr>`).join("");
   return `<h3>${esc(title)}</h3><table><tbody>${rows || '<tr><td colspan="2">—</td></tr>'}</tbody></table>`;
 }
 
 async function report() {
-  const r = await api("/v1/reports?" + reportParams("json"));
+  let r = await api("/v1/reports?" + reportParams("json"));
+  // A province's ledger has one top-level unit: the chart of one bar tells
+  // nothing, so open the report of that unit, whose rows are its districts.
+  const top = Object.keys(r.active_at_end.by_unit || {});
+  if (!$("#r-unit").value.trim() && top.length === 1) {
+    $("#r-unit").value = top[0];
+    r = await api("/v1/reports?" + reportParams("json"));
+  }
   const card = (label, value) => `<div class="card"><div class="label">${label}</div><div class="value">${value}</div></div>`;
   $("#r-summary").innerHTML = card("Công nhận trong kỳ", r.recognised.total) + card("Thu hồi", r.revoked.total) +
     card("Hết hạn", r.expired.total) + card("Còn hiệu lực cuối kỳ", r.active_at_end.total) +
@@ -163,7 +176,7 @@ async function report() {
   const byEntry = Object.fromEntries(Object.entries(r.recognised.by_entry).map(([k, v]) => [entries[k] || k, v.total]));
   $("#r-tables").innerHTML = countsTable("Công nhận theo hạng sao", r.recognised.by_stars, (k) => k + " sao") +
     countsTable("Công nhận theo loại hồ sơ", byEntry) + countsTable("Công nhận theo đơn vị", r.recognised.by_unit, unit) +
-    countsTable("Công nhận theo loại hình chủ thể", r.recognised.by_legal_form) + countsTable("Thu hồi theo lý do", r.revoked.by_reason);
+    countsTable("Công nhận theo loại hình chủ thể", r.recognised.by_legal_form) + countsTable("Thu hồi theo lý do", r.revoked.by_reason, (k) => REASONS[k] || k);
   $("#r-ledger").textContent = r.ledger ? `Tính từ sổ cái gồm ${r.ledger.size} sự kiện, gốc cây băm ${r.ledger.root}, chữ ký ${r.ledger.signature}` : "";
   say(`Báo cáo kỳ ${r.period.from} – ${r.period.to}`);
 }
