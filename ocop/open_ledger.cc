@@ -14,7 +14,15 @@ Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::L
   ledger::Options options;
   options.create_if_missing = create;
   options.clock = WallClockMicros;
-  return ledger::Ledger::Open(g.data_dir, options, out);
+  Status s = ledger::Ledger::Open(g.data_dir, options, out);
+  if (s.IsBusy()) {
+    // Usually a running `ocop serve`: RocksDB admits one process, so point
+    // officials to the questions the server answers meanwhile.
+    return Status::Busy(s.message() +
+                        ". If `ocop serve` is running on it, ask the server instead: "
+                        "GET /v1/products/ID, /v1/reports, /v1/deadlines, /v1/tree-head");
+  }
+  return s;
 }
 
 }  // namespace ocop::cli

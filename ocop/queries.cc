@@ -221,6 +221,38 @@ Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out) {
   return Status::OK();
 }
 
+namespace {
+
+// A report for people in `format` (csv, md or xlsx), named `base`.
+Status Render(const ReportTable& table, const std::string& format, Lang lang,
+              const std::string& base, RenderedReport* out) {
+  if (format == "csv") {
+    *out = RenderedReport{"text/csv; charset=utf-8", RenderCsv(table, lang), base + ".csv"};
+    return Status::OK();
+  }
+  if (format == "md") {
+    *out = RenderedReport{"text/markdown; charset=utf-8", RenderMarkdown(table, lang), base + ".md"};
+    return Status::OK();
+  }
+  // libxlsxwriter writes files: render into a scratch file and read it back.
+  std::string path = (fs::temp_directory_path() /
+                      ("ocop-report-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(reinterpret_cast<uintptr_t>(out)) + ".xlsx"))
+                         .string();
+  Status s = WriteXlsx(table, lang, path);
+  if (s.ok()) {
+    std::ifstream f(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    *out = RenderedReport{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          ss.str(), base + ".xlsx"};
+  }
+  fs::remove(path);
+  return s;
+}
+
+}  // namespace
+
 Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* out) {
   if (q.lang != "vi" && q.lang != "en") return Status::InvalidArgument("lang must be vi or en");
   if (q.format != "json" && q.format != "csv" && q.format != "md" && q.format != "xlsx") {
@@ -230,6 +262,18 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
   uint64_t known_at = 0;
   Status s = KnownAt(r, q.known_at, &known_at);
   if (!s.ok()) return s;
+
+  // Every report says which log it was computed from, signed, so that
+  // `ocop verify-report` (or anyone with the public key) can check it.
+  auto signed_head = [&](projections::Report::Head* out) {
+    ledger::SignedTreeHead head;
+    Status hs = r.ledger->TreeHead(known_at ? known_at : r.projections->checkpoint(), &head);
+    if (hs.ok()) {
+      *out = projections::Report::Head{head.size, ledger::merkle::ToHex(head.root),
+                                       Base64(head.signature), head.key_id_hex};
+    }
+    return hs;
+  };
 
   if (!q.cohort.empty()) {
     int year = 0;
@@ -242,10 +286,19 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
     s = DateOr("as_of", q.as_of, r.today, &as_of);
     projections::Cohort c;
     if (s.ok()) s = projections::BuildCohort(*r.projections, year, as_of, q.unit, &c, known_at);
+    projections::Report::Head head;
+    if (s.ok()) s = signed_head(&head);
     if (!s.ok()) return s;
-    *out = RenderedReport{"application/json", projections::CohortJson(c).dump() + "\n",
-                          "cohort-" + q.cohort + ".json"};
-    return Status::OK();
+    std::string base = "ocop-cohort-" + q.cohort + (q.unit.empty() ? "" : "-" + q.unit);
+    if (q.format == "json") {
+      Json j = projections::CohortJson(c);
+      j["known_at"] = known_at ? Json(known_at) : Json(nullptr);
+      j["ledger"] = {{"size", head.size}, {"root", head.root}, {"signature", head.signature},
+                     {"key_id", head.key_id}};
+      *out = RenderedReport{"application/json", j.dump() + "\n", base + ".json"};
+      return Status::OK();
+    }
+    return Render(CohortTable(c, head, lang), q.format, lang, base, out);
   }
 
   projections::ReportQuery rq;
@@ -277,39 +330,16 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
   }
   projections::Report rep;
   s = projections::BuildReport(*r.projections, rq, &rep);
+  projections::Report::Head head;
+  if (s.ok()) s = signed_head(&head);
   if (!s.ok()) return s;
-  // The report says which log it was computed from, signed, so that
-  // `ocop verify-report` (or anyone with the public key) can check it.
-  ledger::SignedTreeHead head;
-  s = r.ledger->TreeHead(known_at ? known_at : r.projections->checkpoint(), &head);
-  if (!s.ok()) return s;
-  rep.ledger = projections::Report::Head{head.size, ledger::merkle::ToHex(head.root),
-                                         Base64(head.signature), head.key_id_hex};
+  rep.ledger = head;
   std::string base = "ocop-report-" + name + (q.unit.empty() ? "" : "-" + q.unit);
   if (q.format == "json") {
     *out = RenderedReport{"application/json", projections::ReportJson(rep).dump() + "\n", base + ".json"};
-  } else if (q.format == "csv") {
-    *out = RenderedReport{"text/csv; charset=utf-8", RenderCsv(rep, lang), base + ".csv"};
-  } else if (q.format == "md") {
-    *out = RenderedReport{"text/markdown; charset=utf-8", RenderMarkdown(rep, lang), base + ".md"};
-  } else {
-    // libxlsxwriter writes files: render into a scratch file and read it back.
-    std::string path = (fs::temp_directory_path() /
-                        ("ocop-report-" + std::to_string(::getpid()) + "-" +
-                         std::to_string(reinterpret_cast<uintptr_t>(out)) + ".xlsx"))
-                           .string();
-    s = WriteXlsx(rep, lang, path);
-    if (s.ok()) {
-      std::ifstream f(path, std::ios::binary);
-      std::ostringstream ss;
-      ss << f.rdbuf();
-      *out = RenderedReport{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                            ss.str(), base + ".xlsx"};
-    }
-    fs::remove(path);
-    if (!s.ok()) return s;
+    return Status::OK();
   }
-  return Status::OK();
+  return Render(PeriodTable(rep, lang), q.format, lang, base, out);
 }
 
 Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
@@ -330,6 +360,7 @@ Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
   s = r.projections->ForEachChange(from, to, known_at, [&](uint64_t seq, Date effective,
                                                           projections::schema::Change::Reader c) {
     if (!q.unit.empty() && !tree->Within(c.getUnit().cStr(), q.unit, to)) return;
+    if (!q.principal.empty() && q.principal != c.getPrincipal().cStr()) return;
     ++count;
     Json item{{"seq", seq},
               {"effective", workflow::FormatDate(effective)},
@@ -370,6 +401,7 @@ Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
   *out = Json{{"from", q.from},
               {"to", q.to},
               {"unit", q.unit.empty() ? Json(nullptr) : Json(q.unit)},
+              {"principal", q.principal.empty() ? Json(nullptr) : Json(q.principal)},
               {"known_at", known_at ? Json(known_at) : Json(nullptr)},
               {"changes", count},
               {"decisions", d},

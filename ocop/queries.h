@@ -54,6 +54,7 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
 
 struct ChangesQuery {
   std::string from, to, unit, known_at;
+  std::string principal;  // only the acts of this principal (empty: everyone's)
 };
 Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out);
 

@@ -125,9 +125,19 @@ int RunVerifyReport(const GlobalOptions& g, const std::string& path) {
       !FromBase64(head["signature"].get<std::string>(), &sig)) {
     return bad_input("unreadable root or signature");
   }
+  // A period report, or a cohort's re-recognition funnel (it has "cohort").
+  const bool cohort = report.contains("cohort");
+  int cohort_year = 0;
+  Date cohort_as_of;
   projections::ReportQuery q;
   try {
-    if (!workflow::ParseDate(report["period"]["from"].get<std::string>(), &q.period.from) ||
+    if (cohort) {
+      cohort_year = report["cohort"].get<int>();
+      if (!workflow::ParseDate(report["as_of"].get<std::string>(), &cohort_as_of)) {
+        return bad_input("unreadable as_of");
+      }
+      if (report["unit"].is_string()) q.unit = report["unit"].get<std::string>();
+    } else if (!workflow::ParseDate(report["period"]["from"].get<std::string>(), &q.period.from) ||
         !workflow::ParseDate(report["period"]["to"].get<std::string>(), &q.period.to)) {
       return bad_input("unreadable period");
     }
@@ -138,7 +148,7 @@ int RunVerifyReport(const GlobalOptions& g, const std::string& path) {
       q.as_of = d;
     }
   } catch (const std::exception&) {
-    return bad_input("no period");
+    return bad_input("no period (or, for a cohort, no year and as_of)");
   }
 
   std::unique_ptr<ledger::Ledger> l;
@@ -177,13 +187,21 @@ int RunVerifyReport(const GlobalOptions& g, const std::string& path) {
     std::unique_ptr<projections::Projections> p;
     s = projections::Projections::OpenAt(l.get(), scratch, &p);
     if (s.ok()) s = p->CatchUp({}, size);
-    projections::Report again;
-    if (s.ok()) s = projections::BuildReport(*p, q, &again);
+    json mine;
+    if (cohort) {
+      projections::Cohort again;
+      if (s.ok()) s = projections::BuildCohort(*p, cohort_year, cohort_as_of, q.unit, &again);
+      if (s.ok()) mine = projections::CohortJson(again);
+    } else {
+      projections::Report again;
+      if (s.ok()) s = projections::BuildReport(*p, q, &again);
+      if (s.ok()) mine = projections::ReportJson(again);
+    }
     if (!s.ok()) {
       fs::remove_all(scratch);
       return Fail("verify-report", s);
     }
-    json mine = projections::ReportJson(again), theirs = report;
+    json theirs = report;
     for (json* j : {&mine}) {
       j->erase("ledger");
       j->erase("known_at");
@@ -253,6 +271,7 @@ void AddReplayCommands(CLI::App& app, const GlobalOptions& global, Runner* selec
   changes->add_option("--from", c->from, "First effective date YYYY-MM-DD")->required();
   changes->add_option("--to", c->to, "Last effective date YYYY-MM-DD")->required();
   changes->add_option("--unit", c->unit, "Only this unit and the units within it");
+  changes->add_option("--principal", c->principal, "Only the acts of this principal (e.g. ubnd.cm)");
   changes->add_option("--known-at", c->known_at, "As recorded by this sequence number or timestamp");
   changes->callback([&global, selected, c] {
     *selected = [&global, c] { return RunJsonQuery(global, "changes", *c, QueryChanges); };

@@ -69,6 +69,16 @@ const std::map<std::string, Label>& Labels() {
       {"tree_size", {"Số sự kiện", "Tree size"}},
       {"root", {"Gốc cây băm", "Root hash"}},
       {"signature", {"Chữ ký", "Signature"}},
+      {"cohort_title",
+       {"Theo dõi công nhận lại các sản phẩm được công nhận năm", "Re-recognition funnel of the certificates of"}},
+      {"as_of", {"tính đến ngày", "as of"}},
+      {"cohort", {"Sản phẩm được công nhận trong năm", "Certificates issued that year"}},
+      {"cohort_due", {"Phải công nhận lại (tổng số giấy chứng nhận)", "Due for re-recognition (all)"}},
+      {"cohort_entered", {"Đã nộp hồ sơ công nhận lại", "Entered for re-recognition"}},
+      {"cohort_renewed", {"Đã được công nhận lại", "Re-recognised"}},
+      {"cohort_revoked", {"Bị thu hồi", "Revoked"}},
+      {"cohort_lapsed", {"Hết hạn, không công nhận lại", "Lapsed without renewal"}},
+      {"cohort_pending", {"Còn hiệu lực, chưa đến hạn", "Still valid, not yet due"}},
   };
   return k;
 }
@@ -96,6 +106,13 @@ void AddCounts(std::vector<ReportRow>* rows, const std::string& section,
   for (const auto& [k, v] : c) rows->push_back({L(section, lang), L(breakdown, lang), name(k), Num(v)});
 }
 
+// The signed tree head a rendered report was computed from.
+void AddHead(std::vector<ReportRow>* rows, const Report::Head& head, Lang lang) {
+  rows->push_back({L("ledger", lang), L("tree_size", lang), "", std::to_string(head.size)});
+  rows->push_back({L("ledger", lang), L("root", lang), head.root, ""});
+  rows->push_back({L("ledger", lang), L("signature", lang), head.signature, ""});
+}
+
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -110,13 +127,13 @@ std::string DateText(workflow::Date d) { return workflow::FormatDate(d); }
 
 }  // namespace
 
-std::string ReportTitle(const Report& r, Lang lang) {
+std::string PeriodTitle(const Report& r, Lang lang) {
   return L("title", lang) + " — " + L("period", lang) + " " + DateText(r.period.from) + " – " +
          DateText(r.period.to) + " — " + L("unit", lang) + ": " +
          (r.unit.empty() ? L("all_units", lang) : r.unit);
 }
 
-std::vector<ReportRow> ReportRows(const Report& r, Lang lang) {
+std::vector<ReportRow> PeriodRows(const Report& r, Lang lang) {
   std::vector<ReportRow> rows;
   auto as_is = [&](const std::string& k) { return L(k, lang); };
   auto unit_name = [&](const std::string& code) {
@@ -152,30 +169,51 @@ std::vector<ReportRow> ReportRows(const Report& r, Lang lang) {
     rows.push_back({L("targets", lang), L("actual", lang), item, t.actual ? actual : "—"});
   }
   if (r.ledger) {
-    rows.push_back({L("ledger", lang), L("tree_size", lang), "", std::to_string(r.ledger->size)});
-    rows.push_back({L("ledger", lang), L("root", lang), r.ledger->root, ""});
-    rows.push_back({L("ledger", lang), L("signature", lang), r.ledger->signature, ""});
+    AddHead(&rows, *r.ledger, lang);
   }
   return rows;
 }
 
-std::string RenderCsv(const Report& r, Lang lang) {
+ReportTable PeriodTable(const Report& r, Lang lang) {
+  return ReportTable{PeriodTitle(r, lang), PeriodRows(r, lang)};
+}
+
+ReportTable CohortTable(const projections::Cohort& c, const Report::Head& head, Lang lang) {
+  ReportTable t;
+  t.title = L("cohort_title", lang) + " " + std::to_string(c.year) + " — " + L("as_of", lang) + " " +
+            DateText(c.as_of) + " — " + L("unit", lang) + ": " +
+            (c.unit.empty() ? L("all_units", lang) : c.unit);
+  const std::string section = L("cohort", lang);
+  for (const auto& [key, n] : std::initializer_list<std::pair<const char*, uint64_t>>{
+           {"cohort_due", c.due},
+           {"cohort_entered", c.entered},
+           {"cohort_renewed", c.renewed},
+           {"cohort_revoked", c.revoked},
+           {"cohort_lapsed", c.lapsed},
+           {"cohort_pending", c.pending}}) {
+    t.rows.push_back({section, L("total", lang), L(key, lang), Num(n)});
+  }
+  AddHead(&t.rows, head, lang);
+  return t;
+}
+
+std::string RenderCsv(const ReportTable& t, Lang lang) {
   // A byte-order mark, so that spreadsheet programs read the diacritics as UTF-8.
   std::string out = "\xEF\xBB\xBF";
   out += CsvField(L("section", lang)) + "," + CsvField(L("breakdown", lang)) + "," +
          CsvField(L("item", lang)) + "," + CsvField(L("value", lang)) + "\n";
-  for (const auto& row : ReportRows(r, lang)) {
+  for (const auto& row : t.rows) {
     out += CsvField(row.section) + "," + CsvField(row.breakdown) + "," + CsvField(row.item) + "," +
            CsvField(row.value) + "\n";
   }
   return out;
 }
 
-std::string RenderMarkdown(const Report& r, Lang lang) {
+std::string RenderMarkdown(const ReportTable& t, Lang lang) {
   std::ostringstream out;
-  out << "# " << ReportTitle(r, lang) << "\n";
+  out << "# " << t.title << "\n";
   std::string section;
-  for (const auto& row : ReportRows(r, lang)) {
+  for (const auto& row : t.rows) {
     if (row.section != section) {
       section = row.section;
       out << "\n## " << section << "\n\n| " << L("breakdown", lang) << " | " << L("item", lang)
@@ -186,7 +224,7 @@ std::string RenderMarkdown(const Report& r, Lang lang) {
   return out.str();
 }
 
-Status WriteXlsx(const Report& r, Lang lang, const std::string& path) {
+Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path) {
   lxw_workbook* wb = workbook_new(path.c_str());
   if (!wb) return Status::IOError("cannot create " + path);
   lxw_worksheet* ws = workbook_add_worksheet(wb, lang == Lang::kVi ? "Báo cáo" : "Report");
@@ -196,11 +234,11 @@ Status WriteXlsx(const Report& r, Lang lang, const std::string& path) {
   worksheet_set_column(ws, 1, 1, 28, nullptr);
   worksheet_set_column(ws, 2, 2, 40, nullptr);
   worksheet_set_column(ws, 3, 3, 12, nullptr);
-  worksheet_write_string(ws, 0, 0, ReportTitle(r, lang).c_str(), bold);
+  worksheet_write_string(ws, 0, 0, t.title.c_str(), bold);
   const char* headers[] = {"section", "breakdown", "item", "value"};
   for (int c = 0; c < 4; ++c) worksheet_write_string(ws, 2, c, L(headers[c], lang).c_str(), bold);
   lxw_row_t row = 3;
-  for (const auto& rr : ReportRows(r, lang)) {
+  for (const auto& rr : t.rows) {
     worksheet_write_string(ws, row, 0, rr.section.c_str(), nullptr);
     worksheet_write_string(ws, row, 1, rr.breakdown.c_str(), nullptr);
     worksheet_write_string(ws, row, 2, rr.item.c_str(), nullptr);

@@ -18,12 +18,22 @@ struct ReportRow {
   std::string value;
 };
 
-std::vector<ReportRow> ReportRows(const projections::Report& r, Lang lang);
-std::string ReportTitle(const projections::Report& r, Lang lang);
+// What every format renders: a title and its rows. The period report and the
+// cohort funnel both become one, so CSV, Markdown and XLSX are written once.
+struct ReportTable {
+  std::string title;
+  std::vector<ReportRow> rows;
+};
 
-std::string RenderCsv(const projections::Report& r, Lang lang);
-std::string RenderMarkdown(const projections::Report& r, Lang lang);
+ReportTable PeriodTable(const projections::Report& r, Lang lang);
+// The re-recognition funnel of a yearly cohort; `head` is the signed head of
+// the log it was computed from, as a period report carries.
+ReportTable CohortTable(const projections::Cohort& c, const projections::Report::Head& head,
+                        Lang lang);
+
+std::string RenderCsv(const ReportTable& t, Lang lang);
+std::string RenderMarkdown(const ReportTable& t, Lang lang);
 // Writes a real .xlsx workbook (libxlsxwriter) to `path`.
-Status WriteXlsx(const projections::Report& r, Lang lang, const std::string& path);
+Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path);
 
 }  // namespace ocop::cli

@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "ledger/event_view.h"
+#include "replay/history.h"
 #include "workflow/decide.h"
 #include "workflow/stream_fold.h"
 
@@ -101,7 +102,23 @@ Status ParseKnownAt(ledger::Ledger* ledger, const std::string& text, uint64_t* s
                                    "' is neither a sequence number nor a timestamp like "
                                    "2024-06-30T17:00:00+07:00 or a date 2024-06-30");
   }
-  return SeqKnownAt(ledger, micros, seq);
+  Status s = SeqKnownAt(ledger, micros, seq);
+  if (s.ok() && *seq == 0) {
+    // Seq 0 means "no limit" to every reader, so it must never stand for
+    // "nothing yet": a record that held nothing is said plainly instead.
+    std::string first = "nothing has been recorded yet";
+    std::string bytes;
+    if (ledger->Size() > 0 && ledger->Get(1, &bytes).ok()) {
+      ledger::EventView view(bytes);
+      if (view.ok()) {
+        first = "the first event was recorded at " +
+                FormatTimestamp(view.event().getRecordedAt());
+      }
+    }
+    return Status::NotFound("--known-at " + text + ": the ledger held no events then (" + first +
+                            "); ask for a later point");
+  }
+  return s;
 }
 
 }  // namespace ocop::replay

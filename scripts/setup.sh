@@ -13,6 +13,7 @@ packages=(
   catch2
   chromium chromium-driver  # the dashboard's browser test
   postgresql libpq-dev libsqlite3-dev  # the benchmarks' peers (bench/run.sh)
+  libreoffice-calc-nogui  # a test opens the XLSX report in LibreOffice Calc
 )
 
 missing=()

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -191,4 +192,142 @@ TEST_CASE("report, deadlines and rebuild answer in JSON") {
   REQUIRE(rb.code == 0);
   CHECK(json::parse(rb.out)["rebuilt"] == 14);
   CHECK(json::parse(Ocop(d.flag() + " report --period 2022 --unit CM").out) == rep);
+}
+
+// Seq 0 stands for "no limit" inside the program; a point in time before the
+// first record must never become it.
+TEST_CASE("a known-at point before the first record is refused, not read as everything") {
+  DataDir d;
+  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
+  for (const char* q : {" status P1 --known-at 2000-01-01", " report --period 2022 --known-at 2000-01-01",
+                        " deadlines --as-of 2025-01-01 --within-days 30 --known-at 1999-12-31T23:00:00+07:00"}) {
+    INFO(q);
+    Run r = Ocop(d.flag() + q);
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());  // nothing printed for machines to misread
+  }
+  CHECK(Ocop(d.flag() + " status P1 --known-at 2999-01-01").code == 0);  // after: everything
+}
+
+TEST_CASE("the cohort funnel in every format, signed and verifiable") {
+  DataDir d;
+  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
+  REQUIRE(Ocop(d.flag() + " submit --as hd.a",
+               R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})")
+              .code == 0);
+  REQUIRE(Ocop(d.flag() + " submit --as ubnd.cm",
+               R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":4,"certificate":"CN-1"}]})")
+              .code == 0);
+  // Issued 2022-09-20, valid to 2025-09-20: pending before, lapsed after.
+  json before = json::parse(Ocop(d.flag() + " report --cohort 2022 --as-of 2025-09-20").out);
+  CHECK(before["due"] == 1);
+  CHECK(before["pending"] == 1);
+  CHECK(before["lapsed"] == 0);
+  CHECK(before["ledger"]["size"] == 14);
+  const std::string path = d.File("cohort.json");
+  REQUIRE(Ocop(d.flag() + " report --cohort 2022 --as-of 2025-09-21 --out " + path).code == 0);
+  json after = json::parse(std::ifstream(path));
+  CHECK(after["lapsed"] == 1);
+  CHECK(after["pending"] == 0);
+  CHECK(Ocop(d.flag() + " verify-report " + path).code == 0);
+  after["lapsed"] = 0;  // a number changed by hand is caught
+  std::ofstream(path) << after.dump();
+  CHECK(Ocop(d.flag() + " verify-report " + path).code == 1);
+
+  Run md = Ocop(d.flag() + " report --cohort 2022 --as-of 2025-09-21 --format md");
+  CHECK(md.out.find("| Tổng số | Hết hạn, không công nhận lại | 1 |") != std::string::npos);
+  Run csv = Ocop(d.flag() + " report --cohort 2022 --as-of 2025-09-21 --format csv --lang en");
+  CHECK(csv.out.find("Certificates issued that year,Total,Lapsed without renewal,1") != std::string::npos);
+
+  // The audit view by principal: the authority signed the one decision.
+  json by_authority = json::parse(Ocop(d.flag() + " changes --from 2022-01-01 --to 2022-12-31 --principal ubnd.cm").out);
+  REQUIRE(by_authority["decisions"].size() == 1);
+  CHECK(by_authority["decisions"][0]["by"] == "ubnd.cm");
+  CHECK(by_authority["changes"] == 1);
+  json by_council = json::parse(Ocop(d.flag() + " changes --from 2022-01-01 --to 2022-12-31 --principal hd.a").out);
+  CHECK(by_council["decisions"].empty());
+  CHECK(by_council["changes"] == 1);  // the score it recorded
+}
+
+namespace {
+
+// Splits CSV text into rows of fields (RFC 4180 quoting), dropping a BOM.
+std::vector<std::vector<std::string>> ParseCsv(std::string text) {
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+  std::vector<std::vector<std::string>> rows(1);
+  std::string field;
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      rows.back().push_back(std::move(field));
+      field.clear();
+    } else if (c == '\n') {
+      rows.back().push_back(std::move(field));
+      field.clear();
+      rows.emplace_back();
+    } else if (c != '\r') {
+      field += c;
+    }
+  }
+  if (!field.empty() || !rows.back().empty()) rows.back().push_back(std::move(field));
+  if (rows.back().empty()) rows.pop_back();
+  return rows;
+}
+
+}  // namespace
+
+// "A real spreadsheet, opened by LibreOffice": Debian's LibreOffice Calc
+// (installed by scripts/setup.sh) converts the workbook back to CSV, and its
+// cells are the rows of --format csv, under a title row and a blank row.
+TEST_CASE("the XLSX report opens in LibreOffice with the CSV report's cells") {
+  DataDir d;
+  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
+  REQUIRE(Ocop(d.flag() + " submit --as hd.a",
+               R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})")
+              .code == 0);
+  REQUIRE(Ocop(d.flag() + " submit --as ubnd.cm",
+               R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":4,"certificate":"CN-1"}]})")
+              .code == 0);
+  for (const char* lang : {"vi", "en"}) {
+    INFO("lang " << lang);
+    const std::string xlsx = d.File(std::string("report-") + lang + ".xlsx");
+    const std::string args = " report --period 2022 --unit CM --lang " + std::string(lang);
+    REQUIRE(Ocop(d.flag() + args + " --format xlsx --out " + xlsx).code == 0);
+    Run csv = Ocop(d.flag() + args + " --format csv");
+    REQUIRE(csv.code == 0);
+
+    const std::string out_dir = d.File(std::string("lo-") + lang);
+    fs::create_directories(out_dir);
+    // Its own profile directory, so concurrent tests do not share one.
+    std::string cmd = "HOME=" + out_dir + " timeout 180 soffice --headless --norestore --convert-to " +
+                      "'csv:Text - txt - csv (StarCalc):44,34,76' --outdir " + out_dir + " " + xlsx +
+                      " >/dev/null 2>&1";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    std::ifstream f(fs::path(out_dir) / fs::path(xlsx).filename().replace_extension(".csv"),
+                    std::ios::binary);
+    REQUIRE(f.good());
+    std::stringstream calc;
+    calc << f.rdbuf();
+
+    auto cells = ParseCsv(calc.str());
+    auto rows = ParseCsv(csv.out);
+    REQUIRE(cells.size() == rows.size() + 2);
+    CHECK(cells[0][0].find(lang == std::string("vi") ? "Báo cáo" : "OCOP programme report") == 0);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      INFO("row " << i);
+      CHECK(cells[i + 2] == rows[i]);
+    }
+  }
 }

@@ -198,13 +198,18 @@ async function download(format) {
 async function audit() {
   const params = new URLSearchParams({ from: $("#a-from").value, to: $("#a-to").value });
   if ($("#a-unit").value.trim()) params.set("unit", $("#a-unit").value.trim());
+  if ($("#a-principal").value.trim()) params.set("principal", $("#a-principal").value.trim());
   const data = await api("/v1/changes?" + params);
   const body = $("#audit-table tbody");
   body.innerHTML = "";
   for (const d of data.decisions) {
     const tr = document.createElement("tr");
     tr.innerHTML = `<td>${esc(d.date)}</td><td>${esc(d.decision)}</td><td>${esc(d.issuer)}</td><td>${esc(EVENTS[d.type] || d.type)}</td>` +
-      `<td>${esc(d.by)}</td><td>${d.products.map((p) => `<a href="#/product/${encodeURIComponent(p.product)}">${esc(p.name)}</a>`).join(", ")}</td>`;
+      `<td><a href="#" class="by" title="Chỉ xem các quyết định của người này">${esc(d.by)}</a></td><td>${d.products.map((p) => `<a href="#/product/${encodeURIComponent(p.product)}">${esc(p.name)}</a>`).join(", ")}</td>`;
+    tr.querySelector("a.by").onclick = guard(async () => {
+      $("#a-principal").value = d.by;
+      await audit();
+    });
     body.appendChild(tr);
   }
   say(`${data.decisions.length} quyết định, ${data.changes} sự kiện trong kỳ`);
