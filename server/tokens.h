@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -15,11 +16,17 @@ class Tokens {
  public:
   // Reads `path`; a missing file is an empty set (nobody may act).
   static Status Load(const std::string& path, Tokens* out);
+  // Who `token` speaks for. The file is read again first if it changed since
+  // it was last read (`ocop token add` while the server runs, or a line
+  // removed to withdraw a token), so no restart is needed; if the changed
+  // file cannot be read, the tokens read before stay in force.
+  // Thread-safe.
   std::optional<std::string> PrincipalFor(const std::string& token) const;
-  size_t size() const { return by_hash_.size(); }
+  size_t size() const;
 
  private:
-  std::map<std::string, std::string> by_hash_;  // sha256 hex -> principal
+  struct State;
+  std::shared_ptr<State> state_;
 };
 
 // Makes a new random token for `principal`, appends its hash to `path`

@@ -151,6 +151,31 @@ EOF)";
   CHECK(ok == 200);
   CHECK(reply.find("Mật ong") != std::string::npos);
 
+  // A token added while the server runs works at once; removing its line
+  // withdraws it, also without a restart.
+  auto get_as = [&](const std::string& t) {
+    std::string r;
+    return Exchange(port, "GET /v1/products/P1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + t +
+                              "\r\nConnection: close\r\n\r\n",
+                    &r);
+  };
+  std::string add = std::string(OCOP_BINARY) + " --data " + data + " token add kiem.toan > " +
+                    (dir / "token2").string();
+  REQUIRE(std::system(add.c_str()) == 0);
+  std::string token2 = ReadFile(dir / "token2");
+  token2.erase(token2.find_last_not_of("\n") + 1);
+  CHECK(get_as(token2) == 200);
+  std::string kept;
+  {
+    std::istringstream lines(ReadFile(fs::path(data) / "tokens"));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("kiem.toan ", 0) != 0) kept += line + "\n";
+    }
+  }
+  std::ofstream(fs::path(data) / "tokens", std::ios::trunc) << kept;
+  CHECK(get_as(token2) == 401);
+  CHECK(get_as(token) == 200);
+
   kill(server, SIGTERM);
   int status = 0;
   waitpid(server, &status, 0);
