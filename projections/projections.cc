@@ -3,12 +3,20 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <rocksdb/db.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/table.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 
 #include <bit>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "ledger/event_view.h"
@@ -33,10 +41,18 @@ const char* const kFamilies[] = {"default", "products", "certificates", "deadlin
 
 // Bumped whenever what the projections store changes: a directory folded by
 // another version is rebuilt from the log on open rather than misread.
-constexpr const char* kProjectionFormat = "3";
+constexpr const char* kProjectionFormat = "4";  // 4: certificates keep renewalEnteredOn
 
-// Flush the batch every this many events: bounds memory during a rebuild.
+// Flush the batch every this many events: bounds memory while catching up.
 constexpr uint64_t kEventsPerFlush = 50000;
+
+// A rebuild keeps every state in memory (a national ledger's are a few
+// hundred megabytes) and writes the per-event records (fact versions,
+// changes) whenever this many bytes of them are queued.
+constexpr size_t kSpillBytes = 32 << 20;
+
+// Marks a rebuild that has not yet flushed everything it wrote.
+constexpr const char* kRebuilding = "rebuilding";
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::OK();
@@ -108,6 +124,22 @@ bool TouchesFacts(workflow::schema::Payload::Reader p) {
          p.isIdeaRegistered() || p.isProductClassified();
 }
 
+// What messageToFlatArray gives (the segment table, then the segments),
+// written into *out, whose storage is reused from event to event.
+void FlatInto(capnp::MessageBuilder& msg, std::string* out) {
+  auto segments = msg.getSegmentsForOutput();
+  out->clear();
+  auto put32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));  // little-endian
+  };
+  put32(static_cast<uint32_t>(segments.size() - 1));
+  for (auto segment : segments) put32(static_cast<uint32_t>(segment.size()));
+  if (segments.size() % 2 == 0) put32(0);  // the table is padded to a whole word
+  for (auto segment : segments) {
+    out->append(reinterpret_cast<const char*>(segment.begin()), segment.size() * sizeof(capnp::word));
+  }
+}
+
 std::string Flat(capnp::MallocMessageBuilder& msg) {
   auto flat = capnp::messageToFlatArray(msg);
   return std::string(reinterpret_cast<const char*>(flat.asBytes().begin()), flat.asBytes().size());
@@ -132,6 +164,8 @@ struct Projections::Batch {
     std::optional<std::string> stored_deadline;  // deadline key written before
   };
   std::unordered_map<std::string, ProductSlot> products;
+  std::string last_product;  // the slot of the last product event, if any
+  ProductSlot* last_slot = nullptr;
   std::unordered_map<std::string, UnitState> units;
   std::unordered_map<std::string, SubjectState> subjects;
   std::map<std::string, std::vector<Target>> targets;  // unit -> replaced whole
@@ -139,6 +173,15 @@ struct Projections::Batch {
   // of the states at the flush, all in this one batch with the checkpoint.
   rocksdb::WriteBatch writes;
   uint64_t events = 0;
+  // A rebuild into an empty directory: nothing is read back from RocksDB
+  // (every state is in the maps above until the end), and writes skip the
+  // WAL (the rebuilding marker covers a crash).
+  bool bulk = false;
+  // Zeroed first segment for the per-event messages, reused (capnp zeroes
+  // it again when a builder is done with it).
+  kj::Array<capnp::word> scratch = kj::heapArray<capnp::word>(512);
+  std::string flat;  // and the serialized form of each
+  Batch() { std::memset(scratch.begin(), 0, scratch.size() * sizeof(capnp::word)); }
 };
 
 Projections::~Projections() { CloseDb(); }
@@ -165,7 +208,7 @@ Status Projections::OpenAt(ledger::Ledger* ledger, const std::string& dir,
   return Status::OK();
 }
 
-Status Projections::OpenDb(bool fresh) {
+Status Projections::OpenDb(bool fresh, bool bulk) {
   if (fresh) {
     rocksdb::Options o;
     rocksdb::Status d = rocksdb::DestroyDB(dir_, o);
@@ -177,8 +220,42 @@ Status Projections::OpenDb(bool fresh) {
   options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   options.keep_log_file_num = 2;
   options.max_background_jobs = 2;
+  rocksdb::ColumnFamilyOptions cf_options;
+  // Reports read every certificate's facts (two hundred thousand on a
+  // national ledger): a cache that holds them spares a decompression of
+  // each block on every report. Filled only by reads, so a rebuild does not
+  // grow it.
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(256 << 20);
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  if (bulk) {
+    // A rebuild appends millions of keys and reads none back until it ends.
+    // A vector memtable takes each write in constant time and sorts once,
+    // when it is flushed on a background thread (the second core), where a
+    // skiplist would compare its way through every insert on the folding
+    // thread. Compaction waits for the normal open that follows.
+    options.allow_concurrent_memtable_write = false;
+    cf_options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+    cf_options.write_buffer_size = 64 << 20;
+    cf_options.max_write_buffer_number = 4;
+    cf_options.disable_auto_compactions = true;
+    // Compressing is left to the compactions after the rebuild, in the
+    // background: it was the flushing thread's largest cost.
+    cf_options.compression = rocksdb::kNoCompression;
+    cf_options.level0_slowdown_writes_trigger = 1 << 20;
+    cf_options.level0_stop_writes_trigger = 1 << 20;
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name : kFamilies) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  for (const char* name : kFamilies) cfs.emplace_back(name, cf_options);
+  if (bulk) {
+    // Changes, the most numerous, arrive in sequence order within each
+    // effective day (their keys' first 4 bytes): a skiplist with a hint per
+    // day inserts each after the last of its day without searching, and is
+    // already sorted when flushed.
+    auto& changes = cfs[9].options;
+    changes.memtable_factory = std::make_shared<rocksdb::SkipListFactory>();
+    changes.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(4));
+  }
   rocksdb::Status os = rocksdb::DB::Open(options, dir_, cfs, &handles_, &db_);
   if (!os.ok()) return Status::Corruption("cannot open the projections at " + dir_ + ": " + os.ToString());
   products_ = handles_[1];
@@ -191,6 +268,11 @@ Status Projections::OpenDb(bool fresh) {
   fact_versions_ = handles_[8];
   changes_ = handles_[9];
   std::string v, format;
+  if (!fresh && db_->Get(rocksdb::ReadOptions(), meta_, kRebuilding, &v).ok()) {
+    // A rebuild stopped before it had everything on disk: fold again.
+    CloseDb();
+    return OpenDb(true);
+  }
   rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), meta_, "checkpoint", &v);
   checkpoint_ = gs.ok() ? GetBE64(v) : 0;
   rocksdb::Status fs_ = db_->Get(rocksdb::ReadOptions(), meta_, "format", &format);
@@ -200,7 +282,12 @@ Status Projections::OpenDb(bool fresh) {
     CloseDb();
     return OpenDb(true);
   }
-  rocksdb::Status ws = db_->Put(rocksdb::WriteOptions(), meta_, "format", kProjectionFormat);
+  rocksdb::WriteBatch meta;
+  meta.Put(meta_, "format", kProjectionFormat);
+  if (bulk) meta.Put(meta_, kRebuilding, "");
+  rocksdb::WriteOptions wo;
+  wo.sync = bulk;  // the marker must be on disk before anything it covers
+  rocksdb::Status ws = db_->Write(wo, &meta);
   if (!ws.ok()) return FromRocks(ws, "writing the projections' format");
   return CheckCheckpoint();
 }
@@ -216,9 +303,149 @@ Status Projections::CheckCheckpoint() {
 
 Status Projections::Rebuild(const Progress& progress) {
   CloseDb();
-  Status s = OpenDb(true);
-  if (!s.ok()) return s;
-  return CatchUp(progress);
+  Status s = OpenDb(true, /*bulk=*/true);
+  if (s.ok()) s = FoldAll(progress);
+  // Back to the options of normal use (a failed fold leaves the marker, so
+  // this open starts again from an empty directory).
+  CloseDb();
+  Status o = OpenDb(false);
+  return s.ok() ? o : s;
+}
+
+// The rebuild's fold: one thread reads the log (RocksDB iteration and
+// decompression) while this one folds, the events handed over in chunks.
+// Each event is copied to an 8-byte boundary so that reading it needs no
+// second copy.
+Status Projections::FoldAll(const Progress& progress) {
+  const uint64_t total = ledger_->Size();
+  struct Chunk {
+    std::string data;
+    std::vector<std::pair<uint64_t, std::pair<size_t, size_t>>> events;  // seq, offset, size
+  };
+  constexpr size_t kChunkEvents = 8192, kMaxChunks = 8;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Chunk> queue;
+  bool reader_done = false, stop = false;
+  Status read_status;
+  std::thread reader([&] {
+    Chunk chunk;
+    auto push = [&] {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return queue.size() < kMaxChunks || stop; });
+      if (stop) return false;
+      queue.push_back(std::move(chunk));
+      chunk = Chunk();
+      cv.notify_all();
+      return true;
+    };
+    Status s = ledger_->Scan(1, total, [&](uint64_t seq, std::string_view bytes) {
+      if (chunk.events.empty()) chunk.data.reserve(kChunkEvents * 512);
+      size_t at = (chunk.data.size() + 7) & ~size_t{7};
+      chunk.data.resize(at);
+      chunk.data.append(bytes);
+      chunk.events.push_back({seq, {at, bytes.size()}});
+      return chunk.events.size() < kChunkEvents || push();
+    });
+    if (s.ok() && !chunk.events.empty()) push();
+    std::lock_guard<std::mutex> l(mu);
+    read_status = s;
+    reader_done = true;
+    cv.notify_all();
+  });
+
+  // And a third writes what the fold queued into the memtables, so that
+  // folding goes on meanwhile; at most two batches wait (memory stays bounded).
+  std::mutex write_mu;
+  std::condition_variable write_cv;
+  std::deque<rocksdb::WriteBatch> to_write;
+  bool folding_done = false;
+  Status write_status;
+  std::thread writer([&] {
+    for (;;) {
+      rocksdb::WriteBatch wb;
+      {
+        std::unique_lock<std::mutex> l(write_mu);
+        write_cv.wait(l, [&] { return !to_write.empty() || folding_done; });
+        if (to_write.empty()) return;
+        wb = std::move(to_write.front());
+        to_write.pop_front();
+        write_cv.notify_all();
+      }
+      rocksdb::WriteOptions wo;
+      wo.disableWAL = true;
+      Status st = FromRocks(db_->Write(wo, &wb), "writing the projections");
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> l(write_mu);
+        if (write_status.ok()) write_status = st;
+      }
+    }
+  });
+  auto hand_over = [&](Batch* b) {
+    std::unique_lock<std::mutex> l(write_mu);
+    write_cv.wait(l, [&] { return to_write.size() < 2; });
+    to_write.push_back(std::move(b->writes));
+    b->writes = rocksdb::WriteBatch();
+    write_cv.notify_all();
+    return write_status;
+  };
+
+  Batch batch;
+  batch.bulk = true;
+  Status failure;
+  uint64_t last = 0, reported = 0;
+  for (;;) {
+    Chunk chunk;
+    {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return !queue.empty() || reader_done; });
+      if (queue.empty()) break;
+      chunk = std::move(queue.front());
+      queue.pop_front();
+      cv.notify_all();
+    }
+    for (const auto& [seq, span] : chunk.events) {
+      failure = Apply(seq, std::string_view(chunk.data).substr(span.first, span.second), &batch);
+      if (!failure.ok()) break;
+      last = seq;
+    }
+    if (failure.ok() && batch.writes.GetDataSize() >= kSpillBytes) failure = hand_over(&batch);
+    if (!failure.ok()) break;
+    if (progress && last - reported >= 1000000) {
+      progress(last, total);
+      reported = last;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> l(mu);
+    stop = true;
+    cv.notify_all();
+  }
+  reader.join();
+  {
+    std::lock_guard<std::mutex> l(write_mu);
+    folding_done = true;
+    write_cv.notify_all();
+  }
+  writer.join();  // it writes what is queued first
+  if (!failure.ok()) return failure;
+  if (!read_status.ok()) return read_status;
+  if (!write_status.ok()) return write_status;
+  if (last != total) {
+    return Status::Corruption("the rebuild read " + std::to_string(last) + " of " +
+                              std::to_string(total) + " events");
+  }
+  Status s = Flush(last, &batch);
+  if (s.ok() && progress) progress(last, total);
+  return s;
+}
+
+Status Projections::Spill(Batch* batch) {
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  Status s = FromRocks(db_->Write(wo, &batch->writes), "writing the projections");
+  batch->writes.Clear();
+  return s;
 }
 
 Status Projections::CatchUp(const Progress& progress, uint64_t up_to) {
@@ -249,9 +476,10 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
   ledger::EventView view(bytes);
   if (!view.ok()) return Status::Corruption("event " + std::to_string(seq) + ": " + view.error());
   auto e = view.As<workflow::schema::OcopEvent>();
-  std::string stream = e.getStream().cStr();
+  std::string_view stream(e.getStream().cStr(), e.getStream().size());
   size_t slash = stream.find('/');
-  std::string kind = stream.substr(0, slash), id = stream.substr(slash + 1);
+  std::string_view kind = stream.substr(0, slash);
+  std::string id(stream.substr(slash + 1));
   auto payload = e.getPayload();
   const bool annul = payload.isEventAnnulled();
   workflow::EventRef ref = workflow::StreamFold::ToEventRef(e);
@@ -260,15 +488,18 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
   std::optional<workflow::StreamFold> refold;
   if (annul) {
     refold.emplace();
-    Status s = workflow::LoadStream(ledger_, stream, &*refold, seq);
+    Status s = workflow::LoadStream(ledger_, std::string(stream), &*refold, seq);
     if (!s.ok()) return s;
   }
 
   if (kind == "product") {
-    auto it = batch->products.find(id);
-    if (it == batch->products.end()) {
+    // Consecutive events of one product are common (a month's promotions):
+    // the last slot is kept at hand.
+    Batch::ProductSlot* at = batch->last_slot && batch->last_product == id ? batch->last_slot : nullptr;
+    auto it = at ? batch->products.end() : batch->products.find(id);
+    if (!at && it == batch->products.end()) {
       Batch::ProductSlot slot;
-      Status s = Product(id, &slot.state);
+      Status s = batch->bulk ? Status::NotFound("") : Product(id, &slot.state);
       if (s.ok()) {
         slot.stored_certificates = slot.state.certificates.size();
         if (const auto* c = slot.state.Current()) slot.stored_deadline = DeadlineKey(c->valid_until, id);
@@ -277,7 +508,12 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
       }
       it = batch->products.emplace(id, std::move(slot)).first;
     }
-    ProductState& state = it->second.state;
+    if (!at) {
+      at = &it->second;
+      batch->last_product = id;
+      batch->last_slot = at;
+    }
+    ProductState& state = at->state;
     const bool facts = TouchesFacts(payload);
     SubjectState subject;
     std::vector<std::string> before;
@@ -312,7 +548,7 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
     auto it = batch->subjects.find(id);
     if (it == batch->subjects.end()) {
       SubjectState st;
-      Status s = Subject(id, &st);
+      Status s = batch->bulk ? Status::NotFound("") : Subject(id, &st);
       if (!s.ok() && !s.IsNotFound()) return s;
       it = batch->subjects.emplace(id, std::move(st)).first;
     }
@@ -328,7 +564,7 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
       // Targets of a unit are replaced whole from its stream: simple, and
       // correct under annulment.
       workflow::StreamFold fold;
-      Status s = workflow::LoadStream(ledger_, stream, &fold, seq);
+      Status s = workflow::LoadStream(ledger_, std::string(stream), &fold, seq);
       if (!s.ok()) return s;
       std::map<std::tuple<int, std::string>, double> latest;
       for (const std::string& b : fold.events) {
@@ -347,7 +583,8 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
       if (it == batch->units.end()) {
         UnitState st;
         std::string v;
-        rocksdb::Status gs = db_->Get(rocksdb::ReadOptions(), units_, id, &v);
+        rocksdb::Status gs = batch->bulk ? rocksdb::Status::NotFound()
+                                         : db_->Get(rocksdb::ReadOptions(), units_, id, &v);
         if (gs.ok()) {
           kj::Array<capnp::word> words;
           std::optional<capnp::FlatArrayMessageReader> reader;
@@ -378,13 +615,14 @@ Status Projections::SubjectFor(const std::string& id, Batch* batch, SubjectState
     *out = it->second;
     return Status::OK();
   }
+  if (batch->bulk) return Status::OK();
   Status s = Subject(id, out);
   return s.IsNotFound() ? Status::OK() : s;
 }
 
 void Projections::RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader e,
                                const ProductState& state, Batch* batch) {
-  capnp::MallocMessageBuilder msg;
+  capnp::MallocMessageBuilder msg(batch->scratch);
   auto c = msg.initRoot<schema::Change>();
   c.setProduct(state.id.empty() ? std::string(e.getStream().cStr()).substr(8) : state.id);
   c.setName(state.name);
@@ -406,7 +644,8 @@ void Projections::RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader
   }
   Date effective;
   workflow::ParseDate(e.getEffective().cStr(), &effective);
-  batch->writes.Put(changes_, ChangeKey(effective, seq), Flat(msg));
+  FlatInto(msg, &batch->flat);
+  batch->writes.Put(changes_, ChangeKey(effective, seq), batch->flat);
 }
 
 Status Projections::Flush(uint64_t seq, Batch* batch) {
@@ -432,9 +671,11 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
   for (auto& [unit, list] : batch->targets) {
     std::string prefix = unit;
     prefix.push_back('\0');
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), targets_));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      wb.Delete(targets_, it->key());
+    if (!batch->bulk) {  // a rebuild's directory holds none yet
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), targets_));
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        wb.Delete(targets_, it->key());
+      }
     }
     for (const Target& t : list) {
       std::string v;
@@ -456,7 +697,7 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
     auto sub = batch->subjects.find(p.subject);
     if (sub != batch->subjects.end()) {
       subject = sub->second;
-    } else if (!p.subject.empty()) {
+    } else if (!p.subject.empty() && !batch->bulk) {
       Status s = Subject(p.subject, &subject);
       if (!s.ok() && !s.IsNotFound()) return s;
     }
@@ -479,6 +720,26 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
   }
   std::string cp;
   PutBE64(&cp, seq);
+  if (batch->bulk) {
+    // Everything without the WAL, then flushed to disk, and only then the
+    // checkpoint and the end of the rebuilding marker, durably.
+    Status s = Spill(batch);
+    if (!s.ok()) return s;
+    std::vector<rocksdb::ColumnFamilyHandle*> data(handles_.begin() + 1, handles_.end());
+    s = FromRocks(db_->Flush(rocksdb::FlushOptions(), data), "flushing the projections");
+    if (!s.ok()) return s;
+    wb.Put(meta_, "checkpoint", cp);
+    wb.Delete(meta_, kRebuilding);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = FromRocks(db_->Write(wo, &wb), "writing the projections' checkpoint");
+    if (!s.ok()) return s;
+    s = FromRocks(db_->Flush(rocksdb::FlushOptions(), meta_), "flushing the projections");
+    if (!s.ok()) return s;
+    checkpoint_ = seq;
+    *batch = Batch();
+    return Status::OK();
+  }
   wb.Put(meta_, "checkpoint", cp);
   Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing the projections");
   if (!s.ok()) return s;

@@ -17,7 +17,10 @@
 //  * The checkpoint is written in the same batch as the data it covers, so a
 //    crash never applies an event twice or loses one: CatchUp resumes after it.
 //  * Rebuild (drop everything, refold the log) gives byte for byte what live
-//    catching up gave; Digests() lets a test check it.
+//    catching up gave; Digests() lets a test check it. A rebuild keeps every
+//    state in memory and writes each read model once, without the WAL; until
+//    it has flushed everything to disk a marker in meta says so, and a
+//    directory opened with the marker still there is folded again.
 //  * An annulment refolds the stream it annuls in (up to the annulment), so an
 //    annulled event stops counting everywhere it counted.
 //  * Readers call CatchUp first to read their own writes.
@@ -99,11 +102,17 @@ class Projections {
  private:
   struct Batch;
   Projections() = default;
-  Status OpenDb(bool fresh);
+  // `bulk`: options for a rebuild, which writes much and reads nothing
+  // back (see Rebuild in projections.cc).
+  Status OpenDb(bool fresh, bool bulk = false);
   Status CheckCheckpoint();
   void CloseDb();
   Status Apply(uint64_t seq, std::string_view bytes, Batch* batch);
   Status Flush(uint64_t seq, Batch* batch);
+  // Writes what a batch has queued in `writes` (fact versions, changes)
+  // without the states or the checkpoint: a rebuild's memory stays bounded.
+  Status Spill(Batch* batch);
+  Status FoldAll(const Progress& progress);
   Status SubjectFor(const std::string& id, Batch* batch, workflow::SubjectState* out);
   void RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader e,
                     const workflow::ProductState& state, Batch* batch);

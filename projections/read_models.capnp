@@ -40,6 +40,7 @@ struct CertificateRecord {
   revokeDecision @12 :Ocop.Decision;
   supersededBy @13 :Text;
   renewalEntered @14 :Bool;
+  renewalEnteredOn @15 :Text;  # empty unless renewalEntered
 }
 
 # column family "products": product id -> ProductRecord, the whole folded
@@ -86,6 +87,7 @@ struct CertificateFact {
   womanOwned @16 :Bool;
   decisionNo @17 :Text;
   name @18 :Text;
+  renewalEnteredOn @19 :Int32;  # day number of the renewal dossier, when renewalEntered
 }
 
 # column family "units": code -> UnitRecord.

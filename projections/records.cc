@@ -81,6 +81,7 @@ void Save(const ProductState& s, schema::ProductRecord::Builder out) {
     if (c.revoked) SaveDecision(c.revoke_decision, r.initRevokeDecision());
     r.setSupersededBy(c.superseded_by);
     r.setRenewalEntered(c.renewal_entered);
+    if (c.renewal_entered) r.setRenewalEnteredOn(FormatDate(c.renewal_entered_on));
   }
 }
 
@@ -135,6 +136,7 @@ ProductState Load(schema::ProductRecord::Reader in) {
     if (c.revoked) c.revoke_decision = workflow::ToDecisionRef(r.getRevokeDecision());
     c.superseded_by = r.getSupersededBy().cStr();
     c.renewal_entered = r.getRenewalEntered();
+    if (c.renewal_entered) c.renewal_entered_on = DateOf(r.getRenewalEnteredOn());
     s.certificates.push_back(std::move(c));
   }
   return s;
@@ -197,6 +199,7 @@ void SaveFact(const ProductState& p, size_t index, const SubjectState& subject,
   out.setRevoked(c.revoked);
   out.setRevokeReason(c.revoke_reason);
   out.setRenewalEntered(c.renewal_entered);
+  out.setRenewalEnteredOn(c.renewal_entered ? c.renewal_entered_on.days : 0);
   out.setRenewed(!c.superseded_by.empty());
   out.setUnit(p.unit);
   out.setGroup(static_cast<uint8_t>(p.group));

@@ -1,6 +1,10 @@
 #include "projections/report.h"
 
+#include <algorithm>
+#include <array>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "projections/records.h"
 #include "projections/unit_tree.h"
@@ -65,6 +69,7 @@ struct FactSeen {
   int32_t ended_on;  // kNeverEnded when not ended as of the date asked
   bool revoked;
   bool renewed;
+  bool entered;  // for renewal or upgrade, by the date asked
 };
 
 // Calls fn with every certificate as recorded by known_at and as it stood on
@@ -72,9 +77,11 @@ struct FactSeen {
 Status ForEachFactSeen(Projections& projections, uint64_t known_at,
                        const std::optional<Date>& as_of, const std::function<void(const FactSeen&)>& fn) {
   auto see = [&](schema::CertificateFact::Reader f) {
-    FactSeen v{f, f.getEndedOn(), f.getRevoked(), f.getRenewed()};
+    FactSeen v{f, f.getEndedOn(), f.getRevoked(), f.getRenewed(), f.getRenewalEntered()};
     if (as_of) {
       if (f.getValidFrom() > as_of->days) return;
+      // A renewal dossier that came in after as_of had not been entered then.
+      if (f.getRenewalEnteredOn() > as_of->days) v.entered = false;
       if (v.ended_on > as_of->days) {
         v.ended_on = kNeverEnded;
         v.revoked = v.renewed = false;
@@ -165,42 +172,108 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
     return cur;
   };
 
-  std::map<std::string, workflow::LegalForm> active_subjects;
-  std::set<std::string> woman_owned;
+  // Counted in dense arrays while the certificates stream past (a national
+  // report sees two hundred thousand), turned into the report's labelled
+  // counts once at the end. Units are numbered in the order first seen.
+  using Stars = std::array<uint64_t, 6>;  // index: stars 0..5
+  struct UnitCounts {
+    std::string code;
+    uint64_t recognised = 0, active = 0;
+    Stars active_stars{};
+  };
+  std::vector<UnitCounts> unit_counts;
+  std::unordered_map<std::string, int> bucket_index;  // fact's unit -> unit_counts index, -1 outside
+  Stars recognised{}, revoked{}, expired{}, active{};
+  std::array<Stars, 4> by_entry{};  // index: schema Entry
+  std::array<uint64_t, 256> by_group{};
+  std::array<uint64_t, 6> by_form{}, by_reason{};  // index: schema LegalForm, RevocationReason
+  // Only counted, never listed: hashed, not ordered.
+  std::unordered_map<std::string, workflow::LegalForm> active_subjects;
+  std::unordered_set<std::string> woman_owned;
+  auto star = [](int stars) { return static_cast<size_t>(std::clamp(stars, 0, 5)); };
   s = ForEachFactSeen(projections, q.known_at, q.as_of, [&](const FactSeen& v) {
     auto f = v.f;
-    std::string unit = bucket(f.getUnit().cStr());
-    if (unit.empty()) return;  // outside the asked unit
-    out->unit_names.emplace(unit, tree.Name(unit));
-    int stars = f.getStars();
+    std::string key = f.getUnit().cStr();
+    auto b = bucket_index.find(key);
+    if (b == bucket_index.end()) {
+      std::string unit = bucket(key);
+      int index = -1;  // outside the asked unit
+      if (!unit.empty()) {
+        auto same = std::find_if(unit_counts.begin(), unit_counts.end(),
+                                 [&](const UnitCounts& u) { return u.code == unit; });
+        index = static_cast<int>(same - unit_counts.begin());
+        if (same == unit_counts.end()) {
+          out->unit_names.emplace(unit, tree.Name(unit));
+          unit_counts.push_back(UnitCounts{unit});
+        }
+      }
+      b = bucket_index.emplace(key, index).first;
+    }
+    if (b->second < 0) return;
+    UnitCounts& unit = unit_counts[static_cast<size_t>(b->second)];
+    const size_t stars = star(f.getStars());
     if (In(f.getValidFrom(), q.period)) {
-      out->recognised.Add(stars);
-      out->recognised_by_entry[EntryName(f.getEntry())].Add(stars);
-      ++out->recognised_by_group[f.getGroup() ? std::to_string(f.getGroup()) : "none"];
-      ++out->recognised_by_legal_form[LegalFormName(f.getLegalForm())];
-      ++out->recognised_by_unit[unit];
+      ++recognised[stars];
+      ++by_entry[std::min<size_t>(static_cast<size_t>(f.getEntry()), 3)][stars];
+      ++by_group[f.getGroup()];
+      ++by_form[std::min<size_t>(static_cast<size_t>(f.getLegalForm()), 5)];
+      ++unit.recognised;
     }
     const int32_t ended = v.ended_on;
     if (v.revoked && In(ended, q.period)) {
-      out->revoked.Add(stars);
-      ++out->revoked_by_reason[ReasonName(f.getRevokeReason())];
+      ++revoked[stars];
+      ++by_reason[std::min<size_t>(static_cast<size_t>(f.getRevokeReason()), 5)];
     }
     // Lapsed: reached the day after valid_until still in force.
     const int32_t lapse = f.getValidUntil() + 1;
     if (In(lapse, q.period) && ended >= lapse && (!q.as_of || lapse <= q.as_of->days)) {
-      out->expired.Add(stars);
+      ++expired[stars];
     }
-    const bool active = f.getValidFrom() <= end.days && end.days <= f.getValidUntil() &&
-                        end.days < ended;
-    if (active) {
-      out->active_at_end.Add(stars);
-      ++out->active_by_unit[unit];
-      ++out->active_by_unit_stars[unit][std::to_string(stars)];
+    const bool in_force = f.getValidFrom() <= end.days && end.days <= f.getValidUntil() &&
+                          end.days < ended;
+    if (in_force) {
+      ++active[stars];
+      ++unit.active;
+      ++unit.active_stars[stars];
       active_subjects.emplace(f.getSubject().cStr(), f.getLegalForm());
       if (f.getWomanOwned()) woman_owned.insert(f.getSubject().cStr());
     }
   });
   if (!s.ok()) return s;
+  // Labels exactly as counting one by one gave them: only what occurred.
+  auto tally = [](const Stars& by, Tally* t) {
+    for (size_t k = 0; k < by.size(); ++k) {
+      if (by[k] == 0) continue;
+      t->total += by[k];
+      t->by_stars[std::to_string(k)] = by[k];
+    }
+  };
+  tally(recognised, &out->recognised);
+  tally(revoked, &out->revoked);
+  tally(expired, &out->expired);
+  tally(active, &out->active_at_end);
+  for (size_t e = 0; e < by_entry.size(); ++e) {
+    Tally t;
+    tally(by_entry[e], &t);
+    if (t.total) out->recognised_by_entry[EntryName(static_cast<workflow::Entry>(e))] = t;
+  }
+  for (size_t g = 0; g < by_group.size(); ++g) {
+    if (by_group[g]) out->recognised_by_group[g ? std::to_string(g) : "none"] = by_group[g];
+  }
+  for (size_t k = 0; k < by_form.size(); ++k) {
+    if (by_form[k]) out->recognised_by_legal_form[LegalFormName(static_cast<workflow::LegalForm>(k))] = by_form[k];
+  }
+  for (size_t k = 0; k < by_reason.size(); ++k) {
+    using R = workflow::schema::RevocationReason;
+    if (by_reason[k]) out->revoked_by_reason[ReasonName(static_cast<R>(k))] = by_reason[k];
+  }
+  for (const UnitCounts& u : unit_counts) {
+    if (u.recognised) out->recognised_by_unit[u.code] = u.recognised;
+    if (u.active) out->active_by_unit[u.code] = u.active;
+    for (size_t k = 0; k < u.active_stars.size(); ++k) {
+      if (u.active_stars[k]) out->active_by_unit_stars[u.code][std::to_string(k)] = u.active_stars[k];
+    }
+  }
   out->subjects_at_end = active_subjects.size();
   for (const auto& [id, form] : active_subjects) ++out->subjects_by_legal_form[LegalFormName(form)];
   out->subjects_woman_owned = woman_owned.size();
@@ -304,7 +377,7 @@ Status BuildCohort(Projections& projections, int year, Date as_of, const std::st
     if (!In(f.getValidFrom(), p)) return;
     if (!unit.empty() && !tree.Within(f.getUnit().cStr(), unit, as_of)) return;
     ++out->due;
-    if (f.getRenewalEntered()) ++out->entered;
+    if (v.entered) ++out->entered;
     if (v.renewed) {
       ++out->renewed;
     } else if (v.revoked) {

@@ -1,8 +1,10 @@
 // Api: INTERFACE.md's HTTP contract, one request in, one response out.
 //
 // Handle is called from worker threads, many at once. Appends go through the
-// same Service and so the same group commit as the command line. Reads catch
-// the projections up first (under a lock), so a client reads its own writes.
+// same Service and so the same group commit as the command line. Reads see
+// every write already answered: they catch the projections up to it first
+// (under a lock) when the follower thread has not, so a client reads its own
+// writes.
 #pragma once
 
 #include <boost/beast/http.hpp>
@@ -10,6 +12,7 @@
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "ledger/ledger.h"
 #include "projections/projections.h"
@@ -41,6 +44,11 @@ class Api {
   Metrics* metrics() { return metrics_; }
 
  private:
+  // Catches the projections up to the last answered append, if needed.
+  Status CatchUpForRead();
+  // Records that the appends `seqs` were answered (reported as recorded).
+  void Answered(const std::vector<uint64_t>& seqs);
+
   ledger::Ledger* ledger_;
   projections::Projections* projections_;
   workflow::Service service_;
@@ -48,6 +56,7 @@ class Api {
   Metrics* metrics_;
   std::mutex catch_up_mu_;
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> answered_{0};  // highest sequence number answered
 };
 
 }  // namespace ocop::server

@@ -231,3 +231,41 @@ TEST_CASE("transitions that succeed: resubmission, renewal, upgrade, revocation,
   s = w.Submit("ubnd.um", R"({"type":"ResolveDispute","effective":"2023-03-02","dispute":"T1","outcome":"x"})");
   CHECK(s.IsRefused());
 }
+
+// Authority is judged on the act's own date, like the rules: a grant covers
+// nothing dated before it, and a grant in a unit ends when that unit is
+// retired (the 2025 reform abolished districts: their officers' acts after
+// 1 July 2025 need a grant in the successor).
+TEST_CASE("authority is judged on the act's date: grants start, retired units end them") {
+  World w;
+  w.Standard();  // every grant effective 2019-02-01
+  const std::string idea =
+      R"({"type":"RegisterIdea","effective":"DATE","product":"ID","subject":"S1","name":"x","group":1,"unit":"UM","cycle_year":2019})";
+  auto at = [&](const std::string& date, const std::string& id) {
+    std::string j = idea;
+    j.replace(j.find("DATE"), 4, date);
+    j.replace(j.find("\"ID\""), 4, "\"" + id + "\"");
+    return j;
+  };
+  // Back-dated before the grant: refused, and the message says so.
+  Status s = w.Submit("officer.um", at("2019-01-31", "B1"));
+  CHECK(s.IsForbidden());
+  CHECK(s.message().find("on 2019-01-31") != std::string::npos);
+  CHECK(s.message().find("from 2019-02-01") != std::string::npos);
+  w.Ok("officer.um", at("2019-02-01", "B2"));  // on the grant's first day: allowed
+
+  // A grant made later does not reach back either.
+  w.Ok("", R"({"type":"GrantRole","effective":"2024-01-01","principal":"new.officer","role":"officer","unit":"UM"})");
+  CHECK(w.Submit("new.officer", at("2023-12-31", "B3")).IsForbidden());
+  w.Ok("new.officer", at("2024-01-01", "B4"));
+
+  // U Minh is retired into Cà Mau on 2025-07-01: its officer's grant ends;
+  // acts dated before stay valid (recorded late, still judged on their date).
+  w.Ok("", R"({"type":"RetireUnit","effective":"2025-07-01","unit":"UM","successor":"CM"})");
+  w.Ok("officer.um", R"({"type":"RegisterSubject","effective":"2025-06-30","subject":"S2","name":"HTX B","legal_form":"HTX","unit":"XA"})");
+  s = w.Submit("officer.um", R"({"type":"RegisterSubject","effective":"2025-07-01","subject":"S3","name":"HTX C","legal_form":"HTX","unit":"XA"})");
+  CHECK(s.IsForbidden());
+  CHECK(s.message().find("unit retired into CM") != std::string::npos);
+  // The province's officer reaches the commune through the successor.
+  w.Ok("officer.cm", R"({"type":"RegisterSubject","effective":"2025-07-01","subject":"S3","name":"HTX C","legal_form":"HTX","unit":"XA"})");
+}

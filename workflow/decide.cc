@@ -219,6 +219,15 @@ Status Decider::Authorize(std::initializer_list<Role> roles, const std::string& 
   for (const Grant& g : p->grants) {
     if (std::find(roles.begin(), roles.end(), g.role) == roles.end()) continue;
     if (g.role == Role::COUNCIL && g.council != council) continue;
+    // Authority is judged on the act's own date: a grant covers nothing
+    // before it took effect, and a grant in a unit that has been retired
+    // (merged, or abolished in the 2025 reform) ends with that unit; its
+    // successor's officers act from then on.
+    if (effective_ < g.from) continue;
+    const UnitState* grant_unit = nullptr;
+    s = view_.Unit(g.unit, &grant_unit);
+    if (!s.ok()) return s;
+    if (grant_unit->exists && grant_unit->retired && grant_unit->retired_on <= effective_) continue;
     bool inside = false;
     s = Contains(g.unit, unit, &inside);
     if (!s.ok()) return s;
@@ -234,9 +243,16 @@ Status Decider::Authorize(std::initializer_list<Role> roles, const std::string& 
   for (const Grant& g : p->grants) {
     held += (held.empty() ? "" : ", ") + std::string(RoleName(g.role)) + " of " + g.unit;
     if (!g.council.empty()) held += " (council " + g.council + ")";
+    held += " from " + FormatDate(g.from);
+    const UnitState* grant_unit = nullptr;
+    if (view_.Unit(g.unit, &grant_unit).ok() && grant_unit->exists && grant_unit->retired) {
+      held += " until " + FormatDate(grant_unit->retired_on) + " (unit retired into " +
+              grant_unit->successor + ")";
+    }
   }
-  return Status::Forbidden(Quote(who_.id) + " may not " + what + ": that needs the role " +
-                           allowed + " in unit " + Quote(unit) + " or above" +
+  return Status::Forbidden(Quote(who_.id) + " may not " + what + " on " + FormatDate(effective_) +
+                           ": that needs the role " + allowed + " in unit " + Quote(unit) +
+                           " or above, in force on that date" +
                            (council.empty() ? "" : " for council " + Quote(council)) +
                            "; they hold " + (held.empty() ? "no roles" : held));
 }
@@ -569,6 +585,15 @@ Status Decider::SubmitDossier(C::Body::Reader b) {
     return Status::Refused("product " + Quote(p->id) + " already has a dossier of cycle " +
                            std::to_string(p->dossier->cycle_year) + " under evaluation");
   }
+  // Revocation is final for that certificate: it cannot be renewed or
+  // upgraded, even on days before the revocation takes effect (found by the
+  // property test: a renewal of a certificate revoked from a later date was
+  // certified beside it, two certificates in force at once).
+  if (c.getEntry() != Entry::NEW && active && active->revoked) {
+    return Status::Refused("product " + Quote(p->id) + ": certificate " + Quote(active->no) +
+                           " was revoked from " + FormatDate(*active->ended_on) +
+                           "; revocation is final, enter the product as new once it has ended");
+  }
   switch (c.getEntry()) {
     case Entry::NEW:
       if (active) {
@@ -787,9 +812,36 @@ Status Decider::ApproveResults(C::Body::Reader b) {
       return Status::Refused(where + "certificate " + Quote(cert_no) +
                              " was already issued to this product");
     }
+    // A certificate is valid from its decision's date, so that date decides
+    // which certificates it can overlap. Without these checks a decision dated
+    // before the dossier, or before the certificate in force, would put two
+    // certificates in force on the same days (the property test found it:
+    // a new entry approved by a decision dated while an imported certificate
+    // was still valid). Certificates of one product therefore follow one
+    // another: a decision is dated on or after the dossier it decides, the
+    // score it rests on and the last certificate's first day; a new entry is
+    // not approved on a day another certificate is in force.
+    if (decision.date < p->dossier->submitted || decision.date < best->date) {
+      return Status::Refused(where + "the decision is dated " + FormatDate(decision.date) +
+                             ", before the dossier it decides was submitted (" +
+                             FormatDate(p->dossier->submitted) + ") and scored (" +
+                             FormatDate(best->date) + ")");
+    }
+    if (!p->certificates.empty() && decision.date < p->certificates.back().valid_from) {
+      return Status::Refused(where + "the decision is dated " + FormatDate(decision.date) +
+                             ", before certificate " + Quote(p->certificates.back().no) +
+                             " took effect on " + FormatDate(p->certificates.back().valid_from) +
+                             "; a product's certificates follow one another");
+    }
     const Certificate* active = p->ActiveOn(decision.date);
     Entry entry = p->dossier->entry;
     const Certificate* current = p->Current();
+    if (entry == Entry::NEW && active) {
+      return Status::Refused(where + "certificate " + Quote(active->no) + " is in force on " +
+                             FormatDate(decision.date) + " until " +
+                             FormatDate(active->valid_until) +
+                             "; a new entry cannot be certified beside it");
+    }
     if (entry == Entry::UPGRADE && (!active || stars <= active->stars)) {
       return Status::Refused(where + "an upgrade must give more stars than the " +
                              std::to_string(active ? active->stars : 0) + " held");
@@ -837,6 +889,17 @@ Status Decider::RevokeRating(C::Body::Reader b) {
     if (!active) {
       return Status::Refused(where + "no certificate is in force on " + FormatDate(decision.date) +
                              " (stage " + std::string(StageName(p->StageOn(decision.date))) + ")");
+    }
+    // Only the current certificate can be revoked: one superseded since the
+    // decision date has ended already, and revoking it would leave its
+    // successor in force under a product marked revoked.
+    if (active != p->Current()) {
+      return Status::Refused(where + "certificate " + Quote(active->no) +
+                             ", in force on " + FormatDate(decision.date) + ", has ended since (" +
+                             (active->superseded_by.empty()
+                                  ? std::string("revoked")
+                                  : "superseded by " + Quote(active->superseded_by)) +
+                             "); revoke the current certificate instead");
     }
     if (LevelOfUnit(issuer->level) < active->level) {
       return Status::Forbidden(where + "certificate " + Quote(active->no) + " was issued at the " +
@@ -978,6 +1041,26 @@ Status Decider::AnnulEvent(C::Body::Reader b) {
     if (!s.ok()) return s;
     s = CheckExpectedVersion(id, version);
     if (!s.ok()) return s;
+    // Certificates are corrected in the reverse order of their records.
+    // Annulling a certificate, or a revocation, that a later certificate
+    // followed would put two certificates in force at once (found by the
+    // property test: an annulled revocation brought back a certificate beside
+    // the new entry certified after it); annulling a revoked certificate
+    // would leave its revocation naming nothing. A pending certificate of
+    // this batch (seq 0) counts as later.
+    if (target.type == "Certified" || target.type == "RatingRevoked") {
+      for (const Certificate& k : p->certificates) {
+        if (k.seq == target.seq && k.revoked) {
+          return Status::Refused("event " + std::to_string(target.seq) + " certified " +
+                                 Quote(k.no) +
+                                 ", which was revoked since; annul the revocation first");
+        }
+        if (k.seq != 0 && k.seq <= target.seq) continue;
+        return Status::Refused("event " + std::to_string(target.seq) + " (" + target.type +
+                               ") cannot be annulled while certificate " + Quote(k.no) +
+                               ", recorded after it, stands; annul that certificate first");
+      }
+    }
     ExpectProduct(id, version);
   }
   std::string type = target.type;

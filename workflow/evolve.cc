@@ -69,6 +69,16 @@ void SetStage(ProductState* s, Stage stage, Date date) {
 
 ProductState Evolve(ProductState s, const EventRef& e) {
   auto p = e.payload;
+  // A product exists from its registration (or import) on. The decider
+  // appends nothing to a product that does not exist, so events before
+  // existence appear only when the registration was annulled; the acts that
+  // rested on it then stop counting too, instead of leaving a product that
+  // does not exist at some stage (found by the property test: its stale
+  // rejected_on carried over into a later registration).
+  if (!s.exists && !p.isIdeaRegistered() &&
+      !(p.isCertified() && p.getCertified().getEntry() == Entry::IMPORT)) {
+    return s;
+  }
   switch (p.which()) {
     case P::IDEA_REGISTERED: {
       auto idea = p.getIdeaRegistered().getIdea();
@@ -115,7 +125,11 @@ ProductState Evolve(ProductState s, const EventRef& e) {
       dossier.submitted = e.effective;
       if (dossier.entry != Entry::NEW) {
         for (Certificate& c : s.certificates) {
-          if (c.InForceOn(e.effective)) c.renewal_entered = true;
+          if (!c.InForceOn(e.effective)) continue;
+          // Kept with its date, so that a funnel asked as of an earlier
+          // date does not count an entry that came later.
+          if (!c.renewal_entered) c.renewal_entered_on = e.effective;
+          c.renewal_entered = true;
         }
       }
       s.dossier = std::move(dossier);
@@ -212,7 +226,7 @@ UnitState Evolve(UnitState s, const EventRef& e) {
 PrincipalState Evolve(PrincipalState s, const EventRef& e) {
   if (e.payload.isRoleGranted()) {
     auto g = e.payload.getRoleGranted();
-    s.grants.push_back(Grant{g.getRole(), g.getUnit().cStr(), g.getCouncil().cStr()});
+    s.grants.push_back(Grant{g.getRole(), g.getUnit().cStr(), g.getCouncil().cStr(), e.effective});
   }
   return s;
 }

@@ -3,6 +3,8 @@
 #include <capnp/serialize.h>
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -13,11 +15,69 @@
 namespace ocop::workflow {
 namespace {
 
+// States folded from the ledger, shared by every decision of one Service,
+// each kept with the stream version it is the fold of. A stream's first
+// `version` events never change (the log is append-only), so a state is
+// reused exactly while the ledger still reports that version; any other
+// version means a reread. Bounded: a kind's map is emptied when it fills.
+class SharedStates {
+ public:
+  // True, with the state and its version, if the state cached for `stream`
+  // is the fold of the stream as the ledger has it now. States are shared,
+  // never changed: whoever changes one changes a copy.
+  template <typename S>
+  bool Lookup(ledger::Ledger* ledger, const std::string& stream, std::shared_ptr<const S>* state,
+              uint64_t* version) {
+    uint64_t now = 0;
+    if (!ledger->StreamVersion(stream, &now).ok()) return false;
+    std::lock_guard<std::mutex> l(mu_);
+    auto& map = std::get<Map<S>>(maps_);
+    auto it = map.find(stream);
+    if (it == map.end() || it->second.version != now) return false;
+    *state = it->second.state;
+    *version = now;
+    return true;
+  }
+
+  // Keeps `state` as the fold of the first `version` events of `stream`,
+  // unless a later version is kept already.
+  template <typename S>
+  void Store(const std::string& stream, std::shared_ptr<const S> shared, uint64_t version) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto& map = std::get<Map<S>>(maps_);
+    if (map.size() >= kMaxPerKind) map.clear();
+    Entry<S>& e = map[stream];
+    if (e.state && e.version > version) return;
+    e.version = version;
+    e.state = std::move(shared);
+  }
+
+  void Erase(const std::string& stream) {
+    std::lock_guard<std::mutex> l(mu_);
+    std::apply([&](auto&... maps) { (maps.erase(stream), ...); }, maps_);
+  }
+
+ private:
+  static constexpr size_t kMaxPerKind = size_t{1} << 17;
+  template <typename S>
+  struct Entry {
+    uint64_t version = 0;
+    std::shared_ptr<const S> state;
+  };
+  template <typename S>
+  using Map = std::unordered_map<std::string, Entry<S>>;
+
+  std::mutex mu_;
+  std::tuple<Map<ProductState>, Map<UnitState>, Map<PrincipalState>, Map<CouncilState>,
+             Map<SubjectState>, Map<DisputeState>>
+      maps_;
+};
+
 // States folded from the ledger on first use, and kept for the life of one
 // decision (or one atomic batch, where pending events are applied on top).
 class LedgerView : public View {
  public:
-  explicit LedgerView(ledger::Ledger* ledger) : ledger_(ledger) {}
+  LedgerView(ledger::Ledger* ledger, SharedStates* shared) : ledger_(ledger), shared_(shared) {}
 
   Status Unit(const std::string& code, const UnitState** out) override {
     return Get(UnitStream(code), out);
@@ -53,7 +113,7 @@ class LedgerView : public View {
     StreamFold fold;
     s = LoadStream(ledger_, out->stream, &fold);
     if (!s.ok()) return s;
-    *annulled = fold.annulled.count(seq) > 0;
+    *annulled = fold.annulled.count(seq) > 0 || annulled_.count(seq) > 0;
     return Status::OK();
   }
 
@@ -68,20 +128,72 @@ class LedgerView : public View {
   }
 
   // Applies a decided (not yet appended) event to the cached states, so the
-  // next command of an atomic batch sees it.
+  // next command of an atomic batch sees it. `e` must outlive the view.
+  //
+  // An annulment cannot be applied by evolving: it takes an earlier event out
+  // of the fold. So the stream is dropped from the caches and folded again,
+  // on its next read, without the annulled event and with the batch's
+  // pending events on top (found by the property test: a batch that annulled
+  // a dossier and then scored it recorded a score on no dossier).
   void Apply(const PendingEvent& e) {
     BaseVersion(e.stream);
     ++pending_[e.stream];
     EventRef ref;
     ParseDate(effective_, &ref.effective);
     ref.payload = e.payload->getRoot<schema::Payload>().asReader();
+    if (ref.payload.isEventAnnulled()) {
+      annulled_.insert(ref.payload.getEventAnnulled().getTargetSeq());
+      std::apply([&](auto&... caches) { (caches.erase(e.stream), ...); }, caches_);
+      return;
+    }
+    pending_events_[e.stream].push_back(ref);
     ApplyTo(e.stream, ref);
   }
   void set_effective(std::string effective) { effective_ = std::move(effective); }
 
+  // After `d` was appended as `seqs`, on `effective`: hands the shared
+  // states the folds of the streams it wrote, so that the next decision on
+  // them need not read them back. Only for a view without pending events
+  // (Submit's), whose states are the folds at their base versions.
+  void Remember(const Decided& d, const std::string& effective,
+                const std::vector<uint64_t>& seqs) {
+    if (shared_ == nullptr || seqs.size() != d.events.size() || !pending_.empty()) return;
+    EventRef ref;
+    ParseDate(effective, &ref.effective);
+    std::map<std::string, size_t> written;  // stream -> events appended to it
+    for (const auto& e : d.events) ++written[e.stream];
+    for (const auto& [stream, count] : written) {
+      bool annuls = false;
+      for (const auto& e : d.events) {
+        annuls = annuls ||
+                 (e.stream == stream && e.payload->getRoot<schema::Payload>().isEventAnnulled());
+      }
+      // An annulment takes an earlier event out of the fold: read it again.
+      if (annuls) {
+        shared_->Erase(stream);
+        continue;
+      }
+      auto remember = [&](auto& cache) {
+        auto it = cache.find(stream);
+        if (it == cache.end()) return;
+        auto state = *it->second;
+        for (size_t i = 0; i < d.events.size(); ++i) {
+          if (d.events[i].stream != stream) continue;
+          ref.seq = seqs[i];
+          ref.payload = d.events[i].payload->getRoot<schema::Payload>().asReader();
+          state = Evolve(std::move(state), ref);
+        }
+        using S = decltype(state);
+        shared_->Store<S>(stream, std::make_shared<const S>(std::move(state)),
+                          BaseVersion(stream) + count);
+      };
+      std::apply([&](auto&... caches) { (remember(caches), ...); }, caches_);
+    }
+  }
+
  private:
   template <typename S>
-  using Cache = std::unordered_map<std::string, S>;
+  using Cache = std::unordered_map<std::string, std::shared_ptr<const S>>;
 
   template <typename S>
   Cache<S>& CacheOf() {
@@ -93,43 +205,45 @@ class LedgerView : public View {
     auto& cache = CacheOf<S>();
     auto it = cache.find(stream);
     if (it == cache.end()) {
-      StreamFold fold;
-      Status s = LoadStream(ledger_, stream, &fold);
-      if (!s.ok()) return s;
-      S state{};
-      fold.Fold(&state);
-      base_.emplace(stream, fold.version);
+      std::shared_ptr<const S> state;
+      uint64_t version = 0;
+      // The shared states know nothing of a batch's pending annulments.
+      const bool shareable = shared_ != nullptr && annulled_.empty();
+      if (!shareable || !shared_->Lookup(ledger_, stream, &state, &version)) {
+        StreamFold fold;
+        Status s = LoadStream(ledger_, stream, &fold);
+        if (!s.ok()) return s;
+        fold.annulled.insert(annulled_.begin(), annulled_.end());
+        S folded{};
+        fold.Fold(&folded);
+        state = std::make_shared<const S>(std::move(folded));
+        version = fold.version;
+        if (shareable) shared_->Store(stream, state, version);
+      }
+      base_.emplace(stream, version);
+      // The batch's events of this stream, decided before this read.
+      auto pending = pending_events_.find(stream);
+      if (pending != pending_events_.end()) {
+        S evolved = *state;
+        for (const EventRef& ref : pending->second) evolved = Evolve(std::move(evolved), ref);
+        state = std::make_shared<const S>(std::move(evolved));
+      }
       it = cache.emplace(stream, std::move(state)).first;
     }
-    *out = &it->second;
+    *out = it->second.get();
     return Status::OK();
   }
 
   void ApplyTo(const std::string& stream, const EventRef& ref) {
     auto apply = [&](auto& cache) {
       auto it = cache.find(stream);
-      if (it != cache.end()) it->second = Evolve(std::move(it->second), ref);
+      if (it == cache.end()) return;
+      using S = typename std::decay_t<decltype(*it->second)>;
+      it->second = std::make_shared<const S>(Evolve(*it->second, ref));
     };
+    // A stream not loaded yet gets this event when it is (Get applies the
+    // pending events of the stream).
     std::apply([&](auto&... caches) { (apply(caches), ...); }, caches_);
-    // A stream not loaded yet would miss this event when it is: load it now.
-    bool loaded = false;
-    std::apply([&](auto&... caches) { ((loaded = loaded || caches.count(stream)), ...); },
-               caches_);
-    if (loaded) return;
-    const std::string kind = stream.substr(0, stream.find('/'));
-    auto load_and_apply = [&](auto* tag) {
-      using S = std::remove_pointer_t<decltype(tag)>;
-      const S* ignored = nullptr;
-      Get(stream, &ignored);
-      auto& cache = CacheOf<S>();
-      cache[stream] = Evolve(std::move(cache[stream]), ref);
-    };
-    if (kind == "product") load_and_apply(static_cast<ProductState*>(nullptr));
-    if (kind == "unit") load_and_apply(static_cast<UnitState*>(nullptr));
-    if (kind == "principal") load_and_apply(static_cast<PrincipalState*>(nullptr));
-    if (kind == "council") load_and_apply(static_cast<CouncilState*>(nullptr));
-    if (kind == "subject") load_and_apply(static_cast<SubjectState*>(nullptr));
-    if (kind == "dispute") load_and_apply(static_cast<DisputeState*>(nullptr));
   }
 
   uint64_t VersionNow(const std::string& stream) {
@@ -138,11 +252,15 @@ class LedgerView : public View {
   }
 
   ledger::Ledger* ledger_;
+  SharedStates* shared_;
   std::tuple<Cache<ProductState>, Cache<UnitState>, Cache<PrincipalState>, Cache<CouncilState>,
              Cache<SubjectState>, Cache<DisputeState>>
       caches_;
   std::map<std::string, uint64_t> base_;     // stream -> version when first read
   std::map<std::string, uint64_t> pending_;  // stream -> events applied on top
+  // The batch's decided events other than annulments, by stream, in order.
+  std::map<std::string, std::vector<EventRef>> pending_events_;
+  std::set<uint64_t> annulled_;  // seqs the batch's pending annulments name
   std::string effective_;
 };
 
@@ -205,6 +323,12 @@ Status CheckRepeat(ledger::Ledger* ledger, const std::string& key, const std::st
 
 }  // namespace
 
+struct Service::StateCache : SharedStates {};
+
+Service::Service(ledger::Ledger* ledger)
+    : ledger_(ledger), cache_(std::make_unique<StateCache>()) {}
+Service::~Service() = default;
+
 Status Service::Submit(const Principal& who, schema::Command::Reader command, Outcome* out) {
   *out = Outcome();
   std::string key = command.getId().cStr();
@@ -213,7 +337,7 @@ Status Service::Submit(const Principal& who, schema::Command::Reader command, Ou
     bool repeated = false;
     Status s = CheckRepeat(ledger_, key, digest, out, &repeated);
     if (!s.ok() || repeated) return s;
-    LedgerView view(ledger_);
+    LedgerView view(ledger_, cache_.get());
     std::vector<std::pair<std::string, Decided>> decided(1);
     decided[0].first = command.getEffective().cStr();
     s = Decide(view, who, command, &decided[0].second);
@@ -224,6 +348,7 @@ Status Service::Submit(const Principal& who, schema::Command::Reader command, Ou
     // caller's expectation (decide checked that): decide again.
     if (s.IsConflict() && attempt < 3 && command.getExpectedVersion() < 0) continue;
     if (!s.ok()) return s;
+    if (!result.duplicate) view.Remember(decided[0].second, decided[0].first, result.seqs);
     out->seqs = std::move(result.seqs);
     out->duplicate = result.duplicate;
     return Status::OK();
@@ -253,7 +378,7 @@ Status Service::SubmitAll(const Principal& who,
     if (!s.ok()) return s;
     std::vector<std::pair<std::string, Decided>> decided(commands.size());
     if (!repeated) {
-      LedgerView view(ledger_);
+      LedgerView view(ledger_, cache_.get());
       for (size_t i = 0; i < commands.size(); ++i) {
         decided[i].first = commands[i].getEffective().cStr();
         s = Decide(view, who, commands[i], &decided[i].second);

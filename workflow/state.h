@@ -43,6 +43,7 @@ struct Grant {
   Role role = Role::AUDITOR;
   std::string unit;
   std::string council;
+  Date from;  // the grant's effective date: acts dated before it are not covered
 };
 
 struct PrincipalState {
@@ -121,6 +122,7 @@ struct Certificate {
   DecisionRef revoke_decision;
   std::string superseded_by;
   bool renewal_entered = false;  // a renewal or upgrade dossier came in while in force
+  Date renewal_entered_on;       // the first such dossier's date, when renewal_entered
 
   bool InForceOn(Date date) const {
     return valid_from <= date && date <= valid_until && (!ended_on || date < *ended_on);

@@ -1,0 +1,264 @@
+// national_bench: the scale figures of issues 4 and 5, on a ledger written by
+// national_gen.
+//
+//   national_bench --dir DIR [--year 2024] [--samples 20000] [--repeats 21]
+//                  [--skip-rebuild]
+//
+// Figures, one machine-readable line each (bench/harness.h conventions):
+//   ocop rebuild           Projections::Rebuild of every read model from the
+//                          whole log: events/s, wall seconds, peak resident set
+//   ocop report            a year's national report from the projections
+//                          (BuildReport and its JSON), median and p99
+//   ocop status            one product's status in-process: the read model's
+//                          record and its JSON (cli::QueryStatus), random products
+//   ocop status_as_of      replay::ProductAt as of a random date (the
+//                          product's own stream, not the projections)
+//   ocop report_known_at   the same year's report as the ledger knew it at
+//                          half its events (the certificate fact versions)
+//   ocop verify_bundle     VerifyBundle of the dispute bundle of the product
+//                          with 100 events (MakeBundle is not timed)
+// The peak resident set is read (VmHWM) right after the rebuild, before any
+// query, so it is the rebuild's.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+#include "ledger/ledger.h"
+#include "ocop/queries.h"
+#include "projections/projections.h"
+#include "projections/report.h"
+#include "projections/status_json.h"
+#include "replay/as_of.h"
+#include "replay/bundle.h"
+#include "workflow/date.h"
+
+namespace ocop::bench {
+namespace {
+
+const char* const kUsage =
+    "usage: national_bench --dir DIR [--year 2024] [--samples 20000] [--repeats 21] "
+    "[--skip-rebuild]\n";
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// CPU seconds (user and system, every thread) this process has used: on a
+// shared machine, the wall time of a figure depends on what else runs.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+// The 1-minute load average: how busy the shared machine was.
+std::string LoadAverage() {
+  std::ifstream f("/proc/loadavg");
+  std::string one;
+  f >> one;
+  return one;
+}
+
+void Check(const Status& s, const std::string& what) {
+  if (!s.ok()) Fail(what + ": " + s.ToString());
+}
+
+int Main(int argc, char** argv) {
+  std::string dir;
+  int year = 2024, repeats = 21;
+  size_t samples = 20000;
+  bool rebuild = true;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Fail("missing value for " + a + "\n" + kUsage);
+      return argv[++i];
+    };
+    if (a == "--dir") dir = value();
+    else if (a == "--year") year = std::stoi(value());
+    else if (a == "--samples") samples = std::stoull(value());
+    else if (a == "--repeats") repeats = std::stoi(value());
+    else if (a == "--skip-rebuild") rebuild = false;
+    else Fail("unknown argument '" + a + "'\n" + kUsage);
+  }
+  if (dir.empty()) Fail(std::string("--dir is required\n") + kUsage);
+  std::ifstream meta_file(std::filesystem::path(dir) / "national.json");
+  if (!meta_file) Fail(dir + "/national.json is missing: generate the ledger with national_gen");
+  nlohmann::json meta = nlohmann::json::parse(meta_file);
+  const std::string bundle_product = meta["bundle_product"];
+  const uint64_t n_products = meta["products"];
+  workflow::Date first_day = workflow::FromCivil(meta["first_year"].get<int>(), 1, 1), last_day;
+  workflow::ParseDate(meta["last_date"].get<std::string>(), &last_day);
+
+  ledger::Options options;
+  options.create_if_missing = false;
+  options.clock = [] { return static_cast<int64_t>(NowSeconds() * 1e6); };
+  std::unique_ptr<ledger::Ledger> ledger;
+  Check(ledger::Ledger::Open(dir, options, &ledger), "open " + dir);
+  const uint64_t size = ledger->Size();
+  std::printf("# ledger %s: %" PRIu64 " events, %" PRIu64 " products, bundle product %s\n",
+              dir.c_str(), size, n_products, bundle_product.c_str());
+
+  std::unique_ptr<projections::Projections> proj;
+  Check(projections::Projections::Open(ledger.get(), &proj), "open projections");
+  if (rebuild) {
+    double t0 = NowSeconds(), c0 = CpuSeconds();
+    Check(proj->Rebuild([&](uint64_t done, uint64_t total) {
+            if (done % 1000000 < 50000) {
+              std::fprintf(stderr, "# rebuild %" PRIu64 "/%" PRIu64 " %.1f s\n", done, total,
+                           NowSeconds() - t0);
+            }
+          }),
+          "rebuild");
+    double secs = NowSeconds() - t0, cpu = CpuSeconds() - c0;
+    std::printf("ocop rebuild events=%" PRIu64 " seconds=%.2f events_per_s=%.0f cpu_seconds=%.2f "
+                "peak_rss_mb=%.0f load_avg=%s\n",
+                size, secs, static_cast<double>(size) / secs, cpu, PeakRssKb() / 1024.0,
+                LoadAverage().c_str());
+  } else {
+    Check(proj->CatchUp(), "catch up");
+  }
+  std::fflush(stdout);
+
+  // (b) A year's national report, from the projections.
+  projections::ReportQuery q;
+  Check(projections::ParsePeriod(std::to_string(year), &q.period), "period");
+  auto time_report = [&](const projections::ReportQuery& query, int n, const char* name) {
+    std::vector<double> ms;
+    projections::Report r;
+    size_t bytes = 0;
+    for (int k = 0; k < n + 1; ++k) {
+      double t0 = NowSeconds();
+      Check(projections::BuildReport(*proj, query, &r), "report");
+      bytes = projections::ReportJson(r).dump().size();
+      double t = (NowSeconds() - t0) * 1e3;
+      if (k > 0) ms.push_back(t);  // the first run warms the block cache
+    }
+    std::printf("ocop %s year=%d known_at=%" PRIu64 " repeats=%d p50_ms=%.2f p99_ms=%.2f "
+                "recognised=%" PRIu64 " active_at_end=%" PRIu64 " revoked=%" PRIu64
+                " expired=%" PRIu64 " json_bytes=%zu\n",
+                name, year, query.known_at, n, Percentile(ms, 0.5), Percentile(ms, 0.99),
+                r.recognised.total, r.active_at_end.total, r.revoked.total, r.expired.total, bytes);
+    std::fflush(stdout);
+  };
+  time_report(q, repeats, "report");
+  {
+    // What the report reads, without the counting: every certificate's facts.
+    std::vector<double> ms;
+    uint64_t facts = 0;
+    for (int k = 0; k < repeats + 1; ++k) {
+      facts = 0;
+      double t0 = NowSeconds();
+      Check(proj->ForEachFact([&](projections::schema::CertificateFact::Reader f) {
+              facts += f.getStars() > 0;
+            }),
+            "facts");
+      if (k > 0) ms.push_back((NowSeconds() - t0) * 1e3);
+    }
+    std::printf("ocop facts_scan facts=%" PRIu64 " p50_ms=%.2f\n", facts, Percentile(ms, 0.5));
+  }
+
+  // (c) One product's status, in-process: as `ocop status` and GET
+  // /v1/products/{id} answer it (the read model, then its JSON).
+  cli::Reader reader{ledger.get(), proj.get(), last_day};
+  {
+    std::vector<double> us;
+    us.reserve(samples);
+    size_t found = 0;
+    for (size_t k = 0; k < samples + 1000; ++k) {
+      char id[32];
+      std::snprintf(id, sizeof id, "SP%07" PRIu64, Mix(k) % n_products + 1);
+      cli::StatusQuery sq;
+      sq.product = id;
+      cli::Json out;
+      double t0 = NowSeconds();
+      Status s = cli::QueryStatus(reader, sq, &out);
+      double t = (NowSeconds() - t0) * 1e6;
+      if (!s.ok() && !s.IsNotFound()) Check(s, "status");
+      if (k >= 1000) {  // after a warm-up
+        us.push_back(t);
+        found += s.ok();
+      }
+    }
+    std::printf("ocop status samples=%zu found=%zu p50_us=%.1f p99_us=%.1f\n", us.size(), found,
+                Percentile(us, 0.5), Percentile(us, 0.99));
+    std::fflush(stdout);
+  }
+
+  // (d) Issue 5: the past, at the full size of the log.
+  {
+    std::vector<double> us;
+    size_t n = std::min<size_t>(samples, 5000);
+    uint64_t events = 0;
+    for (size_t k = 0; k < n + 200; ++k) {
+      char id[32];
+      std::snprintf(id, sizeof id, "SP%07" PRIu64, Mix(k + 7777) % n_products + 1);
+      replay::PointInTime at;
+      at.as_of = first_day + static_cast<int>(Mix(k + 99) % static_cast<uint64_t>(last_day - first_day + 1));
+      workflow::ProductState st;
+      double t0 = NowSeconds();
+      Status s = replay::ProductAt(ledger.get(), id, at, &st);
+      double t = (NowSeconds() - t0) * 1e6;
+      if (!s.ok() && !s.IsNotFound()) Check(s, "as of");
+      if (k >= 200) us.push_back(t);
+      uint64_t v = 0;
+      if (k >= 200 && ledger->StreamVersion(std::string("product/") + id, &v).ok()) events += v;
+    }
+    std::printf("ocop status_as_of samples=%zu mean_stream_events=%.1f p50_us=%.1f p99_us=%.1f\n",
+                us.size(), static_cast<double>(events) / static_cast<double>(us.size()),
+                Percentile(us, 0.5), Percentile(us, 0.99));
+    std::fflush(stdout);
+  }
+  {
+    projections::ReportQuery kq = q;
+    kq.known_at = size / 2;
+    time_report(kq, std::max(3, repeats / 4), "report_known_at");
+  }
+  {
+    nlohmann::ordered_json bundle;
+    Check(replay::MakeBundle(ledger.get(), bundle_product, &bundle), "make bundle");
+    // The party checking it has the file, not our objects: parse it back.
+    std::string text = bundle.dump();
+    nlohmann::json parsed = nlohmann::json::parse(text);
+    size_t events = parsed.contains("events") ? parsed["events"].size() : 0;
+    std::vector<double> ms;
+    for (int k = 0; k < repeats + 1; ++k) {
+      nlohmann::ordered_json report;
+      double t0 = NowSeconds();
+      Status s = replay::VerifyBundle(parsed, &report);
+      double t = (NowSeconds() - t0) * 1e3;
+      Check(s, "verify bundle");
+      if (k > 0) ms.push_back(t);
+    }
+    std::printf("ocop verify_bundle product=%s events=%zu bundle_bytes=%zu repeats=%d p50_ms=%.2f "
+                "p99_ms=%.2f\n",
+                bundle_product.c_str(), events, text.size(), repeats, Percentile(ms, 0.5),
+                Percentile(ms, 0.99));
+  }
+  std::printf("ocop rss peak_mb=%.0f\n", PeakRssKb() / 1024.0);
+  return 0;
+}
+
+}  // namespace
+}  // namespace ocop::bench
+
+int main(int argc, char** argv) { return ocop::bench::Guarded(ocop::bench::Main, argc, argv); }
