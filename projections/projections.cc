@@ -60,6 +60,30 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   return Status::IOError(what + ": " + s.ToString());
 }
 
+// The targets of `unit` from its stream, as recorded up to `up_to` (a seq)
+// and in effect on `as_of` (none: every date); an annulled one never was.
+Status FoldTargets(ledger::Ledger* ledger, const std::string& unit, uint64_t up_to,
+                   std::optional<workflow::Date> as_of, std::vector<Target>* out) {
+  workflow::StreamFold fold;
+  Status s = workflow::LoadStream(ledger, workflow::UnitStream(unit), &fold, up_to);
+  if (!s.ok()) return s;
+  std::map<std::tuple<int, std::string>, double> latest;
+  for (const std::string& b : fold.events) {
+    ledger::EventView v(b);
+    auto ev = v.As<workflow::schema::OcopEvent>();
+    if (fold.annulled.count(ev.getSeq()) || !ev.getPayload().isTargetSet()) continue;
+    workflow::Date effective;
+    if (as_of && workflow::ParseDate(ev.getEffective().cStr(), &effective) && effective > *as_of) {
+      continue;
+    }
+    auto t = ev.getPayload().getTargetSet();
+    latest[{t.getYear(), t.getIndicator().cStr()}] = t.getValue();
+  }
+  out->clear();
+  for (const auto& [k, v] : latest) out->push_back(Target{unit, std::get<0>(k), std::get<1>(k), v});
+  return Status::OK();
+}
+
 void PutBE32(std::string* s, uint32_t v) {
   for (int i = 3; i >= 0; --i) s->push_back(static_cast<char>(v >> (8 * i)));
 }
@@ -563,20 +587,8 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
     if (payload.isTargetSet() || annul) {
       // Targets of a unit are replaced whole from its stream: simple, and
       // correct under annulment.
-      workflow::StreamFold fold;
-      Status s = workflow::LoadStream(ledger_, std::string(stream), &fold, seq);
+      Status s = FoldTargets(ledger_, id, seq, std::nullopt, &batch->targets[id]);
       if (!s.ok()) return s;
-      std::map<std::tuple<int, std::string>, double> latest;
-      for (const std::string& b : fold.events) {
-        ledger::EventView v(b);
-        auto ev = v.As<workflow::schema::OcopEvent>();
-        if (fold.annulled.count(ev.getSeq()) || !ev.getPayload().isTargetSet()) continue;
-        auto t = ev.getPayload().getTargetSet();
-        latest[{t.getYear(), t.getIndicator().cStr()}] = t.getValue();
-      }
-      auto& list = batch->targets[id];
-      list.clear();
-      for (const auto& [k, v] : latest) list.push_back(Target{id, std::get<0>(k), std::get<1>(k), v});
     }
     if (!payload.isTargetSet()) {
       auto it = batch->units.find(id);
@@ -809,6 +821,11 @@ Status Projections::ForEachDeadline(Date up_to,
     if (!fn(std::string(key.substr(4)), GetBE32(std::string_view(it->value().data(), it->value().size())))) break;
   }
   return FromRocks(it->status(), "reading deadlines");
+}
+
+Status Projections::TargetsAt(const std::string& unit, uint64_t known_at,
+                              std::optional<workflow::Date> as_of, std::vector<Target>* out) {
+  return FoldTargets(ledger_, unit, known_at ? known_at : checkpoint(), as_of, out);
 }
 
 Status Projections::Targets(const std::string& unit, std::vector<Target>* out) {

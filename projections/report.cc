@@ -281,7 +281,11 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
   // Targets set for the asked unit in the period's years.
   if (!q.unit.empty()) {
     std::vector<Target> targets;
-    s = projections.Targets(q.unit, &targets);
+    // As known and as in effect: a target recorded after known_at, or set
+    // after as_of, was not yet the target (and verify-report, refolding up to
+    // the report's tree size, must find the same).
+    s = q.known_at == 0 && !q.as_of ? projections.Targets(q.unit, &targets)
+                                    : projections.TargetsAt(q.unit, q.known_at, q.as_of, &targets);
     if (!s.ok()) return s;
     int y0, y1;
     unsigned m, d;

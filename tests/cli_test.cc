@@ -331,3 +331,34 @@ TEST_CASE("the XLSX report opens in LibreOffice with the CSV report's cells") {
     }
   }
 }
+
+// Targets are part of what a report knew: one recorded later must not show in
+// a report known-at before it, nor one set later in a report as of before it,
+// and verify-report, refolding up to the report's tree size, agrees.
+TEST_CASE("targets in a report are as known and as in effect, and verify-report agrees") {
+  DataDir d;
+  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);  // 12 events
+  REQUIRE(Ocop(d.flag() + " submit",
+               R"({"type":"SetTarget","effective":"2022-06-01","unit":"CM","year":2022,"indicator":"recognised","value":3})")
+              .code == 0);  // event 13
+  REQUIRE(Ocop(d.flag() + " submit",
+               R"({"type":"SetTarget","effective":"2022-10-01","unit":"CM","year":2022,"indicator":"recognised","value":5})")
+              .code == 0);  // event 14: the target raised in October
+  auto target = [&](const std::string& args) {
+    json r = json::parse(Ocop(d.flag() + " report --period 2022 --unit CM" + args).out);
+    REQUIRE(r["targets"].size() <= 1);
+    return r["targets"].empty() ? json(nullptr) : r["targets"][0]["target"];
+  };
+  CHECK(target("") == 5);
+  CHECK(target(" --known-at 12") == nullptr);
+  CHECK(target(" --known-at 13") == 3);
+  CHECK(target(" --as-of 2022-09-30") == 3);
+  CHECK(target(" --as-of 2022-05-31") == nullptr);
+
+  const std::string path = d.File("known-at-13.json");
+  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --known-at 13 --out " + path).code == 0);
+  CHECK(Ocop(d.flag() + " verify-report " + path).code == 0);
+  const std::string as_of = d.File("as-of.json");
+  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --as-of 2022-09-30 --out " + as_of).code == 0);
+  CHECK(Ocop(d.flag() + " verify-report " + as_of).code == 0);
+}
