@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  g++ cmake ninja-build pkg-config
+  g++ cmake ninja-build pkg-config curl
   librocksdb-dev capnproto libcapnp-dev libssl-dev
   libspdlog-dev libfmt-dev libboost-dev libcli11-dev nlohmann-json3-dev
   libxlsxwriter-dev zlib1g-dev

@@ -117,9 +117,12 @@ Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic
   int failures = 0;
   while (!stop) {
     nlohmann::json page;
+    // --once only catches up: it asks without holding the request open, so
+    // its last, empty page comes back at once instead of after the wait.
+    const int wait = o.once ? 0 : o.wait_seconds;
     std::string target = "/v1/events?from=" + std::to_string(replica->Size() + 1) + "&limit=1000&wait=" +
-                         std::to_string(o.wait_seconds);
-    s = Get(u, o.token, target, o.wait_seconds + 30, &page);
+                         std::to_string(wait);
+    s = Get(u, o.token, target, wait + 30, &page);
     if (s.IsForbidden()) return s;
     if (!s.ok()) {
       if (++failures > 20) return s;
