@@ -3,6 +3,7 @@
 #include <capnp/dynamic.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <deque>
 #include <set>
@@ -57,6 +58,13 @@ CouncilLevel LevelOfUnit(UnitLevel l) {
 }
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+// A score as officials write it: "87", "87.5", never "87.500000".
+std::string Points(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 // A decision names each product once; checked before any item's own checks.
 template <typename Items>
@@ -572,6 +580,13 @@ Status Decider::GrantSupport(C::Body::Reader b) {
 
 Status Decider::SubmitDossier(C::Body::Reader b) {
   auto c = b.getSubmitDossier();
+  // The JSON parser accepts every Entry, import included (it is an event
+  // value); refuse it before reading any state, so the answer does not
+  // depend on the product's stage.
+  if (c.getEntry() == Entry::IMPORT) {
+    return Status::InvalidArgument(
+        "field 'entry' must be new, renewal or upgrade; imports use ImportCertificate");
+  }
   const ProductState* p = nullptr;
   Status s = RequireProduct(c.getProduct().cStr(), "product", &p);
   if (!s.ok()) return s;
@@ -624,9 +639,7 @@ Status Decider::SubmitDossier(C::Body::Reader b) {
         return Status::Refused("product " + Quote(p->id) + " already holds 5 stars");
       }
       break;
-    case Entry::IMPORT:
-      return Status::InvalidArgument(
-          "field 'entry' must be new, renewal or upgrade; imports use ImportCertificate");
+    case Entry::IMPORT: break;  // refused above
   }
   return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "submit dossiers",
                     [&](schema::Payload::Builder pb) { pb.setDossierSubmitted(c); });
@@ -721,7 +734,7 @@ Status Decider::Forward(C::Body::Reader b) {
   }
   auto rules = RulesInForce(effective_);
   if (rules && last.total < rules->getForwardFrom()) {
-    return Status::Refused("product " + Quote(p->id) + " scored " + std::to_string(last.total) +
+    return Status::Refused("product " + Quote(p->id) + " scored " + Points(last.total) +
                            "; under " + rules->getTitle().cStr() + " only totals of " +
                            std::to_string(static_cast<int>(rules->getForwardFrom())) +
                            " or more are forwarded");
@@ -802,7 +815,7 @@ Status Decider::ApproveResults(C::Body::Reader b) {
       return Status::Refused(where + "the decision gives " + std::to_string(stars) +
                              " stars but council " + Quote(best->council) + " scored " +
                              std::to_string(best->stars) + " (total " +
-                             std::to_string(best->total) + ")");
+                             Points(best->total) + ")");
     }
     std::string cert_no = item.getCertificate().cStr();
     if (cert_no.empty()) return Status::InvalidArgument(where + "certificate must not be empty");

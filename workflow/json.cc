@@ -22,6 +22,7 @@ constexpr uint64_t kJsonFlatten = 0x82d3e852af0336bfull;
 constexpr uint64_t kJsonDiscriminator = 0xcfa794e8d19a0162ull;
 constexpr uint64_t kOptional = 0xe2a7c4d1b3f50a11ull;
 constexpr uint64_t kDate = 0xa96b3e5d2c1f8047ull;
+constexpr uint64_t kEventOnly = 0xb7edcd42d353317dull;
 
 template <typename T>
 struct NumberHandler : capnp::JsonCodec::Handler<T> {
@@ -116,12 +117,12 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
     case W::FLOAT32:
     case W::FLOAT64: return v.is_number() ? Status::OK() : need("a number");
     case W::ENUM: {
+      // Event-only values (SubmitDossier's entry "import") are accepted here
+      // so that the decider can say what to use instead, but not offered.
       std::vector<std::string> names;
-      for (auto e : t.asEnum().getEnumerants()) names.push_back(EnumerantName(e));
-      if (v.is_string()) {
-        for (const auto& n : names) {
-          if (n == v.get<std::string>()) return Status::OK();
-        }
+      for (auto e : t.asEnum().getEnumerants()) {
+        if (v.is_string() && EnumerantName(e) == v.get<std::string>()) return Status::OK();
+        if (!FindAnnotation(e.getProto(), kEventOnly)) names.push_back(EnumerantName(e));
       }
       return Status::InvalidArgument(Field(path) + " must be one of " + Join(names) + "; got " +
                                      v.dump());

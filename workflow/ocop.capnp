@@ -19,6 +19,10 @@ annotation optional @0xe2a7c4d1b3f50a11 (field) :Void;
 # Marks a Text field that holds a calendar date, YYYY-MM-DD.
 annotation date @0xa96b3e5d2c1f8047 (field) :Void;
 
+# Marks an enum value that only events carry: the command parser does not
+# offer it in its list of allowed values (the decider refuses it in commands).
+annotation eventOnly @0xb7edcd42d353317d (enumerant) :Void;
+
 # ---------------------------------------------------------------- values
 
 enum UnitLevel {
@@ -67,7 +71,7 @@ enum Entry {
   new @0;
   renewal @1;   # công nhận lại, after 36 months
   upgrade @2;   # nâng hạng
-  import @3;    # certified before the ledger existed (events only)
+  import @3 $eventOnly;  # certified before the ledger existed (events only)
 }
 
 enum RevocationReason {
