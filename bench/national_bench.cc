@@ -6,9 +6,13 @@
 //
 // Figures, one machine-readable line each (bench/harness.h conventions):
 //   ocop rebuild           Projections::Rebuild of every read model from the
-//                          whole log: events/s, wall seconds, peak resident set
+//                          whole log: events/s, wall seconds, peak resident
+//                          set, and the CPU seconds of all threads (on a shared
+//                          machine the wall time depends on what else runs)
 //   ocop report            a year's national report from the projections
 //                          (BuildReport and its JSON), median and p99
+//   ocop facts_scan        reading every certificate's facts without counting:
+//                          the part of the report that is RocksDB and Cap'n Proto
 //   ocop status            one product's status in-process: the read model's
 //                          record and its JSON (cli::QueryStatus), random products
 //   ocop status_as_of      replay::ProductAt as of a random date (the
