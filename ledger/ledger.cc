@@ -514,20 +514,7 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
   }
 
   auto version_of = [&](const std::string& stream, uint64_t* v) -> Status {
-    auto it = g->versions.find(stream);
-    if (it != g->versions.end()) {
-      *v = it->second;
-      return Status::OK();
-    }
-    std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), heads_cf_, stream, &value);
-    if (s.IsNotFound()) {
-      *v = 0;
-      return Status::OK();
-    }
-    if (!s.ok()) return FromRocks(s, "reading stream versions");
-    *v = keys::GetBE64(value);
-    return Status::OK();
+    return StreamVersionIn(g, stream, v);
   };
   for (const ExpectedVersion& x : r.expected) {
     uint64_t actual = 0;
@@ -682,6 +669,16 @@ Status Ledger::WriteGroup(std::vector<Writer*>& group) {
   }
   next_seq_ = g.next_seq;
   frontier_ = std::move(g.frontier);
+  {
+    // After the write: a reader that misses the cache from now on reads the
+    // new versions from RocksDB anyway.
+    std::lock_guard<std::mutex> l(heads_mu_);
+    if (heads_cache_.size() + g.versions.size() > kHeadsCacheLimit) {
+      heads_cache_.clear();
+      ++heads_generation_;
+    }
+    for (const auto& [stream, version] : g.versions) heads_cache_[stream] = version;
+  }
   NotifyCommitted(next_seq_ - 1);
   return Status::OK();
 }
@@ -706,6 +703,32 @@ uint64_t Ledger::WaitForAppend(uint64_t after_seq, std::chrono::milliseconds tim
 }
 
 Status Ledger::StreamVersion(std::string_view stream, uint64_t* version) {
+  std::string key(stream);
+  uint64_t generation;
+  {
+    std::lock_guard<std::mutex> l(heads_mu_);
+    auto it = heads_cache_.find(key);
+    if (it != heads_cache_.end()) {
+      *version = it->second;
+      return Status::OK();
+    }
+    generation = heads_generation_;
+  }
+  Status s = StreamVersionStored(stream, version);
+  if (s.ok()) {
+    // Never overwrites: a commit that raced this read has already put the
+    // newer version there, or will put it after (see WriteGroup). If the
+    // cache was cleared meanwhile, that newer version may be gone with it,
+    // so what was read is not kept.
+    std::lock_guard<std::mutex> l(heads_mu_);
+    if (heads_generation_ == generation && heads_cache_.size() < kHeadsCacheLimit) {
+      heads_cache_.emplace(std::move(key), *version);
+    }
+  }
+  return s;
+}
+
+Status Ledger::StreamVersionStored(std::string_view stream, uint64_t* version) {
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), heads_cf_, rocksdb::Slice(stream.data(), stream.size()), &v);
   if (s.IsNotFound()) {

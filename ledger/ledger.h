@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "ledger/merkle.h"
@@ -203,6 +204,7 @@ class Ledger {
   Status WriteGroup(std::vector<Writer*>& group);
   Status PrepareReplicated(Writer* w, GroupState* g, void* batch);
   Status StreamVersionIn(GroupState* g, const std::string& stream, uint64_t* version);
+  Status StreamVersionStored(std::string_view stream, uint64_t* version);
   Status PrepareOne(Writer* w, GroupState* g, void* batch);
   void NotifyCommitted(uint64_t size);
 
@@ -226,6 +228,14 @@ class Ledger {
   uint64_t next_seq_ = 1;
 
   std::atomic<uint64_t> committed_{0};
+  // Stream versions as last committed, so that checking an expected version
+  // (every decided command checks up to four) needs no RocksDB read. Holds
+  // only committed versions: written after each group's write, read-through
+  // on a miss. Cleared when it reaches the limit, which bounds its memory.
+  static constexpr size_t kHeadsCacheLimit = 1 << 20;
+  std::mutex heads_mu_;
+  std::unordered_map<std::string, uint64_t> heads_cache_;
+  uint64_t heads_generation_ = 0;  // bumped by every clear
   mutable std::mutex stats_mu_;
   CommitStats stats_;
   std::mutex commit_mu_;
