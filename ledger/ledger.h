@@ -232,7 +232,7 @@ class Ledger {
   // (every decided command checks up to four) needs no RocksDB read. Holds
   // only committed versions: written after each group's write, read-through
   // on a miss. Cleared when it reaches the limit, which bounds its memory.
-  static constexpr size_t kHeadsCacheLimit = 1 << 20;
+  static constexpr size_t kHeadsCacheLimit = 1 << 18;  // about 25 MB of streams
   std::mutex heads_mu_;
   std::unordered_map<std::string, uint64_t> heads_cache_;
   uint64_t heads_generation_ = 0;  // bumped by every clear
