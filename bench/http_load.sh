@@ -34,7 +34,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# shellcheck source=bench/private_pg.sh
+source "$(dirname "$0")/private_pg.sh"  # PG_BIN, start_private_pg, stop_private_pg
 SECONDS_RUN=${SECONDS_RUN:-10}
 CONNS=${CONNS:-32}
 PRODUCTS=${PRODUCTS:-16384}
@@ -68,21 +69,14 @@ OCOP=$BIN/ocop
 
 # --- scratch space on the real disk --------------------------------------------
 WORK=$(mktemp -d -p "$BUILD_DIR" http-load.XXXXXX)
-PGDATA=$WORK/pg
-PGSOCK=$WORK/pgsock
-pg_started=0
 server_pid=
 cleanup() {
   if [[ -n "$server_pid" ]]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  if [[ $pg_started == 1 ]]; then as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true; fi
+  stop_private_pg
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-as_pg() {  # PostgreSQL refuses to run as root
-  if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 
 # Timed parts hold the shared benchmark lock (fd 9), set-up does not.
 # Dirty pages left by the set-up (a copied 2 GB ledger) would make the
@@ -195,19 +189,9 @@ if [[ $part_post == 1 ]]; then
 
   # --- PostgreSQL: the same number of clients, single-row insert transactions
   if [[ -x "$PG_BIN/initdb" ]] && command -v pgbench >/dev/null; then
-    mkdir -p "$PGDATA" "$PGSOCK"
-    if [[ $(id -u) == 0 ]]; then
-      id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/false postgres
-      chown postgres "$WORK" "$PGDATA" "$PGSOCK"
-    fi
-    as_pg "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$WORK/initdb.log" 2>&1 \
-      || { cat "$WORK/initdb.log"; exit 1; }
     # As bench/run.sh: defaults for durability (fsync, synchronous_commit,
     # full_page_writes on), memory raised to what a production store sets.
-    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/pg.log" -w -t 60 start \
-      -o "-c listen_addresses='' -c unix_socket_directories='$PGSOCK' -c max_connections=100 \
-          -c shared_buffers=256MB -c max_wal_size=4GB" >/dev/null || { cat "$WORK/pg.log"; exit 1; }
-    pg_started=1
+    start_private_pg "$WORK" max_connections=100 shared_buffers=256MB max_wal_size=4GB || exit 1
     psql -q -h "$PGSOCK" -U postgres -d postgres -v ON_ERROR_STOP=1 <<'SQL'
 CREATE TABLE events (
   seq bigserial PRIMARY KEY,
@@ -251,8 +235,7 @@ SQL
     rows=$(psql -At -h "$PGSOCK" -U postgres -d postgres -c 'SELECT count(*) FROM events')
     say "# postgres CPU: $(( (after - before) * TICK_US / (rows > 0 ? rows : 1) )) us per transaction (postmaster and its children)"
     say "postgres insert_1 clients=$CONNS seconds=$SECONDS_RUN rows=$rows transactions_per_s=${pg_rate%.*} latency_avg_us=$(awk -v l="$pg_lat" 'BEGIN {printf "%d", l * 1000}')"
-    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
-    pg_started=0
+    stop_private_pg
   else
     say "# postgres: skipped (no $PG_BIN/initdb or pgbench)"
   fi

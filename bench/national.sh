@@ -22,7 +22,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# shellcheck source=bench/private_pg.sh
+source "$(dirname "$0")/private_pg.sh"  # PG_BIN, start_private_pg, stop_private_pg
 STEP_TIMEOUT=${STEP_TIMEOUT:-3600}
 
 events=10000000 seed=1 data="" year=2024 use_pg=1
@@ -98,16 +99,8 @@ BIN=$BUILD_DIR/bin
 mkdir -p "$BUILD_DIR/bench-results"
 RESULTS=$BUILD_DIR/bench-results/national-$(date -u +%Y%m%dT%H%M%SZ).txt
 WORK=$(mktemp -d -p "$BUILD_DIR" national-run.XXXXXX)
-PGDATA=$WORK/pg
-PGSOCK=$WORK/pgsock
-pg_started=0
-as_pg() {
-  if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 cleanup() {
-  if [[ $pg_started == 1 ]]; then
-    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
-  fi
+  stop_private_pg
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -143,22 +136,11 @@ run ocop "$BIN/national_bench" --dir "$data" --year "$year"
 
 # --- a private PostgreSQL 15 (as bench/run.sh) ------------------------------------
 if [[ $use_pg == 1 && -x "$BIN/national_pg" && -x "$PG_BIN/initdb" ]]; then
-  mkdir -p "$PGDATA" "$PGSOCK"
-  if [[ $(id -u) == 0 ]]; then
-    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/false postgres
-    chown postgres "$WORK" "$PGDATA" "$PGSOCK"
-  fi
-  as_pg "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$WORK/initdb.log" 2>&1 \
-    || { cat "$WORK/initdb.log"; exit 1; }
   # As bench/run.sh, plus what an analytics load is given: parallel workers
   # for the 2 cores, and a WAL large enough that the bulk load does not
   # checkpoint every few seconds.
-  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/pg.log" -w -t 60 start \
-    -o "-c listen_addresses='' -c unix_socket_directories='$PGSOCK' -c max_connections=20 \
-        -c shared_buffers=1GB -c max_wal_size=8GB -c max_parallel_workers_per_gather=2 \
-        -c effective_cache_size=8GB" >/dev/null \
-    || { cat "$WORK/pg.log"; exit 1; }
-  pg_started=1
+  start_private_pg "$WORK" max_connections=20 shared_buffers=1GB max_wal_size=8GB \
+    max_parallel_workers_per_gather=2 effective_cache_size=8GB || exit 1
   run postgres "$BIN/national_pg" --pg "host=$PGSOCK dbname=postgres user=postgres" --dir "$data" --year "$year"
 else
   echo "# postgres: skipped" | tee -a "$RESULTS"

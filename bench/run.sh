@@ -18,7 +18,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# shellcheck source=bench/private_pg.sh
+source "$ROOT/bench/private_pg.sh"  # PG_BIN, start_private_pg, stop_private_pg
 # Each program gets at most this long; a wedged server must not hang the run.
 STEP_TIMEOUT=${STEP_TIMEOUT:-1200}
 
@@ -98,22 +99,12 @@ BIN=$BUILD_DIR/bin
 
 # --- scratch space on the real disk --------------------------------------------
 WORK=$(mktemp -d -p "$BUILD_DIR" bench-run.XXXXXX)
-PGDATA=$WORK/pg
-PGSOCK=$WORK/pgsock
-pg_started=0
 cleanup() {
-  if [[ $pg_started == 1 ]]; then
-    as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
-  fi
+  stop_private_pg
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# PostgreSQL refuses to run as root: run the server as `postgres` then.
-as_pg() {
-  if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 
 mkdir -p "$BUILD_DIR/bench-results"
 RESULTS=$BUILD_DIR/bench-results/$(date -u +%Y%m%dT%H%M%SZ).txt
@@ -142,26 +133,13 @@ if [[ $memory_run == 1 ]]; then
   exit 0
 fi
 
-# --- a private PostgreSQL 15 --------------------------------------------------
-# Unix socket only (listen_addresses empty), in the scratch directory. fsync,
-# synchronous_commit and full_page_writes keep their defaults (on): a commit
-# is durable when it returns, as the ledger's is. shared_buffers and
-# max_wal_size are raised from the defaults of a tiny machine to what any
-# production event store would set, so the peer is not handicapped.
+# --- a private PostgreSQL 15 (bench/private_pg.sh) ----------------------------
+# shared_buffers and max_wal_size are raised from the defaults of a tiny
+# machine to what any production event store would set, so the peer is not
+# handicapped; durability keeps its defaults.
 have_pg=0
 if [[ -x "$BIN/peer_postgres" && -x "$PG_BIN/initdb" ]]; then
-  mkdir -p "$PGDATA" "$PGSOCK"
-  if [[ $(id -u) == 0 ]]; then
-    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/false postgres
-    chown postgres "$WORK" "$PGDATA" "$PGSOCK"
-  fi
-  as_pg "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$WORK/initdb.log" 2>&1 \
-    || { cat "$WORK/initdb.log"; exit 1; }
-  as_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/pg.log" -w -t 60 start \
-    -o "-c listen_addresses='' -c unix_socket_directories='$PGSOCK' -c max_connections=100 \
-        -c shared_buffers=256MB -c max_wal_size=4GB" >/dev/null \
-    || { cat "$WORK/pg.log"; exit 1; }
-  pg_started=1
+  start_private_pg "$WORK" max_connections=100 shared_buffers=256MB max_wal_size=4GB || exit 1
   have_pg=1
 else
   echo "# postgres: skipped (no peer_postgres built or no $PG_BIN/initdb)" | tee -a "$RESULTS"

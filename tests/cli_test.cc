@@ -56,6 +56,18 @@ const char* kSetup = R"(
 {"type":"SubmitDossier","effective":"2022-08-01","product":"P1","cycle_year":2022,"entry":"new"}
 )";
 
+// kSetup, then P1 scored 80 by the province's council and certified 4 stars
+// by decision 58 of 2022-09-20 (valid to 2025-09-20): 14 events.
+void SetUpCertified(const DataDir& d) {
+  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
+  REQUIRE(Ocop(d.flag() + " submit --as hd.a",
+               R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})")
+              .code == 0);
+  REQUIRE(Ocop(d.flag() + " submit --as ubnd.cm",
+               R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":4,"certificate":"CN-1"}]})")
+              .code == 0);
+}
+
 }  // namespace
 
 TEST_CASE("submit prints one result per line and refuses without appending") {
@@ -163,13 +175,7 @@ TEST_CASE("proofs, verify and the exit codes for bad usage and bad data") {
 
 TEST_CASE("report, deadlines and rebuild answer in JSON") {
   DataDir d;
-  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
-  REQUIRE(Ocop(d.flag() + " submit --as hd.a",
-               R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})")
-              .code == 0);
-  REQUIRE(Ocop(d.flag() + " submit --as ubnd.cm",
-               R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":4,"certificate":"CN-1"}]})")
-              .code == 0);
+  SetUpCertified(d);
   json rep = json::parse(Ocop(d.flag() + " report --period 2022 --unit CM").out);
   CHECK(rep["recognised"]["total"] == 1);
   CHECK(rep["recognised"]["by_stars"]["4"] == 1);
@@ -211,13 +217,7 @@ TEST_CASE("a known-at point before the first record is refused, not read as ever
 
 TEST_CASE("the cohort funnel in every format, signed and verifiable") {
   DataDir d;
-  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
-  REQUIRE(Ocop(d.flag() + " submit --as hd.a",
-               R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})")
-              .code == 0);
-  REQUIRE(Ocop(d.flag() + " submit --as ubnd.cm",
-               R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":4,"certificate":"CN-1"}]})")
-              .code == 0);
+  SetUpCertified(d);
   // Issued 2022-09-20, valid to 2025-09-20: pending before, lapsed after.
   json before = json::parse(Ocop(d.flag() + " report --cohort 2022 --as-of 2025-09-20").out);
   CHECK(before["due"] == 1);
@@ -293,13 +293,7 @@ std::vector<std::vector<std::string>> ParseCsv(std::string text) {
 // cells are the rows of --format csv, under a title row and a blank row.
 TEST_CASE("the XLSX report opens in LibreOffice with the CSV report's cells") {
   DataDir d;
-  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
-  REQUIRE(Ocop(d.flag() + " submit --as hd.a",
-               R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})")
-              .code == 0);
-  REQUIRE(Ocop(d.flag() + " submit --as ubnd.cm",
-               R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":4,"certificate":"CN-1"}]})")
-              .code == 0);
+  SetUpCertified(d);
   for (const char* lang : {"vi", "en"}) {
     INFO("lang " << lang);
     const std::string xlsx = d.File(std::string("report-") + lang + ".xlsx");

@@ -54,6 +54,7 @@
 #include "workflow/date.h"
 #include "workflow/json.h"
 #include "workflow/service.h"
+#include "live_ledger.h"
 
 namespace fs = std::filesystem;
 using namespace ocop;
@@ -86,52 +87,19 @@ fs::path ScratchDir(const std::string& what) {
 
 // A ledger, the Service and live projections caught up after every command,
 // with the digests of the live read models recorded at each checkpoint.
-struct World {
-  fs::path dir = ScratchDir("world");
-  int64_t now = 0;
-  std::unique_ptr<ledger::Ledger> ledger;
-  std::unique_ptr<workflow::Service> service;
-  std::unique_ptr<projections::Projections> projections;
+struct World : ocop::testing::LiveLedger {
   std::map<uint64_t, Digests> live;  // checkpoint -> digests after that command
 
-  World() {
-    ledger::Options o;
-    o.sync = false;  // durability is the ledger tests' business
-    o.clock = [this] { return now; };
-    Status s = ledger::Ledger::Open(dir.string(), o, &ledger);
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-    service = std::make_unique<workflow::Service>(ledger.get());
-    s = projections::Projections::Open(ledger.get(), &projections);
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-  }
-  ~World() {
-    projections.reset();
-    service.reset();
-    ledger.reset();
-    fs::remove_all(dir);
-  }
+  World() : LiveLedger(ScratchDir("world")) {}
 
   // Submits `command` as `who` (empty: the local superuser), recorded at
   // `micros`; folds it live and returns its sequence numbers.
   std::vector<uint64_t> Submit(int64_t micros, const std::string& command, const std::string& who = "",
                                bool record_digests = true) {
-    REQUIRE(micros >= now);  // recording time never runs backwards
-    now = micros;
-    capnp::MallocMessageBuilder msg;
-    Status s = workflow::ParseCommand(command, &msg);
-    INFO(command << "\n" << s.ToString());
-    REQUIRE(s.ok());
-    workflow::Outcome out;
-    s = service->Submit(workflow::Principal{who.empty() ? "admin.cm" : who, who.empty()},
-                        msg.getRoot<workflow::schema::Command>().asReader(), &out);
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-    REQUIRE(projections->CatchUp().ok());
+    auto seqs = SubmitAt(micros, workflow::Principal{who.empty() ? "admin.cm" : who, who.empty()}, command);
     REQUIRE(projections->checkpoint() == ledger->Size());
     if (record_digests) REQUIRE(projections->Digests(&live[ledger->Size()]).ok());
-    return out.seqs;
+    return seqs;
   }
 
   cli::Reader Reader(const std::string& today) { return cli::Reader{ledger.get(), projections.get(), D(today)}; }

@@ -41,6 +41,7 @@
 #include "workflow/date.h"
 #include "workflow/json.h"
 #include "workflow/service.h"
+#include "live_ledger.h"
 
 namespace fs = std::filesystem;
 using namespace ocop;
@@ -62,49 +63,17 @@ int64_t VnMicros(const std::string& date, int hh, int mm, int ss = 0) {
   return secs * 1000000;
 }
 
-struct World {
-  fs::path dir = fs::temp_directory_path() / ("ocop-replay-bitemporal-" + std::to_string(getpid()));
-  int64_t now = 0;  // the ledger's clock, set before every submit
-  std::unique_ptr<ledger::Ledger> ledger;
-  std::unique_ptr<workflow::Service> service;
-  std::unique_ptr<projections::Projections> projections;
+struct World : ocop::testing::LiveLedger {
   workflow::Principal admin{"admin.soctrang", true};
 
-  World() {
-    fs::remove_all(dir);
-    ledger::Options o;
-    o.sync = false;
-    o.clock = [this] { return now; };
-    Status s = ledger::Ledger::Open(dir.string(), o, &ledger);
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-    service = std::make_unique<workflow::Service>(ledger.get());
-    s = projections::Projections::Open(ledger.get(), &projections);
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-  }
-  ~World() {
-    projections.reset();
-    service.reset();
-    ledger.reset();
-    fs::remove_all(dir);
-  }
+  World()
+      : LiveLedger(fs::temp_directory_path() / ("ocop-replay-bitemporal-" + std::to_string(getpid()))) {}
 
   // Submits one command, recorded at `micros`; returns its sequence numbers.
   std::vector<uint64_t> Submit(int64_t micros, const std::string& command) {
-    REQUIRE(micros >= now);  // recording time never runs backwards
-    now = micros;
-    capnp::MallocMessageBuilder msg;
-    Status s = workflow::ParseCommand(command, &msg);
-    INFO(command << "\n" << s.ToString());
-    REQUIRE(s.ok());
-    workflow::Outcome out;
-    s = service->Submit(admin, msg.getRoot<workflow::schema::Command>().asReader(), &out);
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-    REQUIRE(!out.seqs.empty());
-    REQUIRE(projections->CatchUp().ok());
-    return out.seqs;
+    auto seqs = SubmitAt(micros, admin, command);
+    REQUIRE(!seqs.empty());
+    return seqs;
   }
   uint64_t SubmitOne(int64_t micros, const std::string& command) {
     auto seqs = Submit(micros, command);
