@@ -36,7 +36,10 @@ Bytes MTH(const std::vector<Bytes>& d, size_t lo, size_t hi) {
   if (n == 0) return H("");
   if (n == 1) return H(Bytes(1, '\0') + d[lo]);
   size_t k = K(n);
-  return H(Bytes(1, '\1') + MTH(d, lo, lo + k) + MTH(d, lo + k, hi));
+  // Appended, not `+`: GCC 12 warns falsely (-Wrestrict) on a temporary's operator+.
+  Bytes node(1, '\1');
+  node.append(MTH(d, lo, lo + k)).append(MTH(d, lo + k, hi));
+  return H(node);
 }
 
 std::vector<Bytes> PATH(size_t m, const std::vector<Bytes>& d, size_t lo, size_t hi) {
