@@ -340,19 +340,16 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
 namespace {
 
 Status ValidateEvent(const NewEvent& e, size_t i) {
-  if (!e.stream.empty() && e.stream.size() <= 1024 && e.stream.find('\0') == std::string::npos &&
-      !e.type.empty() && ValidDate(e.effective)) {
-    return Status::OK();  // the common case, without building the messages below
-  }
-  std::string where = "events[" + std::to_string(i) + "]";
-  if (e.stream.empty()) return Status::InvalidArgument(where + ".stream is empty; name a stream");
-  if (e.stream.size() > 1024) return Status::InvalidArgument(where + ".stream is longer than 1024 bytes");
+  // Built only for a refusal: valid events, the common case, cost no strings.
+  auto where = [i] { return "events[" + std::to_string(i) + "]"; };
+  if (e.stream.empty()) return Status::InvalidArgument(where() + ".stream is empty; name a stream");
+  if (e.stream.size() > 1024) return Status::InvalidArgument(where() + ".stream is longer than 1024 bytes");
   if (e.stream.find('\0') != std::string::npos) {
-    return Status::InvalidArgument(where + ".stream contains a NUL byte");
+    return Status::InvalidArgument(where() + ".stream contains a NUL byte");
   }
-  if (e.type.empty()) return Status::InvalidArgument(where + ".type is empty; name the event type");
+  if (e.type.empty()) return Status::InvalidArgument(where() + ".type is empty; name the event type");
   if (!ValidDate(e.effective)) {
-    return Status::InvalidArgument(where + ".effective '" + e.effective +
+    return Status::InvalidArgument(where() + ".effective '" + e.effective +
                                    "' is not a date; use YYYY-MM-DD");
   }
   return Status::OK();

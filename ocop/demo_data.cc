@@ -70,8 +70,7 @@ std::vector<Product> RegisterAppendix(const std::vector<IdeaRow>& rows, bool as_
   auto add = [&](const std::string& principal, json body) {
     cmds->push_back(Cmd{as_officers ? principal : "", std::move(body)});
   };
-  auto& out = *cmds;
-  std::map<std::string, std::string> subject_ids;
+  int subjects = 0;
   std::vector<Product> products;
   // Identity follows the appendix's cells, never names: a row whose producer
   // cell was filled down from a merged cell (subject_from_merged_cell = 1)
@@ -82,8 +81,7 @@ std::vector<Product> RegisterAppendix(const std::vector<IdeaRow>& rows, bool as_
     if (d == Districts().end()) continue;
     std::string district = d->second.first;
     if (!r.subject_from_merged_cell || current.empty()) {
-      current = "CM-CT-" + std::to_string(subject_ids.size() + 1);
-      subject_ids[current] = current;
+      current = "CM-CT-" + std::to_string(++subjects);
       // A name that is only a legal form ("THT", "HTX") is an unnamed producer.
       static const std::set<std::string> kBare = {"", "HTX", "THT", "DN", "HKD", "CSSX"};
       std::string subject_name = kBare.count(r.subject) ? (r.subject.empty() ? "" : r.subject + " ") +
@@ -94,7 +92,6 @@ std::vector<Product> RegisterAppendix(const std::vector<IdeaRow>& rows, bool as_
                                 {"name", subject_name}, {"legal_form", form}, {"unit", district},
                                 {"woman_owned", Hash(current) % 5 == 0}, {"id", "camau/subject/" + current}});
     }
-    std::string key = current;
     int year = 2022;
     try {
       year = std::stoi(r.planned_year);
@@ -103,11 +100,11 @@ std::vector<Product> RegisterAppendix(const std::vector<IdeaRow>& rows, bool as_
     }
     Product p{"CM-" + district.substr(3) + "-" + r.row, district, r.product, year, !r.group.empty()};
     json idea{{"type", "RegisterIdea"}, {"effective", std::to_string(p.year) + "-03-05"}, {"product", p.id},
-              {"subject", key}, {"name", r.product}, {"unit", district}, {"cycle_year", p.year},
+              {"subject", current}, {"name", r.product}, {"unit", district}, {"cycle_year", p.year},
               {"id", "camau/idea/" + p.id}};
     if (p.grouped) idea["group"] = std::atoi(r.group.c_str());
     products.push_back(p);
-    out.push_back(Cmd{as_officers ? "canbo." + district : "", idea});
+    add("canbo." + district, std::move(idea));
   }
   return products;
 }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -164,12 +165,9 @@ int RunImportCamau(const GlobalOptions& g, const std::string& csv, bool print) {
   size_t applied = 0, duplicates = 0, refused = 0;
   if (s.ok()) s = SubmitCommands(l.get(), commands, &applied, &duplicates, &refused);
   if (!s.ok()) return Fail("import-camau", s);
-  size_t ideas = 0, subjects = 0, units = 0;
-  for (const auto& c : commands) {
-    if (c.json.find("\"RegisterIdea\"") != std::string::npos) ++ideas;
-    if (c.json.find("\"RegisterSubject\"") != std::string::npos) ++subjects;
-    if (c.json.find("\"DefineUnit\"") != std::string::npos) ++units;
-  }
+  std::map<std::string, size_t> by_type;  // what the appendix became
+  for (const auto& c : commands) ++by_type[nlohmann::json::parse(c.json)["type"].get<std::string>()];
+  size_t ideas = by_type["RegisterIdea"], subjects = by_type["RegisterSubject"], units = by_type["DefineUnit"];
   std::cout << nlohmann::json{{"rows", rows.size()}, {"units", units}, {"subjects", subjects}, {"ideas", ideas},
                               {"applied", applied}, {"already_loaded", duplicates}, {"refused", refused}}
                    .dump()

@@ -165,8 +165,9 @@ void FlatInto(capnp::MessageBuilder& msg, std::string* out) {
 }
 
 std::string Flat(capnp::MallocMessageBuilder& msg) {
-  auto flat = capnp::messageToFlatArray(msg);
-  return std::string(reinterpret_cast<const char*>(flat.asBytes().begin()), flat.asBytes().size());
+  std::string out;
+  FlatInto(msg, &out);
+  return out;
 }
 
 template <typename T>
@@ -396,9 +397,7 @@ Status Projections::FoldAll(const Progress& progress) {
         to_write.pop_front();
         write_cv.notify_all();
       }
-      rocksdb::WriteOptions wo;
-      wo.disableWAL = true;
-      Status st = FromRocks(db_->Write(wo, &wb), "writing the projections");
+      Status st = WriteWithoutWal(&wb);
       if (!st.ok()) {
         std::lock_guard<std::mutex> l(write_mu);
         if (write_status.ok()) write_status = st;
@@ -464,12 +463,12 @@ Status Projections::FoldAll(const Progress& progress) {
   return s;
 }
 
-Status Projections::Spill(Batch* batch) {
+// A rebuild's writes skip the WAL: the rebuilding marker, written durably
+// first, makes a crash refold instead of trusting them.
+Status Projections::WriteWithoutWal(rocksdb::WriteBatch* wb) {
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;
-  Status s = FromRocks(db_->Write(wo, &batch->writes), "writing the projections");
-  batch->writes.Clear();
-  return s;
+  return FromRocks(db_->Write(wo, wb), "writing the projections");
 }
 
 Status Projections::CatchUp(const Progress& progress, uint64_t up_to) {
@@ -735,7 +734,8 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
   if (batch->bulk) {
     // Everything without the WAL, then flushed to disk, and only then the
     // checkpoint and the end of the rebuilding marker, durably.
-    Status s = Spill(batch);
+    Status s = WriteWithoutWal(&batch->writes);
+    batch->writes.Clear();
     if (!s.ok()) return s;
     std::vector<rocksdb::ColumnFamilyHandle*> data(handles_.begin() + 1, handles_.end());
     s = FromRocks(db_->Flush(rocksdb::FlushOptions(), data), "flushing the projections");

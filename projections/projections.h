@@ -43,6 +43,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace ocop::projections {
@@ -118,7 +119,7 @@ class Projections {
   Status Flush(uint64_t seq, Batch* batch);
   // Writes what a batch has queued in `writes` (fact versions, changes)
   // without the states or the checkpoint: a rebuild's memory stays bounded.
-  Status Spill(Batch* batch);
+  Status WriteWithoutWal(rocksdb::WriteBatch* wb);
   Status FoldAll(const Progress& progress);
   Status SubjectFor(const std::string& id, Batch* batch, workflow::SubjectState* out);
   void RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader e,
