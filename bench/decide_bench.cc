@@ -74,13 +74,6 @@ const char* const kUsage =
 
 constexpr int kDistricts = 8;
 
-double Percentile(std::vector<float>& v, double q) {
-  if (v.empty()) return 0;
-  size_t k = static_cast<size_t>(q * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
 std::string ProductId(uint32_t p) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "CM-%06u", p);

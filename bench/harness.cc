@@ -84,14 +84,6 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// Percentile q (0..1) of unsorted latencies; reorders `v`.
-double Percentile(std::vector<float>& v, double q) {
-  if (v.empty()) return 0;
-  size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
 uint64_t StatusField(const char* field) {
   std::ifstream in("/proc/self/status");
   std::string line;

@@ -24,6 +24,7 @@
 // the former.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -133,6 +134,16 @@ uint64_t PeakRssKb();
 uint64_t CurrentRssKb();
 
 double NowSeconds();  // steady clock, for elapsed times only
+
+// Percentile q (0..1) of `v` by nearest rank, as every benchmark here reports
+// its p50 and p99; reorders `v`.
+template <typename T>
+double Percentile(std::vector<T>& v, double q) {
+  if (v.empty()) return 0;
+  size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return static_cast<double>(v[k]);
+}
 [[noreturn]] void Fail(const std::string& what);
 
 }  // namespace ocop::bench

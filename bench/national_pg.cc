@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "pg_client.h"
 #include "ledger/event_view.h"
 #include "ledger/ledger.h"
 #include "workflow/date.h"
@@ -58,38 +59,6 @@ namespace {
 const char* const kUsage =
     "usage: national_pg --pg CONNINFO --dir DIR [--year 2024] [--repeats 11] [--samples 5000] "
     "[--skip-load]\n";
-
-PGconn* Connect(const std::string& conninfo) {
-  PGconn* c = PQconnectdb(conninfo.c_str());
-  if (PQstatus(c) != CONNECTION_OK) Fail(std::string("connect: ") + PQerrorMessage(c));
-  return c;
-}
-
-PGresult* Exec(PGconn* c, const std::string& sql, ExecStatusType want = PGRES_COMMAND_OK) {
-  PGresult* r = PQexec(c, sql.c_str());
-  if (PQresultStatus(r) != want) Fail(sql.substr(0, 200) + ": " + PQresultErrorMessage(r));
-  return r;
-}
-void Run(PGconn* c, const std::string& sql) { PQclear(Exec(c, sql)); }
-
-void AppendCopyField(std::string* out, std::string_view f) {
-  for (char ch : f) {
-    switch (ch) {
-      case '\\': *out += "\\\\"; break;
-      case '\t': *out += "\\t"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      default: out->push_back(ch);
-    }
-  }
-}
-
-double Percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -112,9 +81,9 @@ std::string Timestamp(int64_t micros) {
 
 void Load(PGconn* c, ledger::Ledger* ledger) {
   double t0 = NowSeconds();
-  Run(c, "DROP TABLE IF EXISTS events, units, subjects, products, certificates, deadlines, "
+  ExecClear(c, "DROP TABLE IF EXISTS events, units, subjects, products, certificates, deadlines, "
          "targets, changes");
-  Run(c, "CREATE TABLE events (seq bigint NOT NULL, stream text NOT NULL, version bigint NOT NULL, "
+  ExecClear(c, "CREATE TABLE events (seq bigint NOT NULL, stream text NOT NULL, version bigint NOT NULL, "
          "type text NOT NULL, effective date NOT NULL, recorded timestamptz NOT NULL, "
          "actor jsonb NOT NULL, payload jsonb NOT NULL)");
   PQclear(Exec(c, "COPY events FROM STDIN", PGRES_COPY_IN));
@@ -173,10 +142,10 @@ void Load(PGconn* c, ledger::Ledger* ledger) {
   PQclear(r);
   while ((r = PQgetResult(c)) != nullptr) PQclear(r);
   double copied = NowSeconds() - t0;
-  Run(c, "ALTER TABLE events ADD PRIMARY KEY (seq)");
-  Run(c, "ALTER TABLE events ADD UNIQUE (stream, version)");
-  Run(c, "CREATE INDEX events_type ON events (type)");
-  Run(c, "VACUUM ANALYZE events");
+  ExecClear(c, "ALTER TABLE events ADD PRIMARY KEY (seq)");
+  ExecClear(c, "ALTER TABLE events ADD UNIQUE (stream, version)");
+  ExecClear(c, "CREATE INDEX events_type ON events (type)");
+  ExecClear(c, "VACUUM ANALYZE events");
   std::printf("postgres load events=%" PRIu64 " copy_seconds=%.1f seconds=%.1f\n", ledger->Size(),
               copied, NowSeconds() - t0);
   std::fflush(stdout);
@@ -365,22 +334,22 @@ int Main(int argc, char** argv) {
   PGconn* c = Connect(conninfo);
   // What a server doing analytics would be given; the defaults (4 MB) make
   // every sort spill to disk.
-  Run(c, "SET work_mem = '256MB'");
-  Run(c, "SET maintenance_work_mem = '512MB'");
+  ExecClear(c, "SET work_mem = '256MB'");
+  ExecClear(c, "SET maintenance_work_mem = '512MB'");
   if (load) Load(c, ledger.get());
   ledger.reset();
 
   {
     double t0 = NowSeconds();
-    Run(c, "BEGIN");
+    ExecClear(c, "BEGIN");
     for (const char* sql : kRebuild) {
       double t1 = NowSeconds();
-      Run(c, sql);
+      ExecClear(c, sql);
       std::string first(sql);
       first = first.substr(0, first.find('\n'));
       std::fprintf(stderr, "# postgres %6.2f s  %.70s\n", NowSeconds() - t1, first.c_str());
     }
-    Run(c, "COMMIT");
+    ExecClear(c, "COMMIT");
     double secs = NowSeconds() - t0;
     std::printf("postgres rebuild events=%" PRIu64 " seconds=%.2f events_per_s=%.0f\n", size, secs,
                 static_cast<double>(size) / secs);

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "harness.h"
+#include "pg_client.h"
 
 namespace ocop::bench {
 namespace {
@@ -34,36 +35,6 @@ const char* const kUsage =
 // Rows fetched per round trip by the scans: large enough that the round trip
 // is amortised, small enough that memory stays bounded.
 constexpr int kFetchRows = 10000;
-
-PGconn* Connect(const std::string& conninfo) {
-  PGconn* c = PQconnectdb(conninfo.c_str());
-  if (PQstatus(c) != CONNECTION_OK) Fail(std::string("connect: ") + PQerrorMessage(c));
-  return c;
-}
-
-// Runs `sql`, expecting `want`; aborts with the server's message otherwise.
-PGresult* Exec(PGconn* c, const char* sql, ExecStatusType want = PGRES_COMMAND_OK) {
-  PGresult* r = PQexec(c, sql);
-  if (PQresultStatus(r) != want) {
-    Fail(std::string(sql) + ": " + PQresultErrorMessage(r));
-  }
-  return r;
-}
-
-void ExecClear(PGconn* c, const char* sql) { PQclear(Exec(c, sql)); }
-
-// COPY text format: backslash, tab, newline and carriage return are escaped.
-void AppendCopyField(std::string* out, std::string_view f) {
-  for (char ch : f) {
-    switch (ch) {
-      case '\\': *out += "\\\\"; break;
-      case '\t': *out += "\\t"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      default: out->push_back(ch);
-    }
-  }
-}
 
 class PgSession : public Session {
  public:
