@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string_view>
+#include <sstream>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -120,8 +123,8 @@ void DefineUnits(const std::function<void(const std::string&, json)>& add) {
 
 }  // namespace
 
-Status ParseAppendix(const std::string& text, std::vector<IdeaRow>* rows) {
-  rows->clear();
+std::vector<std::vector<std::string>> SplitCsv(std::string_view text) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a byte-order mark
   std::vector<std::vector<std::string>> table;
   std::vector<std::string> record;
   std::string field;
@@ -156,6 +159,12 @@ Status ParseAppendix(const std::string& text, std::vector<IdeaRow>* rows) {
     record.push_back(std::move(field));
     table.push_back(std::move(record));
   }
+  return table;
+}
+
+Status ParseAppendix(const std::string& text, std::vector<IdeaRow>* rows) {
+  rows->clear();
+  std::vector<std::vector<std::string>> table = SplitCsv(text);
   if (table.empty()) return Status::InvalidArgument("the appendix is empty");
   const std::vector<std::string> want = {"district", "row", "product", "subject", "subject_from_merged_cell",
                                          "address", "legal_form", "group_code", "planned_year"};
@@ -181,6 +190,14 @@ std::vector<DemoCommand> AppendixCommands(const std::vector<IdeaRow>& rows) {
   std::vector<DemoCommand> lines;
   for (const Cmd& c : out) lines.push_back(DemoCommand{c.principal, c.body.dump()});
   return lines;
+}
+
+Status LoadAppendix(const std::string& path, std::vector<IdeaRow>* rows) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::InvalidArgument("cannot read " + path);
+  std::stringstream text;
+  text << f.rdbuf();
+  return ParseAppendix(text.str(), rows);
 }
 
 std::string FindAppendix() {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/status.h"
@@ -20,6 +21,12 @@ struct IdeaRow {
 
 // Parses the appendix (RFC 4180 quoting, header line first).
 Status ParseAppendix(const std::string& csv_text, std::vector<IdeaRow>* rows);
+// ParseAppendix of the file at `path`.
+Status LoadAppendix(const std::string& path, std::vector<IdeaRow>* rows);
+
+// CSV text (RFC 4180: quoted fields, doubled quotes, CRLF or LF; a leading
+// byte-order mark dropped) as records of fields; blank lines are skipped.
+std::vector<std::vector<std::string>> SplitCsv(std::string_view text);
 
 // One command of the sample history and who submits it (empty: the local
 // superuser), so that the audit trail shows the officials who would act.

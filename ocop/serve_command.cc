@@ -7,8 +7,6 @@
 
 #include <csignal>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -121,11 +119,7 @@ Status SubmitCommands(ledger::Ledger* l, const std::vector<DemoCommand>& command
 Status ReadAppendix(const std::string& csv, std::string* path, std::vector<IdeaRow>* rows) {
   *path = csv.empty() ? FindAppendix() : csv;
   if (path->empty()) return Status::InvalidArgument("cannot find camau-2822-appendix3.csv; give --csv FILE");
-  std::ifstream f(*path, std::ios::binary);
-  if (!f) return Status::InvalidArgument("cannot read " + *path);
-  std::stringstream text;
-  text << f.rdbuf();
-  return ParseAppendix(text.str(), rows);
+  return LoadAppendix(*path, rows);
 }
 
 // Loads the sample history into an empty data directory.

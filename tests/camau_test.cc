@@ -13,21 +13,9 @@
 using namespace ocop;
 using ocop::testing::World;
 
-namespace {
-
-std::string ReadAll(const char* path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE(f);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-}  // namespace
-
 TEST_CASE("all 237 rows of the Cà Mau appendix load, quirks kept, and only once") {
   std::vector<cli::IdeaRow> rows;
-  REQUIRE(cli::ParseAppendix(ReadAll(CAMAU_CSV), &rows).ok());
+  REQUIRE(cli::LoadAppendix(CAMAU_CSV, &rows).ok());
   REQUIRE(rows.size() == 237);
 
   // Counted here from the rows themselves.

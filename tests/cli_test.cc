@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli_support.h"
+#include "ocop/demo_data.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -249,44 +250,6 @@ TEST_CASE("the cohort funnel in every format, signed and verifiable") {
   CHECK(by_council["changes"] == 1);  // the score it recorded
 }
 
-namespace {
-
-// Splits CSV text into rows of fields (RFC 4180 quoting), dropping a BOM.
-std::vector<std::vector<std::string>> ParseCsv(std::string text) {
-  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
-  std::vector<std::vector<std::string>> rows(1);
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      rows.back().push_back(std::move(field));
-      field.clear();
-    } else if (c == '\n') {
-      rows.back().push_back(std::move(field));
-      field.clear();
-      rows.emplace_back();
-    } else if (c != '\r') {
-      field += c;
-    }
-  }
-  if (!field.empty() || !rows.back().empty()) rows.back().push_back(std::move(field));
-  if (rows.back().empty()) rows.pop_back();
-  return rows;
-}
-
-}  // namespace
 
 // "A real spreadsheet, opened by LibreOffice": Debian's LibreOffice Calc
 // (installed by scripts/setup.sh) converts the workbook back to CSV, and its
@@ -315,8 +278,8 @@ TEST_CASE("the XLSX report opens in LibreOffice with the CSV report's cells") {
     std::stringstream calc;
     calc << f.rdbuf();
 
-    auto cells = ParseCsv(calc.str());
-    auto rows = ParseCsv(csv.out);
+    auto cells = ocop::cli::SplitCsv(calc.str());
+    auto rows = ocop::cli::SplitCsv(csv.out);
     REQUIRE(cells.size() == rows.size() + 2);
     CHECK(cells[0][0].find(lang == std::string("vi") ? "Báo cáo" : "OCOP programme report") == 0);
     for (size_t i = 0; i < rows.size(); ++i) {

@@ -903,13 +903,6 @@ TEST_CASE("after an append returns, the command line and the server read their o
 
 namespace {
 
-std::string ReadAll(const char* path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE(f);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // What the demo's commands say, read from the commands themselves with none
 // of the workflow's or the projections' code: a model of certificates simple
@@ -1017,7 +1010,7 @@ struct Model {
 
 TEST_CASE("the real Cà Mau appendix carried through the demo's cycle: figures from the commands") {
   std::vector<cli::IdeaRow> rows;
-  REQUIRE(cli::ParseAppendix(ReadAll(CAMAU_CSV), &rows).ok());
+  REQUIRE(cli::LoadAppendix(CAMAU_CSV, &rows).ok());
   REQUIRE(rows.size() == 237);
   auto commands = cli::DemoCommands(rows);
 
