@@ -53,11 +53,12 @@ const std::vector<Content>& Contents() {
 std::vector<std::string> MakeJsons() {
   std::vector<std::string> out;
   for (const Content& c : Contents()) {
-    nlohmann::json j = {
-        {"effective", c.effective},
-        {"actor", {{"principal", c.principal}, {"role", c.role}, {"unit", c.unit}}},
-        {"payload",
-         {{"council", c.payload_principal}, {"criterion", c.payload_role}, {"score", c.payload_unit}}}};
+    nlohmann::json j = {{"effective", c.effective},
+                        {"actor", {{"principal", c.principal}, {"role", c.role}, {"unit", c.unit}}},
+                        {"payload",
+                         {{"council", c.payload_principal},
+                          {"criterion", c.payload_role},
+                          {"score", c.payload_unit}}}};
     out.push_back(j.dump());
   }
   return out;
@@ -112,10 +113,11 @@ void RunBatches(System& sys, const Params& p, std::vector<uint64_t>* versions) {
   sys.AfterAppends();
   uint64_t events = p.batches * p.batch_size;
   double p50 = Percentile(latency_ms, 0.50), p99 = Percentile(latency_ms, 0.99);
-  std::printf("%s batch_%u events=%llu seconds=%.3f events_per_s=%.0f batch_p50_ms=%.2f "
-              "batch_p99_ms=%.2f\n",
-              sys.Name().c_str(), p.batch_size, static_cast<unsigned long long>(events), secs,
-              static_cast<double>(events) / secs, p50, p99);
+  std::printf(
+      "%s batch_%u events=%llu seconds=%.3f events_per_s=%.0f batch_p50_ms=%.2f "
+      "batch_p99_ms=%.2f\n",
+      sys.Name().c_str(), p.batch_size, static_cast<unsigned long long>(events), secs,
+      static_cast<double>(events) / secs, p50, p99);
   std::fflush(stdout);
 }
 
@@ -204,10 +206,11 @@ void RunAppends(System& sys, const Params& p, int writers, std::vector<uint64_t>
   }
   double secs = end - start;
   double p50 = Percentile(all, 0.50), p99 = Percentile(all, 0.99);
-  std::printf("%s append_1 writers=%d events=%llu seconds=%.3f events_per_s=%.0f p50_us=%.0f "
-              "p99_us=%.0f\n",
-              sys.Name().c_str(), writers, static_cast<unsigned long long>(events), secs,
-              static_cast<double>(events) / secs, p50, p99);
+  std::printf(
+      "%s append_1 writers=%d events=%llu seconds=%.3f events_per_s=%.0f p50_us=%.0f "
+      "p99_us=%.0f\n",
+      sys.Name().c_str(), writers, static_cast<unsigned long long>(events), secs,
+      static_cast<double>(events) / secs, p50, p99);
   std::fflush(stdout);
 }
 
@@ -293,7 +296,8 @@ Params ParseArgs(int argc, char** argv, std::map<std::string, std::string>* extr
     }
     if (key == "writers") {
       p.writers.clear();
-      for (const auto& w : SplitCommas(value)) p.writers.push_back(static_cast<int>(ToNumber(key, w)));
+      for (const auto& w : SplitCommas(value))
+        p.writers.push_back(static_cast<int>(ToNumber(key, w)));
     } else if (key == "seconds") {
       p.seconds = std::strtod(value.c_str(), nullptr);
       if (!(p.seconds > 0)) Fail("--seconds wants a positive number");
@@ -362,10 +366,11 @@ void RunWorkloads(System& sys, const Params& p) {
   }
   std::printf("# %s: workloads", sys.Name().c_str());
   for (const auto& w : p.workloads) std::printf(" %s", w.c_str());
-  std::printf("; writers=%s seconds=%g batches=%llu batch_size=%u batch_streams=%u streams=%u "
-              "passes=%d\n",
-              writers.c_str(), p.seconds, static_cast<unsigned long long>(p.batches),
-              p.batch_size, p.batch_streams, p.streams, p.passes);
+  std::printf(
+      "; writers=%s seconds=%g batches=%llu batch_size=%u batch_streams=%u streams=%u "
+      "passes=%d\n",
+      writers.c_str(), p.seconds, static_cast<unsigned long long>(p.batches), p.batch_size,
+      p.batch_streams, p.streams, p.passes);
   std::fflush(stdout);
 
   // versions[s]: the current version of stream s, kept by the harness so that

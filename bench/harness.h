@@ -45,9 +45,9 @@ struct EventSpec {
 // The realistic content of an event, identical for all systems: each system
 // encodes it its own way (Cap'n Proto for the ledger, JSON for the peers).
 struct Content {
-  std::string type;       // "ScoreRecorded"
-  std::string effective;  // "2024-08-15"
-  std::string principal, role, unit;                          // who acted
+  std::string type;                   // "ScoreRecorded"
+  std::string effective;              // "2024-08-15"
+  std::string principal, role, unit;  // who acted
   // The payload's three text fields: council, criterion, score. The ledger's
   // payload borrows the Actor struct's layout for them (principal, role, unit).
   std::string payload_principal, payload_role, payload_unit;

@@ -23,10 +23,12 @@
 //
 // Output, one line per kind of connection (and the server's view of the
 // group commit if --metrics):
-//   ocop http_post connections=32 seconds=10.0 requests=... requests_per_s=... p50_us=... p99_us=... p999_us=... max_us=...
+//   ocop http_post connections=32 seconds=10.0 requests=... requests_per_s=...
+//        p50_us=... p99_us=... p999_us=... max_us=...
 //   ocop http_get  connections=4  ...
+#include <utility>  // first: boost/asio/awaitable.hpp uses std::exchange without it
+
 #include <algorithm>
-#include <utility>  // boost/asio/awaitable.hpp uses std::exchange without it
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -98,21 +100,32 @@ Options Parse(int argc, char** argv) {
       if (i + 1 >= argc) Usage(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--host") o.host = next();
-    else if (a == "--port") o.port = static_cast<unsigned short>(std::stoi(next()));
-    else if (a == "--token") o.token = next();
+    if (a == "--host")
+      o.host = next();
+    else if (a == "--port")
+      o.port = static_cast<unsigned short>(std::stoi(next()));
+    else if (a == "--token")
+      o.token = next();
     else if (a == "--token-file") {
       auto lines = ReadLines(next());
       if (lines.empty()) Usage("empty token file");
       o.token = lines[0];
-    } else if (a == "--products-file") o.products = ReadLines(next());
-    else if (a == "--get-products-file") o.get_products = ReadLines(next());
-    else if (a == "--post") o.post = std::stoi(next());
-    else if (a == "--get") o.get = std::stoi(next());
-    else if (a == "--seconds") o.seconds = std::stod(next());
-    else if (a == "--warmup") o.warmup = std::stod(next());
-    else if (a == "--effective") o.effective = next();
-    else if (a == "--no-ids") o.ids = false;
+    } else if (a == "--products-file")
+      o.products = ReadLines(next());
+    else if (a == "--get-products-file")
+      o.get_products = ReadLines(next());
+    else if (a == "--post")
+      o.post = std::stoi(next());
+    else if (a == "--get")
+      o.get = std::stoi(next());
+    else if (a == "--seconds")
+      o.seconds = std::stod(next());
+    else if (a == "--warmup")
+      o.warmup = std::stod(next());
+    else if (a == "--effective")
+      o.effective = next();
+    else if (a == "--no-ids")
+      o.ids = false;
     else if (a == "--commands") {
       o.commands.clear();
       std::stringstream ss(next());
@@ -121,8 +134,10 @@ Options Parse(int argc, char** argv) {
         if (c != "inspection" && c != "promotion") Usage("unknown command kind " + c);
         o.commands.push_back(c);
       }
-    } else if (a == "--help" || a == "-h") Usage("help");
-    else Usage("unknown argument " + a);
+    } else if (a == "--help" || a == "-h")
+      Usage("help");
+    else
+      Usage("unknown argument " + a);
   }
   // Loopback only: this is a load generator, never to be pointed elsewhere.
   if (o.host != "127.0.0.1" && o.host != "localhost" && o.host != "::1") {
@@ -131,8 +146,10 @@ Options Parse(int argc, char** argv) {
   if (o.token.empty()) Usage("--token or --token-file is required");
   if (o.products.empty()) Usage("--products-file is required and must list products");
   if (o.get_products.empty()) o.get_products = o.products;
-  if (o.post < 0 || o.get < 0 || o.post + o.get == 0) Usage("--post N and/or --get M, at least one");
-  if (o.post > static_cast<int>(o.products.size())) Usage("fewer products than writing connections");
+  if (o.post < 0 || o.get < 0 || o.post + o.get == 0)
+    Usage("--post N and/or --get M, at least one");
+  if (o.post > static_cast<int>(o.products.size()))
+    Usage("fewer products than writing connections");
   if (o.seconds <= 0 || o.seconds > 600) Usage("--seconds must be in (0, 600]");
   if (o.commands.empty()) Usage("--commands is empty");
   return o;
@@ -196,7 +213,8 @@ class Connection {
       return false;
     }
     if (!res.keep_alive()) {
-      Fail("the server closed the connection after " + std::string(http::to_string(verb)) + " " + target);
+      Fail("the server closed the connection after " + std::string(http::to_string(verb)) + " " +
+           target);
       return false;
     }
     return true;
@@ -223,7 +241,8 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
-void RunWriter(const Options& o, int index, const Window& w, const std::string& nonce, Result* out) {
+void RunWriter(const Options& o, int index, const Window& w, const std::string& nonce,
+               Result* out) {
   asio::io_context ioc;
   Connection c(o, ioc);
   if (!c.Connect()) return;
@@ -238,13 +257,18 @@ void RunWriter(const Options& o, int index, const Window& w, const std::string& 
     const std::string& kind = o.commands[(n / mine.size()) % o.commands.size()];
     std::string body = "{\"type\":";
     if (kind == "inspection") {
-      body += "\"RecordInspection\",\"effective\":\"" + o.effective + "\",\"product\":" + JsonString(product) +
-              ",\"compliant\":true,\"findings\":\"Đạt yêu cầu: nhãn, hạn dùng, điều kiện sản xuất\"";
+      body +=
+          "\"RecordInspection\",\"effective\":\"" + o.effective +
+          "\",\"product\":" + JsonString(product) +
+          ",\"compliant\":true,\"findings\":\"Đạt yêu cầu: nhãn, hạn dùng, điều kiện sản xuất\"";
     } else {
-      body += "\"RecordPromotion\",\"effective\":\"" + o.effective + "\",\"product\":" + JsonString(product) +
+      body += "\"RecordPromotion\",\"effective\":\"" + o.effective +
+              "\",\"product\":" + JsonString(product) +
               ",\"channel\":\"Hội chợ OCOP vùng Đồng bằng sông Cửu Long\"";
     }
-    if (o.ids) body += ",\"id\":\"load-" + nonce + "-" + std::to_string(index) + "-" + std::to_string(n) + "\"";
+    if (o.ids)
+      body +=
+          ",\"id\":\"load-" + nonce + "-" + std::to_string(index) + "-" + std::to_string(n) + "\"";
     body += "}";
     if (!c.Do(http::verb::post, "/v1/commands", body)) return;
     auto end = Clock::now();
@@ -284,10 +308,11 @@ void Print(const char* name, int connections, double seconds, std::vector<Result
     size_t i = static_cast<size_t>(p * (all.size() - 1) + 0.5);
     return all[std::min(i, all.size() - 1)];
   };
-  std::printf("ocop %s connections=%d seconds=%.1f requests=%zu requests_per_s=%.0f p50_us=%u p99_us=%u "
-              "p999_us=%u max_us=%u\n",
-              name, connections, seconds, all.size(), all.size() / seconds, pct(0.5), pct(0.99),
-              pct(0.999), all.empty() ? 0 : all.back());
+  std::printf(
+      "ocop %s connections=%d seconds=%.1f requests=%zu requests_per_s=%.0f p50_us=%u p99_us=%u "
+      "p999_us=%u max_us=%u\n",
+      name, connections, seconds, all.size(), all.size() / seconds, pct(0.5), pct(0.99), pct(0.999),
+      all.empty() ? 0 : all.back());
 }
 
 }  // namespace
@@ -297,13 +322,17 @@ int main(int argc, char** argv) {
   std::string nonce = std::to_string(getpid()) + "-" +
                       std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
   Window w;
-  w.measure_from = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup));
-  w.measure_to = w.measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
+  w.measure_from = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(o.warmup));
+  w.measure_to = w.measure_from + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(o.seconds));
 
   std::vector<Result> posts(o.post), gets(o.get);
   std::vector<std::thread> threads;
-  for (int i = 0; i < o.post; ++i) threads.emplace_back(RunWriter, std::cref(o), i, std::cref(w), nonce, &posts[i]);
-  for (int i = 0; i < o.get; ++i) threads.emplace_back(RunReader, std::cref(o), i, std::cref(w), &gets[i]);
+  for (int i = 0; i < o.post; ++i)
+    threads.emplace_back(RunWriter, std::cref(o), i, std::cref(w), nonce, &posts[i]);
+  for (int i = 0; i < o.get; ++i)
+    threads.emplace_back(RunReader, std::cref(o), i, std::cref(w), &gets[i]);
   for (auto& t : threads) t.join();
   if (g_failed) {
     std::cerr << "http_load: no figures: a request failed\n";

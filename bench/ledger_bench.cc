@@ -175,8 +175,8 @@ void MemoryRun(LedgerSystem& sys, lg::Ledger& ledger, const Params& p) {
       uint64_t events = ledger.Size();
       std::printf("# appended %llu events, %.0f events/s lately, rss %.1f MB, peak %.1f MB\n",
                   static_cast<unsigned long long>(events),
-                  static_cast<double>(events - last_events) / (now - last),
-                  CurrentRssKb() / 1024.0, PeakRssKb() / 1024.0);
+                  static_cast<double>(events - last_events) / (now - last), CurrentRssKb() / 1024.0,
+                  PeakRssKb() / 1024.0);
       std::fflush(stdout);
       last = now;
       last_events = events;

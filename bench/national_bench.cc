@@ -90,12 +90,18 @@ int Main(int argc, char** argv) {
       if (i + 1 >= argc) Fail("missing value for " + a + "\n" + kUsage);
       return argv[++i];
     };
-    if (a == "--dir") dir = value();
-    else if (a == "--year") year = std::stoi(value());
-    else if (a == "--samples") samples = std::stoull(value());
-    else if (a == "--repeats") repeats = std::stoi(value());
-    else if (a == "--skip-rebuild") rebuild = false;
-    else Fail("unknown argument '" + a + "'\n" + kUsage);
+    if (a == "--dir")
+      dir = value();
+    else if (a == "--year")
+      year = std::stoi(value());
+    else if (a == "--samples")
+      samples = std::stoull(value());
+    else if (a == "--repeats")
+      repeats = std::stoi(value());
+    else if (a == "--skip-rebuild")
+      rebuild = false;
+    else
+      Fail("unknown argument '" + a + "'\n" + kUsage);
   }
   if (dir.empty()) Fail(std::string("--dir is required\n") + kUsage);
   std::ifstream meta_file(std::filesystem::path(dir) / "national.json");
@@ -120,14 +126,15 @@ int Main(int argc, char** argv) {
   if (rebuild) {
     double t0 = NowSeconds(), c0 = CpuSeconds();
     Check(proj->Rebuild([&](uint64_t done, uint64_t total) {
-            if (done % 1000000 < 50000) {
-              std::fprintf(stderr, "# rebuild %" PRIu64 "/%" PRIu64 " %.1f s\n", done, total,
-                           NowSeconds() - t0);
-            }
-          }),
+      if (done % 1000000 < 50000) {
+        std::fprintf(stderr, "# rebuild %" PRIu64 "/%" PRIu64 " %.1f s\n", done, total,
+                     NowSeconds() - t0);
+      }
+    }),
           "rebuild");
     double secs = NowSeconds() - t0, cpu = CpuSeconds() - c0;
-    std::printf("ocop rebuild events=%" PRIu64 " seconds=%.2f events_per_s=%.0f cpu_seconds=%.2f "
+    std::printf("ocop rebuild events=%" PRIu64
+                " seconds=%.2f events_per_s=%.0f cpu_seconds=%.2f "
                 "peak_rss_mb=%.0f load_avg=%s\n",
                 size, secs, static_cast<double>(size) / secs, cpu, PeakRssKb() / 1024.0,
                 LoadAverage().c_str());
@@ -150,7 +157,8 @@ int Main(int argc, char** argv) {
       double t = (NowSeconds() - t0) * 1e3;
       if (k > 0) ms.push_back(t);  // the first run warms the block cache
     }
-    std::printf("ocop %s year=%d known_at=%" PRIu64 " repeats=%d p50_ms=%.2f p99_ms=%.2f "
+    std::printf("ocop %s year=%d known_at=%" PRIu64
+                " repeats=%d p50_ms=%.2f p99_ms=%.2f "
                 "recognised=%" PRIu64 " active_at_end=%" PRIu64 " revoked=%" PRIu64
                 " expired=%" PRIu64 " json_bytes=%zu\n",
                 name, year, query.known_at, n, Percentile(ms, 0.5), Percentile(ms, 0.99),
@@ -165,9 +173,8 @@ int Main(int argc, char** argv) {
     for (int k = 0; k < repeats + 1; ++k) {
       facts = 0;
       double t0 = NowSeconds();
-      Check(proj->ForEachFact([&](projections::schema::CertificateFact::Reader f) {
-              facts += f.getStars() > 0;
-            }),
+      Check(proj->ForEachFact(
+                [&](projections::schema::CertificateFact::Reader f) { facts += f.getStars() > 0; }),
             "facts");
       if (k > 0) ms.push_back((NowSeconds() - t0) * 1e3);
     }
@@ -210,7 +217,8 @@ int Main(int argc, char** argv) {
       char id[32];
       std::snprintf(id, sizeof id, "SP%07" PRIu64, Mix(k + 7777) % n_products + 1);
       replay::PointInTime at;
-      at.as_of = first_day + static_cast<int>(Mix(k + 99) % static_cast<uint64_t>(last_day - first_day + 1));
+      at.as_of = first_day +
+                 static_cast<int>(Mix(k + 99) % static_cast<uint64_t>(last_day - first_day + 1));
       workflow::ProductState st;
       double t0 = NowSeconds();
       Status s = replay::ProductAt(ledger.get(), id, at, &st);
@@ -246,10 +254,11 @@ int Main(int argc, char** argv) {
       Check(s, "verify bundle");
       if (k > 0) ms.push_back(t);
     }
-    std::printf("ocop verify_bundle product=%s events=%zu bundle_bytes=%zu repeats=%d p50_ms=%.2f "
-                "p99_ms=%.2f\n",
-                bundle_product.c_str(), events, text.size(), repeats, Percentile(ms, 0.5),
-                Percentile(ms, 0.99));
+    std::printf(
+        "ocop verify_bundle product=%s events=%zu bundle_bytes=%zu repeats=%d p50_ms=%.2f "
+        "p99_ms=%.2f\n",
+        bundle_product.c_str(), events, text.size(), repeats, Percentile(ms, 0.5),
+        Percentile(ms, 0.99));
   }
   std::printf("ocop rss peak_mb=%.0f\n", PeakRssKb() / 1024.0);
   return 0;

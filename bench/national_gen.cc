@@ -81,9 +81,31 @@ uint64_t Mix(uint64_t x) {
 }
 // Purposes, so that each kind of choice has its own stream of numbers.
 enum Why : uint64_t {
-  kProvinceSize = 1, kCommuneOf, kLegalForm, kWoman, kSubjectOf, kQuality, kGroup, kName,
-  kIdeaOutcome, kResubmit, kPlanOutcome, kSupport, kDossier, kRenew, kUpgrade, kScore,
-  kMandatory, kJitter, kInspect, kCompliant, kRevoke, kReason, kReenter, kPromo, kStar5,
+  kProvinceSize = 1,
+  kCommuneOf,
+  kLegalForm,
+  kWoman,
+  kSubjectOf,
+  kQuality,
+  kGroup,
+  kName,
+  kIdeaOutcome,
+  kResubmit,
+  kPlanOutcome,
+  kSupport,
+  kDossier,
+  kRenew,
+  kUpgrade,
+  kScore,
+  kMandatory,
+  kJitter,
+  kInspect,
+  kCompliant,
+  kRevoke,
+  kReason,
+  kReenter,
+  kPromo,
+  kStar5,
 };
 struct Rng {
   uint64_t seed;
@@ -100,7 +122,8 @@ struct Rng {
 
 std::string Hex64(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
   char buf[65];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, a, b, c, d);
+  std::snprintf(buf, sizeof buf, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, a, b, c,
+                d);
   return buf;
 }
 
@@ -109,25 +132,29 @@ std::string Hex64(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
 // The 34 provinces and cities after the 2025 reform (listed for every year:
 // the province merges are not modelled, only the districts' abolition).
 const char* const kProvinces[34] = {
-    "Hà Nội", "Huế", "Lai Châu", "Điện Biên", "Sơn La", "Lạng Sơn", "Quảng Ninh",
-    "Thanh Hóa", "Nghệ An", "Hà Tĩnh", "Cao Bằng", "Tuyên Quang", "Lào Cai", "Thái Nguyên",
-    "Phú Thọ", "Bắc Ninh", "Hưng Yên", "Hải Phòng", "Ninh Bình", "Quảng Trị", "Đà Nẵng",
-    "Quảng Ngãi", "Gia Lai", "Khánh Hòa", "Lâm Đồng", "Đắk Lắk", "TP Hồ Chí Minh", "Đồng Nai",
-    "Tây Ninh", "Cần Thơ", "Vĩnh Long", "Đồng Tháp", "Cà Mau", "An Giang"};
+    "Hà Nội",     "Huế",         "Lai Châu",       "Điện Biên",  "Sơn La",   "Lạng Sơn",
+    "Quảng Ninh", "Thanh Hóa",   "Nghệ An",        "Hà Tĩnh",    "Cao Bằng", "Tuyên Quang",
+    "Lào Cai",    "Thái Nguyên", "Phú Thọ",        "Bắc Ninh",   "Hưng Yên", "Hải Phòng",
+    "Ninh Bình",  "Quảng Trị",   "Đà Nẵng",        "Quảng Ngãi", "Gia Lai",  "Khánh Hòa",
+    "Lâm Đồng",   "Đắk Lắk",     "TP Hồ Chí Minh", "Đồng Nai",   "Tây Ninh", "Cần Thơ",
+    "Vĩnh Long",  "Đồng Tháp",   "Cà Mau",         "An Giang"};
 const char* const kSyllables[] = {
-    "An", "Bình", "Phú", "Tân", "Long", "Hòa", "Thạnh", "Mỹ", "Hưng", "Lộc", "Phước", "Thới",
-    "Đông", "Tây", "Nam", "Bắc", "Trung", "Vĩnh", "Khánh", "Hiệp", "Thuận", "Lợi", "Quang", "Sơn",
-    "Hải", "Giang", "Cát", "Điền", "Xuân", "Thu", "Hạ", "Ninh", "Định", "Châu", "Thành", "Đức"};
+    "An",    "Bình",  "Phú",   "Tân",  "Long",  "Hòa",  "Thạnh", "Mỹ",    "Hưng",
+    "Lộc",   "Phước", "Thới",  "Đông", "Tây",   "Nam",  "Bắc",   "Trung", "Vĩnh",
+    "Khánh", "Hiệp",  "Thuận", "Lợi",  "Quang", "Sơn",  "Hải",   "Giang", "Cát",
+    "Điền",  "Xuân",  "Thu",   "Hạ",   "Ninh",  "Định", "Châu",  "Thành", "Đức"};
 constexpr size_t kSyllableCount = sizeof kSyllables / sizeof kSyllables[0];
 const char* const kKinds[7][5] = {
-    {}, {"Mật ong", "Nước mắm", "Bánh tráng", "Gạo thơm", "Khô cá"},
+    {},
+    {"Mật ong", "Nước mắm", "Bánh tráng", "Gạo thơm", "Khô cá"},
     {"Rượu", "Trà", "Cà phê", "Nước cốt dừa", "Rượu sim"},
     {"Cao dược liệu", "Tinh dầu", "Trà thảo mộc", "Nghệ tinh bột", "Sâm"},
     {"Đan lát", "Gốm", "Thổ cẩm", "Chiếu cói", "Mây tre"},
     {"Mai vàng", "Bonsai", "Lan rừng", "Cá cảnh", "Kiểng lá"},
     {"Điểm du lịch", "Homestay", "Du lịch sinh thái", "Làng nghề", "Vườn trái cây"}};
-const char* const kChannels[] = {"hội chợ OCOP", "sàn thương mại điện tử", "điểm bán OCOP",
-                                 "livestream", "siêu thị", "xuất khẩu"};
+const char* const kChannels[] = {"hội chợ OCOP",  "sàn thương mại điện tử",
+                                 "điểm bán OCOP", "livestream",
+                                 "siêu thị",      "xuất khẩu"};
 const char* const kSupportKinds[] = {"vốn", "bao bì, nhãn mác", "đào tạo", "nghiên cứu phát triển",
                                      "xúc tiến thương mại"};
 const char* const kLegalPrefix[] = {"HTX", "THT", "Công ty TNHH", "Hộ kinh doanh", "Cơ sở"};
@@ -261,7 +288,8 @@ class Generator {
   // Helpers.
   workflow::Principal Officer(const Product& p, Date d) const {
     return {d < kReform ? "officer@" + districts_[p.district].code
-                        : "officer@" + provinces_[p.province].code, false};
+                        : "officer@" + provinces_[p.province].code,
+            false};
   }
   // A day from d0 to d1 of month m of year y.
   Date Jitter(int y, int m, int d0, int d1, uint64_t why, uint64_t a, uint64_t b = 0) const {
@@ -536,9 +564,11 @@ void Generator::People() {
       p.district = communes_[p.commune].district;
       p.province = communes_[p.commune].province;
       p.year = kFirstYear + y;
-      p.group = 1 + static_cast<int>(rng_.H(kGroup, made) % 100 < 55 ? 0 : rng_.H(kGroup, made, 1) % 6);
+      p.group =
+          1 + static_cast<int>(rng_.H(kGroup, made) % 100 < 55 ? 0 : rng_.H(kGroup, made, 1) % 6);
       // Latent quality: most products land at 3 stars, a fifth at 4, a few at 5.
-      double u = (rng_.U(kQuality, made, 1) + rng_.U(kQuality, made, 2) + rng_.U(kQuality, made, 3)) / 3;
+      double u =
+          (rng_.U(kQuality, made, 1) + rng_.U(kQuality, made, 2) + rng_.U(kQuality, made, 3)) / 3;
       p.quality = 41 + 44 * u;
       if (rng_.U(kStar5, made) < 0.012) p.quality = 90 + 6 * rng_.U(kStar5, made, 1);
       auto& sub = subjects_[p.subject];
@@ -615,13 +645,14 @@ void Generator::Revocations(int y) {
                                            : S::RevocationReason::CRITERIA_NOT_MET;
     } else if (u < 0.006) {
       double r = rng_.U(kReason, i, y, 1);
-      reason = r < 0.6 ? S::RevocationReason::PRODUCTION_STOPPED
+      reason = r < 0.6   ? S::RevocationReason::PRODUCTION_STOPPED
                : r < 0.9 ? S::RevocationReason::OWNER_REQUEST
                          : S::RevocationReason::FALSE_DOSSIER;
     } else {
       continue;
     }
-    std::string issuer = active->level == CouncilLevel::CENTRAL ? "VN" : provinces_[p.province].code;
+    std::string issuer =
+        active->level == CouncilLevel::CENTRAL ? "VN" : provinces_[p.province].code;
     by_issuer[issuer].emplace_back(static_cast<int>(i), reason);
   }
   for (auto& [issuer, items] : by_issuer) {
@@ -671,7 +702,8 @@ void Generator::RegisterSubjects(int y) {
     Date d = Jitter(y, 2, 15, 25, kSubjectOf, i);
     const Commune& c = communes_[s.commune];
     workflow::Principal who{d < kReform ? "officer@" + districts_[c.district].code
-                                        : "officer@" + provinces_[c.province].code, false};
+                                        : "officer@" + provinces_[c.province].code,
+                            false};
     int f = static_cast<int>(s.form);
     Submit(who, d, [&](Body b) {
       auto r = b.initRegisterSubject();
@@ -693,8 +725,8 @@ void Generator::Ideas(int y) {
     if (p.year != y) continue;
     p.state = &view_.products[p.id].state;
     Date d = Jitter(y, 3, 1, 15, kIdeaOutcome, i);
-    std::string name = std::string(kKinds[p.group][rng_.H(kName, i, 9) % 5]) + " " +
-                       PlaceName(rng_, 9000 + i, 2);
+    std::string name =
+        std::string(kKinds[p.group][rng_.H(kName, i, 9) % 5]) + " " + PlaceName(rng_, 9000 + i, 2);
     auto reg = [&](Date at) {
       return Submit(Officer(p, at), at, [&](Body b) {
         auto r = b.initRegisterIdea();
@@ -824,7 +856,8 @@ void Generator::Dossiers(int y) {
       } else {
         int next = active->stars + 1;
         double need = next == 4 ? 73 : next == 5 ? 93 : 200;
-        if (p.special || active->stars >= 5 || p.quality < need || rng_.U(kUpgrade, i, y) >= 0.3) continue;
+        if (p.special || active->stars >= 5 || p.quality < need || rng_.U(kUpgrade, i, y) >= 0.3)
+          continue;
         entry = S::Entry::UPGRADE;
       }
     } else {
@@ -862,8 +895,10 @@ void Generator::Score(Product& p, const std::string& council, Date d, int y) {
     double v = total * max / 100.0 + (rng_.U(kScore, i, salt, k) - 0.5) * 1.0;
     return std::clamp(std::round(v * 2) / 2, 0.0, max);
   };
-  double a = part(rules->getMaxA(), 1), bb = part(rules->getMaxB(), 2), c = part(rules->getMaxC(), 3);
-  bool met = p.special || rules->getMandatoryCriteria() == false || rng_.U(kMandatory, i, salt) >= 0.04;
+  double a = part(rules->getMaxA(), 1), bb = part(rules->getMaxB(), 2),
+         c = part(rules->getMaxC(), 3);
+  bool met =
+      p.special || rules->getMandatoryCriteria() == false || rng_.U(kMandatory, i, salt) >= 0.04;
   workflow::Principal who{"council@" + council, false};
   Submit(who, d, [&](Body b) {
     auto s = b.initRecordScore();
@@ -886,8 +921,8 @@ void Generator::FirstScores(int y) {
     Product& p = products_[i];
     if (!InCycle(p.state, y) || !p.state->dossier->scores.empty()) continue;
     Date d = Clamp(p, Jitter(y, 8, 22, 31, kScore, i, y));
-    std::string council = y <= 2024 ? "HD-" + districts_[p.district].code
-                                    : "HD-" + provinces_[p.province].code;
+    std::string council =
+        y <= 2024 ? "HD-" + districts_[p.district].code : "HD-" + provinces_[p.province].code;
     Score(p, council, d, y);
   }
   Flush();
@@ -926,7 +961,8 @@ void Generator::DistrictDecisions(int y, Date date) {
     if (!best || best->stars < 3) continue;
     // Not forwarded, or forwarded and scored 3 at the province: 3 stars here.
     bool province3 = dos.forwarded_to && !dos.scores.empty() &&
-                     dos.scores.back().level == CouncilLevel::PROVINCE && dos.scores.back().stars == 3;
+                     dos.scores.back().level == CouncilLevel::PROVINCE &&
+                     dos.scores.back().stars == 3;
     if (dos.forwarded_to && !province3) continue;
     if (auto c = workflow::CertifyingLevel(*rules, 3); !c || *c != CouncilLevel::DISTRICT) continue;
     const auto* active = p.state->ActiveOn(date);
@@ -944,7 +980,9 @@ void Generator::ProvinceScores(int y) {
     Product& p = products_[i];
     if (!InCycle(p.state, y)) continue;
     const auto& dos = *p.state->dossier;
-    if (dos.forwarded_to != CouncilLevel::PROVINCE || dos.scores.back().level == CouncilLevel::PROVINCE) continue;
+    if (dos.forwarded_to != CouncilLevel::PROVINCE ||
+        dos.scores.back().level == CouncilLevel::PROVINCE)
+      continue;
     Date d = Clamp(p, Jitter(y, 9, 6, 20, kScore, i, y + 1));
     Score(p, "HD-" + provinces_[p.province].code, d, y + 1000);
   }
@@ -997,7 +1035,8 @@ bool Certifiable(const ProductState& st, int stars, Date date) {
 void Generator::ProvinceDecisions(int y) {
   std::map<int, std::vector<Item>> by_province;
   std::vector<Date> dates;
-  for (size_t k = 0; k < provinces_.size(); ++k) dates.push_back(Jitter(y, 9, 25, 29, kJitter, k, y + 77));
+  for (size_t k = 0; k < provinces_.size(); ++k)
+    dates.push_back(Jitter(y, 9, 25, 29, kJitter, k, y + 77));
   for (size_t i = 0; i < products_.size(); ++i) {
     Product& p = products_[i];
     if (!InCycle(p.state, y)) continue;
@@ -1039,7 +1078,9 @@ void Generator::CentralScores(int y) {
     Product& p = products_[i];
     if (!InCycle(p.state, y)) continue;
     const auto& dos = *p.state->dossier;
-    if (dos.forwarded_to != CouncilLevel::CENTRAL || dos.scores.back().level == CouncilLevel::CENTRAL) continue;
+    if (dos.forwarded_to != CouncilLevel::CENTRAL ||
+        dos.scores.back().level == CouncilLevel::CENTRAL)
+      continue;
     Date d = Clamp(p, Jitter(y, 11, 1, 15, kScore, i, y + 2));
     Score(p, "HD-VN", d, y + 2000);
   }
@@ -1115,8 +1156,8 @@ void Generator::Monthly(int y, int m) {
     if (p.special) {
       // One promotion a month up to 85 events, then exactly up to 100 in
       // the last month.
-      int want = month_index_ == kMonths ? 100 - static_cast<int>(p.events)
-                                         : (p.events < 85 ? 1 : 0);
+      int want =
+          month_index_ == kMonths ? 100 - static_cast<int>(p.events) : (p.events < 85 ? 1 : 0);
       for (int k = 0; k < want; ++k) {
         Date d = Clamp(p, first + std::min(k, last - first));
         Submit({"officer@" + provinces_[p.province].code, false}, d, [&](Body b) {
@@ -1158,7 +1199,8 @@ void Generator::Monthly(int y, int m) {
     Product& p = products_[active[idx]];
     uint64_t n = base + (j < extra ? 1 : 0);
     std::vector<int> days;
-    for (uint64_t k = 0; k < n; ++k) days.push_back(rng_.Int(0, last - first, kPromo, active[idx], month_index_, k));
+    for (uint64_t k = 0; k < n; ++k)
+      days.push_back(rng_.Int(0, last - first, kPromo, active[idx], month_index_, k));
     std::sort(days.begin(), days.end());
     for (uint64_t k = 0; k < n; ++k) {
       Date d = Clamp(p, first + days[k]);
@@ -1180,9 +1222,12 @@ int Main(int argc, char** argv) {
       if (i + 1 >= argc) Fail(std::string("missing value for ") + a + "\n" + kUsage);
       return argv[++i];
     };
-    if (a == "--dir") dir = value();
-    else if (a == "--events") events = std::stoull(value());
-    else if (a == "--seed") seed = std::stoull(value());
+    if (a == "--dir")
+      dir = value();
+    else if (a == "--events")
+      events = std::stoull(value());
+    else if (a == "--seed")
+      seed = std::stoull(value());
     else if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -1193,7 +1238,8 @@ int Main(int argc, char** argv) {
   if (dir.empty()) Fail(std::string("--dir is required\n") + kUsage);
   if (events < 20000) Fail("--events must be at least 20000 for a history of ten cycles");
   namespace fs = std::filesystem;
-  if (fs::exists(dir) && !fs::is_empty(dir)) Fail(dir + " exists and is not empty: give a new directory");
+  if (fs::exists(dir) && !fs::is_empty(dir))
+    Fail(dir + " exists and is not empty: give a new directory");
 
   double t0 = NowSeconds();
   Generator* gp = nullptr;
@@ -1211,9 +1257,10 @@ int Main(int argc, char** argv) {
   // Parameters, the 100-event product and a sample for the benchmarks.
   const Product& special = gen.special();
   std::ofstream meta(fs::path(dir) / "national.json");
-  meta << "{\"events\":" << gen.emitted() << ",\"seed\":" << seed << ",\"first_year\":" << kFirstYear
-       << ",\"last_year\":" << kLastYear << ",\"last_date\":\"" << FormatDate(gen.last_date())
-       << "\",\"bundle_product\":\"" << special.id << "\",\"bundle_product_events\":" << special.events
+  meta << "{\"events\":" << gen.emitted() << ",\"seed\":" << seed
+       << ",\"first_year\":" << kFirstYear << ",\"last_year\":" << kLastYear << ",\"last_date\":\""
+       << FormatDate(gen.last_date()) << "\",\"bundle_product\":\"" << special.id
+       << "\",\"bundle_product_events\":" << special.events
        << ",\"products\":" << gen.products().size() << ",\"subjects\":" << gen.subjects()
        << ",\"units\":" << gen.units() << ",\"types\":{";
   bool first = true;
@@ -1225,7 +1272,8 @@ int Main(int argc, char** argv) {
   meta.close();
   ledger.reset();
 
-  std::printf("national_gen events=%" PRIu64 " products=%zu subjects=%zu units=%zu seconds=%.1f "
+  std::printf("national_gen events=%" PRIu64
+              " products=%zu subjects=%zu units=%zu seconds=%.1f "
               "events_per_s=%.0f bundle_product=%s bundle_product_events=%u last_date=%s "
               "peak_rss_mb=%.0f\n",
               gen.emitted(), gen.products().size(), gen.subjects(), gen.units(), secs,
@@ -1233,7 +1281,8 @@ int Main(int argc, char** argv) {
               FormatDate(gen.last_date()).c_str(), PeakRssKb() / 1024.0);
   for (const auto& [type, n] : gen.by_type()) std::printf("# %-20s %" PRIu64 "\n", type.c_str(), n);
   if (gen.emitted() < events) {
-    std::fprintf(stderr, "national_gen: the history ended at %" PRIu64 " events, fewer than %" PRIu64 "\n",
+    std::fprintf(stderr,
+                 "national_gen: the history ended at %" PRIu64 " events, fewer than %" PRIu64 "\n",
                  gen.emitted(), events);
   }
   if (special.events != 100) {

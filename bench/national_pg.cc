@@ -46,9 +46,9 @@
 #include <vector>
 
 #include "harness.h"
-#include "pg_client.h"
 #include "ledger/event_view.h"
 #include "ledger/ledger.h"
+#include "pg_client.h"
 #include "workflow/date.h"
 #include "workflow/json.h"
 #include "workflow/ocop.capnp.h"
@@ -81,11 +81,14 @@ std::string Timestamp(int64_t micros) {
 
 void Load(PGconn* c, ledger::Ledger* ledger) {
   double t0 = NowSeconds();
-  ExecClear(c, "DROP TABLE IF EXISTS events, units, subjects, products, certificates, deadlines, "
-         "targets, changes");
-  ExecClear(c, "CREATE TABLE events (seq bigint NOT NULL, stream text NOT NULL, version bigint NOT NULL, "
-         "type text NOT NULL, effective date NOT NULL, recorded timestamptz NOT NULL, "
-         "actor jsonb NOT NULL, payload jsonb NOT NULL)");
+  ExecClear(c,
+            "DROP TABLE IF EXISTS events, units, subjects, products, certificates, deadlines, "
+            "targets, changes");
+  ExecClear(
+      c,
+      "CREATE TABLE events (seq bigint NOT NULL, stream text NOT NULL, version bigint NOT NULL, "
+      "type text NOT NULL, effective date NOT NULL, recorded timestamptz NOT NULL, "
+      "actor jsonb NOT NULL, payload jsonb NOT NULL)");
   PQclear(Exec(c, "COPY events FROM STDIN", PGRES_COPY_IN));
   std::string buf;
   auto send = [&] {
@@ -105,7 +108,7 @@ void Load(PGconn* c, ledger::Ledger* ledger) {
     // The payload's own struct (the union's member), as the ledger serves it.
     auto dyn = capnp::toDynamic(e.getPayload());
     std::string payload = "{}";
-    KJ_IF_MAYBE(f, dyn.which()) {
+    KJ_IF_MAYBE (f, dyn.which()) {
       payload = workflow::ToJson(dyn.get(*f).as<capnp::DynamicStruct>());
     }
     nlohmann::json actor = {{"principal", e.getActor().getPrincipal().cStr()},
@@ -269,22 +272,27 @@ std::string ReportSql(const std::string& from, const std::string& to) {
   std::string f = "'" + from + "'::date", t = "'" + to + "'::date";
   return R"(WITH f AS (
       SELECT c.*, coalesce(p2.code, p1.code) AS bucket,
-             c.valid_from <= )" + t + " AND " + t + R"( <= c.valid_until
-               AND (c.ended_on IS NULL OR )" + t + R"( < c.ended_on) AS active
+             c.valid_from <= )" +
+         t + " AND " + t + R"( <= c.valid_until
+               AND (c.ended_on IS NULL OR )" +
+         t + R"( < c.ended_on) AS active
       FROM certificates c JOIN units u ON u.code = c.unit
       LEFT JOIN units p1 ON p1.code = u.parent
       LEFT JOIN units p2 ON p2.code = p1.parent AND p2.level = 'province')
     SELECT 'recognised', coalesce(entry, '') || '|' || coalesce(grp::text, '') || '|' ||
            coalesce(legal_form, '') || '|' || coalesce(bucket, ''), stars, count(*)
-      FROM f WHERE valid_from BETWEEN )" + f + " AND " + t + R"(
+      FROM f WHERE valid_from BETWEEN )" +
+         f + " AND " + t + R"(
       GROUP BY GROUPING SETS ((stars), (entry, stars), (grp), (legal_form), (bucket))
     UNION ALL
     SELECT 'revoked', coalesce(revoke_reason, ''), stars, count(*)
-      FROM f WHERE revoked AND ended_on BETWEEN )" + f + " AND " + t + R"(
+      FROM f WHERE revoked AND ended_on BETWEEN )" +
+         f + " AND " + t + R"(
       GROUP BY GROUPING SETS ((stars), (revoke_reason))
     UNION ALL
     SELECT 'expired', '', stars, count(*)
-      FROM f WHERE valid_until + 1 BETWEEN )" + f + " AND " + t + R"(
+      FROM f WHERE valid_until + 1 BETWEEN )" +
+         f + " AND " + t + R"(
        AND coalesce(ended_on, 'infinity'::date) >= valid_until + 1
       GROUP BY stars
     UNION ALL
@@ -309,13 +317,20 @@ int Main(int argc, char** argv) {
       if (i + 1 >= argc) Fail("missing value for " + a + "\n" + kUsage);
       return argv[++i];
     };
-    if (a == "--pg") conninfo = value();
-    else if (a == "--dir") dir = value();
-    else if (a == "--year") year = std::stoi(value());
-    else if (a == "--repeats") repeats = std::stoi(value());
-    else if (a == "--samples") samples = std::stoull(value());
-    else if (a == "--skip-load") load = false;
-    else Fail("unknown argument '" + a + "'\n" + kUsage);
+    if (a == "--pg")
+      conninfo = value();
+    else if (a == "--dir")
+      dir = value();
+    else if (a == "--year")
+      year = std::stoi(value());
+    else if (a == "--repeats")
+      repeats = std::stoi(value());
+    else if (a == "--samples")
+      samples = std::stoull(value());
+    else if (a == "--skip-load")
+      load = false;
+    else
+      Fail("unknown argument '" + a + "'\n" + kUsage);
   }
   if (conninfo.empty() || dir.empty()) Fail(std::string("--pg and --dir are required\n") + kUsage);
   std::ifstream meta_file(std::filesystem::path(dir) / "national.json");
@@ -390,7 +405,8 @@ int Main(int argc, char** argv) {
                             "SELECT p.*, (SELECT json_agg(c ORDER BY c.idx) FROM certificates c "
                             "WHERE c.product = p.id) FROM products p WHERE p.id = $1",
                             1, nullptr);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) Fail(std::string("prepare: ") + PQresultErrorMessage(r));
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+      Fail(std::string("prepare: ") + PQresultErrorMessage(r));
     PQclear(r);
     std::vector<double> us;
     size_t found = 0;
@@ -401,7 +417,8 @@ int Main(int argc, char** argv) {
       double t0 = NowSeconds();
       r = PQexecPrepared(c, "status", 1, values, nullptr, nullptr, 0);
       double t = (NowSeconds() - t0) * 1e6;
-      if (PQresultStatus(r) != PGRES_TUPLES_OK) Fail(std::string("status: ") + PQresultErrorMessage(r));
+      if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        Fail(std::string("status: ") + PQresultErrorMessage(r));
       if (k >= 500) {
         us.push_back(t);
         found += PQntuples(r) > 0;

@@ -43,7 +43,8 @@ class PgSession : public Session {
                             "INSERT INTO events (stream, version, type, data) "
                             "VALUES ($1, $2, $3, $4::jsonb) RETURNING seq",
                             4, nullptr);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) Fail(std::string("prepare: ") + PQresultErrorMessage(r));
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+      Fail(std::string("prepare: ") + PQresultErrorMessage(r));
     PQclear(r);
   }
   ~PgSession() override { PQfinish(c_); }
@@ -83,7 +84,8 @@ class PgSession : public Session {
       Fail(std::string("copy: ") + PQerrorMessage(c_));
     }
     PGresult* r = PQgetResult(c_);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) Fail(std::string("copy: ") + PQresultErrorMessage(r));
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+      Fail(std::string("copy: ") + PQresultErrorMessage(r));
     PQclear(r);
     while ((r = PQgetResult(c_)) != nullptr) PQclear(r);
   }
@@ -129,8 +131,8 @@ class PgSystem : public System {
                               sum += std::strtoull(PQgetvalue(r, i, 0), nullptr, 10) +
                                      std::strtoull(PQgetvalue(r, i, 2), nullptr, 10) +
                                      PQgetlength(r, i, 1) + PQgetlength(r, i, 3);
-                              sum += DecodeJsonChecksum({PQgetvalue(r, i, 4),
-                                                         static_cast<size_t>(PQgetlength(r, i, 4))});
+                              sum += DecodeJsonChecksum(
+                                  {PQgetvalue(r, i, 4), static_cast<size_t>(PQgetlength(r, i, 4))});
                             });
     *checksum += sum;
     return n;

@@ -51,9 +51,8 @@ void ExecSql(sqlite3* db, const char* sql) {
 sqlite3* OpenDb(const std::string& path) {
   sqlite3* db = nullptr;
   // NOMUTEX: each connection is used by one thread only.
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) Fail("open " + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   ExecSql(db, "PRAGMA journal_mode=WAL");
@@ -188,7 +187,8 @@ int Main(int argc, char** argv) {
   std::string path = ParseArgsWith(argc, argv, "db", kUsage, &p);
   if (p.events > 0) Fail("--events (the memory run) is for ledger_bench only");
   std::error_code ec;
-  if (std::filesystem::exists(path, ec)) Fail(path + " exists; the bench measures a fresh database");
+  if (std::filesystem::exists(path, ec))
+    Fail(path + " exists; the bench measures a fresh database");
   SqliteSystem sys(path);
   RunWorkloads(sys, p);
   return 0;

@@ -32,11 +32,20 @@ inline void ExecClear(PGconn* c, const std::string& sql) { PQclear(Exec(c, sql))
 inline void AppendCopyField(std::string* out, std::string_view f) {
   for (char ch : f) {
     switch (ch) {
-      case '\\': *out += "\\\\"; break;
-      case '\t': *out += "\\t"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      default: out->push_back(ch);
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      default:
+        out->push_back(ch);
     }
   }
 }

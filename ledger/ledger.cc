@@ -39,7 +39,8 @@ constexpr const char* kKeyFile = "signing-key.pem";
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::OK();
-  if (s.IsCorruption()) return Status::Corruption(what + ": stored data is corrupt: " + s.ToString());
+  if (s.IsCorruption())
+    return Status::Corruption(what + ": stored data is corrupt: " + s.ToString());
   if (s.IsNotFound()) return Status::NotFound(what + ": " + s.ToString());
   return Status::IOError(what + ": " + s.ToString());
 }
@@ -72,10 +73,10 @@ void AddField(std::string* s, std::string_view f) {
 merkle::Hash RequestDigest(const AppendRequest& r) {
   std::string s;
   for (const NewEvent& e : r.events) {
-    for (std::string_view f : {std::string_view(e.stream), std::string_view(e.type),
-                               std::string_view(e.effective), std::string_view(e.actor.principal),
-                               std::string_view(e.actor.role), std::string_view(e.actor.unit),
-                               std::string_view(e.payload)}) {
+    for (std::string_view f :
+         {std::string_view(e.stream), std::string_view(e.type), std::string_view(e.effective),
+          std::string_view(e.actor.principal), std::string_view(e.actor.role),
+          std::string_view(e.actor.unit), std::string_view(e.payload)}) {
       AddField(&s, f);
     }
   }
@@ -121,14 +122,16 @@ class Ledger::TreeReader : public merkle::NodeReader {
   explicit TreeReader(Ledger* l) : l_(l) {}
   Status Node(int level, uint64_t index, merkle::Hash* out) override {
     std::string v;
-    rocksdb::Status s = l_->db_->Get(rocksdb::ReadOptions(), l_->tree_cf_,
-                                     keys::TreeNode(level, index), &v);
+    rocksdb::Status s =
+        l_->db_->Get(rocksdb::ReadOptions(), l_->tree_cf_, keys::TreeNode(level, index), &v);
     if (s.IsNotFound()) {
       return Status::Corruption("hash tree node (level " + std::to_string(level) + ", index " +
                                 std::to_string(index) + ") is missing");
     }
     if (!s.ok()) return FromRocks(s, "reading the hash tree");
-    if (v.size() != 32) return Status::Corruption("hash tree node has " + std::to_string(v.size()) + " bytes, not 32");
+    if (v.size() != 32)
+      return Status::Corruption("hash tree node has " + std::to_string(v.size()) +
+                                " bytes, not 32");
     std::memcpy(out->data(), v.data(), 32);
     return Status::OK();
   }
@@ -193,14 +196,16 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
   l->dir_ = dir;
   l->options_ = options;
   if (!l->options_.clock) {
-    return Status::InvalidArgument("Options::clock is required: the ledger never reads the wall clock");
+    return Status::InvalidArgument(
+        "Options::clock is required: the ledger never reads the wall clock");
   }
 
   // One process at a time. RocksDB has a lock of its own, but ours is taken
   // first so that the signing key is never made by two processes at once.
   std::string lock_path = (fs::path(dir) / kLockFile).string();
   l->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (l->lock_fd_ < 0) return Status::IOError("cannot open " + lock_path + ": " + std::strerror(errno));
+  if (l->lock_fd_ < 0)
+    return Status::IOError("cannot open " + lock_path + ": " + std::strerror(errno));
   if (::flock(l->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     return Status::Busy("the data directory " + dir +
                         " is in use by another process (or another ledger in this one); "
@@ -227,8 +232,8 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
   cf_options.write_buffer_size = 32 << 20;
   cf_options.max_write_buffer_number = 3;
 
-  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, kEventsCf, kStreamsCf,
-                                    kHeadsCf, kIdemCf, kTreeCf};
+  std::vector<std::string> names = {
+      rocksdb::kDefaultColumnFamilyName, kEventsCf, kStreamsCf, kHeadsCf, kIdemCf, kTreeCf};
   if (has_db) {
     std::vector<std::string> present;
     rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(db_options, dir, &present);
@@ -242,7 +247,8 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
       }
     }
     if (present.size() != names.size()) {
-      return Status::Corruption(dir + " has column families this version does not know; it was "
+      return Status::Corruption(dir +
+                                " has column families this version does not know; it was "
                                 "written by a newer or foreign program");
     }
   }
@@ -319,18 +325,21 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
   // the stored subtrees, which were written in the same batches as the events.
   uint64_t size = 0;
   {
-    std::unique_ptr<rocksdb::Iterator> it(l->db_->NewIterator(rocksdb::ReadOptions(), l->events_cf_));
+    std::unique_ptr<rocksdb::Iterator> it(
+        l->db_->NewIterator(rocksdb::ReadOptions(), l->events_cf_));
     it->SeekToLast();
     if (it->Valid()) {
-      if (it->key().size() != 8) return Status::Corruption("event key of unexpected length in " + dir);
+      if (it->key().size() != 8)
+        return Status::Corruption("event key of unexpected length in " + dir);
       size = keys::GetBE64(AsView(it->key()));
     }
     if (!it->status().ok()) return FromRocks(it->status(), "reading " + dir);
   }
   TreeReader reader(l.get());
   s = merkle::Frontier::Load(reader, size, &l->frontier_);
-  if (!s.ok()) return Status::Corruption("the hash tree of " + dir + " does not cover its " +
-                                         std::to_string(size) + " events: " + s.message());
+  if (!s.ok())
+    return Status::Corruption("the hash tree of " + dir + " does not cover its " +
+                              std::to_string(size) + " events: " + s.message());
   l->next_seq_ = size + 1;
   l->committed_.store(size);
   *out = std::move(l);
@@ -343,11 +352,13 @@ Status ValidateEvent(const NewEvent& e, size_t i) {
   // Built only for a refusal: valid events, the common case, cost no strings.
   auto where = [i] { return "events[" + std::to_string(i) + "]"; };
   if (e.stream.empty()) return Status::InvalidArgument(where() + ".stream is empty; name a stream");
-  if (e.stream.size() > 1024) return Status::InvalidArgument(where() + ".stream is longer than 1024 bytes");
+  if (e.stream.size() > 1024)
+    return Status::InvalidArgument(where() + ".stream is longer than 1024 bytes");
   if (e.stream.find('\0') != std::string::npos) {
     return Status::InvalidArgument(where() + ".stream contains a NUL byte");
   }
-  if (e.type.empty()) return Status::InvalidArgument(where() + ".type is empty; name the event type");
+  if (e.type.empty())
+    return Status::InvalidArgument(where() + ".type is empty; name the event type");
   if (!ValidDate(e.effective)) {
     return Status::InvalidArgument(where() + ".effective '" + e.effective +
                                    "' is not a date; use YYYY-MM-DD");
@@ -376,13 +387,13 @@ Status BuildEnvelope(const NewEvent& e, const std::string& idempotency_key, size
     }
     auto words = kj::heapArray<capnp::word>(e.payload.size() / sizeof(capnp::word));
     std::memcpy(words.begin(), e.payload.data(), e.payload.size());
-    KJ_IF_MAYBE(ex, kj::runCatchingExceptions([&]() {
-                  capnp::FlatArrayMessageReader reader(words);
-                  ev.getPayload().set(reader.getRoot<capnp::AnyPointer>());
-                })) {
-      return Status::InvalidArgument("events[" + std::to_string(i) +
-                                     "].payload is not a valid Cap'n Proto message: " +
-                                     ex->getDescription().cStr());
+    KJ_IF_MAYBE (ex, kj::runCatchingExceptions([&]() {
+                   capnp::FlatArrayMessageReader reader(words);
+                   ev.getPayload().set(reader.getRoot<capnp::AnyPointer>());
+                 })) {
+      return Status::InvalidArgument(
+          "events[" + std::to_string(i) +
+          "].payload is not a valid Cap'n Proto message: " + ex->getDescription().cStr());
     }
   }
   *bytes += capnp::computeSerializedSizeInWords(*msg) * sizeof(capnp::word);
@@ -411,7 +422,8 @@ Status Ledger::Append(const AppendRequest& request, AppendResult* result) {
   }
   w.envelopes.resize(request.events.size());
   for (size_t i = 0; i < request.events.size(); ++i) {
-    Status s = BuildEnvelope(request.events[i], request.idempotency_key, i, &w.envelopes[i], &w.bytes);
+    Status s =
+        BuildEnvelope(request.events[i], request.idempotency_key, i, &w.envelopes[i], &w.bytes);
     if (!s.ok()) return s;
   }
   if (!request.idempotency_key.empty()) {
@@ -451,8 +463,8 @@ Status Ledger::Commit(Writer* wp) {
   size_t events = 0, bytes = 0;
   for (Writer* x : writers_) {
     size_t n = x->replicated ? x->replicated->size() : x->envelopes.size();
-    if (!group.empty() && (events + n > options_.max_group_events ||
-                           bytes + x->bytes > options_.max_group_bytes)) {
+    if (!group.empty() &&
+        (events + n > options_.max_group_events || bytes + x->bytes > options_.max_group_bytes)) {
       break;
     }
     group.push_back(x);
@@ -586,7 +598,8 @@ Status Ledger::PrepareReplicated(Writer* w, GroupState* g, void* batch_ptr) {
   uint64_t seq = g->next_seq;
   for (const std::string& bytes : *w->replicated) {
     EventView view(bytes);
-    if (!view.ok()) return Status::Corruption("replicated event " + std::to_string(seq) + ": " + view.error());
+    if (!view.ok())
+      return Status::Corruption("replicated event " + std::to_string(seq) + ": " + view.error());
     auto e = view.event();
     if (e.getSeq() != seq) {
       return Status::Conflict("replicated event says it is " + std::to_string(e.getSeq()) +
@@ -603,8 +616,8 @@ Status Ledger::PrepareReplicated(Writer* w, GroupState* g, void* batch_ptr) {
     }
     if (e.getVersion() != have + 1) {
       return Status::Conflict("replicated event " + std::to_string(seq) + " is version " +
-                              std::to_string(e.getVersion()) + " of '" + stream + "', which is at " +
-                              std::to_string(have));
+                              std::to_string(e.getVersion()) + " of '" + stream +
+                              "', which is at " + std::to_string(have));
     }
     versions[stream] = have + 1;
     ++seq;
@@ -618,7 +631,9 @@ Status Ledger::PrepareReplicated(Writer* w, GroupState* g, void* batch_ptr) {
     uint64_t s = g->next_seq++;
     std::string seq_key = keys::Seq(s);
     batch->Put(events_cf_, seq_key, bytes);
-    batch->Put(streams_cf_, keys::StreamEntry(view.event().getStream().cStr(), view.event().getVersion()), seq_key);
+    batch->Put(streams_cf_,
+               keys::StreamEntry(view.event().getStream().cStr(), view.event().getVersion()),
+               seq_key);
     g->versions[view.event().getStream().cStr()] = view.event().getVersion();
     g->frontier.Append(merkle::LeafHash(bytes), sink);
   }
@@ -661,7 +676,8 @@ Status Ledger::WriteGroup(std::vector<Writer*>& group) {
     ++stats_.groups;
     stats_.calls += accepted.size();
     stats_.events += g.next_seq - next_seq_;
-    size_t bucket = std::min<size_t>(std::bit_width(accepted.size()) - 1, stats_.calls_per_group.size() - 1);
+    size_t bucket =
+        std::min<size_t>(std::bit_width(accepted.size()) - 1, stats_.calls_per_group.size() - 1);
     ++stats_.calls_per_group[bucket];
   }
   next_seq_ = g.next_seq;
@@ -727,7 +743,8 @@ Status Ledger::StreamVersion(std::string_view stream, uint64_t* version) {
 
 Status Ledger::StreamVersionStored(std::string_view stream, uint64_t* version) {
   std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), heads_cf_, rocksdb::Slice(stream.data(), stream.size()), &v);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), heads_cf_, rocksdb::Slice(stream.data(), stream.size()), &v);
   if (s.IsNotFound()) {
     *version = 0;
     return Status::OK();
@@ -763,7 +780,8 @@ Status Ledger::Get(uint64_t seq, std::string* bytes) {
                             std::to_string(Size()));
   }
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), events_cf_, keys::Seq(seq), bytes);
-  if (s.IsNotFound()) return Status::Corruption("event " + std::to_string(seq) + " is missing from the log");
+  if (s.IsNotFound())
+    return Status::Corruption("event " + std::to_string(seq) + " is missing from the log");
   return FromRocks(s, "reading event " + std::to_string(seq));
 }
 
@@ -830,13 +848,15 @@ Status Ledger::ScanStream(std::string_view stream, uint64_t from_version, uint64
       seqs.push_back(seq);
       keys.push_back(keys::Seq(seq));
     }
-    if (!it->status().ok()) return FromRocks(it->status(), "reading stream '" + std::string(stream) + "'");
+    if (!it->status().ok())
+      return FromRocks(it->status(), "reading stream '" + std::string(stream) + "'");
     more = keys.size() == kChunk;
     if (keys.empty()) break;
     std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
     std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), events_cf_);
     std::vector<std::string> values;
-    std::vector<rocksdb::Status> got = db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+    std::vector<rocksdb::Status> got =
+        db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
     for (size_t i = 0; i < got.size(); ++i) {
       if (got[i].IsNotFound()) {
         return Status::Corruption("event " + std::to_string(seqs[i]) + " is missing from the log");
@@ -905,7 +925,8 @@ Status Ledger::Inclusion(uint64_t seq, uint64_t size, InclusionProof* proof) {
   }
   if (seq == 0 || seq > size) {
     return Status::NotFound("event " + std::to_string(seq) + " is not in the tree of size " +
-                            std::to_string(size) + " (it holds events 1.." + std::to_string(size) + ")");
+                            std::to_string(size) + " (it holds events 1.." + std::to_string(size) +
+                            ")");
   }
   Status s = Get(seq, &proof->leaf);
   if (!s.ok()) return s;
@@ -983,8 +1004,8 @@ Status Ledger::Verify(VerifyResult* result, const std::function<void(uint64_t)>&
   // reported in sequence order, so the first bad event is still the first.
   struct Chunk {
     uint64_t first_seq = 0;
-    std::string bytes;               // the events, back to back
-    std::vector<size_t> ends;        // end offset of each event in bytes
+    std::string bytes;         // the events, back to back
+    std::vector<size_t> ends;  // end offset of each event in bytes
     std::vector<merkle::Hash> leaves;
     std::vector<std::string> problems;  // per event; empty when it decodes
   };

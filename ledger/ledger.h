@@ -68,9 +68,9 @@ struct ExpectedVersion {
 };
 
 struct AppendRequest {
-  std::vector<NewEvent> events;            // at least one
-  std::vector<ExpectedVersion> expected;   // optional, per stream
-  std::string idempotency_key;             // empty: none
+  std::vector<NewEvent> events;           // at least one
+  std::vector<ExpectedVersion> expected;  // optional, per stream
+  std::string idempotency_key;            // empty: none
   // What the key is bound to. Empty: a digest of the events and
   // expectations. A caller whose events depend on state (a decider) sets the
   // digest of its own request instead, so a retry matches the first call.
@@ -99,7 +99,7 @@ struct InclusionProof {
 };
 
 struct VerifyResult {
-  uint64_t checked = 0;  // events re-hashed
+  uint64_t checked = 0;        // events re-hashed
   uint64_t first_bad_seq = 0;  // 0 when intact
   std::string problem;         // what was wrong with first_bad_seq
   merkle::Hash root{};
@@ -159,8 +159,7 @@ class Ledger {
   // The first call made with `key`: what it was bound to (hex SHA-256 of its
   // idempotency_digest, or of its events when that was empty) and its
   // sequence numbers. NotFound if the key was never used.
-  Status FindIdempotencyKey(std::string_view key, std::string* digest,
-                            std::vector<uint64_t>* seqs);
+  Status FindIdempotencyKey(std::string_view key, std::string* digest, std::vector<uint64_t>* seqs);
 
   // Calls `fn` for events from_seq.. in order, up to `limit` events (0: no
   // limit) and never past Size() at the call. Stops early if fn returns false.

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <string_view>
-#include <sstream>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
+#include <string_view>
 
 namespace ocop::cli {
 namespace {
@@ -55,7 +55,6 @@ json Parts(double total, double max_a, double max_b, double max_c) {
   return json{{"A", a}, {"B", b}, {"C", c}};
 }
 
-
 struct Product {
   std::string id, district, name;
   int year = 2022;
@@ -69,7 +68,8 @@ struct Product {
 // the idea unclassified; legal forms are kept as written, even
 // where they disagree with the name, and an empty one is OTHER. Every command
 // carries an id, so loading twice appends nothing the second time.
-std::vector<Product> RegisterAppendix(const std::vector<IdeaRow>& rows, bool as_officers, std::vector<Cmd>* cmds) {
+std::vector<Product> RegisterAppendix(const std::vector<IdeaRow>& rows, bool as_officers,
+                                      std::vector<Cmd>* cmds) {
   auto add = [&](const std::string& principal, json body) {
     cmds->push_back(Cmd{as_officers ? principal : "", std::move(body)});
   };
@@ -87,13 +87,19 @@ std::vector<Product> RegisterAppendix(const std::vector<IdeaRow>& rows, bool as_
       current = "CM-CT-" + std::to_string(++subjects);
       // A name that is only a legal form ("THT", "HTX") is an unnamed producer.
       static const std::set<std::string> kBare = {"", "HTX", "THT", "DN", "HKD", "CSSX"};
-      std::string subject_name = kBare.count(r.subject) ? (r.subject.empty() ? "" : r.subject + " ") +
-                                                               "(chưa ghi tên) – " + r.product
-                                                         : r.subject;
+      std::string subject_name =
+          kBare.count(r.subject)
+              ? (r.subject.empty() ? "" : r.subject + " ") + "(chưa ghi tên) – " + r.product
+              : r.subject;
       std::string form = r.legal_form.empty() ? "OTHER" : r.legal_form;
-      add("canbo." + district, {{"type", "RegisterSubject"}, {"effective", "2022-02-20"}, {"subject", current},
-                                {"name", subject_name}, {"legal_form", form}, {"unit", district},
-                                {"woman_owned", Hash(current) % 5 == 0}, {"id", "camau/subject/" + current}});
+      add("canbo." + district, {{"type", "RegisterSubject"},
+                                {"effective", "2022-02-20"},
+                                {"subject", current},
+                                {"name", subject_name},
+                                {"legal_form", form},
+                                {"unit", district},
+                                {"woman_owned", Hash(current) % 5 == 0},
+                                {"id", "camau/subject/" + current}});
     }
     int year = 2022;
     try {
@@ -101,10 +107,12 @@ std::vector<Product> RegisterAppendix(const std::vector<IdeaRow>& rows, bool as_
     } catch (const std::exception&) {
       // An unreadable year keeps the plan's first year, 2022.
     }
-    Product p{"CM-" + district.substr(3) + "-" + r.row, district, r.product, year, !r.group.empty()};
-    json idea{{"type", "RegisterIdea"}, {"effective", std::to_string(p.year) + "-03-05"}, {"product", p.id},
-              {"subject", current}, {"name", r.product}, {"unit", district}, {"cycle_year", p.year},
-              {"id", "camau/idea/" + p.id}};
+    Product p{"CM-" + district.substr(3) + "-" + r.row, district, r.product, year,
+              !r.group.empty()};
+    json idea{{"type", "RegisterIdea"}, {"effective", std::to_string(p.year) + "-03-05"},
+              {"product", p.id},        {"subject", current},
+              {"name", r.product},      {"unit", district},
+              {"cycle_year", p.year},   {"id", "camau/idea/" + p.id}};
     if (p.grouped) idea["group"] = std::atoi(r.group.c_str());
     products.push_back(p);
     add("canbo." + district, std::move(idea));
@@ -114,10 +122,27 @@ std::vector<Product> RegisterAppendix(const std::vector<IdeaRow>& rows, bool as_
 
 void DefineUnits(const std::function<void(const std::string&, json)>& add) {
   const std::string kStart = "2022-01-05";
-  add("", {{"type", "DefineUnit"}, {"effective", kStart}, {"unit", "VN"}, {"name", "Việt Nam"}, {"level", "national"}, {"id", "camau/unit/VN"}});
-  add("", {{"type", "DefineUnit"}, {"effective", kStart}, {"unit", "CM"}, {"name", "Tỉnh Cà Mau"}, {"level", "province"}, {"parent", "VN"}, {"id", "camau/unit/CM"}});
+  add("", {{"type", "DefineUnit"},
+           {"effective", kStart},
+           {"unit", "VN"},
+           {"name", "Việt Nam"},
+           {"level", "national"},
+           {"id", "camau/unit/VN"}});
+  add("", {{"type", "DefineUnit"},
+           {"effective", kStart},
+           {"unit", "CM"},
+           {"name", "Tỉnh Cà Mau"},
+           {"level", "province"},
+           {"parent", "VN"},
+           {"id", "camau/unit/CM"}});
   for (const auto& [name, unit] : Districts()) {
-    add("", {{"type", "DefineUnit"}, {"effective", kStart}, {"unit", unit.first}, {"name", unit.second}, {"level", "district"}, {"parent", "CM"}, {"id", "camau/unit/" + unit.first}});
+    add("", {{"type", "DefineUnit"},
+             {"effective", kStart},
+             {"unit", unit.first},
+             {"name", unit.second},
+             {"level", "district"},
+             {"parent", "CM"},
+             {"id", "camau/unit/" + unit.first}});
   }
 }
 
@@ -166,11 +191,13 @@ Status ParseAppendix(const std::string& text, std::vector<IdeaRow>* rows) {
   rows->clear();
   std::vector<std::vector<std::string>> table = SplitCsv(text);
   if (table.empty()) return Status::InvalidArgument("the appendix is empty");
-  const std::vector<std::string> want = {"district", "row", "product", "subject", "subject_from_merged_cell",
-                                         "address", "legal_form", "group_code", "planned_year"};
+  const std::vector<std::string> want = {
+      "district", "row",        "product",    "subject",     "subject_from_merged_cell",
+      "address",  "legal_form", "group_code", "planned_year"};
   if (table[0] != want) {
-    return Status::InvalidArgument("the appendix's header must be: district,row,product,subject,"
-                                   "subject_from_merged_cell,address,legal_form,group_code,planned_year");
+    return Status::InvalidArgument(
+        "the appendix's header must be: district,row,product,subject,"
+        "subject_from_merged_cell,address,legal_form,group_code,planned_year");
   }
   for (size_t i = 1; i < table.size(); ++i) {
     const auto& r = table[i];
@@ -185,7 +212,9 @@ Status ParseAppendix(const std::string& text, std::vector<IdeaRow>* rows) {
 
 std::vector<DemoCommand> AppendixCommands(const std::vector<IdeaRow>& rows) {
   std::vector<Cmd> out;
-  DefineUnits([&](const std::string& principal, json body) { out.push_back(Cmd{principal, std::move(body)}); });
+  DefineUnits([&](const std::string& principal, json body) {
+    out.push_back(Cmd{principal, std::move(body)});
+  });
   RegisterAppendix(rows, /*as_officers=*/false, &out);
   std::vector<DemoCommand> lines;
   for (const Cmd& c : out) lines.push_back(DemoCommand{c.principal, c.body.dump()});
@@ -202,23 +231,32 @@ Status LoadAppendix(const std::string& path, std::vector<IdeaRow>* rows) {
 
 std::string FindAppendix() {
   const char* name = "camau-2822-appendix3.csv";
-  for (const char* dir : {"../shared/data", "shared/data", "../../shared/data", "../../../shared/data"}) {
+  for (const char* dir :
+       {"../shared/data", "shared/data", "../../shared/data", "../../../shared/data"}) {
     std::filesystem::path p = std::filesystem::path(dir) / name;
     if (std::filesystem::exists(p)) return p.string();
   }
-  std::filesystem::path source = std::filesystem::path(OCOP_SOURCE_DIR) / ".." / "shared" / "data" / name;
+  std::filesystem::path source =
+      std::filesystem::path(OCOP_SOURCE_DIR) / ".." / "shared" / "data" / name;
   return std::filesystem::exists(source) ? source.string() : "";
 }
 
 std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
   std::vector<Cmd> out;
-  auto add = [&](const std::string& principal, json body) { out.push_back(Cmd{principal, std::move(body)}); };
+  auto add = [&](const std::string& principal, json body) {
+    out.push_back(Cmd{principal, std::move(body)});
+  };
   const std::string kStart = "2022-01-05";
 
   // The administrative units, principals and councils.
   DefineUnits(add);
-  auto grant = [&](const std::string& who, const std::string& role, const std::string& unit, const std::string& council = "") {
-    json g{{"type", "GrantRole"}, {"effective", kStart}, {"principal", who}, {"role", role}, {"unit", unit}};
+  auto grant = [&](const std::string& who, const std::string& role, const std::string& unit,
+                   const std::string& council = "") {
+    json g{{"type", "GrantRole"},
+           {"effective", kStart},
+           {"principal", who},
+           {"role", role},
+           {"unit", unit}};
     if (!council.empty()) g["council"] = council;
     add("", g);
   };
@@ -227,8 +265,13 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
   grant("vpdp.camau", "officer", "CM");
   grant("thanhtra.camau", "inspector", "CM");
   grant("kiemtoan.camau", "auditor", "CM");
-  auto council = [&](const std::string& id, const std::string& level, const std::string& unit, const std::string& no) {
-    add("", {{"type", "ConstituteCouncil"}, {"effective", "2022-02-10"}, {"council", id}, {"level", level}, {"unit", unit},
+  auto council = [&](const std::string& id, const std::string& level, const std::string& unit,
+                     const std::string& no) {
+    add("", {{"type", "ConstituteCouncil"},
+             {"effective", "2022-02-10"},
+             {"council", id},
+             {"level", level},
+             {"unit", unit},
              {"decision", Decision(no, "2022-02-10", unit)}});
   };
   council("HD-TW", "central", "VN", "310/QĐ-BNN");
@@ -245,7 +288,8 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
 
   std::vector<Product> products = RegisterAppendix(rows, /*as_officers=*/true, &out);
   // Registrations above are in CSV order; the cycle below runs year by year.
-  std::stable_sort(products.begin(), products.end(), [](const Product& a, const Product& b) { return a.year < b.year; });
+  std::stable_sort(products.begin(), products.end(),
+                   [](const Product& a, const Product& b) { return a.year < b.year; });
 
   std::map<std::string, int> stars_of;           // product -> stars certified
   std::map<std::string, std::string> cert_year;  // product -> year of its certificate
@@ -255,16 +299,21 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
     if (year == 2025) {
       // 1 July 2025: the district level is abolished; its units roll up to the province.
       for (const auto& [name, unit] : Districts()) {
-        add("", {{"type", "RetireUnit"}, {"effective", "2025-07-01"}, {"unit", unit.first}, {"successor", "CM"}});
+        add("", {{"type", "RetireUnit"},
+                 {"effective", "2025-07-01"},
+                 {"unit", unit.first},
+                 {"successor", "CM"}});
       }
     }
     // Decisions of the year, batched by issuer and level: one decision, many products.
-    std::map<std::tuple<std::string, std::string, std::string>, json> decisions;  // (date, level, issuer)
+    std::map<std::tuple<std::string, std::string, std::string>, json>
+        decisions;  // (date, level, issuer)
     auto certify = [&](const Product& p, const std::string& date, const std::string& level,
                        const std::string& issuer, int stars) {
       json& d = decisions[{date, level, issuer}];
       if (d.is_null()) d = json::array();
-      d.push_back(json{{"product", p.id}, {"stars", stars}, {"certificate", "GCN-" + p.id + "-" + y}});
+      d.push_back(
+          json{{"product", p.id}, {"stars", stars}, {"certificate", "GCN-" + p.id + "-" + y}});
       stars_of[p.id] = stars;
       cert_year[p.id] = y;
     };
@@ -273,30 +322,53 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
       const std::string officer = "canbo." + p.district;
       uint64_t h = Hash(p.id);
       bool selected = h % 10 != 0;
-      add(officer, {{"type", "ReviewIdea"}, {"effective", y + "-03-20"}, {"product", p.id},
-                    {"outcome", selected ? "selected" : "rejected"}, {"reason", selected ? "" : "Chưa đủ điều kiện sản xuất"}});
+      add(officer, {{"type", "ReviewIdea"},
+                    {"effective", y + "-03-20"},
+                    {"product", p.id},
+                    {"outcome", selected ? "selected" : "rejected"},
+                    {"reason", selected ? "" : "Chưa đủ điều kiện sản xuất"}});
       if (!selected) continue;
-      add(officer, {{"type", "SubmitPlan"}, {"effective", y + "-04-10"}, {"product", p.id},
-                    {"document", {{"title", "Phương án kinh doanh " + p.name}, {"sha256", std::string(64, "0123456789abcdef"[h % 16])}}}});
+      add(officer, {{"type", "SubmitPlan"},
+                    {"effective", y + "-04-10"},
+                    {"product", p.id},
+                    {"document",
+                     {{"title", "Phương án kinh doanh " + p.name},
+                      {"sha256", std::string(64, "0123456789abcdef"[h % 16])}}}});
       bool approved = h % 17 != 0;
-      add(officer, {{"type", "ReviewPlan"}, {"effective", y + "-04-25"}, {"product", p.id},
+      add(officer, {{"type", "ReviewPlan"},
+                    {"effective", y + "-04-25"},
+                    {"product", p.id},
                     {"outcome", approved ? "approved" : "rejected"}});
       if (!approved) continue;
       if (h % 3 == 0) {
-        add(officer, {{"type", "GrantSupport"}, {"effective", y + "-05-15"}, {"product", p.id}, {"category", "bao bì, nhãn mác"},
-                      {"amount_vnd", 20000000 + (h % 8) * 10000000}, {"source", "ngân sách tỉnh"}});
+        add(officer, {{"type", "GrantSupport"},
+                      {"effective", y + "-05-15"},
+                      {"product", p.id},
+                      {"category", "bao bì, nhãn mác"},
+                      {"amount_vnd", 20000000 + (h % 8) * 10000000},
+                      {"source", "ngân sách tỉnh"}});
       }
-      if (!p.grouped) add(officer, {{"type", "ClassifyProduct"}, {"effective", y + "-05-20"}, {"product", p.id}, {"group", 1}});
+      if (!p.grouped)
+        add(officer, {{"type", "ClassifyProduct"},
+                      {"effective", y + "-05-20"},
+                      {"product", p.id},
+                      {"group", 1}});
       // After 1 July 2025 the province's coordination office acts for the abolished districts.
-      add(year == 2025 ? "vpdp.camau" : officer,
-          {{"type", "SubmitDossier"}, {"effective", y + "-08-01"}, {"product", p.id}, {"cycle_year", year}, {"entry", "new"}});
+      add(year == 2025 ? "vpdp.camau" : officer, {{"type", "SubmitDossier"},
+                                                  {"effective", y + "-08-01"},
+                                                  {"product", p.id},
+                                                  {"cycle_year", year},
+                                                  {"entry", "new"}});
       double total = 48 + static_cast<double>(h % 47);  // 48..94
       const bool rules_1048 = year == 2022;
       const double ma = rules_1048 ? 35 : 40, mb = 25, mc = rules_1048 ? 40 : 35;
       if (year < 2025) {
         // The district council scores first.
-        add("hd." + p.district, {{"type", "RecordScore"}, {"effective", y + "-08-15"}, {"product", p.id},
-                                 {"council", "HD-" + p.district}, {"parts", Parts(total, ma, mb, mc)}});
+        add("hd." + p.district, {{"type", "RecordScore"},
+                                 {"effective", y + "-08-15"},
+                                 {"product", p.id},
+                                 {"council", "HD-" + p.district},
+                                 {"parts", Parts(total, ma, mb, mc)}});
       }
       int band = total >= 90 ? 5 : total >= 70 ? 4 : total >= 50 ? 3 : 2;
       if (band < 3) continue;
@@ -307,13 +379,25 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
         }
       }
       if (year < 2025) {
-        add(officer, {{"type", "Forward"}, {"effective", y + "-08-20"}, {"product", p.id}, {"to_level", "province"}});
+        add(officer, {{"type", "Forward"},
+                      {"effective", y + "-08-20"},
+                      {"product", p.id},
+                      {"to_level", "province"}});
       }
-      add("hd.camau", {{"type", "RecordScore"}, {"effective", y + "-09-15"}, {"product", p.id}, {"council", "HD-CM"},
+      add("hd.camau", {{"type", "RecordScore"},
+                       {"effective", y + "-09-15"},
+                       {"product", p.id},
+                       {"council", "HD-CM"},
                        {"parts", Parts(total, ma, mb, mc)}});
       if (band == 5 && year >= 2023) {
-        add("vpdp.camau", {{"type", "Forward"}, {"effective", y + "-10-01"}, {"product", p.id}, {"to_level", "central"}});
-        add("hd.tw", {{"type", "RecordScore"}, {"effective", y + "-11-10"}, {"product", p.id}, {"council", "HD-TW"},
+        add("vpdp.camau", {{"type", "Forward"},
+                           {"effective", y + "-10-01"},
+                           {"product", p.id},
+                           {"to_level", "central"}});
+        add("hd.tw", {{"type", "RecordScore"},
+                      {"effective", y + "-11-10"},
+                      {"product", p.id},
+                      {"council", "HD-TW"},
                       {"parts", Parts(total, ma, mb, mc)}});
         certify(p, y + "-11-30", "central", "VN", 5);
       } else {
@@ -325,23 +409,37 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
       for (const Product& p : products) {
         auto it = cert_year.find(p.id);
         if (it == cert_year.end() || it->second != "2022" || Hash(p.id, 7) % 4 == 0) continue;
-        add("vpdp.camau", {{"type", "SubmitDossier"}, {"effective", "2025-08-01"}, {"product", p.id}, {"cycle_year", 2025}, {"entry", "renewal"}});
+        add("vpdp.camau", {{"type", "SubmitDossier"},
+                           {"effective", "2025-08-01"},
+                           {"product", p.id},
+                           {"cycle_year", 2025},
+                           {"entry", "renewal"}});
         double total = 55 + static_cast<double>(Hash(p.id, 9) % 30);
-        add("hd.camau", {{"type", "RecordScore"}, {"effective", "2025-08-20"}, {"product", p.id}, {"council", "HD-CM"},
+        add("hd.camau", {{"type", "RecordScore"},
+                         {"effective", "2025-08-20"},
+                         {"product", p.id},
+                         {"council", "HD-CM"},
                          {"parts", Parts(total, 40, 25, 35)}});
         int stars = total >= 70 ? 4 : 3;
         json& d = decisions[{"2025-09-10", "province", "CM"}];
         if (d.is_null()) d = json::array();
-        d.push_back(json{{"product", p.id}, {"stars", stars}, {"certificate", "GCN-" + p.id + "-2025R"}});
+        d.push_back(
+            json{{"product", p.id}, {"stars", stars}, {"certificate", "GCN-" + p.id + "-2025R"}});
         cert_year[p.id] = "2025";
       }
     }
     for (auto& [key, items] : decisions) {
       const auto& [date, level, issuer] = key;
-      std::string signer = level == "central" ? "bo.nnptnt" : level == "province" ? "ubnd.camau" : "ubnd." + issuer;
-      std::string no = std::to_string(++decision_no) + "/QĐ-" + (level == "central" ? "BNN" : "UBND");
-      add(signer, {{"type", "ApproveResults"}, {"effective", date}, {"decision", Decision(no, date, issuer)},
-                   {"level", level}, {"items", items}});
+      std::string signer = level == "central"    ? "bo.nnptnt"
+                           : level == "province" ? "ubnd.camau"
+                                                 : "ubnd." + issuer;
+      std::string no =
+          std::to_string(++decision_no) + "/QĐ-" + (level == "central" ? "BNN" : "UBND");
+      add(signer, {{"type", "ApproveResults"},
+                   {"effective", date},
+                   {"decision", Decision(no, date, issuer)},
+                   {"level", level},
+                   {"items", items}});
     }
     // In June 2024 the province revokes a few 2022 certificates in one decision.
     if (year == 2024) {
@@ -356,8 +454,10 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
         }
       }
       if (!items.empty()) {
-        add("ubnd.camau", {{"type", "RevokeRating"}, {"effective", "2024-06-14"},
-                           {"decision", Decision("88/QĐ-UBND", "2024-06-14", "CM")}, {"items", items}});
+        add("ubnd.camau", {{"type", "RevokeRating"},
+                           {"effective", "2024-06-14"},
+                           {"decision", Decision("88/QĐ-UBND", "2024-06-14", "CM")},
+                           {"items", items}});
       }
     }
   }
@@ -365,15 +465,25 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
   for (const auto& [id, y] : cert_year) {
     if (y == "revoked" || y == "2022") continue;  // 2022's unrenewed certificates have lapsed
     if (Hash(id, 11) % 5 == 0) {
-      add("thanhtra.camau", {{"type", "RecordInspection"}, {"effective", "2025-10-15"}, {"product", id},
-                             {"compliant", Hash(id, 12) % 4 != 0}, {"findings", "Kiểm tra nhãn mác, điều kiện ATTP"}});
+      add("thanhtra.camau", {{"type", "RecordInspection"},
+                             {"effective", "2025-10-15"},
+                             {"product", id},
+                             {"compliant", Hash(id, 12) % 4 != 0},
+                             {"findings", "Kiểm tra nhãn mác, điều kiện ATTP"}});
     }
   }
   // The province's 2025 targets (Cà Mau plan 2822).
-  for (auto [indicator, value] : std::vector<std::pair<const char*, double>>{
-           {"products_5_stars", 5}, {"products_3_stars_or_more", 197}, {"htx_share_of_producers", 30}, {"dn_share_of_producers", 12}}) {
-    add("ubnd.camau", {{"type", "SetTarget"}, {"effective", "2022-10-01"}, {"unit", "CM"}, {"year", 2025},
-                       {"indicator", indicator}, {"value", value}});
+  for (auto [indicator, value] :
+       std::vector<std::pair<const char*, double>>{{"products_5_stars", 5},
+                                                   {"products_3_stars_or_more", 197},
+                                                   {"htx_share_of_producers", 30},
+                                                   {"dn_share_of_producers", 12}}) {
+    add("ubnd.camau", {{"type", "SetTarget"},
+                       {"effective", "2022-10-01"},
+                       {"unit", "CM"},
+                       {"year", 2025},
+                       {"indicator", indicator},
+                       {"value", value}});
   }
   std::vector<DemoCommand> lines;
   for (const Cmd& c : out) lines.push_back(DemoCommand{c.principal, c.body.dump()});

@@ -1,5 +1,6 @@
 #include "ocop/queries.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <climits>
 #include <cstdio>
@@ -7,7 +8,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <unistd.h>
 #include <unordered_map>
 
 #include "ledger/encoding.h"
@@ -66,9 +66,15 @@ std::string Fold(const std::string& s) {
       std::u32string u;
       for (const unsigned char* p = reinterpret_cast<const unsigned char*>(letters); *p;) {
         char32_t c;
-        if (*p < 0x80) c = *p++;
-        else if ((*p & 0xE0) == 0xC0) { c = (*p & 0x1F) << 6 | (p[1] & 0x3F); p += 2; }
-        else { c = (*p & 0x0F) << 12 | (p[1] & 0x3F) << 6 | (p[2] & 0x3F); p += 3; }
+        if (*p < 0x80)
+          c = *p++;
+        else if ((*p & 0xE0) == 0xC0) {
+          c = (*p & 0x1F) << 6 | (p[1] & 0x3F);
+          p += 2;
+        } else {
+          c = (*p & 0x0F) << 12 | (p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+          p += 3;
+        }
         m[c] = base;
       }
     };
@@ -87,14 +93,25 @@ std::string Fold(const std::string& s) {
   while (p < end) {
     char32_t c;
     int n = 1;
-    if (*p < 0x80) c = *p;
-    else if ((*p & 0xE0) == 0xC0 && p + 1 < end) { c = (*p & 0x1F) << 6 | (p[1] & 0x3F); n = 2; }
-    else if ((*p & 0xF0) == 0xE0 && p + 2 < end) { c = (*p & 0x0F) << 12 | (p[1] & 0x3F) << 6 | (p[2] & 0x3F); n = 3; }
-    else { c = 0xFFFD; n = (*p & 0xF8) == 0xF0 ? 4 : 1; }
+    if (*p < 0x80)
+      c = *p;
+    else if ((*p & 0xE0) == 0xC0 && p + 1 < end) {
+      c = (*p & 0x1F) << 6 | (p[1] & 0x3F);
+      n = 2;
+    } else if ((*p & 0xF0) == 0xE0 && p + 2 < end) {
+      c = (*p & 0x0F) << 12 | (p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+      n = 3;
+    } else {
+      c = 0xFFFD;
+      n = (*p & 0xF8) == 0xF0 ? 4 : 1;
+    }
     p += n;
-    if (c < 0x80) out.push_back(static_cast<char>(std::tolower(static_cast<int>(c))));
-    else if (auto it = kBase.find(c); it != kBase.end()) out.push_back(it->second);
-    else out.push_back('?');
+    if (c < 0x80)
+      out.push_back(static_cast<char>(std::tolower(static_cast<int>(c))));
+    else if (auto it = kBase.find(c); it != kBase.end())
+      out.push_back(it->second);
+    else
+      out.push_back('?');
   }
   return out;
 }
@@ -147,7 +164,8 @@ Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out) {
     within = std::stoi(q.within_days, &used);
     if (used != q.within_days.size() || within < 0 || within > 36600) throw std::out_of_range("");
   } catch (const std::exception&) {
-    return Status::InvalidArgument("within_days '" + q.within_days + "' must be a whole number of days, 0 to 36600");
+    return Status::InvalidArgument("within_days '" + q.within_days +
+                                   "' must be a whole number of days, 0 to 36600");
   }
   std::unique_ptr<projections::UnitTree> tree;
   s = Tree(r, q.unit, &tree);
@@ -195,11 +213,14 @@ Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out) {
       if (f.getValidFrom() > as_of.days) return;
       Latest& l = latest[f.getProduct().cStr()];
       if (f.getValidFrom() < l.from) return;
-      l = Latest{f.getValidFrom(), f.getEndedOn() > as_of.days, f.getName().cStr(),
-                 f.getUnit().cStr(), f.getNo().cStr(), f.getStars(), f.getValidUntil()};
+      l = Latest{f.getValidFrom(),   f.getEndedOn() > as_of.days,
+                 f.getName().cStr(), f.getUnit().cStr(),
+                 f.getNo().cStr(),   f.getStars(),
+                 f.getValidUntil()};
     };
     if (s.ok()) {
-      s = known_at ? r.projections->ForEachFactKnownAt(known_at, see) : r.projections->ForEachFact(see);
+      s = known_at ? r.projections->ForEachFactKnownAt(known_at, see)
+                   : r.projections->ForEachFact(see);
     }
     std::vector<std::pair<int32_t, std::string>> order;
     for (const auto& [id, l] : latest) {
@@ -231,14 +252,15 @@ Status Render(const ReportTable& table, const std::string& format, Lang lang,
     return Status::OK();
   }
   if (format == "md") {
-    *out = RenderedReport{"text/markdown; charset=utf-8", RenderMarkdown(table, lang), base + ".md"};
+    *out =
+        RenderedReport{"text/markdown; charset=utf-8", RenderMarkdown(table, lang), base + ".md"};
     return Status::OK();
   }
   // libxlsxwriter writes files: render into a scratch file and read it back.
-  std::string path = (fs::temp_directory_path() /
-                      ("ocop-report-" + std::to_string(::getpid()) + "-" +
-                       std::to_string(reinterpret_cast<uintptr_t>(out)) + ".xlsx"))
-                         .string();
+  std::string path =
+      (fs::temp_directory_path() / ("ocop-report-" + std::to_string(::getpid()) + "-" +
+                                    std::to_string(reinterpret_cast<uintptr_t>(out)) + ".xlsx"))
+          .string();
   Status s = WriteXlsx(table, lang, path);
   if (s.ok()) {
     std::ifstream f(path, std::ios::binary);
@@ -293,7 +315,9 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
     if (q.format == "json") {
       Json j = projections::CohortJson(c);
       j["known_at"] = known_at ? Json(known_at) : Json(nullptr);
-      j["ledger"] = {{"size", head.size}, {"root", head.root}, {"signature", head.signature},
+      j["ledger"] = {{"size", head.size},
+                     {"root", head.root},
+                     {"signature", head.signature},
                      {"key_id", head.key_id}};
       *out = RenderedReport{"application/json", j.dump() + "\n", base + ".json"};
       return Status::OK();
@@ -312,7 +336,8 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
     s = projections::ParsePeriod(q.period, &rq.period);
     name = q.period;
   } else if (!q.from.empty() && !q.to.empty()) {
-    if (!workflow::ParseDate(q.from, &rq.period.from) || !workflow::ParseDate(q.to, &rq.period.to)) {
+    if (!workflow::ParseDate(q.from, &rq.period.from) ||
+        !workflow::ParseDate(q.to, &rq.period.to)) {
       s = Status::InvalidArgument("from and to must be dates YYYY-MM-DD");
     } else if (rq.period.to < rq.period.from) {
       s = Status::InvalidArgument("to is before from");
@@ -336,7 +361,8 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
   rep.ledger = head;
   std::string base = "ocop-report-" + name + (q.unit.empty() ? "" : "-" + q.unit);
   if (q.format == "json") {
-    *out = RenderedReport{"application/json", projections::ReportJson(rep).dump() + "\n", base + ".json"};
+    *out = RenderedReport{"application/json", projections::ReportJson(rep).dump() + "\n",
+                          base + ".json"};
     return Status::OK();
   }
   return Render(PeriodTable(rep, lang), q.format, lang, base, out);
@@ -357,43 +383,43 @@ Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
   std::map<std::string, Json> decisions;
   std::map<std::string, Json> products;
   uint64_t count = 0;
-  s = r.projections->ForEachChange(from, to, known_at, [&](uint64_t seq, Date effective,
-                                                          projections::schema::Change::Reader c) {
-    if (!q.unit.empty() && !tree->Within(c.getUnit().cStr(), q.unit, to)) return;
-    if (!q.principal.empty() && q.principal != c.getPrincipal().cStr()) return;
-    ++count;
-    Json item{{"seq", seq},
-              {"effective", workflow::FormatDate(effective)},
-              {"type", c.getType().cStr()},
-              {"by", {{"principal", c.getPrincipal().cStr()}, {"role", c.getRole().cStr()}}}};
-    if (c.getStars()) item["stars"] = c.getStars();
-    if (c.getAnnuls()) item["annuls"] = c.getAnnuls();
-    std::string decision_no = c.hasDecision() ? c.getDecision().getNo().cStr() : "";
-    if (!decision_no.empty()) {
-      item["decision"] = decision_no;
-      Json& d = decisions[decision_no + "|" + c.getDecision().getIssuer().cStr()];
-      if (d.is_null()) {
-        d = Json{{"decision", decision_no},
-                 {"date", c.getDecision().getDate().cStr()},
-                 {"issuer", c.getDecision().getIssuer().cStr()},
-                 {"type", c.getType().cStr()},
-                 {"by", c.getPrincipal().cStr()},
-                 {"products", Json::array()}};
-      }
-      d["products"].push_back(Json{{"product", c.getProduct().cStr()},
-                                   {"name", c.getName().cStr()},
-                                   {"stars", c.getStars()},
-                                   {"seq", seq}});
-    }
-    Json& pr = products[c.getProduct().cStr()];
-    if (pr.is_null()) {
-      pr = Json{{"product", c.getProduct().cStr()},
-                {"name", c.getName().cStr()},
-                {"unit", c.getUnit().cStr()},
-                {"events", Json::array()}};
-    }
-    pr["events"].push_back(std::move(item));
-  });
+  s = r.projections->ForEachChange(
+      from, to, known_at, [&](uint64_t seq, Date effective, projections::schema::Change::Reader c) {
+        if (!q.unit.empty() && !tree->Within(c.getUnit().cStr(), q.unit, to)) return;
+        if (!q.principal.empty() && q.principal != c.getPrincipal().cStr()) return;
+        ++count;
+        Json item{{"seq", seq},
+                  {"effective", workflow::FormatDate(effective)},
+                  {"type", c.getType().cStr()},
+                  {"by", {{"principal", c.getPrincipal().cStr()}, {"role", c.getRole().cStr()}}}};
+        if (c.getStars()) item["stars"] = c.getStars();
+        if (c.getAnnuls()) item["annuls"] = c.getAnnuls();
+        std::string decision_no = c.hasDecision() ? c.getDecision().getNo().cStr() : "";
+        if (!decision_no.empty()) {
+          item["decision"] = decision_no;
+          Json& d = decisions[decision_no + "|" + c.getDecision().getIssuer().cStr()];
+          if (d.is_null()) {
+            d = Json{{"decision", decision_no},
+                     {"date", c.getDecision().getDate().cStr()},
+                     {"issuer", c.getDecision().getIssuer().cStr()},
+                     {"type", c.getType().cStr()},
+                     {"by", c.getPrincipal().cStr()},
+                     {"products", Json::array()}};
+          }
+          d["products"].push_back(Json{{"product", c.getProduct().cStr()},
+                                       {"name", c.getName().cStr()},
+                                       {"stars", c.getStars()},
+                                       {"seq", seq}});
+        }
+        Json& pr = products[c.getProduct().cStr()];
+        if (pr.is_null()) {
+          pr = Json{{"product", c.getProduct().cStr()},
+                    {"name", c.getName().cStr()},
+                    {"unit", c.getUnit().cStr()},
+                    {"events", Json::array()}};
+        }
+        pr["events"].push_back(std::move(item));
+      });
   if (!s.ok()) return s;
   Json d = Json::array(), pr = Json::array();
   for (auto& [k, v] : decisions) d.push_back(std::move(v));
@@ -419,7 +445,8 @@ Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json*
     workflow::SubjectState subject;
     r.projections->Subject(p.subject, &subject);
     std::string unit_name = tree->Name(p.unit);
-    std::string hay = Fold(p.id + " " + p.name + " " + subject.name + " " + p.unit + " " + unit_name);
+    std::string hay =
+        Fold(p.id + " " + p.name + " " + subject.name + " " + p.unit + " " + unit_name);
     if (!needle.empty() && hay.find(needle) == std::string::npos) return true;
     const auto* active = p.ActiveOn(r.today);
     rows.push_back(Json{{"product", p.id},

@@ -138,7 +138,7 @@ int RunVerifyReport(const GlobalOptions& g, const std::string& path) {
       }
       if (report["unit"].is_string()) q.unit = report["unit"].get<std::string>();
     } else if (!workflow::ParseDate(report["period"]["from"].get<std::string>(), &q.period.from) ||
-        !workflow::ParseDate(report["period"]["to"].get<std::string>(), &q.period.to)) {
+               !workflow::ParseDate(report["period"]["to"].get<std::string>(), &q.period.to)) {
       return bad_input("unreadable period");
     }
     if (report["unit"].is_string()) q.unit = report["unit"].get<std::string>();
@@ -157,8 +157,8 @@ int RunVerifyReport(const GlobalOptions& g, const std::string& path) {
   json result{{"report", path}, {"tree_size", size}};
   bool ok = true;
   // 1. The head is the ledger's own and signed by its key.
-  bool signature_ok = ledger::Signer::Verify(l->signer().public_key(),
-                                             ledger::TreeHeadMessage(size, root), sig);
+  bool signature_ok =
+      ledger::Signer::Verify(l->signer().public_key(), ledger::TreeHeadMessage(size, root), sig);
   result["signature_ok"] = signature_ok;
   ok = ok && signature_ok;
   // 2. Today's tree extends that head: its root at that size is the head's,
@@ -169,8 +169,9 @@ int RunVerifyReport(const GlobalOptions& g, const std::string& path) {
     std::vector<ledger::merkle::Hash> proof;
     Status a = l->TreeHead(size, &then), b = l->TreeHead(l->Size(), &now);
     Status c = size > 0 ? l->Consistency(size, l->Size(), &proof) : Status::OK();
-    consistent = a.ok() && b.ok() && c.ok() && then.root == root &&
-                 (size == 0 || ledger::merkle::VerifyConsistency(size, now.size, root, now.root, proof));
+    consistent =
+        a.ok() && b.ok() && c.ok() && then.root == root &&
+        (size == 0 || ledger::merkle::VerifyConsistency(size, now.size, root, now.root, proof));
     result["current_size"] = now.size;
   }
   result["consistent"] = consistent;
@@ -181,7 +182,8 @@ int RunVerifyReport(const GlobalOptions& g, const std::string& path) {
   result["log_intact"] = vs.ok();
   ok = ok && vs.ok();
   // 4. The same report, recomputed from the log up to that size.
-  std::string scratch = (fs::temp_directory_path() / ("ocop-verify-report-" + std::to_string(::getpid()))).string();
+  std::string scratch =
+      (fs::temp_directory_path() / ("ocop-verify-report-" + std::to_string(::getpid()))).string();
   fs::remove_all(scratch);
   {
     std::unique_ptr<projections::Projections> p;
@@ -242,7 +244,8 @@ void AddReplayCommands(CLI::App& app, const GlobalOptions& global, Runner* selec
   history->add_option("product", h->product, "The product's id")->required();
   history->add_flag("--proofs", h->proofs, "Add each event's inclusion proof and the signed head");
   history->add_option("--as-of", h->as_of, "Only acts effective on or before this date");
-  history->add_option("--known-at", h->known_at, "As recorded by this sequence number or timestamp");
+  history->add_option("--known-at", h->known_at,
+                      "As recorded by this sequence number or timestamp");
   history->callback([&global, selected, h] {
     *selected = [&global, h] { return RunJsonQuery(global, "history", *h, QueryHistory); };
   });
@@ -261,18 +264,20 @@ void AddReplayCommands(CLI::App& app, const GlobalOptions& global, Runner* selec
   auto* verify_bundle = app.add_subcommand(
       "verify-bundle", "Check a bundle's events, proofs and signature; needs no data directory");
   verify_bundle->add_option("file", *vb_file, "The bundle file")->required();
-  verify_bundle->callback([selected, vb_file] {
-    *selected = [vb_file] { return RunVerifyBundle(*vb_file); };
-  });
+  verify_bundle->callback(
+      [selected, vb_file] { *selected = [vb_file] { return RunVerifyBundle(*vb_file); }; });
 
   auto c = std::make_shared<ChangesQuery>();
   auto* changes = app.add_subcommand(
-      "changes", "What happened in a period, by decision and by product: the monthly meeting's list");
+      "changes",
+      "What happened in a period, by decision and by product: the monthly meeting's list");
   changes->add_option("--from", c->from, "First effective date YYYY-MM-DD")->required();
   changes->add_option("--to", c->to, "Last effective date YYYY-MM-DD")->required();
   changes->add_option("--unit", c->unit, "Only this unit and the units within it");
-  changes->add_option("--principal", c->principal, "Only the acts of this principal (e.g. ubnd.cm)");
-  changes->add_option("--known-at", c->known_at, "As recorded by this sequence number or timestamp");
+  changes->add_option("--principal", c->principal,
+                      "Only the acts of this principal (e.g. ubnd.cm)");
+  changes->add_option("--known-at", c->known_at,
+                      "As recorded by this sequence number or timestamp");
   changes->callback([&global, selected, c] {
     *selected = [&global, c] { return RunJsonQuery(global, "changes", *c, QueryChanges); };
   });

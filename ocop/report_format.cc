@@ -70,10 +70,12 @@ const std::map<std::string, Label>& Labels() {
       {"root", {"Gốc cây băm", "Root hash"}},
       {"signature", {"Chữ ký", "Signature"}},
       {"cohort_title",
-       {"Theo dõi công nhận lại các sản phẩm được công nhận năm", "Re-recognition funnel of the certificates of"}},
+       {"Theo dõi công nhận lại các sản phẩm được công nhận năm",
+        "Re-recognition funnel of the certificates of"}},
       {"as_of", {"tính đến ngày", "as of"}},
       {"cohort", {"Sản phẩm được công nhận trong năm", "Certificates issued that year"}},
-      {"cohort_due", {"Phải công nhận lại (tổng số giấy chứng nhận)", "Due for re-recognition (all)"}},
+      {"cohort_due",
+       {"Phải công nhận lại (tổng số giấy chứng nhận)", "Due for re-recognition (all)"}},
       {"cohort_entered", {"Đã nộp hồ sơ công nhận lại", "Entered for re-recognition"}},
       {"cohort_renewed", {"Đã được công nhận lại", "Re-recognised"}},
       {"cohort_revoked", {"Bị thu hồi", "Revoked"}},
@@ -103,7 +105,8 @@ void AddTally(std::vector<ReportRow>* rows, const std::string& section, const Ta
 void AddCounts(std::vector<ReportRow>* rows, const std::string& section,
                const std::string& breakdown, const Counts& c, Lang lang,
                const std::function<std::string(const std::string&)>& name) {
-  for (const auto& [k, v] : c) rows->push_back({L(section, lang), L(breakdown, lang), name(k), Num(v)});
+  for (const auto& [k, v] : c)
+    rows->push_back({L(section, lang), L(breakdown, lang), name(k), Num(v)});
 }
 
 // The signed tree head a rendered report was computed from.
@@ -159,7 +162,8 @@ std::vector<ReportRow> PeriodRows(const Report& r, Lang lang) {
   AddCounts(&rows, "active_at_end", "by_unit", r.active_by_unit, lang, unit_name);
   rows.push_back({L("subjects_at_end", lang), L("total", lang), "", Num(r.subjects_at_end)});
   AddCounts(&rows, "subjects_at_end", "by_legal_form", r.subjects_by_legal_form, lang, as_is);
-  rows.push_back({L("subjects_at_end", lang), L("woman_owned", lang), "", Num(r.subjects_woman_owned)});
+  rows.push_back(
+      {L("subjects_at_end", lang), L("woman_owned", lang), "", Num(r.subjects_woman_owned)});
   for (const auto& t : r.targets) {
     char target[32], actual[32];
     std::snprintf(target, sizeof target, "%g", t.target);
@@ -180,17 +184,17 @@ ReportTable PeriodTable(const Report& r, Lang lang) {
 
 ReportTable CohortTable(const projections::Cohort& c, const Report::Head& head, Lang lang) {
   ReportTable t;
-  t.title = L("cohort_title", lang) + " " + std::to_string(c.year) + " — " + L("as_of", lang) + " " +
-            DateText(c.as_of) + " — " + L("unit", lang) + ": " +
+  t.title = L("cohort_title", lang) + " " + std::to_string(c.year) + " — " + L("as_of", lang) +
+            " " + DateText(c.as_of) + " — " + L("unit", lang) + ": " +
             (c.unit.empty() ? L("all_units", lang) : c.unit);
   const std::string section = L("cohort", lang);
-  for (const auto& [key, n] : std::initializer_list<std::pair<const char*, uint64_t>>{
-           {"cohort_due", c.due},
-           {"cohort_entered", c.entered},
-           {"cohort_renewed", c.renewed},
-           {"cohort_revoked", c.revoked},
-           {"cohort_lapsed", c.lapsed},
-           {"cohort_pending", c.pending}}) {
+  for (const auto& [key, n] :
+       std::initializer_list<std::pair<const char*, uint64_t>>{{"cohort_due", c.due},
+                                                               {"cohort_entered", c.entered},
+                                                               {"cohort_renewed", c.renewed},
+                                                               {"cohort_revoked", c.revoked},
+                                                               {"cohort_lapsed", c.lapsed},
+                                                               {"cohort_pending", c.pending}}) {
     t.rows.push_back({section, L("total", lang), L(key, lang), Num(n)});
   }
   AddHead(&t.rows, head, lang);

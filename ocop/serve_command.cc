@@ -100,8 +100,9 @@ Status SubmitCommands(ledger::Ledger* l, const std::vector<DemoCommand>& command
     Status s = workflow::ParseCommand(c.json, &msg);
     workflow::Outcome o;
     if (s.ok()) {
-      s = service.Submit(workflow::Principal{c.principal.empty() ? "local" : c.principal, c.principal.empty()},
-                         msg.getRoot<workflow::schema::Command>(), &o);
+      s = service.Submit(
+          workflow::Principal{c.principal.empty() ? "local" : c.principal, c.principal.empty()},
+          msg.getRoot<workflow::schema::Command>(), &o);
     }
     if (s.ExitCode() == 3) return s;  // storage: stop
     if (!s.ok()) {
@@ -118,7 +119,8 @@ Status SubmitCommands(ledger::Ledger* l, const std::vector<DemoCommand>& command
 
 Status ReadAppendix(const std::string& csv, std::string* path, std::vector<IdeaRow>* rows) {
   *path = csv.empty() ? FindAppendix() : csv;
-  if (path->empty()) return Status::InvalidArgument("cannot find camau-2822-appendix3.csv; give --csv FILE");
+  if (path->empty())
+    return Status::InvalidArgument("cannot find camau-2822-appendix3.csv; give --csv FILE");
   return LoadAppendix(*path, rows);
 }
 
@@ -139,8 +141,9 @@ Status LoadDemo(const GlobalOptions& g, const std::string& csv) {
   size_t applied, duplicates, refused;
   s = SubmitCommands(l.get(), DemoCommands(rows), &applied, &duplicates, &refused);
   if (!s.ok()) return s;
-  std::cerr << "ocop demo: loaded " << rows.size() << " ideas of " << path << " and their cycle: "
-            << applied << " commands applied, " << refused << " refused, " << l->Size() << " events\n";
+  std::cerr << "ocop demo: loaded " << rows.size() << " ideas of " << path
+            << " and their cycle: " << applied << " commands applied, " << refused << " refused, "
+            << l->Size() << " events\n";
   return Status::OK();
 }
 
@@ -160,10 +163,14 @@ int RunImportCamau(const GlobalOptions& g, const std::string& csv, bool print) {
   if (s.ok()) s = SubmitCommands(l.get(), commands, &applied, &duplicates, &refused);
   if (!s.ok()) return Fail("import-camau", s);
   std::map<std::string, size_t> by_type;  // what the appendix became
-  for (const auto& c : commands) ++by_type[nlohmann::json::parse(c.json)["type"].get<std::string>()];
-  size_t ideas = by_type["RegisterIdea"], subjects = by_type["RegisterSubject"], units = by_type["DefineUnit"];
-  std::cout << nlohmann::json{{"rows", rows.size()}, {"units", units}, {"subjects", subjects}, {"ideas", ideas},
-                              {"applied", applied}, {"already_loaded", duplicates}, {"refused", refused}}
+  for (const auto& c : commands)
+    ++by_type[nlohmann::json::parse(c.json)["type"].get<std::string>()];
+  size_t ideas = by_type["RegisterIdea"], subjects = by_type["RegisterSubject"],
+         units = by_type["DefineUnit"];
+  std::cout << nlohmann::json{{"rows", rows.size()},  {"units", units},
+                              {"subjects", subjects}, {"ideas", ideas},
+                              {"applied", applied},   {"already_loaded", duplicates},
+                              {"refused", refused}}
                    .dump()
             << std::endl;
   return refused ? 1 : 0;
@@ -192,69 +199,79 @@ void AddServeCommands(CLI::App& app, const GlobalOptions& global, Runner* select
   auto ic_csv = std::make_shared<std::string>();
   auto ic_print = std::make_shared<bool>(false);
   auto* import = app.add_subcommand(
-      "import-camau", "Load the Cà Mau appendix (QĐ 2822): units, producers and the 237 product ideas");
-  import->add_option("--csv", *ic_csv, "The appendix (default: ../shared/data/camau-2822-appendix3.csv)");
-  import->add_flag("--print", *ic_print, "Print the commands (for `ocop submit`) instead of applying them");
+      "import-camau",
+      "Load the Cà Mau appendix (QĐ 2822): units, producers and the 237 product ideas");
+  import->add_option("--csv", *ic_csv,
+                     "The appendix (default: ../shared/data/camau-2822-appendix3.csv)");
+  import->add_flag("--print", *ic_print,
+                   "Print the commands (for `ocop submit`) instead of applying them");
   import->callback([&global, selected, ic_csv, ic_print] {
-    *selected = [&global, ic_csv, ic_print] { return RunImportCamau(global, *ic_csv, *ic_print); };
-  });
+    *selected = [&global, ic_csv, ic_print] { return RunImportCamau(global, *ic_csv, *ic_print);
+};
+}  // namespace ocop::cli
+);
 
-  auto fo = std::make_shared<server::FollowOptions>();
-  auto* follow = app.add_subcommand(
-      "follow", "Keep a read-only replica of another ledger, checking every signed head it gives");
-  follow->add_option("url", fo->url, "The primary, e.g. http://10.0.0.5:8080")->required();
-  follow->add_option("--token", fo->token, "A bearer token for the primary (or $OCOP_TOKEN)")->envname("OCOP_TOKEN");
-  follow->add_flag("--once", fo->once, "Catch up, verify, and stop");
-  follow->callback([&global, selected, fo] {
-    *selected = [&global, fo] { return RunFollow(global, *fo); };
-  });
+auto fo = std::make_shared<server::FollowOptions>();
+auto* follow = app.add_subcommand(
+    "follow", "Keep a read-only replica of another ledger, checking every signed head it gives");
+follow->add_option("url", fo->url, "The primary, e.g. http://10.0.0.5:8080")->required();
+follow->add_option("--token", fo->token, "A bearer token for the primary (or $OCOP_TOKEN)")
+    ->envname("OCOP_TOKEN");
+follow->add_flag("--once", fo->once, "Catch up, verify, and stop");
+follow->callback([&global, selected, fo] {
+  *selected = [&global, fo] { return RunFollow(global, *fo); };
+});
 
-  auto d = std::make_shared<ServeArgs>();
-  auto csv = std::make_shared<std::string>();
-  auto* demo = app.add_subcommand(
-      "demo", "Load the sample data (Cà Mau, 2022-2025) into an empty data directory, then serve");
-  demo->add_option("--listen", d->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
-  demo->add_option("--csv", *csv, "The Cà Mau appendix (default: ../shared/data/camau-2822-appendix3.csv)");
-  demo->callback([&global, selected, d, csv] {
-    *selected = [&global, d, csv] {
-      Status s = LoadDemo(global, *csv);
-      if (!s.ok()) return Fail("demo", s);
-      std::string token, path = TokensPath(global, "");
-      s = server::AddToken(path, "vpdp.camau", &token);
-      if (!s.ok()) return Fail("demo", s);
-      std::string link = "http://" + d->listen + "/#/?token=" + token;
-      std::cout << nlohmann::json{{"url", "http://" + d->listen + "/"}, {"token", token}, {"link", link}}.dump()
-                << std::endl;
-      std::cerr << "ocop demo: mở " << link << " (mã truy cập: " << token << ")\n";
-      return ServeLedger(global, d->listen, path);
-    };
-  });
+auto d = std::make_shared<ServeArgs>();
+auto csv = std::make_shared<std::string>();
+auto* demo = app.add_subcommand(
+    "demo", "Load the sample data (Cà Mau, 2022-2025) into an empty data directory, then serve");
+demo->add_option("--listen", d->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+demo->add_option("--csv", *csv,
+                 "The Cà Mau appendix (default: ../shared/data/camau-2822-appendix3.csv)");
+demo->callback([&global, selected, d, csv] {
+  *selected = [&global, d, csv] {
+    Status s = LoadDemo(global, *csv);
+    if (!s.ok()) return Fail("demo", s);
+    std::string token, path = TokensPath(global, "");
+    s = server::AddToken(path, "vpdp.camau", &token);
+    if (!s.ok()) return Fail("demo", s);
+    std::string link = "http://" + d->listen + "/#/?token=" + token;
+    std::cout << nlohmann::json{{"url", "http://" + d->listen + "/"},
+                                {"token", token},
+                                {"link", link}}
+                     .dump()
+              << std::endl;
+    std::cerr << "ocop demo: mở " << link << " (mã truy cập: " << token << ")\n";
+    return ServeLedger(global, d->listen, path);
+  };
+});
 
-  auto a = std::make_shared<ServeArgs>();
-  auto* serve = app.add_subcommand("serve", "Serve the HTTP API and the dashboard");
-  serve->add_option("--listen", a->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
-  serve->add_option("--tokens", a->tokens, "Tokens file (default: DATA/tokens)");
-  serve->callback([&global, selected, a] {
-    *selected = [&global, a] { return ServeLedger(global, a->listen, a->tokens); };
-  });
+auto a = std::make_shared<ServeArgs>();
+auto* serve = app.add_subcommand("serve", "Serve the HTTP API and the dashboard");
+serve->add_option("--listen", a->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+serve->add_option("--tokens", a->tokens, "Tokens file (default: DATA/tokens)");
+serve->callback([&global, selected, a] {
+  *selected = [&global, a] { return ServeLedger(global, a->listen, a->tokens); };
+});
 
-  auto* token = app.add_subcommand("token", "Manage the bearer tokens of the HTTP server");
-  token->require_subcommand(1);
-  auto principal = std::make_shared<std::string>();
-  auto file = std::make_shared<std::string>();
-  auto* add = token->add_subcommand(
-      "add", "Make a token for PRINCIPAL: printed once; only its SHA-256 is kept in the file");
-  add->add_option("principal", *principal, "Who the token speaks for")->required();
-  add->add_option("--tokens", *file, "Tokens file (default: DATA/tokens)");
-  add->callback([&global, selected, principal, file] {
-    *selected = [&global, principal, file] {
-      std::string t;
-      Status s = server::AddToken(TokensPath(global, *file), *principal, &t);
-      if (!s.ok()) return Fail("token add", s);
-      std::cout << t << std::endl;
-      return 0;
-    };
-  });
+auto* token = app.add_subcommand("token", "Manage the bearer tokens of the HTTP server");
+token->require_subcommand(1);
+auto principal = std::make_shared<std::string>();
+auto file = std::make_shared<std::string>();
+auto* add = token->add_subcommand(
+    "add", "Make a token for PRINCIPAL: printed once; only its SHA-256 is kept in the file");
+add->add_option("principal", *principal, "Who the token speaks for")->required();
+add->add_option("--tokens", *file, "Tokens file (default: DATA/tokens)");
+add->callback([&global, selected, principal, file] {
+  *selected = [&global, principal, file] {
+    std::string t;
+    Status s = server::AddToken(TokensPath(global, *file), *principal, &t);
+    if (!s.ok()) return Fail("token add", s);
+    std::cout << t << std::endl;
+    return 0;
+  };
+});
 }
 
 }  // namespace ocop::cli

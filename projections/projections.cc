@@ -2,11 +2,11 @@
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
-#include <rocksdb/db.h>
 #include <rocksdb/cache.h>
+#include <rocksdb/db.h>
 #include <rocksdb/memtablerep.h>
-#include <rocksdb/table.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <bit>
@@ -36,8 +36,9 @@ using workflow::UnitState;
 
 namespace {
 
-const char* const kFamilies[] = {"default", "products", "certificates", "deadlines",   "units",
-                                 "subjects", "targets", "meta",         "fact_versions", "changes"};
+const char* const kFamilies[] = {"default",       "products", "certificates", "deadlines",
+                                 "units",         "subjects", "targets",      "meta",
+                                 "fact_versions", "changes"};
 
 // Bumped whenever what the projections store changes: a directory folded by
 // another version is rebuilt from the log on open rather than misread.
@@ -160,7 +161,8 @@ void FlatInto(capnp::MessageBuilder& msg, std::string* out) {
   for (auto segment : segments) put32(static_cast<uint32_t>(segment.size()));
   if (segments.size() % 2 == 0) put32(0);  // the table is padded to a whole word
   for (auto segment : segments) {
-    out->append(reinterpret_cast<const char*>(segment.begin()), segment.size() * sizeof(capnp::word));
+    out->append(reinterpret_cast<const char*>(segment.begin()),
+                segment.size() * sizeof(capnp::word));
   }
 }
 
@@ -185,7 +187,7 @@ typename T::Reader Read(const std::string& bytes, kj::Array<capnp::word>* words,
 struct Projections::Batch {
   struct ProductSlot {
     ProductState state;
-    size_t stored_certificates = 0;        // facts written before this batch
+    size_t stored_certificates = 0;              // facts written before this batch
     std::optional<std::string> stored_deadline;  // deadline key written before
   };
   std::unordered_map<std::string, ProductSlot> products;
@@ -282,7 +284,8 @@ Status Projections::OpenDb(bool fresh, bool bulk) {
     changes.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(4));
   }
   rocksdb::Status os = rocksdb::DB::Open(options, dir_, cfs, &handles_, &db_);
-  if (!os.ok()) return Status::Corruption("cannot open the projections at " + dir_ + ": " + os.ToString());
+  if (!os.ok())
+    return Status::Corruption("cannot open the projections at " + dir_ + ": " + os.ToString());
   products_ = handles_[1];
   certificates_ = handles_[2];
   deadlines_ = handles_[3];
@@ -477,17 +480,18 @@ Status Projections::CatchUp(const Progress& progress, uint64_t up_to) {
   Batch batch;
   Status failure;
   uint64_t last = checkpoint_;
-  Status s = ledger_->Scan(checkpoint_ + 1, total - checkpoint_, [&](uint64_t seq, std::string_view bytes) {
-    failure = Apply(seq, bytes, &batch);
-    if (!failure.ok()) return false;
-    last = seq;
-    if (++batch.events >= kEventsPerFlush) {
-      failure = Flush(seq, &batch);
-      if (!failure.ok()) return false;
-      if (progress) progress(seq, total);
-    }
-    return true;
-  });
+  Status s = ledger_->Scan(checkpoint_ + 1, total - checkpoint_,
+                           [&](uint64_t seq, std::string_view bytes) {
+                             failure = Apply(seq, bytes, &batch);
+                             if (!failure.ok()) return false;
+                             last = seq;
+                             if (++batch.events >= kEventsPerFlush) {
+                               failure = Flush(seq, &batch);
+                               if (!failure.ok()) return false;
+                               if (progress) progress(seq, total);
+                             }
+                             return true;
+                           });
   if (!s.ok()) return s;
   if (!failure.ok()) return failure;
   s = Flush(last, &batch);
@@ -518,14 +522,16 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
   if (kind == "product") {
     // Consecutive events of one product are common (a month's promotions):
     // the last slot is kept at hand.
-    Batch::ProductSlot* at = batch->last_slot && batch->last_product == id ? batch->last_slot : nullptr;
+    Batch::ProductSlot* at =
+        batch->last_slot && batch->last_product == id ? batch->last_slot : nullptr;
     auto it = at ? batch->products.end() : batch->products.find(id);
     if (!at && it == batch->products.end()) {
       Batch::ProductSlot slot;
       Status s = batch->bulk ? Status::NotFound("") : Product(id, &slot.state);
       if (s.ok()) {
         slot.stored_certificates = slot.state.certificates.size();
-        if (const auto* c = slot.state.Current()) slot.stored_deadline = DeadlineKey(c->valid_until, id);
+        if (const auto* c = slot.state.Current())
+          slot.stored_deadline = DeadlineKey(c->valid_until, id);
       } else if (!s.IsNotFound()) {
         return s;
       }
@@ -563,7 +569,7 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
         const std::string* was = i < before.size() ? &before[i] : nullptr;
         if (now && was && *now == *was) continue;
         batch->writes.Put(fact_versions_, VersionKey(id, static_cast<uint32_t>(i), seq),
-                           now ? *now : std::string());
+                          now ? *now : std::string());
       }
     }
     RecordChange(seq, e, state, batch);
@@ -726,7 +732,8 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
       deadline = DeadlineKey(c->valid_until, id);
       PutBE32(&index, static_cast<uint32_t>(p.certificates.size() - 1));
     }
-    if (slot.stored_deadline && slot.stored_deadline != deadline) wb.Delete(deadlines_, *slot.stored_deadline);
+    if (slot.stored_deadline && slot.stored_deadline != deadline)
+      wb.Delete(deadlines_, *slot.stored_deadline);
     if (deadline) wb.Put(deadlines_, *deadline, index);
   }
   std::string cp;
@@ -818,7 +825,9 @@ Status Projections::ForEachDeadline(Date up_to,
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
     if (GetBE32(key) > limit) break;
-    if (!fn(std::string(key.substr(4)), GetBE32(std::string_view(it->value().data(), it->value().size())))) break;
+    if (!fn(std::string(key.substr(4)),
+            GetBE32(std::string_view(it->value().data(), it->value().size()))))
+      break;
   }
   return FromRocks(it->status(), "reading deadlines");
 }
@@ -839,7 +848,8 @@ Status Projections::Targets(const std::string& unit, std::vector<Target>* out) {
     t.unit = unit;
     t.year = static_cast<int>(GetBE32(key.substr(prefix.size())));
     t.indicator = std::string(key.substr(prefix.size() + 4));
-    t.value = std::bit_cast<double>(GetBE64(std::string_view(it->value().data(), it->value().size())));
+    t.value =
+        std::bit_cast<double>(GetBE64(std::string_view(it->value().data(), it->value().size())));
     out->push_back(std::move(t));
   }
   return FromRocks(it->status(), "reading targets");

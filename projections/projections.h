@@ -36,8 +36,8 @@
 
 #include "ledger/ledger.h"
 #include "projections/read_models.capnp.h"
-#include "workflow/ocop.capnp.h"
 #include "workflow/date.h"
+#include "workflow/ocop.capnp.h"
 #include "workflow/state.h"
 
 namespace rocksdb {
@@ -99,8 +99,8 @@ class Projections {
   // The targets of `unit` as the ledger knew them at `known_at` (0: at the
   // checkpoint) and as they stood on `as_of` (none: every date): folded from
   // the unit's own stream, so the work is that stream's, not the log's.
-  Status TargetsAt(const std::string& unit, uint64_t known_at,
-                   std::optional<workflow::Date> as_of, std::vector<Target>* out);
+  Status TargetsAt(const std::string& unit, uint64_t known_at, std::optional<workflow::Date> as_of,
+                   std::vector<Target>* out);
   // Every product id, in order.
   Status ForEachProduct(const std::function<bool(const workflow::ProductState&)>& fn);
 

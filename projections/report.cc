@@ -28,22 +28,32 @@ namespace {
 
 std::string EntryName(workflow::Entry e) {
   switch (e) {
-    case workflow::Entry::NEW: return "new";
-    case workflow::Entry::RENEWAL: return "renewal";
-    case workflow::Entry::UPGRADE: return "upgrade";
-    case workflow::Entry::IMPORT: return "import";
+    case workflow::Entry::NEW:
+      return "new";
+    case workflow::Entry::RENEWAL:
+      return "renewal";
+    case workflow::Entry::UPGRADE:
+      return "upgrade";
+    case workflow::Entry::IMPORT:
+      return "import";
   }
   return "new";
 }
 
 std::string LegalFormName(workflow::LegalForm f) {
   switch (f) {
-    case workflow::LegalForm::HTX: return "HTX";
-    case workflow::LegalForm::THT: return "THT";
-    case workflow::LegalForm::DN: return "DN";
-    case workflow::LegalForm::HKD: return "HKD";
-    case workflow::LegalForm::CSSX: return "CSSX";
-    case workflow::LegalForm::OTHER: return "OTHER";
+    case workflow::LegalForm::HTX:
+      return "HTX";
+    case workflow::LegalForm::THT:
+      return "THT";
+    case workflow::LegalForm::DN:
+      return "DN";
+    case workflow::LegalForm::HKD:
+      return "HKD";
+    case workflow::LegalForm::CSSX:
+      return "CSSX";
+    case workflow::LegalForm::OTHER:
+      return "OTHER";
   }
   return "OTHER";
 }
@@ -51,12 +61,18 @@ std::string LegalFormName(workflow::LegalForm f) {
 std::string ReasonName(workflow::schema::RevocationReason r) {
   using R = workflow::schema::RevocationReason;
   switch (r) {
-    case R::PRODUCTION_STOPPED: return "production_stopped";
-    case R::CRITERIA_NOT_MET: return "criteria_not_met";
-    case R::VIOLATION: return "violation";
-    case R::OWNER_REQUEST: return "owner_request";
-    case R::FALSE_DOSSIER: return "false_dossier";
-    case R::OTHER: return "other";
+    case R::PRODUCTION_STOPPED:
+      return "production_stopped";
+    case R::CRITERIA_NOT_MET:
+      return "criteria_not_met";
+    case R::VIOLATION:
+      return "violation";
+    case R::OWNER_REQUEST:
+      return "owner_request";
+    case R::FALSE_DOSSIER:
+      return "false_dossier";
+    case R::OTHER:
+      return "other";
   }
   return "other";
 }
@@ -75,7 +91,8 @@ struct FactSeen {
 // Calls fn with every certificate as recorded by known_at and as it stood on
 // as_of: one not yet issued is left out, an end not yet reached is undone.
 Status ForEachFactSeen(Projections& projections, uint64_t known_at,
-                       const std::optional<Date>& as_of, const std::function<void(const FactSeen&)>& fn) {
+                       const std::optional<Date>& as_of,
+                       const std::function<void(const FactSeen&)>& fn) {
   auto see = [&](schema::CertificateFact::Reader f) {
     FactSeen v{f, f.getEndedOn(), f.getRevoked(), f.getRenewed(), f.getRenewalEntered()};
     if (as_of) {
@@ -119,10 +136,12 @@ Status ParsePeriod(const std::string& text, Period* out) {
   int year = std::stoi(text.substr(0, 4));
   unsigned first = 1, last = 12;
   if (text.size() == 4) {
-  } else if (text.size() == 7 && text[4] == '-' && text[5] == 'H' && (text[6] == '1' || text[6] == '2')) {
+  } else if (text.size() == 7 && text[4] == '-' && text[5] == 'H' &&
+             (text[6] == '1' || text[6] == '2')) {
     first = text[6] == '1' ? 1 : 7;
     last = first + 5;
-  } else if (text.size() == 7 && text[4] == '-' && text[5] == 'Q' && text[6] >= '1' && text[6] <= '4') {
+  } else if (text.size() == 7 && text[4] == '-' && text[5] == 'Q' && text[6] >= '1' &&
+             text[6] <= '4') {
     first = static_cast<unsigned>(text[6] - '1') * 3 + 1;
     last = first + 2;
   } else if (text.size() == 7 && text[4] == '-' && isdigit(static_cast<unsigned char>(text[5])) &&
@@ -182,7 +201,8 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
     Stars active_stars{};
   };
   std::vector<UnitCounts> unit_counts;
-  std::unordered_map<std::string, int> bucket_index;  // fact's unit -> unit_counts index, -1 outside
+  std::unordered_map<std::string, int>
+      bucket_index;  // fact's unit -> unit_counts index, -1 outside
   Stars recognised{}, revoked{}, expired{}, active{};
   std::array<Stars, 4> by_entry{};  // index: schema Entry
   std::array<uint64_t, 256> by_group{};
@@ -229,8 +249,8 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
     if (In(lapse, q.period) && ended >= lapse && (!q.as_of || lapse <= q.as_of->days)) {
       ++expired[stars];
     }
-    const bool in_force = f.getValidFrom() <= end.days && end.days <= f.getValidUntil() &&
-                          end.days < ended;
+    const bool in_force =
+        f.getValidFrom() <= end.days && end.days <= f.getValidUntil() && end.days < ended;
     if (in_force) {
       ++active[stars];
       ++unit.active;
@@ -261,7 +281,9 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
     if (by_group[g]) out->recognised_by_group[g ? std::to_string(g) : "none"] = by_group[g];
   }
   for (size_t k = 0; k < by_form.size(); ++k) {
-    if (by_form[k]) out->recognised_by_legal_form[LegalFormName(static_cast<workflow::LegalForm>(k))] = by_form[k];
+    if (by_form[k])
+      out->recognised_by_legal_form[LegalFormName(static_cast<workflow::LegalForm>(k))] =
+          by_form[k];
   }
   for (size_t k = 0; k < by_reason.size(); ++k) {
     using R = workflow::schema::RevocationReason;
@@ -271,7 +293,8 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
     if (u.recognised) out->recognised_by_unit[u.code] = u.recognised;
     if (u.active) out->active_by_unit[u.code] = u.active;
     for (size_t k = 0; k < u.active_stars.size(); ++k) {
-      if (u.active_stars[k]) out->active_by_unit_stars[u.code][std::to_string(k)] = u.active_stars[k];
+      if (u.active_stars[k])
+        out->active_by_unit_stars[u.code][std::to_string(k)] = u.active_stars[k];
     }
   }
   out->subjects_at_end = active_subjects.size();
@@ -306,7 +329,8 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
       }
       if (t.indicator == "products_5_stars") {
         auto it = out->active_at_end.by_stars.find("5");
-        row.actual = it == out->active_at_end.by_stars.end() ? 0.0 : static_cast<double>(it->second);
+        row.actual =
+            it == out->active_at_end.by_stars.end() ? 0.0 : static_cast<double>(it->second);
       }
       if (t.indicator == "htx_share_of_producers") row.actual = share("HTX");
       if (t.indicator == "dn_share_of_producers") row.actual = share("DN");
@@ -373,7 +397,8 @@ Status BuildCohort(Projections& projections, int year, Date as_of, const std::st
   std::map<std::string, workflow::UnitState> units;
   Status s = projections.Units(&units);
   if (!s.ok()) return s;
-  if (!unit.empty() && !units.count(unit)) return Status::InvalidArgument("unknown unit '" + unit + "'");
+  if (!unit.empty() && !units.count(unit))
+    return Status::InvalidArgument("unknown unit '" + unit + "'");
   UnitTree tree(std::move(units));
   Period p{FromCivil(year, 1, 1), FromCivil(year, 12, 31)};
   return ForEachFactSeen(projections, known_at, as_of, [&](const FactSeen& v) {

@@ -16,8 +16,9 @@ Status ProductAt(ledger::Ledger* ledger, const std::string& product, const Point
   Status s = workflow::LoadStream(ledger, workflow::ProductStream(product), &fold, at.known_at);
   if (!s.ok()) return s;
   if (fold.events.empty()) {
-    return Status::NotFound("no product '" + product + "'" +
-                            (at.known_at ? " recorded by event " + std::to_string(at.known_at) : ""));
+    return Status::NotFound(
+        "no product '" + product + "'" +
+        (at.known_at ? " recorded by event " + std::to_string(at.known_at) : ""));
   }
   *out = workflow::ProductState();
   bool any_in_force = false;  // an event neither annulled nor an annulment
@@ -80,7 +81,8 @@ Status ParseKnownAt(ledger::Ledger* ledger, const std::string& text, uint64_t* s
   if (text.size() == 10 && workflow::ParseDate(text, &day)) {
     // The end of that day in Vietnam (UTC+7).
     micros = (static_cast<int64_t>(day.days + 1) * 86400 - 7 * 3600) * 1000000 - 1;
-  } else if (text.size() >= 20 && workflow::ParseDate(text.substr(0, 10), &day) && text[10] == 'T') {
+  } else if (text.size() >= 20 && workflow::ParseDate(text.substr(0, 10), &day) &&
+             text[10] == 'T') {
     int h, m, sec, oh = 0, om = 0;
     char sign = 'Z';
     int n = std::sscanf(text.c_str() + 11, "%2d:%2d:%2d", &h, &m, &sec);
@@ -111,8 +113,7 @@ Status ParseKnownAt(ledger::Ledger* ledger, const std::string& text, uint64_t* s
     if (ledger->Size() > 0 && ledger->Get(1, &bytes).ok()) {
       ledger::EventView view(bytes);
       if (view.ok()) {
-        first = "the first event was recorded at " +
-                FormatTimestamp(view.event().getRecordedAt());
+        first = "the first event was recorded at " + FormatTimestamp(view.event().getRecordedAt());
       }
     }
     return Status::NotFound("--known-at " + text + ": the ledger held no events then (" + first +

@@ -19,15 +19,24 @@ using json = nlohmann::ordered_json;
 
 int HttpStatus(const Status& s) {
   switch (s.code()) {
-    case Status::Code::kOk: return 200;
-    case Status::Code::kInvalidArgument: return 400;
-    case Status::Code::kNotFound: return 404;
-    case Status::Code::kForbidden: return 403;
-    case Status::Code::kConflict: return 409;
-    case Status::Code::kRefused: return 422;
-    case Status::Code::kTampered: return 409;
-    case Status::Code::kBusy: return 503;
-    default: return 500;
+    case Status::Code::kOk:
+      return 200;
+    case Status::Code::kInvalidArgument:
+      return 400;
+    case Status::Code::kNotFound:
+      return 404;
+    case Status::Code::kForbidden:
+      return 403;
+    case Status::Code::kConflict:
+      return 409;
+    case Status::Code::kRefused:
+      return 422;
+    case Status::Code::kTampered:
+      return 409;
+    case Status::Code::kBusy:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -66,7 +75,8 @@ std::string UrlDecode(std::string_view in) {
   for (size_t i = 0; i < in.size(); ++i) {
     if (in[i] == '+') {
       out.push_back(' ');
-    } else if (in[i] == '%' && i + 2 < in.size() && isxdigit(static_cast<unsigned char>(in[i + 1])) &&
+    } else if (in[i] == '%' && i + 2 < in.size() &&
+               isxdigit(static_cast<unsigned char>(in[i + 1])) &&
                isxdigit(static_cast<unsigned char>(in[i + 2]))) {
       out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
       i += 2;
@@ -96,7 +106,8 @@ Target ParseTarget(std::string_view t) {
     size_t amp = rest.find('&');
     std::string_view kv = rest.substr(0, amp);
     size_t eq = kv.find('=');
-    out.query[UrlDecode(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : UrlDecode(kv.substr(eq + 1));
+    out.query[UrlDecode(kv.substr(0, eq))] =
+        eq == std::string_view::npos ? "" : UrlDecode(kv.substr(eq + 1));
     if (amp == std::string_view::npos) break;
     rest = rest.substr(amp + 1);
   }
@@ -104,7 +115,8 @@ Target ParseTarget(std::string_view t) {
 }
 
 bool ParseUint(const std::string& s, uint64_t* out) {
-  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
+    return false;
   *out = std::stoull(s);
   return true;
 }
@@ -151,7 +163,8 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
   }
   if (req.method() == http::verb::get && p == "/metrics") {
     *route = "/metrics";
-    return Reply(req, 200, metrics_->Render(ledger_->Stats(), ledger_->Size(), projections_->checkpoint()),
+    return Reply(req, 200,
+                 metrics_->Render(ledger_->Stats(), ledger_->Size(), projections_->checkpoint()),
                  "text/plain; version=0.0.4");
   }
   if (req.method() == http::verb::get && p.rfind("/v1/", 0) != 0) {
@@ -167,13 +180,15 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
   // Everything under /v1 speaks for a principal.
   auto auth = req[http::field::authorization];
   std::string token;
-  if (auth.size() > 7 && auth.substr(0, 7) == "Bearer ") token = std::string(auth.substr(7).data(), auth.size() - 7);
+  if (auth.size() > 7 && auth.substr(0, 7) == "Bearer ")
+    token = std::string(auth.substr(7).data(), auth.size() - 7);
   auto who = token.empty() ? std::nullopt : tokens_.PrincipalFor(token);
   if (!who) {
     *route = "/v1 (unauthorized)";  // one label, whatever path was tried
-    Response res = Error(req, 401, "unauthorized",
-                         token.empty() ? "send Authorization: Bearer TOKEN (made by `ocop token add`)"
-                                       : "that token is not known; ask for one made by `ocop token add`");
+    Response res =
+        Error(req, 401, "unauthorized",
+              token.empty() ? "send Authorization: Bearer TOKEN (made by `ocop token add`)"
+                            : "that token is not known; ask for one made by `ocop token add`");
     res.set(http::field::www_authenticate, "Bearer");
     return res;
   }
@@ -181,7 +196,8 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
 
   if (p == "/v1/commands") {
     *route = "/v1/commands";
-    if (req.method() != http::verb::post) return Error(req, 405, "method_not_allowed", "POST commands");
+    if (req.method() != http::verb::post)
+      return Error(req, 405, "method_not_allowed", "POST commands");
     workflow::Principal actor{*who, false};
     auto start = std::chrono::steady_clock::now();
     auto submit_one = [&](workflow::schema::Command::Reader command) {
@@ -191,7 +207,8 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
       Answered(o.seqs);
       json reply{{"ok", true}, {"seqs", o.seqs}};
       if (o.duplicate) reply["duplicate"] = true;
-      metrics_->Append(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      metrics_->Append(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       return JsonReply(req, 200, reply);
     };
     // The common case, one command (a JSON object), goes to ParseCommand as
@@ -233,11 +250,13 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
       results.push_back(json{{"seqs", o.seqs}});
     }
     json reply{{"ok", true}, {"results", results}};
-    metrics_->Append(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    metrics_->Append(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return JsonReply(req, 200, reply);
   }
 
-  if (req.method() != http::verb::get) return Error(req, 405, "method_not_allowed", "only GET here");
+  if (req.method() != http::verb::get)
+    return Error(req, 405, "method_not_allowed", "only GET here");
 
   if (p == "/v1/events") {
     *route = "/v1/events";
@@ -251,7 +270,8 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
     limit = std::min<uint64_t>(std::max<uint64_t>(limit, 1), 1000);
     wait = std::min<uint64_t>(wait, 30);
     // Long poll: woken by the commit itself, never by polling the disk.
-    for (uint64_t waited = 0; ledger_->Size() < from && waited < wait * 10 && !stopping_; ++waited) {
+    for (uint64_t waited = 0; ledger_->Size() < from && waited < wait * 10 && !stopping_;
+         ++waited) {
       ledger_->WaitForAppend(from - 1, std::chrono::milliseconds(100));
     }
     json events = json::array();
@@ -264,9 +284,10 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
   }
   if (p == "/v1/public-key") {
     *route = "/v1/public-key";
-    return JsonReply(req, 200, json{{"key_id", ledger_->signer().key_id_hex()},
-                                    {"public_key", Base64(ledger_->signer().public_key())},
-                                    {"pem", ledger_->signer().PublicKeyPem()}});
+    return JsonReply(req, 200,
+                     json{{"key_id", ledger_->signer().key_id_hex()},
+                          {"public_key", Base64(ledger_->signer().public_key())},
+                          {"pem", ledger_->signer().PublicKeyPem()}});
   }
   if (p == "/v1/tree-head") {
     *route = "/v1/tree-head";
@@ -277,13 +298,17 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
     ledger::SignedTreeHead h;
     Status s = ledger_->TreeHead(size, &h);
     if (!s.ok()) return FromStatus(req, s);
-    return JsonReply(req, 200, json{{"size", h.size}, {"root", ledger::merkle::ToHex(h.root)},
-                                    {"signature", Base64(h.signature)}, {"key_id", h.key_id_hex}});
+    return JsonReply(req, 200,
+                     json{{"size", h.size},
+                          {"root", ledger::merkle::ToHex(h.root)},
+                          {"signature", Base64(h.signature)},
+                          {"key_id", h.key_id_hex}});
   }
   if (p == "/v1/proofs/inclusion") {
     *route = "/v1/proofs/inclusion";
     uint64_t seq = 0, size = ledger_->Size();
-    if (!ParseUint(t.Get("seq"), &seq) || (t.query.count("size") && !ParseUint(t.Get("size"), &size))) {
+    if (!ParseUint(t.Get("seq"), &seq) ||
+        (t.query.count("size") && !ParseUint(t.Get("size"), &size))) {
       return Error(req, 400, "invalid_argument", "seq (and size) are whole numbers");
     }
     ledger::InclusionProof pr;
@@ -291,10 +316,14 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
     if (!s.ok()) return FromStatus(req, s);
     json path = json::array();
     for (const auto& h : pr.path) path.push_back(ledger::merkle::ToHex(h));
-    return JsonReply(req, 200, json{{"seq", pr.seq}, {"index", pr.seq - 1}, {"size", pr.size},
-                                    {"leaf", Base64(pr.leaf)},
-                                    {"leaf_hash", ledger::merkle::ToHex(pr.leaf_hash)},
-                                    {"path", path}, {"root", ledger::merkle::ToHex(pr.root)}});
+    return JsonReply(req, 200,
+                     json{{"seq", pr.seq},
+                          {"index", pr.seq - 1},
+                          {"size", pr.size},
+                          {"leaf", Base64(pr.leaf)},
+                          {"leaf_hash", ledger::merkle::ToHex(pr.leaf_hash)},
+                          {"path", path},
+                          {"root", ledger::merkle::ToHex(pr.root)}});
   }
   if (p == "/v1/proofs/consistency") {
     *route = "/v1/proofs/consistency";
@@ -324,10 +353,11 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
   } else if (p.rfind(kProducts, 0) == 0 && p.size() > kProducts.size()) {
     std::string rest = p.substr(kProducts.size());
     const std::string kHistory = "/history";
-    if (rest.size() > kHistory.size() && rest.compare(rest.size() - kHistory.size(), kHistory.size(), kHistory) == 0) {
+    if (rest.size() > kHistory.size() &&
+        rest.compare(rest.size() - kHistory.size(), kHistory.size(), kHistory) == 0) {
       *route = "/v1/products/{id}/history";
-      cli::HistoryQuery q{rest.substr(0, rest.size() - kHistory.size()), t.Get("as_of"), t.Get("known_at"),
-                          t.Get("proofs") == "1" || t.Get("proofs") == "true"};
+      cli::HistoryQuery q{rest.substr(0, rest.size() - kHistory.size()), t.Get("as_of"),
+                          t.Get("known_at"), t.Get("proofs") == "1" || t.Get("proofs") == "true"};
       s = cli::QueryHistory(reader, q, &out);
     } else {
       *route = "/v1/products/{id}";
@@ -335,13 +365,15 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
     }
   } else if (p == "/v1/deadlines") {
     *route = "/v1/deadlines";
-    s = cli::QueryDeadlines(reader, cli::DeadlinesQuery{t.Get("as_of"), t.Get("unit"), t.Get("known_at"),
-                                                        t.Get("within_days", "90")},
+    s = cli::QueryDeadlines(reader,
+                            cli::DeadlinesQuery{t.Get("as_of"), t.Get("unit"), t.Get("known_at"),
+                                                t.Get("within_days", "90")},
                             &out);
   } else if (p == "/v1/changes") {
     *route = "/v1/changes";
-    s = cli::QueryChanges(reader, cli::ChangesQuery{t.Get("from"), t.Get("to"), t.Get("unit"), t.Get("known_at"),
-                                                    t.Get("principal")},
+    s = cli::QueryChanges(reader,
+                          cli::ChangesQuery{t.Get("from"), t.Get("to"), t.Get("unit"),
+                                            t.Get("known_at"), t.Get("principal")},
                           &out);
   } else if (p == "/v1/reports") {
     *route = "/v1/reports";

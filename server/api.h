@@ -30,7 +30,10 @@ class Api {
  public:
   Api(ledger::Ledger* ledger, projections::Projections* projections, Tokens tokens,
       Metrics* metrics)
-      : ledger_(ledger), projections_(projections), service_(ledger), tokens_(std::move(tokens)),
+      : ledger_(ledger),
+        projections_(projections),
+        service_(ledger),
+        tokens_(std::move(tokens)),
         metrics_(metrics) {}
 
   // `principal` is set to who the request spoke for (empty if nobody); the

@@ -28,7 +28,8 @@ struct Url {
 
 Status ParseUrl(const std::string& url, Url* out) {
   const std::string prefix = "http://";
-  if (url.rfind(prefix, 0) != 0) return Status::InvalidArgument("the primary's URL must start with http://");
+  if (url.rfind(prefix, 0) != 0)
+    return Status::InvalidArgument("the primary's URL must start with http://");
   std::string rest = url.substr(prefix.size());
   rest = rest.substr(0, rest.find('/'));
   size_t colon = rest.rfind(':');
@@ -59,7 +60,8 @@ Status Get(const Url& u, const std::string& token, const std::string& target, in
     auto& res = parser.get();
     *out = nlohmann::json::parse(res.body(), nullptr, false);
     if (res.result_int() != 200) {
-      std::string why = out->is_object() && out->contains("error") ? (*out)["error"].dump() : res.body();
+      std::string why =
+          out->is_object() && out->contains("error") ? (*out)["error"].dump() : res.body();
       return res.result_int() == 401 || res.result_int() == 403
                  ? Status::Forbidden("the primary refused " + target + ": " + why)
                  : Status::IOError("the primary answered " + std::to_string(res.result_int()) +
@@ -86,7 +88,8 @@ Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic
   s = Get(u, o.token, "/v1/public-key", 30, &key);
   if (!s.ok()) return s;
   std::string pub;
-  if (!key.contains("public_key") || !FromBase64(key["public_key"].get<std::string>(), &pub) || pub.size() != 32) {
+  if (!key.contains("public_key") || !FromBase64(key["public_key"].get<std::string>(), &pub) ||
+      pub.size() != 32) {
     return Status::Corruption("the primary's public key is unreadable");
   }
   const fs::path pinned = dir / "PRIMARY_KEY";
@@ -95,8 +98,9 @@ Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic
     std::string have;
     f >> have;
     if (have != Base64(pub)) {
-      return Status::Tampered("the primary now signs with another key (" + key["key_id"].get<std::string>() +
-                              ") than the one pinned in " + pinned.string() + "; stopping");
+      return Status::Tampered("the primary now signs with another key (" +
+                              key["key_id"].get<std::string>() + ") than the one pinned in " +
+                              pinned.string() + "; stopping");
     }
   } else {
     std::ofstream(pinned) << Base64(pub) << "\n";
@@ -120,8 +124,8 @@ Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic
     // --once only catches up: it asks without holding the request open, so
     // its last, empty page comes back at once instead of after the wait.
     const int wait = o.once ? 0 : o.wait_seconds;
-    std::string target = "/v1/events?from=" + std::to_string(replica->Size() + 1) + "&limit=1000&wait=" +
-                         std::to_string(wait);
+    std::string target = "/v1/events?from=" + std::to_string(replica->Size() + 1) +
+                         "&limit=1000&wait=" + std::to_string(wait);
     s = Get(u, o.token, target, wait + 30, &page);
     if (s.IsForbidden()) return s;
     if (!s.ok()) {
@@ -134,11 +138,13 @@ Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic
     std::vector<std::string> batch;
     for (const auto& e : page["events"]) {
       std::string bytes;
-      if (!FromBase64(e["bytes"].get<std::string>(), &bytes)) return Status::Corruption("unreadable event bytes");
+      if (!FromBase64(e["bytes"].get<std::string>(), &bytes))
+        return Status::Corruption("unreadable event bytes");
       batch.push_back(std::move(bytes));
     }
     s = replica->AppendReplicated(batch);
-    if (!s.ok()) return Status::Tampered("the primary's events do not continue this replica: " + s.message());
+    if (!s.ok())
+      return Status::Tampered("the primary's events do not continue this replica: " + s.message());
 
     uint64_t size = replica->Size();
     if (size > verified_size) {
@@ -157,13 +163,17 @@ Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic
       s = replica->TreeHead(size, &mine);
       if (!s.ok()) return s;
       if (mine.root != root) {
-        return Status::Tampered("MISMATCH at size " + std::to_string(size) + ": the primary signs root " +
-                                ledger::merkle::ToHex(root) + " but the events it sent hash to " +
+        return Status::Tampered("MISMATCH at size " + std::to_string(size) +
+                                ": the primary signs root " + ledger::merkle::ToHex(root) +
+                                " but the events it sent hash to " +
                                 ledger::merkle::ToHex(mine.root) + "; stopping");
       }
       if (verified_size > 0) {
         nlohmann::json proof;
-        s = Get(u, o.token, "/v1/proofs/consistency?from=" + std::to_string(verified_size) + "&to=" + std::to_string(size), 30, &proof);
+        s = Get(u, o.token,
+                "/v1/proofs/consistency?from=" + std::to_string(verified_size) +
+                    "&to=" + std::to_string(size),
+                30, &proof);
         if (!s.ok()) return s;
         std::vector<Hash> path;
         for (const auto& h : proof["path"]) {
@@ -173,14 +183,18 @@ Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic
         }
         if (!ledger::merkle::VerifyConsistency(verified_size, size, verified_root, root, path)) {
           return Status::Tampered("MISMATCH: the primary's tree of size " + std::to_string(size) +
-                                  " is not consistent with the head of size " + std::to_string(verified_size) +
+                                  " is not consistent with the head of size " +
+                                  std::to_string(verified_size) +
                                   " verified before; it rewrote history; stopping");
         }
       }
       verified_size = size;
       verified_root = root;
-      std::ofstream(verified_file) << verified_size << " " << ledger::merkle::ToHex(verified_root) << "\n";
-      spdlog::info(nlohmann::json{{"follow", "verified"}, {"size", size}, {"root", ledger::merkle::ToHex(root)}}.dump());
+      std::ofstream(verified_file)
+          << verified_size << " " << ledger::merkle::ToHex(verified_root) << "\n";
+      spdlog::info(nlohmann::json{
+          {"follow", "verified"}, {"size", size}, {"root", ledger::merkle::ToHex(root)}}
+                       .dump());
     }
     if (o.once && batch.empty()) return Status::OK();
   }

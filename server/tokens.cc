@@ -1,8 +1,8 @@
 #include "server/tokens.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <openssl/rand.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -120,7 +120,8 @@ Status AddToken(const std::string& path, const std::string& principal, std::stri
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
   std::string line = principal + " " + HashHex(*token) + "\n";
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) return Status::IOError("cannot write " + path);
   return Status::OK();

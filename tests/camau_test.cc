@@ -49,8 +49,9 @@ TEST_CASE("all 237 rows of the Cà Mau appendix load, quirks kept, and only once
   // Every row is a product with its own name, unit, year and group (or none).
   std::map<std::string, std::string> subject_of_row;
   const std::map<std::string, std::string> codes = {
-      {"Thành phố Cà Mau", "TP"}, {"Cái Nước", "CN"}, {"Đầm Dơi", "DD"}, {"Ngọc Hiển", "NH"}, {"Năm Căn", "NC"},
-      {"Phú Tân", "PT"}, {"Thới Bình", "TB"}, {"Trần Văn Thời", "TVT"}, {"U Minh", "UM"}};
+      {"Thành phố Cà Mau", "TP"}, {"Cái Nước", "CN"},       {"Đầm Dơi", "DD"},
+      {"Ngọc Hiển", "NH"},        {"Năm Căn", "NC"},        {"Phú Tân", "PT"},
+      {"Thới Bình", "TB"},        {"Trần Văn Thời", "TVT"}, {"U Minh", "UM"}};
   std::string previous_subject;
   for (const auto& r : rows) {
     std::string id = "CM-" + codes.at(r.district) + "-" + r.row;

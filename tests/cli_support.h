@@ -14,8 +14,8 @@
 namespace ocop::testing {
 
 struct Run {
-  int code = -1;     // the exit code, -1 if killed by a signal
-  std::string out;   // stdout; stderr goes to the test's log
+  int code = -1;    // the exit code, -1 if killed by a signal
+  std::string out;  // stdout; stderr goes to the test's log
 };
 
 // Runs `ocop ARGS` with `input` on stdin. `tag` keeps concurrent test
@@ -54,7 +54,8 @@ struct DataDir {
     std::error_code ec;
     const std::string stem = path.filename().string();
     for (const auto& e : std::filesystem::directory_iterator(path.parent_path(), ec)) {
-      if (e.path().filename().string().rfind(stem, 0) == 0) std::filesystem::remove_all(e.path(), ec);
+      if (e.path().filename().string().rfind(stem, 0) == 0)
+        std::filesystem::remove_all(e.path(), ec);
     }
   }
   DataDir(const DataDir&) = delete;

@@ -61,12 +61,16 @@ const char* kSetup = R"(
 // by decision 58 of 2022-09-20 (valid to 2025-09-20): 14 events.
 void SetUpCertified(const DataDir& d) {
   REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
-  REQUIRE(Ocop(d.flag() + " submit --as hd.a",
-               R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})")
-              .code == 0);
-  REQUIRE(Ocop(d.flag() + " submit --as ubnd.cm",
-               R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":4,"certificate":"CN-1"}]})")
-              .code == 0);
+  REQUIRE(
+      Ocop(
+          d.flag() + " submit --as hd.a",
+          R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})")
+          .code == 0);
+  REQUIRE(
+      Ocop(
+          d.flag() + " submit --as ubnd.cm",
+          R"({"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":4,"certificate":"CN-1"}]})")
+          .code == 0);
 }
 
 }  // namespace
@@ -84,15 +88,17 @@ TEST_CASE("submit prints one result per line and refuses without appending") {
   CHECK(lines[7]["line"] == 9);  // the blank first line still counts
 
   // The same id again: the first result, nothing appended.
-  r = Ocop(d.flag() + " submit",
-           R"({"type":"RegisterIdea","effective":"2022-03-02","product":"P1","subject":"S1","name":"Mật ong U Minh","group":1,"unit":"CM-UM","cycle_year":2022,"id":"idea-p1"})");
+  r = Ocop(
+      d.flag() + " submit",
+      R"({"type":"RegisterIdea","effective":"2022-03-02","product":"P1","subject":"S1","name":"Mật ong U Minh","group":1,"unit":"CM-UM","cycle_year":2022,"id":"idea-p1"})");
   REQUIRE(r.code == 0);
   CHECK(Lines(r.out)[0]["seqs"] == json::array({8}));
   CHECK(Lines(r.out)[0]["duplicate"] == true);
 
   // A score by the council member, then refusals of every kind: exit 1.
-  r = Ocop(d.flag() + " submit --as hd.a",
-           R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})");
+  r = Ocop(
+      d.flag() + " submit --as hd.a",
+      R"({"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}})");
   REQUIRE(r.code == 0);
   r = Ocop(d.flag() + " submit --as kt.vien",
            R"({"type":"ReviewIdea","effective":"2022-03-10","product":"P1","outcome":"selected"})");
@@ -122,7 +128,7 @@ TEST_CASE("submit --atomic applies all or none") {
   CHECK(r.code == 1);
   auto lines = Lines(r.out);
   REQUIRE(lines.size() == 2);
-  CHECK(lines[0]["ok"] == false);  // not applied, because line 2 was refused
+  CHECK(lines[0]["ok"] == false);                   // not applied, because line 2 was refused
   CHECK(lines[1]["error"]["code"] == "forbidden");  // 5 stars are the central level's
   CHECK(json::parse(Ocop(d.flag() + " tree-head").out)["size"] == 12);
 
@@ -143,7 +149,8 @@ TEST_CASE("submit --atomic applies all or none") {
   // Before the decision took effect, it was not certified.
   CHECK(json::parse(Ocop(d.flag() + " status P1 --as-of 2022-09-19").out)["stage"] == "scored");
   // Known at event 13, the decision had not been recorded.
-  CHECK(json::parse(Ocop(d.flag() + " status P1 --as-of 2023-01-01 --known-at 13").out)["stars"].is_null());
+  CHECK(json::parse(Ocop(d.flag() + " status P1 --as-of 2023-01-01 --known-at 13").out)["stars"]
+            .is_null());
 }
 
 TEST_CASE("proofs, verify and the exit codes for bad usage and bad data") {
@@ -161,7 +168,7 @@ TEST_CASE("proofs, verify and the exit codes for bad usage and bad data") {
   CHECK(v.code == 0);
   CHECK(json::parse(v.out)["checked"] == 12);
 
-  CHECK(Ocop(d.flag() + " proof --seq 99").code == 2);          // no such event
+  CHECK(Ocop(d.flag() + " proof --seq 99").code == 2);           // no such event
   CHECK(Ocop(d.flag() + " report --period 2022-Q5").code == 2);  // bad period
   CHECK(Ocop(d.flag() + " nonsense").code == 2);
   CHECK(Ocop(d.flag() + " status NOPE").code == 2);
@@ -206,8 +213,9 @@ TEST_CASE("report, deadlines and rebuild answer in JSON") {
 TEST_CASE("a known-at point before the first record is refused, not read as everything") {
   DataDir d;
   REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
-  for (const char* q : {" status P1 --known-at 2000-01-01", " report --period 2022 --known-at 2000-01-01",
-                        " deadlines --as-of 2025-01-01 --within-days 30 --known-at 1999-12-31T23:00:00+07:00"}) {
+  for (const char* q :
+       {" status P1 --known-at 2000-01-01", " report --period 2022 --known-at 2000-01-01",
+        " deadlines --as-of 2025-01-01 --within-days 30 --known-at 1999-12-31T23:00:00+07:00"}) {
     INFO(q);
     Run r = Ocop(d.flag() + q);
     CHECK(r.code == 2);
@@ -238,18 +246,20 @@ TEST_CASE("the cohort funnel in every format, signed and verifiable") {
   Run md = Ocop(d.flag() + " report --cohort 2022 --as-of 2025-09-21 --format md");
   CHECK(md.out.find("| Tổng số | Hết hạn, không công nhận lại | 1 |") != std::string::npos);
   Run csv = Ocop(d.flag() + " report --cohort 2022 --as-of 2025-09-21 --format csv --lang en");
-  CHECK(csv.out.find("Certificates issued that year,Total,Lapsed without renewal,1") != std::string::npos);
+  CHECK(csv.out.find("Certificates issued that year,Total,Lapsed without renewal,1") !=
+        std::string::npos);
 
   // The audit view by principal: the authority signed the one decision.
-  json by_authority = json::parse(Ocop(d.flag() + " changes --from 2022-01-01 --to 2022-12-31 --principal ubnd.cm").out);
+  json by_authority = json::parse(
+      Ocop(d.flag() + " changes --from 2022-01-01 --to 2022-12-31 --principal ubnd.cm").out);
   REQUIRE(by_authority["decisions"].size() == 1);
   CHECK(by_authority["decisions"][0]["by"] == "ubnd.cm");
   CHECK(by_authority["changes"] == 1);
-  json by_council = json::parse(Ocop(d.flag() + " changes --from 2022-01-01 --to 2022-12-31 --principal hd.a").out);
+  json by_council = json::parse(
+      Ocop(d.flag() + " changes --from 2022-01-01 --to 2022-12-31 --principal hd.a").out);
   CHECK(by_council["decisions"].empty());
   CHECK(by_council["changes"] == 1);  // the score it recorded
 }
-
 
 // "A real spreadsheet, opened by LibreOffice": Debian's LibreOffice Calc
 // (installed by scripts/setup.sh) converts the workbook back to CSV, and its
@@ -268,9 +278,10 @@ TEST_CASE("the XLSX report opens in LibreOffice with the CSV report's cells") {
     const std::string out_dir = d.File(std::string("lo-") + lang);
     fs::create_directories(out_dir);
     // Its own profile directory, so concurrent tests do not share one.
-    std::string cmd = "HOME=" + out_dir + " timeout 180 soffice --headless --norestore --convert-to " +
-                      "'csv:Text - txt - csv (StarCalc):44,34,76' --outdir " + out_dir + " " + xlsx +
-                      " >/dev/null 2>&1";
+    std::string cmd = "HOME=" + out_dir +
+                      " timeout 180 soffice --headless --norestore --convert-to " +
+                      "'csv:Text - txt - csv (StarCalc):44,34,76' --outdir " + out_dir + " " +
+                      xlsx + " >/dev/null 2>&1";
     REQUIRE(std::system(cmd.c_str()) == 0);
     std::ifstream f(fs::path(out_dir) / fs::path(xlsx).filename().replace_extension(".csv"),
                     std::ios::binary);
@@ -295,12 +306,16 @@ TEST_CASE("the XLSX report opens in LibreOffice with the CSV report's cells") {
 TEST_CASE("targets in a report are as known and as in effect, and verify-report agrees") {
   DataDir d;
   REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);  // 12 events
-  REQUIRE(Ocop(d.flag() + " submit",
-               R"({"type":"SetTarget","effective":"2022-06-01","unit":"CM","year":2022,"indicator":"recognised","value":3})")
-              .code == 0);  // event 13
-  REQUIRE(Ocop(d.flag() + " submit",
-               R"({"type":"SetTarget","effective":"2022-10-01","unit":"CM","year":2022,"indicator":"recognised","value":5})")
-              .code == 0);  // event 14: the target raised in October
+  REQUIRE(
+      Ocop(
+          d.flag() + " submit",
+          R"({"type":"SetTarget","effective":"2022-06-01","unit":"CM","year":2022,"indicator":"recognised","value":3})")
+          .code == 0);  // event 13
+  REQUIRE(
+      Ocop(
+          d.flag() + " submit",
+          R"({"type":"SetTarget","effective":"2022-10-01","unit":"CM","year":2022,"indicator":"recognised","value":5})")
+          .code == 0);  // event 14: the target raised in October
   auto target = [&](const std::string& args) {
     json r = json::parse(Ocop(d.flag() + " report --period 2022 --unit CM" + args).out);
     REQUIRE(r["targets"].size() <= 1);
@@ -316,6 +331,8 @@ TEST_CASE("targets in a report are as known and as in effect, and verify-report 
   REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --known-at 13 --out " + path).code == 0);
   CHECK(Ocop(d.flag() + " verify-report " + path).code == 0);
   const std::string as_of = d.File("as-of.json");
-  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --as-of 2022-09-30 --out " + as_of).code == 0);
+  REQUIRE(
+      Ocop(d.flag() + " report --period 2022 --unit CM --as-of 2022-09-30 --out " + as_of).code ==
+      0);
   CHECK(Ocop(d.flag() + " verify-report " + as_of).code == 0);
 }

@@ -116,16 +116,16 @@ TEST_CASE("acknowledged appends survive SIGKILL, whole and in order") {
     std::map<std::string, uint64_t> versions;
     uint64_t expect = 1;
     REQUIRE(l->Scan(1, 0, [&](uint64_t seq, std::string_view bytes) {
-                 REQUIRE(seq == expect++);
-                 EventView v(bytes);
-                 REQUIRE(v.ok());
-                 auto e = v.event();
-                 auto& b = batches[std::stoull(e.getActor().getPrincipal().cStr())];
-                 ++b.first;
-                 b.second = std::stoi(e.getActor().getUnit().cStr());
-                 REQUIRE(e.getVersion() == ++versions[e.getStream().cStr()]);  // versions contiguous
-                 return true;
-               }).ok());
+               REQUIRE(seq == expect++);
+               EventView v(bytes);
+               REQUIRE(v.ok());
+               auto e = v.event();
+               auto& b = batches[std::stoull(e.getActor().getPrincipal().cStr())];
+               ++b.first;
+               b.second = std::stoi(e.getActor().getUnit().cStr());
+               REQUIRE(e.getVersion() == ++versions[e.getStream().cStr()]);  // versions contiguous
+               return true;
+             }).ok());
     REQUIRE(expect - 1 == l->Size());
     for (const auto& [batch, seen] : batches) {
       INFO("batch " << batch);

@@ -43,7 +43,8 @@ struct Server {
       _exit(127);
     }
     // Ready when a request is answered.
-    std::string probe = "curl -s -o /dev/null http://127.0.0.1:" + std::to_string(port) + "/healthz";
+    std::string probe =
+        "curl -s -o /dev/null http://127.0.0.1:" + std::to_string(port) + "/healthz";
     for (int i = 0; i < 200 && std::system(probe.c_str()) != 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -63,7 +64,8 @@ std::string Token(const std::string& data, const std::string& principal) {
   return t;
 }
 
-const char* kEvents = R"({"type":"DefineUnit","effective":"2022-01-01","unit":"CM","name":"Tỉnh Cà Mau","level":"province"}
+const char* kEvents =
+    R"({"type":"DefineUnit","effective":"2022-01-01","unit":"CM","name":"Tỉnh Cà Mau","level":"province"}
 {"type":"RegisterSubject","effective":"2022-03-01","subject":"S1","name":"HTX","legal_form":"HTX","unit":"CM"}
 {"type":"RegisterIdea","effective":"2022-03-02","product":"P1","subject":"S1","name":"Mật ong","group":1,"unit":"CM","cycle_year":2022}
 )";
@@ -71,7 +73,8 @@ const char* kEvents = R"({"type":"DefineUnit","effective":"2022-01-01","unit":"C
 }  // namespace
 
 TEST_CASE("a replica follows the primary byte for byte and refuses a primary with another key") {
-  ocop::testing::DataDir primary("follow-primary"), replica("follow-replica"), impostor("follow-impostor");
+  ocop::testing::DataDir primary("follow-primary"), replica("follow-replica"),
+      impostor("follow-impostor");
   REQUIRE(Ocop(primary.flag() + " submit", kEvents).code == 0);
   std::string token = Token(primary.path.string(), "national.mirror");
   const int port = 21000 + getpid() % 20000;
@@ -93,9 +96,10 @@ TEST_CASE("a replica follows the primary byte for byte and refuses a primary wit
   CHECK(json::parse(Ocop(replica.flag() + " status P1").out)["name"] == "Mật ong");
 
   // New events on the primary: the replica takes only those.
-  REQUIRE(Ocop(primary.flag() + " submit",
-               R"({"type":"ReviewIdea","effective":"2022-03-10","product":"P1","outcome":"selected"})")
-              .code == 0);
+  REQUIRE(
+      Ocop(primary.flag() + " submit",
+           R"({"type":"ReviewIdea","effective":"2022-03-10","product":"P1","outcome":"selected"})")
+          .code == 0);
   {
     Server s(primary.path.string(), port);
     REQUIRE(Ocop(replica.flag() + " follow " + url + " --once --token " + token).code == 0);
@@ -106,12 +110,16 @@ TEST_CASE("a replica follows the primary byte for byte and refuses a primary wit
   // Another ledger at the same address: the same kind of events, but signed
   // with another key. The replica stops, names why, and keeps its 4 events.
   REQUIRE(Ocop(impostor.flag() + " submit", kEvents).code == 0);
-  REQUIRE(Ocop(impostor.flag() + " submit",
-               R"({"type":"ReviewIdea","effective":"2022-03-10","product":"P1","outcome":"rejected","reason":"x"})")
-              .code == 0);
-  REQUIRE(Ocop(impostor.flag() + " submit",
-               R"({"type":"RegisterIdea","effective":"2022-04-01","product":"P2","subject":"S1","name":"Khô cá","group":1,"unit":"CM","cycle_year":2022})")
-              .code == 0);
+  REQUIRE(
+      Ocop(
+          impostor.flag() + " submit",
+          R"({"type":"ReviewIdea","effective":"2022-03-10","product":"P1","outcome":"rejected","reason":"x"})")
+          .code == 0);
+  REQUIRE(
+      Ocop(
+          impostor.flag() + " submit",
+          R"({"type":"RegisterIdea","effective":"2022-04-01","product":"P2","subject":"S1","name":"Khô cá","group":1,"unit":"CM","cycle_year":2022})")
+          .code == 0);
   std::string impostor_token = Token(impostor.path.string(), "national.mirror");
   {
     Server s(impostor.path.string(), port);

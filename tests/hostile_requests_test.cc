@@ -89,14 +89,16 @@ TEST_CASE("hostile and fuzzed requests neither crash the server nor change the l
   std::string data = (dir / "data").string();
 
   // A ledger with one product, so reads have something to find.
-  std::string setup = std::string(OCOP_BINARY) + " --data " + data + " submit > /dev/null <<'EOF'\n" +
+  std::string setup =
+      std::string(OCOP_BINARY) + " --data " + data + " submit > /dev/null <<'EOF'\n" +
       R"({"type":"DefineUnit","effective":"2022-01-01","unit":"CM","name":"Tỉnh Cà Mau","level":"province"}
 {"type":"RegisterSubject","effective":"2022-03-01","subject":"S1","name":"HTX","legal_form":"HTX","unit":"CM"}
 {"type":"RegisterIdea","effective":"2022-03-02","product":"P1","subject":"S1","name":"Mật ong","group":1,"unit":"CM","cycle_year":2022}
 EOF)";
   REQUIRE(std::system(setup.c_str()) == 0);
   // Tokens: a real one for an admin, and the fuzzers' "fuzz" for a principal without roles.
-  std::string token_cmd = std::string(OCOP_BINARY) + " --data " + data + " token add admin.cm > " + (dir / "token").string();
+  std::string token_cmd = std::string(OCOP_BINARY) + " --data " + data + " token add admin.cm > " +
+                          (dir / "token").string();
   REQUIRE(std::system(token_cmd.c_str()) == 0);
   std::string token = ReadFile(dir / "token");
   token.erase(token.find_last_not_of("\n") + 1);
@@ -107,7 +109,8 @@ EOF)";
   pid_t server = fork();
   if (server == 0) {
     std::string listen = "127.0.0.1:" + std::to_string(port);
-    execl(OCOP_BINARY, OCOP_BINARY, "--data", data.c_str(), "serve", "--listen", listen.c_str(), nullptr);
+    execl(OCOP_BINARY, OCOP_BINARY, "--data", data.c_str(), "serve", "--listen", listen.c_str(),
+          nullptr);
     _exit(127);
   }
   int fd = -1;
@@ -145,8 +148,9 @@ EOF)";
 
   // A request that is fine still works afterwards.
   std::string reply;
-  int ok = Exchange(port, "GET /v1/products/P1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
-                              "\r\nConnection: close\r\n\r\n",
+  int ok = Exchange(port,
+                    "GET /v1/products/P1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                        "\r\nConnection: close\r\n\r\n",
                     &reply);
   CHECK(ok == 200);
   CHECK(reply.find("Mật ong") != std::string::npos);
@@ -155,8 +159,9 @@ EOF)";
   // withdraws it, also without a restart.
   auto get_as = [&](const std::string& t) {
     std::string r;
-    return Exchange(port, "GET /v1/products/P1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + t +
-                              "\r\nConnection: close\r\n\r\n",
+    return Exchange(port,
+                    "GET /v1/products/P1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + t +
+                        "\r\nConnection: close\r\n\r\n",
                     &r);
   };
   std::string add = std::string(OCOP_BINARY) + " --data " + data + " token add kiem.toan > " +

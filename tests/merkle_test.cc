@@ -78,7 +78,9 @@ class MemoryNodes : public NodeReader {
  public:
   explicit MemoryNodes(const std::vector<Bytes>& leaves) {
     for (const auto& l : leaves) {
-      frontier_.Append(LeafHash(l), [&](int level, uint64_t index, const Hash& h) { nodes_[{level, index}] = h; });
+      frontier_.Append(LeafHash(l), [&](int level, uint64_t index, const Hash& h) {
+        nodes_[{level, index}] = h;
+      });
     }
   }
   ocop::Status Node(int level, uint64_t index, Hash* out) override {
@@ -102,7 +104,8 @@ Hash FromHexOrDie(const std::string& hex) {
 
 Bytes Unhex(const std::string& hex) {
   Bytes out;
-  for (size_t i = 0; i < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -116,8 +119,13 @@ std::vector<Hash> Hashes(const std::vector<std::string>& hex) {
 
 // The leaves and roots published with Certificate Transparency's reference
 // implementation (and transparency-dev/merkle's testonly data).
-const std::vector<Bytes> kLeaves = {Unhex(""), Unhex("00"), Unhex("10"), Unhex("2021"), Unhex("3031"),
-                                    Unhex("40414243"), Unhex("5051525354555657"),
+const std::vector<Bytes> kLeaves = {Unhex(""),
+                                    Unhex("00"),
+                                    Unhex("10"),
+                                    Unhex("2021"),
+                                    Unhex("3031"),
+                                    Unhex("40414243"),
+                                    Unhex("5051525354555657"),
                                     Unhex("606162636465666768696a6b6c6d6e6f")};
 const std::vector<std::string> kRoots = {
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
@@ -151,16 +159,22 @@ TEST_CASE("inclusion proofs match the published vectors and verify") {
   };
   const std::vector<Case> cases = {
       {0, 1, {}},
-      {0, 8, {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-              "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-              "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-      {5, 8, {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-              "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-              "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+      {0,
+       8,
+       {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
+      {5,
+       8,
+       {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
       {2, 3, {"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
-      {1, 5, {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-              "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-              "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
+      {1,
+       5,
+       {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
   };
   for (const auto& c : cases) {
     INFO("index " << c.index << " size " << c.size);
@@ -200,14 +214,20 @@ TEST_CASE("consistency proofs match the published vectors and verify") {
   };
   const std::vector<Case> cases = {
       {1, 1, {}},
-      {1, 8, {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-              "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-              "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-      {6, 8, {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-              "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-              "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
-      {2, 5, {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-              "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
+      {1,
+       8,
+       {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+        "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
+      {6,
+       8,
+       {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+        "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+      {2,
+       5,
+       {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+        "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
   };
   for (const auto& c : cases) {
     INFO("from " << c.m << " to " << c.n);
@@ -230,7 +250,8 @@ TEST_CASE("consistency proofs match the published vectors and verify") {
 
 TEST_CASE("the library agrees with the simple implementation for every size to 64") {
   std::vector<Bytes> leaves;
-  for (int i = 0; i < 64; ++i) leaves.push_back(Bytes{static_cast<char>(i), static_cast<char>(i * 7), 'x'});
+  for (int i = 0; i < 64; ++i)
+    leaves.push_back(Bytes{static_cast<char>(i), static_cast<char>(i * 7), 'x'});
   MemoryNodes nodes(leaves);
   for (size_t n = 1; n <= 64; ++n) {
     Bytes want = MTH(leaves, 0, n);

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "live_ledger.h"
 #include "ocop/demo_data.h"
 #include "ocop/queries.h"
 #include "projections/projections.h"
@@ -54,7 +55,6 @@
 #include "workflow/date.h"
 #include "workflow/json.h"
 #include "workflow/service.h"
-#include "live_ledger.h"
 
 namespace fs = std::filesystem;
 using namespace ocop;
@@ -79,8 +79,8 @@ int64_t VnMicros(const std::string& date, int hh, int mm) {
 
 fs::path ScratchDir(const std::string& what) {
   static int n = 0;
-  fs::path p = fs::temp_directory_path() /
-               ("ocop-projections-test-" + std::to_string(getpid()) + "-" + what + "-" + std::to_string(++n));
+  fs::path p = fs::temp_directory_path() / ("ocop-projections-test-" + std::to_string(getpid()) +
+                                            "-" + what + "-" + std::to_string(++n));
   fs::remove_all(p);
   return p;
 }
@@ -94,15 +94,18 @@ struct World : ocop::testing::LiveLedger {
 
   // Submits `command` as `who` (empty: the local superuser), recorded at
   // `micros`; folds it live and returns its sequence numbers.
-  std::vector<uint64_t> Submit(int64_t micros, const std::string& command, const std::string& who = "",
-                               bool record_digests = true) {
-    auto seqs = SubmitAt(micros, workflow::Principal{who.empty() ? "admin.cm" : who, who.empty()}, command);
+  std::vector<uint64_t> Submit(int64_t micros, const std::string& command,
+                               const std::string& who = "", bool record_digests = true) {
+    auto seqs =
+        SubmitAt(micros, workflow::Principal{who.empty() ? "admin.cm" : who, who.empty()}, command);
     REQUIRE(projections->checkpoint() == ledger->Size());
     if (record_digests) REQUIRE(projections->Digests(&live[ledger->Size()]).ok());
     return seqs;
   }
 
-  cli::Reader Reader(const std::string& today) { return cli::Reader{ledger.get(), projections.get(), D(today)}; }
+  cli::Reader Reader(const std::string& today) {
+    return cli::Reader{ledger.get(), projections.get(), D(today)};
+  }
 };
 
 // One JSON command.
@@ -116,11 +119,11 @@ json Decision(const std::string& no, const std::string& date, const std::string&
 }
 
 struct Seqs {
-  uint64_t cert_ann = 0;   // P-ANN's Certified event
-  uint64_t annul = 0;      // the AnnulEvent naming it
-  uint64_t revoke_a = 0;   // the batch revocation (first of its two events)
-  uint64_t late = 0;       // the decision of 2024-03-15 recorded on 2024-06-20
-  uint64_t retire = 0;     // TB retired into UM
+  uint64_t cert_ann = 0;  // P-ANN's Certified event
+  uint64_t annul = 0;     // the AnnulEvent naming it
+  uint64_t revoke_a = 0;  // the batch revocation (first of its two events)
+  uint64_t late = 0;      // the decision of 2024-03-15 recorded on 2024-06-20
+  uint64_t retire = 0;    // TB retired into UM
   uint64_t last = 0;
 };
 
@@ -141,28 +144,56 @@ Seqs Populate(World& w) {
 
   const std::string d0 = "2022-01-05";
   run(d0, "DefineUnit", {{"unit", "VN"}, {"name", "Việt Nam"}, {"level", "national"}});
-  run(d0, "DefineUnit", {{"unit", "CM"}, {"name", "Tỉnh Cà Mau"}, {"level", "province"}, {"parent", "VN"}});
-  run(d0, "DefineUnit", {{"unit", "UM"}, {"name", "Huyện U Minh"}, {"level", "district"}, {"parent", "CM"}});
-  run(d0, "DefineUnit", {{"unit", "DD"}, {"name", "Huyện Đầm Dơi"}, {"level", "district"}, {"parent", "CM"}});
-  run(d0, "DefineUnit", {{"unit", "TB"}, {"name", "Huyện Thới Bình"}, {"level", "district"}, {"parent", "CM"}});
-  run(d0, "DefineUnit", {{"unit", "XA"}, {"name", "Xã Khánh An"}, {"level", "commune"}, {"parent", "UM"}});
-  for (auto [council, level, unit] : {std::tuple{"HD-TW", "central", "VN"}, std::tuple{"HD-CM", "province", "CM"},
-                                      std::tuple{"HD-UM", "district", "UM"}, std::tuple{"HD-DD", "district", "DD"},
-                                      std::tuple{"HD-TB", "district", "TB"}}) {
-    run(d0, "ConstituteCouncil", {{"council", council}, {"level", level}, {"unit", unit},
-                                  {"decision", Decision(std::string("1/QĐ-") + unit, d0, unit)}});
+  run(d0, "DefineUnit",
+      {{"unit", "CM"}, {"name", "Tỉnh Cà Mau"}, {"level", "province"}, {"parent", "VN"}});
+  run(d0, "DefineUnit",
+      {{"unit", "UM"}, {"name", "Huyện U Minh"}, {"level", "district"}, {"parent", "CM"}});
+  run(d0, "DefineUnit",
+      {{"unit", "DD"}, {"name", "Huyện Đầm Dơi"}, {"level", "district"}, {"parent", "CM"}});
+  run(d0, "DefineUnit",
+      {{"unit", "TB"}, {"name", "Huyện Thới Bình"}, {"level", "district"}, {"parent", "CM"}});
+  run(d0, "DefineUnit",
+      {{"unit", "XA"}, {"name", "Xã Khánh An"}, {"level", "commune"}, {"parent", "UM"}});
+  for (auto [council, level, unit] :
+       {std::tuple{"HD-TW", "central", "VN"}, std::tuple{"HD-CM", "province", "CM"},
+        std::tuple{"HD-UM", "district", "UM"}, std::tuple{"HD-DD", "district", "DD"},
+        std::tuple{"HD-TB", "district", "TB"}}) {
+    run(d0, "ConstituteCouncil",
+        {{"council", council},
+         {"level", level},
+         {"unit", unit},
+         {"decision", Decision(std::string("1/QĐ-") + unit, d0, unit)}});
   }
   const std::string d1 = "2022-01-10";
-  run(d1, "RegisterSubject", {{"subject", "S1"}, {"name", "HTX Thành Công"}, {"legal_form", "HTX"}, {"unit", "UM"}});
-  run(d1, "RegisterSubject", {{"subject", "S2"}, {"name", "Hộ Nguyễn Thị Lan"}, {"legal_form", "HKD"},
-                              {"unit", "XA"}, {"woman_owned", true}});
-  run(d1, "RegisterSubject", {{"subject", "S3"}, {"name", "Công ty TNHH Biển Xanh"}, {"legal_form", "DN"}, {"unit", "DD"}});
-  run(d1, "RegisterSubject", {{"subject", "S4"}, {"name", "THT Thới Bình"}, {"legal_form", "THT"},
-                              {"unit", "TB"}, {"woman_owned", true}});
+  run(d1, "RegisterSubject",
+      {{"subject", "S1"}, {"name", "HTX Thành Công"}, {"legal_form", "HTX"}, {"unit", "UM"}});
+  run(d1, "RegisterSubject",
+      {{"subject", "S2"},
+       {"name", "Hộ Nguyễn Thị Lan"},
+       {"legal_form", "HKD"},
+       {"unit", "XA"},
+       {"woman_owned", true}});
+  run(d1, "RegisterSubject",
+      {{"subject", "S3"},
+       {"name", "Công ty TNHH Biển Xanh"},
+       {"legal_form", "DN"},
+       {"unit", "DD"}});
+  run(d1, "RegisterSubject",
+      {{"subject", "S4"},
+       {"name", "THT Thới Bình"},
+       {"legal_form", "THT"},
+       {"unit", "TB"},
+       {"woman_owned", true}});
   // Certified before the ledger existed: effective 2021, recorded 2022.
   w.Submit(at(d1), Cmd("ImportCertificate", "2021-11-20",
-                       {{"product", "P-EXP"}, {"subject", "S2"}, {"name", "Mắm tôm chà"}, {"group", 1}, {"unit", "XA"},
-                        {"stars", 4}, {"certificate", "CN-EXP"}, {"decision", Decision("1520/QĐ-UBND", "2021-11-20", "CM")}}));
+                       {{"product", "P-EXP"},
+                        {"subject", "S2"},
+                        {"name", "Mắm tôm chà"},
+                        {"group", 1},
+                        {"unit", "XA"},
+                        {"stars", 4},
+                        {"certificate", "CN-EXP"},
+                        {"decision", Decision("1520/QĐ-UBND", "2021-11-20", "CM")}}));
 
   // The cycle up to a submitted dossier, for products registered together.
   struct Idea {
@@ -172,26 +203,40 @@ Seqs Populate(World& w) {
   auto cycle = [&](int year, std::vector<Idea> ideas) {
     const std::string y = std::to_string(year);
     for (const Idea& i : ideas) {
-      run(y + "-03-05", "RegisterIdea", {{"product", i.product}, {"subject", i.subject}, {"name", std::string("Sản phẩm ") + i.product},
-                                         {"group", i.group}, {"unit", i.unit}, {"cycle_year", year}});
+      run(y + "-03-05", "RegisterIdea",
+          {{"product", i.product},
+           {"subject", i.subject},
+           {"name", std::string("Sản phẩm ") + i.product},
+           {"group", i.group},
+           {"unit", i.unit},
+           {"cycle_year", year}});
     }
-    for (const Idea& i : ideas) run(y + "-03-20", "ReviewIdea", {{"product", i.product}, {"outcome", "selected"}});
+    for (const Idea& i : ideas)
+      run(y + "-03-20", "ReviewIdea", {{"product", i.product}, {"outcome", "selected"}});
     for (const Idea& i : ideas) {
-      run(y + "-04-10", "SubmitPlan", {{"product", i.product}, {"document", {{"title", "Phương án kinh doanh"}, {"sha256", std::string(64, 'a')}}}});
+      run(y + "-04-10", "SubmitPlan",
+          {{"product", i.product},
+           {"document", {{"title", "Phương án kinh doanh"}, {"sha256", std::string(64, 'a')}}}});
     }
-    for (const Idea& i : ideas) run(y + "-04-25", "ReviewPlan", {{"product", i.product}, {"outcome", "approved"}});
+    for (const Idea& i : ideas)
+      run(y + "-04-25", "ReviewPlan", {{"product", i.product}, {"outcome", "approved"}});
     if (year == 2022) {
       // State support counts in the folded state: an event applied twice would show.
-      run("2022-05-15", "GrantSupport", {{"product", "P-NEW"}, {"category", "bao bì"}, {"amount_vnd", 30000000},
-                                         {"source", "ngân sách tỉnh"}});
+      run("2022-05-15", "GrantSupport",
+          {{"product", "P-NEW"},
+           {"category", "bao bì"},
+           {"amount_vnd", 30000000},
+           {"source", "ngân sách tỉnh"}});
     }
     for (const Idea& i : ideas) {
-      run(y + "-08-01", "SubmitDossier", {{"product", i.product}, {"cycle_year", year}, {"entry", "new"}});
+      run(y + "-08-01", "SubmitDossier",
+          {{"product", i.product}, {"cycle_year", year}, {"entry", "new"}});
     }
   };
-  auto score = [&](const std::string& date, const std::string& product, const std::string& council, double a, double b,
-                   double c) {
-    run(date, "RecordScore", {{"product", product}, {"council", council}, {"parts", {{"A", a}, {"B", b}, {"C", c}}}});
+  auto score = [&](const std::string& date, const std::string& product, const std::string& council,
+                   double a, double b, double c) {
+    run(date, "RecordScore",
+        {{"product", product}, {"council", council}, {"parts", {{"A", a}, {"B", b}, {"C", c}}}});
   };
 
   // 2022, rules of QĐ 1048 (parts 35/25/40; the province certifies 3 and 4 stars).
@@ -199,66 +244,89 @@ Seqs Populate(World& w) {
   score("2022-09-15", "P-NEW", "HD-CM", 20, 15, 25);   // 60: 3 stars
   score("2022-09-15", "P-REV1", "HD-CM", 25, 20, 30);  // 75: 4 stars
   score("2022-09-15", "P-REV2", "HD-CM", 20, 15, 20);  // 55: 3 stars
-  run("2022-09-30", "ApproveResults", {{"decision", Decision("101/QĐ-UBND", "2022-09-30", "CM")}, {"level", "province"},
-                                       {"items", {{{"product", "P-NEW"}, {"stars", 3}, {"certificate", "CN-A1"}},
-                                                  {{"product", "P-REV1"}, {"stars", 4}, {"certificate", "CN-R1"}},
-                                                  {{"product", "P-REV2"}, {"stars", 3}, {"certificate", "CN-R2"}}}}});
+  run("2022-09-30", "ApproveResults",
+      {{"decision", Decision("101/QĐ-UBND", "2022-09-30", "CM")},
+       {"level", "province"},
+       {"items",
+        {{{"product", "P-NEW"}, {"stars", 3}, {"certificate", "CN-A1"}},
+         {{"product", "P-REV1"}, {"stars", 4}, {"certificate", "CN-R1"}},
+         {{"product", "P-REV2"}, {"stars", 3}, {"certificate", "CN-R2"}}}}});
 
   // 2023, rules of QĐ 148 from 2023-02-24 (parts 40/25/35; districts certify 3 stars).
-  cycle(2023, {{"P-UP", "S3", "DD", 2}, {"P-ANN", "S3", "DD", 1}, {"P-FIVE", "S1", "UM", 3}, {"P-LATE", "S4", "TB", 4}});
+  cycle(2023, {{"P-UP", "S3", "DD", 2},
+               {"P-ANN", "S3", "DD", 1},
+               {"P-FIVE", "S1", "UM", 3},
+               {"P-LATE", "S4", "TB", 4}});
   score("2023-08-15", "P-UP", "HD-DD", 24, 15, 21);    // 60: 3 stars
   score("2023-08-15", "P-ANN", "HD-DD", 23, 15, 20);   // 58: 3 stars
   score("2023-08-15", "P-FIVE", "HD-UM", 38, 24, 30);  // 92: 5 stars
   score("2023-08-15", "P-LATE", "HD-TB", 22, 14, 19);  // 55: 3 stars
   run("2023-08-20", "Forward", {{"product", "P-FIVE"}, {"to_level", "province"}});
   auto district = run("2023-08-30", "ApproveResults",
-                      {{"decision", Decision("45/QĐ-UBND", "2023-08-30", "DD")}, {"level", "district"},
-                       {"items", {{{"product", "P-UP"}, {"stars", 3}, {"certificate", "CN-B1"}},
-                                  {{"product", "P-ANN"}, {"stars", 3}, {"certificate", "CN-E1"}}}}});
+                      {{"decision", Decision("45/QĐ-UBND", "2023-08-30", "DD")},
+                       {"level", "district"},
+                       {"items",
+                        {{{"product", "P-UP"}, {"stars", 3}, {"certificate", "CN-B1"}},
+                         {{"product", "P-ANN"}, {"stars", 3}, {"certificate", "CN-E1"}}}}});
   REQUIRE(district.size() == 2);
   s.cert_ann = district[1];
   score("2023-09-15", "P-FIVE", "HD-CM", 38, 24, 30);
   run("2023-10-01", "Forward", {{"product", "P-FIVE"}, {"to_level", "central"}});
   score("2023-11-10", "P-FIVE", "HD-TW", 38, 24, 30);
-  run("2023-11-30", "ApproveResults", {{"decision", Decision("310/QĐ-BNN", "2023-11-30", "VN")}, {"level", "central"},
-                                       {"items", {{{"product", "P-FIVE"}, {"stars", 5}, {"certificate", "CN-G1"}}}}});
+  run("2023-11-30", "ApproveResults",
+      {{"decision", Decision("310/QĐ-BNN", "2023-11-30", "VN")},
+       {"level", "central"},
+       {"items", {{{"product", "P-FIVE"}, {"stars", 5}, {"certificate", "CN-G1"}}}}});
 
   // 2024.
-  s.annul = run("2024-02-01", "AnnulEvent", {{"target_seq", s.cert_ann}, {"reason", "Hồ sơ chưa đủ điều kiện"}})[0];
+  s.annul = run("2024-02-01", "AnnulEvent",
+                {{"target_seq", s.cert_ann}, {"reason", "Hồ sơ chưa đủ điều kiện"}})[0];
   auto revoked = run("2024-06-14", "RevokeRating",
                      {{"decision", Decision("88/QĐ-UBND", "2024-06-14", "CM")},
-                      {"items", {{{"product", "P-REV1"}, {"reason", "violation"}},
-                                 {{"product", "P-REV2"}, {"reason", "production_stopped"}}}}});
+                      {"items",
+                       {{{"product", "P-REV1"}, {"reason", "violation"}},
+                        {{"product", "P-REV2"}, {"reason", "production_stopped"}}}}});
   REQUIRE(revoked.size() == 2);
   s.revoke_a = revoked[0];
   // Decided in March, recorded in June.
-  s.late = w.Submit(at("2024-06-20"), Cmd("ApproveResults", "2024-03-15",
-                                          {{"decision", Decision("30/QĐ-UBND", "2024-03-15", "TB")}, {"level", "district"},
-                                           {"items", {{{"product", "P-LATE"}, {"stars", 3}, {"certificate", "CN-F1"}}}}}))[0];
-  run("2024-08-01", "SubmitDossier", {{"product", "P-UP"}, {"cycle_year", 2024}, {"entry", "upgrade"}});
+  s.late = w.Submit(
+      at("2024-06-20"),
+      Cmd("ApproveResults", "2024-03-15",
+          {{"decision", Decision("30/QĐ-UBND", "2024-03-15", "TB")},
+           {"level", "district"},
+           {"items", {{{"product", "P-LATE"}, {"stars", 3}, {"certificate", "CN-F1"}}}}}))[0];
+  run("2024-08-01", "SubmitDossier",
+      {{"product", "P-UP"}, {"cycle_year", 2024}, {"entry", "upgrade"}});
   score("2024-08-15", "P-UP", "HD-DD", 32, 20, 28);  // 80: 4 stars
   run("2024-08-20", "Forward", {{"product", "P-UP"}, {"to_level", "province"}});
   score("2024-09-15", "P-UP", "HD-CM", 32, 20, 28);
-  run("2024-09-30", "ApproveResults", {{"decision", Decision("120/QĐ-UBND", "2024-09-30", "CM")}, {"level", "province"},
-                                       {"items", {{{"product", "P-UP"}, {"stars", 4}, {"certificate", "CN-B2"}}}}});
+  run("2024-09-30", "ApproveResults",
+      {{"decision", Decision("120/QĐ-UBND", "2024-09-30", "CM")},
+       {"level", "province"},
+       {"items", {{{"product", "P-UP"}, {"stars", 4}, {"certificate", "CN-B2"}}}}});
 
   // 2025: targets, the merger, and P-NEW's re-recognition (QĐ 1489 from 07-06).
-  for (auto [indicator, value] : {std::pair{"products_5_stars", 1.0}, std::pair{"products_3_stars_or_more", 5.0},
-                                  std::pair{"htx_share_of_producers", 30.0}}) {
-    run("2025-01-10", "SetTarget", {{"unit", "CM"}, {"year", 2025}, {"indicator", indicator}, {"value", value}});
+  for (auto [indicator, value] :
+       {std::pair{"products_5_stars", 1.0}, std::pair{"products_3_stars_or_more", 5.0},
+        std::pair{"htx_share_of_producers", 30.0}}) {
+    run("2025-01-10", "SetTarget",
+        {{"unit", "CM"}, {"year", 2025}, {"indicator", indicator}, {"value", value}});
   }
   s.retire = run("2025-07-01", "RetireUnit", {{"unit", "TB"}, {"successor", "UM"}})[0];
-  run("2025-08-01", "SubmitDossier", {{"product", "P-NEW"}, {"cycle_year", 2025}, {"entry", "renewal"}});
+  run("2025-08-01", "SubmitDossier",
+      {{"product", "P-NEW"}, {"cycle_year", 2025}, {"entry", "renewal"}});
   score("2025-08-20", "P-NEW", "HD-CM", 26, 16, 23);  // 65: 3 stars
   s.last = run("2025-09-10", "ApproveResults",
-               {{"decision", Decision("150/QĐ-UBND", "2025-09-10", "CM")}, {"level", "province"},
+               {{"decision", Decision("150/QĐ-UBND", "2025-09-10", "CM")},
+                {"level", "province"},
                 {"items", {{{"product", "P-NEW"}, {"stars", 3}, {"certificate", "CN-A2"}}}}})[0];
   REQUIRE(w.ledger->Size() == s.last);
   return s;
 }
 
-projections::Report Rep(World& w, const std::string& from, const std::string& to, const std::string& unit = "CM",
-                        uint64_t known_at = 0, std::optional<Date> as_of = std::nullopt) {
+projections::Report Rep(World& w, const std::string& from, const std::string& to,
+                        const std::string& unit = "CM", uint64_t known_at = 0,
+                        std::optional<Date> as_of = std::nullopt) {
   projections::ReportQuery q;
   q.period = {D(from), D(to)};
   q.unit = unit;
@@ -270,12 +338,13 @@ projections::Report Rep(World& w, const std::string& from, const std::string& to
   REQUIRE(s.ok());
   return r;
 }
-projections::Report Year(World& w, int year, const std::string& unit = "CM", uint64_t known_at = 0) {
+projections::Report Year(World& w, int year, const std::string& unit = "CM",
+                         uint64_t known_at = 0) {
   return Rep(w, std::to_string(year) + "-01-01", std::to_string(year) + "-12-31", unit, known_at);
 }
 
-json StatusOf(World& w, const std::string& product, const std::string& today, const std::string& as_of = "",
-             const std::string& known_at = "") {
+json StatusOf(World& w, const std::string& product, const std::string& today,
+              const std::string& as_of = "", const std::string& known_at = "") {
   cli::Json out;
   Status s = cli::QueryStatus(w.Reader(today), cli::StatusQuery{product, as_of, known_at}, &out);
   INFO(product << " " << s.ToString());
@@ -298,13 +367,14 @@ std::vector<Row> Deadlines(World& w, const std::string& today, const std::string
   REQUIRE(s.ok());
   std::vector<Row> rows;
   for (const auto& r : out["rows"]) {
-    rows.emplace_back(r["product"].get<std::string>(), r["valid_until"].get<std::string>(), r["days_left"].get<int>());
+    rows.emplace_back(r["product"].get<std::string>(), r["valid_until"].get<std::string>(),
+                      r["days_left"].get<int>());
   }
   return rows;
 }
 
-projections::Cohort CohortOf(World& w, int year, const std::string& as_of, const std::string& unit = "CM",
-                             uint64_t known_at = 0) {
+projections::Cohort CohortOf(World& w, int year, const std::string& as_of,
+                             const std::string& unit = "CM", uint64_t known_at = 0) {
   projections::Cohort c;
   Status s = projections::BuildCohort(*w.projections, year, D(as_of), unit, &c, known_at);
   INFO(s.ToString());
@@ -354,7 +424,8 @@ TEST_CASE("period reports of the scenario, every figure worked out by hand") {
     CHECK(r.recognised_by_entry["new"].by_stars == Counts{{"3", 2}, {"4", 1}});
     CHECK(r.recognised_by_group == Counts{{"1", 2}, {"2", 1}});  // P-NEW, P-REV2 food; P-REV1 drink
     CHECK(r.recognised_by_legal_form == Counts{{"HKD", 1}, {"HTX", 1}, {"THT", 1}});  // S2, S1, S4
-    CHECK(r.recognised_by_unit == Counts{{"TB", 1}, {"UM", 2}});  // P-NEW (commune XA) and P-REV1 under UM
+    CHECK(r.recognised_by_unit ==
+          Counts{{"TB", 1}, {"UM", 2}});  // P-NEW (commune XA) and P-REV1 under UM
     CHECK(r.revoked.total == 0);
     CHECK(r.expired.total == 0);
     // Active on 2022-12-31: those three and the import P-EXP (4 stars, XA).
@@ -362,7 +433,7 @@ TEST_CASE("period reports of the scenario, every figure worked out by hand") {
     CHECK(r.active_at_end.by_stars == Counts{{"3", 2}, {"4", 2}});
     CHECK(r.active_by_unit == Counts{{"TB", 1}, {"UM", 3}});
     CHECK(r.active_by_unit_stars["UM"] == Counts{{"3", 1}, {"4", 2}});  // P-NEW; P-REV1, P-EXP
-    CHECK(r.active_by_unit_stars["TB"] == Counts{{"3", 1}});          // P-REV2
+    CHECK(r.active_by_unit_stars["TB"] == Counts{{"3", 1}});            // P-REV2
     // Producers holding them: S1 (HTX), S2 (HKD, woman), S4 (THT, woman).
     CHECK(r.subjects_at_end == 3);
     CHECK(r.subjects_by_legal_form == Counts{{"HKD", 1}, {"HTX", 1}, {"THT", 1}});
@@ -600,7 +671,9 @@ TEST_CASE("deadlines: soonest first, from the read model and from the certificat
   CHECK(Deadlines(w, "2025-12-31", "", 365, "", "UM") == today);
   CHECK(Deadlines(w, "2025-12-31", "", 365, "", "DD").empty());
   CHECK(Deadlines(w, "2025-12-31", "", 500, "", "UM") ==
-        std::vector<Row>{{"P-EXP", "2024-11-20", -406}, {"P-FIVE", "2026-11-30", 334}, {"P-LATE", "2027-03-15", 439}});
+        std::vector<Row>{{"P-EXP", "2024-11-20", -406},
+                         {"P-FIVE", "2026-11-30", 334},
+                         {"P-LATE", "2027-03-15", 439}});
   rows = Deadlines(w, "2025-12-31", "2025-06-30", 700, "", "UM");
   for (const auto& r : rows) CHECK(std::get<0>(r) != "P-LATE");  // TB not yet part of UM
   CHECK(Deadlines(w, "2025-12-31", "2025-06-30", 700, "", "TB") ==
@@ -637,7 +710,8 @@ TEST_CASE("star history and status through the read model") {
   // The day before the revocation it was in force.
   CHECK(StatusOf(w, "P-REV1", "2025-12-31", "2024-06-13")["stars"] == 4);
   // The status the read model gives equals the fold of the product's stream.
-  for (const char* id : {"P-EXP", "P-NEW", "P-REV1", "P-REV2", "P-UP", "P-ANN", "P-FIVE", "P-LATE"}) {
+  for (const char* id :
+       {"P-EXP", "P-NEW", "P-REV1", "P-REV2", "P-UP", "P-ANN", "P-FIVE", "P-LATE"}) {
     INFO(id);
     workflow::ProductState folded;
     REQUIRE(replay::ProductAt(w.ledger.get(), id, replay::PointInTime{}, &folded).ok());
@@ -676,13 +750,16 @@ TEST_CASE("an annulled certificate stops counting everywhere it counted") {
                          {"P-REV2", "2025-09-30", -305},
                          {"P-ANN", "2026-08-30", 29},
                          {"P-UP", "2026-08-30", 29}});
-  CHECK(Deadlines(w, "2030-01-01", "2026-08-01", 60) == std::vector<Row>{{"P-EXP", "2024-11-20", -619}});
+  CHECK(Deadlines(w, "2030-01-01", "2026-08-01", 60) ==
+        std::vector<Row>{{"P-EXP", "2024-11-20", -619}});
   // Nor is it in the deadlines read model or the current facts.
   CHECK(Deadlines(w, "2026-08-01", "", 3650).size() == 5);  // P-EXP, P-FIVE, P-LATE, P-UP, P-NEW
   for (const auto& row : Deadlines(w, "2026-08-01", "", 3650)) CHECK(std::get<0>(row) != "P-ANN");
-  REQUIRE(w.projections->ForEachFact([&](projections::schema::CertificateFact::Reader f) {
-             CHECK(std::string(f.getProduct().cStr()) != "P-ANN");
-           }).ok());
+  REQUIRE(w.projections
+              ->ForEachFact([&](projections::schema::CertificateFact::Reader f) {
+                CHECK(std::string(f.getProduct().cStr()) != "P-ANN");
+              })
+              .ok());
   // Its status: back to scored, with no certificate and no star history.
   json now = StatusOf(w, "P-ANN", "2025-12-31");
   CHECK(now["stage"] == "scored");
@@ -693,7 +770,8 @@ TEST_CASE("an annulled certificate stops counting everywhere it counted") {
   CHECK(then["stage"] == "certified");
   CHECK(then["stars"] == 3);
   // The 2023 cohort: three due as known before, two after.
-  CHECK(Funnel(CohortOf(w, 2023, "2025-12-31", "CM", before)) == std::vector<uint64_t>{3, 0, 0, 0, 0, 3});
+  CHECK(Funnel(CohortOf(w, 2023, "2025-12-31", "CM", before)) ==
+        std::vector<uint64_t>{3, 0, 0, 0, 0, 3});
   CHECK(CohortOf(w, 2023, "2025-12-31", "CM", s.annul).due == 2);
 }
 
@@ -734,10 +812,12 @@ TEST_CASE("a decision recorded months late counts once known, on its own date") 
   // in August 2024) were still current, lapsed by then.
   auto products = [&](const std::string& known_at) {
     std::vector<std::string> out;
-    for (const auto& row : Deadlines(w, "2030-01-01", "2027-03-01", 30, known_at)) out.push_back(std::get<0>(row));
+    for (const auto& row : Deadlines(w, "2030-01-01", "2027-03-01", 30, known_at))
+      out.push_back(std::get<0>(row));
     return out;
   };
-  CHECK(products(std::to_string(s.late - 1)) == std::vector<std::string>{"P-EXP", "P-NEW", "P-UP", "P-FIVE"});
+  CHECK(products(std::to_string(s.late - 1)) ==
+        std::vector<std::string>{"P-EXP", "P-NEW", "P-UP", "P-FIVE"});
   CHECK(products("") == std::vector<std::string>{"P-EXP", "P-FIVE", "P-LATE"});
 }
 
@@ -746,15 +826,17 @@ TEST_CASE("rebuilds, chunked catch-ups and restarts give the live read models by
   Seqs s = Populate(w);
   const Digests& final = w.live.at(s.last);
   REQUIRE(final.size() == 9);  // every column family but RocksDB's default
-  for (const char* cf : {"products", "certificates", "deadlines", "units", "subjects", "targets", "meta",
-                         "fact_versions", "changes"}) {
+  for (const char* cf : {"products", "certificates", "deadlines", "units", "subjects", "targets",
+                         "meta", "fact_versions", "changes"}) {
     CHECK(final.count(cf) == 1);
   }
 
   SECTION("one fold of the whole log") {
     auto p = OpenScratch(w.ledger.get(), w.dir / "scratch-one");
     std::vector<std::pair<uint64_t, uint64_t>> progress;
-    REQUIRE(p->CatchUp([&](uint64_t done, uint64_t total) { progress.emplace_back(done, total); }).ok());
+    REQUIRE(p->CatchUp([&](uint64_t done, uint64_t total) {
+               progress.emplace_back(done, total);
+             }).ok());
     CHECK(p->checkpoint() == s.last);
     CHECK(DigestsOf(*p) == final);
     CHECK(progress.back() == std::pair<uint64_t, uint64_t>{s.last, s.last});
@@ -801,7 +883,8 @@ TEST_CASE("rebuilds, chunked catch-ups and restarts give the live read models by
     // k; going on applies k+1 onwards once, not twice and not skipping any.
     // Stops include points inside multi-event commands (the two events of
     // the batch revocation, the two certificates of decision 45).
-    std::set<uint64_t> stops = {s.cert_ann - 1, s.cert_ann, s.annul, s.revoke_a, s.late, s.retire, s.last - 1};
+    std::set<uint64_t> stops = {s.cert_ann - 1, s.cert_ann, s.annul,   s.revoke_a,
+                                s.late,         s.retire,   s.last - 1};
     for (uint64_t k = 5; k < s.last; k += 9) stops.insert(k);
     const fs::path dir = w.dir / "scratch-restart";
     uint64_t folded = 0;
@@ -828,12 +911,14 @@ TEST_CASE("rebuilds, chunked catch-ups and restarts give the live read models by
     // projections were copied from elsewhere or the log was lost.
     World other;
     other.Submit(VnMicros("2022-01-05", 9, 0),
-                 Cmd("DefineUnit", "2022-01-05", {{"unit", "VN"}, {"name", "Việt Nam"}, {"level", "national"}}));
+                 Cmd("DefineUnit", "2022-01-05",
+                     {{"unit", "VN"}, {"name", "Việt Nam"}, {"level", "national"}}));
     // The live projections hold the lock on their directory: close, copy.
     w.projections.reset();
     fs::copy(w.dir / "projections", other.dir / "copied", fs::copy_options::recursive);
     std::unique_ptr<projections::Projections> p;
-    Status st = projections::Projections::OpenAt(other.ledger.get(), (other.dir / "copied").string(), &p);
+    Status st =
+        projections::Projections::OpenAt(other.ledger.get(), (other.dir / "copied").string(), &p);
     CHECK(st.IsCorruption());
     CHECK(st.message().find("rebuild") != std::string::npos);
   }
@@ -849,13 +934,20 @@ TEST_CASE("after an append returns, the command line and the server read their o
   {
     capnp::MallocMessageBuilder msg;
     REQUIRE(workflow::ParseCommand(Cmd("RegisterIdea", "2025-10-01",
-                                       {{"product", "P-CLI"}, {"subject", "S1"}, {"name", "Mật ong U Minh"},
-                                        {"group", 1}, {"unit", "UM"}, {"cycle_year", 2026}}),
+                                       {{"product", "P-CLI"},
+                                        {"subject", "S1"},
+                                        {"name", "Mật ong U Minh"},
+                                        {"group", 1},
+                                        {"unit", "UM"},
+                                        {"cycle_year", 2026}}),
                                    &msg)
                 .ok());
     w.now = VnMicros("2025-10-01", 10, 0);
     workflow::Outcome o;
-    REQUIRE(w.service->Submit(workflow::Principal{"local", true}, msg.getRoot<workflow::schema::Command>(), &o).ok());
+    REQUIRE(w.service
+                ->Submit(workflow::Principal{"local", true},
+                         msg.getRoot<workflow::schema::Command>(), &o)
+                .ok());
   }
   REQUIRE(projections::Projections::Open(w.ledger.get(), &w.projections).ok());
   CHECK(w.projections->checkpoint() < w.ledger->Size());
@@ -865,7 +957,8 @@ TEST_CASE("after an append returns, the command line and the server read their o
   // The server: a POSTed command, then a GET of what it wrote, with no
   // catch-up by anyone but the server itself.
   w.Submit(VnMicros("2025-10-02", 9, 0),
-           Cmd("GrantRole", "2025-10-02", {{"principal", "officer.um"}, {"role", "officer"}, {"unit", "UM"}}));
+           Cmd("GrantRole", "2025-10-02",
+               {{"principal", "officer.um"}, {"role", "officer"}, {"unit", "UM"}}));
   const fs::path tokens_file = w.dir / "tokens";
   std::string token;
   REQUIRE(server::AddToken(tokens_file.string(), "officer.um", &token).ok());
@@ -873,7 +966,8 @@ TEST_CASE("after an append returns, the command line and the server read their o
   REQUIRE(server::Tokens::Load(tokens_file.string(), &tokens).ok());
   server::Metrics metrics;
   server::Api api(w.ledger.get(), w.projections.get(), tokens, &metrics);
-  auto call = [&](boost::beast::http::verb verb, const std::string& target, const std::string& body = "") {
+  auto call = [&](boost::beast::http::verb verb, const std::string& target,
+                  const std::string& body = "") {
     server::Request req{verb, target, 11};
     req.set(boost::beast::http::field::authorization, "Bearer " + token);
     if (!body.empty()) {
@@ -889,8 +983,12 @@ TEST_CASE("after an append returns, the command line and the server read their o
   w.now = VnMicros("2025-10-03", 9, 0);
   auto [code, reply] = call(boost::beast::http::verb::post, "/v1/commands",
                             Cmd("RegisterIdea", "2025-10-03",
-                                {{"product", "P-HTTP"}, {"subject", "S1"}, {"name", "Khô cá lóc"}, {"group", 1},
-                                 {"unit", "UM"}, {"cycle_year", 2026}}));
+                                {{"product", "P-HTTP"},
+                                 {"subject", "S1"},
+                                 {"name", "Khô cá lóc"},
+                                 {"group", 1},
+                                 {"unit", "UM"},
+                                 {"cycle_year", 2026}}));
   REQUIRE(code == 200);
   const uint64_t seq = reply["seqs"][0];
   CHECK(w.projections->checkpoint() < seq);  // nobody folded it yet
@@ -903,7 +1001,6 @@ TEST_CASE("after an append returns, the command line and the server read their o
 
 namespace {
 
-
 // What the demo's commands say, read from the commands themselves with none
 // of the workflow's or the projections' code: a model of certificates simple
 // enough to check by eye.
@@ -911,8 +1008,8 @@ struct Model {
   struct Cert {
     std::string product;
     int stars = 0;
-    std::string entry;  // new, renewal, upgrade, import
-    Date from, until;   // decision date; 36 months later, the last valid day
+    std::string entry;          // new, renewal, upgrade, import
+    Date from, until;           // decision date; 36 months later, the last valid day
     std::optional<Date> ended;  // superseded or revoked on
     bool revoked = false;
     std::string reason;
@@ -924,7 +1021,7 @@ struct Model {
     std::vector<size_t> certs;  // indexes into certs, oldest first
   };
   std::map<std::string, std::string> parent;
-  std::map<std::string, std::pair<std::string, Date>> retired;  // unit -> successor, on
+  std::map<std::string, std::pair<std::string, Date>> retired;   // unit -> successor, on
   std::map<std::string, std::pair<std::string, bool>> subjects;  // legal form, woman-owned
   std::map<std::string, Product> products;
   std::vector<Cert> certs;
@@ -962,7 +1059,8 @@ struct Model {
       Issue(c["product"], c["stars"], "import", c["decision"]["date"]);
     } else if (type == "ApproveResults") {
       for (const json& item : c["items"]) {
-        Issue(item["product"], item["stars"], products[item["product"]].entry, c["decision"]["date"]);
+        Issue(item["product"], item["stars"], products[item["product"]].entry,
+              c["decision"]["date"]);
       }
     } else if (type == "RevokeRating") {
       const Date on = D(c["decision"]["date"]);
@@ -979,7 +1077,8 @@ struct Model {
       targets[c["indicator"]] = c["value"];
     }
   }
-  void Issue(const std::string& product, int stars, const std::string& entry, const std::string& date) {
+  void Issue(const std::string& product, int stars, const std::string& entry,
+             const std::string& date) {
     Product& p = products[product];
     const Date from = D(date);
     // A renewal or upgrade supersedes the certificate still current.
@@ -1027,7 +1126,9 @@ TEST_CASE("the real Cà Mau appendix carried through the demo's cycle: figures f
   }
   CHECK(m.ideas == 237);  // one idea a row of the appendix
   size_t products = 0;
-  REQUIRE(w.projections->ForEachProduct([&](const workflow::ProductState&) { return ++products, true; }).ok());
+  REQUIRE(
+      w.projections->ForEachProduct([&](const workflow::ProductState&) { return ++products, true; })
+          .ok());
   CHECK(products == m.products.size());
   // A sanity bound on the model itself: every year had decisions.
   std::set<int> years;
@@ -1060,7 +1161,8 @@ TEST_CASE("the real Cà Mau appendix carried through the demo's cycle: figures f
         ++want.revoked_by_reason[k.reason];
       }
       const Date lapse = k.until + 1;
-      if (from <= lapse && lapse <= end && (!k.ended || *k.ended >= lapse)) want.expired.Add(k.stars);
+      if (from <= lapse && lapse <= end && (!k.ended || *k.ended >= lapse))
+        want.expired.Add(k.stars);
       if (k.from <= end && end <= k.until && (!k.ended || end < *k.ended)) {
         want.active_at_end.Add(k.stars);
         ++want.active_by_unit[unit];
@@ -1080,7 +1182,8 @@ TEST_CASE("the real Cà Mau appendix carried through the demo's cycle: figures f
     auto got = Year(w, year);
     CHECK(got.recognised.total == want.recognised.total);
     CHECK(got.recognised.by_stars == want.recognised.by_stars);
-    for (const auto& [entry, t] : want.recognised_by_entry) CHECK(got.recognised_by_entry[entry].by_stars == t.by_stars);
+    for (const auto& [entry, t] : want.recognised_by_entry)
+      CHECK(got.recognised_by_entry[entry].by_stars == t.by_stars);
     CHECK(got.recognised_by_entry.size() == want.recognised_by_entry.size());
     CHECK(got.recognised_by_group == want.recognised_by_group);
     CHECK(got.recognised_by_legal_form == want.recognised_by_legal_form);

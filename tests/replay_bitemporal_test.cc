@@ -32,6 +32,7 @@
 #include "ledger/ledger.h"
 #include "ledger/merkle.h"
 #include "ledger/signer.h"
+#include "live_ledger.h"
 #include "projections/projections.h"
 #include "projections/records.h"
 #include "projections/report.h"
@@ -41,7 +42,6 @@
 #include "workflow/date.h"
 #include "workflow/json.h"
 #include "workflow/service.h"
-#include "live_ledger.h"
 
 namespace fs = std::filesystem;
 using namespace ocop;
@@ -67,7 +67,8 @@ struct World : ocop::testing::LiveLedger {
   workflow::Principal admin{"admin.soctrang", true};
 
   World()
-      : LiveLedger(fs::temp_directory_path() / ("ocop-replay-bitemporal-" + std::to_string(getpid()))) {}
+      : LiveLedger(fs::temp_directory_path() /
+                   ("ocop-replay-bitemporal-" + std::to_string(getpid()))) {}
 
   // Submits one command, recorded at `micros`; returns its sequence numbers.
   std::vector<uint64_t> Submit(int64_t micros, const std::string& command) {
@@ -154,7 +155,7 @@ std::vector<std::tuple<std::string, std::string, std::string>> DeadlinesKnownAt(
 
 // Every certificate fact known at a seq, by certificate number.
 std::map<std::string, std::tuple<int, bool, int32_t>> FactsKnownAt(projections::Projections& p,
-                                                                  uint64_t known_at) {
+                                                                   uint64_t known_at) {
   std::map<std::string, std::tuple<int, bool, int32_t>> out;  // stars, revoked, ended_on
   REQUIRE(p.ForEachFactKnownAt(known_at, [&](projections::schema::CertificateFact::Reader f) {
              out[f.getNo().cStr()] = {f.getStars(), f.getRevoked(), f.getEndedOn()};
@@ -198,10 +199,13 @@ std::vector<std::pair<std::string, std::string>> Cycle(const std::string& produc
       {"2023-03-01", R"({"type":"RegisterIdea","effective":"2023-03-01",)" + p +
                          R"(,"subject":"S1","name":"Sản phẩm )" + product +
                          R"(","group":1,"unit":"ST-KS","cycle_year":2023})"},
-      {"2023-03-10", R"({"type":"ReviewIdea","effective":"2023-03-10",)" + p + R"(,"outcome":"selected"})"},
-      {"2023-04-01", R"({"type":"SubmitPlan","effective":"2023-04-01",)" + p +
-                         R"(,"document":{"title":"Phương án kinh doanh","sha256":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}})"},
-      {"2023-04-15", R"({"type":"ReviewPlan","effective":"2023-04-15",)" + p + R"(,"outcome":"approved"})"},
+      {"2023-03-10",
+       R"({"type":"ReviewIdea","effective":"2023-03-10",)" + p + R"(,"outcome":"selected"})"},
+      {"2023-04-01",
+       R"({"type":"SubmitPlan","effective":"2023-04-01",)" + p +
+           R"(,"document":{"title":"Phương án kinh doanh","sha256":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}})"},
+      {"2023-04-15",
+       R"({"type":"ReviewPlan","effective":"2023-04-15",)" + p + R"(,"outcome":"approved"})"},
       {"2023-08-01", R"({"type":"SubmitDossier","effective":"2023-08-01",)" + p +
                          R"(,"cycle_year":2023,"entry":"new"})"},
       {"2023-08-20", R"({"type":"RecordScore","effective":"2023-08-20",)" + p +
@@ -320,8 +324,8 @@ TEST_CASE("as of a date: before, on and after certification, revocation and a 36
 
   // P-LAPSE: 4 stars from 2021-06-30, last valid day exactly 36 months later.
   workflow::ProductState none;
-  Status gone = replay::ProductAt(w.ledger.get(), "P-LAPSE",
-                                  replay::PointInTime{D("2021-06-29"), 0}, &none);
+  Status gone =
+      replay::ProductAt(w.ledger.get(), "P-LAPSE", replay::PointInTime{D("2021-06-29"), 0}, &none);
   CHECK(gone.IsNotFound());
   CHECK(gone.message().find("2021-06-29") != std::string::npos);
   for (const char* day : {"2021-06-30", "2022-12-31", "2024-06-29", "2024-06-30"}) {
@@ -332,7 +336,8 @@ TEST_CASE("as of a date: before, on and after certification, revocation and a 36
     CHECK(p.ActiveOn(D(day))->stars == 4);
     CHECK(workflow::FormatDate(p.ActiveOn(D(day))->valid_until) == "2024-06-30");
   }
-  CHECK(projections::StatusJson(w.At("P-LAPSE", D("2024-06-30")), D("2024-06-30"))["certificate"]["days_left"] == 0);
+  CHECK(projections::StatusJson(w.At("P-LAPSE", D("2024-06-30")),
+                                D("2024-06-30"))["certificate"]["days_left"] == 0);
   for (const char* day : {"2024-07-01", "2024-12-31"}) {
     INFO(day);
     p = w.At("P-LAPSE", D(day));
@@ -381,7 +386,8 @@ TEST_CASE("known at: a decision dated in March but recorded in July") {
   CHECK(replay::SeqKnownAt(w.ledger.get(), VnMicros("2030-01-01", 0, 0), &seq).ok());
   CHECK(seq == w.ledger->Size());
   CHECK(replay::ParseKnownAt(w.ledger.get(), "0", &seq).IsInvalidArgument());
-  CHECK(replay::ParseKnownAt(w.ledger.get(), std::to_string(w.ledger->Size() + 1), &seq).IsInvalidArgument());
+  CHECK(replay::ParseKnownAt(w.ledger.get(), std::to_string(w.ledger->Size() + 1), &seq)
+            .IsInvalidArgument());
   CHECK(replay::ParseKnownAt(w.ledger.get(), "yesterday", &seq).IsInvalidArgument());
   CHECK(replay::ParseKnownAt(w.ledger.get(), "2024-07-10T10:00:00", &seq).IsInvalidArgument());
 
@@ -402,7 +408,7 @@ TEST_CASE("known at: a decision dated in March but recorded in July") {
   auto r = w.Report("2024-03", april);
   CHECK(r.recognised.total == 0);
   CHECK(r.active_at_end.total == 3);  // P-LAPSE, P-REV, P-ANN
-  r = w.Report("2024-03", s.june);  // the last event before the late record
+  r = w.Report("2024-03", s.june);    // the last event before the late record
   CHECK(r.recognised.total == 0);
   r = w.Report("2024-03", july);
   CHECK(r.recognised.total == 1);
@@ -510,8 +516,7 @@ TEST_CASE("reports across a revocation, an expiry and annulments, known at and a
   CHECK(w.Report("2022", s.gone_annul).recognised.total == 0);
   CHECK(w.Report("2022", 0).recognised.total == 0);
   // Known now, as the live read model has it, equals known at the last seq.
-  CHECK(projections::ReportJson(w.Report("2023", 0)) ==
-        projections::ReportJson([&] {
+  CHECK(projections::ReportJson(w.Report("2023", 0)) == projections::ReportJson([&] {
           auto x = w.Report("2023", w.ledger->Size());
           x.known_at = 0;
           return x;
@@ -569,7 +574,8 @@ TEST_CASE("reports across a revocation, an expiry and annulments, known at and a
   CHECK(st.IsNotFound());
   CHECK(replay::ProductAt(w.ledger.get(), "P-NOPE", replay::PointInTime{}, &none).IsNotFound());
   // A product not yet recorded at the point asked.
-  CHECK(replay::ProductAt(w.ledger.get(), "P-NEW", replay::PointInTime{std::nullopt, s.june_idea - 1}, &none)
+  CHECK(replay::ProductAt(w.ledger.get(), "P-NEW",
+                          replay::PointInTime{std::nullopt, s.june_idea - 1}, &none)
             .IsNotFound());
 }
 
@@ -629,7 +635,8 @@ TEST_CASE("history with proofs: every proof verifies against the signed head") {
       CHECK(ledger::merkle::VerifyInclusion(leaf, seq - 1, size, path, root));
       // A changed byte of the event, or of the path, no longer proves.
       bytes[bytes.size() / 2] ^= 0x20;
-      CHECK_FALSE(ledger::merkle::VerifyInclusion(ledger::merkle::LeafHash(bytes), seq - 1, size, path, root));
+      CHECK_FALSE(ledger::merkle::VerifyInclusion(ledger::merkle::LeafHash(bytes), seq - 1, size,
+                                                  path, root));
       if (!path.empty()) {
         path[0][0] ^= 1;
         CHECK_FALSE(ledger::merkle::VerifyInclusion(leaf, seq - 1, size, path, root));
@@ -703,7 +710,9 @@ TEST_CASE("changes grouped by date, as known at a recording point") {
   CHECK(products == std::set<std::string>{"P-REV", "P-ANN"});
 
   // 2024, as known at several points.
-  auto y2024 = [&](uint64_t known_at) { return Changes(*w.projections, "2024-01-01", "2024-12-31", known_at); };
+  auto y2024 = [&](uint64_t known_at) {
+    return Changes(*w.projections, "2024-01-01", "2024-12-31", known_at);
+  };
   CHECK(y2024(s.cert_ann).empty());
   auto april = y2024(w.KnownAt("2024-04-30"));
   REQUIRE(april.size() == 1);
@@ -712,11 +721,12 @@ TEST_CASE("changes grouped by date, as known at a recording point") {
   std::vector<std::pair<std::string, std::string>> seen;
   for (const auto& c : july) seen.emplace_back(c.date, c.type);
   // Ordered by effective date: the late decision comes first, though recorded last.
-  CHECK(seen == std::vector<std::pair<std::string, std::string>>{{"2024-03-15", "Certified"},
-                                                                 {"2024-04-10", "PromotionRecorded"},
-                                                                 {"2024-05-20", "RatingRevoked"},
-                                                                 {"2024-06-03", "IdeaRegistered"},
-                                                                 {"2024-06-12", "InspectionRecorded"}});
+  CHECK(seen ==
+        std::vector<std::pair<std::string, std::string>>{{"2024-03-15", "Certified"},
+                                                         {"2024-04-10", "PromotionRecorded"},
+                                                         {"2024-05-20", "RatingRevoked"},
+                                                         {"2024-06-03", "IdeaRegistered"},
+                                                         {"2024-06-12", "InspectionRecorded"}});
   CHECK(july[2].decision == "45/QĐ-UBND");
   CHECK(july[2].stars == 3);
   auto now = y2024(0);

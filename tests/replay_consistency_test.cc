@@ -46,7 +46,9 @@ Hash RefSha256(const std::string& bytes) {
 std::string Bytes(const Hash& h) { return std::string(h.begin(), h.end()); }
 
 Hash RefLeaf(const std::string& leaf) { return RefSha256(std::string(1, '\0') + leaf); }
-Hash RefNode(const Hash& l, const Hash& r) { return RefSha256(std::string(1, '\1') + Bytes(l) + Bytes(r)); }
+Hash RefNode(const Hash& l, const Hash& r) {
+  return RefSha256(std::string(1, '\1') + Bytes(l) + Bytes(r));
+}
 
 // The largest power of two smaller than n (n > 1), by counting up.
 uint64_t RefSplit(uint64_t n) {
@@ -148,7 +150,8 @@ void CheckRejections(uint64_t m, uint64_t n, const Hash& root_m, const Hash& roo
 }
 
 struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("ocop-replay-consistency-" + std::to_string(getpid()));
+  fs::path path =
+      fs::temp_directory_path() / ("ocop-replay-consistency-" + std::to_string(getpid()));
   TempDir() { fs::remove_all(path); }
   ~TempDir() { fs::remove_all(path); }
 };
@@ -279,7 +282,7 @@ TEST_CASE("Ledger::Consistency equals the reference over the stored events, up t
   };
 
   SplitMix rng{20240315};
-  std::vector<std::pair<uint64_t, uint64_t>> cases = {{1, 1}, {1, 200}, {64, 200}, {128, 200},
+  std::vector<std::pair<uint64_t, uint64_t>> cases = {{1, 1},     {1, 200},   {64, 200}, {128, 200},
                                                       {199, 200}, {200, 200}, {127, 129}};
   for (int i = 0; i < 250; ++i) {
     uint64_t n = rng.Between(1, kEvents);

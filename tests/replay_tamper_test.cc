@@ -191,7 +191,8 @@ TEST_CASE("verify-report: a changed number or a changed root is refused") {
   CHECK(v["log_intact"] == true);
 
   // One number changed.
-  for (const char* where : {"/recognised/total", "/active_at_end/by_stars/4", "/subjects_at_end/total"}) {
+  for (const char* where :
+       {"/recognised/total", "/active_at_end/by_stars/4", "/subjects_at_end/total"}) {
     INFO(where);
     json bad = report;
     bad[json::json_pointer(where)] = bad[json::json_pointer(where)].get<int>() + 1;
@@ -203,7 +204,8 @@ TEST_CASE("verify-report: a changed number or a changed root is refused") {
     CHECK(v["ok"] == false);
     CHECK(v["matches"] == false);
     CHECK(v["signature_ok"] == true);  // the head is still the ledger's own
-    CHECK(v["first_difference"] == std::string(where).substr(1, std::string(where).find('/', 1) - 1));
+    CHECK(v["first_difference"] ==
+          std::string(where).substr(1, std::string(where).find('/', 1) - 1));
   }
 
   // The ledger root changed: the signature no longer covers it, and it is not
@@ -227,8 +229,9 @@ TEST_CASE("verify-report: a changed number or a changed root is refused") {
   CHECK(json::parse(r.out)["signature_ok"] == false);
 
   // Reports known at a seq, and as of a date, verify too.
-  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --format json --known-at 13 --out " + path)
-              .code == 0);
+  REQUIRE(
+      Ocop(d.flag() + " report --period 2022 --unit CM --format json --known-at 13 --out " + path)
+          .code == 0);
   report = json::parse(ReadAll(path));
   CHECK(report["ledger"]["size"] == 13);
   CHECK(report["recognised"]["total"] == 0);  // the decision is event 14
@@ -241,7 +244,8 @@ TEST_CASE("verify-report: a changed number or a changed root is refused") {
   WriteJson(path + ".bad", bad);
   CHECK(Ocop(d.flag() + " verify-report " + path + ".bad").code == 1);
 
-  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --format json --as-of 2022-09-19 --out " + path)
+  REQUIRE(Ocop(d.flag() +
+               " report --period 2022 --unit CM --format json --as-of 2022-09-19 --out " + path)
               .code == 0);
   report = json::parse(ReadAll(path));
   CHECK(report["recognised"]["total"] == 0);
@@ -252,7 +256,8 @@ TEST_CASE("verify-report: a changed number or a changed root is refused") {
   fs::remove(path + ".bad");
 }
 
-TEST_CASE("verify-bundle: any altered byte of a bundle is refused, and it needs no data directory") {
+TEST_CASE(
+    "verify-bundle: any altered byte of a bundle is refused, and it needs no data directory") {
   DataDir d;
   Populate(d);
   const std::string path = d.File("bundle.json");

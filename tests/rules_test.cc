@@ -22,9 +22,10 @@ TEST_CASE("the rules in force are chosen by the date") {
     const char* date;
     const char* rules;  // "" for none
   };
-  for (const Case& c : {Case{"2019-08-20", ""}, Case{"2019-08-21", "QD1048"}, Case{"2023-02-23", "QD1048"},
-                        Case{"2023-02-24", "QD148"}, Case{"2025-07-05", "QD148"}, Case{"2025-07-06", "QD1489"},
-                        Case{"2030-01-01", "QD1489"}}) {
+  for (const Case& c :
+       {Case{"2019-08-20", ""}, Case{"2019-08-21", "QD1048"}, Case{"2023-02-23", "QD1048"},
+        Case{"2023-02-24", "QD148"}, Case{"2025-07-05", "QD148"}, Case{"2025-07-06", "QD1489"},
+        Case{"2030-01-01", "QD1489"}}) {
     INFO(c.date);
     auto r = RulesInForce(D(c.date));
     if (*c.rules == 0) {
@@ -44,9 +45,12 @@ TEST_CASE("part maxima, bands, mandatory criteria and certifying levels, per rul
     CouncilLevel certifies3, certifies4, certifies5;
   };
   const Case cases[] = {
-      {"2020-01-01", 35, 25, 40, false, CouncilLevel::PROVINCE, CouncilLevel::PROVINCE, CouncilLevel::CENTRAL},
-      {"2024-01-01", 40, 25, 35, true, CouncilLevel::DISTRICT, CouncilLevel::PROVINCE, CouncilLevel::CENTRAL},
-      {"2025-08-01", 40, 25, 35, true, CouncilLevel::PROVINCE, CouncilLevel::PROVINCE, CouncilLevel::CENTRAL},
+      {"2020-01-01", 35, 25, 40, false, CouncilLevel::PROVINCE, CouncilLevel::PROVINCE,
+       CouncilLevel::CENTRAL},
+      {"2024-01-01", 40, 25, 35, true, CouncilLevel::DISTRICT, CouncilLevel::PROVINCE,
+       CouncilLevel::CENTRAL},
+      {"2025-08-01", 40, 25, 35, true, CouncilLevel::PROVINCE, CouncilLevel::PROVINCE,
+       CouncilLevel::CENTRAL},
   };
   for (const Case& c : cases) {
     INFO(c.date);
@@ -62,8 +66,8 @@ TEST_CASE("part maxima, bands, mandatory criteria and certifying levels, per rul
     CHECK(*CertifyingLevel(*r, 5) == c.certifies5);
     CHECK_FALSE(CertifyingLevel(*r, 2).has_value());
     // Bands: 1★ < 30, 2★ 30–49, 3★ 50–69, 4★ 70–89, 5★ 90–100.
-    const std::pair<double, int> bands[] = {{0, 1},  {29.9, 1}, {30, 2}, {49.9, 2}, {50, 3},
-                                            {69.9, 3}, {70, 4},  {89.9, 4}, {90, 5},  {100, 5}};
+    const std::pair<double, int> bands[] = {{0, 1},    {29.9, 1}, {30, 2},   {49.9, 2}, {50, 3},
+                                            {69.9, 3}, {70, 4},   {89.9, 4}, {90, 5},   {100, 5}};
     for (auto [total, stars] : bands) {
       INFO("total " << total);
       CHECK(StarsFor(*r, total, true) == stars);
@@ -77,8 +81,10 @@ TEST_CASE("part maxima, bands, mandatory criteria and certifying levels, per rul
 }
 
 TEST_CASE("36 months from the decision date, end of month safe") {
-  const std::pair<const char*, const char*> cases[] = {{"2020-08-31", "2023-08-31"}, {"2020-02-29", "2023-02-28"},
-                                                       {"2022-09-30", "2025-09-30"}, {"2023-01-31", "2026-01-31"},
+  const std::pair<const char*, const char*> cases[] = {{"2020-08-31", "2023-08-31"},
+                                                       {"2020-02-29", "2023-02-28"},
+                                                       {"2022-09-30", "2025-09-30"},
+                                                       {"2023-01-31", "2026-01-31"},
                                                        {"2021-12-31", "2024-12-31"}};
   for (auto [from, until] : cases) CHECK(FormatDate(AddMonths(D(from), 36)) == until);
   CHECK(FormatDate(AddMonths(D("2024-01-31"), 1)) == "2024-02-29");
@@ -124,12 +130,15 @@ TEST_CASE("who certifies 3 stars, at 2023-02-23/24 and 2025-07-05/06") {
     bool allowed;
   };
   const Case cases[] = {
-      {"2023-02-23", "district", "UM", "ubnd.um", "HD-UM", "hd.um", false},  // QĐ 1048: the province's
+      {"2023-02-23", "district", "UM", "ubnd.um", "HD-UM", "hd.um",
+       false},  // QĐ 1048: the province's
       {"2023-02-23", "province", "CM", "ubnd.cm", "HD-CM", "hd.cm", true},
-      {"2023-02-24", "district", "UM", "ubnd.um", "HD-UM", "hd.um", true},  // QĐ 148: the district's
+      {"2023-02-24", "district", "UM", "ubnd.um", "HD-UM", "hd.um",
+       true},  // QĐ 148: the district's
       {"2023-02-24", "province", "CM", "ubnd.cm", "HD-CM", "hd.cm", false},
       {"2025-07-05", "district", "UM", "ubnd.um", "HD-UM", "hd.um", true},
-      {"2025-07-06", "district", "UM", "ubnd.um", "HD-UM", "hd.um", false},  // QĐ 1489: the province's
+      {"2025-07-06", "district", "UM", "ubnd.um", "HD-UM", "hd.um",
+       false},  // QĐ 1489: the province's
       {"2025-07-06", "province", "CM", "ubnd.cm", "HD-CM", "hd.cm", true},
   };
   int n = 0;
@@ -141,7 +150,8 @@ TEST_CASE("who certifies 3 stars, at 2023-02-23/24 and 2025-07-05/06") {
     std::string id = std::string("P").append(std::to_string(++n));
     w.ToDossier(id, 2022);
     w.Ok(c.scorer, w.Score(id, c.council, c.date, 25, 15, 15));  // 55: 3 stars
-    Status s = w.Submit(c.signer, w.Approve(id, c.date, c.level, c.issuer, 3, std::string("C-").append(id)));
+    Status s = w.Submit(c.signer,
+                        w.Approve(id, c.date, c.level, c.issuer, 3, std::string("C-").append(id)));
     CHECK(s.ok() == c.allowed);
     if (!c.allowed) {
       CHECK(s.IsForbidden());
@@ -151,7 +161,8 @@ TEST_CASE("who certifies 3 stars, at 2023-02-23/24 and 2025-07-05/06") {
 }
 
 TEST_CASE("certificates run 36 months from the decision date") {
-  for (auto [decision, until] : {std::pair{"2020-08-31", "2023-08-31"}, std::pair{"2020-02-29", "2023-02-28"}}) {
+  for (auto [decision, until] :
+       {std::pair{"2020-08-31", "2023-08-31"}, std::pair{"2020-02-29", "2023-02-28"}}) {
     World w;
     w.Standard();
     w.ToDossier("P", 2019);

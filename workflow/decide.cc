@@ -3,8 +3,8 @@
 #include <capnp/dynamic.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <deque>
 #include <set>
 
@@ -26,22 +26,32 @@ using C = schema::Command;
 
 std::string_view RoleName(Role r) {
   switch (r) {
-    case Role::ADMIN: return "admin";
-    case Role::OFFICER: return "officer";
-    case Role::COUNCIL: return "council";
-    case Role::AUTHORITY: return "authority";
-    case Role::INSPECTOR: return "inspector";
-    case Role::AUDITOR: return "auditor";
+    case Role::ADMIN:
+      return "admin";
+    case Role::OFFICER:
+      return "officer";
+    case Role::COUNCIL:
+      return "council";
+    case Role::AUTHORITY:
+      return "authority";
+    case Role::INSPECTOR:
+      return "inspector";
+    case Role::AUDITOR:
+      return "auditor";
   }
   return "auditor";
 }
 
 std::string_view LevelName(CouncilLevel l) {
   switch (l) {
-    case CouncilLevel::COMMUNE: return "commune";
-    case CouncilLevel::DISTRICT: return "district";
-    case CouncilLevel::PROVINCE: return "province";
-    case CouncilLevel::CENTRAL: return "central";
+    case CouncilLevel::COMMUNE:
+      return "commune";
+    case CouncilLevel::DISTRICT:
+      return "district";
+    case CouncilLevel::PROVINCE:
+      return "province";
+    case CouncilLevel::CENTRAL:
+      return "central";
   }
   return "province";
 }
@@ -49,10 +59,14 @@ std::string_view LevelName(CouncilLevel l) {
 // The council level that corresponds to an administrative unit's level.
 CouncilLevel LevelOfUnit(UnitLevel l) {
   switch (l) {
-    case UnitLevel::COMMUNE: return CouncilLevel::COMMUNE;
-    case UnitLevel::DISTRICT: return CouncilLevel::DISTRICT;
-    case UnitLevel::PROVINCE: return CouncilLevel::PROVINCE;
-    case UnitLevel::NATIONAL: return CouncilLevel::CENTRAL;
+    case UnitLevel::COMMUNE:
+      return CouncilLevel::COMMUNE;
+    case UnitLevel::DISTRICT:
+      return CouncilLevel::DISTRICT;
+    case UnitLevel::PROVINCE:
+      return CouncilLevel::PROVINCE;
+    case UnitLevel::NATIONAL:
+      return CouncilLevel::CENTRAL;
   }
   return CouncilLevel::PROVINCE;
 }
@@ -149,8 +163,8 @@ class Decider {
   Date effective_;
 };
 
-Status Decider::RequireUnit(const std::string& code, const std::string& field,
-                            const UnitState** u, bool allow_retired) {
+Status Decider::RequireUnit(const std::string& code, const std::string& field, const UnitState** u,
+                            bool allow_retired) {
   Status s = view_.Unit(code, u);
   if (!s.ok()) return s;
   if (!(*u)->exists) {
@@ -213,8 +227,7 @@ Status Decider::Contains(const std::string& ancestor, const std::string& unit, b
 }
 
 Status Decider::Authorize(std::initializer_list<Role> roles, const std::string& unit,
-                          const std::string& what, const std::string& council,
-                          const Grant** used) {
+                          const std::string& what, const std::string& council, const Grant** used) {
   if (who_.superuser) {
     out_->role = "superuser";
     out_->unit = unit;
@@ -273,7 +286,7 @@ void Decider::Emit(const std::string& stream, Fill fill) {
   auto payload = e.payload->initRoot<schema::Payload>();
   fill(payload);
   auto dyn = capnp::toDynamic(payload.asReader());
-  KJ_IF_MAYBE(f, dyn.which()) {
+  KJ_IF_MAYBE (f, dyn.which()) {
     for (auto a : f->getProto().getAnnotations()) {
       if (a.getId() == 0xfa5b1fd61c2e7c3dull) e.type = a.getValue().getText().cStr();
     }
@@ -283,8 +296,7 @@ void Decider::Emit(const std::string& stream, Fill fill) {
 
 template <typename Fill>
 Status Decider::ProductAct(const std::string& product, std::initializer_list<Stage> stages,
-                           std::initializer_list<Role> roles, const std::string& what,
-                           Fill fill) {
+                           std::initializer_list<Role> roles, const std::string& what, Fill fill) {
   const ProductState* p = nullptr;
   Status s = RequireProduct(product, "product", &p);
   if (!s.ok()) return s;
@@ -294,9 +306,9 @@ Status Decider::ProductAct(const std::string& product, std::initializer_list<Sta
   if (stages.size() && std::find(stages.begin(), stages.end(), now) == stages.end()) {
     std::string allowed;
     for (Stage st : stages) allowed += (allowed.empty() ? "" : ", ") + std::string(StageName(st));
-    return Status::Refused("cannot " + what + " for product " + Quote(product) + ": it is at stage " +
-                           std::string(StageName(now)) + " on " + FormatDate(effective_) +
-                           "; this is allowed only at " + allowed);
+    return Status::Refused("cannot " + what + " for product " + Quote(product) +
+                           ": it is at stage " + std::string(StageName(now)) + " on " +
+                           FormatDate(effective_) + "; this is allowed only at " + allowed);
   }
   Emit(ProductStream(product), fill);
   return Status::OK();
@@ -308,29 +320,52 @@ Status Decider::Run() {
   }
   auto b = cmd_.getBody();
   switch (b.which()) {
-    case C::Body::DEFINE_UNIT: return DefineUnit(b);
-    case C::Body::RETIRE_UNIT: return RetireUnit(b);
-    case C::Body::GRANT_ROLE: return GrantRole(b);
-    case C::Body::REGISTER_SUBJECT: return RegisterSubject(b);
-    case C::Body::CONSTITUTE_COUNCIL: return ConstituteCouncil(b);
-    case C::Body::REGISTER_IDEA: return RegisterIdea(b);
-    case C::Body::CLASSIFY_PRODUCT: return ClassifyProduct(b);
-    case C::Body::REVIEW_IDEA: return ReviewIdea(b);
-    case C::Body::SUBMIT_PLAN: return SubmitPlan(b);
-    case C::Body::REVIEW_PLAN: return ReviewPlan(b);
-    case C::Body::GRANT_SUPPORT: return GrantSupport(b);
-    case C::Body::SUBMIT_DOSSIER: return SubmitDossier(b);
-    case C::Body::RECORD_SCORE: return RecordScore(b);
-    case C::Body::FORWARD: return Forward(b);
-    case C::Body::APPROVE_RESULTS: return ApproveResults(b);
-    case C::Body::REVOKE_RATING: return RevokeRating(b);
-    case C::Body::RECORD_INSPECTION: return RecordInspection(b);
-    case C::Body::RECORD_PROMOTION: return RecordPromotion(b);
-    case C::Body::IMPORT_CERTIFICATE: return ImportCertificate(b);
-    case C::Body::ANNUL_EVENT: return AnnulEvent(b);
-    case C::Body::FILE_DISPUTE: return FileDispute(b);
-    case C::Body::RESOLVE_DISPUTE: return ResolveDispute(b);
-    case C::Body::SET_TARGET: return SetTarget(b);
+    case C::Body::DEFINE_UNIT:
+      return DefineUnit(b);
+    case C::Body::RETIRE_UNIT:
+      return RetireUnit(b);
+    case C::Body::GRANT_ROLE:
+      return GrantRole(b);
+    case C::Body::REGISTER_SUBJECT:
+      return RegisterSubject(b);
+    case C::Body::CONSTITUTE_COUNCIL:
+      return ConstituteCouncil(b);
+    case C::Body::REGISTER_IDEA:
+      return RegisterIdea(b);
+    case C::Body::CLASSIFY_PRODUCT:
+      return ClassifyProduct(b);
+    case C::Body::REVIEW_IDEA:
+      return ReviewIdea(b);
+    case C::Body::SUBMIT_PLAN:
+      return SubmitPlan(b);
+    case C::Body::REVIEW_PLAN:
+      return ReviewPlan(b);
+    case C::Body::GRANT_SUPPORT:
+      return GrantSupport(b);
+    case C::Body::SUBMIT_DOSSIER:
+      return SubmitDossier(b);
+    case C::Body::RECORD_SCORE:
+      return RecordScore(b);
+    case C::Body::FORWARD:
+      return Forward(b);
+    case C::Body::APPROVE_RESULTS:
+      return ApproveResults(b);
+    case C::Body::REVOKE_RATING:
+      return RevokeRating(b);
+    case C::Body::RECORD_INSPECTION:
+      return RecordInspection(b);
+    case C::Body::RECORD_PROMOTION:
+      return RecordPromotion(b);
+    case C::Body::IMPORT_CERTIFICATE:
+      return ImportCertificate(b);
+    case C::Body::ANNUL_EVENT:
+      return AnnulEvent(b);
+    case C::Body::FILE_DISPUTE:
+      return FileDispute(b);
+    case C::Body::RESOLVE_DISPUTE:
+      return ResolveDispute(b);
+    case C::Body::SET_TARGET:
+      return SetTarget(b);
   }
   return Status::InvalidArgument("unknown command type");
 }
@@ -472,7 +507,8 @@ Status Decider::RegisterIdea(C::Body::Reader b) {
   if (id.empty()) return Status::InvalidArgument("field 'product' must not be empty");
   if (c.getName().size() == 0) return Status::InvalidArgument("field 'name' must not be empty");
   if (c.getCycleYear() < 2018 || c.getCycleYear() > 2100) {
-    return Status::InvalidArgument("field 'cycle_year' must be a year of the programme, 2018 or later");
+    return Status::InvalidArgument(
+        "field 'cycle_year' must be a year of the programme, 2018 or later");
   }
   const ProductState* existing = nullptr;
   uint64_t version = 0;
@@ -489,10 +525,9 @@ Status Decider::RegisterIdea(C::Body::Reader b) {
     }
     Date earliest = *existing->rejected_on + 7;
     if (effective_ < earliest) {
-      return Status::Refused("the idea " + Quote(id) + " was rejected on " +
-                             FormatDate(*existing->rejected_on) +
-                             "; it may be submitted again from " + FormatDate(earliest) +
-                             " (at least 7 days later)");
+      return Status::Refused(
+          "the idea " + Quote(id) + " was rejected on " + FormatDate(*existing->rejected_on) +
+          "; it may be submitted again from " + FormatDate(earliest) + " (at least 7 days later)");
     }
     resubmission = true;
   }
@@ -527,9 +562,9 @@ Status Decider::ClassifyProduct(C::Body::Reader b) {
   auto c = b.getClassifyProduct();
   auto rules = RulesInForce(effective_);
   if (!rules || !GroupExists(*rules, c.getGroup())) {
-    return Status::InvalidArgument(
-        "field 'group' must be one of " + (rules ? DescribeGroups(*rules) : std::string("1-6")) +
-        "; got " + std::to_string(c.getGroup()));
+    return Status::InvalidArgument("field 'group' must be one of " +
+                                   (rules ? DescribeGroups(*rules) : std::string("1-6")) +
+                                   "; got " + std::to_string(c.getGroup()));
   }
   return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "classify products",
                     [&](schema::Payload::Builder p) { p.setProductClassified(c); });
@@ -545,9 +580,10 @@ Status Decider::ReviewIdea(C::Body::Reader b) {
 Status Decider::SubmitPlan(C::Body::Reader b) {
   auto c = b.getSubmitPlan();
   std::string sha = c.getDocument().getSha256().cStr();
-  bool hex = sha.size() == 64 && std::all_of(sha.begin(), sha.end(), [](char ch) {
-               return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-             });
+  bool hex =
+      sha.size() == 64 && std::all_of(sha.begin(), sha.end(), [](char ch) {
+        return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+      });
   if (!hex) {
     return Status::InvalidArgument("field 'document.sha256' must be 64 hexadecimal digits");
   }
@@ -639,7 +675,8 @@ Status Decider::SubmitDossier(C::Body::Reader b) {
         return Status::Refused("product " + Quote(p->id) + " already holds 5 stars");
       }
       break;
-    case Entry::IMPORT: break;  // refused above
+    case Entry::IMPORT:
+      break;  // refused above
   }
   return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "submit dossiers",
                     [&](schema::Payload::Builder pb) { pb.setDossierSubmitted(c); });
@@ -671,13 +708,12 @@ Status Decider::RecordScore(C::Body::Reader b) {
     if (!(vm.first >= 0 && vm.first <= vm.second)) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%g", vm.first);
-      return Status::InvalidArgument("field 'parts." + std::string(name) + "' must be from 0 to " +
-                                     std::to_string(static_cast<int>(vm.second)) + " under " +
-                                     rules->getTitle().cStr() + " (parts A/B/C " +
-                                     std::to_string(static_cast<int>(rules->getMaxA())) + "/" +
-                                     std::to_string(static_cast<int>(rules->getMaxB())) + "/" +
-                                     std::to_string(static_cast<int>(rules->getMaxC())) +
-                                     "); got " + buf);
+      return Status::InvalidArgument(
+          "field 'parts." + std::string(name) + "' must be from 0 to " +
+          std::to_string(static_cast<int>(vm.second)) + " under " + rules->getTitle().cStr() +
+          " (parts A/B/C " + std::to_string(static_cast<int>(rules->getMaxA())) + "/" +
+          std::to_string(static_cast<int>(rules->getMaxB())) + "/" +
+          std::to_string(static_cast<int>(rules->getMaxC())) + "); got " + buf);
     }
   }
   s = Authorize({Role::COUNCIL}, p->unit, "score for council " + Quote(council_id), council_id);
@@ -700,9 +736,9 @@ Status Decider::RecordScore(C::Body::Reader b) {
     return Status::Refused(
         "council " + Quote(council_id) + " (" + std::string(LevelName(council->level)) +
         ") may not score product " + Quote(p->id) + ": " +
-        (forwarded ? "its dossier was forwarded to the " + std::string(LevelName(*forwarded)) +
-                         " level"
-                   : std::string("the central level scores only forwarded dossiers")));
+        (forwarded
+             ? "its dossier was forwarded to the " + std::string(LevelName(*forwarded)) + " level"
+             : std::string("the central level scores only forwarded dossiers")));
   }
   double total = parts.getA() + parts.getB() + parts.getC();
   int stars = StarsFor(*rules, total, c.getMandatoryMet());
@@ -814,8 +850,7 @@ Status Decider::ApproveResults(C::Body::Reader b) {
     if (stars > best->stars) {
       return Status::Refused(where + "the decision gives " + std::to_string(stars) +
                              " stars but council " + Quote(best->council) + " scored " +
-                             std::to_string(best->stars) + " (total " +
-                             Points(best->total) + ")");
+                             std::to_string(best->stars) + " (total " + Points(best->total) + ")");
     }
     std::string cert_no = item.getCertificate().cStr();
     if (cert_no.empty()) return Status::InvalidArgument(where + "certificate must not be empty");
@@ -907,8 +942,8 @@ Status Decider::RevokeRating(C::Body::Reader b) {
     // decision date has ended already, and revoking it would leave its
     // successor in force under a product marked revoked.
     if (active != p->Current()) {
-      return Status::Refused(where + "certificate " + Quote(active->no) +
-                             ", in force on " + FormatDate(decision.date) + ", has ended since (" +
+      return Status::Refused(where + "certificate " + Quote(active->no) + ", in force on " +
+                             FormatDate(decision.date) + ", has ended since (" +
                              (active->superseded_by.empty()
                                   ? std::string("revoked")
                                   : "superseded by " + Quote(active->superseded_by)) +
@@ -955,7 +990,8 @@ Status Decider::RecordInspection(C::Body::Reader b) {
 
 Status Decider::RecordPromotion(C::Body::Reader b) {
   auto c = b.getRecordPromotion();
-  if (c.getChannel().size() == 0) return Status::InvalidArgument("field 'channel' must not be empty");
+  if (c.getChannel().size() == 0)
+    return Status::InvalidArgument("field 'channel' must not be empty");
   return ProductAct(c.getProduct().cStr(), {Stage::kCertified}, {Role::OFFICER},
                     "record trade promotion",
                     [&](schema::Payload::Builder p) { p.setPromotionRecorded(c); });
@@ -988,7 +1024,8 @@ Status Decider::ImportCertificate(C::Body::Reader b) {
   s = RequireUnit(unit, "unit", &u, /*allow_retired=*/true);
   if (!s.ok()) return s;
   if (c.getStars() < 3 || c.getStars() > 5) {
-    return Status::InvalidArgument("field 'stars' must be from 3 to 5: only recognised products hold certificates");
+    return Status::InvalidArgument(
+        "field 'stars' must be from 3 to 5: only recognised products hold certificates");
   }
   if (c.getGroup() < 1 || c.getGroup() > 6) {
     return Status::InvalidArgument("field 'group' must be from 1 to 6");

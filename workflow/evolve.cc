@@ -6,18 +6,30 @@ using P = schema::Payload;
 
 std::string_view StageName(Stage stage) {
   switch (stage) {
-    case Stage::kNone: return "none";
-    case Stage::kIdeaRegistered: return "idea_registered";
-    case Stage::kIdeaSelected: return "idea_selected";
-    case Stage::kIdeaRejected: return "idea_rejected";
-    case Stage::kPlanSubmitted: return "plan_submitted";
-    case Stage::kPlanApproved: return "plan_approved";
-    case Stage::kPlanRejected: return "plan_rejected";
-    case Stage::kDossierSubmitted: return "dossier_submitted";
-    case Stage::kScored: return "scored";
-    case Stage::kCertified: return "certified";
-    case Stage::kExpired: return "expired";
-    case Stage::kRevoked: return "revoked";
+    case Stage::kNone:
+      return "none";
+    case Stage::kIdeaRegistered:
+      return "idea_registered";
+    case Stage::kIdeaSelected:
+      return "idea_selected";
+    case Stage::kIdeaRejected:
+      return "idea_rejected";
+    case Stage::kPlanSubmitted:
+      return "plan_submitted";
+    case Stage::kPlanApproved:
+      return "plan_approved";
+    case Stage::kPlanRejected:
+      return "plan_rejected";
+    case Stage::kDossierSubmitted:
+      return "dossier_submitted";
+    case Stage::kScored:
+      return "scored";
+    case Stage::kCertified:
+      return "certified";
+    case Stage::kExpired:
+      return "expired";
+    case Stage::kRevoked:
+      return "revoked";
   }
   return "none";
 }

@@ -64,12 +64,18 @@ std::string Join(const std::vector<std::string>& names) {
 
 std::string Describe(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::string: return "a string";
-    case json::value_t::array: return "an array";
-    case json::value_t::object: return "an object";
-    default: return "a number";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "a number";
   }
 }
 
@@ -87,10 +93,9 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
     double d = v.get<double>();
     if (!v.is_number_integer() && std::floor(d) != d) return need("an integer");
     if (d < lo || d > hi) {
-      return Status::InvalidArgument(Field(path) + " must be an integer from " +
-                                     std::to_string(static_cast<long long>(lo)) + " to " +
-                                     std::to_string(static_cast<unsigned long long>(hi)) +
-                                     "; got " + v.dump());
+      return Status::InvalidArgument(
+          Field(path) + " must be an integer from " + std::to_string(static_cast<long long>(lo)) +
+          " to " + std::to_string(static_cast<unsigned long long>(hi)) + "; got " + v.dump());
     }
     return Status::OK();
   };
@@ -100,22 +105,33 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
       if (is_date) {
         Date d;
         if (!ParseDate(v.get<std::string>(), &d)) {
-          return Status::InvalidArgument(Field(path) + " must be a real date written YYYY-MM-DD; got '" +
+          return Status::InvalidArgument(Field(path) +
+                                         " must be a real date written YYYY-MM-DD; got '" +
                                          v.get<std::string>() + "'");
         }
       }
       return Status::OK();
-    case W::BOOL: return v.is_boolean() ? Status::OK() : need("true or false");
-    case W::UINT8: return integer(0, 255);
-    case W::UINT16: return integer(0, 65535);
-    case W::UINT32: return integer(0, 4294967295.0);
-    case W::UINT64: return integer(0, 9007199254740992.0);  // exact in JSON numbers
-    case W::INT8: return integer(-128, 127);
-    case W::INT16: return integer(-32768, 32767);
-    case W::INT32: return integer(-2147483648.0, 2147483647.0);
-    case W::INT64: return integer(-9007199254740992.0, 9007199254740992.0);
+    case W::BOOL:
+      return v.is_boolean() ? Status::OK() : need("true or false");
+    case W::UINT8:
+      return integer(0, 255);
+    case W::UINT16:
+      return integer(0, 65535);
+    case W::UINT32:
+      return integer(0, 4294967295.0);
+    case W::UINT64:
+      return integer(0, 9007199254740992.0);  // exact in JSON numbers
+    case W::INT8:
+      return integer(-128, 127);
+    case W::INT16:
+      return integer(-32768, 32767);
+    case W::INT32:
+      return integer(-2147483648.0, 2147483647.0);
+    case W::INT64:
+      return integer(-9007199254740992.0, 9007199254740992.0);
     case W::FLOAT32:
-    case W::FLOAT64: return v.is_number() ? Status::OK() : need("a number");
+    case W::FLOAT64:
+      return v.is_number() ? Status::OK() : need("a number");
     case W::ENUM: {
       // Event-only values (SubmitDossier's entry "import") are accepted here
       // so that the decider can say what to use instead, but not offered.
@@ -127,7 +143,8 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
       return Status::InvalidArgument(Field(path) + " must be one of " + Join(names) + "; got " +
                                      v.dump());
     }
-    case W::STRUCT: return CheckObject(v, t.asStruct(), path);
+    case W::STRUCT:
+      return CheckObject(v, t.asStruct(), path);
     case W::LIST: {
       if (!v.is_array()) return need("an array");
       auto element = t.asList().getElementType();
@@ -159,7 +176,8 @@ Status CollectUnion(const json& obj, capnp::StructSchema s, const std::string& d
   std::string where = path.empty() ? disc : path + "." + disc;
   auto it = obj.find(disc);
   if (it == obj.end()) {
-    return Status::InvalidArgument("missing " + Field(where) + "; it must be one of " + Join(names));
+    return Status::InvalidArgument("missing " + Field(where) + "; it must be one of " +
+                                   Join(names));
   }
   for (auto f : s.getUnionFields()) {
     if (it->is_string() && JsonName(f) == it->get<std::string>()) {
@@ -209,8 +227,8 @@ Status CheckObject(const json& obj, capnp::StructSchema s, const std::string& pa
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (it.key() == m.discriminator) continue;
     if (!m.fields.count(it.key())) {
-      return Status::InvalidArgument("unknown " + Field(sub(it.key())) + "; allowed here: " +
-                                     Join(m.order));
+      return Status::InvalidArgument("unknown " + Field(sub(it.key())) +
+                                     "; allowed here: " + Join(m.order));
     }
   }
   for (const auto& name : m.order) {
@@ -251,23 +269,23 @@ Status ParseCommand(std::string_view text, capnp::MallocMessageBuilder* out) {
   Status s = CheckObject(j, capnp::Schema::from<schema::Command>(), "");
   if (!s.ok()) return s;
   auto root = out->initRoot<schema::Command>();
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-                Codec().decode(kj::ArrayPtr<const char>(text.data(), text.size()),
-                               capnp::toDynamic(root));
-              })) {
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
+                 Codec().decode(kj::ArrayPtr<const char>(text.data(), text.size()),
+                                capnp::toDynamic(root));
+               })) {
     return Status::InvalidArgument(std::string("command could not be decoded: ") +
                                    e->getDescription().cStr());
   }
   return Status::OK();
 }
 
-std::string ToJson(capnp::DynamicStruct::Reader value) {
-  return Codec().encode(value).cStr();
-}
+std::string ToJson(capnp::DynamicStruct::Reader value) { return Codec().encode(value).cStr(); }
 
 std::string CommandType(schema::Command::Reader command) {
   auto body = capnp::toDynamic(command.getBody());
-  KJ_IF_MAYBE(f, body.which()) { return JsonName(*f); }
+  KJ_IF_MAYBE (f, body.which()) {
+    return JsonName(*f);
+  }
   return "";
 }
 

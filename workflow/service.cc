@@ -155,8 +155,7 @@ class LedgerView : public View {
   // states the folds of the streams it wrote, so that the next decision on
   // them need not read them back. Only for a view without pending events
   // (Submit's), whose states are the folds at their base versions.
-  void Remember(const Decided& d, const std::string& effective,
-                const std::vector<uint64_t>& seqs) {
+  void Remember(const Decided& d, const std::string& effective, const std::vector<uint64_t>& seqs) {
     if (shared_ == nullptr || seqs.size() != d.events.size() || !pending_.empty()) return;
     EventRef ref;
     ParseDate(effective, &ref.effective);
@@ -275,9 +274,8 @@ std::string CommandDigest(const Principal& who, schema::Command::Reader command)
 
 // Appends what was decided. `digest` binds the idempotency key.
 Status AppendDecided(ledger::Ledger* ledger, LedgerView& view, const Principal& who,
-                     std::vector<std::pair<std::string, Decided>>& decided,
-                     const std::string& key, const std::string& digest,
-                     ledger::AppendResult* result) {
+                     std::vector<std::pair<std::string, Decided>>& decided, const std::string& key,
+                     const std::string& digest, ledger::AppendResult* result) {
   ledger::AppendRequest req;
   req.idempotency_key = key;
   req.idempotency_digest = digest;

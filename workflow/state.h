@@ -137,8 +137,8 @@ struct ProductState {
   bool imported = false;
   Stage stage = Stage::kNone;  // as recorded; see StageOn for dates
   Date stage_date;
-  std::optional<Date> rejected_on;  // of the idea, for the 7-day rule
-  std::optional<Dossier> dossier;   // the dossier under evaluation, if any
+  std::optional<Date> rejected_on;        // of the idea, for the 7-day rule
+  std::optional<Dossier> dossier;         // the dossier under evaluation, if any
   std::vector<Certificate> certificates;  // every certificate issued, oldest first
   uint64_t support_vnd = 0;
   bool plan_approved = false;  // state support is only for approved plans
