@@ -5,7 +5,8 @@
 //             [--commands inspection,promotion] [--effective DATE] [--no-ids]
 //
 // N connections POST single commands (one JSON object each) to /v1/commands
-// and M connections GET /v1/products/{id} of random products, all at once,
+// and M connections GET /v1/products/{id} of random products (or --get-path,
+// e.g. /healthz, which measures HTTP alone), all at once,
 // for S seconds after a warm-up. Each connection is one keep-alive HTTP/1.1
 // connection driven by its own thread, one request at a time (a closed
 // loop, like a client waiting for its write to be durable before the next).
@@ -69,6 +70,7 @@ struct Options {
   bool ids = true;
   std::string get_products_file;  // GET from these instead (default: --products-file)
   std::vector<std::string> get_products;
+  std::string get_path;  // GET this path instead of products (e.g. /healthz: the bare HTTP cost)
 };
 
 [[noreturn]] void Usage(const std::string& why) {
@@ -76,7 +78,7 @@ struct Options {
             << "usage: http_load --port P (--token T | --token-file F) --products-file F\n"
                "                 [--post N] [--get M] [--seconds S] [--warmup S]\n"
                "                 [--commands inspection,promotion] [--effective YYYY-MM-DD]\n"
-               "                 [--get-products-file F] [--no-ids]\n";
+               "                 [--get-products-file F] [--get-path PATH] [--no-ids]\n";
   std::exit(2);
 }
 
@@ -112,6 +114,8 @@ Options Parse(int argc, char** argv) {
       o.token = lines[0];
     } else if (a == "--products-file")
       o.products = ReadLines(next());
+    else if (a == "--get-path")
+      o.get_path = next();
     else if (a == "--get-products-file")
       o.get_products = ReadLines(next());
     else if (a == "--post")
@@ -290,7 +294,9 @@ void RunReader(const Options& o, int index, const Window& w, Result* out) {
   while (!g_failed) {
     auto start = Clock::now();
     if (start >= w.measure_to) break;
-    if (!c.Do(http::verb::get, "/v1/products/" + o.get_products[pick(rng)], "")) return;
+    const std::string target =
+        o.get_path.empty() ? "/v1/products/" + o.get_products[pick(rng)] : o.get_path;
+    if (!c.Do(http::verb::get, target, "")) return;
     auto end = Clock::now();
     if (start >= w.measure_from && end < w.measure_to) {
       out->latencies_us.push_back(static_cast<uint32_t>(

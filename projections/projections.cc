@@ -5,12 +5,12 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/memtablerep.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <bit>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -21,7 +21,9 @@
 
 #include "ledger/event_view.h"
 #include "ledger/keys.h"
+#include "projections/id_index.h"
 #include "projections/records.h"
+#include "projections/sorted_run.h"
 #include "workflow/decide.h"
 #include "workflow/stream_fold.h"
 
@@ -190,8 +192,9 @@ struct Projections::Batch {
     size_t stored_certificates = 0;              // facts written before this batch
     std::optional<std::string> stored_deadline;  // deadline key written before
   };
-  std::unordered_map<std::string, ProductSlot> products;
-  std::string last_product;  // the slot of the last product event, if any
+  IdIndex product_ids;
+  std::deque<ProductSlot> products;  // by slot in product_ids (stable addresses)
+  std::string last_product;          // the slot of the last product event, if any
   ProductSlot* last_slot = nullptr;
   std::unordered_map<std::string, UnitState> units;
   std::unordered_map<std::string, SubjectState> subjects;
@@ -199,6 +202,10 @@ struct Projections::Batch {
   // Fact versions and changes are written as events are applied; the rest
   // of the states at the flush, all in this one batch with the checkpoint.
   rocksdb::WriteBatch writes;
+  // A rebuild's changes go to sorted runs instead (see SortedRun), and the
+  // table files the runs were written to wait here to be ingested.
+  SortedRun changes;
+  std::vector<std::string> change_tables;
   uint64_t events = 0;
   // A rebuild into an empty directory: nothing is read back from RocksDB
   // (every state is in the maps above until the end), and writes skip the
@@ -238,6 +245,8 @@ Status Projections::OpenAt(ledger::Ledger* ledger, const std::string& dir,
 Status Projections::OpenDb(bool fresh, bool bulk) {
   if (fresh) {
     rocksdb::Options o;
+    std::error_code ec;
+    fs::remove_all(RunsDir(), ec);  // a rebuild's leftovers, if it stopped
     rocksdb::Status d = rocksdb::DestroyDB(dir_, o);
     if (!d.ok()) return FromRocks(d, "dropping the projections");
   }
@@ -274,15 +283,6 @@ Status Projections::OpenDb(bool fresh, bool bulk) {
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name : kFamilies) cfs.emplace_back(name, cf_options);
-  if (bulk) {
-    // Changes, the most numerous, arrive in sequence order within each
-    // effective day (their keys' first 4 bytes): a skiplist with a hint per
-    // day inserts each after the last of its day without searching, and is
-    // already sorted when flushed.
-    auto& changes = cfs[9].options;
-    changes.memtable_factory = std::make_shared<rocksdb::SkipListFactory>();
-    changes.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(4));
-  }
   rocksdb::Status os = rocksdb::DB::Open(options, dir_, cfs, &handles_, &db_);
   if (!os.ok())
     return Status::Corruption("cannot open the projections at " + dir_ + ": " + os.ToString());
@@ -354,6 +354,9 @@ Status Projections::FoldAll(const Progress& progress) {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Chunk> queue;
+  // Chunks folded, emptied for the reader to fill again: their memory is
+  // reused rather than faulted in afresh for every chunk.
+  std::vector<Chunk> spare;
   bool reader_done = false, stop = false;
   Status read_status;
   std::thread reader([&] {
@@ -364,6 +367,10 @@ Status Projections::FoldAll(const Progress& progress) {
       if (stop) return false;
       queue.push_back(std::move(chunk));
       chunk = Chunk();
+      if (!spare.empty()) {
+        chunk = std::move(spare.back());
+        spare.pop_back();
+      }
       cv.notify_all();
       return true;
     };
@@ -382,48 +389,78 @@ Status Projections::FoldAll(const Progress& progress) {
     cv.notify_all();
   });
 
-  // And a third writes what the fold queued into the memtables, so that
-  // folding goes on meanwhile; at most two batches wait (memory stays bounded).
+  // And a third writes what the fold queued, so that folding goes on
+  // meanwhile: fact versions into the memtables, each run of changes sorted
+  // into a table file of its own, ingested at the end. At most two spills
+  // wait (memory stays bounded); emptied runs come back to be refilled.
+  struct Spill {
+    rocksdb::WriteBatch writes;
+    SortedRun changes;
+  };
   std::mutex write_mu;
   std::condition_variable write_cv;
-  std::deque<rocksdb::WriteBatch> to_write;
+  std::deque<Spill> to_write;
+  std::vector<SortedRun> spare_runs;
+  std::vector<std::string> tables;
   bool folding_done = false;
   Status write_status;
+  const rocksdb::Options change_options = db_->GetOptions(changes_);
   std::thread writer([&] {
     for (;;) {
-      rocksdb::WriteBatch wb;
+      Spill spill;
       {
         std::unique_lock<std::mutex> l(write_mu);
         write_cv.wait(l, [&] { return !to_write.empty() || folding_done; });
         if (to_write.empty()) return;
-        wb = std::move(to_write.front());
+        spill = std::move(to_write.front());
         to_write.pop_front();
         write_cv.notify_all();
       }
-      Status st = WriteWithoutWal(&wb);
-      if (!st.ok()) {
-        std::lock_guard<std::mutex> l(write_mu);
-        if (write_status.ok()) write_status = st;
+      Status st = WriteWithoutWal(&spill.writes);
+      std::string table;
+      if (st.ok() && !spill.changes.empty()) {
+        char name[32];
+        std::snprintf(name, sizeof name, "changes-%06zu.sst", tables.size());
+        table = (fs::path(RunsDir()) / name).string();
+        st = spill.changes.WriteTable(change_options, changes_, table);
+        spill.changes.Clear();
       }
+      std::lock_guard<std::mutex> l(write_mu);
+      if (!table.empty()) tables.push_back(table);
+      spare_runs.push_back(std::move(spill.changes));
+      if (!st.ok() && write_status.ok()) write_status = st;
     }
   });
   auto hand_over = [&](Batch* b) {
     std::unique_lock<std::mutex> l(write_mu);
     write_cv.wait(l, [&] { return to_write.size() < 2; });
-    to_write.push_back(std::move(b->writes));
+    to_write.push_back(Spill{std::move(b->writes), std::move(b->changes)});
     b->writes = rocksdb::WriteBatch();
+    b->changes = SortedRun();
+    if (!spare_runs.empty()) {
+      b->changes = std::move(spare_runs.back());
+      spare_runs.pop_back();
+    }
     write_cv.notify_all();
     return write_status;
   };
+  std::error_code ec;
+  fs::create_directories(RunsDir(), ec);
+  if (ec) return Status::IOError("cannot create " + RunsDir() + ": " + ec.message());
 
   Batch batch;
   batch.bulk = true;
   Status failure;
   uint64_t last = 0, reported = 0;
+  Chunk chunk;
   for (;;) {
-    Chunk chunk;
     {
       std::unique_lock<std::mutex> l(mu);
+      if (!chunk.events.empty()) {
+        chunk.data.clear();
+        chunk.events.clear();
+        spare.push_back(std::move(chunk));
+      }
       cv.wait(l, [&] { return !queue.empty() || reader_done; });
       if (queue.empty()) break;
       chunk = std::move(queue.front());
@@ -434,8 +471,11 @@ Status Projections::FoldAll(const Progress& progress) {
       failure = Apply(seq, std::string_view(chunk.data).substr(span.first, span.second), &batch);
       if (!failure.ok()) break;
       last = seq;
+      if (batch.writes.GetDataSize() >= kSpillBytes || batch.changes.bytes() >= run_bytes_) {
+        failure = hand_over(&batch);
+        if (!failure.ok()) break;
+      }
     }
-    if (failure.ok() && batch.writes.GetDataSize() >= kSpillBytes) failure = hand_over(&batch);
     if (!failure.ok()) break;
     if (progress && last - reported >= 1000000) {
       progress(last, total);
@@ -448,12 +488,14 @@ Status Projections::FoldAll(const Progress& progress) {
     cv.notify_all();
   }
   reader.join();
+  if (failure.ok()) failure = hand_over(&batch);  // the last run of changes
   {
     std::lock_guard<std::mutex> l(write_mu);
     folding_done = true;
     write_cv.notify_all();
   }
   writer.join();  // it writes what is queued first
+  batch.change_tables = std::move(tables);
   if (!failure.ok()) return failure;
   if (!read_status.ok()) return read_status;
   if (!write_status.ok()) return write_status;
@@ -524,21 +566,22 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
     // the last slot is kept at hand.
     Batch::ProductSlot* at =
         batch->last_slot && batch->last_product == id ? batch->last_slot : nullptr;
-    auto it = at ? batch->products.end() : batch->products.find(id);
-    if (!at && it == batch->products.end()) {
-      Batch::ProductSlot slot;
-      Status s = batch->bulk ? Status::NotFound("") : Product(id, &slot.state);
-      if (s.ok()) {
-        slot.stored_certificates = slot.state.certificates.size();
-        if (const auto* c = slot.state.Current())
-          slot.stored_deadline = DeadlineKey(c->valid_until, id);
-      } else if (!s.IsNotFound()) {
-        return s;
-      }
-      it = batch->products.emplace(id, std::move(slot)).first;
-    }
     if (!at) {
-      at = &it->second;
+      if (std::optional<uint32_t> found = batch->product_ids.Find(id)) {
+        at = &batch->products[*found];
+      } else {
+        Batch::ProductSlot slot;
+        Status s = batch->bulk ? Status::NotFound("") : Product(id, &slot.state);
+        if (s.ok()) {
+          slot.stored_certificates = slot.state.certificates.size();
+          if (const auto* c = slot.state.Current())
+            slot.stored_deadline = DeadlineKey(c->valid_until, id);
+        } else if (!s.IsNotFound()) {
+          return s;
+        }
+        batch->product_ids.Add(id);
+        at = &batch->products.emplace_back(std::move(slot));
+      }
       batch->last_product = id;
       batch->last_slot = at;
     }
@@ -662,7 +705,11 @@ void Projections::RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader
   Date effective;
   workflow::ParseDate(e.getEffective().cStr(), &effective);
   FlatInto(msg, &batch->flat);
-  batch->writes.Put(changes_, ChangeKey(effective, seq), batch->flat);
+  if (batch->bulk) {
+    batch->changes.Add(ChangeKey(effective, seq), batch->flat);
+  } else {
+    batch->writes.Put(changes_, ChangeKey(effective, seq), batch->flat);
+  }
 }
 
 Status Projections::Flush(uint64_t seq, Batch* batch) {
@@ -700,7 +747,9 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
       wb.Put(targets_, TargetKey(unit, t.year, t.indicator), v);
     }
   }
-  for (auto& [id, slot] : batch->products) {
+  for (uint32_t n = 0; n < batch->products.size(); ++n) {
+    const std::string& id = batch->product_ids.id(n);
+    const Batch::ProductSlot& slot = batch->products[n];
     const ProductState& p = slot.state;
     if (!p.exists) {
       wb.Delete(products_, id);
@@ -744,6 +793,15 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
     Status s = WriteWithoutWal(&batch->writes);
     batch->writes.Clear();
     if (!s.ok()) return s;
+    if (!batch->change_tables.empty()) {
+      rocksdb::IngestExternalFileOptions ingest;
+      ingest.move_files = true;  // linked, not copied: the runs are on this disk
+      s = FromRocks(db_->IngestExternalFile(changes_, batch->change_tables, ingest),
+                    "ingesting the changes");
+      if (!s.ok()) return s;
+      std::error_code ec;
+      fs::remove_all(RunsDir(), ec);
+    }
     std::vector<rocksdb::ColumnFamilyHandle*> data(handles_.begin() + 1, handles_.end());
     s = FromRocks(db_->Flush(rocksdb::FlushOptions(), data), "flushing the projections");
     if (!s.ok()) return s;

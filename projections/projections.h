@@ -18,9 +18,10 @@
 //    crash never applies an event twice or loses one: CatchUp resumes after it.
 //  * Rebuild (drop everything, refold the log) gives byte for byte what live
 //    catching up gave; Digests() lets a test check it. A rebuild keeps every
-//    state in memory and writes each read model once, without the WAL; until
-//    it has flushed everything to disk a marker in meta says so, and a
-//    directory opened with the marker still there is folded again.
+//    state in memory and writes each read model once, without the WAL (the
+//    changes as sorted table files, ingested at the end); until it has
+//    flushed everything to disk a marker in meta says so, and a directory
+//    opened with the marker still there is folded again.
 //  * An annulment refolds the stream it annuls in (up to the annulment), so an
 //    annulled event stops counting everywhere it counted.
 //  * Readers call CatchUp first to read their own writes.
@@ -75,6 +76,10 @@ class Projections {
   Status CatchUp(const Progress& progress = {}, uint64_t up_to = 0);
   // Drops every read model and refolds the whole log.
   Status Rebuild(const Progress& progress = {});
+  // How many bytes of change records a rebuild sorts into each table file it
+  // ingests (by default 64 MiB: a national ledger's make about thirty).
+  // Tests make it small, so that many runs overlap.
+  void set_rebuild_run_bytes(size_t bytes) { run_bytes_ = bytes; }
   uint64_t checkpoint() const { return checkpoint_.load(); }
 
   // Reads (call CatchUp first to see the latest appends).
@@ -121,6 +126,8 @@ class Projections {
   // without the states or the checkpoint: a rebuild's memory stays bounded.
   Status WriteWithoutWal(rocksdb::WriteBatch* wb);
   Status FoldAll(const Progress& progress);
+  // Where a rebuild writes its runs of changes before ingesting them.
+  std::string RunsDir() const { return dir_ + "/rebuild-runs"; }
   Status SubjectFor(const std::string& id, Batch* batch, workflow::SubjectState* out);
   void RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader e,
                     const workflow::ProductState& state, Batch* batch);
@@ -138,6 +145,7 @@ class Projections {
   rocksdb::ColumnFamilyHandle* fact_versions_ = nullptr;
   rocksdb::ColumnFamilyHandle* changes_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  size_t run_bytes_ = size_t{64} << 20;
   std::atomic<uint64_t> checkpoint_{0};  // read by other threads (metrics)
 };
 
