@@ -21,6 +21,8 @@
 #include <string>
 #include <thread>
 
+#include "cli_support.h"
+
 namespace fs = std::filesystem;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -37,7 +39,8 @@ json Call(int port, http::verb method, const std::string& target, const json& bo
   boost::asio::io_context ioc;
   beast::tcp_stream stream(ioc);
   stream.expires_after(std::chrono::seconds(60));
-  stream.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  stream.connect(
+      tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
   http::request<http::string_body> req{method, target, 11};
   req.set(http::field::host, "127.0.0.1");
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
@@ -58,7 +61,8 @@ bool PortOpen(int port) {
   try {
     boost::asio::io_context ioc;
     tcp::socket s(ioc);
-    s.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+    s.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                            static_cast<unsigned short>(port)));
     return true;
   } catch (...) {
     return false;
@@ -90,12 +94,6 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_file) {
   return pid;
 }
 
-int FreePort() {
-  boost::asio::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
-
 // A WebDriver session of headless Chromium.
 class Browser {
  public:
@@ -105,10 +103,13 @@ class Browser {
                  {{"browserName", "chrome"},
                   {"goog:chromeOptions",
                    {{"binary", "/usr/bin/chromium"},
-                    {"args", {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                              "--window-size=1280,1000"}},
-                    {"prefs", {{"download.default_directory", downloads}, {"download.prompt_for_download", false}}}}}}}}}};
+                    {"args",
+                     {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                      "--no-first-run", "--disable-background-networking",
+                      "--disable-component-update", "--disable-sync", "--window-size=1280,1000"}},
+                    {"prefs",
+                     {{"download.default_directory", downloads},
+                      {"download.prompt_for_download", false}}}}}}}}}};
     json r = Call(port_, http::verb::post, "/session", caps);
     INFO(r.dump());
     REQUIRE(r["value"].contains("sessionId"));
@@ -116,9 +117,12 @@ class Browser {
   }
   ~Browser() { Call(port_, http::verb::delete_, session_); }
 
-  void Go(const std::string& url) { Call(port_, http::verb::post, session_ + "/url", {{"url", url}}); }
+  void Go(const std::string& url) {
+    Call(port_, http::verb::post, session_ + "/url", {{"url", url}});
+  }
   std::string Find(const std::string& css) {
-    json r = Call(port_, http::verb::post, session_ + "/element", {{"using", "css selector"}, {"value", css}});
+    json r = Call(port_, http::verb::post, session_ + "/element",
+                  {{"using", "css selector"}, {"value", css}});
     INFO(css << ": " << r.dump());
     REQUIRE(r["value"].contains(kElement));
     return r["value"][kElement];
@@ -132,7 +136,8 @@ class Browser {
     Call(port_, http::verb::post, session_ + "/element/" + Find(css) + "/click", json::object());
   }
   json Script(const std::string& js) {
-    return Call(port_, http::verb::post, session_ + "/execute/sync", {{"script", js}, {"args", json::array()}})["value"];
+    return Call(port_, http::verb::post, session_ + "/execute/sync",
+                {{"script", js}, {"args", json::array()}})["value"];
   }
   // Waits until `js` (an expression) is truthy; returns its value.
   json WaitFor(const std::string& js, int seconds = 20) {
@@ -143,8 +148,9 @@ class Browser {
       if (!v.is_null() && v != false && v != "" && v != 0) return v;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    FAIL("the page never showed: " << js << " (last: " << v.dump() << ", message: "
-                                   << Script("return document.querySelector('#message').textContent;").dump() << ")");
+    FAIL("the page never showed: "
+         << js << " (last: " << v.dump() << ", message: "
+         << Script("return document.querySelector('#message').textContent;").dump() << ")");
     return v;
   }
 
@@ -163,10 +169,10 @@ TEST_CASE("an official searches, opens a product and downloads the report in Chr
   fs::create_directories(dir / "downloads");
 
   // The demo: sample data loaded, a token printed, the dashboard served.
-  int web = FreePort();
+  int web = ocop::testing::FreePort();
   Child demo;
-  demo.pid = Spawn({OCOP_BINARY, "--data", (dir / "data").string(), "demo", "--csv", CAMAU_CSV, "--listen",
-                    "127.0.0.1:" + std::to_string(web)},
+  demo.pid = Spawn({OCOP_BINARY, "--data", (dir / "data").string(), "demo", "--csv", CAMAU_CSV,
+                    "--listen", "127.0.0.1:" + std::to_string(web)},
                    (dir / "demo.out").string());
   std::string token;
   for (int i = 0; i < 600 && token.empty(); ++i) {
@@ -177,10 +183,12 @@ TEST_CASE("an official searches, opens a product and downloads the report in Chr
   }
   REQUIRE(!token.empty());
 
-  int driver_port = FreePort();
+  int driver_port = ocop::testing::FreePort();
   Child driver;
-  driver.pid = Spawn({"/usr/bin/chromedriver", "--port=" + std::to_string(driver_port)}, (dir / "driver.out").string());
-  for (int i = 0; i < 100 && !PortOpen(driver_port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  driver.pid = Spawn({"/usr/bin/chromedriver", "--port=" + std::to_string(driver_port)},
+                     (dir / "driver.out").string());
+  for (int i = 0; i < 100 && !PortOpen(driver_port); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   REQUIRE(PortOpen(driver_port));
 
   {
@@ -216,17 +224,20 @@ TEST_CASE("an official searches, opens a product and downloads the report in Chr
     b.Click("#report-form button[type=submit]");
     std::string summary = b.WaitFor("document.querySelector('#r-summary').textContent");
     json api = Call(web, http::verb::get, "/v1/reports?period=2024&unit=CM", nullptr, token);
-    CHECK(summary.find("Công nhận trong kỳ" + std::to_string(api["recognised"]["total"].get<int>())) !=
-          std::string::npos);
+    CHECK(summary.find("Công nhận trong kỳ" +
+                       std::to_string(api["recognised"]["total"].get<int>())) != std::string::npos);
     int chart_bars = b.Script("return document.querySelectorAll('#r-chart rect').length;");
     CHECK(chart_bars >= 9);  // stars by district: nine districts in 2024
 
     // 4. Download the CSV: the page says what it got, and the file is there.
     b.Click("#r-csv");
-    std::string msg = b.WaitFor("document.querySelector('#message').textContent.includes('Đã tải') && document.querySelector('#message').textContent");
+    std::string msg = b.WaitFor(
+        "document.querySelector('#message').textContent.includes('Đã tải') && "
+        "document.querySelector('#message').textContent");
     CHECK(msg.find("ocop-report-2024-CM.csv") != std::string::npos);
     fs::path csv = dir / "downloads" / "ocop-report-2024-CM.csv";
-    for (int i = 0; i < 100 && !fs::exists(csv); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 100 && !fs::exists(csv); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     REQUIRE(fs::exists(csv));
     std::ifstream f(csv);
     std::stringstream text;

@@ -2,6 +2,9 @@
 // command line from the outside (OCOP_BINARY is defined by tests/CMakeLists.txt).
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +15,23 @@
 #include <string>
 
 namespace ocop::testing {
+
+// A loopback port free at the time of asking (the kernel picks it), for a
+// server a test starts. A port made from the pid could be one the kernel had
+// just given another test's connection.
+inline int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t n = sizeof a;
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n) == 0);
+  close(fd);
+  return ntohs(a.sin_port);
+}
 
 struct Run {
   int code = -1;    // the exit code, -1 if killed by a signal

@@ -77,7 +77,7 @@ TEST_CASE("a replica follows the primary byte for byte and refuses a primary wit
       impostor("follow-impostor");
   REQUIRE(Ocop(primary.flag() + " submit", kEvents).code == 0);
   std::string token = Token(primary.path.string(), "national.mirror");
-  const int port = 21000 + getpid() % 20000;
+  const int port = ocop::testing::FreePort();
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
 
   {

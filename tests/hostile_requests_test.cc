@@ -20,6 +20,8 @@
 #include <string>
 #include <thread>
 
+#include "cli_support.h"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -105,7 +107,7 @@ EOF)";
   std::ofstream(fs::path(data) / "tokens", std::ios::app)
       << "fuzzer 93850b707585e404e4951a3ddc1f05a34b3d4f5fc081d616f46d8a2e8f1c8e68\n";
 
-  int port = 20000 + getpid() % 20000;
+  int port = ocop::testing::FreePort();
   pid_t server = fork();
   if (server == 0) {
     std::string listen = "127.0.0.1:" + std::to_string(port);
