@@ -6,6 +6,7 @@
 #include <kj/exception.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -268,6 +269,16 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
   streams_options.memtable_insert_with_hint_prefix_extractor = std::make_shared<StreamOfEntry>();
   rocksdb::ColumnFamilyOptions heads_options = cf_options;
   heads_options.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewNoopTransform());
+  // Every command with an id looks its key up twice (the workflow, to answer
+  // a repeat without deciding again; the group, to bind it), and a fresh key
+  // is found nowhere: bloom filters, in the memtable and in each table,
+  // answer "not here" without searching.
+  rocksdb::ColumnFamilyOptions idem_options = cf_options;
+  rocksdb::BlockBasedTableOptions idem_table = table;
+  idem_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  idem_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(idem_table));
+  idem_options.memtable_whole_key_filtering = true;
+  idem_options.memtable_prefix_bloom_size_ratio = 0.05;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& n : names) {
     if (n == kEventsCf || n == kTreeCf) {
@@ -276,6 +287,8 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
       descriptors.emplace_back(n, streams_options);
     } else if (n == kHeadsCf) {
       descriptors.emplace_back(n, heads_options);
+    } else if (n == kIdemCf) {
+      descriptors.emplace_back(n, idem_options);
     } else {
       descriptors.emplace_back(n, cf_options);
     }
@@ -404,8 +417,36 @@ Status BuildEnvelope(const NewEvent& e, const std::string& idempotency_key, size
 }  // namespace
 
 Status Ledger::Append(const AppendRequest& request, AppendResult* result) {
-  if (request.events.empty()) return Status::InvalidArgument("an append needs at least one event");
   Writer w;
+  Status s = Prepare(request, result, &w);
+  if (!s.ok()) return s;
+  return Commit(&w);
+}
+
+void Ledger::AppendEach(const std::vector<const AppendRequest*>& requests,
+                        std::vector<Status>* statuses, std::vector<AppendResult>* results) {
+  statuses->assign(requests.size(), Status::OK());
+  results->assign(requests.size(), AppendResult());
+  std::vector<std::unique_ptr<Writer>> writers(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    writers[i] = std::make_unique<Writer>();
+    (*statuses)[i] = Prepare(*requests[i], &(*results)[i], writers[i].get());
+  }
+  // Queued one behind the other, so that the first to reach the front
+  // writes the rest with it (as far as the group limits allow).
+  std::unique_lock<std::mutex> l(mu_);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if ((*statuses)[i].ok()) writers_.push_back(writers[i].get());
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if ((*statuses)[i].ok()) (*statuses)[i] = AwaitOrLead(writers[i].get(), l);
+  }
+}
+
+// Checks `request` and builds its envelopes into `w`; nothing is queued.
+Status Ledger::Prepare(const AppendRequest& request, AppendResult* result, Writer* wp) {
+  Writer& w = *wp;
+  if (request.events.empty()) return Status::InvalidArgument("an append needs at least one event");
   w.request = &request;
   w.result = result;
   for (size_t i = 0; i < request.events.size(); ++i) {
@@ -433,8 +474,7 @@ Status Ledger::Append(const AppendRequest& request, AppendResult* result) {
       w.digest = merkle::ToHex(RequestDigest(request));
     }
   }
-
-  return Commit(&w);
+  return Status::OK();
 }
 
 Status Ledger::AppendReplicated(const std::vector<std::string>& stored_events) {
@@ -451,10 +491,15 @@ Status Ledger::AppendReplicated(const std::vector<std::string>& stored_events) {
 
 // Queues `w` and either waits for the group that carries it or, at the
 // front of the queue, writes that group itself (LevelDB's design).
-Status Ledger::Commit(Writer* wp) {
-  Writer& w = *wp;
+Status Ledger::Commit(Writer* w) {
   std::unique_lock<std::mutex> l(mu_);
-  writers_.push_back(&w);
+  writers_.push_back(w);
+  return AwaitOrLead(w, l);
+}
+
+// `w` is queued and `l` holds mu_.
+Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
+  Writer& w = *wp;
   while (!w.done && &w != writers_.front()) w.cv.wait(l);
   if (w.done) return w.status;
 

@@ -145,6 +145,13 @@ class Ledger {
   static Status Open(const std::string& dir, const Options& options, std::unique_ptr<Ledger>* out);
 
   Status Append(const AppendRequest& request, AppendResult* result);
+  // Appends each request on its own, as if each came from a caller of its
+  // own at the same moment: they share one group commit (one write, one
+  // sync) as far as the group limits allow, and each succeeds or fails alone.
+  // (*statuses)[i] and (*results)[i] are request i's. For a server that
+  // carries many commands per hand-off instead of a thread per command.
+  void AppendEach(const std::vector<const AppendRequest*>& requests, std::vector<Status>* statuses,
+                  std::vector<AppendResult>* results);
 
   // Replication: appends events already stored elsewhere, byte for byte, so
   // that this log's tree is the same tree. Each must be the next sequence
@@ -199,7 +206,9 @@ class Ledger {
   class TreeReader;
 
   Ledger() = default;
+  Status Prepare(const AppendRequest& request, AppendResult* result, Writer* w);
   Status Commit(Writer* w);
+  Status AwaitOrLead(Writer* w, std::unique_lock<std::mutex>& l);
   Status WriteGroup(std::vector<Writer*>& group);
   Status PrepareReplicated(Writer* w, GroupState* g, void* batch);
   Status StreamVersionIn(GroupState* g, const std::string& stream, uint64_t* version);

@@ -189,6 +189,10 @@ typename T::Reader Read(const std::string& bytes, kj::Array<capnp::word>* words,
 struct Projections::Batch {
   struct ProductSlot {
     ProductState state;
+    // Whether the state changed in this batch. Most events (promotions,
+    // inspections) change nothing but the changes read model: a live flush
+    // then writes no product, facts or deadline for them.
+    bool changed = false;
     size_t stored_certificates = 0;              // facts written before this batch
     std::optional<std::string> stored_deadline;  // deadline key written before
   };
@@ -594,6 +598,10 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
       if (!s.ok()) return s;
       before = FactBytes(state, subject);
     }
+    // A rebuild writes every state at the end; a live flush only those
+    // that changed.
+    std::optional<ProductState> was;
+    if (!batch->bulk && !at->changed && !facts && !refold) was = state;
     if (refold) {
       ProductState fresh;
       refold->Fold(&fresh);
@@ -601,6 +609,7 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
     } else {
       state = workflow::Evolve(std::move(state), ref);
     }
+    if (!was || !(*was == state)) at->changed = true;
     if (facts) {
       if (state.subject != subject.id) {
         Status s = SubjectFor(state.subject, batch, &subject);
@@ -750,6 +759,7 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
   for (uint32_t n = 0; n < batch->products.size(); ++n) {
     const std::string& id = batch->product_ids.id(n);
     const Batch::ProductSlot& slot = batch->products[n];
+    if (!slot.changed) continue;
     const ProductState& p = slot.state;
     if (!p.exists) {
       wb.Delete(products_, id);

@@ -9,7 +9,7 @@ packages=(
   g++ cmake ninja-build pkg-config curl
   librocksdb-dev capnproto libcapnp-dev libssl-dev
   libspdlog-dev libfmt-dev libboost-dev libcli11-dev nlohmann-json3-dev
-  libxlsxwriter-dev zlib1g-dev
+  libxlsxwriter-dev zlib1g-dev libjemalloc-dev
   catch2
   chromium chromium-driver  # the dashboard's browser test
   postgresql libpq-dev libsqlite3-dev  # the benchmarks' peers (bench/run.sh)

@@ -151,6 +151,81 @@ void Api::Answered(const std::vector<uint64_t>& seqs) {
   }
 }
 
+std::optional<std::string> Api::Authorize(const Request& req, Response* refused,
+                                          std::string* route) {
+  auto auth = req[http::field::authorization];
+  std::string token;
+  if (auth.size() > 7 && auth.substr(0, 7) == "Bearer ")
+    token = std::string(auth.substr(7).data(), auth.size() - 7);
+  auto who = token.empty() ? std::nullopt : tokens_.PrincipalFor(token);
+  if (!who) {
+    *route = "/v1 (unauthorized)";  // one label, whatever path was tried
+    *refused =
+        Error(req, 401, "unauthorized",
+              token.empty() ? "send Authorization: Bearer TOKEN (made by `ocop token add`)"
+                            : "that token is not known; ask for one made by `ocop token add`");
+    refused->set(http::field::www_authenticate, "Bearer");
+  }
+  return who;
+}
+
+// The common case, one command (a JSON object), goes to ParseCommand as sent:
+// parsing it as JSON as well and printing it again for ParseCommand cost
+// about a tenth of a POST's CPU (bench/http_load.sh). Anything else, or a body
+// ParseCommand refuses, takes Handle's general path, which says what is wrong.
+bool Api::ParseOneCommand(const Request& req, capnp::MallocMessageBuilder* msg) {
+  size_t first = req.body().find_first_not_of(" \t\r\n");
+  return first != std::string::npos && req.body()[first] == '{' &&
+         workflow::ParseCommand(req.body(), msg).ok();
+}
+
+Response Api::CommandReply(const Request& req, const Status& s, const workflow::Outcome& o,
+                           std::chrono::steady_clock::time_point start) {
+  if (!s.ok()) return FromStatus(req, s);
+  Answered(o.seqs);
+  json reply{{"ok", true}, {"seqs", o.seqs}};
+  if (o.duplicate) reply["duplicate"] = true;
+  metrics_->Append(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return JsonReply(req, 200, reply);
+}
+
+bool Api::IsCommandPost(const Request& req) {
+  return req.method() == http::verb::post && req.target() == "/v1/commands";
+}
+
+void Api::HandleCommands(const std::vector<const Request*>& reqs, std::vector<Response>* out,
+                         std::vector<std::string>* principals, std::vector<std::string>* routes) {
+  const size_t n = reqs.size();
+  out->assign(n, Response());
+  principals->assign(n, "");
+  routes->assign(n, "/v1/commands");
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> msgs;
+  std::vector<workflow::Service::Submission> batch;
+  std::vector<size_t> index;  // batch position -> request
+  for (size_t i = 0; i < n; ++i) {
+    const Request& req = *reqs[i];
+    Response refused;
+    auto who = Authorize(req, &refused, &(*routes)[i]);
+    auto msg = std::make_unique<capnp::MallocMessageBuilder>();
+    if (!who || !ParseOneCommand(req, msg.get())) {
+      // Refused, or anything but one valid command: answered alone, as ever.
+      (*out)[i] = Handle(req, &(*principals)[i], &(*routes)[i]);
+      continue;
+    }
+    (*principals)[i] = *who;
+    batch.push_back({workflow::Principal{*who, false}, msg->getRoot<workflow::schema::Command>()});
+    msgs.push_back(std::move(msg));
+    index.push_back(i);
+  }
+  std::vector<Status> statuses;
+  std::vector<workflow::Outcome> outcomes;
+  service_.SubmitEach(batch, &statuses, &outcomes);
+  for (size_t k = 0; k < batch.size(); ++k) {
+    (*out)[index[k]] = CommandReply(*reqs[index[k]], statuses[k], outcomes[k], start);
+  }
+}
+
 Response Api::Handle(const Request& req, std::string* principal, std::string* route) {
   Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
   const std::string& p = t.path;
@@ -178,20 +253,9 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
   }
 
   // Everything under /v1 speaks for a principal.
-  auto auth = req[http::field::authorization];
-  std::string token;
-  if (auth.size() > 7 && auth.substr(0, 7) == "Bearer ")
-    token = std::string(auth.substr(7).data(), auth.size() - 7);
-  auto who = token.empty() ? std::nullopt : tokens_.PrincipalFor(token);
-  if (!who) {
-    *route = "/v1 (unauthorized)";  // one label, whatever path was tried
-    Response res =
-        Error(req, 401, "unauthorized",
-              token.empty() ? "send Authorization: Bearer TOKEN (made by `ocop token add`)"
-                            : "that token is not known; ask for one made by `ocop token add`");
-    res.set(http::field::www_authenticate, "Bearer");
-    return res;
-  }
+  Response refused;
+  auto who = Authorize(req, &refused, route);
+  if (!who) return refused;
   *principal = *who;
 
   if (p == "/v1/commands") {
@@ -203,26 +267,10 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
     auto submit_one = [&](workflow::schema::Command::Reader command) {
       workflow::Outcome o;
       Status s = service_.Submit(actor, command, &o);
-      if (!s.ok()) return FromStatus(req, s);
-      Answered(o.seqs);
-      json reply{{"ok", true}, {"seqs", o.seqs}};
-      if (o.duplicate) reply["duplicate"] = true;
-      metrics_->Append(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      return JsonReply(req, 200, reply);
+      return CommandReply(req, s, o, start);
     };
-    // The common case, one command (a JSON object), goes to ParseCommand as
-    // sent: parsing it here as well and printing it again for ParseCommand
-    // cost about a tenth of a POST's CPU (bench/http_load.sh). Anything else,
-    // or a body ParseCommand refuses, takes the general path below, which
-    // answers exactly as before.
-    if (size_t first = req.body().find_first_not_of(" \t\r\n");
-        first != std::string::npos && req.body()[first] == '{') {
-      capnp::MallocMessageBuilder msg;
-      if (workflow::ParseCommand(req.body(), &msg).ok()) {
-        return submit_one(msg.getRoot<workflow::schema::Command>());
-      }
-    }
+    capnp::MallocMessageBuilder msg;
+    if (ParseOneCommand(req, &msg)) return submit_one(msg.getRoot<workflow::schema::Command>());
     nlohmann::json body = nlohmann::json::parse(req.body(), nullptr, false);
     if (body.is_discarded() || !(body.is_object() || body.is_array())) {
       return Error(req, 400, "invalid_argument",

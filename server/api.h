@@ -7,10 +7,14 @@
 // writes.
 #pragma once
 
+#include <capnp/message.h>
+
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +44,15 @@ class Api {
   // route name (for metrics and logs) is set too.
   Response Handle(const Request& req, std::string* principal, std::string* route);
 
+  // True for the requests HandleCommands takes: POST /v1/commands.
+  static bool IsCommandPost(const Request& req);
+  // Answers each of `reqs` (all IsCommandPost) exactly as Handle would, but
+  // the single commands among them are decided and appended together, in one
+  // group commit (Service::SubmitEach): what a server under many writing
+  // connections does per hand-off, instead of a thread blocked per command.
+  void HandleCommands(const std::vector<const Request*>& reqs, std::vector<Response>* out,
+                      std::vector<std::string>* principals, std::vector<std::string>* routes);
+
   // Folds new events into the projections; safe from any thread.
   Status CatchUp();
   // Requests that wait for new events give up early when this is set.
@@ -47,6 +60,13 @@ class Api {
   Metrics* metrics() { return metrics_; }
 
  private:
+  // Who the request speaks for; none, with the 401 in *refused, if nobody.
+  std::optional<std::string> Authorize(const Request& req, Response* refused, std::string* route);
+  // Parses a body of one command (a JSON object) into *msg.
+  static bool ParseOneCommand(const Request& req, capnp::MallocMessageBuilder* msg);
+  // The answer to a command decided and appended (or refused) with `s`.
+  Response CommandReply(const Request& req, const Status& s, const workflow::Outcome& o,
+                        std::chrono::steady_clock::time_point start);
   // Catches the projections up to the last answered append, if needed.
   Status CatchUpForRead();
   // Records that the appends `seqs` were answered (reported as recorded).

@@ -1,8 +1,10 @@
 // HttpServer: HTTP/1.1 over Boost.Asio and Beast, in front of an Api.
 //
-// I/O runs on a few threads; each request's work runs on a worker pool so a
-// durable append (one fsync, shared by the group) never stalls other
-// connections, and long polls run on a pool of their own. Limits: header and
+// I/O runs on a few threads. POSTed commands go to one committer thread,
+// which decides and appends all those waiting together (one hand-off, one
+// group commit, one fsync for all of them); other reads run on a worker pool,
+// long polls on a pool of their own, and liveness, metrics and the
+// dashboard's files are answered on the I/O thread itself. Limits: header and
 // body size, connections, and time per request. On SIGTERM or SIGINT it stops
 // accepting, lets every request in flight finish and answer, and returns.
 #pragma once

@@ -758,3 +758,53 @@ TEST_CASE("the decider checks the effective date itself") {
   CHECK(s.message().find("field 'effective' must be a date") != std::string::npos);
   CHECK(w.ledger()->Size() == before);
 }
+
+TEST_CASE("SubmitEach decides each command alone and appends them all in one group") {
+  World w;
+  w.Standard();
+  auto idea = [](const std::string& id, int group, const std::string& key = "") {
+    return R"({"type":"RegisterIdea","effective":"2022-03-01","product":")" + id +
+           R"(","subject":"S1","name":"Sản phẩm )" + id + R"(","group":)" + std::to_string(group) +
+           R"(,"unit":"UM","cycle_year":2022)" + (key.empty() ? "" : R"(,"id":")" + key + "\"") +
+           "}";
+  };
+  const std::vector<std::string> commands = {
+      idea("E1", 1, "key-e1"),  // appended
+      idea("E2", 7),            // refused on its own: there is no group 7
+      idea("E1", 2),            // decided on the same state as the first: loses the race, is
+                                // decided again after it, and is refused (E1 exists by then)
+      idea("E1", 1, "key-e1"),  // the first again, with its id: the first's numbers
+      idea("E3", 3),            // appended
+  };
+  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> msgs;
+  std::vector<workflow::Service::Submission> batch;
+  for (const auto& c : commands) {
+    msgs.push_back(std::make_unique<capnp::MallocMessageBuilder>());
+    REQUIRE(workflow::ParseCommand(c, msgs.back().get()).ok());
+    batch.push_back({workflow::Principal{"officer.um", false},
+                     msgs.back()->getRoot<workflow::schema::Command>()});
+  }
+  const uint64_t size_before = w.ledger()->Size();
+  const uint64_t groups_before = w.ledger()->Stats().groups;
+  std::vector<Status> statuses;
+  std::vector<workflow::Outcome> out;
+  w.service()->SubmitEach(batch, &statuses, &out);
+
+  REQUIRE(statuses.size() == commands.size());
+  CHECK(statuses[0].ok());
+  CHECK(out[0].seqs == std::vector<uint64_t>{size_before + 1});
+  CHECK(statuses[1].IsInvalidArgument());
+  INFO(statuses[2].ToString());
+  CHECK(statuses[2].IsRefused());
+  CHECK(statuses[3].ok());
+  CHECK(out[3].duplicate);
+  CHECK(out[3].seqs == out[0].seqs);
+  CHECK(statuses[4].ok());
+  CHECK(out[4].seqs == std::vector<uint64_t>{size_before + 2});
+  CHECK(w.ledger()->Size() == size_before + 2);
+  // The batch was one durable write (the retried command appended nothing).
+  CHECK(w.ledger()->Stats().groups == groups_before + 1);
+  CHECK(w.Product("E1").group == 1);
+  CHECK(w.Product("E3").exists);
+  CHECK_FALSE(w.Product("E2").exists);
+}

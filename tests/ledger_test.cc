@@ -17,9 +17,9 @@
 #include <set>
 #include <thread>
 
+#include "ledger/event.capnp.h"
 #include "ledger/event_view.h"
 #include "ledger/keys.h"
-#include "ledger/event.capnp.h"
 #include "ledger/ledger.h"
 
 namespace fs = std::filesystem;
@@ -32,7 +32,8 @@ struct TempDir {
   fs::path path;
   TempDir() {
     static int n = 0;
-    path = fs::temp_directory_path() / ("ocop-ledger-test-" + std::to_string(getpid()) + "-" + std::to_string(++n));
+    path = fs::temp_directory_path() /
+           ("ocop-ledger-test-" + std::to_string(getpid()) + "-" + std::to_string(++n));
     fs::remove_all(path);
   }
   ~TempDir() { fs::remove_all(path); }
@@ -111,15 +112,15 @@ TEST_CASE("appends are numbered from 1 and read back exactly") {
 
   std::vector<uint64_t> seen;
   REQUIRE(l->ScanStream("product/A", 1, 0, [&](uint64_t s, std::string_view) {
-               seen.push_back(s);
-               return true;
-             }).ok());
+             seen.push_back(s);
+             return true;
+           }).ok());
   CHECK(seen == std::vector<uint64_t>{1, 3});
   seen.clear();
   REQUIRE(l->Scan(2, 5, [&](uint64_t s, std::string_view) {
-               seen.push_back(s);
-               return true;
-             }).ok());
+             seen.push_back(s);
+             return true;
+           }).ok());
   CHECK(seen == std::vector<uint64_t>{2, 3});
   CHECK(l->Get(4, &bytes).IsNotFound());
 }
@@ -253,7 +254,8 @@ TEST_CASE("the signed tree head, inclusion and consistency proofs verify") {
     SignedTreeHead h;
     REQUIRE(l->TreeHead(size, &h).ok());
     CHECK(Signer::Verify(l->signer().public_key(), TreeHeadMessage(size, h.root), h.signature));
-    CHECK_FALSE(Signer::Verify(l->signer().public_key(), TreeHeadMessage(size + 1, h.root), h.signature));
+    CHECK_FALSE(
+        Signer::Verify(l->signer().public_key(), TreeHeadMessage(size + 1, h.root), h.signature));
     for (uint64_t seq = 1; seq <= size; ++seq) {
       InclusionProof p;
       REQUIRE(l->Inclusion(seq, size, &p).ok());
@@ -379,7 +381,8 @@ TEST_CASE("directories that are not ledgers, newer formats and a second process 
   TempDir corrupt;
   { auto ok = Open(corrupt); }
   for (const auto& e : fs::directory_iterator(corrupt.path)) {
-    if (e.path().filename().string().rfind("MANIFEST", 0) == 0) std::ofstream(e.path(), std::ios::trunc) << "garbage";
+    if (e.path().filename().string().rfind("MANIFEST", 0) == 0)
+      std::ofstream(e.path(), std::ios::trunc) << "garbage";
   }
   s = Ledger::Open(corrupt.str(), TestOptions(), &l);
   CHECK_FALSE(s.ok());
@@ -397,4 +400,47 @@ TEST_CASE("directories that are not ledgers, newer formats and a second process 
   waitpid(child, &status, 0);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("AppendEach carries many calls in one group, each succeeding or failing alone") {
+  TempDir d;
+  auto l = Open(d);
+  AppendResult r;
+  REQUIRE(l->Append(Req({Ev("product/A")}, {}, "k-0"), &r).ok());
+  const uint64_t groups_before = l->Stats().groups;
+
+  std::vector<AppendRequest> reqs;
+  reqs.push_back(Req({Ev("product/B")}, {{"product/B", 0}}, "k-1"));  // appended
+  reqs.push_back(Req({Ev("product/A")}, {{"product/A", 0}}));         // stale: a conflict
+  reqs.push_back(Req({Ev("product/A")}, {}, "k-0"));                  // a repeat of the first call
+  reqs.push_back(Req({}));                                            // malformed: no event
+  reqs.push_back(Req({Ev("product/C"), Ev("product/B")}, {{"product/B", 1}}));  // after the first
+  reqs.push_back(Req({Ev("product/B")}, {{"product/B", 0}}));  // lost to the first of this batch
+  std::vector<const AppendRequest*> ptrs;
+  for (const auto& q : reqs) ptrs.push_back(&q);
+  std::vector<Status> statuses;
+  std::vector<AppendResult> results;
+  l->AppendEach(ptrs, &statuses, &results);
+
+  REQUIRE(statuses.size() == reqs.size());
+  REQUIRE(results.size() == reqs.size());
+  CHECK(statuses[0].ok());
+  CHECK(results[0].seqs == std::vector<uint64_t>{2});
+  CHECK(statuses[1].IsConflict());
+  CHECK(statuses[2].ok());
+  CHECK(results[2].duplicate);
+  CHECK(results[2].seqs == std::vector<uint64_t>{1});
+  CHECK(statuses[3].IsInvalidArgument());
+  CHECK(statuses[4].ok());
+  CHECK(results[4].seqs == std::vector<uint64_t>{3, 4});
+  CHECK(statuses[5].IsConflict());
+  CHECK(l->Size() == 4);
+  // One durable write for the whole batch.
+  CHECK(l->Stats().groups == groups_before + 1);
+  uint64_t v = 0;
+  REQUIRE(l->StreamVersion("product/B", &v).ok());
+  CHECK(v == 2);
+  VerifyResult verified;
+  CHECK(l->Verify(&verified).ok());
+  CHECK(verified.checked == 4);
 }

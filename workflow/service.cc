@@ -272,10 +272,10 @@ std::string CommandDigest(const Principal& who, schema::Command::Reader command)
   return d;
 }
 
-// Appends what was decided. `digest` binds the idempotency key.
-Status AppendDecided(ledger::Ledger* ledger, LedgerView& view, const Principal& who,
-                     std::vector<std::pair<std::string, Decided>>& decided, const std::string& key,
-                     const std::string& digest, ledger::AppendResult* result) {
+// The append of what was decided. `digest` binds the idempotency key.
+ledger::AppendRequest ToAppend(LedgerView& view, const Principal& who,
+                               std::vector<std::pair<std::string, Decided>>& decided,
+                               const std::string& key, const std::string& digest) {
   ledger::AppendRequest req;
   req.idempotency_key = key;
   req.idempotency_digest = digest;
@@ -296,7 +296,13 @@ Status AppendDecided(ledger::Ledger* ledger, LedgerView& view, const Principal& 
   }
   // Every stream written must still be where decide read it.
   for (const auto& stream : written) req.expected.push_back({stream, view.BaseVersion(stream)});
-  return ledger->Append(req, result);
+  return req;
+}
+
+Status AppendDecided(ledger::Ledger* ledger, LedgerView& view, const Principal& who,
+                     std::vector<std::pair<std::string, Decided>>& decided, const std::string& key,
+                     const std::string& digest, ledger::AppendResult* result) {
+  return ledger->Append(ToAppend(view, who, decided, key, digest), result);
 }
 
 // Answers a repeated id from the ledger, without deciding again.
@@ -350,6 +356,64 @@ Status Service::Submit(const Principal& who, schema::Command::Reader command, Ou
     out->seqs = std::move(result.seqs);
     out->duplicate = result.duplicate;
     return Status::OK();
+  }
+}
+
+void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>* statuses,
+                         std::vector<Outcome>* out) {
+  const size_t n = in.size();
+  statuses->assign(n, Status::OK());
+  out->assign(n, Outcome());
+  // Each command decided on its own view of the committed states, as Submit
+  // decides it; those that get this far are appended together.
+  struct Pending {
+    size_t index;
+    std::string key, digest;
+    std::unique_ptr<LedgerView> view;
+    std::vector<std::pair<std::string, Decided>> decided;
+    ledger::AppendRequest request;
+  };
+  std::vector<Pending> pending;
+  for (size_t i = 0; i < n; ++i) {
+    Pending p{i, in[i].command.getId().cStr(), "", nullptr, {}, {}};
+    if (!p.key.empty()) p.digest = CommandDigest(in[i].who, in[i].command);
+    bool repeated = false;
+    Status s = CheckRepeat(ledger_, p.key, p.digest, &(*out)[i], &repeated);
+    if (!s.ok() || repeated) {
+      (*statuses)[i] = s;
+      continue;
+    }
+    p.view = std::make_unique<LedgerView>(ledger_, cache_.get());
+    p.decided.resize(1);
+    p.decided[0].first = in[i].command.getEffective().cStr();
+    s = Decide(*p.view, in[i].who, in[i].command, &p.decided[0].second);
+    if (!s.ok()) {
+      (*statuses)[i] = s;
+      continue;
+    }
+    p.request = ToAppend(*p.view, in[i].who, p.decided, p.key, p.digest);
+    pending.push_back(std::move(p));
+  }
+  std::vector<const ledger::AppendRequest*> requests;
+  for (const Pending& p : pending) requests.push_back(&p.request);
+  std::vector<Status> appended;
+  std::vector<ledger::AppendResult> results;
+  ledger_->AppendEach(requests, &appended, &results);
+  for (size_t k = 0; k < pending.size(); ++k) {
+    Pending& p = pending[k];
+    const size_t i = p.index;
+    if (appended[k].IsConflict() && in[i].command.getExpectedVersion() < 0) {
+      // Lost a race, most likely to a command before it in this batch on the
+      // same stream: decided again on its own, as Submit does.
+      (*statuses)[i] = Submit(in[i].who, in[i].command, &(*out)[i]);
+      continue;
+    }
+    (*statuses)[i] = appended[k];
+    if (!appended[k].ok()) continue;
+    if (!results[k].duplicate)
+      p.view->Remember(p.decided[0].second, p.decided[0].first, results[k].seqs);
+    (*out)[i].seqs = std::move(results[k].seqs);
+    (*out)[i].duplicate = results[k].duplicate;
   }
 }
 

@@ -35,6 +35,17 @@ class Service {
 
   // Decides and appends one command.
   Status Submit(const Principal& who, schema::Command::Reader command, Outcome* out);
+  // Decides and appends each command on its own, exactly as Submit would if
+  // each came from a caller of its own at the same moment (each is refused,
+  // or decided again after a lost race, alone), but in one group commit: one
+  // write and one sync carry them all. (*statuses)[i] and (*out)[i] are
+  // command i's.
+  struct Submission {
+    Principal who;
+    schema::Command::Reader command;
+  };
+  void SubmitEach(const std::vector<Submission>& in, std::vector<Status>* statuses,
+                  std::vector<Outcome>* out);
   // Decides every command in order, each seeing the events of those before
   // it, and appends them in one atomic call: all or none. On a refusal,
   // *failed_index names the command refused.

@@ -28,6 +28,7 @@ struct DecisionRef {
   std::string no;
   Date date;
   std::string issuer;
+  bool operator==(const DecisionRef&) const = default;
 };
 
 struct UnitState {
@@ -94,6 +95,7 @@ struct Score {
   int stars = 0;
   Date date;
   uint64_t seq = 0;
+  bool operator==(const Score&) const = default;
 };
 
 struct Dossier {
@@ -102,6 +104,7 @@ struct Dossier {
   Date submitted;
   std::vector<Score> scores;
   std::optional<CouncilLevel> forwarded_to;
+  bool operator==(const Dossier&) const = default;
 };
 
 // One certificate's whole life. It is in force from valid_from through
@@ -127,6 +130,7 @@ struct Certificate {
   bool InForceOn(Date date) const {
     return valid_from <= date && date <= valid_until && (!ended_on || date < *ended_on);
   }
+  bool operator==(const Certificate&) const = default;
 };
 
 struct ProductState {
@@ -150,6 +154,7 @@ struct ProductState {
   const Certificate* Current() const;
   // The stage on `date`: kExpired when the current certificate lapsed by then.
   Stage StageOn(Date date) const;
+  bool operator==(const ProductState&) const = default;
 };
 
 // An event as evolve sees it: its numbers and its typed payload.
