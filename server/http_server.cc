@@ -53,16 +53,19 @@ struct Job {
   uint64_t id = 0;
 };
 
-// One thread that takes every POSTed command waiting and has them decided
+// Threads that each take every POSTed command waiting and have them decided
 // and appended together (Api::HandleCommands): one hand-off and one group
 // commit for all of them. With a worker thread per command, each command
 // cost two thread switches to reach a worker and a third waiting for the
-// group's leader, which was a good part of a POST's CPU on two cores.
+// group's leader, which was a good part of a POST's CPU on two cores. One
+// thread by default: with two, one deciding while the other waits for its
+// sync, groups were smaller, syncs more frequent and the whole slower on two
+// cores (bench/http_load.sh: 11 appends per sync instead of 16).
 class Committer {
  public:
   using Answer = std::function<void(Job&, Response, std::string route, std::string principal)>;
-  Committer(Api& api, Answer answer) : api_(api), answer_(std::move(answer)) {
-    thread_ = std::thread([this] { Run(); });
+  Committer(Api& api, int threads, Answer answer) : api_(api), answer_(std::move(answer)) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
   }
   // Answers what was handed over, then stops.
   ~Committer() {
@@ -70,8 +73,8 @@ class Committer {
       std::lock_guard<std::mutex> l(mu_);
       stop_ = true;
     }
-    cv_.notify_one();
-    thread_.join();
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
   }
   void Add(Job job) {
     bool wake;
@@ -117,7 +120,7 @@ class Committer {
   std::condition_variable cv_;
   std::vector<Job> queue_;
   bool stop_ = false;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 struct Shared {
@@ -315,7 +318,7 @@ Status Serve(Api& api, const ServerOptions& options) {
   // it is destroyed find their shared state alive.
   Shared shared(api, options);
   shared.committer = std::make_unique<Committer>(
-      api, [](Job& j, Response res, std::string route, std::string principal) {
+      api, options.committers, [](Job& j, Response res, std::string route, std::string principal) {
         j.session->Answer(std::move(res), std::move(route), std::move(principal), j.start, j.id);
       });
   asio::io_context ioc(options.io_threads);

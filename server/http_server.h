@@ -26,6 +26,7 @@ struct ServerOptions {
   int request_timeout_seconds = 40;  // a long poll waits at most 30
   int io_threads = 2;
   int workers = 16;
+  int committers = 1;  // threads deciding and appending POSTed commands (see Committer)
   int waiters = 64;
 };
 
