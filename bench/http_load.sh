@@ -13,7 +13,9 @@
 #    fsync and synchronous_commit: durable commits, as the ledger's) takes 32
 #    pgbench clients, each transaction a single-row INSERT into an event table
 #    (seq bigserial, stream, version, unique (stream, version), jsonb data),
-#    for the same SECONDS. Prints both rates and the ratio against the 2.5x goal.
+#    for the same SECONDS. Prints both rates and the ratio against the 2.5x goal,
+#    and the floor: the same server and client doing HTTP alone (GET /healthz
+#    from CONNS connections), with the CPU each spends per request.
 # 2. Reads under writes: a big ledger (OCOP_BENCH_BIG=DIR, e.g. the national
 #    10-million-event data set; copied, never touched; without it a ledger
 #    of BIG_EVENTS events is generated here when national_gen is built) is served;
@@ -184,6 +186,24 @@ if [[ $part_post == 1 ]]; then
   awk -v t=$(( (after - before) * TICK_US )) '{ for (i = 3; i <= NF; ++i) if ($i ~ /^requests=/) { sub(/.*=/, "", $i); n = $i } }
     END { if (n > 0) printf "# ocop serve CPU: %d us per request\n", t / n }' "$WORK/post.out" | tee -a "$RESULTS"
   commit_stats | tee -a "$RESULTS" || true
+  # The floor under any command: the same server and client doing nothing but
+  # HTTP (and the per-request log line), GET /healthz from as many
+  # connections. Both share the two cores, so their CPU per request bounds
+  # what any POST can reach.
+  say "# --- floor: $CONNS connections GET /healthz (HTTP only), ${SECONDS_RUN}s"
+  lock
+  before=$(cpu_ticks "$server_pid")
+  TIMEFORMAT='%U %S'
+  { time timeout "$STEP_TIMEOUT" "$BIN/http_load" --port "$PORT" --token-file "$WORK/token" \
+      --products-file "$WORK/products" --get "$CONNS" --get-path /healthz --seconds "$SECONDS_RUN" \
+      --warmup 0 >"$WORK/floor.out"; } 2>"$WORK/floor.time"
+  after=$(cpu_ticks "$server_pid")
+  unlock
+  tee -a "$RESULTS" <"$WORK/floor.out"
+  awk -v t=$(( (after - before) * TICK_US )) -v c="$(cat "$WORK/floor.time")" '
+    { for (i = 3; i <= NF; ++i) if ($i ~ /^requests=/) { sub(/.*=/, "", $i); n = $i } }
+    END { if (n > 0) { split(c, u, " "); printf "# floor CPU per request: ocop serve %.1f us, http_load %.1f us\n", t / n, (u[1] + u[2]) * 1e6 / n } }' \
+    "$WORK/floor.out" | tee -a "$RESULTS"
   stop_server
   post_rate=$(awk '$2 == "http_post" { for (i = 3; i <= NF; ++i) if ($i ~ /^requests_per_s=/) { sub(/.*=/, "", $i); print $i } }' "$RESULTS" | tail -1)
 
