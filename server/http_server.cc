@@ -200,6 +200,11 @@ class Session : public std::enable_shared_from_this<Session> {
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
       return Close();
     }
+    // Stopping closed this connection as idle after the request was read but
+    // before this ran (both run on the session's strand): it could no longer
+    // be answered, so it must not be carried out either. The client sees the
+    // connection close unanswered and may retry with the same id.
+    if (!stream_.socket().is_open()) return;
     if (ec) {
       // Malformed or over a limit: say so, then close.
       int status = ec == http::error::body_limit     ? 413

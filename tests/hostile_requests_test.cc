@@ -21,45 +21,18 @@
 #include <thread>
 
 #include "cli_support.h"
+#include "http_support.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
-}
+using ocop::testing::Connect;
 
-// Sends `bytes`, closes our side, and reads what comes back until the server
-// closes. Returns the status code of the first response, or 0 for none.
 int Exchange(int port, const std::string& bytes, std::string* reply) {
-  int fd = Connect(port);
-  REQUIRE(fd >= 0);
-  size_t sent = 0;
-  while (sent < bytes.size()) {
-    ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may stop reading an oversized request
-    sent += static_cast<size_t>(n);
-  }
-  shutdown(fd, SHUT_WR);
-  char buf[8192];
-  ssize_t n;
-  reply->clear();
-  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) reply->append(buf, static_cast<size_t>(n));
-  close(fd);
-  if (reply->rfind("HTTP/1.1 ", 0) != 0 || reply->size() < 12) return 0;
-  return std::stoi(reply->substr(9, 3));
+  int status = ocop::testing::Exchange(port, bytes, reply);
+  REQUIRE(status >= 0);
+  return status;
 }
 
 std::string Get(int port, const std::string& path) {
@@ -108,20 +81,8 @@ EOF)";
       << "fuzzer 93850b707585e404e4951a3ddc1f05a34b3d4f5fc081d616f46d8a2e8f1c8e68\n";
 
   int port = ocop::testing::FreePort();
-  pid_t server = fork();
-  if (server == 0) {
-    std::string listen = "127.0.0.1:" + std::to_string(port);
-    execl(OCOP_BINARY, OCOP_BINARY, "--data", data.c_str(), "serve", "--listen", listen.c_str(),
-          nullptr);
-    _exit(127);
-  }
-  int fd = -1;
-  for (int i = 0; i < 100 && fd < 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    fd = Connect(port);
-  }
-  REQUIRE(fd >= 0);
-  close(fd);
+  const pid_t server = ocop::testing::StartServer(OCOP_BINARY, data, port);
+  REQUIRE(server > 0);
   const uint64_t before = Events(port);
   REQUIRE(before == 3);
 
