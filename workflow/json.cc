@@ -7,8 +7,11 @@
 
 #include <cmath>
 #include <limits>
-#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "workflow/date.h"
 
@@ -42,24 +45,89 @@ std::optional<capnp::schema::Annotation::Reader> FindAnnotation(Annotated proto,
   return std::nullopt;
 }
 
-std::string JsonName(capnp::StructSchema::Field f) {
-  if (auto a = FindAnnotation(f.getProto(), kJsonName)) return a->getValue().getText().cStr();
-  return f.getProto().getName().cStr();
+template <typename Member>
+std::string JsonName(Member m) {
+  if (auto a = FindAnnotation(m.getProto(), kJsonName)) return a->getValue().getText().cStr();
+  return m.getProto().getName().cStr();
 }
 
-std::string EnumerantName(capnp::EnumSchema::Enumerant e) {
-  if (auto a = FindAnnotation(e.getProto(), kJsonName)) return a->getValue().getText().cStr();
-  return e.getProto().getName().cStr();
+// What checking a command needs to know of one field, read from its
+// annotations once: the schema never changes while the program runs, and
+// reading annotations and copying names for every command cost more than
+// the rest of the check.
+struct FieldInfo {
+  capnp::StructSchema::Field field;
+  std::string name;           // its JSON member name
+  bool optional = false;      // may be absent ($optional)
+  bool date = false;          // text holding a YYYY-MM-DD date ($date)
+  bool flatten = false;       // a group or struct whose members are the parent's ($Json.flatten)
+  std::string discriminator;  // for a flattened union: the member naming the choice
+};
+
+struct StructInfo {
+  std::vector<FieldInfo> fields;        // outside the union, in schema order
+  std::vector<FieldInfo> union_fields;  // the union's members
+};
+
+struct EnumInfo {
+  std::vector<std::string> names;  // JSON names, in schema order
+  std::vector<bool> event_only;    // values only events carry ($eventOnly)
+};
+
+FieldInfo InfoOf(capnp::StructSchema::Field f) {
+  FieldInfo i{f, JsonName(f), false, false, false, ""};
+  auto proto = f.getProto();
+  i.optional = FindAnnotation(proto, kOptional).has_value();
+  i.date = FindAnnotation(proto, kDate).has_value();
+  i.flatten = FindAnnotation(proto, kJsonFlatten).has_value() &&
+              (proto.isGroup() || f.getType().isStruct());
+  if (auto d = FindAnnotation(proto, kJsonDiscriminator)) {
+    i.discriminator =
+        d->getValue().getStruct().getAs<capnp::json::DiscriminatorOptions>().getName().cStr();
+  }
+  return i;
 }
 
-bool Has(capnp::StructSchema::Field f, uint64_t id) {
-  return FindAnnotation(f.getProto(), id).has_value();
+// The facts of a struct or enum of the schema, made on first use and kept
+// for the life of the program (references into node-based maps stay valid).
+const StructInfo& Info(capnp::StructSchema s) {
+  static std::mutex mu;
+  static std::unordered_map<uint64_t, StructInfo> known;
+  std::lock_guard<std::mutex> l(mu);
+  auto [it, fresh] = known.try_emplace(s.getProto().getId());
+  if (fresh) {
+    for (auto f : s.getNonUnionFields()) it->second.fields.push_back(InfoOf(f));
+    for (auto f : s.getUnionFields()) it->second.union_fields.push_back(InfoOf(f));
+  }
+  return it->second;
 }
 
-std::string Join(const std::vector<std::string>& names) {
+const EnumInfo& Info(capnp::EnumSchema s) {
+  static std::mutex mu;
+  static std::unordered_map<uint64_t, EnumInfo> known;
+  std::lock_guard<std::mutex> l(mu);
+  auto [it, fresh] = known.try_emplace(s.getProto().getId());
+  if (fresh) {
+    for (auto e : s.getEnumerants()) {
+      it->second.names.push_back(JsonName(e));
+      it->second.event_only.push_back(FindAnnotation(e.getProto(), kEventOnly).has_value());
+    }
+  }
+  return it->second;
+}
+
+template <typename Names, typename Name>
+std::string Join(const Names& items, Name name) {
   std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  for (const auto& item : items) {
+    if (!s.empty()) s += ", ";
+    s += name(item);
+  }
   return s;
+}
+
+std::string Join(const std::vector<const FieldInfo*>& fields) {
+  return Join(fields, [](const FieldInfo* f) -> const std::string& { return f->name; });
 }
 
 std::string Describe(const json& v) {
@@ -135,12 +203,15 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
     case W::ENUM: {
       // Event-only values (SubmitDossier's entry "import") are accepted here
       // so that the decider can say what to use instead, but not offered.
-      std::vector<std::string> names;
-      for (auto e : t.asEnum().getEnumerants()) {
-        if (v.is_string() && EnumerantName(e) == v.get<std::string>()) return Status::OK();
-        if (!FindAnnotation(e.getProto(), kEventOnly)) names.push_back(EnumerantName(e));
+      const EnumInfo& e = Info(t.asEnum());
+      for (const auto& name : e.names) {
+        if (v.is_string() && name == v.get_ref<const std::string&>()) return Status::OK();
       }
-      return Status::InvalidArgument(Field(path) + " must be one of " + Join(names) + "; got " +
+      std::string offered;
+      for (size_t i = 0; i < e.names.size(); ++i) {
+        if (!e.event_only[i]) offered += (offered.empty() ? "" : ", ") + e.names[i];
+      }
+      return Status::InvalidArgument(Field(path) + " must be one of " + offered + "; got " +
                                      v.dump());
     }
     case W::STRUCT:
@@ -160,57 +231,59 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
 }
 
 // The JSON members an object of schema `s` may have, after flattening groups
-// and the member chosen by a discriminator.
+// and the member chosen by a discriminator. A command has a dozen members at
+// most: vectors searched in order beat maps here.
 struct Members {
-  std::map<std::string, capnp::StructSchema::Field> fields;
-  std::vector<std::string> order;  // for messages, in schema order
-  std::string discriminator;       // the key that chose a union member, if any
+  std::vector<const FieldInfo*> fields;  // in schema order, for messages too
+  std::string_view discriminator;        // the key that chose a union member, if any
+
+  const FieldInfo* Find(std::string_view name) const {
+    for (const FieldInfo* f : fields) {
+      if (f->name == name) return f;
+    }
+    return nullptr;
+  }
 };
 
 Status Collect(const json& obj, capnp::StructSchema s, const std::string& path, Members* m);
 
 Status CollectUnion(const json& obj, capnp::StructSchema s, const std::string& disc,
                     const std::string& path, Members* m) {
-  std::vector<std::string> names;
-  for (auto f : s.getUnionFields()) names.push_back(JsonName(f));
+  const StructInfo& info = Info(s);
+  auto names = [&] {
+    return Join(info.union_fields, [](const FieldInfo& f) -> const std::string& { return f.name; });
+  };
   std::string where = path.empty() ? disc : path + "." + disc;
   auto it = obj.find(disc);
   if (it == obj.end()) {
-    return Status::InvalidArgument("missing " + Field(where) + "; it must be one of " +
-                                   Join(names));
+    return Status::InvalidArgument("missing " + Field(where) + "; it must be one of " + names());
   }
-  for (auto f : s.getUnionFields()) {
-    if (it->is_string() && JsonName(f) == it->get<std::string>()) {
+  if (it->is_string()) {
+    const std::string& chosen = it->get_ref<const std::string&>();
+    for (const FieldInfo& f : info.union_fields) {
+      if (f.name != chosen) continue;
       m->discriminator = disc;
-      if (Has(f, kJsonFlatten) && f.getType().isStruct()) {
-        return Collect(obj, f.getType().asStruct(), path, m);
+      if (f.flatten && f.field.getType().isStruct()) {
+        return Collect(obj, f.field.getType().asStruct(), path, m);
       }
-      m->fields.emplace(JsonName(f), f);
-      m->order.push_back(JsonName(f));
+      m->fields.push_back(&f);
       return Status::OK();
     }
   }
-  return Status::InvalidArgument(Field(where) + " must be one of " + Join(names) + "; got " +
+  return Status::InvalidArgument(Field(where) + " must be one of " + names() + "; got " +
                                  it->dump());
 }
 
 Status Collect(const json& obj, capnp::StructSchema s, const std::string& path, Members* m) {
-  for (auto f : s.getNonUnionFields()) {
-    bool group = f.getProto().isGroup();
-    if ((group || f.getType().isStruct()) && Has(f, kJsonFlatten)) {
-      auto inner = f.getType().asStruct();
-      if (auto d = FindAnnotation(f.getProto(), kJsonDiscriminator)) {
-        auto opts = d->getValue().getStruct().getAs<capnp::json::DiscriminatorOptions>();
-        Status st = CollectUnion(obj, inner, opts.getName().cStr(), path, m);
-        if (!st.ok()) return st;
-        continue;
-      }
-      Status st = Collect(obj, inner, path, m);
+  for (const FieldInfo& f : Info(s).fields) {
+    if (f.flatten) {
+      auto inner = f.field.getType().asStruct();
+      Status st = f.discriminator.empty() ? Collect(obj, inner, path, m)
+                                          : CollectUnion(obj, inner, f.discriminator, path, m);
       if (!st.ok()) return st;
       continue;
     }
-    m->fields.emplace(JsonName(f), f);
-    m->order.push_back(JsonName(f));
+    m->fields.push_back(&f);
   }
   return Status::OK();
 }
@@ -226,19 +299,18 @@ Status CheckObject(const json& obj, capnp::StructSchema s, const std::string& pa
   auto sub = [&](const std::string& key) { return path.empty() ? key : path + "." + key; };
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (it.key() == m.discriminator) continue;
-    if (!m.fields.count(it.key())) {
+    if (!m.Find(it.key())) {
       return Status::InvalidArgument("unknown " + Field(sub(it.key())) +
-                                     "; allowed here: " + Join(m.order));
+                                     "; allowed here: " + Join(m.fields));
     }
   }
-  for (const auto& name : m.order) {
-    const auto& f = m.fields.at(name);
-    auto it = obj.find(name);
+  for (const FieldInfo* f : m.fields) {
+    auto it = obj.find(f->name);
     if (it == obj.end()) {
-      if (Has(f, kOptional)) continue;
-      return Status::InvalidArgument("missing " + Field(sub(name)));
+      if (f->optional) continue;
+      return Status::InvalidArgument("missing " + Field(sub(f->name)));
     }
-    st = CheckValue(*it, f.getType(), Has(f, kDate), sub(name));
+    st = CheckValue(*it, f->field.getType(), f->date, sub(f->name));
     if (!st.ok()) return st;
   }
   return Status::OK();
