@@ -185,23 +185,30 @@ typename T::Reader Read(const std::string& bytes, kj::Array<capnp::word>* words,
 
 }  // namespace
 
+// A product's state in a batch, with what its flush must know.
+struct Projections::ProductSlot {
+  ProductState state;
+  // Whether the state changed in this batch. Most events (promotions,
+  // inspections) change nothing but the changes read model: a live flush
+  // then writes no product, facts or deadline for them.
+  bool changed = false;
+  size_t stored_certificates = 0;              // facts written before this batch
+  std::optional<std::string> stored_deadline;  // deadline key written before
+};
+
 // What one flush writes, and the states it changed, keyed by id.
 struct Projections::Batch {
-  struct ProductSlot {
-    ProductState state;
-    // Whether the state changed in this batch. Most events (promotions,
-    // inspections) change nothing but the changes read model: a live flush
-    // then writes no product, facts or deadline for them.
-    bool changed = false;
-    size_t stored_certificates = 0;              // facts written before this batch
-    std::optional<std::string> stored_deadline;  // deadline key written before
-  };
   IdIndex product_ids;
   std::deque<ProductSlot> products;  // by slot in product_ids (stable addresses)
   std::string last_product;          // the slot of the last product event, if any
   ProductSlot* last_slot = nullptr;
   std::unordered_map<std::string, UnitState> units;
   std::unordered_map<std::string, SubjectState> subjects;
+  // Producers this (live) batch restated: an event of theirs after the
+  // first, their registration annulled or made again. Certificate facts
+  // carry the producer's legal form and woman-owned flag, so the flush
+  // rewrites the facts of all their products, as a rebuild writes them.
+  std::set<std::string> restated;
   std::map<std::string, std::vector<Target>> targets;  // unit -> replaced whole
   // Fact versions and changes are written as events are applied; the rest
   // of the states at the flush, all in this one batch with the checkpoint.
@@ -350,6 +357,10 @@ Status Projections::Rebuild(const Progress& progress) {
 // second copy.
 Status Projections::FoldAll(const Progress& progress) {
   const uint64_t total = ledger_->Size();
+  // Before any thread starts: no early return may leave one joinable.
+  std::error_code ec;
+  fs::create_directories(RunsDir(), ec);
+  if (ec) return Status::IOError("cannot create " + RunsDir() + ": " + ec.message());
   struct Chunk {
     std::string data;
     std::vector<std::pair<uint64_t, std::pair<size_t, size_t>>> events;  // seq, offset, size
@@ -448,9 +459,6 @@ Status Projections::FoldAll(const Progress& progress) {
     write_cv.notify_all();
     return write_status;
   };
-  std::error_code ec;
-  fs::create_directories(RunsDir(), ec);
-  if (ec) return Status::IOError("cannot create " + RunsDir() + ": " + ec.message());
 
   Batch batch;
   batch.bulk = true;
@@ -568,24 +576,10 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
   if (kind == "product") {
     // Consecutive events of one product are common (a month's promotions):
     // the last slot is kept at hand.
-    Batch::ProductSlot* at =
-        batch->last_slot && batch->last_product == id ? batch->last_slot : nullptr;
+    ProductSlot* at = batch->last_slot && batch->last_product == id ? batch->last_slot : nullptr;
     if (!at) {
-      if (std::optional<uint32_t> found = batch->product_ids.Find(id)) {
-        at = &batch->products[*found];
-      } else {
-        Batch::ProductSlot slot;
-        Status s = batch->bulk ? Status::NotFound("") : Product(id, &slot.state);
-        if (s.ok()) {
-          slot.stored_certificates = slot.state.certificates.size();
-          if (const auto* c = slot.state.Current())
-            slot.stored_deadline = DeadlineKey(c->valid_until, id);
-        } else if (!s.IsNotFound()) {
-          return s;
-        }
-        batch->product_ids.Add(id);
-        at = &batch->products.emplace_back(std::move(slot));
-      }
+      Status s = SlotFor(id, batch, &at);
+      if (!s.ok()) return s;
       batch->last_product = id;
       batch->last_slot = at;
     }
@@ -626,6 +620,9 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
     }
     RecordChange(seq, e, state, batch);
   } else if (kind == "subject") {
+    // A producer's first event cannot be named by a product folded before
+    // (the decider requires the producer first); any later one may restate it.
+    if (!batch->bulk && e.getVersion() > 1) batch->restated.insert(id);
     auto it = batch->subjects.find(id);
     if (it == batch->subjects.end()) {
       SubjectState st;
@@ -676,6 +673,51 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
   return Status::OK();
 }
 
+Status Projections::SlotFor(const std::string& id, Batch* batch, ProductSlot** out) {
+  if (std::optional<uint32_t> found = batch->product_ids.Find(id)) {
+    *out = &batch->products[*found];
+    return Status::OK();
+  }
+  ProductSlot slot;
+  Status s = batch->bulk ? Status::NotFound("") : Product(id, &slot.state);
+  if (s.ok()) {
+    slot.stored_certificates = slot.state.certificates.size();
+    if (const auto* c = slot.state.Current())
+      slot.stored_deadline = DeadlineKey(c->valid_until, id);
+  } else if (!s.IsNotFound()) {
+    return s;
+  }
+  batch->product_ids.Add(id);
+  *out = &batch->products.emplace_back(std::move(slot));
+  return Status::OK();
+}
+
+Status Projections::MarkRestated(Batch* batch) {
+  if (batch->restated.empty()) return Status::OK();
+  // Rare (a registration annulled or made again), so a scan of the products
+  // rather than an index by producer that every product write would keep.
+  std::vector<std::string> named;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), products_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string v = it->value().ToString();
+    kj::Array<capnp::word> words;
+    std::optional<capnp::FlatArrayMessageReader> reader;
+    auto record = Read<schema::ProductRecord>(v, &words, &reader);
+    if (batch->restated.count(record.getSubject().cStr())) named.push_back(it->key().ToString());
+  }
+  Status s = FromRocks(it->status(), "reading products");
+  for (const std::string& id : named) {
+    ProductSlot* slot = nullptr;
+    if (s.ok()) s = SlotFor(id, batch, &slot);
+  }
+  if (!s.ok()) return s;
+  for (ProductSlot& slot : batch->products) {
+    if (batch->restated.count(slot.state.subject)) slot.changed = true;
+  }
+  batch->restated.clear();
+  return Status::OK();
+}
+
 Status Projections::SubjectFor(const std::string& id, Batch* batch, SubjectState* out) {
   *out = SubjectState();
   if (id.empty()) return Status::OK();
@@ -723,6 +765,8 @@ void Projections::RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader
 
 Status Projections::Flush(uint64_t seq, Batch* batch) {
   rocksdb::WriteBatch& wb = batch->writes;
+  Status restated = MarkRestated(batch);
+  if (!restated.ok()) return restated;
   for (auto& [id, st] : batch->subjects) {
     if (!st.exists) {
       wb.Delete(subjects_, id);
@@ -758,7 +802,7 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
   }
   for (uint32_t n = 0; n < batch->products.size(); ++n) {
     const std::string& id = batch->product_ids.id(n);
-    const Batch::ProductSlot& slot = batch->products[n];
+    const ProductSlot& slot = batch->products[n];
     if (!slot.changed) continue;
     const ProductState& p = slot.state;
     if (!p.exists) {

@@ -114,6 +114,7 @@ class Projections {
 
  private:
   struct Batch;
+  struct ProductSlot;
   Projections() = default;
   // `bulk`: options for a rebuild, which writes much and reads nothing
   // back (see Rebuild in projections.cc).
@@ -128,6 +129,10 @@ class Projections {
   Status FoldAll(const Progress& progress);
   // Where a rebuild writes its runs of changes before ingesting them.
   std::string RunsDir() const { return dir_ + "/rebuild-runs"; }
+  // The batch's slot of product `id`, loaded from the read model on first use.
+  Status SlotFor(const std::string& id, Batch* batch, ProductSlot** out);
+  // Marks changed every product of a producer the batch restated.
+  Status MarkRestated(Batch* batch);
   Status SubjectFor(const std::string& id, Batch* batch, workflow::SubjectState* out);
   void RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader e,
                     const workflow::ProductState& state, Batch* batch);

@@ -1,6 +1,7 @@
 #include "server/api.h"
 
 #include <capnp/message.h>
+#include <kj/exception.h>
 
 #include <algorithm>
 #include <chrono>
@@ -189,8 +190,28 @@ Response Api::CommandReply(const Request& req, const Status& s, const workflow::
   return JsonReply(req, 200, reply);
 }
 
-bool Api::IsCommandPost(const Request& req) {
-  return req.method() == http::verb::post && req.target() == "/v1/commands";
+Response Api::Internal(const Request& req, const std::string& what) {
+  return Error(req, 500, "internal", what);
+}
+
+Response Api::HandleSafely(const Request& req, std::string* principal, std::string* route) {
+  try {
+    return Handle(req, principal, route);
+  } catch (const std::exception& e) {
+    return Internal(req, e.what());
+  } catch (const kj::Exception& e) {
+    return Internal(req, e.getDescription().cStr());
+  }
+}
+
+Api::Lane Api::LaneOf(const Request& req) {
+  Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
+  const bool get = req.method() == http::verb::get;
+  if (get && (t.path == "/healthz" || t.path == "/metrics" || !t.path.starts_with("/v1/"))) {
+    return Lane::kInline;
+  }
+  if (req.method() == http::verb::post && t.path == "/v1/commands") return Lane::kCommands;
+  return t.query.count("wait") ? Lane::kWaiting : Lane::kWorker;
 }
 
 void Api::HandleCommands(const std::vector<const Request*>& reqs, std::vector<Response>* out,
@@ -210,7 +231,7 @@ void Api::HandleCommands(const std::vector<const Request*>& reqs, std::vector<Re
     auto msg = std::make_unique<capnp::MallocMessageBuilder>();
     if (!who || !ParseOneCommand(req, msg.get())) {
       // Refused, or anything but one valid command: answered alone, as ever.
-      (*out)[i] = Handle(req, &(*principals)[i], &(*routes)[i]);
+      (*out)[i] = HandleSafely(req, &(*principals)[i], &(*routes)[i]);
       continue;
     }
     (*principals)[i] = *who;
@@ -220,9 +241,21 @@ void Api::HandleCommands(const std::vector<const Request*>& reqs, std::vector<Re
   }
   std::vector<Status> statuses;
   std::vector<workflow::Outcome> outcomes;
-  service_.SubmitEach(batch, &statuses, &outcomes);
+  // SubmitEach reports by Status; should anything throw all the same, which
+  // commands were appended is unknown, and each is told so (a 500, after
+  // which a client resends with its id and learns the outcome).
+  std::string thrown;
+  try {
+    service_.SubmitEach(batch, &statuses, &outcomes);
+  } catch (const std::exception& e) {
+    thrown = e.what();
+  } catch (const kj::Exception& e) {
+    thrown = e.getDescription().cStr();
+  }
   for (size_t k = 0; k < batch.size(); ++k) {
-    (*out)[index[k]] = CommandReply(*reqs[index[k]], statuses[k], outcomes[k], start);
+    const Request& req = *reqs[index[k]];
+    (*out)[index[k]] =
+        thrown.empty() ? CommandReply(req, statuses[k], outcomes[k], start) : Internal(req, thrown);
   }
 }
 

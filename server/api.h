@@ -43,10 +43,23 @@ class Api {
   // `principal` is set to who the request spoke for (empty if nobody); the
   // route name (for metrics and logs) is set too.
   Response Handle(const Request& req, std::string* principal, std::string* route);
+  // Handle, but never throws: whatever escapes it (nothing should) is
+  // answered 500 with JSON, and the server goes on.
+  Response HandleSafely(const Request& req, std::string* principal, std::string* route);
+  // The 500 answer for `what` escaping a handler.
+  static Response Internal(const Request& req, const std::string& what);
 
-  // True for the requests HandleCommands takes: POST /v1/commands.
-  static bool IsCommandPost(const Request& req);
-  // Answers each of `reqs` (all IsCommandPost) exactly as Handle would, but
+  // Where a request is answered. Decided on the decoded path and query, as
+  // Handle routes, so that no spelling of a blocking request (a long poll
+  // written /%761/events?w%61it=30, say) reaches the I/O thread.
+  enum class Lane {
+    kInline,    // liveness, metrics, the dashboard's files: from memory, never blocks
+    kCommands,  // POST /v1/commands: the committer, via HandleCommands
+    kWaiting,   // may wait for new events (a wait= query): its own threads
+    kWorker,    // every other read or write
+  };
+  static Lane LaneOf(const Request& req);
+  // Answers each of `reqs` (all of Lane::kCommands) exactly as Handle would, but
   // the single commands among them are decided and appended together, in one
   // group commit (Service::SubmitEach): what a server under many writing
   // connections does per hand-off, instead of a thread blocked per command.

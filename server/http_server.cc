@@ -25,26 +25,6 @@ using tcp = asio::ip::tcp;
 
 class Session;
 
-// Liveness, metrics and the dashboard's files: answered from memory, never
-// waiting on a lock held across I/O, so the I/O thread may answer them.
-bool NeverBlocks(const Request& req) {
-  if (req.method() != http::verb::get) return false;
-  std::string_view target(req.target().data(), req.target().size());
-  std::string_view path = target.substr(0, target.find('?'));
-  return path == "/healthz" || path == "/metrics" || !path.starts_with("/v1/");
-}
-
-// Nothing below Api should throw; if it does, the client still gets JSON.
-Response InternalError(const Request& req, const std::exception& e) {
-  Response res{http::status::internal_server_error, req.version()};
-  res.set(http::field::content_type, "application/json");
-  res.body() = nlohmann::json{{"error", {{"code", "internal"}, {"message", e.what()}}}}.dump(
-                   -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-               "\n";
-  res.prepare_payload();
-  return res;
-}
-
 // What a session hands over to be answered off its I/O thread.
 struct Job {
   std::shared_ptr<Session> session;
@@ -67,7 +47,7 @@ class Committer {
   Committer(Api& api, int threads, Answer answer) : api_(api), answer_(std::move(answer)) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
   }
-  // Answers what was handed over, then stops.
+  // Answers what was handed over (unless abandoned), then stops.
   ~Committer() {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -75,6 +55,13 @@ class Committer {
     }
     cv_.notify_all();
     for (auto& t : threads_) t.join();
+  }
+  // Once the I/O loop has stopped nothing can be answered: jobs not yet
+  // taken are then dropped, neither decided nor appended (a client that got
+  // no answer must find that nothing happened, or resend with its id).
+  void Abandon() {
+    std::lock_guard<std::mutex> l(mu_);
+    abandoned_ = true;
   }
   void Add(Job job) {
     bool wake;
@@ -93,20 +80,27 @@ class Committer {
       {
         std::unique_lock<std::mutex> l(mu_);
         cv_.wait(l, [&] { return !queue_.empty() || stop_; });
-        if (queue_.empty()) return;
+        if (queue_.empty() || abandoned_) return;
         jobs.swap(queue_);
       }
       std::vector<const Request*> reqs;
       for (const Job& j : jobs) reqs.push_back(j.req.get());
       std::vector<Response> out;
       std::vector<std::string> principals, routes;
+      // HandleCommands answers every request, failures included; should
+      // anything escape it all the same (memory exhausted), every request
+      // is answered, not left waiting.
       try {
         api_.HandleCommands(reqs, &out, &principals, &routes);
-      } catch (const std::exception& e) {
+      } catch (...) {
         out.assign(jobs.size(), Response());
         principals.assign(jobs.size(), "");
         routes.assign(jobs.size(), "/v1/commands");
-        for (size_t i = 0; i < jobs.size(); ++i) out[i] = InternalError(*jobs[i].req, e);
+        for (size_t i = 0; i < jobs.size(); ++i) {
+          out[i] = Api::Internal(*jobs[i].req,
+                                 "the command could not be handled; resend it with "
+                                 "its id to learn whether it was appended");
+        }
       }
       for (size_t i = 0; i < jobs.size(); ++i) {
         answer_(jobs[i], std::move(out[i]), std::move(routes[i]), std::move(principals[i]));
@@ -120,6 +114,7 @@ class Committer {
   std::condition_variable cv_;
   std::vector<Job> queue_;
   bool stop_ = false;
+  bool abandoned_ = false;
   std::vector<std::thread> threads_;
 };
 
@@ -226,27 +221,23 @@ class Session : public std::enable_shared_from_this<Session> {
     auto req = std::make_shared<Request>(parser_->release());
     auto start = std::chrono::steady_clock::now();
     uint64_t id = shared_.next_id++;
-    bool waits = req->target().find("wait=") != beast::string_view::npos;
+    const Api::Lane lane = Api::LaneOf(*req);
     auto self = shared_from_this();
-    if (NeverBlocks(*req)) {
+    if (lane == Api::Lane::kInline) {
       // Answered here, without a hand-off to a worker and back (which costs
       // more than the answer: bench/http_load --get-path /healthz).
       std::string principal, route;
-      auto res = std::make_shared<Response>(shared_.api.Handle(*req, &principal, &route));
+      auto res = std::make_shared<Response>(shared_.api.HandleSafely(*req, &principal, &route));
       if (shared_.stopping) res->keep_alive(false);
       return Write(res, route, principal, static_cast<int>(res->result_int()), start, id);
     }
-    if (Api::IsCommandPost(*req)) return shared_.committer->Add(Job{self, req, start, id});
-    asio::post(waits ? shared_.waiters : shared_.workers, [self, req, start, id] {
-      std::string principal, route;
-      Response res;
-      try {
-        res = self->shared_.api.Handle(*req, &principal, &route);
-      } catch (const std::exception& e) {
-        res = InternalError(*req, e);
-      }
-      self->Answer(std::move(res), std::move(route), std::move(principal), start, id);
-    });
+    if (lane == Api::Lane::kCommands) return shared_.committer->Add(Job{self, req, start, id});
+    asio::post(lane == Api::Lane::kWaiting ? shared_.waiters : shared_.workers,
+               [self, req, start, id] {
+                 std::string principal, route;
+                 Response res = self->shared_.api.HandleSafely(*req, &principal, &route);
+                 self->Answer(std::move(res), std::move(route), std::move(principal), start, id);
+               });
   }
 
  public:
@@ -392,8 +383,14 @@ Status Serve(Api& api, const ServerOptions& options) {
   for (int i = 1; i < options.io_threads; ++i) threads.emplace_back([&] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
-  // Work already handed over (an append in flight) completes first.
+  // The loop ends when the last connection has closed, every request
+  // answered, or when the grace period ran out. Then an append in flight
+  // completes; what was handed over but not started is dropped, not done
+  // unanswered.
+  shared.committer->Abandon();
   shared.committer.reset();
+  shared.workers.stop();
+  shared.waiters.stop();
   shared.workers.join();
   shared.waiters.join();
   spdlog::info(nlohmann::json{{"stopped", true}}.dump());

@@ -807,4 +807,33 @@ TEST_CASE("SubmitEach decides each command alone and appends them all in one gro
   CHECK(w.Product("E1").group == 1);
   CHECK(w.Product("E3").exists);
   CHECK_FALSE(w.Product("E2").exists);
+
+  // A command that reads what an earlier one writes is decided after that
+  // one is appended, in a second group: the idea of a producer registered
+  // earlier in the same call is accepted (decided with the first, it would
+  // have been refused: no such producer yet), and an independent command
+  // still goes in the first group.
+  const std::vector<std::string> second = {
+      R"({"type":"RegisterSubject","effective":"2022-03-01","subject":"S9","name":"HTX Mới",)"
+      R"("legal_form":"HTX","unit":"UM"})",
+      R"({"type":"RegisterIdea","effective":"2022-03-01","product":"E9","subject":"S9",)"
+      R"("name":"Sản phẩm E9","group":1,"unit":"UM","cycle_year":2022})",
+      idea("E4", 4),
+  };
+  batch.clear();
+  for (const auto& c : second) {
+    msgs.push_back(std::make_unique<capnp::MallocMessageBuilder>());
+    REQUIRE(workflow::ParseCommand(c, msgs.back().get()).ok());
+    batch.push_back({workflow::Principal{"officer.um", false},
+                     msgs.back()->getRoot<workflow::schema::Command>()});
+  }
+  const uint64_t size_second = w.ledger()->Size();
+  const uint64_t groups_second = w.ledger()->Stats().groups;
+  w.service()->SubmitEach(batch, &statuses, &out);
+  for (const Status& st : statuses) CHECK(st.ok());
+  CHECK(out[0].seqs == std::vector<uint64_t>{size_second + 1});
+  CHECK(out[2].seqs == std::vector<uint64_t>{size_second + 2});
+  CHECK(out[1].seqs == std::vector<uint64_t>{size_second + 3});
+  CHECK(w.ledger()->Stats().groups == groups_second + 2);
+  CHECK(w.Product("E9").subject == "S9");
 }

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cli_support.h"
 #include "http_support.h"
@@ -82,6 +83,7 @@ EOF)";
 
   int port = ocop::testing::FreePort();
   const pid_t server = ocop::testing::StartServer(OCOP_BINARY, data, port);
+  ocop::testing::ChildGuard guard(server);
   REQUIRE(server > 0);
   const uint64_t before = Events(port);
   REQUIRE(before == 3);
@@ -144,9 +146,31 @@ EOF)";
   CHECK(get_as(token2) == 401);
   CHECK(get_as(token) == 200);
 
+  // Long polls spelt with escapes (/%761/events is /v1/events, w%61it is
+  // wait), more of them than the server has I/O threads, leave liveness
+  // answered at once: a request is routed on its decoded path everywhere.
+  std::vector<int> polls;
+  for (int i = 0; i < 4; ++i) {
+    int fd = Connect(port);
+    REQUIRE(fd >= 0);
+    std::string poll =
+        "GET /%761/events?from=999999&w%61it=8 HTTP/1.1\r\nHost: x\r\n"
+        "Authorization: Bearer " +
+        token + "\r\n\r\n";
+    REQUIRE(send(fd, poll.data(), poll.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(poll.size()));
+    polls.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the polls are read and waiting
+  auto asked = std::chrono::steady_clock::now();
+  CHECK(Exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &reply) ==
+        200);
+  CHECK(std::chrono::steady_clock::now() - asked < std::chrono::seconds(3));
+  for (int fd : polls) close(fd);
+
   kill(server, SIGTERM);
   int status = 0;
   waitpid(server, &status, 0);
+  guard.release();
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);  // SIGTERM drains and exits 0
   fs::remove_all(dir);

@@ -4,7 +4,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -72,5 +74,22 @@ inline pid_t StartServer(const char* binary, const std::string& data, int port) 
   }
   return -1;
 }
+
+// Kills and reaps a child process left running when a test ends early (a
+// failed REQUIRE), so that no server outlives its test. release() once the
+// test has reaped it itself.
+struct ChildGuard {
+  pid_t pid;
+  explicit ChildGuard(pid_t p) : pid(p) {}
+  ChildGuard(const ChildGuard&) = delete;
+  ChildGuard& operator=(const ChildGuard&) = delete;
+  ~ChildGuard() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  void release() { pid = -1; }
+};
 
 }  // namespace ocop::testing

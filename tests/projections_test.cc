@@ -929,6 +929,48 @@ TEST_CASE("rebuilds, chunked catch-ups and restarts give the live read models by
   }
 }
 
+TEST_CASE("a producer registered again after an annulment restates its products, live as rebuilt") {
+  // Certificate facts carry their producer's legal form and woman-owned
+  // flag. Live folding writes a product only when an event changes it, so a
+  // producer's own events must rewrite the facts of the products they hold.
+  World w;
+  int minute = 0;
+  auto run = [&](const std::string& date, const std::string& type, json fields) {
+    return w.Submit(VnMicros(date, 10, minute++), Cmd(type, date, std::move(fields)));
+  };
+  run("2024-01-02", "DefineUnit", {{"unit", "CM"}, {"name", "Tỉnh Cà Mau"}, {"level", "province"}});
+  uint64_t registered = run(
+      "2024-01-02", "RegisterSubject",
+      {{"subject", "S1"}, {"name", "HTX Thành Công"}, {"legal_form", "HTX"}, {"unit", "CM"}})[0];
+  run("2024-01-10", "ImportCertificate",
+      {{"product", "P1"},
+       {"subject", "S1"},
+       {"name", "Mật ong U Minh"},
+       {"group", 1},
+       {"unit", "CM"},
+       {"stars", 3},
+       {"certificate", "CN-1"},
+       {"decision", Decision("1/QĐ-UBND", "2024-01-10", "CM")}});
+  CHECK(Year(w, 2024).subjects_by_legal_form == Counts{{"HTX", 1}});
+  run("2024-02-01", "AnnulEvent",
+      {{"target_seq", registered}, {"reason", "Đăng ký sai loại hình"}});
+  run("2024-02-02", "RegisterSubject",
+      {{"subject", "S1"},
+       {"name", "Công ty Thành Công"},
+       {"legal_form", "DN"},
+       {"unit", "CM"},
+       {"woman_owned", true}});
+  // Live, before any further event of P1: the facts say what S1 is now.
+  auto r = Year(w, 2024);
+  CHECK(r.subjects_by_legal_form == Counts{{"DN", 1}});
+  CHECK(r.subjects_woman_owned == 1);
+  run("2024-06-12", "RecordInspection", {{"product", "P1"}, {"compliant", true}});
+  const Digests live = w.live.at(w.ledger->Size());
+  REQUIRE(w.projections->Rebuild().ok());
+  CHECK(DigestsOf(*w.projections) == live);
+  CHECK(Year(w, 2024).subjects_by_legal_form == Counts{{"DN", 1}});
+}
+
 TEST_CASE("after an append returns, the command line and the server read their own writes") {
   World w;
   Populate(w);

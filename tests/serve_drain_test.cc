@@ -60,17 +60,22 @@ TEST_CASE("SIGTERM while 16 connections post: every command read is answered, th
 
   const int port = ocop::testing::FreePort();
   const pid_t server = ocop::testing::StartServer(OCOP_BINARY, data, port);
+  ocop::testing::ChildGuard guard(server);
   REQUIRE(server > 0);
 
   // Each writer posts inspections of its own product, one connection per
   // request, until the server no longer takes connections.
-  std::atomic<int> answered{0};
+  std::atomic<int> answered{0}, finished{0};
   std::mutex mu;
   std::vector<uint64_t> seqs;
   std::vector<std::string> unexpected;
   std::vector<std::thread> writers;
   for (int w = 0; w < kWriters; ++w) {
     writers.emplace_back([&, w] {
+      struct Done {
+        std::atomic<int>& n;
+        ~Done() { ++n; }
+      } done{finished};
       for (int n = 0;; ++n) {
         std::string body = R"({"type":"RecordInspection","effective":"2024-06-12","product":"P)" +
                            std::to_string(w) + R"(","compliant":true,"id":"drain-)" +
@@ -96,11 +101,18 @@ TEST_CASE("SIGTERM while 16 connections post: every command read is answered, th
       }
     });
   }
-  while (answered < 200) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Until 200 are answered, or every writer has stopped (the server died or
+  // refused them: reported below), or a minute has passed.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (answered < 200 && finished < kWriters && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   kill(server, SIGTERM);
   for (auto& t : writers) t.join();
   int status = 0;
   waitpid(server, &status, 0);
+  guard.release();
+  CHECK(answered >= 200);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   for (const std::string& reply : unexpected) FAIL_CHECK("answered other than 200:\n" << reply);

@@ -2,9 +2,11 @@
 
 #include <capnp/serialize.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -116,6 +118,10 @@ class LedgerView : public View {
     *annulled = fold.annulled.count(seq) > 0 || annulled_.count(seq) > 0;
     return Status::OK();
   }
+
+  // Every stream this view read (or will write), at the version it first
+  // read it.
+  const std::map<std::string, uint64_t>& StreamsRead() const { return base_; }
 
   // The version a stream had when this view first read it (0 if never).
   uint64_t BaseVersion(const std::string& stream) {
@@ -373,47 +379,70 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
     std::vector<std::pair<std::string, Decided>> decided;
     ledger::AppendRequest request;
   };
-  std::vector<Pending> pending;
-  for (size_t i = 0; i < n; ++i) {
-    Pending p{i, in[i].command.getId().cStr(), "", nullptr, {}, {}};
-    if (!p.key.empty()) p.digest = CommandDigest(in[i].who, in[i].command);
-    bool repeated = false;
-    Status s = CheckRepeat(ledger_, p.key, p.digest, &(*out)[i], &repeated);
-    if (!s.ok() || repeated) {
-      (*statuses)[i] = s;
-      continue;
+  // In rounds, each one group commit. A command that read or writes a stream
+  // an earlier command of its round writes was decided on a state that will
+  // not be the committed one: it waits for the next round and is decided
+  // again on what that round committed, as if it had come just after. So two
+  // commands on one product cost one more round, not a failed append and a
+  // sync of their own, and no command of a round rests on a read another
+  // changed (the first of a round always goes: every round makes progress).
+  std::vector<size_t> todo(n);
+  std::iota(todo.begin(), todo.end(), 0);
+  std::vector<int> lost(n, 0);  // races lost to writers outside the batch
+  while (!todo.empty()) {
+    std::vector<size_t> next;
+    std::set<std::string> written;
+    std::vector<Pending> pending;
+    for (size_t i : todo) {
+      Pending p{i, in[i].command.getId().cStr(), "", nullptr, {}, {}};
+      if (!p.key.empty()) p.digest = CommandDigest(in[i].who, in[i].command);
+      bool repeated = false;
+      Status s = CheckRepeat(ledger_, p.key, p.digest, &(*out)[i], &repeated);
+      if (!s.ok() || repeated) {
+        (*statuses)[i] = s;
+        continue;
+      }
+      p.view = std::make_unique<LedgerView>(ledger_, cache_.get());
+      p.decided.resize(1);
+      p.decided[0].first = in[i].command.getEffective().cStr();
+      s = Decide(*p.view, in[i].who, in[i].command, &p.decided[0].second);
+      if (s.ok()) p.request = ToAppend(*p.view, in[i].who, p.decided, p.key, p.digest);
+      const bool stale = std::any_of(p.view->StreamsRead().begin(), p.view->StreamsRead().end(),
+                                     [&](const auto& read) { return written.count(read.first); });
+      if (stale) {
+        next.push_back(i);  // refused or not, it is decided again on the fresh state
+        continue;
+      }
+      if (!s.ok()) {
+        (*statuses)[i] = s;
+        continue;
+      }
+      for (const auto& e : p.request.events) written.insert(e.stream);
+      pending.push_back(std::move(p));
     }
-    p.view = std::make_unique<LedgerView>(ledger_, cache_.get());
-    p.decided.resize(1);
-    p.decided[0].first = in[i].command.getEffective().cStr();
-    s = Decide(*p.view, in[i].who, in[i].command, &p.decided[0].second);
-    if (!s.ok()) {
-      (*statuses)[i] = s;
-      continue;
+    std::vector<const ledger::AppendRequest*> requests;
+    for (const Pending& p : pending) requests.push_back(&p.request);
+    std::vector<Status> appended;
+    std::vector<ledger::AppendResult> results;
+    if (!requests.empty()) ledger_->AppendEach(requests, &appended, &results);
+    for (size_t k = 0; k < pending.size(); ++k) {
+      Pending& p = pending[k];
+      const size_t i = p.index;
+      // A race lost to a writer outside this batch: decided again, as
+      // Submit does, a few times at most.
+      if (appended[k].IsConflict() && in[i].command.getExpectedVersion() < 0 && ++lost[i] <= 3) {
+        next.push_back(i);
+        continue;
+      }
+      (*statuses)[i] = appended[k];
+      if (!appended[k].ok()) continue;
+      if (!results[k].duplicate)
+        p.view->Remember(p.decided[0].second, p.decided[0].first, results[k].seqs);
+      (*out)[i].seqs = std::move(results[k].seqs);
+      (*out)[i].duplicate = results[k].duplicate;
     }
-    p.request = ToAppend(*p.view, in[i].who, p.decided, p.key, p.digest);
-    pending.push_back(std::move(p));
-  }
-  std::vector<const ledger::AppendRequest*> requests;
-  for (const Pending& p : pending) requests.push_back(&p.request);
-  std::vector<Status> appended;
-  std::vector<ledger::AppendResult> results;
-  ledger_->AppendEach(requests, &appended, &results);
-  for (size_t k = 0; k < pending.size(); ++k) {
-    Pending& p = pending[k];
-    const size_t i = p.index;
-    if (appended[k].IsConflict() && in[i].command.getExpectedVersion() < 0) {
-      // Lost a race, most likely to a command before it in this batch on the
-      // same stream: decided again on its own, as Submit does.
-      (*statuses)[i] = Submit(in[i].who, in[i].command, &(*out)[i]);
-      continue;
-    }
-    (*statuses)[i] = appended[k];
-    if (!appended[k].ok()) continue;
-    if (!results[k].duplicate)
-      p.view->Remember(p.decided[0].second, p.decided[0].first, results[k].seqs);
-    (*out)[i].seqs = std::move(results[k].seqs);
-    (*out)[i].duplicate = results[k].duplicate;
+    std::sort(next.begin(), next.end());  // arrival order, round after round
+    todo = std::move(next);
   }
 }
 

@@ -38,8 +38,9 @@ class Service {
   // Decides and appends each command on its own, exactly as Submit would if
   // each came from a caller of its own at the same moment (each is refused,
   // or decided again after a lost race, alone), but in one group commit: one
-  // write and one sync carry them all. (*statuses)[i] and (*out)[i] are
-  // command i's.
+  // write and one sync carry them all. A command that reads or writes what
+  // an earlier one of `in` writes is decided after that one is appended, in
+  // a further group commit. (*statuses)[i] and (*out)[i] are command i's.
   struct Submission {
     Principal who;
     schema::Command::Reader command;
