@@ -580,6 +580,16 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
                               "; read it again and retry");
     }
   }
+  for (const ExpectedVersion& x : r.unchanged) {
+    uint64_t actual = 0;
+    Status s = version_of(x.stream, &actual);
+    if (!s.ok()) return s;
+    if (actual != x.version) {
+      return Status::Conflict("stream '" + x.stream + "' was read at version " +
+                              std::to_string(x.version) + " and is now at version " +
+                              std::to_string(actual) + "; read it again and retry");
+    }
+  }
 
   // Accepted: number the events and add them, with their tree nodes.
   std::vector<uint64_t> seqs;

@@ -69,7 +69,12 @@ struct ExpectedVersion {
 
 struct AppendRequest {
   std::vector<NewEvent> events;           // at least one
-  std::vector<ExpectedVersion> expected;  // optional, per stream
+  std::vector<ExpectedVersion> expected;  // optional, per stream written
+  // Streams the caller read but does not write, at the versions it read
+  // them: the append is refused (Conflict) if any has moved since, so that
+  // nothing is appended on a decision another writer made stale. Not part
+  // of what an idempotency key is bound to (a retry reads afresh).
+  std::vector<ExpectedVersion> unchanged;
   std::string idempotency_key;            // empty: none
   // What the key is bound to. Empty: a digest of the events and
   // expectations. A caller whose events depend on state (a decider) sets the

@@ -143,6 +143,40 @@ TEST_CASE("a version conflict names the stream and both versions, and appends no
   CHECK(l->Append(Req({Ev("product/A")}, {{"product/Z", 0}}), &r).IsInvalidArgument());
 }
 
+TEST_CASE("an append on streams it only read is refused once one of them moves") {
+  // A decision read a producer and writes a product: it stands only while
+  // the producer is as it was read.
+  TempDir d;
+  auto l = Open(d);
+  AppendResult r;
+  REQUIRE(l->Append(Req({Ev("subject/S1")}), &r).ok());
+  AppendRequest decided = Req({Ev("product/A")}, {{"product/A", 0}});
+  decided.unchanged = {{"subject/S1", 1}, {"unit/CM", 0}};
+  REQUIRE(l->Append(decided, &r).ok());
+  CHECK(r.seqs == std::vector<uint64_t>{2});
+
+  REQUIRE(l->Append(Req({Ev("subject/S1")}), &r).ok());  // S1 moves to version 2
+  AppendRequest stale = Req({Ev("product/B")});
+  stale.unchanged = {{"subject/S1", 1}};
+  Status s = l->Append(stale, &r);
+  REQUIRE(s.IsConflict());
+  CHECK(s.message().find("'subject/S1' was read at version 1 and is now at version 2") !=
+        std::string::npos);
+  CHECK(l->Size() == 3);
+  uint64_t v = 9;
+  REQUIRE(l->StreamVersion("product/B", &v).ok());
+  CHECK(v == 0);
+  // A stream read as absent must still be absent.
+  REQUIRE(l->Append(Req({Ev("unit/CM")}), &r).ok());
+  AppendRequest absent = Req({Ev("product/C")});
+  absent.unchanged = {{"unit/CM", 0}};
+  CHECK(l->Append(absent, &r).IsConflict());
+  // Read afresh, it goes.
+  stale.unchanged = {{"subject/S1", 2}, {"unit/CM", 1}};
+  REQUIRE(l->Append(stale, &r).ok());
+  CHECK(r.seqs == std::vector<uint64_t>{5});
+}
+
 TEST_CASE("a multi-stream append is all or none") {
   TempDir d;
   auto l = Open(d);

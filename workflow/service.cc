@@ -300,8 +300,13 @@ ledger::AppendRequest ToAppend(LedgerView& view, const Principal& who,
       written.insert(e.stream);
     }
   }
-  // Every stream written must still be where decide read it.
+  // Every stream written must still be where decide read it, and so must
+  // every stream decide only read (a producer, a unit, a grant): a decision
+  // on a state another writer has since changed is taken again.
   for (const auto& stream : written) req.expected.push_back({stream, view.BaseVersion(stream)});
+  for (const auto& [stream, version] : view.StreamsRead()) {
+    if (!written.count(stream)) req.unchanged.push_back({stream, version});
+  }
   return req;
 }
 
