@@ -128,6 +128,10 @@ struct Shared {
   std::atomic<size_t> connections{0};
   std::atomic<uint64_t> next_id{1};
   std::atomic<bool> stopping{false};
+  // Set before the loop stops for good: handed-over requests not yet begun
+  // are then dropped, neither decided nor appended, since no answer could
+  // reach their client.
+  std::atomic<bool> abandoned{false};
   std::function<void()> on_idle;  // called when stopping and the last connection closes
   std::mutex mu;
   std::vector<std::weak_ptr<Session>> sessions;  // to close the idle ones on stop
@@ -234,6 +238,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (lane == Api::Lane::kCommands) return shared_.committer->Add(Job{self, req, start, id});
     asio::post(lane == Api::Lane::kWaiting ? shared_.waiters : shared_.workers,
                [self, req, start, id] {
+                 if (self->shared_.abandoned) return;
                  std::string principal, route;
                  Response res = self->shared_.api.HandleSafely(*req, &principal, &route);
                  self->Answer(std::move(res), std::move(route), std::move(principal), start, id);
@@ -375,7 +380,12 @@ Status Serve(Api& api, const ServerOptions& options) {
     }
     grace.expires_after(std::chrono::seconds(options.request_timeout_seconds + 5));
     grace.async_wait([&](beast::error_code e) {
-      if (!e) ioc.stop();
+      if (e) return;
+      // Abandoned before the loop stops, so that nothing taken from here on
+      // is done without an answer.
+      shared.abandoned = true;
+      shared.committer->Abandon();
+      ioc.stop();
     });
   });
 
@@ -384,13 +394,12 @@ Status Serve(Api& api, const ServerOptions& options) {
   ioc.run();
   for (auto& t : threads) t.join();
   // The loop ends when the last connection has closed, every request
-  // answered, or when the grace period ran out. Then an append in flight
-  // completes; what was handed over but not started is dropped, not done
-  // unanswered.
+  // answered, or when the grace period ran out (everything not begun was
+  // abandoned then). An append in flight completes; the pools run what they
+  // hold while the io_context still exists (their handlers own sessions).
+  shared.abandoned = true;
   shared.committer->Abandon();
   shared.committer.reset();
-  shared.workers.stop();
-  shared.waiters.stop();
   shared.workers.join();
   shared.waiters.join();
   spdlog::info(nlohmann::json{{"stopped", true}}.dump());

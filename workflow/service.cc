@@ -115,6 +115,9 @@ class LedgerView : public View {
     StreamFold fold;
     s = LoadStream(ledger_, out->stream, &fold);
     if (!s.ok()) return s;
+    // Read, as any other: "not annulled yet" holds only while the stream
+    // stays at this version (two annulments of one event raced otherwise).
+    base_.emplace(out->stream, fold.version);
     *annulled = fold.annulled.count(seq) > 0 || annulled_.count(seq) > 0;
     return Status::OK();
   }
@@ -359,9 +362,10 @@ Status Service::Submit(const Principal& who, schema::Command::Reader command, Ou
     if (!s.ok()) return s;
     ledger::AppendResult result;
     s = AppendDecided(ledger_, view, who, decided, key, digest, &result);
-    // A version conflict here is a race with another writer, not the
-    // caller's expectation (decide checked that): decide again.
-    if (s.IsConflict() && attempt < 3 && command.getExpectedVersion() < 0) continue;
+    // A version conflict here is a race with another writer, on a stream
+    // written or only read: decide again (which checks the caller's
+    // expected_version again, against what the race left).
+    if (s.IsConflict() && attempt < 3) continue;
     if (!s.ok()) return s;
     if (!result.duplicate) view.Remember(decided[0].second, decided[0].first, result.seqs);
     out->seqs = std::move(result.seqs);
@@ -394,11 +398,20 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
   std::vector<size_t> todo(n);
   std::iota(todo.begin(), todo.end(), 0);
   std::vector<int> lost(n, 0);  // races lost to writers outside the batch
+  // What a deferred command read when last decided: while an earlier command
+  // of the round writes one of those, it waits again without being decided
+  // (n commands on one product cost n rounds, not n^2 decisions).
+  std::vector<std::vector<std::string>> last_read(n);
   while (!todo.empty()) {
     std::vector<size_t> next;
     std::set<std::string> written;
     std::vector<Pending> pending;
     for (size_t i : todo) {
+      if (std::any_of(last_read[i].begin(), last_read[i].end(),
+                      [&](const std::string& stream) { return written.count(stream); })) {
+        next.push_back(i);
+        continue;
+      }
       Pending p{i, in[i].command.getId().cStr(), "", nullptr, {}, {}};
       if (!p.key.empty()) p.digest = CommandDigest(in[i].who, in[i].command);
       bool repeated = false;
@@ -416,6 +429,8 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
                                      [&](const auto& read) { return written.count(read.first); });
       if (stale) {
         next.push_back(i);  // refused or not, it is decided again on the fresh state
+        last_read[i].clear();
+        for (const auto& read : p.view->StreamsRead()) last_read[i].push_back(read.first);
         continue;
       }
       if (!s.ok()) {
@@ -435,7 +450,7 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
       const size_t i = p.index;
       // A race lost to a writer outside this batch: decided again, as
       // Submit does, a few times at most.
-      if (appended[k].IsConflict() && in[i].command.getExpectedVersion() < 0 && ++lost[i] <= 3) {
+      if (appended[k].IsConflict() && ++lost[i] <= 3) {
         next.push_back(i);
         continue;
       }
@@ -487,9 +502,7 @@ Status Service::SubmitAll(const Principal& who,
       }
       ledger::AppendResult result;
       s = AppendDecided(ledger_, view, who, decided, key, digest, &result);
-      bool caller_versions = false;
-      for (auto c : commands) caller_versions = caller_versions || c.getExpectedVersion() >= 0;
-      if (s.IsConflict() && attempt < 3 && !caller_versions) continue;
+      if (s.IsConflict() && attempt < 3) continue;  // a race, as in Submit: decide again
       if (!s.ok()) return s;
       whole.seqs = std::move(result.seqs);
       whole.duplicate = result.duplicate;
