@@ -570,24 +570,21 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
   auto version_of = [&](const std::string& stream, uint64_t* v) -> Status {
     return StreamVersionIn(g, stream, v);
   };
-  for (const ExpectedVersion& x : r.expected) {
-    uint64_t actual = 0;
-    Status s = version_of(x.stream, &actual);
-    if (!s.ok()) return s;
-    if (actual != x.version) {
-      return Status::Conflict("stream '" + x.stream + "' is at version " + std::to_string(actual) +
-                              ", not the expected version " + std::to_string(x.version) +
+  // Streams written where the caller expects them, and streams only read
+  // where it read them.
+  for (const auto* list : {&r.expected, &r.unchanged}) {
+    for (const ExpectedVersion& x : *list) {
+      uint64_t actual = 0;
+      Status s = version_of(x.stream, &actual);
+      if (!s.ok()) return s;
+      if (actual == x.version) continue;
+      return Status::Conflict("stream '" + x.stream + "' " +
+                              (list == &r.expected
+                                   ? "is at version " + std::to_string(actual) +
+                                         ", not the expected version " + std::to_string(x.version)
+                                   : "was read at version " + std::to_string(x.version) +
+                                         " and is now at version " + std::to_string(actual)) +
                               "; read it again and retry");
-    }
-  }
-  for (const ExpectedVersion& x : r.unchanged) {
-    uint64_t actual = 0;
-    Status s = version_of(x.stream, &actual);
-    if (!s.ok()) return s;
-    if (actual != x.version) {
-      return Status::Conflict("stream '" + x.stream + "' was read at version " +
-                              std::to_string(x.version) + " and is now at version " +
-                              std::to_string(actual) + "; read it again and retry");
     }
   }
 

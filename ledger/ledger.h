@@ -75,7 +75,7 @@ struct AppendRequest {
   // nothing is appended on a decision another writer made stale. Not part
   // of what an idempotency key is bound to (a retry reads afresh).
   std::vector<ExpectedVersion> unchanged;
-  std::string idempotency_key;            // empty: none
+  std::string idempotency_key;  // empty: none
   // What the key is bound to. Empty: a digest of the events and
   // expectations. A caller whose events depend on state (a decider) sets the
   // digest of its own request instead, so a retry matches the first call.

@@ -697,24 +697,19 @@ Status Projections::MarkRestated(Batch* batch) {
   // Rare (a registration annulled or made again), so a scan of the products
   // rather than an index by producer that every product write would keep.
   std::vector<std::string> named;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), products_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string v = it->value().ToString();
-    kj::Array<capnp::word> words;
-    std::optional<capnp::FlatArrayMessageReader> reader;
-    auto record = Read<schema::ProductRecord>(v, &words, &reader);
-    if (batch->restated.count(record.getSubject().cStr())) named.push_back(it->key().ToString());
-  }
-  Status s = FromRocks(it->status(), "reading products");
+  Status s = ForEachProduct([&](const ProductState& p) {
+    if (batch->restated.count(p.subject)) named.push_back(p.id);
+    return true;
+  });
+  if (!s.ok()) return s;
   for (const std::string& id : named) {
     ProductSlot* slot = nullptr;
-    if (s.ok()) s = SlotFor(id, batch, &slot);
+    s = SlotFor(id, batch, &slot);
+    if (!s.ok()) return s;
   }
-  if (!s.ok()) return s;
   for (ProductSlot& slot : batch->products) {
     if (batch->restated.count(slot.state.subject)) slot.changed = true;
   }
-  batch->restated.clear();
   return Status::OK();
 }
 

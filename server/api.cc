@@ -115,6 +115,20 @@ Target ParseTarget(std::string_view t) {
   return out;
 }
 
+// Runs `f`; what it throws (nothing below Api should), C++'s or Cap'n
+// Proto's, comes back described.
+template <typename F>
+std::optional<std::string> Thrown(F&& f) {
+  try {
+    f();
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (const kj::Exception& e) {
+    return std::string(e.getDescription().cStr());
+  }
+}
+
 bool ParseUint(const std::string& s, uint64_t* out) {
   if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
     return false;
@@ -195,13 +209,9 @@ Response Api::Internal(const Request& req, const std::string& what) {
 }
 
 Response Api::HandleSafely(const Request& req, std::string* principal, std::string* route) {
-  try {
-    return Handle(req, principal, route);
-  } catch (const std::exception& e) {
-    return Internal(req, e.what());
-  } catch (const kj::Exception& e) {
-    return Internal(req, e.getDescription().cStr());
-  }
+  Response res;
+  std::optional<std::string> thrown = Thrown([&] { res = Handle(req, principal, route); });
+  return thrown ? Internal(req, *thrown) : res;
 }
 
 Api::Lane Api::LaneOf(const Request& req) {
@@ -244,18 +254,12 @@ void Api::HandleCommands(const std::vector<const Request*>& reqs, std::vector<Re
   // SubmitEach reports by Status; should anything throw all the same, which
   // commands were appended is unknown, and each is told so (a 500, after
   // which a client resends with its id and learns the outcome).
-  std::string thrown;
-  try {
-    service_.SubmitEach(batch, &statuses, &outcomes);
-  } catch (const std::exception& e) {
-    thrown = e.what();
-  } catch (const kj::Exception& e) {
-    thrown = e.getDescription().cStr();
-  }
+  std::optional<std::string> thrown =
+      Thrown([&] { service_.SubmitEach(batch, &statuses, &outcomes); });
   for (size_t k = 0; k < batch.size(); ++k) {
     const Request& req = *reqs[index[k]];
     (*out)[index[k]] =
-        thrown.empty() ? CommandReply(req, statuses[k], outcomes[k], start) : Internal(req, thrown);
+        thrown ? Internal(req, *thrown) : CommandReply(req, statuses[k], outcomes[k], start);
   }
 }
 

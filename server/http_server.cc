@@ -44,7 +44,12 @@ struct Job {
 class Committer {
  public:
   using Answer = std::function<void(Job&, Response, std::string route, std::string principal)>;
-  Committer(Api& api, int threads, Answer answer) : api_(api), answer_(std::move(answer)) {
+  // Once `abandoned` is set (the I/O loop is stopping for good, nothing can
+  // be answered), jobs not yet taken are dropped, neither decided nor
+  // appended: a client that got no answer finds that nothing happened, or
+  // resends with its id.
+  Committer(Api& api, int threads, const std::atomic<bool>& abandoned, Answer answer)
+      : api_(api), abandoned_(abandoned), answer_(std::move(answer)) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
   }
   // Answers what was handed over (unless abandoned), then stops.
@@ -55,13 +60,6 @@ class Committer {
     }
     cv_.notify_all();
     for (auto& t : threads_) t.join();
-  }
-  // Once the I/O loop has stopped nothing can be answered: jobs not yet
-  // taken are then dropped, neither decided nor appended (a client that got
-  // no answer must find that nothing happened, or resend with its id).
-  void Abandon() {
-    std::lock_guard<std::mutex> l(mu_);
-    abandoned_ = true;
   }
   void Add(Job job) {
     bool wake;
@@ -109,12 +107,12 @@ class Committer {
   }
 
   Api& api_;
+  const std::atomic<bool>& abandoned_;
   Answer answer_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Job> queue_;
   bool stop_ = false;
-  bool abandoned_ = false;
   std::vector<std::thread> threads_;
 };
 
@@ -129,8 +127,8 @@ struct Shared {
   std::atomic<uint64_t> next_id{1};
   std::atomic<bool> stopping{false};
   // Set before the loop stops for good: handed-over requests not yet begun
-  // are then dropped, neither decided nor appended, since no answer could
-  // reach their client.
+  // (by the committer or the pools) are then dropped, neither decided nor
+  // appended, since no answer could reach their client.
   std::atomic<bool> abandoned{false};
   std::function<void()> on_idle;  // called when stopping and the last connection closes
   std::mutex mu;
@@ -319,7 +317,8 @@ Status Serve(Api& api, const ServerOptions& options) {
   // it is destroyed find their shared state alive.
   Shared shared(api, options);
   shared.committer = std::make_unique<Committer>(
-      api, options.committers, [](Job& j, Response res, std::string route, std::string principal) {
+      api, options.committers, shared.abandoned,
+      [](Job& j, Response res, std::string route, std::string principal) {
         j.session->Answer(std::move(res), std::move(route), std::move(principal), j.start, j.id);
       });
   asio::io_context ioc(options.io_threads);
@@ -384,7 +383,6 @@ Status Serve(Api& api, const ServerOptions& options) {
       // Abandoned before the loop stops, so that nothing taken from here on
       // is done without an answer.
       shared.abandoned = true;
-      shared.committer->Abandon();
       ioc.stop();
     });
   });
@@ -398,7 +396,6 @@ Status Serve(Api& api, const ServerOptions& options) {
   // abandoned then). An append in flight completes; the pools run what they
   // hold while the io_context still exists (their handlers own sessions).
   shared.abandoned = true;
-  shared.committer->Abandon();
   shared.committer.reset();
   shared.workers.join();
   shared.waiters.join();

@@ -88,32 +88,33 @@ FieldInfo InfoOf(capnp::StructSchema::Field f) {
   return i;
 }
 
-// The facts of a struct or enum of the schema, made on first use and kept
-// for the life of the program (references into node-based maps stay valid).
-const StructInfo& Info(capnp::StructSchema s) {
+// The facts of a struct or enum of the schema, made by `fill` on first use
+// and kept for the life of the program (references into node-based maps
+// stay valid).
+template <typename Facts, typename Schema, typename Fill>
+const Facts& Known(Schema s, Fill fill) {
   static std::mutex mu;
-  static std::unordered_map<uint64_t, StructInfo> known;
+  static std::unordered_map<uint64_t, Facts> known;
   std::lock_guard<std::mutex> l(mu);
   auto [it, fresh] = known.try_emplace(s.getProto().getId());
-  if (fresh) {
-    for (auto f : s.getNonUnionFields()) it->second.fields.push_back(InfoOf(f));
-    for (auto f : s.getUnionFields()) it->second.union_fields.push_back(InfoOf(f));
-  }
+  if (fresh) fill(&it->second);
   return it->second;
 }
 
+const StructInfo& Info(capnp::StructSchema s) {
+  return Known<StructInfo>(s, [&](StructInfo* info) {
+    for (auto f : s.getNonUnionFields()) info->fields.push_back(InfoOf(f));
+    for (auto f : s.getUnionFields()) info->union_fields.push_back(InfoOf(f));
+  });
+}
+
 const EnumInfo& Info(capnp::EnumSchema s) {
-  static std::mutex mu;
-  static std::unordered_map<uint64_t, EnumInfo> known;
-  std::lock_guard<std::mutex> l(mu);
-  auto [it, fresh] = known.try_emplace(s.getProto().getId());
-  if (fresh) {
+  return Known<EnumInfo>(s, [&](EnumInfo* info) {
     for (auto e : s.getEnumerants()) {
-      it->second.names.push_back(JsonName(e));
-      it->second.event_only.push_back(FindAnnotation(e.getProto(), kEventOnly).has_value());
+      info->names.push_back(JsonName(e));
+      info->event_only.push_back(FindAnnotation(e.getProto(), kEventOnly).has_value());
     }
-  }
-  return it->second;
+  });
 }
 
 template <typename Names, typename Name>

@@ -313,12 +313,6 @@ ledger::AppendRequest ToAppend(LedgerView& view, const Principal& who,
   return req;
 }
 
-Status AppendDecided(ledger::Ledger* ledger, LedgerView& view, const Principal& who,
-                     std::vector<std::pair<std::string, Decided>>& decided, const std::string& key,
-                     const std::string& digest, ledger::AppendResult* result) {
-  return ledger->Append(ToAppend(view, who, decided, key, digest), result);
-}
-
 // Answers a repeated id from the ledger, without deciding again.
 Status CheckRepeat(ledger::Ledger* ledger, const std::string& key, const std::string& digest,
                    Outcome* out, bool* repeated) {
@@ -348,30 +342,13 @@ Service::Service(ledger::Ledger* ledger)
 Service::~Service() = default;
 
 Status Service::Submit(const Principal& who, schema::Command::Reader command, Outcome* out) {
-  *out = Outcome();
-  std::string key = command.getId().cStr();
-  std::string digest = key.empty() ? "" : CommandDigest(who, command);
-  for (int attempt = 0;; ++attempt) {
-    bool repeated = false;
-    Status s = CheckRepeat(ledger_, key, digest, out, &repeated);
-    if (!s.ok() || repeated) return s;
-    LedgerView view(ledger_, cache_.get());
-    std::vector<std::pair<std::string, Decided>> decided(1);
-    decided[0].first = command.getEffective().cStr();
-    s = Decide(view, who, command, &decided[0].second);
-    if (!s.ok()) return s;
-    ledger::AppendResult result;
-    s = AppendDecided(ledger_, view, who, decided, key, digest, &result);
-    // A version conflict here is a race with another writer, on a stream
-    // written or only read: decide again (which checks the caller's
-    // expected_version again, against what the race left).
-    if (s.IsConflict() && attempt < 3) continue;
-    if (!s.ok()) return s;
-    if (!result.duplicate) view.Remember(decided[0].second, decided[0].first, result.seqs);
-    out->seqs = std::move(result.seqs);
-    out->duplicate = result.duplicate;
-    return Status::OK();
-  }
+  // One command is a batch of one: decided, appended, and decided again
+  // after a race lost to another writer, exactly as SubmitEach does it.
+  std::vector<Status> statuses;
+  std::vector<Outcome> outcomes;
+  SubmitEach({{who, command}}, &statuses, &outcomes);
+  *out = std::move(outcomes[0]);
+  return statuses[0];
 }
 
 void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>* statuses,
@@ -383,7 +360,6 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
   // decides it; those that get this far are appended together.
   struct Pending {
     size_t index;
-    std::string key, digest;
     std::unique_ptr<LedgerView> view;
     std::vector<std::pair<std::string, Decided>> decided;
     ledger::AppendRequest request;
@@ -402,20 +378,25 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
   // of the round writes one of those, it waits again without being decided
   // (n commands on one product cost n rounds, not n^2 decisions).
   std::vector<std::vector<std::string>> last_read(n);
+  // Each command's idempotency key and what it binds, made once.
+  std::vector<std::string> keys(n), digests(n);
+  for (size_t i = 0; i < n; ++i) {
+    keys[i] = in[i].command.getId().cStr();
+    if (!keys[i].empty()) digests[i] = CommandDigest(in[i].who, in[i].command);
+  }
   while (!todo.empty()) {
     std::vector<size_t> next;
-    std::set<std::string> written;
+    std::set<std::string> written;  // by the commands of this round so far
+    auto written_here = [&](const std::string& stream) { return written.count(stream) > 0; };
     std::vector<Pending> pending;
     for (size_t i : todo) {
-      if (std::any_of(last_read[i].begin(), last_read[i].end(),
-                      [&](const std::string& stream) { return written.count(stream); })) {
+      if (std::any_of(last_read[i].begin(), last_read[i].end(), written_here)) {
         next.push_back(i);
         continue;
       }
-      Pending p{i, in[i].command.getId().cStr(), "", nullptr, {}, {}};
-      if (!p.key.empty()) p.digest = CommandDigest(in[i].who, in[i].command);
+      Pending p{i, nullptr, {}, {}};
       bool repeated = false;
-      Status s = CheckRepeat(ledger_, p.key, p.digest, &(*out)[i], &repeated);
+      Status s = CheckRepeat(ledger_, keys[i], digests[i], &(*out)[i], &repeated);
       if (!s.ok() || repeated) {
         (*statuses)[i] = s;
         continue;
@@ -424,13 +405,11 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
       p.decided.resize(1);
       p.decided[0].first = in[i].command.getEffective().cStr();
       s = Decide(*p.view, in[i].who, in[i].command, &p.decided[0].second);
-      if (s.ok()) p.request = ToAppend(*p.view, in[i].who, p.decided, p.key, p.digest);
-      const bool stale = std::any_of(p.view->StreamsRead().begin(), p.view->StreamsRead().end(),
-                                     [&](const auto& read) { return written.count(read.first); });
-      if (stale) {
+      if (s.ok()) p.request = ToAppend(*p.view, in[i].who, p.decided, keys[i], digests[i]);
+      last_read[i].clear();
+      for (const auto& read : p.view->StreamsRead()) last_read[i].push_back(read.first);
+      if (std::any_of(last_read[i].begin(), last_read[i].end(), written_here)) {
         next.push_back(i);  // refused or not, it is decided again on the fresh state
-        last_read[i].clear();
-        for (const auto& read : p.view->StreamsRead()) last_read[i].push_back(read.first);
         continue;
       }
       if (!s.ok()) {
@@ -501,7 +480,7 @@ Status Service::SubmitAll(const Principal& who,
         for (const auto& e : decided[i].second.events) view.Apply(e);
       }
       ledger::AppendResult result;
-      s = AppendDecided(ledger_, view, who, decided, key, digest, &result);
+      s = ledger_->Append(ToAppend(view, who, decided, key, digest), &result);
       if (s.IsConflict() && attempt < 3) continue;  // a race, as in Submit: decide again
       if (!s.ok()) return s;
       whole.seqs = std::move(result.seqs);
