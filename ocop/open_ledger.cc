@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "ledger/log_origin.h"
+
 namespace ocop::cli {
 
 int64_t WallClockMicros() {
@@ -15,6 +17,13 @@ Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::L
   options.create_if_missing = create;
   options.clock = WallClockMicros;
   Status s = ledger::Ledger::Open(g.data_dir, options, out);
+  if (s.ok() && create) {
+    // Writers record the log's origin when they create it (and check one
+    // asked for against the one recorded).
+    s = ledger::RecordOrigin(g.data_dir, g.origin, (*out)->signer().public_key(),
+                             (*out)->Size() == 0);
+    if (!s.ok()) out->reset();
+  }
   if (s.IsBusy()) {
     // Usually a running `ocop serve`: RocksDB admits one process, so point
     // officials to the questions the server answers meanwhile.
