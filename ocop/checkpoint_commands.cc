@@ -12,7 +12,6 @@
 #include "ledger/checkpoint.h"
 #include "ledger/cosignature.h"
 #include "ledger/durable_file.h"
-#include "ledger/log_origin.h"
 #include "ledger/witness.h"
 #include "ocop/open_ledger.h"
 
@@ -73,7 +72,7 @@ int RunCheckpoint(const GlobalOptions& g, const CLI::Option* size_opt, uint64_t 
   Status s = OpenLedger(g, false, &l);
   if (!s.ok()) return Fail("checkpoint", s);
   ledger::Checkpoint c;
-  s = ledger::LoadOrigin(l->dir(), l->signer().public_key(), &c.origin);
+  s = LedgerOrigin(g, *l, &c.origin);
   ledger::SignedTreeHead head;
   if (s.ok()) s = l->TreeHead(size_opt->count() ? size : l->Size(), &head);
   if (!s.ok()) return Fail("checkpoint", s);

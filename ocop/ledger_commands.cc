@@ -12,7 +12,6 @@
 #include "ledger/encoding.h"
 #include "ledger/event.capnp.h"
 #include "ledger/ledger.h"
-#include "ledger/log_origin.h"
 #include "ocop/open_ledger.h"
 
 namespace ocop::cli {
@@ -112,7 +111,7 @@ int RunPublicKey(const GlobalOptions& g, bool vkey) {
   if (!s.ok()) return Fail("public-key", s);
   if (vkey) {  // c2sp.org/signed-note's verifier key, named by the log's origin
     std::string origin;
-    s = ledger::LoadOrigin(l->dir(), l->signer().public_key(), &origin);
+    s = LedgerOrigin(g, *l, &origin);
     if (!s.ok()) return Fail("public-key", s);
     std::cout << ledger::note::FormatVerifierKey(ledger::LogVerifierKey(origin, l->signer()))
               << std::endl;

@@ -34,4 +34,13 @@ Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::L
   return s;
 }
 
+Status LedgerOrigin(const GlobalOptions& g, const ledger::Ledger& l, std::string* origin) {
+  Status s = ledger::LoadOrigin(l.dir(), l.signer().public_key(), origin);
+  if (s.ok() && !g.origin.empty() && g.origin != *origin) {
+    return Status::Refused("the log in " + l.dir() + " has the origin '" + *origin +
+                           "', recorded when it was created; it cannot be '" + g.origin + "'");
+  }
+  return s;
+}
+
 }  // namespace ocop::cli

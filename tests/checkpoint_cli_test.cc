@@ -23,24 +23,12 @@
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using ocop::testing::DataDir;
+using ocop::testing::Shell;
 
 namespace {
 
 ocop::testing::Run Ocop(const std::string& args, const std::string& input = "") {
   return ocop::testing::Ocop("checkpoint", args, input);
-}
-
-// Runs a shell command; stdout and the exit code.
-ocop::testing::Run Shell(const std::string& cmd) {
-  ocop::testing::Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
 }
 
 // Runs `ocop ARGS` with stderr captured instead of stdout.
@@ -124,6 +112,10 @@ TEST_CASE("ocop checkpoint is the signed tree head as a C2SP checkpoint") {
   CHECK(other.code == 1);
   CHECK_THAT(other.out, Catch::Contains("cannot become 'ocop.other/ledger'"));
   CHECK(OcopErr(d.flag() + " --origin 'bad origin' smoke --events 1").code == 2);
+  auto asked = OcopErr(d.flag() + " --origin ocop.other/ledger checkpoint");
+  CHECK(asked.code == 1);
+  CHECK_THAT(asked.out, Catch::Contains("it cannot be 'ocop.other/ledger'"));
+  CHECK(Ocop(d.flag() + " --origin ocop.test.gov.vn/ledger public-key --vkey").out == vkey.out);
 
   // Without a chosen origin, the default comes from the key.
   DataDir plain("cp-plain");
