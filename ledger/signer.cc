@@ -67,14 +67,26 @@ Status Signer::Open(const std::string& path, bool create, std::unique_ptr<Signer
   EVP_PKEY* k = nullptr;
   Status s = ReadKey(path, &k);
   if (!s.ok()) return s;
+  return Adopt(k, path, out);
+}
+
+Status Signer::FromSeed(std::string_view seed, std::unique_ptr<Signer>* out) {
+  if (seed.size() != 32) return Status::InvalidArgument("an Ed25519 seed has 32 bytes");
+  EVP_PKEY* k = EVP_PKEY_new_raw_private_key(
+      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed.data()), seed.size());
+  if (!k) return Status::InvalidArgument("not an Ed25519 seed");
+  return Adopt(k, "the seed", out);
+}
+
+Status Signer::Adopt(void* key, const std::string& what, std::unique_ptr<Signer>* out) {
   std::unique_ptr<Signer> signer(new Signer());
-  signer->pkey_ = k;
+  signer->pkey_ = key;
   size_t len = 32;
   signer->public_key_.resize(32);
-  if (EVP_PKEY_get_raw_public_key(k, reinterpret_cast<unsigned char*>(signer->public_key_.data()),
-                                  &len) != 1 ||
+  if (EVP_PKEY_get_raw_public_key(
+          AsKey(key), reinterpret_cast<unsigned char*>(signer->public_key_.data()), &len) != 1 ||
       len != 32) {
-    return Status::Corruption("cannot read the public half of " + path);
+    return Status::Corruption("cannot read the public half of " + what);
   }
   signer->key_id_hex_ = merkle::ToHex(merkle::Sha256(signer->public_key_));
   *out = std::move(signer);

@@ -24,6 +24,9 @@ class Signer {
   // file exists (written to a temporary name, then renamed, so a crash never
   // leaves half a key).
   static Status Open(const std::string& path, bool create, std::unique_ptr<Signer>* out);
+  // A key from its 32-byte RFC 8032 private seed, for keys kept in another
+  // format than PEM (a witness's note signer key, see ledger/note.h).
+  static Status FromSeed(std::string_view seed, std::unique_ptr<Signer>* out);
 
   std::string Sign(std::string_view message) const;  // 64 raw bytes
   const std::string& public_key() const { return public_key_; }  // 32 raw bytes
@@ -36,6 +39,8 @@ class Signer {
 
  private:
   Signer() = default;
+  // Takes ownership of `key` (an EVP_PKEY*); `what` names it in errors.
+  static Status Adopt(void* key, const std::string& what, std::unique_ptr<Signer>* out);
   void* pkey_ = nullptr;  // EVP_PKEY*
   std::string public_key_;
   std::string key_id_hex_;

@@ -8,9 +8,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "ledger/checkpoint.h"
+#include "ledger/encoding.h"
 #include "ledger/event.capnp.h"
 #include "ledger/ledger.h"
-#include "ledger/encoding.h"
 #include "ocop/open_ledger.h"
 
 namespace ocop::cli {
@@ -104,10 +105,18 @@ int RunConsistency(const GlobalOptions& g, uint64_t from, uint64_t to) {
   return 0;
 }
 
-int RunPublicKey(const GlobalOptions& g) {
+int RunPublicKey(const GlobalOptions& g, bool vkey) {
   std::unique_ptr<ledger::Ledger> l;
   Status s = OpenLedger(g, false, &l);
   if (!s.ok()) return Fail("public-key", s);
+  if (vkey) {  // c2sp.org/signed-note's verifier key, named by the log's origin
+    std::string origin;
+    s = LedgerOrigin(g, *l, &origin);
+    if (!s.ok()) return Fail("public-key", s);
+    std::cout << ledger::note::FormatVerifierKey(ledger::LogVerifierKey(origin, l->signer()))
+              << std::endl;
+    return 0;
+  }
   Print(json{{"key_id", l->signer().key_id_hex()},
              {"public_key", Base64(l->signer().public_key())},
              {"pem", l->signer().PublicKeyPem()}});
@@ -213,8 +222,13 @@ void AddLedgerCommands(CLI::App& app, const GlobalOptions& global, Runner* selec
 
   auto* public_key =
       app.add_subcommand("public-key", "Print the ledger's Ed25519 public key and its id");
-  public_key->callback(
-      [&global, selected] { *selected = [&global] { return RunPublicKey(global); }; });
+  auto vkey = std::make_shared<bool>(false);
+  public_key->add_flag("--vkey", *vkey,
+                       "Print the verifier key of its checkpoints instead (c2sp.org/signed-note: "
+                       "ORIGIN+KEYID+BASE64)");
+  public_key->callback([&global, selected, vkey] {
+    *selected = [&global, vkey] { return RunPublicKey(global, *vkey); };
+  });
 
   auto* smoke = app.add_subcommand(
       "smoke", "Append sample events, print the signed tree head and verify the whole log");

@@ -13,6 +13,9 @@ namespace ocop::cli {
 // Shared by every subcommand: where the data directory is.
 struct GlobalOptions {
   std::string data_dir = "./ocop-data";
+  // The origin to record when a writer creates the data directory (empty:
+  // the default of ledger/log_origin.h).
+  std::string origin;
 };
 
 // A subcommand's body, run after parsing; returns the exit code.

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "ocop/checkpoint_commands.h"
 #include "ocop/ledger_commands.h"
 #include "ocop/read_commands.h"
 #include "ocop/replay_commands.h"
@@ -20,9 +21,14 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("OCOP_DATA"); env && *env) global.data_dir = env;
   app.add_option("--data", global.data_dir,
                  "The ledger's data directory (default ./ocop-data, or $OCOP_DATA)");
+  if (const char* env = std::getenv("OCOP_ORIGIN"); env && *env) global.origin = env;
+  app.add_option("--origin", global.origin,
+                 "The log's origin, recorded when the data directory is created, e.g. "
+                 "ocop.camau.gov.vn/ledger (or $OCOP_ORIGIN; default: from the key)");
 
   ocop::cli::Runner selected;
   ocop::cli::AddLedgerCommands(app, global, &selected);
+  ocop::cli::AddCheckpointCommands(app, global, &selected);
   ocop::cli::AddSubmitCommand(app, global, &selected);
   ocop::cli::AddReadCommands(app, global, &selected);
   ocop::cli::AddReplayCommands(app, global, &selected);

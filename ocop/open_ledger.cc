@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "ledger/log_origin.h"
+
 namespace ocop::cli {
 
 int64_t WallClockMicros() {
@@ -15,12 +17,28 @@ Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::L
   options.create_if_missing = create;
   options.clock = WallClockMicros;
   Status s = ledger::Ledger::Open(g.data_dir, options, out);
+  if (s.ok() && create) {
+    // Writers record the log's origin when they create it (and check one
+    // asked for against the one recorded).
+    s = ledger::RecordOrigin(g.data_dir, g.origin, (*out)->signer().public_key(),
+                             (*out)->Size() == 0);
+    if (!s.ok()) out->reset();
+  }
   if (s.IsBusy()) {
     // Usually a running `ocop serve`: RocksDB admits one process, so point
     // officials to the questions the server answers meanwhile.
     return Status::Busy(s.message() +
                         ". If `ocop serve` is running on it, ask the server instead: "
                         "GET /v1/products/ID, /v1/reports, /v1/deadlines, /v1/tree-head");
+  }
+  return s;
+}
+
+Status LedgerOrigin(const GlobalOptions& g, const ledger::Ledger& l, std::string* origin) {
+  Status s = ledger::LoadOrigin(l.dir(), l.signer().public_key(), origin);
+  if (s.ok() && !g.origin.empty() && g.origin != *origin) {
+    return Status::Refused("the log in " + l.dir() + " has the origin '" + *origin +
+                           "', recorded when it was created; it cannot be '" + g.origin + "'");
   }
   return s;
 }

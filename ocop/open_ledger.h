@@ -12,5 +12,8 @@ namespace ocop::cli {
 int64_t WallClockMicros();
 // `create`: make the directory and its signing key if missing (writers only).
 Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::Ledger>* out);
+// The origin of the open ledger's log (ledger/log_origin.h); refused if
+// `--origin` names another, since it cannot change.
+Status LedgerOrigin(const GlobalOptions& g, const ledger::Ledger& l, std::string* origin);
 
 }  // namespace ocop::cli

@@ -14,6 +14,7 @@ packages=(
   chromium chromium-driver  # the dashboard's browser test
   postgresql libpq-dev libsqlite3-dev  # the benchmarks' peers (bench/run.sh)
   libreoffice-calc-nogui  # a test opens the XLSX report in LibreOffice Calc
+  golang-go golang-golang-x-mod-dev  # Go's sumdb/note checks our checkpoints in a test
 )
 
 missing=()

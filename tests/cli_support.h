@@ -38,6 +38,19 @@ struct Run {
   std::string out;  // stdout; stderr goes to the test's log
 };
 
+// Runs a shell command line: its stdout and exit code.
+inline Run Shell(const std::string& cmd) {
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
 // Runs `ocop ARGS` with `input` on stdin. `tag` keeps concurrent test
 // binaries' scratch files apart.
 inline Run Ocop(const std::string& tag, const std::string& args, const std::string& input) {
@@ -47,15 +60,7 @@ inline Run Ocop(const std::string& tag, const std::string& args, const std::stri
     std::ofstream f(in);
     f << input;
   }
-  std::string cmd = std::string(OCOP_BINARY) + " " + args + " < " + in.string();
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  Run r = Shell(std::string(OCOP_BINARY) + " " + args + " < " + in.string());
   fs::remove(in);
   return r;
 }
