@@ -4,11 +4,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <unistd.h>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <unistd.h>
 
 #include "ledger/ledger.h"
 #include "projections/projections.h"
@@ -38,11 +38,15 @@ struct Fixture {
     // The token "fuzz" speaks for principal "fuzzer": seeds use it.
     std::string path = (dir / "tokens").string();
     FILE* f = fopen(path.c_str(), "w");
-    fprintf(f, "fuzzer %s\n", "93850b707585e404e4951a3ddc1f05a34b3d4f5fc081d616f46d8a2e8f1c8e68");  // SHA-256 of "fuzz"
+    fprintf(
+        f, "fuzzer %s\n",
+        "93850b707585e404e4951a3ddc1f05a34b3d4f5fc081d616f46d8a2e8f1c8e68");  // SHA-256 of "fuzz"
     fclose(f);
     ocop::server::Tokens tokens;
-    ocop::server::Tokens::Load(path, &tokens);
-    api = std::make_unique<ocop::server::Api>(ledger.get(), projections.get(), std::move(tokens), &metrics);
+    ocop::server::Tokens::Load(
+        path, [] { return std::string("2026-01-01"); }, &tokens);
+    api = std::make_unique<ocop::server::Api>(ledger.get(), projections.get(), std::move(tokens),
+                                              &metrics);
     api->set_stopping();  // long polls return at once instead of waiting
   }
 };

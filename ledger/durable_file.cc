@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -12,6 +13,9 @@ namespace ocop::ledger {
 namespace {
 
 Status Errno(const std::string& what, const std::string& path) {
+  if (errno == ENOSPC || errno == EDQUOT) {
+    return Status::NoSpace(what + " " + path + ": " + std::strerror(errno));
+  }
   return Status::IOError(what + " " + path + ": " + std::strerror(errno));
 }
 
@@ -44,6 +48,12 @@ Status WriteFileDurably(const std::string& path, std::string_view contents, mode
   ok = ::fsync(dfd) == 0;
   ::close(dfd);
   return ok ? Status::OK() : Errno("cannot sync directory", dir);
+}
+
+std::string ModeText(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
 }
 
 Status ReadWholeFile(const std::string& path, std::string* contents) {

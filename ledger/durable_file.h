@@ -17,6 +17,9 @@ namespace ocop::ledger {
 // mix, and once this returns OK the new contents are durable.
 Status WriteFileDurably(const std::string& path, std::string_view contents, mode_t mode);
 
+// A file's permission bits as people write them: "0644", not 420.
+std::string ModeText(mode_t mode);
+
 // Reads a whole file; NotFound if it does not exist.
 Status ReadWholeFile(const std::string& path, std::string* contents);
 

@@ -14,6 +14,15 @@
 //    leaf S-1. The tree's complete subtrees are stored in the same batch as the
 //    events, so the tree is never recomputed.
 //  * One process at a time: a second Open of the same directory is Busy.
+//  * It never forgets what it signed: every tree head it signs (or, as a
+//    replica, accepts) is recorded durably in ledger/signed_heads.h's store,
+//    apart from RocksDB's WAL, before it is returned. Open refuses
+//    (Corruption, exit 3) a log shorter than the largest head recorded, or
+//    whose tree at that size has another root, naming both sizes; a damaged
+//    WAL is refused too, never silently cut short (see Open).
+//  * A full disk is a refusal (NoSpace), checked before each group's write
+//    against Options::reserve_bytes, so that RocksDB itself never runs out
+//    of space mid-write; reads go on, and writes resume once space returns.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
@@ -34,6 +43,7 @@
 #include <vector>
 
 #include "ledger/merkle.h"
+#include "ledger/signed_heads.h"
 #include "ledger/signer.h"
 #include "ledger/status.h"
 
@@ -134,6 +144,14 @@ struct Options {
   size_t max_group_bytes = 8 << 20;
   // RocksDB block cache size; bounds read memory.
   size_t block_cache_bytes = 64 << 20;
+  // Appends are refused (NoSpace) while the file system of the data
+  // directory has less than this free, so that RocksDB's own writes
+  // (memtable flushes, compactions, the manifest) always find room.
+  uint64_t reserve_bytes = 64ull << 20;
+  // Refuse to open a log shorter than, or inconsistent with, the largest
+  // signed head recorded. Off only for `ocop verify`, which reports the same
+  // finding itself after checking everything else.
+  bool refuse_lost_heads = true;
 };
 
 // Receives events in sequence order. Returning false stops the subscription.
@@ -190,14 +208,25 @@ class Ledger {
   std::unique_ptr<Subscription> Subscribe(uint64_t from_seq, EventHandler handler);
 
   // The signed head of the first `size` events (0 < size <= Size(), or the
-  // empty tree for size 0).
-  Status TreeHead(uint64_t size, SignedTreeHead* head);
+  // empty tree for size 0), recorded as `kind` in the signed-heads store
+  // before it is returned.
+  Status TreeHead(uint64_t size, SignedTreeHead* head, HeadKind kind = HeadKind::kTreeHead);
+  // Records a head this ledger did not sign but vouches for (a replica's
+  // verified head of its primary): Tampered if this log's tree at that size
+  // has another root.
+  Status RecordHead(HeadKind kind, uint64_t size, const merkle::Hash& root);
+  // The root this log would have with `events` (stored bytes) appended after
+  // its Size() events; nothing is written. A replica checks a page of its
+  // primary against the primary's signed head with it before appending.
+  Status RootWith(const std::vector<std::string>& events, merkle::Hash* root);
+  // The largest head recorded (size 0 if none).
+  RecordedHead LastSignedHead() const { return heads_->Last(); }
   Status Inclusion(uint64_t seq, uint64_t size, InclusionProof* proof);
   Status Consistency(uint64_t from_size, uint64_t to_size, std::vector<merkle::Hash>* path);
   // Re-hashes every stored event and checks it and every stored subtree
-  // against the tree; a mismatch is reported in result->first_bad_seq with
-  // Status::Tampered. `progress`, if set, is called now and then with the
-  // number checked so far.
+  // against the tree, and the tree against every signed head recorded; a
+  // mismatch is reported in result->first_bad_seq with Status::Tampered. `progress`, if set, is
+  // called now and then with the number checked so far.
   Status Verify(VerifyResult* result, const std::function<void(uint64_t)>& progress = {});
 
   CommitStats Stats() const;
@@ -220,11 +249,17 @@ class Ledger {
   Status StreamVersionStored(std::string_view stream, uint64_t* version);
   Status PrepareOne(Writer* w, GroupState* g, void* batch);
   void NotifyCommitted(uint64_t size);
+  // NoSpace while the data directory's file system is below the reserve.
+  Status CheckFreeSpace();
+  // The recorded heads against the log of `size` events: OK, or Corruption
+  // naming both sizes.
+  Status CheckSignedHeads(uint64_t size);
 
   std::string dir_;
   Options options_;
   int lock_fd_ = -1;  // flock'd for the ledger's lifetime
   std::unique_ptr<Signer> signer_;
+  std::unique_ptr<SignedHeads> heads_;
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
@@ -239,6 +274,7 @@ class Ledger {
   // Owned by whichever writer is at the front; no lock needed to touch them.
   merkle::Frontier frontier_;
   uint64_t next_seq_ = 1;
+  bool wal_failed_for_space_ = false;  // RocksDB refused a write for want of space
 
   std::atomic<uint64_t> committed_{0};
   // Stream versions as last committed, so that checking an expected version

@@ -1,5 +1,7 @@
 #include "ledger/signer.h"
 
+#include "ledger/durable_file.h"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -62,7 +64,7 @@ Status Signer::Open(const std::string& path, bool create, std::unique_ptr<Signer
   } else if ((st.st_mode & 077) != 0) {
     // Refuse a key others can read, as ssh does: it may already be copied.
     return Status::Refused("signing key " + path + " is readable by other users (mode " +
-                           std::to_string(st.st_mode & 0777) + "); chmod 600 it");
+                           ModeText(st.st_mode) + "); chmod 600 it");
   }
   EVP_PKEY* k = nullptr;
   Status s = ReadKey(path, &k);
@@ -97,10 +99,10 @@ std::string Signer::Sign(std::string_view message) const {
   std::string sig(64, '\0');
   size_t len = sig.size();
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx && EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, AsKey(pkey_)) == 1 &&
-            EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
-                           reinterpret_cast<const unsigned char*>(message.data()),
-                           message.size()) == 1;
+  bool ok =
+      ctx && EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, AsKey(pkey_)) == 1 &&
+      EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok) return {};
   sig.resize(len);
@@ -125,10 +127,9 @@ bool Signer::Verify(std::string_view public_key, std::string_view message,
   if (!k) return false;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   bool ok = ctx && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, k) == 1 &&
-            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-                             signature.size(),
-                             reinterpret_cast<const unsigned char*>(message.data()),
-                             message.size()) == 1;
+            EVP_DigestVerify(
+                ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(k);
   return ok;

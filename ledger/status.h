@@ -24,6 +24,7 @@ class Status {
     kBusy,             // the data directory is used by another process
     kCorruption,       // stored data is unreadable, foreign or of a newer format
     kIOError,          // the operating system or storage engine failed
+    kNoSpace,          // the disk is full (or below the reserve kept free): nothing written
   };
 
   Status() = default;
@@ -39,6 +40,7 @@ class Status {
   static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
   static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
   static Status IOError(std::string msg) { return Status(Code::kIOError, std::move(msg)); }
+  static Status NoSpace(std::string msg) { return Status(Code::kNoSpace, std::move(msg)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -52,6 +54,7 @@ class Status {
   bool IsTampered() const { return code_ == Code::kTampered; }
   bool IsBusy() const { return code_ == Code::kBusy; }
   bool IsCorruption() const { return code_ == Code::kCorruption; }
+  bool IsNoSpace() const { return code_ == Code::kNoSpace; }
 
   // A short machine-readable name of the code, e.g. "conflict".
   std::string_view CodeName() const;

@@ -143,7 +143,8 @@ Status LoadWitnessKey(const std::string& path, WitnessKey* out) {
     return Status::NotFound("cannot read the witness key " + path + ": " + std::strerror(errno));
   }
   if ((st.st_mode & 077) != 0) {
-    return Status::Refused("the witness key " + path + " is readable by other users; chmod 600 it");
+    return Status::Refused("the witness key " + path + " is readable by other users (mode " +
+                           ModeText(st.st_mode) + "); chmod 600 it");
   }
   std::string text;
   Status s = ReadWholeFile(path, &text);

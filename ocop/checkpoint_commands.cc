@@ -74,7 +74,8 @@ int RunCheckpoint(const GlobalOptions& g, const CLI::Option* size_opt, uint64_t 
   ledger::Checkpoint c;
   s = LedgerOrigin(g, *l, &c.origin);
   ledger::SignedTreeHead head;
-  if (s.ok()) s = l->TreeHead(size_opt->count() ? size : l->Size(), &head);
+  if (s.ok())
+    s = l->TreeHead(size_opt->count() ? size : l->Size(), &head, ledger::HeadKind::kCheckpoint);
   if (!s.ok()) return Fail("checkpoint", s);
   c.size = head.size;
   c.root = head.root;

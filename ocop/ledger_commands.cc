@@ -42,7 +42,8 @@ json HashesJson(const std::vector<ledger::merkle::Hash>& path) {
 
 void Print(const json& j) { std::cout << j.dump() << std::endl; }
 
-int RunVerify(const GlobalOptions& g) {
+int RunVerify(GlobalOptions g) {
+  g.verifying = true;
   std::unique_ptr<ledger::Ledger> l;
   Status s = OpenLedger(g, false, &l);
   if (!s.ok()) return Fail("verify", s);
@@ -166,9 +167,8 @@ int RunSmoke(const GlobalOptions& g, uint64_t events) {
   ledger::VerifyResult r;
   s = l->Verify(&r);
   if (!s.ok()) return Fail("smoke", s);
-  bool signature_ok = ledger::Signer::Verify(l->signer().public_key(),
-                                             ledger::TreeHeadMessage(head.size, head.root),
-                                             head.signature);
+  bool signature_ok = ledger::Signer::Verify(
+      l->signer().public_key(), ledger::TreeHeadMessage(head.size, head.root), head.signature);
   bool roots_agree = r.root == head.root;
   Print(json{{"appended", events},
              {"tree_head", TreeHeadJson(head)},
@@ -187,8 +187,9 @@ int RunSmoke(const GlobalOptions& g, uint64_t events) {
 
 void AddLedgerCommands(CLI::App& app, const GlobalOptions& global, Runner* selected) {
   auto* verify = app.add_subcommand(
-      "verify", "Re-check every stored event against the hash tree; exit 1 naming the first bad "
-                "sequence number");
+      "verify",
+      "Re-check every stored event against the hash tree; exit 1 naming the first bad "
+      "sequence number");
   verify->callback([&global, selected] { *selected = [&global] { return RunVerify(global); }; });
 
   auto* tree_head =

@@ -16,6 +16,12 @@ struct GlobalOptions {
   // The origin to record when a writer creates the data directory (empty:
   // the default of ledger/log_origin.h).
   std::string origin;
+  // Writes are refused (exit 3, HTTP 507) while the data directory's disk
+  // has less than this many MiB free (ledger::Options::reserve_bytes).
+  uint64_t reserve_mb = 64;
+  // `ocop verify` opens a log shorter than its signed heads to report it
+  // itself, with everything else it finds (ledger::Options::refuse_lost_heads).
+  bool verifying = false;
 };
 
 // A subcommand's body, run after parsing; returns the exit code.

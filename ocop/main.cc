@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
   app.add_option("--origin", global.origin,
                  "The log's origin, recorded when the data directory is created, e.g. "
                  "ocop.camau.gov.vn/ledger (or $OCOP_ORIGIN; default: from the key)");
+  app.add_option("--reserve-mb", global.reserve_mb,
+                 "Refuse writes (exit 3, HTTP 507) while the data directory's disk has less "
+                 "than this many MiB free, so the storage engine never runs out mid-write "
+                 "(default 64)");
 
   ocop::cli::Runner selected;
   ocop::cli::AddLedgerCommands(app, global, &selected);

@@ -16,6 +16,8 @@ Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::L
   ledger::Options options;
   options.create_if_missing = create;
   options.clock = WallClockMicros;
+  options.reserve_bytes = g.reserve_mb << 20;
+  options.refuse_lost_heads = !g.verifying;
   Status s = ledger::Ledger::Open(g.data_dir, options, out);
   if (s.ok() && create) {
     // Writers record the log's origin when they create it (and check one

@@ -13,6 +13,7 @@
 #include "projections/projections.h"
 #include "projections/report.h"
 #include "replay/bundle.h"
+#include "workflow/json.h"
 
 namespace ocop::cli {
 namespace {
@@ -39,8 +40,10 @@ Status ParseJsonFile(const std::string& path, nlohmann::json* out) {
   std::string text;
   Status s = ReadFile(path, &text);
   if (!s.ok()) return s;
-  *out = nlohmann::json::parse(text, nullptr, false);
-  if (out->is_discarded()) return Status::InvalidArgument(path + " is not JSON");
+  // A file from outside (a bundle, a report): depth-limited before anything
+  // walks it; its size is whatever the ledger exported.
+  s = workflow::ParseJson(text, out, workflow::JsonLimits{text.size(), 64});
+  if (!s.ok()) return Status::InvalidArgument(path + ": " + s.message());
   return Status::OK();
 }
 

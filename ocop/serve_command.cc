@@ -14,11 +14,13 @@
 
 #include "ocop/demo_data.h"
 #include "ocop/open_ledger.h"
+#include "ocop/queries.h"
 #include "projections/projections.h"
 #include "server/api.h"
 #include "server/follower.h"
 #include "server/http_server.h"
 #include "server/tokens.h"
+#include "workflow/date.h"
 #include "workflow/json.h"
 #include "workflow/service.h"
 
@@ -60,7 +62,8 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
   if (!s.ok()) return Fail("serve", s);
   server::Tokens tokens;
   std::string path = TokensPath(g, tokens_file);
-  s = server::Tokens::Load(path, &tokens);
+  s = server::Tokens::Load(
+      path, [] { return workflow::FormatDate(TodayInVietnam()); }, &tokens);
   if (!s.ok()) return Fail("serve", s);
   if (tokens.size() == 0) {
     std::cerr << "ocop serve: no tokens in " << path
@@ -259,14 +262,17 @@ auto* token = app.add_subcommand("token", "Manage the bearer tokens of the HTTP 
 token->require_subcommand(1);
 auto principal = std::make_shared<std::string>();
 auto file = std::make_shared<std::string>();
+auto expires = std::make_shared<std::string>();
 auto* add = token->add_subcommand(
     "add", "Make a token for PRINCIPAL: printed once; only its SHA-256 is kept in the file");
 add->add_option("principal", *principal, "Who the token speaks for")->required();
 add->add_option("--tokens", *file, "Tokens file (default: DATA/tokens)");
-add->callback([&global, selected, principal, file] {
-  *selected = [&global, principal, file] {
+add->add_option("--expires", *expires,
+                "The last day (YYYY-MM-DD, Vietnam's date) the token works; default: no expiry");
+add->callback([&global, selected, principal, file, expires] {
+  *selected = [&global, principal, file, expires] {
     std::string t;
-    Status s = server::AddToken(TokensPath(global, *file), *principal, &t);
+    Status s = server::AddToken(TokensPath(global, *file), *principal, &t, *expires);
     if (!s.ok()) return Fail("token add", s);
     std::cout << t << std::endl;
     return 0;

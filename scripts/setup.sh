@@ -15,6 +15,7 @@ packages=(
   postgresql libpq-dev libsqlite3-dev  # the benchmarks' peers (bench/run.sh)
   libreoffice-calc-nogui  # a test opens the XLSX report in LibreOffice Calc
   golang-go golang-golang-x-mod-dev  # Go's sumdb/note checks our checkpoints in a test
+  clang-14 libclang-rt-14-dev  # the fuzzers (fuzz/), built and run for 60 s each by CTest
 )
 
 missing=()

@@ -36,6 +36,8 @@ int HttpStatus(const Status& s) {
       return 409;
     case Status::Code::kBusy:
       return 503;
+    case Status::Code::kNoSpace:
+      return 507;  // Insufficient Storage: reads go on, writes resume when space returns
     default:
       return 500;
   }
@@ -267,6 +269,14 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
   Target t = ParseTarget(std::string_view(req.target().data(), req.target().size()));
   const std::string& p = t.path;
   *route = "(unknown)";
+  // A NUL (%00) would cut an id short wherever it is treated as C text, and
+  // so name another product than the one asked for: refused everywhere.
+  bool nul = p.find('\0') != std::string::npos;
+  for (const auto& [k, v] : t.query) nul |= (k + v).find('\0') != std::string::npos;
+  if (nul) {
+    return Error(req, 400, "invalid_argument",
+                 "the path or query holds a NUL character (%00), which no id or value may hold");
+  }
 
   // Unauthenticated: liveness, metrics and the dashboard's own files.
   if (req.method() == http::verb::get && p == "/healthz") {
@@ -308,10 +318,14 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
     };
     capnp::MallocMessageBuilder msg;
     if (ParseOneCommand(req, &msg)) return submit_one(msg.getRoot<workflow::schema::Command>());
-    nlohmann::json body = nlohmann::json::parse(req.body(), nullptr, false);
-    if (body.is_discarded() || !(body.is_object() || body.is_array())) {
+    // Limited before anything walks it: a body nested a million deep is
+    // refused here, not printed or checked recursively.
+    nlohmann::json body;
+    Status parsed = workflow::ParseJson(req.body(), &body);
+    if (!parsed.ok() || !(body.is_object() || body.is_array())) {
       return Error(req, 400, "invalid_argument",
-                   "the body must be one command (a JSON object) or an array of them");
+                   (parsed.ok() ? std::string() : parsed.message() + "; ") +
+                       "the body must be one command (a JSON object) or an array of them");
     }
     std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> msgs;
     std::vector<workflow::schema::Command::Reader> commands;
@@ -320,7 +334,7 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
     if (items.empty()) return Error(req, 400, "invalid_argument", "the array holds no commands");
     for (size_t i = 0; i < items.size(); ++i) {
       msgs.push_back(std::make_unique<capnp::MallocMessageBuilder>());
-      Status s = workflow::ParseCommand(items[i].dump(), msgs.back().get());
+      Status s = workflow::ParseCommandJson(items[i], msgs.back().get());
       if (!s.ok()) return FromStatus(req, s, body.is_array() ? json{{"index", i}} : json(nullptr));
       commands.push_back(msgs.back()->getRoot<workflow::schema::Command>());
     }

@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "ledger/durable_file.h"
 #include "ledger/encoding.h"
+#include "workflow/json.h"
 
 namespace ocop::server {
 namespace {
@@ -58,7 +60,10 @@ Status Get(const Url& u, const std::string& token, const std::string& target, in
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     auto& res = parser.get();
-    *out = nlohmann::json::parse(res.body(), nullptr, false);
+    // The primary's answers are checked like any input from outside.
+    if (!workflow::ParseJson(res.body(), out, workflow::JsonLimits{64 << 20, 64}).ok()) {
+      *out = nlohmann::json(nlohmann::json::value_t::discarded);
+    }
     if (res.result_int() != 200) {
       std::string why =
           out->is_object() && out->contains("error") ? (*out)["error"].dump() : res.body();
@@ -142,56 +147,80 @@ Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic
         return Status::Corruption("unreadable event bytes");
       batch.push_back(std::move(bytes));
     }
-    s = replica->AppendReplicated(batch);
-    if (!s.ok())
-      return Status::Tampered("the primary's events do not continue this replica: " + s.message());
-
-    uint64_t size = replica->Size();
-    if (size > verified_size) {
+    // The page is checked against the primary's signed head of the size it
+    // would make before any of it is appended: a page that does not hash to
+    // what the primary signed never enters the replica.
+    const uint64_t size = replica->Size() + batch.size();
+    if (!batch.empty()) {
       nlohmann::json head;
       s = Get(u, o.token, "/v1/tree-head?size=" + std::to_string(size), 30, &head);
       if (!s.ok()) return s;
       Hash root;
       std::string sig;
-      if (!ledger::merkle::FromHex(head["root"].get<std::string>(), &root) ||
+      if (!head.contains("root") || !head["root"].is_string() || !head.contains("signature") ||
+          !head["signature"].is_string() ||
+          !ledger::merkle::FromHex(head["root"].get<std::string>(), &root) ||
           !FromBase64(head["signature"].get<std::string>(), &sig) ||
           !ledger::Signer::Verify(pub, ledger::TreeHeadMessage(size, root), sig)) {
         return Status::Tampered("the primary's head of size " + std::to_string(size) +
                                 " is not signed by its pinned key; stopping");
       }
-      ledger::SignedTreeHead mine;
-      s = replica->TreeHead(size, &mine);
+      Hash mine;
+      s = replica->RootWith(batch, &mine);
       if (!s.ok()) return s;
-      if (mine.root != root) {
+      if (mine != root) {
         return Status::Tampered("MISMATCH at size " + std::to_string(size) +
                                 ": the primary signs root " + ledger::merkle::ToHex(root) +
-                                " but the events it sent hash to " +
-                                ledger::merkle::ToHex(mine.root) + "; stopping");
+                                " but the events it sent hash to " + ledger::merkle::ToHex(mine) +
+                                "; nothing of them was appended; stopping");
       }
-      if (verified_size > 0) {
+      if (verified_size > 0 && size != verified_size) {
+        // The smaller of the two heads must be a prefix of the larger.
+        const uint64_t from = std::min(size, verified_size), to = std::max(size, verified_size);
         nlohmann::json proof;
         s = Get(u, o.token,
-                "/v1/proofs/consistency?from=" + std::to_string(verified_size) +
-                    "&to=" + std::to_string(size),
+                "/v1/proofs/consistency?from=" + std::to_string(from) + "&to=" + std::to_string(to),
                 30, &proof);
         if (!s.ok()) return s;
         std::vector<Hash> path;
         for (const auto& h : proof["path"]) {
           Hash x;
-          ledger::merkle::FromHex(h.get<std::string>(), &x);
+          if (!h.is_string() || !ledger::merkle::FromHex(h.get<std::string>(), &x)) {
+            return Status::Tampered("the primary's consistency proof is unreadable; stopping");
+          }
           path.push_back(x);
         }
-        if (!ledger::merkle::VerifyConsistency(verified_size, size, verified_root, root, path)) {
+        const Hash& from_root = size < verified_size ? root : verified_root;
+        const Hash& to_root = size < verified_size ? verified_root : root;
+        if (!ledger::merkle::VerifyConsistency(from, to, from_root, to_root, path)) {
           return Status::Tampered("MISMATCH: the primary's tree of size " + std::to_string(size) +
                                   " is not consistent with the head of size " +
                                   std::to_string(verified_size) +
                                   " verified before; it rewrote history; stopping");
         }
+      } else if (size == verified_size && root != verified_root) {
+        return Status::Tampered("MISMATCH at size " + std::to_string(size) +
+                                ": the primary now signs another root than the one verified "
+                                "before; it rewrote history; stopping");
       }
-      verified_size = size;
-      verified_root = root;
-      std::ofstream(verified_file)
-          << verified_size << " " << ledger::merkle::ToHex(verified_root) << "\n";
+      s = replica->AppendReplicated(batch);
+      if (!s.ok()) {
+        return Status::Tampered("the primary's events do not continue this replica: " +
+                                s.message());
+      }
+      // Kept in the replica's signed-heads store: a replica that later lost
+      // events refuses to open, as its primary would.
+      s = replica->RecordHead(ledger::HeadKind::kFollowedHead, size, root);
+      if (!s.ok()) return s;
+      if (size > verified_size) {
+        verified_size = size;
+        verified_root = root;
+        s = ledger::WriteFileDurably(
+            verified_file.string(),
+            std::to_string(verified_size) + " " + ledger::merkle::ToHex(verified_root) + "\n",
+            0644);
+        if (!s.ok()) return s;
+      }
       spdlog::info(nlohmann::json{
           {"follow", "verified"}, {"size", size}, {"root", ledger::merkle::ToHex(root)}}
                        .dump());

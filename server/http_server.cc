@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -124,6 +125,8 @@ struct Shared {
   asio::thread_pool workers;
   asio::thread_pool waiters;
   std::atomic<size_t> connections{0};
+  std::mutex clients_mu;
+  std::map<std::string, size_t> per_client;  // open connections by remote address
   std::atomic<uint64_t> next_id{1};
   std::atomic<bool> stopping{false};
   // Set before the loop stops for good: handed-over requests not yet begun
@@ -138,9 +141,22 @@ struct Shared {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {}
+  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+    beast::error_code ec;
+    client_ = stream_.socket().remote_endpoint(ec).address().to_string();
+  }
   ~Session() {
+    {
+      std::lock_guard<std::mutex> l(shared_.clients_mu);
+      auto it = shared_.per_client.find(client_);
+      if (it != shared_.per_client.end() && --it->second == 0) shared_.per_client.erase(it);
+    }
     if (--shared_.connections == 0 && shared_.stopping && shared_.on_idle) shared_.on_idle();
+  }
+  // Counts this connection against its client's share; false if over it.
+  bool WithinClientShare() {
+    std::lock_guard<std::mutex> l(shared_.clients_mu);
+    return ++shared_.per_client[client_] <= shared_.options.max_connections_per_client;
   }
 
   void Start() {
@@ -164,13 +180,12 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  // Too many connections: answer 503 and close.
-  void Refuse() {
+  // Too many connections (in all, or from this client): answer 503 and close.
+  void Refuse(const std::string& why) {
     auto res = std::make_shared<Response>(http::status::service_unavailable, 11);
     res->set(http::field::content_type, "application/json");
     res->set(http::field::retry_after, "1");
-    res->body() = R"({"error":{"code":"busy","message":"too many connections; retry shortly"}})"
-                  "\n";
+    res->body() = nlohmann::json{{"error", {{"code", "busy"}, {"message", why}}}}.dump() + "\n";
     res->keep_alive(false);
     res->prepare_payload();
     auto self = shared_from_this();
@@ -182,14 +197,22 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // The header must come within the header timeout (a slowloris client
+  // trickling it byte by byte, or an idle keep-alive connection, is closed
+  // then); the body within the request timeout.
   void Read() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(shared_.options.max_header_bytes));
     parser_->body_limit(shared_.options.max_body_bytes);
-    stream_.expires_after(std::chrono::seconds(shared_.options.request_timeout_seconds));
+    stream_.expires_after(std::chrono::seconds(shared_.options.header_timeout_seconds));
     auto self = shared_from_this();
-    http::async_read(stream_, buffer_, *parser_,
-                     [self](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read_header(stream_, buffer_, *parser_, [self](beast::error_code ec, size_t) {
+      if (ec) return self->OnRead(ec);
+      self->stream_.expires_after(
+          std::chrono::seconds(self->shared_.options.request_timeout_seconds));
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec2, size_t) { self->OnRead(ec2); });
+    });
   }
 
   void OnRead(beast::error_code ec) {
@@ -289,7 +312,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Shared& shared_;
-  bool busy_ = false;  // touched only on this session's strand
+  std::string client_;  // the remote address, for the per-client share
+  bool busy_ = false;   // touched only on this session's strand
 };
 
 }  // namespace
@@ -340,13 +364,45 @@ Status Serve(Api& api, const ServerOptions& options) {
       {"listening", options.address + ":" + std::to_string(acceptor.local_endpoint().port())}}
                    .dump());
 
+  // A failed accept (EMFILE when descriptors run out, ENFILE, ENOBUFS...)
+  // must not end accepting: it is logged, and accepting resumes after a
+  // back-off that doubles up to a second while failures go on, giving
+  // connections time to close and free descriptors.
+  asio::steady_timer accept_retry(ioc);
+  std::chrono::milliseconds backoff{0};
   std::function<void()> accept = [&] {
     acceptor.async_accept(asio::make_strand(ioc), [&](beast::error_code aec, tcp::socket socket) {
-      if (aec) return;  // closed by the stop signal
+      if (aec == asio::error::operation_aborted || shared.stopping || !acceptor.is_open()) {
+        return;  // closed by the stop signal
+      }
+      if (aec) {
+        backoff = std::min<std::chrono::milliseconds>(
+            std::max<std::chrono::milliseconds>(backoff * 2, std::chrono::milliseconds(10)),
+            std::chrono::seconds(1));
+        spdlog::warn(nlohmann::json{{"accept_failed", aec.message()},
+                                    {"retry_in_ms", backoff.count()},
+                                    {"connections", shared.connections.load()}}
+                         .dump());
+        accept_retry.expires_after(backoff);
+        accept_retry.async_wait([&](beast::error_code e) {
+          if (!e) accept();
+        });
+        return;
+      }
+      if (backoff.count() > 0) {
+        spdlog::info(nlohmann::json{{"accepting_again", true}}.dump());
+        backoff = std::chrono::milliseconds(0);
+      }
       size_t now = ++shared.connections;
       auto session = std::make_shared<Session>(std::move(socket), shared);
-      if (now > options.max_connections || shared.stopping) {
-        session->Refuse();
+      bool within_share = session->WithinClientShare();
+      if (shared.stopping) {
+        session->Refuse("the server is stopping; retry shortly");
+      } else if (now > options.max_connections) {
+        session->Refuse("too many connections; retry shortly");
+      } else if (!within_share) {
+        session->Refuse("this address has " + std::to_string(options.max_connections_per_client) +
+                        " connections open already, the most allowed; reuse one");
       } else {
         session->Start();
       }
@@ -367,6 +423,7 @@ Status Serve(Api& api, const ServerOptions& options) {
     api.set_stopping();
     beast::error_code ignore;
     acceptor.close(ignore);
+    accept_retry.cancel();
     {
       std::lock_guard<std::mutex> l(shared.mu);
       for (auto& w : shared.sessions) {

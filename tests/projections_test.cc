@@ -1010,7 +1010,9 @@ TEST_CASE("after an append returns, the command line and the server read their o
   std::string token;
   REQUIRE(server::AddToken(tokens_file.string(), "officer.um", &token).ok());
   server::Tokens tokens;
-  REQUIRE(server::Tokens::Load(tokens_file.string(), &tokens).ok());
+  REQUIRE(server::Tokens::Load(
+              tokens_file.string(), [] { return std::string("2026-01-01"); }, &tokens)
+              .ok());
   server::Metrics metrics;
   server::Api api(w.ledger.get(), w.projections.get(), tokens, &metrics);
   auto call = [&](boost::beast::http::verb verb, const std::string& target,

@@ -5,11 +5,13 @@
 #include <capnp/schema.h>
 #include <kj/exception.h>
 
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -27,13 +29,45 @@ constexpr uint64_t kOptional = 0xe2a7c4d1b3f50a11ull;
 constexpr uint64_t kDate = 0xa96b3e5d2c1f8047ull;
 constexpr uint64_t kEventOnly = 0xb7edcd42d353317dull;
 
+// 2^53: every integer up to this size is exact in a double.
+constexpr uint64_t kExactInDouble = uint64_t{1} << 53;
+
+// A 64-bit integer in a JsonValue: JsonValue's numbers are doubles, which
+// hold integers exactly only up to 2^53 (a microsecond timestamp printed
+// from one came out as 1.79e+15). So an integer travels as the call
+// int("DIGITS"), which ToJson prints as a bare JSON integer and
+// JsonValueOf makes from one.
+constexpr const char* kIntCall = "int";
+
+void SetExactInteger(capnp::JsonValue::Builder out, std::string digits) {
+  auto call = out.initCall();
+  call.setFunction(kIntCall);
+  call.initParams(1)[0].setString(digits);
+}
+
 template <typename T>
 struct NumberHandler : capnp::JsonCodec::Handler<T> {
   void encode(const capnp::JsonCodec&, T input, capnp::JsonValue::Builder output) const override {
-    output.setNumber(static_cast<double>(input));
+    SetExactInteger(output, std::to_string(input));
   }
   T decode(const capnp::JsonCodec&, capnp::JsonValue::Reader input) const override {
-    return static_cast<T>(input.getNumber());
+    if (input.isNumber()) {
+      double d = input.getNumber();
+      // Only integral values within ±2^53 arrive as numbers (JsonValueOf).
+      KJ_REQUIRE(std::floor(d) == d && std::fabs(d) <= static_cast<double>(kExactInDouble),
+                 "expected an integer");
+      KJ_REQUIRE(std::is_signed_v<T> || d >= 0, "expected a non-negative integer");
+      return static_cast<T>(d);
+    }
+    KJ_REQUIRE(input.isCall() && input.getCall().getFunction() == kIntCall &&
+                   input.getCall().getParams().size() == 1 &&
+                   input.getCall().getParams()[0].isString(),
+               "expected an integer");
+    auto digits = input.getCall().getParams()[0].getString();
+    T value{};
+    auto [end, ec] = std::from_chars(digits.begin(), digits.end(), value);
+    KJ_REQUIRE(ec == std::errc() && end == digits.end(), "integer out of range");
+    return value;
   }
 };
 
@@ -157,14 +191,27 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
   auto need = [&](const char* what) {
     return Status::InvalidArgument(Field(path) + " must be " + what + ", not " + Describe(v));
   };
-  auto integer = [&](double lo, double hi) -> Status {
+  // Exact: JSON integers are read as 64-bit integers (ParseJson), never
+  // through a double; a number with a fraction part of zero (5.0) counts as
+  // the integer it is, if a double holds it exactly.
+  auto integer = [&](int64_t lo, uint64_t hi) -> Status {
     if (!v.is_number()) return need("an integer");
-    double d = v.get<double>();
-    if (!v.is_number_integer() && std::floor(d) != d) return need("an integer");
-    if (d < lo || d > hi) {
-      return Status::InvalidArgument(
-          Field(path) + " must be an integer from " + std::to_string(static_cast<long long>(lo)) +
-          " to " + std::to_string(static_cast<unsigned long long>(hi)) + "; got " + v.dump());
+    bool in_range;
+    if (v.is_number_unsigned()) {
+      in_range = v.get<uint64_t>() <= hi;
+    } else if (v.is_number_integer()) {
+      int64_t i = v.get<int64_t>();
+      in_range = i >= lo && (i < 0 || static_cast<uint64_t>(i) <= hi);
+    } else {
+      double d = v.get<double>();
+      if (std::floor(d) != d) return need("an integer");
+      in_range = std::fabs(d) <= static_cast<double>(kExactInDouble) &&
+                 d >= static_cast<double>(lo) && d <= static_cast<double>(hi);
+    }
+    if (!in_range) {
+      return Status::InvalidArgument(Field(path) + " must be an integer from " +
+                                     std::to_string(lo) + " to " + std::to_string(hi) + "; got " +
+                                     v.dump());
     }
     return Status::OK();
   };
@@ -187,17 +234,17 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
     case W::UINT16:
       return integer(0, 65535);
     case W::UINT32:
-      return integer(0, 4294967295.0);
+      return integer(0, 4294967295u);
     case W::UINT64:
-      return integer(0, 9007199254740992.0);  // exact in JSON numbers
+      return integer(0, std::numeric_limits<uint64_t>::max());
     case W::INT8:
       return integer(-128, 127);
     case W::INT16:
       return integer(-32768, 32767);
     case W::INT32:
-      return integer(-2147483648.0, 2147483647.0);
+      return integer(-2147483648LL, 2147483647);
     case W::INT64:
-      return integer(-9007199254740992.0, 9007199254740992.0);
+      return integer(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
     case W::FLOAT32:
     case W::FLOAT64:
       return v.is_number() ? Status::OK() : need("a number");
@@ -317,6 +364,190 @@ Status CheckObject(const json& obj, capnp::StructSchema s, const std::string& pa
   return Status::OK();
 }
 
+// Builds the document as nlohmann's own parser would, but refuses, as soon as
+// the parser reaches them, nesting deeper than the limit, a key given twice in
+// one object and a string holding NUL. The parser itself keeps an explicit
+// stack (it does not recurse), so nothing here is deeper than one call.
+class LimitedDom {
+ public:
+  LimitedDom(json* root, int max_depth) : root_(root), max_depth_(max_depth) {}
+  const std::string& error() const { return error_; }
+
+  bool null() { return Put(json(nullptr)); }
+  bool boolean(bool b) { return Put(json(b)); }
+  bool number_integer(json::number_integer_t n) { return Put(json(n)); }
+  bool number_unsigned(json::number_unsigned_t n) { return Put(json(n)); }
+  bool number_float(json::number_float_t n, const json::string_t&) { return Put(json(n)); }
+  bool string(json::string_t& s) {
+    if (s.find('\0') != std::string::npos) {
+      return Fail("a string holds the NUL character (\\u0000), which no text here may contain");
+    }
+    return Put(json(std::move(s)));
+  }
+  bool binary(json::binary_t&) { return Fail("binary values are not JSON"); }
+  bool start_object(std::size_t) { return Open(json::object()); }
+  bool key(json::string_t& k) {
+    if (stack_.back()->contains(k)) {
+      return Fail("the key '" + k +
+                  "' appears twice in one object; give each key once (which one counts would "
+                  "be ambiguous)");
+    }
+    key_ = std::move(k);
+    return true;
+  }
+  bool end_object() { return Close(); }
+  bool start_array(std::size_t) { return Open(json::array()); }
+  bool end_array() { return Close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
+    return Fail(std::string("not valid JSON: ") + e.what());
+  }
+
+ private:
+  // Puts `v` where the parser is: the root, the next element of the array or
+  // the member named by the last key. Elements of the innermost open
+  // container only are added, so the pointers on the stack stay valid.
+  json* Place(json v) {
+    if (stack_.empty()) {
+      *root_ = std::move(v);
+      return root_;
+    }
+    json& top = *stack_.back();
+    if (top.is_array()) {
+      top.push_back(std::move(v));
+      return &top.back();
+    }
+    json& member = top[key_];
+    member = std::move(v);
+    return &member;
+  }
+  bool Put(json v) {
+    Place(std::move(v));
+    return true;
+  }
+  bool Open(json v) {
+    if (static_cast<int>(stack_.size()) >= max_depth_) {
+      return Fail("arrays and objects are nested deeper than " + std::to_string(max_depth_) +
+                  " levels; that is the most accepted");
+    }
+    stack_.push_back(Place(std::move(v)));
+    return true;
+  }
+  bool Close() {
+    stack_.pop_back();
+    return true;
+  }
+  bool Fail(std::string why) {
+    if (error_.empty()) error_ = std::move(why);
+    return false;
+  }
+
+  json* root_;
+  int max_depth_;
+  std::vector<json*> stack_;
+  std::string key_;
+  std::string error_;
+};
+
+// The JsonValue of a parsed document, for JsonCodec to decode: integers
+// beyond what a double holds exactly travel as int("DIGITS").
+void JsonValueOf(const json& j, capnp::JsonValue::Builder out) {
+  switch (j.type()) {
+    case json::value_t::null:
+      out.setNull();
+      return;
+    case json::value_t::boolean:
+      out.setBoolean(j.get<bool>());
+      return;
+    case json::value_t::number_integer: {
+      int64_t n = j.get<int64_t>();
+      if (n >= -static_cast<int64_t>(kExactInDouble) && n <= static_cast<int64_t>(kExactInDouble)) {
+        out.setNumber(static_cast<double>(n));
+      } else {
+        SetExactInteger(out, std::to_string(n));
+      }
+      return;
+    }
+    case json::value_t::number_unsigned: {
+      uint64_t n = j.get<uint64_t>();
+      if (n <= kExactInDouble) {
+        out.setNumber(static_cast<double>(n));
+      } else {
+        SetExactInteger(out, std::to_string(n));
+      }
+      return;
+    }
+    case json::value_t::number_float:
+      out.setNumber(j.get<double>());
+      return;
+    case json::value_t::string:
+      out.setString(j.get_ref<const std::string&>());
+      return;
+    case json::value_t::array: {
+      auto a = out.initArray(static_cast<unsigned>(j.size()));
+      for (size_t i = 0; i < j.size(); ++i) JsonValueOf(j[i], a[static_cast<unsigned>(i)]);
+      return;
+    }
+    case json::value_t::object: {
+      auto o = out.initObject(static_cast<unsigned>(j.size()));
+      unsigned i = 0;
+      for (auto it = j.begin(); it != j.end(); ++it, ++i) {
+        o[i].setName(it.key());
+        JsonValueOf(it.value(), o[i].initValue());
+      }
+      return;
+    }
+    default:
+      out.setNull();  // binary and discarded never come from ParseJson
+  }
+}
+
+// What JsonCodec encoded, as JSON to print, in the schema's member order:
+// int("DIGITS") becomes that integer, and a double holding an integer is
+// printed as one (30, not 30.0), as JsonCodec printed it.
+nlohmann::ordered_json PrintedJsonOf(capnp::JsonValue::Reader v) {
+  using Out = nlohmann::ordered_json;
+  switch (v.which()) {
+    case capnp::JsonValue::NULL_:
+      return nullptr;
+    case capnp::JsonValue::BOOLEAN:
+      return v.getBoolean();
+    case capnp::JsonValue::NUMBER: {
+      double d = v.getNumber();
+      if (std::floor(d) == d && std::fabs(d) <= static_cast<double>(kExactInDouble)) {
+        return static_cast<int64_t>(d);
+      }
+      return d;
+    }
+    case capnp::JsonValue::STRING:
+      return std::string(v.getString().cStr(), v.getString().size());
+    case capnp::JsonValue::ARRAY: {
+      Out a = Out::array();
+      for (auto e : v.getArray()) a.push_back(PrintedJsonOf(e));
+      return a;
+    }
+    case capnp::JsonValue::OBJECT: {
+      Out o = Out::object();
+      for (auto f : v.getObject()) o[std::string(f.getName().cStr())] = PrintedJsonOf(f.getValue());
+      return o;
+    }
+    case capnp::JsonValue::CALL: {  // only SetExactInteger makes calls
+      auto params = v.getCall().getParams();
+      if (params.size() != 1 || !params[0].isString()) return nullptr;
+      std::string_view d(params[0].getString().cStr(), params[0].getString().size());
+      if (!d.empty() && d[0] == '-') {
+        int64_t n = 0;
+        std::from_chars(d.data(), d.data() + d.size(), n);
+        return n;
+      }
+      uint64_t n = 0;
+      std::from_chars(d.data(), d.data() + d.size(), n);
+      return n;
+    }
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 const capnp::JsonCodec& Codec() {
@@ -334,25 +565,57 @@ const capnp::JsonCodec& Codec() {
   return *codec;
 }
 
-Status ParseCommand(std::string_view text, capnp::MallocMessageBuilder* out) {
-  json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return Status::InvalidArgument("not valid JSON; a command is one JSON object on one line");
+Status ParseJson(std::string_view text, json* out, const JsonLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    return Status::InvalidArgument("the JSON is " + std::to_string(text.size()) +
+                                   " bytes; at most " + std::to_string(limits.max_bytes) +
+                                   " are accepted");
   }
+  json root;
+  LimitedDom dom(&root, limits.max_depth);
+  bool ok = json::sax_parse(text.begin(), text.end(), &dom);
+  if (!ok) return Status::InvalidArgument(dom.error());
+  *out = std::move(root);
+  return Status::OK();
+}
+
+Status ParseCommand(std::string_view text, capnp::MallocMessageBuilder* out) {
+  json j;
+  Status s = ParseJson(text, &j);
+  if (!s.ok()) {
+    return Status::InvalidArgument(s.message() + "; a command is one JSON object on one line");
+  }
+  return ParseCommandJson(j, out);
+}
+
+Status ParseCommandJson(const json& j, capnp::MallocMessageBuilder* out) {
   Status s = CheckObject(j, capnp::Schema::from<schema::Command>(), "");
   if (!s.ok()) return s;
   auto root = out->initRoot<schema::Command>();
   KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
-                 Codec().decode(kj::ArrayPtr<const char>(text.data(), text.size()),
-                                capnp::toDynamic(root));
+                 capnp::MallocMessageBuilder value;
+                 auto v = value.initRoot<capnp::JsonValue>();
+                 JsonValueOf(j, v);
+                 Codec().decode(v.asReader(), capnp::toDynamic(root));
                })) {
     return Status::InvalidArgument(std::string("command could not be decoded: ") +
                                    e->getDescription().cStr());
   }
+  // -1 is "no expectation" (the default); a version is never negative.
+  if (root.getExpectedVersion() < -1) {
+    return Status::InvalidArgument(
+        "field 'expected_version' must be a stream version (0 or more), or -1 for none; got " +
+        std::to_string(root.getExpectedVersion()));
+  }
   return Status::OK();
 }
 
-std::string ToJson(capnp::DynamicStruct::Reader value) { return Codec().encode(value).cStr(); }
+std::string ToJson(capnp::DynamicStruct::Reader value) {
+  capnp::MallocMessageBuilder m;
+  auto v = m.initRoot<capnp::JsonValue>();
+  Codec().encode(capnp::DynamicValue::Reader(value), value.getSchema(), v);
+  return PrintedJsonOf(v.asReader()).dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string CommandType(schema::Command::Reader command) {
   auto body = capnp::toDynamic(command.getBody());

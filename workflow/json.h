@@ -10,7 +10,9 @@
 #include <capnp/compat/json.h>
 #include <capnp/message.h>
 
+#include <cstddef>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -19,15 +21,35 @@
 
 namespace ocop::workflow {
 
-// A JsonCodec configured for this schema: annotations honoured, 64-bit
-// integers as JSON numbers (sequence numbers and amounts stay below 2^53).
+// What a parser of JSON from outside accepts. Checked while parsing, before
+// anything walks the document recursively (printing it, checking it against
+// the schema), so that no input can exhaust the stack or memory.
+struct JsonLimits {
+  size_t max_bytes = 1 << 20;  // the text, at most
+  int max_depth = 64;          // arrays and objects nested, at most
+};
+
+// Parses JSON text from outside, refusing (InvalidArgument, saying why) what
+// is not JSON, text over the limits, an object with the same key twice (which
+// one would count is ambiguous), and a string holding a NUL character (cut
+// short by anything that treats it as C text). Integers are kept exactly as
+// 64-bit integers, never rounded through a double.
+Status ParseJson(std::string_view text, nlohmann::json* out, const JsonLimits& limits = {});
+
+// A JsonCodec configured for this schema: annotations honoured. 64-bit
+// integers never pass through a double: ToJson prints them exactly and
+// ParseCommand reads them exactly.
 const capnp::JsonCodec& Codec();
 
-// Parses one command. On success `out`'s root is a schema::Command. On
-// failure: InvalidArgument whose message starts with the field path.
+// Parses one command (ParseJson's limits apply). On success `out`'s root is a
+// schema::Command. On failure: InvalidArgument whose message starts with the
+// field path.
 Status ParseCommand(std::string_view json_text, capnp::MallocMessageBuilder* out);
+// The same, from JSON already parsed by ParseJson.
+Status ParseCommandJson(const nlohmann::json& command, capnp::MallocMessageBuilder* out);
 
-// The JSON of any struct of the schema (events, commands, states).
+// The JSON of any struct of the schema (events, commands, states); 64-bit
+// integers are printed exactly, as integers.
 std::string ToJson(capnp::DynamicStruct::Reader value);
 
 // The JSON name of the command in `body`, e.g. "RecordScore".
