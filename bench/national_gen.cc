@@ -225,6 +225,16 @@ class MemoryView : public workflow::View {
     *out = &disputes[id];
     return Status::OK();
   }
+  // The generator dates each product's events in order (Product::last), so
+  // no act is back-dated and the decider never asks for them.
+  Status ProductEvents(const std::string&, std::vector<workflow::ProductEvent>* out) override {
+    out->clear();
+    return Status::OK();
+  }
+  Status Round(int year, const workflow::RoundState** out) override {
+    *out = &rounds[year];
+    return Status::OK();
+  }
   Status Event(uint64_t seq, workflow::EventInfo*, bool*) override {
     return Status::NotFound("event " + std::to_string(seq));
   }
@@ -239,6 +249,7 @@ class MemoryView : public workflow::View {
   std::unordered_map<std::string, workflow::SubjectState> subjects;
   std::unordered_map<std::string, ProductSlot> products;
   std::unordered_map<std::string, workflow::DisputeState> disputes;
+  std::unordered_map<int, workflow::RoundState> rounds;
 };
 
 // ---------------------------------------------------------------- the generator

@@ -72,6 +72,15 @@ class World : public View {
     *out = &none_dispute_;
     return Status::OK();
   }
+  // The fixed product's events are not kept: its state is given whole.
+  Status ProductEvents(const std::string&, std::vector<ProductEvent>* out) override {
+    out->clear();
+    return Status::OK();
+  }
+  Status Round(int, const RoundState** out) override {
+    *out = &none_round_;
+    return Status::OK();
+  }
   Status Event(uint64_t seq, EventInfo* out, bool* annulled) override {
     if (seq == 0 || seq > 6) return Status::NotFound("no such event");
     *out = EventInfo{seq, "product/P1", "ScoreRecorded", "CM"};
@@ -86,6 +95,7 @@ class World : public View {
   SubjectState subject_, none_subject_;
   ProductState product_, none_product_;
   DisputeState none_dispute_;
+  RoundState none_round_;
 };
 
 }  // namespace

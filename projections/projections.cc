@@ -44,7 +44,9 @@ const char* const kFamilies[] = {"default",       "products", "certificates", "d
 
 // Bumped whenever what the projections store changes: a directory folded by
 // another version is rebuilt from the log on open rather than misread.
-constexpr const char* kProjectionFormat = "4";  // 4: certificates keep renewalEnteredOn
+// 4: certificates keep renewalEnteredOn; 5: dossiers keep their outcome,
+// products their direct entry and latest effective date, scores their rules.
+constexpr const char* kProjectionFormat = "5";
 
 // Flush the batch every this many events: bounds memory while catching up.
 constexpr uint64_t kEventsPerFlush = 50000;

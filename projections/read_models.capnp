@@ -13,6 +13,7 @@ struct ScoreRecord {
   stars @3 :UInt8;
   date @4 :Text;
   seq @5 :UInt64;
+  rules @6 :Text;
 }
 
 struct DossierRecord {
@@ -22,6 +23,10 @@ struct DossierRecord {
   scores @3 :List(ScoreRecord);
   forwarded @4 :Bool;
   forwardedTo @5 :Ocop.CouncilLevel;
+  ended @6 :Bool;                       # has an outcome
+  outcome @7 :Ocop.DossierOutcome;
+  endedOn @8 :Text;
+  enteredFrom @9 :Text;                 # the product's stage when it came in
 }
 
 struct CertificateRecord {
@@ -62,6 +67,8 @@ struct ProductRecord {
   supportVnd @13 :UInt64;
   planApproved @14 :Bool;
   exists @15 :Bool;
+  directEntry @16 :Bool;
+  lastEffective @17 :Int32;  # day number of its latest event's effective date
 }
 
 # column family "certificates": product id, 0x00, index (4 bytes) -> one

@@ -41,15 +41,23 @@ void Save(const ProductState& s, schema::ProductRecord::Builder out) {
   out.setRejectedOn(DateText(s.rejected_on));
   out.setSupportVnd(s.support_vnd);
   out.setPlanApproved(s.plan_approved);
+  out.setDirectEntry(s.direct_entry);
+  out.setLastEffective(s.last_effective.days);
   if (s.dossier) {
     out.setHasDossier(true);
     auto d = out.initDossier();
     d.setCycleYear(static_cast<uint16_t>(s.dossier->cycle_year));
     d.setEntry(s.dossier->entry);
     d.setSubmitted(FormatDate(s.dossier->submitted));
+    d.setEnteredFrom(std::string(workflow::StageName(s.dossier->entered_from)));
     if (s.dossier->forwarded_to) {
       d.setForwarded(true);
       d.setForwardedTo(*s.dossier->forwarded_to);
+    }
+    if (s.dossier->outcome) {
+      d.setEnded(true);
+      d.setOutcome(*s.dossier->outcome);
+      d.setEndedOn(FormatDate(s.dossier->ended));
     }
     auto scores = d.initScores(static_cast<unsigned>(s.dossier->scores.size()));
     for (unsigned i = 0; i < scores.size(); ++i) {
@@ -60,6 +68,7 @@ void Save(const ProductState& s, schema::ProductRecord::Builder out) {
       scores[i].setStars(static_cast<uint8_t>(sc.stars));
       scores[i].setDate(FormatDate(sc.date));
       scores[i].setSeq(sc.seq);
+      scores[i].setRules(sc.rules);
     }
   }
   auto certs = out.initCertificates(static_cast<unsigned>(s.certificates.size()));
@@ -100,13 +109,20 @@ ProductState Load(schema::ProductRecord::Reader in) {
   s.rejected_on = OptionalDate(in.getRejectedOn());
   s.support_vnd = in.getSupportVnd();
   s.plan_approved = in.getPlanApproved();
+  s.direct_entry = in.getDirectEntry();
+  s.last_effective.days = in.getLastEffective();
   if (in.getHasDossier()) {
     auto d = in.getDossier();
     workflow::Dossier dossier;
     dossier.cycle_year = d.getCycleYear();
     dossier.entry = d.getEntry();
     dossier.submitted = DateOf(d.getSubmitted());
+    workflow::ParseStage(d.getEnteredFrom().cStr(), &dossier.entered_from);
     if (d.getForwarded()) dossier.forwarded_to = d.getForwardedTo();
+    if (d.getEnded()) {
+      dossier.outcome = d.getOutcome();
+      dossier.ended = DateOf(d.getEndedOn());
+    }
     for (auto sc : d.getScores()) {
       workflow::Score score;
       score.council = sc.getCouncil().cStr();
@@ -115,6 +131,7 @@ ProductState Load(schema::ProductRecord::Reader in) {
       score.stars = sc.getStars();
       score.date = DateOf(sc.getDate());
       score.seq = sc.getSeq();
+      score.rules = sc.getRules().cStr();
       dossier.scores.push_back(std::move(score));
     }
     s.dossier = std::move(dossier);

@@ -54,6 +54,12 @@ std::string LegalFormName(workflow::LegalForm f) {
       return "CSSX";
     case workflow::LegalForm::OTHER:
       return "OTHER";
+    case workflow::LegalForm::TNHH:
+      return "TNHH";
+    case workflow::LegalForm::CTCP:
+      return "CTCP";
+    case workflow::LegalForm::DNTN:
+      return "DNTN";
   }
   return "OTHER";
 }
@@ -73,6 +79,10 @@ std::string ReasonName(workflow::schema::RevocationReason r) {
       return "false_dossier";
     case R::OTHER:
       return "other";
+    case R::NOT_REEVALUATED:
+      return "not_reevaluated";
+    case R::FAILED_REEVALUATION:
+      return "failed_reevaluation";
   }
   return "other";
 }
@@ -206,7 +216,9 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
   Stars recognised{}, revoked{}, expired{}, active{};
   std::array<Stars, 4> by_entry{};  // index: schema Entry
   std::array<uint64_t, 256> by_group{};
-  std::array<uint64_t, 6> by_form{}, by_reason{};  // index: schema LegalForm, RevocationReason
+  // Indexed by the schema's LegalForm and RevocationReason.
+  std::array<uint64_t, 9> by_form{};
+  std::array<uint64_t, 8> by_reason{};
   // Only counted, never listed: hashed, not ordered.
   std::unordered_map<std::string, workflow::LegalForm> active_subjects;
   std::unordered_set<std::string> woman_owned;
@@ -236,13 +248,13 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
       ++recognised[stars];
       ++by_entry[std::min<size_t>(static_cast<size_t>(f.getEntry()), 3)][stars];
       ++by_group[f.getGroup()];
-      ++by_form[std::min<size_t>(static_cast<size_t>(f.getLegalForm()), 5)];
+      ++by_form[std::min<size_t>(static_cast<size_t>(f.getLegalForm()), by_form.size() - 1)];
       ++unit.recognised;
     }
     const int32_t ended = v.ended_on;
     if (v.revoked && In(ended, q.period)) {
       ++revoked[stars];
-      ++by_reason[std::min<size_t>(static_cast<size_t>(f.getRevokeReason()), 5)];
+      ++by_reason[std::min<size_t>(static_cast<size_t>(f.getRevokeReason()), by_reason.size() - 1)];
     }
     // Lapsed: reached the day after valid_until still in force.
     const int32_t lapse = f.getValidUntil() + 1;

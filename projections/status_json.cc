@@ -6,6 +6,46 @@ namespace ocop::projections {
 
 using workflow::FormatDate;
 
+namespace {
+
+std::string EntryName(workflow::Entry e) {
+  switch (e) {
+    case workflow::Entry::RENEWAL:
+      return "renewal";
+    case workflow::Entry::UPGRADE:
+      return "upgrade";
+    case workflow::Entry::IMPORT:
+      return "import";
+    case workflow::Entry::NEW:
+      break;
+  }
+  return "new";
+}
+
+// The latest dossier: which step it reached (submitted, scored, forwarded,
+// ended), its latest score and stars, and its outcome (null while open).
+nlohmann::ordered_json DossierJson(const workflow::ProductState& p) {
+  using json = nlohmann::ordered_json;
+  if (!p.dossier) return nullptr;
+  const workflow::Dossier& d = *p.dossier;
+  std::string step = d.outcome                                   ? "ended"
+                     : d.forwarded_to                              ? "forwarded"
+                     : !d.scores.empty()                           ? "scored"
+                                                                   : "submitted";
+  json j{{"entry", EntryName(d.entry)},
+         {"cycle_year", d.cycle_year},
+         {"step", step},
+         {"score", d.scores.empty() ? json(nullptr) : json(d.scores.back().total)},
+         {"stars", d.scores.empty() ? json(nullptr) : json(d.scores.back().stars)},
+         {"outcome", !d.outcome ? json(nullptr)
+                     : *d.outcome == workflow::schema::DossierOutcome::RECOGNISED
+                         ? json("recognised")
+                         : json("not_recognised")}};
+  return j;
+}
+
+}  // namespace
+
 nlohmann::ordered_json StatusJson(const workflow::ProductState& p, workflow::Date as_of) {
   using json = nlohmann::ordered_json;
   const workflow::Certificate* active = p.ActiveOn(as_of);
@@ -25,10 +65,7 @@ nlohmann::ordered_json StatusJson(const workflow::ProductState& p, workflow::Dat
                             {"valid_from", FormatDate(active->valid_from)},
                             {"valid_until", FormatDate(active->valid_until)},
                             {"days_left", active->valid_until - as_of},
-                            {"entry", active->entry == workflow::Entry::IMPORT ? "import"
-                                      : active->entry == workflow::Entry::RENEWAL ? "renewal"
-                                      : active->entry == workflow::Entry::UPGRADE ? "upgrade"
-                                                                                  : "new"},
+                            {"entry", EntryName(active->entry)},
                             {"fewer_stars", active->fewer_stars}};
   } else {
     j["certificate"] = nullptr;
@@ -53,6 +90,8 @@ nlohmann::ordered_json StatusJson(const workflow::ProductState& p, workflow::Dat
   }
   j["star_history"] = std::move(history);
   j["imported"] = p.imported;
+  j["certificate_state"] = std::string(p.CertificateStateOn(as_of));
+  j["dossier"] = DossierJson(p);
   return j;
 }
 

@@ -230,7 +230,7 @@ class Run {
              at + "stars are not the band of the total");
       Expect(std::string(r.getRules().cStr()) == rules->getId().cStr(),
              at + "wrong rules id on a score");
-      Expect(before.dossier.has_value(), at + "a score without a dossier");
+      Expect(before.OpenDossier() != nullptr, at + "a score without an open dossier");
     }
     if (p.isCertified()) {
       auto c = p.getCertified();
@@ -247,12 +247,15 @@ class Run {
         Expect(std::string(c.getRules().cStr()) == rules->getId().cStr(),
                at + "wrong rules id on a certificate");
         auto level = CertifyingLevel(*rules, stars);
-        Expect(level && *level == c.getLevel(), at + "certified at a level the rules do not name");
-        Expect(before.dossier.has_value(), at + "certified without a dossier");
+        Expect(level && *level <= c.getLevel(), at + "certified at a level the rules do not name");
+        Expect(before.OpenDossier() != nullptr, at + "certified without an open dossier");
         Expect(c.getEntry() == before.dossier->entry, at + "entry differs from the dossier's");
+        Expect(after.dossier && after.dossier->outcome == schema::DossierOutcome::RECOGNISED,
+               at + "a certified dossier not ended recognised");
         const Score* best = nullptr;
         for (const Score& s : before.dossier->scores) {
-          if (s.level == c.getLevel()) best = &s;
+          // A successor of a retired certifier decides on that level's score.
+          if (s.level == c.getLevel() || s.level < c.getLevel()) best = &s;
         }
         Expect(best != nullptr, at + "certified with no score of the certifying level");
         Expect(stars <= best->stars, at + "certificate's " + std::to_string(stars) +
@@ -270,8 +273,24 @@ class Run {
       auto r = p.getRatingRevoked();
       DecisionRef d = ToDecisionRef(r.getDecision());
       const Certificate* active = before.ActiveOn(d.date);
-      Expect(active && active->no == r.getCertificate().cStr(),
-             at + "revoked a certificate not in force on the decision date");
+      // After lapse (not re-evaluated, or re-evaluation failed) the last
+      // certificate, not revoked before; otherwise the one in force.
+      bool after_lapse = r.getReason() == schema::RevocationReason::NOT_REEVALUATED ||
+                         r.getReason() == schema::RevocationReason::FAILED_REEVALUATION;
+      if (after_lapse) {
+        Expect(!before.certificates.empty() && !before.certificates.back().revoked &&
+                   before.certificates.back().no == r.getCertificate().cStr(),
+               at + "revoked after lapse a certificate that is not the last one standing");
+        active = &before.certificates.back();
+        if (r.getReason() == schema::RevocationReason::NOT_REEVALUATED) {
+          Expect(!active->InForceOn(d.date), at + "not_reevaluated while still in force");
+        } else {
+          Expect(active->renewal_entered, at + "failed_reevaluation with no re-evaluation entered");
+        }
+      } else {
+        Expect(active && active->no == r.getCertificate().cStr(),
+               at + "revoked a certificate not in force on the decision date");
+      }
       Expect(active->stars == r.getStars(), at + "revocation records other stars");
       revoked_[e.getSeq()] = {id, r.getCertificate().cStr()};
     }
@@ -284,12 +303,20 @@ class Run {
         Expect(active, at + "a renewal or upgrade with nothing in force");
       Expect(before.group != 0, at + "a dossier without a group");
     }
+    if (p.isDossierEnded()) {
+      Expect(before.OpenDossier() != nullptr, at + "a dossier ended with none open");
+      Expect(after.dossier && after.dossier->outcome == p.getDossierEnded().getOutcome(),
+             at + "the dossier did not take its outcome");
+      Expect(before.ActiveOn(effective) == after.ActiveOn(effective) ||
+                 (before.ActiveOn(effective) && after.ActiveOn(effective) &&
+                  before.ActiveOn(effective)->no == after.ActiveOn(effective)->no),
+             at + "an ended dossier changed the certificate in force");
+    }
     if (p.isIdeaRegistered()) {
       Expect(!before.exists || before.stage == Stage::kIdeaRejected,
              at + "an idea registered over a product at stage " +
                  std::string(StageName(before.stage)));
     }
-    (void)after;
   }
 
   // What must hold of every product state.
@@ -297,9 +324,9 @@ class Run {
     std::string at = "product " + id + ": ";
     Expect(p.stage != Stage::kExpired, at + "expired is stored as a stage");
     if (p.exists) Expect(p.stage != Stage::kNone, at + "exists with no stage");
-    Expect(
-        p.dossier.has_value() == (p.stage == Stage::kDossierSubmitted || p.stage == Stage::kScored),
-        at + "a dossier at stage " + std::string(StageName(p.stage)));
+    Expect((p.OpenDossier() != nullptr) ==
+               (p.stage == Stage::kDossierSubmitted || p.stage == Stage::kScored),
+           at + "an open dossier at stage " + std::string(StageName(p.stage)) + Dump(id));
     std::set<std::string> numbers;
     for (size_t i = 0; i < p.certificates.size(); ++i) {
       const Certificate& c = p.certificates[i];
@@ -340,6 +367,79 @@ class Run {
                                         [&](const Certificate& c) { return c.no == rc.second; });
       Expect(found || cert_annulled, at + "certificate " + rc.second + " revoked by event " +
                                          std::to_string(seq) + " is no longer revoked");
+    }
+    CheckCertificateState(id, p);
+  }
+
+  // The certificate state on any date (none, in_force, lapsed, revoked),
+  // computed apart from evolve: from the stream's Certified and
+  // RatingRevoked events alone, each certificate in force from its first day
+  // to the first of its last day, its revocation, and the first day of a
+  // renewal or upgrade that followed it.
+  void CheckCertificateState(const std::string& id, const ProductState& p) {
+    struct Cert {
+      std::string no;
+      Date from, until;
+      bool renews = false;
+      std::optional<Date> revoked;
+    };
+    std::vector<Cert> certs;
+    bool exists = false;
+    const StreamFold& fold = streams_[ProductStream(id)];
+    for (const std::string& bytes : fold.events) {
+      ledger::EventView v(bytes);
+      auto e = v.As<schema::OcopEvent>();
+      auto pl = e.getPayload();
+      if (fold.annulled.count(e.getSeq()) || pl.isEventAnnulled()) continue;
+      // Acts on a product whose registration was annulled count from its
+      // next registration on, not before.
+      bool registers = pl.isIdeaRegistered() || pl.isProductRegistered() ||
+                       (pl.isCertified() && pl.getCertified().getEntry() == Entry::IMPORT);
+      exists = exists || registers;
+      if (!exists) continue;
+      if (pl.isCertified()) {
+        auto c = pl.getCertified();
+        Cert k;
+        k.no = c.getCertificate().cStr();
+        ParseDate(c.getValidFrom().cStr(), &k.from);
+        ParseDate(c.getValidUntil().cStr(), &k.until);
+        k.renews = c.getEntry() == Entry::RENEWAL || c.getEntry() == Entry::UPGRADE;
+        certs.push_back(k);
+      } else if (pl.isRatingRevoked()) {
+        for (Cert& k : certs) {
+          if (k.no == pl.getRatingRevoked().getCertificate().cStr() && !k.revoked)
+            k.revoked = ToDecisionRef(pl.getRatingRevoked().getDecision()).date;
+        }
+      }
+    }
+    if (!p.exists) return;
+    auto end = [&](size_t i) {
+      Date e = certs[i].until + 1;
+      if (certs[i].revoked) e = std::min(e, *certs[i].revoked);
+      if (!certs[i].revoked && i + 1 < certs.size() && certs[i + 1].renews)
+        e = std::min(e, certs[i + 1].from);
+      return e;
+    };
+    auto expected = [&](Date d) -> std::string {
+      const Cert* last = nullptr;
+      for (size_t i = 0; i < certs.size(); ++i) {
+        if (certs[i].from > d) continue;
+        if (d < end(i)) return "in_force";
+        last = &certs[i];
+      }
+      if (!last) return "none";
+      return last->revoked && *last->revoked <= d ? "revoked" : "lapsed";
+    };
+    std::vector<Date> days = {today_, FromCivil(2019, 1, 1) + rng_.Below(365 * 10)};
+    for (const Cert& k : certs) {
+      for (Date d : {k.from + -1, k.from, k.until, k.until + 1}) days.push_back(d);
+      if (k.revoked) days.insert(days.end(), {*k.revoked + -1, *k.revoked});
+    }
+    for (Date d : days) {
+      Expect(std::string(p.CertificateStateOn(d)) == expected(d),
+             "product " + id + ": certificate state on " + FormatDate(d) + " is " +
+                 std::string(p.CertificateStateOn(d)) + ", but its certificates, revocations "
+                 "and end dates give " + expected(d) + Dump(id));
     }
   }
 
@@ -497,7 +597,7 @@ class Run {
   // level that certifies those stars has scored, else forwarding the dossier
   // there, else another score.
   int ScoredStep(const ProductState& p, Date day) {
-    const Score& last = p.dossier->scores.back();
+    const Score& last = p.OpenDossier()->scores.back();
     auto rules = RulesInForce(day);
     auto level = rules ? CertifyingLevel(*rules, last.stars) : std::nullopt;
     if (!level) return rng_.Chance(0.9) ? 6 : 8;
@@ -557,8 +657,11 @@ class Run {
         case Stage::kCertified:
           kind = rng_.Pick(std::vector<int>{5, 9, 10, 11, 12, 14});
           break;
-        case Stage::kExpired:
+        case Stage::kExpired:  // re-entered, or revoked after lapse
+          kind = rng_.Chance(0.3) ? 9 : 5;
+          break;
         case Stage::kRevoked:
+        case Stage::kRegistered:
           kind = 5;
           break;
         default:
@@ -568,14 +671,15 @@ class Run {
       kind = rng_.Below(20);
     }
     switch (kind) {
-      case 0: {  // RegisterIdea
-        j["type"] = "RegisterIdea";
+      case 0: {  // RegisterIdea, or RegisterProduct for direct entry
+        bool direct = rng_.Chance(0.2);
+        j["type"] = direct ? "RegisterProduct" : "RegisterIdea";
         j["product"] = id;
         j["subject"] = rng_.Chance(0.9) ? (unit == "DD" ? "S2" : "S1") : "S9";
         j["name"] = "Sản phẩm " + id;
         j["group"] = rng_.Chance(0.9) ? rng_.Between(1, 6) : rng_.Pick(std::vector<int>{0, 7});
         j["unit"] = rng_.Chance(0.95) ? unit : "ZZ";
-        j["cycle_year"] = rng_.Chance(0.95) ? Year(day) : 2017;
+        if (!direct) j["cycle_year"] = rng_.Chance(0.95) ? Year(day) : 2017;
         break;
       }
       case 1:
@@ -619,8 +723,8 @@ class Run {
         j["type"] = "RecordScore";
         j["product"] = id;
         std::string council;
-        if (p.dossier && p.dossier->forwarded_to) {
-          council = *p.dossier->forwarded_to == CouncilLevel::CENTRAL ? "HD-TW" : "HD-CM";
+        if (p.OpenDossier() && p.OpenDossier()->forwarded_to) {
+          council = *p.OpenDossier()->forwarded_to == CouncilLevel::CENTRAL ? "HD-TW" : "HD-CM";
         } else {
           council = rng_.Chance(0.6) ? (DistrictOf(unit) == "DD" ? "HD-DD" : "HD-UM") : "HD-CM";
         }
@@ -671,12 +775,13 @@ class Run {
         for (size_t k = 0; k < items.size(); ++k) {
           const ProductState& q = State(items[k]);
           int stars = 3;
-          if (q.dossier && !q.dossier->scores.empty()) stars = q.dossier->scores.back().stars;
+          const Dossier* qd = q.OpenDossier();
+          if (qd && !qd->scores.empty()) stars = qd->scores.back().stars;
           // The certifying level's own score, when it has scored.
           auto rules = RulesInForce(dd);
           auto certifier = rules ? CertifyingLevel(*rules, stars) : std::nullopt;
-          if (q.dossier && certifier) {
-            for (const Score& sc : q.dossier->scores) {
+          if (qd && certifier) {
+            for (const Score& sc : qd->scores) {
               if (sc.level == *certifier) stars = std::min(stars, sc.stars);
             }
           }
@@ -695,6 +800,7 @@ class Run {
         j["decision"] = Decision(issuer, dd);
         j["level"] = LevelText(lv);
         j["items"] = list;
+        if (rng_.Chance(0.3)) j["closes_round"] = true;
         who = AuthorityOf(issuer);
         break;
       }
@@ -709,7 +815,9 @@ class Run {
             json::array({{{"product", id},
                           {"reason", rng_.Pick(std::vector<std::string>{
                                          "production_stopped", "criteria_not_met", "violation",
-                                         "owner_request", "false_dossier", "other"})}}});
+                                         "owner_request", "false_dossier", "other",
+                                         "not_reevaluated", "not_reevaluated",
+                                         "failed_reevaluation"})}}});
         if (rng_.Chance(0.15))
           items.push_back({{"product", PickProduct()}, {"reason", "violation"}});
         j["items"] = items;
@@ -1047,14 +1155,13 @@ TEST_CASE("a certificate cannot be decided before its dossier or beside another"
   w.ToDossier("A", 2024);
   w.Ok("hd.cm", w.Score("A", "HD-CM", "2024-09-01", 30, 20, 25));  // 75: 4 stars
   Refused(w, "ubnd.cm", w.Approve("A", "2024-07-01", "province", "CM", 4, "GCN-A0"),
-          "before the dossier it decides");
-  // A certificate decided to take effect later: a new entry decided before
-  // that day would be in force beside it from then on.
+          "no dossier is under evaluation on 2024-07-01");
+  // A certificate decided to take effect later: a new entry dated before
+  // that day would take away the dossier it decided (and, certified, be in
+  // force beside it from then on). The act it would make illegal is named.
   w.Ok("ubnd.cm", w.Approve("A", "2025-01-01", "province", "CM", 4, "GCN-A1"));
-  w.Ok("officer.um", DossierJson("A", "2024-10-01", "new", 2025));
-  w.Ok("hd.cm", w.Score("A", "HD-CM", "2024-10-05", 30, 20, 25));
-  Refused(w, "ubnd.cm", w.Approve("A", "2024-10-10", "province", "CM", 4, "GCN-A2"),
-          "follow one another");
+  Refused(w, "officer.um", DossierJson("A", "2024-10-01", "new", 2025),
+          "would make event " + std::to_string(Last(w)) + " (Certified of 2025-01-01)");
   auto a = w.Product("A");
   REQUIRE(a.certificates.size() == 1);
 }
@@ -1087,7 +1194,7 @@ TEST_CASE("an atomic batch decides each command on the annulments before it") {
   World w;
   w.Standard();
   w.ToDossier("C", 2024);
-  uint64_t dossier = Last(w);
+  uint64_t dossier = Last(w) - 1;  // the DossierSubmitted; its RoundEntered follows
   std::vector<std::string> texts = {Annul(dossier),
                                     w.Score("C", "HD-CM", "2024-09-01", 30, 20, 25)};
   std::vector<capnp::MallocMessageBuilder> msgs(texts.size());

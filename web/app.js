@@ -150,6 +150,7 @@ const REASONS = {
   production_stopped: "Ngừng sản xuất", criteria_not_met: "Không còn đáp ứng tiêu chí",
   violation: "Vi phạm (chất lượng, an toàn thực phẩm, nhãn, sở hữu trí tuệ)", owner_request: "Theo đề nghị của chủ thể",
   false_dossier: "Hồ sơ không trung thực", other: "Lý do khác",
+  not_reevaluated: "Không đánh giá lại khi hết hạn", failed_reevaluation: "Đánh giá lại không đạt",
 };
 
 function countsTable(title, counts, label) {

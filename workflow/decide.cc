@@ -8,6 +8,7 @@
 #include <deque>
 #include <set>
 
+#include "workflow/admissible.h"
 #include "workflow/json.h"
 #include "workflow/rules.h"
 
@@ -19,6 +20,7 @@ std::string UnitStream(const std::string& code) { return "unit/" + code; }
 std::string CouncilStream(const std::string& id) { return "council/" + id; }
 std::string PrincipalStream(const std::string& id) { return "principal/" + id; }
 std::string DisputeStream(const std::string& id) { return "dispute/" + id; }
+std::string RoundStream(int year) { return "round/" + std::to_string(year); }
 
 namespace {
 
@@ -103,10 +105,21 @@ class Decider {
   Status Run();
 
  private:
+  Status Dispatch();
   // --- reading
   Status RequireUnit(const std::string& code, const std::string& field, const UnitState** u,
                      bool allow_retired = false);
   Status RequireProduct(const std::string& id, const std::string& field, const ProductState** p);
+  // The product as it stood on the act's date (workflow/admissible.h): `now`
+  // itself unless the act is dated before the product's latest event.
+  Status ProductOnDate(const ProductState& now, const ProductState** out);
+  // The dossier open on the act's date (in `on_date`), if it is still the
+  // product's latest: acts on a dossier that a later one replaced are refused.
+  Status LatestOpenDossier(const ProductState& now, const ProductState& on_date,
+                           const Dossier** out);
+  // A back-dated act must not make a later recorded act of a product it
+  // writes illegal; refused naming that act's seq.
+  Status CheckLaterActs();
   // True when `unit` is `ancestor` or lies within it, following parents and,
   // for retired units, successors (a merged district is within its successor).
   Status Contains(const std::string& ancestor, const std::string& unit, bool* yes);
@@ -117,7 +130,23 @@ class Decider {
                    const std::string& what, const std::string& council = "",
                    const Grant** used = nullptr);
 
+  // Whether the decision's issuer is the successor, on the decision date, of
+  // the unit of level `certifier` that contains `unit` (retired by then).
+  Status SucceedsCertifier(CouncilLevel certifier, const std::string& unit,
+                           const DecisionRef& decision, bool* yes);
+  // The certificate a revocation of `p` on `date` for `reason` applies to.
+  Status CertificateToRevoke(const ProductState& p, Date date, schema::RevocationReason reason,
+                             const std::string& where, const Certificate** out);
+
   // --- writing
+  // A DossierEnded on the product's stream.
+  void EndDossier(const ProductState& p, const Dossier& d, schema::DossierOutcome outcome,
+                  const std::string& reason, const schema::Decision::Reader* decision);
+  // The round of `year` closed by a results decision of `level`: every open
+  // dossier of it that a council of this level scored within the issuer and
+  // that the decision's items do not name ends not_recognised.
+  Status CloseRound(int year, CouncilLevel level, schema::Decision::Reader decision,
+                    const std::set<std::string>& recognised);
   template <typename Fill>
   void Emit(const std::string& stream, Fill fill);
   void ExpectProduct(const std::string& id, uint64_t version) {
@@ -129,9 +158,11 @@ class Decider {
   Status DefineUnit(C::Body::Reader);
   Status RetireUnit(C::Body::Reader);
   Status GrantRole(C::Body::Reader);
+  Status RevokeRole(C::Body::Reader);
   Status RegisterSubject(C::Body::Reader);
   Status ConstituteCouncil(C::Body::Reader);
   Status RegisterIdea(C::Body::Reader);
+  Status RegisterProduct(C::Body::Reader);
   Status ClassifyProduct(C::Body::Reader);
   Status ReviewIdea(C::Body::Reader);
   Status SubmitPlan(C::Body::Reader);
@@ -150,6 +181,8 @@ class Decider {
   Status ResolveDispute(C::Body::Reader);
   Status SetTarget(C::Body::Reader);
 
+  Status RequireCertificateInForce(const std::string& product, const std::string& what);
+
   // Simple product acts: officer (or `roles`) over the product's unit,
   // allowed in `stages`, one event on the product's stream.
   template <typename Fill>
@@ -161,6 +194,7 @@ class Decider {
   C::Reader cmd_;
   Decided* out_;
   Date effective_;
+  std::deque<ProductState> on_dates_;  // states ProductOnDate folded, kept for their pointers
 };
 
 Status Decider::RequireUnit(const std::string& code, const std::string& field, const UnitState** u,
@@ -186,11 +220,79 @@ Status Decider::RequireProduct(const std::string& id, const std::string& field,
   if (!s.ok()) return s;
   if (!(*p)->exists) {
     return Status::InvalidArgument("field '" + field + "': unknown product " + Quote(id) +
-                                   "; register it first with RegisterIdea or ImportCertificate");
+                                   "; register it first with RegisterIdea, RegisterProduct or "
+                                   "ImportCertificate");
   }
   s = CheckExpectedVersion(id, version);
   if (!s.ok()) return s;
   ExpectProduct(id, version);
+  return Status::OK();
+}
+
+Status Decider::ProductOnDate(const ProductState& now, const ProductState** out) {
+  if (effective_ >= now.last_effective) {
+    *out = &now;
+    return Status::OK();
+  }
+  std::vector<ProductEvent> events;
+  Status s = view_.ProductEvents(now.id, &events);
+  if (!s.ok()) return s;
+  on_dates_.push_back(StateOn(events, effective_));
+  *out = &on_dates_.back();
+  return Status::OK();
+}
+
+Status Decider::LatestOpenDossier(const ProductState& now, const ProductState& on_date,
+                                  const Dossier** out) {
+  *out = on_date.OpenDossier();
+  if (*out && now.dossier &&
+      ((*out)->submitted != now.dossier->submitted || (*out)->cycle_year != now.dossier->cycle_year)) {
+    std::string replaced = "the dossier of cycle " + std::to_string((*out)->cycle_year) +
+                           " open on " + FormatDate(effective_) + " was replaced by that of cycle " +
+                           std::to_string(now.dossier->cycle_year) + " submitted on " +
+                           FormatDate(now.dossier->submitted);
+    *out = nullptr;
+    return Status::Refused("product " + Quote(now.id) + ": " + replaced);
+  }
+  return Status::OK();
+}
+
+Status Decider::CheckLaterActs() {
+  std::set<std::string> checked;
+  for (const PendingEvent& e : out_->events) {
+    if (e.stream.rfind("product/", 0) != 0 || !checked.insert(e.stream).second) continue;
+    std::string id = e.stream.substr(8);
+    const ProductState* p = nullptr;
+    uint64_t version = 0;
+    Status s = view_.Product(id, &p, &version);
+    if (!s.ok()) return s;
+    if (!p->exists || effective_ >= p->last_effective) continue;
+    std::vector<ProductEvent> recorded, added;
+    s = view_.ProductEvents(id, &recorded);
+    if (!s.ok()) return s;
+    for (const PendingEvent& x : out_->events) {
+      if (x.stream != e.stream) continue;
+      EventRef ref;
+      ref.effective = effective_;
+      ref.payload = x.payload->getRoot<schema::Payload>().asReader();
+      added.push_back(CopyEvent(ref));
+    }
+    s = LaterActsStayLegal(recorded, added, effective_);
+    if (!s.ok()) return Status::Refused("product " + Quote(id) + ": " + s.message());
+    // The stages follow one another in time: an act that moves the product
+    // to another stage is not dated before the stage it would leave was
+    // reached (the record would show the earlier act as the latest).
+    for (const PendingEvent& x : out_->events) {
+      if (x.stream == e.stream && SetsStage(x.payload->getRoot<schema::Payload>().asReader()) &&
+          effective_ < p->stage_date) {
+        return Status::Refused("product " + Quote(id) + " reached stage " +
+                               std::string(StageName(p->stage)) + " on " +
+                               FormatDate(p->stage_date) + "; an act that changes its stage (" +
+                               x.type + ") cannot be dated before that; to change the past, "
+                               "annul the later record with AnnulEvent first");
+      }
+    }
+  }
   return Status::OK();
 }
 
@@ -244,7 +346,7 @@ Status Decider::Authorize(std::initializer_list<Role> roles, const std::string& 
     // before it took effect, and a grant in a unit that has been retired
     // (merged, or abolished in the 2025 reform) ends with that unit; its
     // successor's officers act from then on.
-    if (effective_ < g.from) continue;
+    if (!g.CoversDate(effective_)) continue;
     const UnitState* grant_unit = nullptr;
     s = view_.Unit(g.unit, &grant_unit);
     if (!s.ok()) return s;
@@ -265,6 +367,7 @@ Status Decider::Authorize(std::initializer_list<Role> roles, const std::string& 
     held += (held.empty() ? "" : ", ") + std::string(RoleName(g.role)) + " of " + g.unit;
     if (!g.council.empty()) held += " (council " + g.council + ")";
     held += " from " + FormatDate(g.from);
+    if (g.until) held += " until " + FormatDate(*g.until) + " (revoked)";
     const UnitState* grant_unit = nullptr;
     if (view_.Unit(g.unit, &grant_unit).ok() && grant_unit->exists && grant_unit->retired) {
       held += " until " + FormatDate(grant_unit->retired_on) + " (unit retired into " +
@@ -285,13 +388,54 @@ void Decider::Emit(const std::string& stream, Fill fill) {
   e.payload = std::make_unique<capnp::MallocMessageBuilder>(128);
   auto payload = e.payload->initRoot<schema::Payload>();
   fill(payload);
-  auto dyn = capnp::toDynamic(payload.asReader());
-  KJ_IF_MAYBE (f, dyn.which()) {
-    for (auto a : f->getProto().getAnnotations()) {
-      if (a.getId() == 0xfa5b1fd61c2e7c3dull) e.type = a.getValue().getText().cStr();
-    }
-  }
+  e.type = PayloadType(payload.asReader());
   out_->events.push_back(std::move(e));
+}
+
+void Decider::EndDossier(const ProductState& p, const Dossier& d, schema::DossierOutcome outcome,
+                         const std::string& reason, const schema::Decision::Reader* decision) {
+  Emit(ProductStream(p.id), [&](schema::Payload::Builder pb) {
+    auto e = pb.initDossierEnded();
+    e.setProduct(p.id);
+    e.setCycleYear(static_cast<uint16_t>(d.cycle_year));
+    e.setEntry(d.entry);
+    e.setOutcome(outcome);
+    e.setReason(reason);
+    if (decision) e.setDecision(*decision);
+  });
+}
+
+Status Decider::CloseRound(int year, CouncilLevel level, schema::Decision::Reader decision,
+                           const std::set<std::string>& recognised) {
+  const RoundState* round = nullptr;
+  Status s = view_.Round(year, &round);
+  if (!s.ok()) return s;
+  std::string issuer = decision.getIssuer().cStr();
+  for (const std::string& id : round->products) {
+    if (recognised.count(id)) continue;
+    const ProductState* p = nullptr;
+    uint64_t version = 0;
+    s = view_.Product(id, &p, &version);
+    if (!s.ok()) return s;
+    const Dossier* d = p->OpenDossier();
+    // Never scored at this level (or forwarded above it): not this
+    // decision's to end; it stays open for the level that will decide it.
+    if (!d || d->cycle_year != year) continue;
+    if (d->forwarded_to && *d->forwarded_to > level) continue;
+    bool scored_here = std::any_of(d->scores.begin(), d->scores.end(),
+                                   [&](const Score& sc) { return sc.level == level; });
+    if (!scored_here) continue;
+    bool inside = false;
+    s = Contains(issuer, p->unit, &inside);
+    if (!s.ok()) return s;
+    if (!inside) continue;
+    ExpectProduct(id, version);
+    EndDossier(*p, *d, schema::DossierOutcome::NOT_RECOGNISED,
+               "not recognised by decision " + std::string(decision.getNo().cStr()) + " of " +
+                   decision.getDate().cStr(),
+               &decision);
+  }
+  return Status::OK();
 }
 
 template <typename Fill>
@@ -302,7 +446,10 @@ Status Decider::ProductAct(const std::string& product, std::initializer_list<Sta
   if (!s.ok()) return s;
   s = Authorize(roles, p->unit, what);
   if (!s.ok()) return s;
-  Stage now = p->StageOn(effective_);
+  const ProductState* on_date = nullptr;
+  s = ProductOnDate(*p, &on_date);
+  if (!s.ok()) return s;
+  Stage now = on_date->StageOn(effective_);
   if (stages.size() && std::find(stages.begin(), stages.end(), now) == stages.end()) {
     std::string allowed;
     for (Stage st : stages) allowed += (allowed.empty() ? "" : ", ") + std::string(StageName(st));
@@ -318,6 +465,15 @@ Status Decider::Run() {
   if (!ParseDate(cmd_.getEffective().cStr(), &effective_)) {
     return Status::InvalidArgument("field 'effective' must be a date YYYY-MM-DD");
   }
+  Status s = Dispatch();
+  if (!s.ok()) return s;
+  // An annulment is how the past is changed: it is not held to the acts
+  // recorded after the one it takes out.
+  if (cmd_.getBody().isAnnulEvent()) return Status::OK();
+  return CheckLaterActs();
+}
+
+Status Decider::Dispatch() {
   auto b = cmd_.getBody();
   switch (b.which()) {
     case C::Body::DEFINE_UNIT:
@@ -334,6 +490,10 @@ Status Decider::Run() {
       return RegisterIdea(b);
     case C::Body::CLASSIFY_PRODUCT:
       return ClassifyProduct(b);
+    case C::Body::REGISTER_PRODUCT:
+      return RegisterProduct(b);
+    case C::Body::REVOKE_ROLE:
+      return RevokeRole(b);
     case C::Body::REVIEW_IDEA:
       return ReviewIdea(b);
     case C::Body::SUBMIT_PLAN:
@@ -459,6 +619,30 @@ Status Decider::GrantRole(C::Body::Reader b) {
   return Status::OK();
 }
 
+Status Decider::RevokeRole(C::Body::Reader b) {
+  auto c = b.getRevokeRole();
+  std::string principal = c.getPrincipal().cStr(), unit = c.getUnit().cStr();
+  if (principal.empty()) return Status::InvalidArgument("field 'principal' must not be empty");
+  const UnitState* u = nullptr;
+  Status s = RequireUnit(unit, "unit", &u, /*allow_retired=*/true);
+  if (!s.ok()) return s;
+  const PrincipalState* p = nullptr;
+  s = view_.Principal(principal, &p);
+  if (!s.ok()) return s;
+  bool held = std::any_of(p->grants.begin(), p->grants.end(), [&](const Grant& g) {
+    return g.role == c.getRole() && g.unit == unit && !g.until && g.from <= effective_;
+  });
+  if (!held) {
+    return Status::Refused(Quote(principal) + " holds no grant of the role " +
+                           std::string(RoleName(c.getRole())) + " in unit " + Quote(unit) +
+                           " in force on " + FormatDate(effective_) + " to revoke");
+  }
+  s = Authorize({Role::ADMIN}, unit, "revoke roles");
+  if (!s.ok()) return s;
+  Emit(PrincipalStream(principal), [&](schema::Payload::Builder pb) { pb.setRoleRevoked(c); });
+  return Status::OK();
+}
+
 Status Decider::RegisterSubject(C::Body::Reader b) {
   auto c = b.getRegisterSubject();
   std::string id = c.getSubject().cStr(), unit = c.getUnit().cStr();
@@ -558,6 +742,49 @@ Status Decider::RegisterIdea(C::Body::Reader b) {
   return Status::OK();
 }
 
+// Direct entry: a product already on the market enters evaluation with no
+// idea or business-plan record (the cycle is applied flexibly: Cà Mau's and
+// Trà Vinh's plans say so, and Kiên Giang's district councils took existing
+// products straight to scoring). Its group is needed to score it.
+Status Decider::RegisterProduct(C::Body::Reader b) {
+  auto c = b.getRegisterProduct();
+  std::string id = c.getProduct().cStr(), unit = c.getUnit().cStr(),
+              subject = c.getSubject().cStr();
+  if (id.empty()) return Status::InvalidArgument("field 'product' must not be empty");
+  if (c.getName().size() == 0) return Status::InvalidArgument("field 'name' must not be empty");
+  const ProductState* existing = nullptr;
+  uint64_t version = 0;
+  Status s = view_.Product(id, &existing, &version);
+  if (!s.ok()) return s;
+  if (existing->exists) {
+    return Status::Refused("product " + Quote(id) + " is already registered (stage " +
+                           std::string(StageName(existing->StageOn(effective_))) + ")");
+  }
+  s = CheckExpectedVersion(id, version);
+  if (!s.ok()) return s;
+  const SubjectState* subj = nullptr;
+  s = view_.Subject(subject, &subj);
+  if (!s.ok()) return s;
+  if (!subj->exists) {
+    return Status::InvalidArgument("field 'subject': unknown producer " + Quote(subject) +
+                                   "; register it first with RegisterSubject");
+  }
+  const UnitState* u = nullptr;
+  s = RequireUnit(unit, "unit", &u);
+  if (!s.ok()) return s;
+  auto rules = RulesInForce(effective_);
+  if (!rules || !GroupExists(*rules, c.getGroup())) {
+    return Status::InvalidArgument("field 'group' must be one of " +
+                                   (rules ? DescribeGroups(*rules) : std::string("1-6")) +
+                                   "; got " + std::to_string(c.getGroup()));
+  }
+  s = Authorize({Role::OFFICER}, unit, "register products");
+  if (!s.ok()) return s;
+  ExpectProduct(id, version);
+  Emit(ProductStream(id), [&](schema::Payload::Builder p) { p.setProductRegistered(c); });
+  return Status::OK();
+}
+
 Status Decider::ClassifyProduct(C::Body::Reader b) {
   auto c = b.getClassifyProduct();
   auto rules = RulesInForce(effective_);
@@ -605,7 +832,10 @@ Status Decider::GrantSupport(C::Body::Reader b) {
   const ProductState* p = nullptr;
   Status s = RequireProduct(c.getProduct().cStr(), "product", &p);
   if (!s.ok()) return s;
-  if (!p->plan_approved) {
+  const ProductState* on_date = nullptr;
+  s = ProductOnDate(*p, &on_date);
+  if (!s.ok()) return s;
+  if (!on_date->plan_approved) {
     return Status::Refused("product " + Quote(p->id) +
                            " has no approved business plan; state support is only for approved "
                            "plans");
@@ -630,11 +860,25 @@ Status Decider::SubmitDossier(C::Body::Reader b) {
     return Status::Refused("product " + Quote(p->id) +
                            " has no product group; classify it with ClassifyProduct first");
   }
+  // Certificates carry their own dates; the rest is read as it stood on the
+  // dossier's date (a dossier dated before its plan was approved is refused).
+  const ProductState* on_date = nullptr;
+  s = ProductOnDate(*p, &on_date);
+  if (!s.ok()) return s;
   const Certificate* active = p->ActiveOn(effective_);
-  Stage stage = p->StageOn(effective_);
-  if (p->dossier && p->dossier->cycle_year >= c.getCycleYear()) {
+  Stage stage = on_date->StageOn(effective_);
+  // Dossiers follow one another: one dated before the latest would become
+  // the latest on record while the history says it was replaced.
+  if (p->dossier && effective_ < p->dossier->submitted) {
+    return Status::Refused("product " + Quote(p->id) + ": its dossier of cycle " +
+                           std::to_string(p->dossier->cycle_year) + " was submitted on " +
+                           FormatDate(p->dossier->submitted) +
+                           "; a dossier dated before it cannot follow it");
+  }
+  if (const Dossier* open = on_date->OpenDossier();
+      open && open->cycle_year >= c.getCycleYear()) {
     return Status::Refused("product " + Quote(p->id) + " already has a dossier of cycle " +
-                           std::to_string(p->dossier->cycle_year) + " under evaluation");
+                           std::to_string(open->cycle_year) + " under evaluation");
   }
   // Revocation is final for that certificate: it cannot be renewed or
   // upgraded, even on days before the revocation takes effect (found by the
@@ -652,11 +896,12 @@ Status Decider::SubmitDossier(C::Body::Reader b) {
                                Quote(active->no) + " until " + FormatDate(active->valid_until) +
                                "; enter it as renewal or upgrade, not new");
       }
-      if (!(p->plan_approved || stage == Stage::kRevoked || stage == Stage::kExpired ||
-            p->imported)) {
+      if (!(on_date->plan_approved || on_date->direct_entry || stage == Stage::kRevoked ||
+            stage == Stage::kExpired || on_date->imported)) {
         return Status::Refused("product " + Quote(p->id) + " is at stage " +
                                std::string(StageName(stage)) +
-                               "; a new entry needs an approved business plan");
+                               "; a new entry needs an approved business plan, or a product "
+                               "registered for direct entry with RegisterProduct");
       }
       break;
     case Entry::RENEWAL:
@@ -678,8 +923,20 @@ Status Decider::SubmitDossier(C::Body::Reader b) {
     case Entry::IMPORT:
       break;  // refused above
   }
-  return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "submit dossiers",
-                    [&](schema::Payload::Builder pb) { pb.setDossierSubmitted(c); });
+  s = ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "submit dossiers",
+                 [&](schema::Payload::Builder pb) { pb.setDossierSubmitted(c); });
+  if (!s.ok()) return s;
+  // The round's own record of its entries, which the decision that closes
+  // it reads. Written, never read here: entries do not wait on each other.
+  std::string unit = p->unit;
+  Emit(RoundStream(c.getCycleYear()), [&](schema::Payload::Builder pb) {
+    auto r = pb.initRoundEntered();
+    r.setProduct(c.getProduct());
+    r.setUnit(unit);
+    r.setCycleYear(c.getCycleYear());
+    r.setEntry(c.getEntry());
+  });
+  return Status::OK();
 }
 
 Status Decider::RecordScore(C::Body::Reader b) {
@@ -726,12 +983,19 @@ Status Decider::RecordScore(C::Body::Reader b) {
                              " cannot score product " + Quote(p->id) + " of unit " +
                              Quote(p->unit));
   }
-  if (!p->dossier) {
-    return Status::Refused("product " + Quote(p->id) + " has no dossier under evaluation (stage " +
-                           std::string(StageName(p->StageOn(effective_))) +
+  const ProductState* on_date = nullptr;
+  s = ProductOnDate(*p, &on_date);
+  if (!s.ok()) return s;
+  const Dossier* dossier = nullptr;
+  s = LatestOpenDossier(*p, *on_date, &dossier);
+  if (!s.ok()) return s;
+  if (!dossier) {
+    return Status::Refused("product " + Quote(p->id) + " has no dossier under evaluation on " +
+                           FormatDate(effective_) + " (stage " +
+                           std::string(StageName(on_date->StageOn(effective_))) +
                            "); submit a dossier first");
   }
-  const auto& forwarded = p->dossier->forwarded_to;
+  const auto& forwarded = dossier->forwarded_to;
   if (forwarded ? council->level != *forwarded : council->level == CouncilLevel::CENTRAL) {
     return Status::Refused(
         "council " + Quote(council_id) + " (" + std::string(LevelName(council->level)) +
@@ -751,6 +1015,15 @@ Status Decider::RecordScore(C::Body::Reader b) {
     r.setStars(static_cast<uint8_t>(stars));
     r.setRules(rules->getId());
   });
+  // A score below the recognised stars ends the dossier at once: no council
+  // above it scores what was not forwarded, and no decision certifies it.
+  if (stars < rules->getRecognisedFrom()) {
+    EndDossier(*p, *dossier, schema::DossierOutcome::NOT_RECOGNISED,
+               "scored " + Points(total) + " (" + std::to_string(stars) + "★) by council " +
+                   council_id + ", below the " + std::to_string(rules->getRecognisedFrom()) +
+                   "★ that are recognised",
+               nullptr);
+  }
   return Status::OK();
 }
 
@@ -759,10 +1032,16 @@ Status Decider::Forward(C::Body::Reader b) {
   const ProductState* p = nullptr;
   Status s = RequireProduct(c.getProduct().cStr(), "product", &p);
   if (!s.ok()) return s;
-  if (!p->dossier || p->dossier->scores.empty()) {
+  const ProductState* on_date = nullptr;
+  s = ProductOnDate(*p, &on_date);
+  if (!s.ok()) return s;
+  const Dossier* dossier = nullptr;
+  s = LatestOpenDossier(*p, *on_date, &dossier);
+  if (!s.ok()) return s;
+  if (!dossier || dossier->scores.empty()) {
     return Status::Refused("product " + Quote(p->id) + " has no scored dossier to forward");
   }
-  const Score& last = p->dossier->scores.back();
+  const Score& last = dossier->scores.back();
   if (c.getToLevel() <= last.level) {
     return Status::Refused("product " + Quote(p->id) + " was last scored at the " +
                            std::string(LevelName(last.level)) +
@@ -794,6 +1073,11 @@ Status Decider::ApproveResults(C::Body::Reader b) {
   const UnitState* issuer = nullptr;
   Status s = RequireUnit(decision.issuer, "decision.issuer", &issuer, /*allow_retired=*/true);
   if (!s.ok()) return s;
+  if (issuer->retired && issuer->retired_on <= decision.date) {
+    return Status::Refused("field 'decision.issuer': unit " + Quote(decision.issuer) +
+                           " was retired on " + FormatDate(issuer->retired_on) +
+                           "; its competence passed to " + Quote(issuer->successor));
+  }
   CouncilLevel level = c.getLevel();
   if (LevelOfUnit(issuer->level) != level) {
     return Status::InvalidArgument("field 'decision.issuer': " + Quote(decision.issuer) +
@@ -802,6 +1086,8 @@ Status Decider::ApproveResults(C::Body::Reader b) {
   }
   s = NoProductTwice(c.getItems());
   if (!s.ok()) return s;
+  std::set<std::string> approved;
+  std::set<int> round_years;
   for (uint32_t i = 0; i < c.getItems().size(); ++i) {
     auto item = c.getItems()[i];
     std::string id = item.getProduct().cStr();
@@ -816,7 +1102,16 @@ Status Decider::ApproveResults(C::Body::Reader b) {
                                      " to 5: only recognised products are certified");
     }
     auto certifier = CertifyingLevel(*rules, stars);
-    if (!certifier || *certifier != level) {
+    // The certifier the rules name may no longer exist on the decision date
+    // (the districts, abolished on 2025-07-01 while QĐ 148 still named them
+    // until QĐ 1489 took effect on 2025-07-06): its competence passes to the
+    // successor RetireUnit named, so that no day is without a certifier.
+    bool successor = false;
+    if (certifier && *certifier != level) {
+      s = SucceedsCertifier(*certifier, p->unit, decision, &successor);
+      if (!s.ok()) return s;
+    }
+    if (!certifier || (*certifier != level && !successor)) {
       return Status::Forbidden(where + "under " + std::string(rules->getTitle().cStr()) + ", " +
                                std::to_string(stars) + " stars are certified at the " +
                                std::string(certifier ? LevelName(*certifier) : "no") +
@@ -835,17 +1130,36 @@ Status Decider::ApproveResults(C::Body::Reader b) {
       return Status::Forbidden(where + Quote(who_.id) + " signs for " + Quote(out_->unit) +
                                ", not for the issuer " + Quote(decision.issuer));
     }
-    if (!p->dossier) {
-      return Status::Refused(where + "no dossier is under evaluation (stage " +
-                             std::string(StageName(p->StageOn(decision.date))) + ")");
+    const ProductState* on_date = nullptr;
+    s = ProductOnDate(*p, &on_date);
+    if (!s.ok()) return s;
+    const Dossier* dossier = nullptr;
+    s = LatestOpenDossier(*p, *on_date, &dossier);
+    if (!s.ok()) return Status::Refused(where + s.message());
+    if (!dossier) {
+      return Status::Refused(where + "no dossier is under evaluation on " +
+                             FormatDate(effective_) + " (stage " +
+                             std::string(StageName(on_date->StageOn(effective_))) + ")");
     }
     const Score* best = nullptr;
-    for (const Score& sc : p->dossier->scores) {
-      if (sc.level == level) best = &sc;  // the latest score of this level counts
+    for (const Score& sc : dossier->scores) {
+      // The latest score of this level counts (or, for a successor, of the
+      // level it succeeds).
+      if (sc.level == level || (successor && sc.level == *certifier)) best = &sc;
     }
     if (!best) {
       return Status::Refused(where + "no council of the " + std::string(LevelName(level)) +
-                             " level has scored this dossier");
+                             " level has scored this dossier by " + FormatDate(effective_));
+    }
+    // A dossier that straddles a decree: the entry in force on the decision
+    // date says whether scores given under earlier rules stand (rules.capnp,
+    // `transition`).
+    if (best->rules != rules->getId().cStr() &&
+        rules->getTransition() == schema::Transition::RESCORE) {
+      return Status::Refused(where + "council " + Quote(best->council) + " scored it under " +
+                             best->rules + " on " + FormatDate(best->date) + "; under " +
+                             rules->getTitle().cStr() +
+                             " a dossier scored under earlier rules is scored again");
     }
     if (stars > best->stars) {
       return Status::Refused(where + "the decision gives " + std::to_string(stars) +
@@ -869,10 +1183,10 @@ Status Decider::ApproveResults(C::Body::Reader b) {
     // another: a decision is dated on or after the dossier it decides, the
     // score it rests on and the last certificate's first day; a new entry is
     // not approved on a day another certificate is in force.
-    if (decision.date < p->dossier->submitted || decision.date < best->date) {
+    if (decision.date < dossier->submitted || decision.date < best->date) {
       return Status::Refused(where + "the decision is dated " + FormatDate(decision.date) +
                              ", before the dossier it decides was submitted (" +
-                             FormatDate(p->dossier->submitted) + ") and scored (" +
+                             FormatDate(dossier->submitted) + ") and scored (" +
                              FormatDate(best->date) + ")");
     }
     if (!p->certificates.empty() && decision.date < p->certificates.back().valid_from) {
@@ -882,7 +1196,7 @@ Status Decider::ApproveResults(C::Body::Reader b) {
                              "; a product's certificates follow one another");
     }
     const Certificate* active = p->ActiveOn(decision.date);
-    Entry entry = p->dossier->entry;
+    Entry entry = dossier->entry;
     const Certificate* current = p->Current();
     if (entry == Entry::NEW && active) {
       return Status::Refused(where + "certificate " + Quote(active->no) + " is in force on " +
@@ -910,7 +1224,122 @@ Status Decider::ApproveResults(C::Body::Reader b) {
       cert.setFewerStars(entry == Entry::RENEWAL && supersedes && stars < current->stars);
       cert.setRules(rules->getId());
     });
+    approved.insert(id);
+    round_years.insert(dossier->cycle_year);
   }
+  if (!c.getClosesRound()) return Status::OK();
+  if (round_years.size() != 1) {
+    return Status::InvalidArgument(
+        "field 'closes_round': the items' dossiers belong to the rounds of " +
+        std::to_string(*round_years.begin()) + " and " + std::to_string(*round_years.rbegin()) +
+        "; a decision closes one round");
+  }
+  return CloseRound(*round_years.begin(), level, c.getDecision(), approved);
+}
+
+Status Decider::SucceedsCertifier(CouncilLevel certifier, const std::string& unit,
+                                  const DecisionRef& decision, bool* yes) {
+  *yes = false;
+  // The unit of the certifier's level that contains the product's unit.
+  std::string at = unit;
+  const UnitState* u = nullptr;
+  std::set<std::string> seen;
+  while (!at.empty() && seen.insert(at).second) {
+    Status s = view_.Unit(at, &u);
+    if (!s.ok()) return s;
+    if (!u->exists) return Status::OK();
+    if (LevelOfUnit(u->level) == certifier) break;
+    at = u->parent;
+  }
+  if (at.empty() || !u || LevelOfUnit(u->level) != certifier) return Status::OK();
+  // Retired by the decision date: follow its successors to the one standing.
+  while (u->retired && u->retired_on <= decision.date && seen.insert(u->successor).second) {
+    at = u->successor;
+    Status s = view_.Unit(at, &u);
+    if (!s.ok()) return s;
+    if (!u->exists) return Status::OK();
+  }
+  *yes = at != unit && at == decision.issuer && !(u->retired && u->retired_on <= decision.date);
+  return Status::OK();
+}
+
+// Which certificate a revocation applies to. For most reasons, the one in
+// force on the decision date, which must be the product's current one. For
+// the reasons of revocation after lapse (not_reevaluated,
+// failed_reevaluation) the last certificate issued: provinces revoke the
+// ratings of certificates that ran out without renewal, weeks after their
+// end date, in one decision (Đồng Tháp 58/QĐ-UBND-HC of 11/01/2023 revoked 25
+// certified in 2019). The reason must agree with the record: not re-evaluated
+// means no renewal or upgrade dossier came in while it was in force, and the
+// certificate has lapsed; failed re-evaluation means one came in and did not
+// end recognised (the certificate may still be in force: a failed
+// re-evaluation leaves it to its end date, and the province may revoke it).
+Status Decider::CertificateToRevoke(const ProductState& p, Date date,
+                                    schema::RevocationReason reason, const std::string& where,
+                                    const Certificate** out) {
+  using R = schema::RevocationReason;
+  if (p.certificates.empty()) {
+    return Status::Refused(where + "the product never held a certificate; there is nothing to "
+                           "revoke");
+  }
+  const Certificate& last = p.certificates.back();
+  if (last.revoked) {
+    return Status::Refused(where + "certificate " + Quote(last.no) + " was already revoked by " +
+                           last.revoke_decision.no + " of " +
+                           FormatDate(last.revoke_decision.date) +
+                           "; revocation is final for a certificate");
+  }
+  if (reason == R::NOT_REEVALUATED || reason == R::FAILED_REEVALUATION) {
+    if (date < last.valid_from) {
+      return Status::Refused(where + "the decision is dated " + FormatDate(date) +
+                             ", before certificate " + Quote(last.no) + " took effect on " +
+                             FormatDate(last.valid_from));
+    }
+    bool entered = last.renewal_entered && last.renewal_entered_on <= date;
+    if (reason == R::NOT_REEVALUATED) {
+      if (last.InForceOn(date)) {
+        return Status::Refused(where + "certificate " + Quote(last.no) + " is in force until " +
+                               FormatDate(last.valid_until) +
+                               "; not_reevaluated applies once it has lapsed");
+      }
+      if (entered) {
+        return Status::Refused(where + "a re-evaluation dossier was entered on " +
+                               FormatDate(last.renewal_entered_on) + " while certificate " +
+                               Quote(last.no) + " was in force; the reason is failed_reevaluation");
+      }
+    } else {
+      if (!entered) {
+        return Status::Refused(where + "no re-evaluation dossier was entered while certificate " +
+                               Quote(last.no) + " was in force; the reason is not_reevaluated");
+      }
+      if (const Dossier* open = p.OpenDossier(); open && open->entry != Entry::NEW) {
+        return Status::Refused(where + "its re-evaluation dossier of " +
+                               std::to_string(open->cycle_year) +
+                               " is still under evaluation; it has not failed yet");
+      }
+    }
+    *out = &last;
+    return Status::OK();
+  }
+  const Certificate* active = p.ActiveOn(date);
+  if (!active) {
+    return Status::Refused(where + "no certificate is in force on " + FormatDate(date) +
+                           " (stage " + std::string(StageName(p.StageOn(date))) +
+                           "); a lapsed certificate is revoked for not_reevaluated or "
+                           "failed_reevaluation");
+  }
+  // Only the current certificate can be revoked: one superseded since the
+  // decision date has ended already, and revoking it would leave its
+  // successor in force under a product marked revoked.
+  if (active != p.Current()) {
+    return Status::Refused(where + "certificate " + Quote(active->no) + ", in force on " +
+                           FormatDate(date) + ", has ended since (" +
+                           (active->superseded_by.empty()
+                                ? std::string("revoked")
+                                : "superseded by " + Quote(active->superseded_by)) +
+                           "); revoke the current certificate instead");
+  }
+  *out = active;
   return Status::OK();
 }
 
@@ -933,22 +1362,9 @@ Status Decider::RevokeRating(C::Body::Reader b) {
     const ProductState* p = nullptr;
     s = RequireProduct(id, "items[" + std::to_string(i) + "].product", &p);
     if (!s.ok()) return s;
-    const Certificate* active = p->ActiveOn(decision.date);
-    if (!active) {
-      return Status::Refused(where + "no certificate is in force on " + FormatDate(decision.date) +
-                             " (stage " + std::string(StageName(p->StageOn(decision.date))) + ")");
-    }
-    // Only the current certificate can be revoked: one superseded since the
-    // decision date has ended already, and revoking it would leave its
-    // successor in force under a product marked revoked.
-    if (active != p->Current()) {
-      return Status::Refused(where + "certificate " + Quote(active->no) + ", in force on " +
-                             FormatDate(decision.date) + ", has ended since (" +
-                             (active->superseded_by.empty()
-                                  ? std::string("revoked")
-                                  : "superseded by " + Quote(active->superseded_by)) +
-                             "); revoke the current certificate instead");
-    }
+    const Certificate* active = nullptr;
+    s = CertificateToRevoke(*p, decision.date, item.getReason(), where, &active);
+    if (!s.ok()) return s;
     if (LevelOfUnit(issuer->level) < active->level) {
       return Status::Forbidden(where + "certificate " + Quote(active->no) + " was issued at the " +
                                std::string(LevelName(active->level)) +
@@ -981,10 +1397,28 @@ Status Decider::RevokeRating(C::Body::Reader b) {
   return Status::OK();
 }
 
+// Acts on a recognised product (inspections, trade promotion) need a
+// certificate in force on the act's date, whatever a re-evaluation dossier
+// is doing meanwhile: the certificate stays in force to its end date.
+Status Decider::RequireCertificateInForce(const std::string& product, const std::string& what) {
+  const ProductState* p = nullptr;
+  Status s = RequireProduct(product, "product", &p);
+  if (!s.ok()) return s;
+  if (!p->ActiveOn(effective_)) {
+    return Status::Refused("cannot " + what + " for product " + Quote(product) +
+                           ": it holds no certificate in force on " + FormatDate(effective_) +
+                           " (certificate " + std::string(p->CertificateStateOn(effective_)) +
+                           ", stage " + std::string(StageName(p->StageOn(effective_))) +
+                           "); this is allowed only while a certificate is in force");
+  }
+  return Status::OK();
+}
+
 Status Decider::RecordInspection(C::Body::Reader b) {
   auto c = b.getRecordInspection();
-  return ProductAct(c.getProduct().cStr(), {Stage::kCertified}, {Role::INSPECTOR},
-                    "record inspections",
+  Status s = RequireCertificateInForce(c.getProduct().cStr(), "record inspections");
+  if (!s.ok()) return s;
+  return ProductAct(c.getProduct().cStr(), {}, {Role::INSPECTOR}, "record inspections",
                     [&](schema::Payload::Builder p) { p.setInspectionRecorded(c); });
 }
 
@@ -992,8 +1426,9 @@ Status Decider::RecordPromotion(C::Body::Reader b) {
   auto c = b.getRecordPromotion();
   if (c.getChannel().size() == 0)
     return Status::InvalidArgument("field 'channel' must not be empty");
-  return ProductAct(c.getProduct().cStr(), {Stage::kCertified}, {Role::OFFICER},
-                    "record trade promotion",
+  Status s = RequireCertificateInForce(c.getProduct().cStr(), "record trade promotion");
+  if (!s.ok()) return s;
+  return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "record trade promotion",
                     [&](schema::Payload::Builder p) { p.setPromotionRecorded(c); });
 }
 

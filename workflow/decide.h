@@ -44,6 +44,12 @@ class View {
   virtual Status Subject(const std::string& id, const SubjectState** out) = 0;
   virtual Status Product(const std::string& id, const ProductState** out, uint64_t* version) = 0;
   virtual Status Dispute(const std::string& id, const DisputeState** out) = 0;
+  // The products that entered the round of `year` (round/YEAR).
+  virtual Status Round(int year, const RoundState** out) = 0;
+  // The product's events that count (annulled ones left out), in record
+  // order, with those a batch decided before this command: for judging an
+  // act dated before the product's latest (workflow/admissible.h).
+  virtual Status ProductEvents(const std::string& id, std::vector<ProductEvent>* out) = 0;
   // NotFound if there is no such event; annulled tells whether an
   // EventAnnulled already names it.
   virtual Status Event(uint64_t seq, EventInfo* out, bool* annulled) = 0;
@@ -84,5 +90,6 @@ std::string UnitStream(const std::string& code);
 std::string CouncilStream(const std::string& id);
 std::string PrincipalStream(const std::string& id);
 std::string DisputeStream(const std::string& id);
+std::string RoundStream(int year);
 
 }  // namespace ocop::workflow

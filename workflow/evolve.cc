@@ -1,5 +1,9 @@
 #include "workflow/state.h"
 
+#include "workflow/json.h"
+
+#include <algorithm>
+
 namespace ocop::workflow {
 
 using P = schema::Payload;
@@ -30,18 +34,38 @@ std::string_view StageName(Stage stage) {
       return "expired";
     case Stage::kRevoked:
       return "revoked";
+    case Stage::kRegistered:
+      return "registered";
   }
   return "none";
 }
 
 bool ParseStage(std::string_view name, Stage* out) {
-  for (int i = 0; i <= static_cast<int>(Stage::kRevoked); ++i) {
+  for (int i = 0; i <= static_cast<int>(Stage::kRegistered); ++i) {
     if (StageName(static_cast<Stage>(i)) == name) {
       *out = static_cast<Stage>(i);
       return true;
     }
   }
   return false;
+}
+
+EventRef ProductEvent::Ref() const {
+  EventRef r;
+  r.seq = seq;
+  r.effective = effective;
+  r.payload = payload->getRoot<schema::Payload>().asReader();
+  return r;
+}
+
+ProductEvent CopyEvent(const EventRef& e) {
+  ProductEvent out;
+  out.seq = e.seq;
+  out.effective = e.effective;
+  out.type = PayloadType(e.payload);
+  out.payload = std::make_shared<capnp::MallocMessageBuilder>(64);
+  out.payload->setRoot(e.payload);
+  return out;
 }
 
 DecisionRef ToDecisionRef(schema::Decision::Reader d) {
@@ -64,6 +88,17 @@ const Certificate* ProductState::Current() const {
   return &certificates.back();
 }
 
+std::string_view ProductState::CertificateStateOn(Date date) const {
+  if (ActiveOn(date)) return "in_force";
+  const Certificate* last = nullptr;
+  for (const Certificate& c : certificates) {
+    if (c.valid_from <= date) last = &c;
+  }
+  if (!last) return "none";
+  if (last->revoked && last->ended_on && *last->ended_on <= date) return "revoked";
+  return "lapsed";
+}
+
 Stage ProductState::StageOn(Date date) const {
   const Certificate* c = Current();
   if (stage == Stage::kCertified && c && date > c->valid_until) return Stage::kExpired;
@@ -72,9 +107,22 @@ Stage ProductState::StageOn(Date date) const {
 
 namespace {
 
+// The recorded stage is that of the latest-dated act. An act recorded late
+// and dated before it (filling in the history, which the decider admits
+// only when the product's state on that date allowed it and no later act
+// becomes illegal) does not take the product back to an earlier stage.
 void SetStage(ProductState* s, Stage stage, Date date) {
+  if (date < s->stage_date) return;
   s->stage = stage;
   s->stage_date = date;
+}
+
+// The stage a product returns to when its dossier ends not recognised: that
+// of its certificates (a failed re-evaluation leaves the certificate in force
+// to its end date), or else the stage it had when the dossier came in.
+Stage StageAfterDossier(const ProductState& s) {
+  if (!s.certificates.empty()) return s.Current() ? Stage::kCertified : Stage::kRevoked;
+  return s.dossier->entered_from;
 }
 
 }  // namespace
@@ -87,10 +135,11 @@ ProductState Evolve(ProductState s, const EventRef& e) {
   // rested on it then stop counting too, instead of leaving a product that
   // does not exist at some stage (found by the property test: its stale
   // rejected_on carried over into a later registration).
-  if (!s.exists && !p.isIdeaRegistered() &&
+  if (!s.exists && !p.isIdeaRegistered() && !p.isProductRegistered() &&
       !(p.isCertified() && p.getCertified().getEntry() == Entry::IMPORT)) {
     return s;
   }
+  s.last_effective = std::max(s.last_effective, e.effective);
   switch (p.which()) {
     case P::IDEA_REGISTERED: {
       auto idea = p.getIdeaRegistered().getIdea();
@@ -102,6 +151,18 @@ ProductState Evolve(ProductState s, const EventRef& e) {
       s.group = idea.getGroup();
       s.cycle_year = idea.getCycleYear();
       SetStage(&s, Stage::kIdeaRegistered, e.effective);
+      break;
+    }
+    case P::PRODUCT_REGISTERED: {
+      auto r = p.getProductRegistered();
+      s.exists = true;
+      s.direct_entry = true;
+      s.id = r.getProduct().cStr();
+      s.name = r.getName().cStr();
+      s.subject = r.getSubject().cStr();
+      s.unit = r.getUnit().cStr();
+      s.group = r.getGroup();
+      SetStage(&s, Stage::kRegistered, e.effective);
       break;
     }
     case P::PRODUCT_CLASSIFIED:
@@ -135,6 +196,9 @@ ProductState Evolve(ProductState s, const EventRef& e) {
       dossier.cycle_year = d.getCycleYear();
       dossier.entry = d.getEntry();
       dossier.submitted = e.effective;
+      // A dossier that replaces an open one (a later cycle's) comes in from
+      // where that one came in.
+      dossier.entered_from = s.OpenDossier() ? s.dossier->entered_from : s.stage;
       if (dossier.entry != Entry::NEW) {
         for (Certificate& c : s.certificates) {
           if (!c.InForceOn(e.effective)) continue;
@@ -150,7 +214,7 @@ ProductState Evolve(ProductState s, const EventRef& e) {
     }
     case P::SCORE_RECORDED: {
       auto r = p.getScoreRecorded();
-      if (!s.dossier) break;
+      if (!s.OpenDossier()) break;
       Score score;
       score.council = r.getScore().getCouncil().cStr();
       score.level = r.getCouncilLevel();
@@ -158,12 +222,20 @@ ProductState Evolve(ProductState s, const EventRef& e) {
       score.stars = r.getStars();
       score.date = e.effective;
       score.seq = e.seq;
+      score.rules = r.getRules().cStr();
       s.dossier->scores.push_back(std::move(score));
       SetStage(&s, Stage::kScored, e.effective);
       break;
     }
     case P::FORWARDED:
-      if (s.dossier) s.dossier->forwarded_to = p.getForwarded().getToLevel();
+      if (s.OpenDossier()) s.dossier->forwarded_to = p.getForwarded().getToLevel();
+      break;
+    case P::DOSSIER_ENDED:
+      if (s.OpenDossier()) {
+        s.dossier->outcome = p.getDossierEnded().getOutcome();
+        s.dossier->ended = e.effective;
+        SetStage(&s, StageAfterDossier(s), e.effective);
+      }
       break;
     case P::CERTIFIED: {
       auto c = p.getCertified();
@@ -194,8 +266,11 @@ ProductState Evolve(ProductState s, const EventRef& e) {
         old.ended_on = std::min(cert.valid_from, old.valid_until + 1);
         old.superseded_by = cert.no;
       }
+      if (s.OpenDossier() && cert.entry != Entry::IMPORT) {
+        s.dossier->outcome = schema::DossierOutcome::RECOGNISED;
+        s.dossier->ended = cert.valid_from;
+      }
       s.certificates.push_back(std::move(cert));
-      s.dossier.reset();
       SetStage(&s, Stage::kCertified, e.effective);
       break;
     }
@@ -208,7 +283,9 @@ ProductState Evolve(ProductState s, const EventRef& e) {
         c.revoked = true;
         c.revoke_reason = r.getReason();
       }
-      s.dossier.reset();
+      // A dossier still open falls with the certificate it would renew;
+      // one that ended stays as it ended.
+      if (s.OpenDossier()) s.dossier.reset();
       SetStage(&s, Stage::kRevoked, e.effective);
       break;
     }
@@ -238,7 +315,14 @@ UnitState Evolve(UnitState s, const EventRef& e) {
 PrincipalState Evolve(PrincipalState s, const EventRef& e) {
   if (e.payload.isRoleGranted()) {
     auto g = e.payload.getRoleGranted();
-    s.grants.push_back(Grant{g.getRole(), g.getUnit().cStr(), g.getCouncil().cStr(), e.effective});
+    s.grants.push_back(
+        Grant{g.getRole(), g.getUnit().cStr(), g.getCouncil().cStr(), e.effective, std::nullopt});
+  } else if (e.payload.isRoleRevoked()) {
+    // Every grant of that role in that unit still open ends on this date.
+    auto r = e.payload.getRoleRevoked();
+    for (Grant& g : s.grants) {
+      if (g.role == r.getRole() && g.unit == r.getUnit().cStr() && !g.until) g.until = e.effective;
+    }
   }
   return s;
 }
@@ -277,6 +361,16 @@ DisputeState Evolve(DisputeState s, const EventRef& e) {
     s.claim = d.getClaim().cStr();
   } else if (e.payload.isDisputeResolved()) {
     s.resolved = true;
+  }
+  return s;
+}
+
+RoundState Evolve(RoundState s, const EventRef& e) {
+  if (e.payload.isRoundEntered()) {
+    std::string product = e.payload.getRoundEntered().getProduct().cStr();
+    if (std::find(s.products.begin(), s.products.end(), product) == s.products.end()) {
+      s.products.push_back(std::move(product));
+    }
   }
   return s;
 }

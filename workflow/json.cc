@@ -625,4 +625,12 @@ std::string CommandType(schema::Command::Reader command) {
   return "";
 }
 
+std::string PayloadType(schema::Payload::Reader payload) {
+  auto dyn = capnp::toDynamic(payload);
+  KJ_IF_MAYBE (f, dyn.which()) {
+    return JsonName(*f);
+  }
+  return "";
+}
+
 }  // namespace ocop::workflow

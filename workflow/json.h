@@ -54,5 +54,7 @@ std::string ToJson(capnp::DynamicStruct::Reader value);
 
 // The JSON name of the command in `body`, e.g. "RecordScore".
 std::string CommandType(schema::Command::Reader command);
+// The JSON name of the event in `payload`, e.g. "Certified".
+std::string PayloadType(schema::Payload::Reader payload);
 
 }  // namespace ocop::workflow

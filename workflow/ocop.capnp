@@ -55,6 +55,11 @@ enum LegalForm {
   hkd @3 $Json.name("HKD");    # hộ kinh doanh
   cssx @4 $Json.name("CSSX");  # cơ sở sản xuất
   other @5 $Json.name("OTHER");
+  # Kinds of doanh nghiệp (DN), as provinces report them; DN alone stays valid
+  # for an enterprise whose kind was not recorded.
+  tnhh @6 $Json.name("TNHH");  # công ty trách nhiệm hữu hạn
+  ctcp @7 $Json.name("CTCP");  # công ty cổ phần
+  dntn @8 $Json.name("DNTN");  # doanh nghiệp tư nhân
 }
 
 enum IdeaOutcome {
@@ -81,6 +86,17 @@ enum RevocationReason {
   ownerRequest @3 $Json.name("owner_request");
   falseDossier @4 $Json.name("false_dossier");
   other @5;
+  # Revocation after lapse: the last certificate ended (or will end) without
+  # a renewal, and the province revokes the rating formally, often weeks
+  # later and for many products in one decision (Đồng Tháp 58/QĐ-UBND-HC).
+  notReevaluated @6 $Json.name("not_reevaluated");          # no re-evaluation entered in time
+  failedReevaluation @7 $Json.name("failed_reevaluation");  # re-evaluation entered, not recognised
+}
+
+# How a dossier ended. A dossier not yet decided has no outcome.
+enum DossierOutcome {
+  recognised @0;
+  notRecognised @1 $Json.name("not_recognised");
 }
 
 struct Decision {
@@ -129,6 +145,13 @@ struct GrantRole {
   unit @2 :Text;
   council @3 :Text $optional;  # for role council
 }
+# Ends a grant from the effective date: acts dated from then on are not
+# covered by it (those dated before stay covered, as they were).
+struct RevokeRole {
+  principal @0 :Text;
+  role @1 :Role;
+  unit @2 :Text;
+}
 struct RegisterSubject {
   subject @0 :Text;
   name @1 :Text;
@@ -149,6 +172,15 @@ struct RegisterIdea {
   group @3 :UInt8 $optional;  # 1..6; 0 or absent: not yet classified
   unit @4 :Text;
   cycleYear @5 :UInt16 $Json.name("cycle_year");
+}
+# A product already on the market that enters evaluation directly (a
+# SubmitDossier with entry new), with no idea or business-plan record.
+struct RegisterProduct {
+  product @0 :Text;
+  subject @1 :Text;
+  name @2 :Text;
+  group @3 :UInt8;  # 1..6, required: a dossier is scored by its group
+  unit @4 :Text;
 }
 struct ClassifyProduct {
   product @0 :Text;
@@ -193,6 +225,10 @@ struct ApproveResults {
   decision @0 :Decision;
   level @1 :CouncilLevel;
   items @2 :List(ApprovalItem);
+  # The level's results decision for the round: the dossiers of the items'
+  # cycle year that a council of this level scored within the issuer, and
+  # that it does not recognise, end not_recognised.
+  closesRound @3 :Bool $optional $Json.name("closes_round");
 }
 struct RevokeRating {
   decision @0 :Decision;
@@ -268,6 +304,8 @@ struct Command {
     resolveDispute @23 :ResolveDispute $Json.flatten() $Json.name("ResolveDispute");
     setTarget @24 :SetTarget $Json.flatten() $Json.name("SetTarget");
     classifyProduct @25 :ClassifyProduct $Json.flatten() $Json.name("ClassifyProduct");
+    registerProduct @26 :RegisterProduct $Json.flatten() $Json.name("RegisterProduct");
+    revokeRole @27 :RevokeRole $Json.flatten() $Json.name("RevokeRole");
   }
 }
 
@@ -313,6 +351,22 @@ struct RatingRevoked {
   certificate @3 :Text;
   stars @4 :UInt8;
 }
+struct DossierEnded {
+  product @0 :Text;
+  cycleYear @1 :UInt16 $Json.name("cycle_year");
+  entry @2 :Entry;
+  outcome @3 :DossierOutcome;
+  reason @4 :Text;          # why, as officials read it
+  decision @5 :Decision;    # the results decision that closed the round, if any
+}
+# Recorded on the round's own stream (round/YEAR) when a dossier enters it,
+# so that the results decision that closes the round finds every dossier.
+struct RoundEntered {
+  product @0 :Text;
+  unit @1 :Text;
+  cycleYear @2 :UInt16 $Json.name("cycle_year");
+  entry @3 :Entry;
+}
 struct EventAnnulled {
   targetSeq @0 :UInt64 $Json.name("target_seq");
   targetType @1 :Text $Json.name("target_type");
@@ -343,6 +397,10 @@ struct Payload {
     disputeResolved @19 :ResolveDispute $Json.name("DisputeResolved");
     targetSet @20 :SetTarget $Json.name("TargetSet");
     productClassified @21 :ClassifyProduct $Json.name("ProductClassified");
+    dossierEnded @22 :DossierEnded $Json.name("DossierEnded");
+    roundEntered @23 :RoundEntered $Json.name("RoundEntered");
+    productRegistered @24 :RegisterProduct $Json.name("ProductRegistered");
+    roleRevoked @25 :RevokeRole $Json.name("RoleRevoked");
   }
 }
 

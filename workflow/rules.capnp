@@ -23,6 +23,17 @@ struct ProductGroup {
   name @1 :Text;  # Vietnamese, as in the decree
 }
 
+# Which rules judge a dossier that straddles a decree: scored under the
+# entry before this one, decided under this one.
+enum Transition {
+  # A score is judged by the rules in force on the scoring date (its parts'
+  # maxima, bands and mandatory criteria), and it stands; who may certify,
+  # and for how long, is judged by the rules on the decision date.
+  scoresStand @0;
+  # Scores given under earlier rules do not count: the dossier is scored again.
+  rescore @1;
+}
+
 struct Rules {
   id @0 :Text;             # short id recorded in events, e.g. "QD148"
   title @1 :Text;          # "QĐ 148/QĐ-TTg, 24/02/2023"
@@ -37,6 +48,7 @@ struct Rules {
   forwardFrom @10 :Float64;        # a lower council forwards totals from this score upward
   groups @11 :List(ProductGroup);
   validityMonths @12 :UInt16;
+  transition @13 :Transition;      # for dossiers scored under the entry before
 }
 
 const bands :List(StarBand) = [
@@ -75,7 +87,15 @@ const rulesInForce :List(Rules) = [
               (code = 3, name = "Dược liệu và sản phẩm từ dược liệu"),
               (code = 4, name = "Thủ công mỹ nghệ"), (code = 5, name = "Sinh vật cảnh"),
               (code = 6, name = "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch")],
-    validityMonths = 36 ),
+    validityMonths = 36,
+    # Dossiers of the 2022 rounds scored under QĐ 1048 and decided after
+    # 2023-02-24 keep their scores. A council's score is an act of its own
+    # date, lawful under the rules then in force (an act is judged by its own
+    # rules, DOMAIN.md); scoring again would make the producer pass a second
+    # council for the same round. What changes with the decree is who signs
+    # and how long the certificate runs: that is the decision's own act,
+    # judged on its date (the district UBND certifies 3 stars from then on).
+    transition = scoresStand ),
   ( id = "QD1489",
     title = "QĐ 1489/QĐ-TTg, 06/07/2025 (sửa đổi QĐ 148 cho chính quyền hai cấp)",
     inForceFrom = "2025-07-06",
@@ -92,4 +112,8 @@ const rulesInForce :List(Rules) = [
               (code = 3, name = "Dược liệu và sản phẩm từ dược liệu"),
               (code = 4, name = "Thủ công mỹ nghệ"), (code = 5, name = "Sinh vật cảnh"),
               (code = 6, name = "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch")],
-    validityMonths = 36 )];
+    validityMonths = 36,
+    # QĐ 1489 keeps 148's scoring sheet and changes who certifies: scores
+    # given by district councils before the reform stand, and the province
+    # (the districts' successor) decides them.
+    transition = scoresStand )];

@@ -71,7 +71,7 @@ class SharedStates {
 
   std::mutex mu_;
   std::tuple<Map<ProductState>, Map<UnitState>, Map<PrincipalState>, Map<CouncilState>,
-             Map<SubjectState>, Map<DisputeState>>
+             Map<SubjectState>, Map<DisputeState>, Map<RoundState>>
       maps_;
 };
 
@@ -95,6 +95,30 @@ class LedgerView : public View {
   }
   Status Dispute(const std::string& id, const DisputeState** out) override {
     return Get(DisputeStream(id), out);
+  }
+  Status Round(int year, const RoundState** out) override { return Get(RoundStream(year), out); }
+  Status ProductEvents(const std::string& id, std::vector<ProductEvent>* out) override {
+    std::string stream = ProductStream(id);
+    StreamFold fold;
+    Status s = LoadStream(ledger_, stream, &fold);
+    if (!s.ok()) return s;
+    base_.emplace(stream, fold.version);
+    out->clear();
+    for (const std::string& bytes : fold.events) {
+      ledger::EventView view(bytes);
+      if (!view.ok()) continue;
+      auto e = view.As<schema::OcopEvent>();
+      if (fold.annulled.count(e.getSeq()) || annulled_.count(e.getSeq()) ||
+          e.getPayload().isEventAnnulled()) {
+        continue;
+      }
+      out->push_back(CopyEvent(StreamFold::ToEventRef(e)));
+    }
+    auto pending = pending_events_.find(stream);
+    if (pending != pending_events_.end()) {
+      for (const EventRef& ref : pending->second) out->push_back(CopyEvent(ref));
+    }
+    return Status::OK();
   }
   Status Product(const std::string& id, const ProductState** out, uint64_t* version) override {
     std::string stream = ProductStream(id);
@@ -262,7 +286,7 @@ class LedgerView : public View {
   ledger::Ledger* ledger_;
   SharedStates* shared_;
   std::tuple<Cache<ProductState>, Cache<UnitState>, Cache<PrincipalState>, Cache<CouncilState>,
-             Cache<SubjectState>, Cache<DisputeState>>
+             Cache<SubjectState>, Cache<DisputeState>, Cache<RoundState>>
       caches_;
   std::map<std::string, uint64_t> base_;     // stream -> version when first read
   std::map<std::string, uint64_t> pending_;  // stream -> events applied on top

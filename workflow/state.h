@@ -6,7 +6,10 @@
 // valid_until and lapsed after, for whatever date is asked (Stage() below).
 #pragma once
 
+#include <capnp/message.h>
+
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -45,6 +48,8 @@ struct Grant {
   std::string unit;
   std::string council;
   Date from;  // the grant's effective date: acts dated before it are not covered
+  std::optional<Date> until;  // revoked from this date: acts dated on or after it are not covered
+  bool CoversDate(Date d) const { return from <= d && (!until || d < *until); }
 };
 
 struct PrincipalState {
@@ -63,6 +68,11 @@ struct SubjectState {
   std::string id, name, unit;
   LegalForm legal_form = LegalForm::OTHER;
   bool woman_owned = false;
+};
+
+// The products that entered a round (a cycle year), in order of entry.
+struct RoundState {
+  std::vector<std::string> products;
 };
 
 struct DisputeState {
@@ -84,6 +94,7 @@ enum class Stage {
   kCertified,
   kExpired,  // only ever computed, from a certified stage and a date
   kRevoked,
+  kRegistered,  // registered for direct entry (RegisterProduct)
 };
 std::string_view StageName(Stage stage);
 bool ParseStage(std::string_view name, Stage* out);
@@ -95,15 +106,23 @@ struct Score {
   int stars = 0;
   Date date;
   uint64_t seq = 0;
+  std::string rules;  // id of the rules it was given under
   bool operator==(const Score&) const = default;
 };
 
+// A dossier entered for evaluation. It stays open until it ends: recognised
+// by a certificate, or not recognised (a score below the recognised stars,
+// or the level's results decision that closed its round without it).
 struct Dossier {
   int cycle_year = 0;
   Entry entry = Entry::NEW;
   Date submitted;
   std::vector<Score> scores;
   std::optional<CouncilLevel> forwarded_to;
+  std::optional<schema::DossierOutcome> outcome;  // none while open
+  Stage entered_from = Stage::kNone;  // the product's stage when the dossier came in
+  Date ended;                                     // when outcome is set
+  bool open() const { return !outcome; }
   bool operator==(const Dossier&) const = default;
 };
 
@@ -142,16 +161,23 @@ struct ProductState {
   Stage stage = Stage::kNone;  // as recorded; see StageOn for dates
   Date stage_date;
   std::optional<Date> rejected_on;        // of the idea, for the 7-day rule
-  std::optional<Dossier> dossier;         // the dossier under evaluation, if any
+  std::optional<Dossier> dossier;         // the latest dossier, open or ended
   std::vector<Certificate> certificates;  // every certificate issued, oldest first
+  Date last_effective;  // the latest effective date of its events: acts dated before are back-dated
   uint64_t support_vnd = 0;
   bool plan_approved = false;  // state support is only for approved plans
+  bool direct_entry = false;   // registered by RegisterProduct: enters as new without a plan
 
   // The certificate in force on `date`: issued, not ended, not lapsed.
   const Certificate* ActiveOn(Date date) const;
   // The last certificate issued, unless it was superseded or revoked; it may
   // have lapsed (expiry is a matter of the date asked).
   const Certificate* Current() const;
+  // The dossier under evaluation, if any.
+  const Dossier* OpenDossier() const { return dossier && dossier->open() ? &*dossier : nullptr; }
+  // none (never certified by `date`), in_force, lapsed (ended without
+  // renewal, not revoked) or revoked: the state of its last certificate.
+  std::string_view CertificateStateOn(Date date) const;
   // The stage on `date`: kExpired when the current certificate lapsed by then.
   Stage StageOn(Date date) const;
   bool operator==(const ProductState&) const = default;
@@ -164,6 +190,17 @@ struct EventRef {
   schema::Payload::Reader payload;
 };
 
+// One event of a product's stream, owning a copy of its payload: for
+// judging an act on an earlier date (workflow/admissible.h).
+struct ProductEvent {
+  uint64_t seq = 0;  // 0: decided, not yet appended
+  Date effective;
+  std::string type;  // the payload's JSON name, e.g. "InspectionRecorded"
+  std::shared_ptr<capnp::MallocMessageBuilder> payload;  // root: schema::Payload
+  EventRef Ref() const;
+};
+ProductEvent CopyEvent(const EventRef& e);
+
 // Pure: the state after one more event. Events of other kinds are ignored.
 ProductState Evolve(ProductState state, const EventRef& event);
 UnitState Evolve(UnitState state, const EventRef& event);
@@ -171,6 +208,7 @@ PrincipalState Evolve(PrincipalState state, const EventRef& event);
 CouncilState Evolve(CouncilState state, const EventRef& event);
 SubjectState Evolve(SubjectState state, const EventRef& event);
 DisputeState Evolve(DisputeState state, const EventRef& event);
+RoundState Evolve(RoundState state, const EventRef& event);
 
 DecisionRef ToDecisionRef(schema::Decision::Reader d);
 
