@@ -30,6 +30,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM  # through the EXIT trap: no server, writer or mount left behind
 port=$((20000 + RANDOM % 20000))
 reserve=16
 

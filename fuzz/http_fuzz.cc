@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
@@ -29,6 +30,9 @@ struct Fixture {
   Fixture() {
     fs::path dir = fs::temp_directory_path() / ("ocop-http-fuzz-" + std::to_string(getpid()));
     fs::remove_all(dir);
+    // Removed when the fuzzer exits (run by CTest, it would pile up in /tmp).
+    static std::string scratch = dir.string();
+    std::atexit([] { fs::remove_all(scratch); });
     ocop::ledger::Options options;
     int64_t clock = 1700000000000000;
     options.clock = [clock]() mutable { return clock += 1000; };

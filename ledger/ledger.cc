@@ -353,6 +353,11 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
       return Status::Busy("the data directory " + dir + " is in use by another process");
     }
     if (os.IsCorruption()) return DescribeDamagedWal(dir, db_options, descriptors, os, *l->heads_);
+    if (os.IsNoSpace() || os.ToString().find("No space left") != std::string::npos) {
+      return Status::NoSpace("cannot open the ledger at " + dir +
+                             ": the disk is full (RocksDB needs room to recover its log: " +
+                             os.ToString() + "); free space and retry. Nothing was lost");
+    }
     return Status::Corruption("cannot open the ledger at " + dir + ": " + os.ToString());
   }
   l->events_cf_ = l->handles_[1];

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <capnp/message.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <filesystem>
@@ -51,6 +52,13 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
   logger->set_pattern("%v");
   spdlog::set_default_logger(logger);
 
+  // Each connection costs a descriptor: take all the system allows this
+  // process (the soft limit is often 1024, far below the hard one).
+  rlimit files;
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   server::ServerOptions options;
   Status s = server::ParseListen(listen, &options);
   if (!s.ok()) return Fail("serve", s);

@@ -108,8 +108,11 @@ Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic
                               pinned.string() + "; stopping");
     }
   } else {
-    std::ofstream(pinned) << Base64(pub) << "\n";
-    std::ofstream(dir / "REPLICA_OF") << o.url << "\n";
+    // Durable before anything is appended: a pin lost in a crash would let
+    // the next start accept another key.
+    s = ledger::WriteFileDurably(pinned.string(), Base64(pub) + "\n", 0644);
+    if (s.ok()) s = ledger::WriteFileDurably((dir / "REPLICA_OF").string(), o.url + "\n", 0644);
+    if (!s.ok()) return s;
   }
 
   // The last head verified, persisted so a restart resumes the chain.

@@ -323,7 +323,7 @@ TEST_CASE("a tokens file writable by others, or with a bad line, is refused") {
   Stop(server, guard);
 }
 
-TEST_CASE("an expired token is refused; one expiring later works") {
+TEST_CASE("an expired token is refused, one expiring later works") {
   DataDir d("expiry");
   Prepare(d);
   auto add = [&](const std::string& expires) {

@@ -194,7 +194,11 @@ class LedgerView : public View {
     ParseDate(effective, &ref.effective);
     std::map<std::string, size_t> written;  // stream -> events appended to it
     for (const auto& e : d.events) ++written[e.stream];
-    for (const auto& [stream, count] : written) {
+    for (const auto& entry : written) {
+      // Named, not a structured binding: clang 14 (the fuzzers' compiler)
+      // cannot capture a binding in the lambda below.
+      const std::string& stream = entry.first;
+      const size_t count = entry.second;
       bool annuls = false;
       for (const auto& e : d.events) {
         annuls = annuls ||
