@@ -40,7 +40,8 @@ class World : public View {
     product_.plan_approved = true;
     Dossier d;
     d.cycle_year = 2022;
-    d.scores.push_back(Score{"HD", schema::CouncilLevel::PROVINCE, 75, 4, Date{19000}, 5});
+    d.scores.push_back(
+        Score{"HD", schema::CouncilLevel::PROVINCE, 75, 4, Date{19000}, 5, "QD1048"});
     product_.dossier = d;
     for (auto [id, role] :
          std::map<std::string, schema::Role>{{"officer", schema::Role::OFFICER},
@@ -48,7 +49,7 @@ class World : public View {
                                              {"authority", schema::Role::AUTHORITY},
                                              {"admin", schema::Role::ADMIN}}) {
       principals_[id].grants.push_back(
-          Grant{role, "CM", role == schema::Role::COUNCIL ? "HD" : ""});
+          Grant{role, "CM", role == schema::Role::COUNCIL ? "HD" : "", Date{}, std::nullopt});
     }
   }
   Status Unit(const std::string& code, const UnitState** out) override {
