@@ -21,8 +21,10 @@ using ocop::Status;
 class World : public View {
  public:
   World() {
-    units_["CM"] = UnitState{true, "CM", "Cà Mau", "", schema::UnitLevel::PROVINCE, false, "", Date{}};
-    units_["CM-UM"] = UnitState{true, "CM-UM", "U Minh", "CM", schema::UnitLevel::DISTRICT, false, "", Date{}};
+    units_["CM"] =
+        UnitState{true, "CM", "Cà Mau", "", schema::UnitLevel::PROVINCE, false, "", Date{}};
+    units_["CM-UM"] =
+        UnitState{true, "CM-UM", "U Minh", "CM", schema::UnitLevel::DISTRICT, false, "", Date{}};
     subject_.exists = true;
     subject_.id = "S1";
     council_.exists = true;
@@ -38,13 +40,16 @@ class World : public View {
     product_.plan_approved = true;
     Dossier d;
     d.cycle_year = 2022;
-    d.scores.push_back(Score{"HD", schema::CouncilLevel::PROVINCE, 75, 4, Date{19000}, 5});
+    d.scores.push_back(
+        Score{"HD", schema::CouncilLevel::PROVINCE, 75, 4, Date{19000}, 5, "QD1048"});
     product_.dossier = d;
-    for (auto [id, role] : std::map<std::string, schema::Role>{{"officer", schema::Role::OFFICER},
-                                                               {"council", schema::Role::COUNCIL},
-                                                               {"authority", schema::Role::AUTHORITY},
-                                                               {"admin", schema::Role::ADMIN}}) {
-      principals_[id].grants.push_back(Grant{role, "CM", role == schema::Role::COUNCIL ? "HD" : ""});
+    for (auto [id, role] :
+         std::map<std::string, schema::Role>{{"officer", schema::Role::OFFICER},
+                                             {"council", schema::Role::COUNCIL},
+                                             {"authority", schema::Role::AUTHORITY},
+                                             {"admin", schema::Role::ADMIN}}) {
+      principals_[id].grants.push_back(
+          Grant{role, "CM", role == schema::Role::COUNCIL ? "HD" : "", Date{}, std::nullopt});
     }
   }
   Status Unit(const std::string& code, const UnitState** out) override {

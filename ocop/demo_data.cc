@@ -465,8 +465,10 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
   for (const auto& [id, y] : cert_year) {
     if (y == "revoked" || y == "2022") continue;  // 2022's unrenewed certificates have lapsed
     if (Hash(id, 11) % 5 == 0) {
+      // After the year's last decisions (central, November): an inspection
+      // needs a certificate in force on its own date.
       add("thanhtra.camau", {{"type", "RecordInspection"},
-                             {"effective", "2025-10-15"},
+                             {"effective", "2025-12-15"},
                              {"product", id},
                              {"compliant", Hash(id, 12) % 4 != 0},
                              {"findings", "Kiểm tra nhãn mác, điều kiện ATTP"}});

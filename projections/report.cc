@@ -26,20 +26,6 @@ const char* const kKnownIndicators[] = {
 
 namespace {
 
-std::string EntryName(workflow::Entry e) {
-  switch (e) {
-    case workflow::Entry::NEW:
-      return "new";
-    case workflow::Entry::RENEWAL:
-      return "renewal";
-    case workflow::Entry::UPGRADE:
-      return "upgrade";
-    case workflow::Entry::IMPORT:
-      return "import";
-  }
-  return "new";
-}
-
 std::string LegalFormName(workflow::LegalForm f) {
   switch (f) {
     case workflow::LegalForm::HTX:
@@ -287,7 +273,9 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
   for (size_t e = 0; e < by_entry.size(); ++e) {
     Tally t;
     tally(by_entry[e], &t);
-    if (t.total) out->recognised_by_entry[EntryName(static_cast<workflow::Entry>(e))] = t;
+    if (t.total)
+      out->recognised_by_entry[std::string(workflow::EntryName(static_cast<workflow::Entry>(e)))] =
+          t;
   }
   for (size_t g = 0; g < by_group.size(); ++g) {
     if (by_group[g]) out->recognised_by_group[g ? std::to_string(g) : "none"] = by_group[g];

@@ -8,31 +8,17 @@ using workflow::FormatDate;
 
 namespace {
 
-std::string EntryName(workflow::Entry e) {
-  switch (e) {
-    case workflow::Entry::RENEWAL:
-      return "renewal";
-    case workflow::Entry::UPGRADE:
-      return "upgrade";
-    case workflow::Entry::IMPORT:
-      return "import";
-    case workflow::Entry::NEW:
-      break;
-  }
-  return "new";
-}
-
 // The latest dossier: which step it reached (submitted, scored, forwarded,
 // ended), its latest score and stars, and its outcome (null while open).
 nlohmann::ordered_json DossierJson(const workflow::ProductState& p) {
   using json = nlohmann::ordered_json;
   if (!p.dossier) return nullptr;
   const workflow::Dossier& d = *p.dossier;
-  std::string step = d.outcome                                   ? "ended"
-                     : d.forwarded_to                              ? "forwarded"
-                     : !d.scores.empty()                           ? "scored"
-                                                                   : "submitted";
-  json j{{"entry", EntryName(d.entry)},
+  std::string step = d.outcome           ? "ended"
+                     : d.forwarded_to    ? "forwarded"
+                     : !d.scores.empty() ? "scored"
+                                         : "submitted";
+  json j{{"entry", std::string(workflow::EntryName(d.entry))},
          {"cycle_year", d.cycle_year},
          {"step", step},
          {"score", d.scores.empty() ? json(nullptr) : json(d.scores.back().total)},
@@ -59,13 +45,14 @@ nlohmann::ordered_json StatusJson(const workflow::ProductState& p, workflow::Dat
          {"as_of", FormatDate(as_of)}};
   if (active) {
     j["certificate"] = json{{"no", active->no},
-                            {"decision", {{"no", active->decision.no},
-                                          {"date", FormatDate(active->decision.date)},
-                                          {"issuer", active->decision.issuer}}},
+                            {"decision",
+                             {{"no", active->decision.no},
+                              {"date", FormatDate(active->decision.date)},
+                              {"issuer", active->decision.issuer}}},
                             {"valid_from", FormatDate(active->valid_from)},
                             {"valid_until", FormatDate(active->valid_until)},
                             {"days_left", active->valid_until - as_of},
-                            {"entry", EntryName(active->entry)},
+                            {"entry", std::string(workflow::EntryName(active->entry))},
                             {"fewer_stars", active->fewer_stars}};
   } else {
     j["certificate"] = nullptr;
@@ -83,9 +70,12 @@ nlohmann::ordered_json StatusJson(const workflow::ProductState& p, workflow::Dat
            {"decision", c.decision.no},
            {"certificate", c.no},
            {"seq", c.seq}};
-    if (c.revoked && !still) h["ended"] = "revoked";
-    else if (!c.superseded_by.empty() && !still) h["ended"] = "superseded";
-    else if (!still) h["ended"] = "expired";
+    if (c.revoked && !still)
+      h["ended"] = "revoked";
+    else if (!c.superseded_by.empty() && !still)
+      h["ended"] = "superseded";
+    else if (!still)
+      h["ended"] = "expired";
     history.push_back(std::move(h));
   }
   j["star_history"] = std::move(history);

@@ -58,7 +58,8 @@ const char* kSetup = R"(
 )";
 
 // kSetup, then P1 scored 80 by the province's council and certified 4 stars
-// by decision 58 of 2022-09-20 (valid to 2025-09-20): 14 events.
+// by decision 58 of 2022-09-20 (valid to 2025-09-20): 15 events (the dossier
+// is also recorded on its round's stream).
 void SetUpCertified(const DataDir& d) {
   REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);
   REQUIRE(
@@ -83,7 +84,9 @@ TEST_CASE("submit prints one result per line and refuses without appending") {
   REQUIRE(lines.size() == 12);
   for (size_t i = 0; i < lines.size(); ++i) {
     CHECK(lines[i]["ok"] == true);
-    CHECK(lines[i]["seqs"] == json::array({i + 1}));
+    // The dossier, last, is also recorded on its round's stream (round/2022).
+    CHECK(lines[i]["seqs"] ==
+          (i + 1 < lines.size() ? json::array({i + 1}) : json::array({12, 13})));
   }
   CHECK(lines[7]["line"] == 9);  // the blank first line still counts
 
@@ -114,7 +117,7 @@ TEST_CASE("submit prints one result per line and refuses without appending") {
 
   Run head = Ocop(d.flag() + " tree-head");
   REQUIRE(head.code == 0);
-  CHECK(json::parse(head.out)["size"] == 13);
+  CHECK(json::parse(head.out)["size"] == 14);
 }
 
 TEST_CASE("submit --atomic applies all or none") {
@@ -130,15 +133,15 @@ TEST_CASE("submit --atomic applies all or none") {
   REQUIRE(lines.size() == 2);
   CHECK(lines[0]["ok"] == false);                   // not applied, because line 2 was refused
   CHECK(lines[1]["error"]["code"] == "forbidden");  // 5 stars are the central level's
-  CHECK(json::parse(Ocop(d.flag() + " tree-head").out)["size"] == 12);
+  CHECK(json::parse(Ocop(d.flag() + " tree-head").out)["size"] == 13);
 
   // Fixed: 4 stars, which the province certifies under QĐ 1048.
   batch.replace(batch.find("\"stars\":5"), 9, "\"stars\":4");
   r = Ocop(d.flag() + " submit --atomic", batch);
   REQUIRE(r.code == 0);
   lines = Lines(r.out);
-  CHECK(lines[0]["seqs"] == json::array({13}));
-  CHECK(lines[1]["seqs"] == json::array({14}));
+  CHECK(lines[0]["seqs"] == json::array({14}));
+  CHECK(lines[1]["seqs"] == json::array({15}));
 
   Run s = Ocop(d.flag() + " status P1 --as-of 2023-01-01");
   REQUIRE(s.code == 0);
@@ -166,7 +169,7 @@ TEST_CASE("proofs, verify and the exit codes for bad usage and bad data") {
   CHECK(json::parse(c.out)["path"].size() > 0);
   Run v = Ocop(d.flag() + " verify");
   CHECK(v.code == 0);
-  CHECK(json::parse(v.out)["checked"] == 12);
+  CHECK(json::parse(v.out)["checked"] == 13);
 
   CHECK(Ocop(d.flag() + " proof --seq 99").code == 2);           // no such event
   CHECK(Ocop(d.flag() + " report --period 2022-Q5").code == 2);  // bad period
@@ -190,7 +193,7 @@ TEST_CASE("report, deadlines and rebuild answer in JSON") {
   CHECK(rep["recognised"]["by_unit"]["CM-UM"] == 1);
   CHECK(rep["active_at_end"]["total"] == 1);
   CHECK(rep["subjects_at_end"]["by_legal_form"]["HTX"] == 1);
-  CHECK(rep["ledger"]["size"] == 14);
+  CHECK(rep["ledger"]["size"] == 15);
 
   json dl = json::parse(Ocop(d.flag() + " deadlines --as-of 2025-08-01 --within-days 60").out);
   REQUIRE(dl["rows"].size() == 1);
@@ -204,7 +207,7 @@ TEST_CASE("report, deadlines and rebuild answer in JSON") {
 
   Run rb = Ocop(d.flag() + " rebuild");
   REQUIRE(rb.code == 0);
-  CHECK(json::parse(rb.out)["rebuilt"] == 14);
+  CHECK(json::parse(rb.out)["rebuilt"] == 15);
   CHECK(json::parse(Ocop(d.flag() + " report --period 2022 --unit CM").out) == rep);
 }
 
@@ -232,7 +235,7 @@ TEST_CASE("the cohort funnel in every format, signed and verifiable") {
   CHECK(before["due"] == 1);
   CHECK(before["pending"] == 1);
   CHECK(before["lapsed"] == 0);
-  CHECK(before["ledger"]["size"] == 14);
+  CHECK(before["ledger"]["size"] == 15);
   const std::string path = d.File("cohort.json");
   REQUIRE(Ocop(d.flag() + " report --cohort 2022 --as-of 2025-09-21 --out " + path).code == 0);
   json after = json::parse(std::ifstream(path));
@@ -305,30 +308,30 @@ TEST_CASE("the XLSX report opens in LibreOffice with the CSV report's cells") {
 // and verify-report, refolding up to the report's tree size, agrees.
 TEST_CASE("targets in a report are as known and as in effect, and verify-report agrees") {
   DataDir d;
-  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);  // 12 events
+  REQUIRE(Ocop(d.flag() + " submit", kSetup).code == 0);  // 13 events
   REQUIRE(
       Ocop(
           d.flag() + " submit",
           R"({"type":"SetTarget","effective":"2022-06-01","unit":"CM","year":2022,"indicator":"recognised","value":3})")
-          .code == 0);  // event 13
+          .code == 0);  // event 14
   REQUIRE(
       Ocop(
           d.flag() + " submit",
           R"({"type":"SetTarget","effective":"2022-10-01","unit":"CM","year":2022,"indicator":"recognised","value":5})")
-          .code == 0);  // event 14: the target raised in October
+          .code == 0);  // event 15: the target raised in October
   auto target = [&](const std::string& args) {
     json r = json::parse(Ocop(d.flag() + " report --period 2022 --unit CM" + args).out);
     REQUIRE(r["targets"].size() <= 1);
     return r["targets"].empty() ? json(nullptr) : r["targets"][0]["target"];
   };
   CHECK(target("") == 5);
-  CHECK(target(" --known-at 12") == nullptr);
-  CHECK(target(" --known-at 13") == 3);
+  CHECK(target(" --known-at 13") == nullptr);
+  CHECK(target(" --known-at 14") == 3);
   CHECK(target(" --as-of 2022-09-30") == 3);
   CHECK(target(" --as-of 2022-05-31") == nullptr);
 
-  const std::string path = d.File("known-at-13.json");
-  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --known-at 13 --out " + path).code == 0);
+  const std::string path = d.File("known-at-14.json");
+  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --known-at 14 --out " + path).code == 0);
   CHECK(Ocop(d.flag() + " verify-report " + path).code == 0);
   const std::string as_of = d.File("as-of.json");
   REQUIRE(

@@ -73,26 +73,28 @@ class Given {
   void Import(const std::string& id, int stars, const std::string& date) {
     Ok("", R"({"type":"ImportCertificate","effective":")" + date + R"(","product":")" + id +
                R"(","subject":"S1","name":"SP )" + id + R"(","group":1,"unit":"UM","stars":)" +
-               std::to_string(stars) + R"(,"certificate":"GCN-)" + id + R"(","decision":{"no":"QĐ-)" +
-               id + R"(","date":")" + date + R"(","issuer":"CM"}})");
+               std::to_string(stars) + R"(,"certificate":"GCN-)" + id +
+               R"(","decision":{"no":"QĐ-)" + id + R"(","date":")" + date + R"(","issuer":"CM"}})");
   }
 
   MemoryView view;
   Types last;
 };
 
-std::string Revoke(const std::string& date, const std::vector<std::pair<std::string, std::string>>& items) {
+std::string Revoke(const std::string& date,
+                   const std::vector<std::pair<std::string, std::string>>& items) {
   std::string list;
   for (const auto& [product, reason] : items) {
     list += std::string(list.empty() ? "" : ",") + R"({"product":")" + product + R"(","reason":")" +
             reason + R"("})";
   }
   return R"({"type":"RevokeRating","effective":")" + date +
-         R"(","decision":{"no":"58/QĐ-UBND-HC","date":")" + date +
-         R"(","issuer":"CM"},"items":[)" + list + "]}";
+         R"(","decision":{"no":"58/QĐ-UBND-HC","date":")" + date + R"(","issuer":"CM"},"items":[)" +
+         list + "]}";
 }
 
-std::string SubmitDossierJson(const std::string& id, const std::string& date, int year, const std::string& entry) {
+std::string SubmitDossierJson(const std::string& id, const std::string& date, int year,
+                              const std::string& entry) {
   return R"({"type":"SubmitDossier","effective":")" + date + R"(","product":")" + id +
          R"(","cycle_year":)" + std::to_string(year) + R"(,"entry":")" + entry + R"("})";
 }
@@ -109,16 +111,18 @@ TEST_CASE("item 9: legal forms add TNHH, CTCP and DNTN; DN stays valid") {
   int n = 0;
   for (const char* form : {"TNHH", "CTCP", "DNTN", "DN"}) {
     std::string id = "S-" + std::to_string(++n);
-    CHECK(g.Then("officer.um", R"({"type":"RegisterSubject","effective":"2023-01-01","subject":")" + id +
-                                   R"(","name":"Công ty","legal_form":")" + form + R"(","unit":"UM"})") ==
-          Types{"SubjectRegistered"});
+    CHECK(g.Then("officer.um", R"({"type":"RegisterSubject","effective":"2023-01-01","subject":")" +
+                                   id + R"(","name":"Công ty","legal_form":")" + form +
+                                   R"(","unit":"UM"})") == Types{"SubjectRegistered"});
     const SubjectState* s = nullptr;
     REQUIRE(g.view.Subject(id, &s).ok());
-    CHECK(ToJson(capnp::toDynamic(g.Last())).find(std::string("\"legal_form\":\"") + form) != std::string::npos);
+    CHECK(ToJson(capnp::toDynamic(g.Last())).find(std::string("\"legal_form\":\"") + form) !=
+          std::string::npos);
   }
-  g.Refused("officer.um",
-            R"({"type":"RegisterSubject","effective":"2023-01-01","subject":"S-X","name":"x","legal_form":"LLC","unit":"UM"})",
-            "TNHH");
+  g.Refused(
+      "officer.um",
+      R"({"type":"RegisterSubject","effective":"2023-01-01","subject":"S-X","name":"x","legal_form":"LLC","unit":"UM"})",
+      "TNHH");
 }
 
 TEST_CASE("item 1: a lapsed or failed rating is revoked, for its own reason, all or none") {
@@ -145,7 +149,8 @@ TEST_CASE("item 1: a lapsed or failed rating is revoked, for its own reason, all
   g.Refused("ubnd.cm", Revoke("2023-01-11", {{"L1", "production_stopped"}}),
             "a lapsed certificate is revoked for not_reevaluated or failed_reevaluation");
 
-  CHECK(g.Then("ubnd.cm", Revoke("2023-01-11", {{"L1", "not_reevaluated"}, {"F1", "failed_reevaluation"}})) ==
+  CHECK(g.Then("ubnd.cm",
+               Revoke("2023-01-11", {{"L1", "not_reevaluated"}, {"F1", "failed_reevaluation"}})) ==
         Types{"RatingRevoked", "RatingRevoked"});
   auto r = g.Last().getRatingRevoked();
   CHECK(std::string(r.getCertificate().cStr()) == "GCN-F1");
@@ -156,12 +161,16 @@ TEST_CASE("item 1: a lapsed or failed rating is revoked, for its own reason, all
   CHECK(l1.CertificateStateOn(FromCivil(2022, 12, 21)) == "lapsed");
   CHECK(l1.CertificateStateOn(FromCivil(2023, 1, 11)) == "revoked");
   CHECK(l1.StageOn(FromCivil(2023, 1, 11)) == Stage::kRevoked);
-  g.Refused("ubnd.cm", Revoke("2023-02-01", {{"L1", "not_reevaluated"}}), "was already revoked by 58/QĐ-UBND-HC");
+  g.Refused("ubnd.cm", Revoke("2023-02-01", {{"L1", "not_reevaluated"}}),
+            "was already revoked by 58/QĐ-UBND-HC");
   // A revoked product may enter again, as new.
-  CHECK(g.Then("officer.um", SubmitDossierJson("L1", "2023-08-01", 2023, "new")) == Types{"DossierSubmitted", "RoundEntered"});
+  CHECK(g.Then("officer.um", SubmitDossierJson("L1", "2023-08-01", 2023, "new")) ==
+        Types{"DossierSubmitted", "RoundEntered"});
 }
 
-TEST_CASE("item 2: a failed re-evaluation leaves the certificate in force; a low score ends the dossier") {
+TEST_CASE(
+    "item 2: a failed re-evaluation leaves the certificate in force; a low score ends the "
+    "dossier") {
   Given g;
   g.Import("F1", 4, "2019-12-20");
   CHECK(g.Then("officer.um", SubmitDossierJson("F1", "2022-08-01", 2022, "renewal")) ==
@@ -179,7 +188,8 @@ TEST_CASE("item 2: a failed re-evaluation leaves the certificate in force; a low
   CHECK(p.CertificateStateOn(FromCivil(2022, 12, 20)) == "in_force");
   CHECK(p.StageOn(FromCivil(2022, 12, 21)) == Stage::kExpired);
   CHECK(g.Then("inspector.cm", Inspect("F1", "2022-10-01")) == Types{"InspectionRecorded"});
-  g.Refused("inspector.cm", Inspect("F1", "2023-01-05"), "holds no certificate in force on 2023-01-05");
+  g.Refused("inspector.cm", Inspect("F1", "2023-01-05"),
+            "holds no certificate in force on 2023-01-05");
   // The dossier ended: no council scores it again.
   g.Refused("hd.cm", ScoreJson("F1", "HD-CM", "2022-09-05", 30, 20, 25),
             "has no dossier under evaluation on 2022-09-05 (stage certified)");
@@ -194,14 +204,16 @@ TEST_CASE("item 2: a failed re-evaluation leaves the certificate in force; a low
   CHECK(status["dossier"]["outcome"] == "not_recognised");
 }
 
-TEST_CASE("item 2: the results decision that closes a round ends the dossiers it does not recognise") {
+TEST_CASE(
+    "item 2: the results decision that closes a round ends the dossiers it does not recognise") {
   Given g;
   for (const char* id : {"P1", "P2", "P3", "P4", "P5", "Q1"}) g.Ok(DossierCommands(id, 2022));
   g.Ok("hd.cm", ScoreJson("P1", "HD-CM", "2022-09-01", 30, 20, 25));  // 75: 4★
   g.Ok("hd.cm", ScoreJson("P2", "HD-CM", "2022-09-01", 25, 15, 20));  // 60: 3★
   g.Ok("hd.cm", ScoreJson("P3", "HD-CM", "2022-09-01", 25, 15, 15));  // 55: 3★
   g.Ok("hd.cm", ScoreJson("P5", "HD-CM", "2022-09-01", 10, 10, 10));  // 30: 2★, ended at once
-  g.Ok("hd.um", ScoreJson("Q1", "HD-UM", "2022-08-20", 25, 15, 20));  // district only: not this round's
+  g.Ok("hd.um",
+       ScoreJson("Q1", "HD-UM", "2022-08-20", 25, 15, 20));  // district only: not this round's
   CHECK(g.Product("P5").dossier->outcome == schema::DossierOutcome::NOT_RECOGNISED);
   CHECK(g.Product("P5").stage == Stage::kPlanApproved);
 
@@ -238,12 +250,14 @@ TEST_CASE("item 6: RegisterProduct lets a product on the market enter evaluation
   CHECK(p.stage == Stage::kRegistered);
   CHECK(StageName(p.stage) == "registered");
   g.Refused("officer.um", reg, "is already registered");
-  g.Refused("officer.um",
-            R"({"type":"RegisterProduct","effective":"2021-05-01","product":"KG-2","subject":"S1","name":"x","group":9,"unit":"UM"})",
-            "field 'group' must be one of");
-  g.Refused("officer.dd",
-            R"({"type":"RegisterProduct","effective":"2021-05-01","product":"KG-2","subject":"S1","name":"x","group":1,"unit":"UM"})",
-            "may not register products");
+  g.Refused(
+      "officer.um",
+      R"({"type":"RegisterProduct","effective":"2021-05-01","product":"KG-2","subject":"S1","name":"x","group":9,"unit":"UM"})",
+      "field 'group' must be one of");
+  g.Refused(
+      "officer.dd",
+      R"({"type":"RegisterProduct","effective":"2021-05-01","product":"KG-2","subject":"S1","name":"x","group":1,"unit":"UM"})",
+      "may not register products");
   // No idea, no plan: straight to a new dossier, scored and certified.
   CHECK(g.Then("officer.um", SubmitDossierJson("KG-1", "2021-08-01", 2021, "new")) ==
         Types{"DossierSubmitted", "RoundEntered"});
@@ -252,12 +266,14 @@ TEST_CASE("item 6: RegisterProduct lets a product on the market enter evaluation
         Types{"Certified"});
   CHECK(g.Product("KG-1").StageOn(FromCivil(2021, 10, 1)) == Stage::kCertified);
   // A product without a plan nor direct entry still cannot enter as new.
-  g.Ok("officer.um",
-       R"({"type":"RegisterIdea","effective":"2021-03-01","product":"ID-1","subject":"S1","name":"x","group":1,"unit":"UM","cycle_year":2021})");
+  g.Ok(
+      "officer.um",
+      R"({"type":"RegisterIdea","effective":"2021-03-01","product":"ID-1","subject":"S1","name":"x","group":1,"unit":"UM","cycle_year":2021})");
   g.Refused("officer.um", SubmitDossierJson("ID-1", "2021-08-01", 2021, "new"), "RegisterProduct");
   // Not recognised: back to registered, free to enter another year.
-  g.Ok("officer.um",
-       R"({"type":"RegisterProduct","effective":"2021-05-01","product":"KG-3","subject":"S1","name":"Khô cá","group":1,"unit":"UM"})");
+  g.Ok(
+      "officer.um",
+      R"({"type":"RegisterProduct","effective":"2021-05-01","product":"KG-3","subject":"S1","name":"Khô cá","group":1,"unit":"UM"})");
   g.Ok("officer.um", SubmitDossierJson("KG-3", "2021-08-01", 2021, "new"));
   g.Ok("hd.cm", ScoreJson("KG-3", "HD-CM", "2021-09-01", 10, 10, 10));
   CHECK(g.Product("KG-3").stage == Stage::kRegistered);
@@ -265,7 +281,8 @@ TEST_CASE("item 6: RegisterProduct lets a product on the market enter evaluation
         Types{"DossierSubmitted", "RoundEntered"});
 }
 
-TEST_CASE("item 3: every act is judged on its own date; a back-dated act may not undo a later one") {
+TEST_CASE(
+    "item 3: every act is judged on its own date; a back-dated act may not undo a later one") {
   Given g;
   g.Ok(DossierCommands("P1", 2022));  // plan approved 2022-04-15, dossier 2022-08-01
   g.Ok("hd.cm", ScoreJson("P1", "HD-CM", "2022-09-01", 30, 20, 25));
@@ -275,7 +292,8 @@ TEST_CASE("item 3: every act is judged on its own date; a back-dated act may not
   // force and nothing else was going on. Accepted.
   CHECK(g.Then("inspector.cm", Inspect("P1", "2025-06-01")) == Types{"InspectionRecorded"});
   // Dated before the product was certified: refused.
-  g.Refused("inspector.cm", Inspect("P1", "2022-09-10"), "holds no certificate in force on 2022-09-10");
+  g.Refused("inspector.cm", Inspect("P1", "2022-09-10"),
+            "holds no certificate in force on 2022-09-10");
 
   // A dossier dated before its plan was approved is refused, though the
   // plan is approved today.
@@ -290,9 +308,10 @@ TEST_CASE("item 3: every act is judged on its own date; a back-dated act may not
   // that inspection without a certificate in force: refused, naming it.
   g.Ok("inspector.cm", Inspect("P1", "2023-03-01"));
   uint64_t inspection = g.view.events().back().seq;
-  g.Refused("ubnd.cm",
-            R"({"type":"RevokeRating","effective":"2023-02-01","decision":{"no":"R-1","date":"2023-02-01","issuer":"CM"},"items":[{"product":"P1","reason":"violation"}]})",
-            "would make event " + std::to_string(inspection) + " (InspectionRecorded of 2023-03-01)");
+  g.Refused(
+      "ubnd.cm",
+      R"({"type":"RevokeRating","effective":"2023-02-01","decision":{"no":"R-1","date":"2023-02-01","issuer":"CM"},"items":[{"product":"P1","reason":"violation"}]})",
+      "would make event " + std::to_string(inspection) + " (InspectionRecorded of 2023-03-01)");
   // Annulling that inspection is the way: then the revocation stands.
   g.Ok("admin.cm", R"({"type":"AnnulEvent","effective":"2025-09-01","target_seq":)" +
                        std::to_string(inspection) + R"(,"reason":"ghi nhầm"})");
@@ -300,9 +319,10 @@ TEST_CASE("item 3: every act is judged on its own date; a back-dated act may not
   for (const auto& e : g.view.events()) {
     if (e.type == "InspectionRecorded" && e.effective == "2025-06-01") later_inspection = e.seq;
   }
-  g.Refused("ubnd.cm",
-            R"({"type":"RevokeRating","effective":"2023-02-01","decision":{"no":"R-1","date":"2023-02-01","issuer":"CM"},"items":[{"product":"P1","reason":"violation"}]})",
-            "would make event " + std::to_string(later_inspection));
+  g.Refused(
+      "ubnd.cm",
+      R"({"type":"RevokeRating","effective":"2023-02-01","decision":{"no":"R-1","date":"2023-02-01","issuer":"CM"},"items":[{"product":"P1","reason":"violation"}]})",
+      "would make event " + std::to_string(later_inspection));
 }
 
 TEST_CASE("item 10: RevokeRole ends a grant from its effective date") {
@@ -315,19 +335,22 @@ TEST_CASE("item 10: RevokeRole ends a grant from its effective date") {
     return R"({"type":"RegisterIdea","effective":")" + date + R"(","product":")" + id +
            R"(","subject":"S1","name":"x","group":1,"unit":"UM","cycle_year":2023})";
   };
-  Status s = g.Refused("officer.um", idea("I-1", "2023-06-01"), "officer of UM from 2019-02-01 until 2023-06-01 (revoked)");
+  Status s = g.Refused("officer.um", idea("I-1", "2023-06-01"),
+                       "officer of UM from 2019-02-01 until 2023-06-01 (revoked)");
   CHECK(s.IsForbidden());
   // An act dated before the revocation was covered, and stays covered.
   CHECK(g.Then("officer.um", idea("I-2", "2023-05-31")) == Types{"IdeaRegistered"});
   g.Refused("admin.cm", revoke, "holds no grant of the role officer in unit 'UM'");
   // A new grant covers acts from its own date.
-  g.Ok("admin.cm",
-       R"({"type":"GrantRole","effective":"2023-07-01","principal":"officer.um","role":"officer","unit":"UM"})");
+  g.Ok(
+      "admin.cm",
+      R"({"type":"GrantRole","effective":"2023-07-01","principal":"officer.um","role":"officer","unit":"UM"})");
   g.Refused("officer.um", idea("I-3", "2023-06-15"), "may not register product ideas");
   CHECK(g.Then("officer.um", idea("I-3", "2023-07-01")) == Types{"IdeaRegistered"});
 }
 
-TEST_CASE("item 8: a dossier straddling a decree keeps its score; competence follows the decision date") {
+TEST_CASE(
+    "item 8: a dossier straddling a decree keeps its score; competence follows the decision date") {
   Given g;
   // The rule is data: the entry in force on the decision date says it.
   REQUIRE(RulesInForce(FromCivil(2023, 3, 1)));
@@ -355,7 +378,8 @@ TEST_CASE("item 8: a retired certifier's competence passes to its successor, no 
   // Dossiers of June 2025, scored by the district councils before the reform.
   for (auto [id, unit] : {std::pair{"R1", "UM"}, std::pair{"R2", "DD"}}) {
     for (auto [who, json] : DossierCommands(id, 2025, unit)) {
-      if (auto at = json.find("2025-08-01"); at != std::string::npos) json.replace(at, 10, "2025-06-01");
+      if (auto at = json.find("2025-08-01"); at != std::string::npos)
+        json.replace(at, 10, "2025-06-01");
       g.Ok(who, json);
     }
   }
@@ -363,7 +387,8 @@ TEST_CASE("item 8: a retired certifier's competence passes to its successor, no 
   g.Ok("hd.dd", ScoreJson("R2", "HD-DD", "2025-06-20", 25, 15, 20));
   // The district level is abolished on 2025-07-01; QĐ 1489 only takes
   // effect on 2025-07-06, and until then 148 names the district as certifier.
-  g.Ok("admin.cm", R"({"type":"RetireUnit","effective":"2025-07-01","unit":"UM","successor":"CM"})");
+  g.Ok("admin.cm",
+       R"({"type":"RetireUnit","effective":"2025-07-01","unit":"UM","successor":"CM"})");
   g.Refused("", ApproveJson("R1", "2025-07-03", "district", "UM", 3, "GCN-R1"),
             "unit 'UM' was retired on 2025-07-01; its competence passed to 'CM'");
   CHECK(g.Then("ubnd.cm", ApproveJson("R1", "2025-07-03", "province", "CM", 3, "GCN-R1")) ==

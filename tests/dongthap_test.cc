@@ -27,17 +27,26 @@ namespace {
 std::string N(const std::string& prefix, int i) { return prefix + std::to_string(i); }
 
 void Province(World& w) {
-  w.Ok("", R"({"type":"DefineUnit","effective":"2019-01-01","unit":"VN","name":"Việt Nam","level":"national"})");
-  w.Ok("", R"({"type":"DefineUnit","effective":"2019-01-01","unit":"DT","name":"Đồng Tháp","level":"province","parent":"VN"})");
-  w.Ok("", R"({"type":"ConstituteCouncil","effective":"2019-02-01","council":"HD-DT","level":"province","unit":"DT","decision":{"no":"1/QĐ-UBND","date":"2019-02-01","issuer":"DT"}})");
-  w.Ok("", R"({"type":"RegisterSubject","effective":"2019-03-01","subject":"S-DT","name":"HTX tổng hợp","legal_form":"HTX","unit":"DT"})");
+  w.Ok(
+      "",
+      R"({"type":"DefineUnit","effective":"2019-01-01","unit":"VN","name":"Việt Nam","level":"national"})");
+  w.Ok(
+      "",
+      R"({"type":"DefineUnit","effective":"2019-01-01","unit":"DT","name":"Đồng Tháp","level":"province","parent":"VN"})");
+  w.Ok(
+      "",
+      R"({"type":"ConstituteCouncil","effective":"2019-02-01","council":"HD-DT","level":"province","unit":"DT","decision":{"no":"1/QĐ-UBND","date":"2019-02-01","issuer":"DT"}})");
+  w.Ok(
+      "",
+      R"({"type":"RegisterSubject","effective":"2019-03-01","subject":"S-DT","name":"HTX tổng hợp","legal_form":"HTX","unit":"DT"})");
 }
 
 // A product certified in 2019, before the ledger: `stars` from 2019-12-20.
 void Import(World& w, const std::string& id, int stars) {
   w.Ok("", R"({"type":"ImportCertificate","effective":"2019-12-20","product":")" + id +
-               R"(","subject":"S-DT","name":"Sản phẩm )" + id + R"(","group":1,"unit":"DT","stars":)" +
-               std::to_string(stars) + R"(,"certificate":"GCN-)" + id +
+               R"(","subject":"S-DT","name":"Sản phẩm )" + id +
+               R"(","group":1,"unit":"DT","stars":)" + std::to_string(stars) +
+               R"(,"certificate":"GCN-)" + id +
                R"(","decision":{"no":"2019/QĐ-UBND-HC","date":"2019-12-20","issuer":"DT"}})");
 }
 
@@ -109,7 +118,8 @@ TEST_CASE("Đồng Tháp 58/QĐ-UBND-HC of 11/01/2023 revokes 25 lapsed ratings 
   projections::Report jan = ReportOf(w, "2023-01-01", "2023-01-31");
   CHECK(jan.revoked.total == 25);
   CHECK(jan.revoked.by_stars == projections::Counts{{"3", 16}, {"4", 9}});
-  CHECK(jan.revoked_by_reason == projections::Counts{{"failed_reevaluation", 10}, {"not_reevaluated", 15}});
+  CHECK(jan.revoked_by_reason ==
+        projections::Counts{{"failed_reevaluation", 10}, {"not_reevaluated", 15}});
   CHECK(jan.active_at_end.total == 0);
   // They lapsed in December 2022, before the decision.
   projections::Report dec = ReportOf(w, "2022-12-01", "2022-12-31");
@@ -125,9 +135,8 @@ TEST_CASE("Đồng Tháp's 2022 round: 202 entries, 156 recognised, 46 dossiers 
     int entered, four, three;
   };
   // Plan 159's table: entered, recognised at 4★ and at 3★, by entry kind.
-  const std::vector<Kind> kinds = {{"N-", "new", 147, 32, 85},
-                                   {"R-", "renewal", 45, 4, 30},
-                                   {"U-", "upgrade", 10, 5, 0}};
+  const std::vector<Kind> kinds = {
+      {"N-", "new", 147, 32, 85}, {"R-", "renewal", 45, 4, 30}, {"U-", "upgrade", 10, 5, 0}};
   std::string items;
   int recognised = 0;
   for (const Kind& k : kinds) {
@@ -135,7 +144,8 @@ TEST_CASE("Đồng Tháp's 2022 round: 202 entries, 156 recognised, 46 dossiers 
       std::string id = N(k.prefix, i);
       if (k.entry == "new") {
         w.Ok("", R"({"type":"RegisterProduct","effective":"2022-05-01","product":")" + id +
-                     R"(","subject":"S-DT","name":"Sản phẩm )" + id + R"(","group":1,"unit":"DT"})");
+                     R"(","subject":"S-DT","name":"Sản phẩm )" + id +
+                     R"(","group":1,"unit":"DT"})");
       } else {
         Import(w, id, 3);  // in force until 2022-12-20; upgrades go 3★ → 4★
       }
@@ -163,9 +173,12 @@ TEST_CASE("Đồng Tháp's 2022 round: 202 entries, 156 recognised, 46 dossiers 
     for (int i = 1; i <= k.entered; ++i) {
       ProductState p = w.Product(N(k.prefix, i));
       REQUIRE(p.dossier);
-      if (p.dossier->open()) ++open;
-      else if (*p.dossier->outcome == schema::DossierOutcome::NOT_RECOGNISED) ++not_recognised;
-      else ++recognised_dossiers;
+      if (p.dossier->open())
+        ++open;
+      else if (*p.dossier->outcome == schema::DossierOutcome::NOT_RECOGNISED)
+        ++not_recognised;
+      else
+        ++recognised_dossiers;
     }
   }
   CHECK(recognised_dossiers == 156);

@@ -438,8 +438,10 @@ class Run {
     for (Date d : days) {
       Expect(std::string(p.CertificateStateOn(d)) == expected(d),
              "product " + id + ": certificate state on " + FormatDate(d) + " is " +
-                 std::string(p.CertificateStateOn(d)) + ", but its certificates, revocations "
-                 "and end dates give " + expected(d) + Dump(id));
+                 std::string(p.CertificateStateOn(d)) +
+                 ", but its certificates, revocations "
+                 "and end dates give " +
+                 expected(d) + Dump(id));
     }
   }
 
@@ -811,13 +813,12 @@ class Run {
         if (rng_.Chance(0.2)) lv = RandomLevel();
         std::string issuer = IssuerOf(lv, unit);
         j["decision"] = Decision(issuer, day);
-        json items =
-            json::array({{{"product", id},
-                          {"reason", rng_.Pick(std::vector<std::string>{
-                                         "production_stopped", "criteria_not_met", "violation",
-                                         "owner_request", "false_dossier", "other",
-                                         "not_reevaluated", "not_reevaluated",
-                                         "failed_reevaluation"})}}});
+        json items = json::array(
+            {{{"product", id},
+              {"reason", rng_.Pick(std::vector<std::string>{
+                             "production_stopped", "criteria_not_met", "violation", "owner_request",
+                             "false_dossier", "other", "not_reevaluated", "not_reevaluated",
+                             "failed_reevaluation"})}}});
         if (rng_.Chance(0.15))
           items.push_back({{"product", PickProduct()}, {"reason", "violation"}});
         j["items"] = items;

@@ -29,22 +29,30 @@ namespace ocop::testing {
 inline std::vector<std::pair<std::string, std::string>> StandardCommands() {
   std::vector<std::pair<std::string, std::string>> out;
   auto Ok = [&](const std::string& who, const std::string& json) { out.emplace_back(who, json); };
-  Ok("", R"({"type":"DefineUnit","effective":"2019-01-01","unit":"VN","name":"Việt Nam","level":"national"})");
-  Ok("", R"({"type":"DefineUnit","effective":"2019-01-01","unit":"CM","name":"Cà Mau","level":"province","parent":"VN"})");
-  Ok("", R"({"type":"DefineUnit","effective":"2019-01-01","unit":"UM","name":"U Minh","level":"district","parent":"CM"})");
-  Ok("", R"({"type":"DefineUnit","effective":"2019-01-01","unit":"DD","name":"Đầm Dơi","level":"district","parent":"CM"})");
-  Ok("", R"({"type":"DefineUnit","effective":"2019-01-01","unit":"XA","name":"Khánh An","level":"commune","parent":"UM"})");
-  Ok("", R"({"type":"DefineUnit","effective":"2019-01-01","unit":"BL","name":"Bạc Liêu","level":"province","parent":"VN"})");
-  for (auto [id, level, unit] : {std::tuple{"HD-TW", "central", "VN"}, std::tuple{"HD-CM", "province", "CM"},
-                                 std::tuple{"HD-UM", "district", "UM"}, std::tuple{"HD-DD", "district", "DD"}}) {
+  Ok("",
+     R"({"type":"DefineUnit","effective":"2019-01-01","unit":"VN","name":"Việt Nam","level":"national"})");
+  Ok("",
+     R"({"type":"DefineUnit","effective":"2019-01-01","unit":"CM","name":"Cà Mau","level":"province","parent":"VN"})");
+  Ok("",
+     R"({"type":"DefineUnit","effective":"2019-01-01","unit":"UM","name":"U Minh","level":"district","parent":"CM"})");
+  Ok("",
+     R"({"type":"DefineUnit","effective":"2019-01-01","unit":"DD","name":"Đầm Dơi","level":"district","parent":"CM"})");
+  Ok("",
+     R"({"type":"DefineUnit","effective":"2019-01-01","unit":"XA","name":"Khánh An","level":"commune","parent":"UM"})");
+  Ok("",
+     R"({"type":"DefineUnit","effective":"2019-01-01","unit":"BL","name":"Bạc Liêu","level":"province","parent":"VN"})");
+  for (auto [id, level, unit] :
+       {std::tuple{"HD-TW", "central", "VN"}, std::tuple{"HD-CM", "province", "CM"},
+        std::tuple{"HD-UM", "district", "UM"}, std::tuple{"HD-DD", "district", "DD"}}) {
     Ok("", std::string(R"({"type":"ConstituteCouncil","effective":"2019-02-01","council":")") + id +
                R"(","level":")" + level + R"(","unit":")" + unit +
                R"(","decision":{"no":"1/QĐ","date":"2019-02-01","issuer":")" + unit + R"("}})");
   }
   auto grant = [&](const std::string& who, const std::string& role, const std::string& unit,
                    const std::string& council = "") {
-    Ok("", R"({"type":"GrantRole","effective":"2019-02-01","principal":")" + who + R"(","role":")" + role +
-               R"(","unit":")" + unit + "\"" + (council.empty() ? "" : R"(,"council":")" + council + "\"") + "}");
+    Ok("", R"({"type":"GrantRole","effective":"2019-02-01","principal":")" + who + R"(","role":")" +
+               role + R"(","unit":")" + unit + "\"" +
+               (council.empty() ? "" : R"(,"council":")" + council + "\"") + "}");
   };
   grant("admin.cm", "admin", "CM");
   grant("officer.um", "officer", "UM");
@@ -61,38 +69,46 @@ inline std::vector<std::pair<std::string, std::string>> StandardCommands() {
   grant("hd.dd", "council", "DD", "HD-DD");
   grant("inspector.cm", "inspector", "CM");
   grant("auditor.cm", "auditor", "CM");
-  Ok("officer.um", R"({"type":"RegisterSubject","effective":"2019-03-01","subject":"S1","name":"HTX Thành Công","legal_form":"HTX","unit":"UM","woman_owned":true})");
+  Ok("officer.um",
+     R"({"type":"RegisterSubject","effective":"2019-03-01","subject":"S1","name":"HTX Thành Công","legal_form":"HTX","unit":"UM","woman_owned":true})");
   return out;
 }
 
 // The commands that take product `id` of `unit` (UM or DD) from idea to a
 // submitted dossier in `year`, as (principal, JSON).
-inline std::vector<std::pair<std::string, std::string>> DossierCommands(const std::string& id, int year,
-                                                                        const std::string& unit = "UM") {
+inline std::vector<std::pair<std::string, std::string>> DossierCommands(
+    const std::string& id, int year, const std::string& unit = "UM") {
   std::vector<std::pair<std::string, std::string>> out;
   auto Ok = [&](const std::string& who, const std::string& json) { out.emplace_back(who, json); };
-  std::string y = std::to_string(year), officer = "officer." + std::string(unit == "UM" ? "um" : "dd");
+  std::string y = std::to_string(year),
+              officer = "officer." + std::string(unit == "UM" ? "um" : "dd");
   Ok(officer, R"({"type":"RegisterIdea","effective":")" + y + R"(-03-01","product":")" + id +
                   R"(","subject":"S1","name":"Sản phẩm )" + id + R"(","group":1,"unit":")" + unit +
                   R"(","cycle_year":)" + y + "}");
-  Ok(officer, R"({"type":"ReviewIdea","effective":")" + y + R"(-03-10","product":")" + id + R"(","outcome":"selected"})");
-  Ok(officer, R"({"type":"SubmitPlan","effective":")" + y + R"(-04-01","product":")" + id +
-                  R"(","document":{"title":"PA","sha256":"abababababababababababababababababababababababababababababababab"}})");
-  Ok(officer, R"({"type":"ReviewPlan","effective":")" + y + R"(-04-15","product":")" + id + R"(","outcome":"approved"})");
+  Ok(officer, R"({"type":"ReviewIdea","effective":")" + y + R"(-03-10","product":")" + id +
+                  R"(","outcome":"selected"})");
+  Ok(officer,
+     R"({"type":"SubmitPlan","effective":")" + y + R"(-04-01","product":")" + id +
+         R"(","document":{"title":"PA","sha256":"abababababababababababababababababababababababababababababababab"}})");
+  Ok(officer, R"({"type":"ReviewPlan","effective":")" + y + R"(-04-15","product":")" + id +
+                  R"(","outcome":"approved"})");
   Ok(officer, R"({"type":"SubmitDossier","effective":")" + y + R"(-08-01","product":")" + id +
                   R"(","cycle_year":)" + y + R"(,"entry":"new"})");
   return out;
 }
 
 // A RecordScore and a one-product ApproveResults, as JSON.
-inline std::string ScoreJson(const std::string& id, const std::string& council, const std::string& date, double a,
-                  double b, double c, bool mandatory = true) {
-  return R"({"type":"RecordScore","effective":")" + date + R"(","product":")" + id + R"(","council":")" +
-         council + R"(","parts":{"A":)" + std::to_string(a) + R"(,"B":)" + std::to_string(b) + R"(,"C":)" +
-         std::to_string(c) + R"(},"mandatory_met":)" + (mandatory ? "true" : "false") + "}";
+inline std::string ScoreJson(const std::string& id, const std::string& council,
+                             const std::string& date, double a, double b, double c,
+                             bool mandatory = true) {
+  return R"({"type":"RecordScore","effective":")" + date + R"(","product":")" + id +
+         R"(","council":")" + council + R"(","parts":{"A":)" + std::to_string(a) + R"(,"B":)" +
+         std::to_string(b) + R"(,"C":)" + std::to_string(c) + R"(},"mandatory_met":)" +
+         (mandatory ? "true" : "false") + "}";
 }
-inline std::string ApproveJson(const std::string& id, const std::string& date, const std::string& level,
-                    const std::string& issuer, int stars, const std::string& cert) {
+inline std::string ApproveJson(const std::string& id, const std::string& date,
+                               const std::string& level, const std::string& issuer, int stars,
+                               const std::string& cert) {
   return R"({"type":"ApproveResults","effective":")" + date + R"(","decision":{"no":"D-)" + cert +
          R"(","date":")" + date + R"(","issuer":")" + issuer + R"("},"level":")" + level +
          R"(","items":[{"product":")" + id + R"(","stars":)" + std::to_string(stars) +
@@ -159,8 +175,8 @@ class World {
     for (const auto& [who, json] : DossierCommands(id, year, unit)) Ok(who, json);
   }
 
-  std::string Score(const std::string& id, const std::string& council, const std::string& date, double a,
-                    double b, double c, bool mandatory = true) {
+  std::string Score(const std::string& id, const std::string& council, const std::string& date,
+                    double a, double b, double c, bool mandatory = true) {
     return ScoreJson(id, council, date, a, b, c, mandatory);
   }
   std::string Approve(const std::string& id, const std::string& date, const std::string& level,

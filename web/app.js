@@ -7,7 +7,7 @@ const STAGES = {
   idea_registered: "Đã đăng ký ý tưởng", idea_selected: "Ý tưởng được chọn", idea_rejected: "Ý tưởng bị loại",
   plan_submitted: "Đã nộp phương án", plan_approved: "Phương án được duyệt", plan_rejected: "Phương án bị trả lại",
   dossier_submitted: "Đã nộp hồ sơ đánh giá", scored: "Đã chấm điểm", certified: "Đã công nhận",
-  expired: "Hết hạn công nhận", revoked: "Bị thu hồi", none: "—",
+  expired: "Hết hạn công nhận", revoked: "Bị thu hồi", registered: "Đăng ký đánh giá trực tiếp", none: "—",
 };
 const EVENTS = {
   IdeaRegistered: "Đăng ký ý tưởng sản phẩm", IdeaReviewed: "Xét chọn ý tưởng", PlanSubmitted: "Nộp phương án kinh doanh",
@@ -15,6 +15,8 @@ const EVENTS = {
   ScoreRecorded: "Hội đồng chấm điểm", Forwarded: "Chuyển cấp trên", Certified: "Quyết định công nhận",
   RatingRevoked: "Quyết định thu hồi", InspectionRecorded: "Kiểm tra sau công nhận", PromotionRecorded: "Xúc tiến thương mại",
   EventAnnulled: "Hủy bỏ bản ghi sai", ProductClassified: "Phân nhóm sản phẩm",
+  ProductRegistered: "Đăng ký sản phẩm đánh giá trực tiếp", DossierEnded: "Kết thúc hồ sơ đánh giá",
+  RoundEntered: "Vào kỳ đánh giá", RoleRevoked: "Thu hồi quyền",
 };
 
 function token() { return localStorage.getItem("ocop-token") || ""; }

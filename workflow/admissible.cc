@@ -19,7 +19,8 @@ Status Admissible(const ProductState& before, const EventRef& e) {
   auto p = e.payload;
   Date d = e.effective;
   auto at = [&](std::string_view what) {
-    return Status::Refused(std::string(what) + " on " + FormatDate(d) + ", when the product was at stage " +
+    return Status::Refused(std::string(what) + " on " + FormatDate(d) +
+                           ", when the product was at stage " +
                            std::string(StageName(before.StageOn(d))));
   };
   switch (p.which()) {
@@ -36,7 +37,8 @@ Status Admissible(const ProductState& before, const EventRef& e) {
     case P::DOSSIER_SUBMITTED: {
       auto c = p.getDossierSubmitted();
       const Dossier* open = before.OpenDossier();
-      if (open && open->cycle_year >= c.getCycleYear()) return at("a dossier submitted beside an open one");
+      if (open && open->cycle_year >= c.getCycleYear())
+        return at("a dossier submitted beside an open one");
       const Certificate* active = before.ActiveOn(d);
       if (c.getEntry() == Entry::NEW) {
         if (active) return at("a new entry submitted while a certificate was in force");
@@ -60,7 +62,8 @@ Status Admissible(const ProductState& before, const EventRef& e) {
       break;
     case P::INSPECTION_RECORDED:
     case P::PROMOTION_RECORDED:
-      if (!before.ActiveOn(d)) return at("an act on a recognised product with no certificate in force");
+      if (!before.ActiveOn(d))
+        return at("an act on a recognised product with no certificate in force");
       break;
     default:
       break;
@@ -93,8 +96,9 @@ namespace {
 std::vector<std::pair<const ProductEvent*, Status>> InDateOrder(
     const std::vector<const ProductEvent*>& events) {
   std::vector<const ProductEvent*> order = events;
-  std::stable_sort(order.begin(), order.end(),
-                   [](const ProductEvent* a, const ProductEvent* b) { return a->effective < b->effective; });
+  std::stable_sort(order.begin(), order.end(), [](const ProductEvent* a, const ProductEvent* b) {
+    return a->effective < b->effective;
+  });
   std::vector<std::pair<const ProductEvent*, Status>> out;
   ProductState s;
   for (const ProductEvent* e : order) {
@@ -118,7 +122,8 @@ Status LaterActsStayLegal(const std::vector<ProductEvent>& recorded,
   for (const auto& [e, s] : InDateOrder(new_events)) {
     if (e->effective <= effective || s.ok() || !was_ok.count(e) || !was_ok[e]) continue;
     return Status::Refused("dated " + FormatDate(effective) + ", this act would make event " +
-                           std::to_string(e->seq) + " (" + e->type + " of " + FormatDate(e->effective) +
+                           std::to_string(e->seq) + " (" + e->type + " of " +
+                           FormatDate(e->effective) +
                            "), recorded before it, illegal: " + s.message() +
                            "; to change the past, annul that record with AnnulEvent first");
   }

@@ -110,6 +110,9 @@ class Decider {
   Status RequireUnit(const std::string& code, const std::string& field, const UnitState** u,
                      bool allow_retired = false);
   Status RequireProduct(const std::string& id, const std::string& field, const ProductState** p);
+  Status RequireSubject(const std::string& id);
+  // A product group of the rules in force on the act's date.
+  Status RequireGroup(int group);
   // The product as it stood on the act's date (workflow/admissible.h): `now`
   // itself unless the act is dated before the product's latest event.
   Status ProductOnDate(const ProductState& now, const ProductState** out);
@@ -246,9 +249,11 @@ Status Decider::LatestOpenDossier(const ProductState& now, const ProductState& o
                                   const Dossier** out) {
   *out = on_date.OpenDossier();
   if (*out && now.dossier &&
-      ((*out)->submitted != now.dossier->submitted || (*out)->cycle_year != now.dossier->cycle_year)) {
+      ((*out)->submitted != now.dossier->submitted ||
+       (*out)->cycle_year != now.dossier->cycle_year)) {
     std::string replaced = "the dossier of cycle " + std::to_string((*out)->cycle_year) +
-                           " open on " + FormatDate(effective_) + " was replaced by that of cycle " +
+                           " open on " + FormatDate(effective_) +
+                           " was replaced by that of cycle " +
                            std::to_string(now.dossier->cycle_year) + " submitted on " +
                            FormatDate(now.dossier->submitted);
     *out = nullptr;
@@ -285,13 +290,34 @@ Status Decider::CheckLaterActs() {
     for (const PendingEvent& x : out_->events) {
       if (x.stream == e.stream && SetsStage(x.payload->getRoot<schema::Payload>().asReader()) &&
           effective_ < p->stage_date) {
-        return Status::Refused("product " + Quote(id) + " reached stage " +
-                               std::string(StageName(p->stage)) + " on " +
-                               FormatDate(p->stage_date) + "; an act that changes its stage (" +
-                               x.type + ") cannot be dated before that; to change the past, "
-                               "annul the later record with AnnulEvent first");
+        return Status::Refused(
+            "product " + Quote(id) + " reached stage " + std::string(StageName(p->stage)) + " on " +
+            FormatDate(p->stage_date) + "; an act that changes its stage (" + x.type +
+            ") cannot be dated before that; to change the past, "
+            "annul the later record with AnnulEvent first");
       }
     }
+  }
+  return Status::OK();
+}
+
+Status Decider::RequireSubject(const std::string& id) {
+  const SubjectState* subj = nullptr;
+  Status s = view_.Subject(id, &subj);
+  if (!s.ok()) return s;
+  if (!subj->exists) {
+    return Status::InvalidArgument("field 'subject': unknown producer " + Quote(id) +
+                                   "; register it first with RegisterSubject");
+  }
+  return Status::OK();
+}
+
+Status Decider::RequireGroup(int group) {
+  auto rules = RulesInForce(effective_);
+  if (!rules || !GroupExists(*rules, group)) {
+    return Status::InvalidArgument("field 'group' must be one of " +
+                                   (rules ? DescribeGroups(*rules) : std::string("1-6")) +
+                                   "; got " + std::to_string(group));
   }
   return Status::OK();
 }
@@ -422,9 +448,12 @@ Status Decider::CloseRound(int year, CouncilLevel level, schema::Decision::Reade
     // decision's to end; it stays open for the level that will decide it.
     if (!d || d->cycle_year != year) continue;
     if (d->forwarded_to && *d->forwarded_to > level) continue;
-    bool scored_here = std::any_of(d->scores.begin(), d->scores.end(),
-                                   [&](const Score& sc) { return sc.level == level; });
-    if (!scored_here) continue;
+    // Scored at this level by the decision's date; a dossier that moved on
+    // after that date (a later score or stage) is not this decision's to end.
+    bool scored_here = std::any_of(d->scores.begin(), d->scores.end(), [&](const Score& sc) {
+      return sc.level == level && sc.date <= effective_;
+    });
+    if (!scored_here || p->stage_date > effective_) continue;
     bool inside = false;
     s = Contains(issuer, p->unit, &inside);
     if (!s.ok()) return s;
@@ -715,13 +744,8 @@ Status Decider::RegisterIdea(C::Body::Reader b) {
     }
     resubmission = true;
   }
-  const SubjectState* subj = nullptr;
-  s = view_.Subject(subject, &subj);
+  s = RequireSubject(subject);
   if (!s.ok()) return s;
-  if (!subj->exists) {
-    return Status::InvalidArgument("field 'subject': unknown producer " + Quote(subject) +
-                                   "; register it first with RegisterSubject");
-  }
   const UnitState* u = nullptr;
   s = RequireUnit(unit, "unit", &u);
   if (!s.ok()) return s;
@@ -762,22 +786,13 @@ Status Decider::RegisterProduct(C::Body::Reader b) {
   }
   s = CheckExpectedVersion(id, version);
   if (!s.ok()) return s;
-  const SubjectState* subj = nullptr;
-  s = view_.Subject(subject, &subj);
+  s = RequireSubject(subject);
   if (!s.ok()) return s;
-  if (!subj->exists) {
-    return Status::InvalidArgument("field 'subject': unknown producer " + Quote(subject) +
-                                   "; register it first with RegisterSubject");
-  }
   const UnitState* u = nullptr;
   s = RequireUnit(unit, "unit", &u);
   if (!s.ok()) return s;
-  auto rules = RulesInForce(effective_);
-  if (!rules || !GroupExists(*rules, c.getGroup())) {
-    return Status::InvalidArgument("field 'group' must be one of " +
-                                   (rules ? DescribeGroups(*rules) : std::string("1-6")) +
-                                   "; got " + std::to_string(c.getGroup()));
-  }
+  s = RequireGroup(c.getGroup());
+  if (!s.ok()) return s;
   s = Authorize({Role::OFFICER}, unit, "register products");
   if (!s.ok()) return s;
   ExpectProduct(id, version);
@@ -787,12 +802,8 @@ Status Decider::RegisterProduct(C::Body::Reader b) {
 
 Status Decider::ClassifyProduct(C::Body::Reader b) {
   auto c = b.getClassifyProduct();
-  auto rules = RulesInForce(effective_);
-  if (!rules || !GroupExists(*rules, c.getGroup())) {
-    return Status::InvalidArgument("field 'group' must be one of " +
-                                   (rules ? DescribeGroups(*rules) : std::string("1-6")) +
-                                   "; got " + std::to_string(c.getGroup()));
-  }
+  Status s = RequireGroup(c.getGroup());
+  if (!s.ok()) return s;
   return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "classify products",
                     [&](schema::Payload::Builder p) { p.setProductClassified(c); });
 }
@@ -875,8 +886,7 @@ Status Decider::SubmitDossier(C::Body::Reader b) {
                            FormatDate(p->dossier->submitted) +
                            "; a dossier dated before it cannot follow it");
   }
-  if (const Dossier* open = on_date->OpenDossier();
-      open && open->cycle_year >= c.getCycleYear()) {
+  if (const Dossier* open = on_date->OpenDossier(); open && open->cycle_year >= c.getCycleYear()) {
     return Status::Refused("product " + Quote(p->id) + " already has a dossier of cycle " +
                            std::to_string(open->cycle_year) + " under evaluation");
   }
@@ -1137,9 +1147,9 @@ Status Decider::ApproveResults(C::Body::Reader b) {
     s = LatestOpenDossier(*p, *on_date, &dossier);
     if (!s.ok()) return Status::Refused(where + s.message());
     if (!dossier) {
-      return Status::Refused(where + "no dossier is under evaluation on " +
-                             FormatDate(effective_) + " (stage " +
-                             std::string(StageName(on_date->StageOn(effective_))) + ")");
+      return Status::Refused(where + "no dossier is under evaluation on " + FormatDate(effective_) +
+                             " (stage " + std::string(StageName(on_date->StageOn(effective_))) +
+                             ")");
     }
     const Score* best = nullptr;
     for (const Score& sc : dossier->scores) {
@@ -1279,7 +1289,8 @@ Status Decider::CertificateToRevoke(const ProductState& p, Date date,
                                     const Certificate** out) {
   using R = schema::RevocationReason;
   if (p.certificates.empty()) {
-    return Status::Refused(where + "the product never held a certificate; there is nothing to "
+    return Status::Refused(where +
+                           "the product never held a certificate; there is nothing to "
                            "revoke");
   }
   const Certificate& last = p.certificates.back();
@@ -1448,13 +1459,8 @@ Status Decider::ImportCertificate(C::Body::Reader b) {
   }
   s = CheckExpectedVersion(id, version);
   if (!s.ok()) return s;
-  const SubjectState* subj = nullptr;
-  s = view_.Subject(subject, &subj);
+  s = RequireSubject(subject);
   if (!s.ok()) return s;
-  if (!subj->exists) {
-    return Status::InvalidArgument("field 'subject': unknown producer " + Quote(subject) +
-                                   "; register it first with RegisterSubject");
-  }
   const UnitState* u = nullptr;
   s = RequireUnit(unit, "unit", &u, /*allow_retired=*/true);
   if (!s.ok()) return s;

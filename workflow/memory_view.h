@@ -40,7 +40,7 @@ class MemoryView : public View {
   struct Stored {
     uint64_t seq = 0;
     std::string stream, type, effective, actor_unit;
-    kj::Array<capnp::word> words;  // a schema::Payload message
+    kj::Array<capnp::word> words;                           // a schema::Payload message
     std::shared_ptr<capnp::FlatArrayMessageReader> reader;  // over `words`
     schema::Payload::Reader Payload() const { return reader->getRoot<schema::Payload>(); }
   };

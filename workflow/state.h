@@ -47,7 +47,7 @@ struct Grant {
   Role role = Role::AUDITOR;
   std::string unit;
   std::string council;
-  Date from;  // the grant's effective date: acts dated before it are not covered
+  Date from;                  // the grant's effective date: acts dated before it are not covered
   std::optional<Date> until;  // revoked from this date: acts dated on or after it are not covered
   bool CoversDate(Date d) const { return from <= d && (!until || d < *until); }
 };
@@ -97,6 +97,8 @@ enum class Stage {
   kRegistered,  // registered for direct entry (RegisterProduct)
 };
 std::string_view StageName(Stage stage);
+// "new", "renewal", "upgrade", "import", as commands and reports name them.
+std::string_view EntryName(Entry entry);
 bool ParseStage(std::string_view name, Stage* out);
 
 struct Score {
@@ -120,7 +122,7 @@ struct Dossier {
   std::vector<Score> scores;
   std::optional<CouncilLevel> forwarded_to;
   std::optional<schema::DossierOutcome> outcome;  // none while open
-  Stage entered_from = Stage::kNone;  // the product's stage when the dossier came in
+  Stage entered_from = Stage::kNone;              // the product's stage when the dossier came in
   Date ended;                                     // when outcome is set
   bool open() const { return !outcome; }
   bool operator==(const Dossier&) const = default;
