@@ -153,6 +153,21 @@ void AddReadCommands(CLI::App& app, const GlobalOptions& global, Runner* selecte
     *selected = [&global, ro] { return RunReport(global, *ro); };
   });
 
+  auto cq = std::make_shared<CriteriaQuery>();
+  auto* criteria = app.add_subcommand(
+      "criteria", "The criteria sets (scoring sheets) of the rules in force, as shipped");
+  criteria->add_option("--on", cq->on, "Only the sets of the rules in force on this date");
+  criteria->add_option("--set", cq->set, "Only the set with this id");
+  criteria->callback([selected, cq] {
+    *selected = [cq] {
+      Json out;
+      Status s = QueryCriteria(*cq, &out);
+      if (!s.ok()) return Fail("criteria", s);
+      std::cout << out.dump() << std::endl;
+      return 0;
+    };
+  });
+
   auto* rebuild = app.add_subcommand("rebuild", "Drop and rebuild every projection from the log");
   rebuild->callback([&global, selected] { *selected = [&global] { return RunRebuild(global); }; });
 }

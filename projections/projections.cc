@@ -44,7 +44,10 @@ const char* const kFamilies[] = {"default",       "products", "certificates", "d
 
 // Bumped whenever what the projections store changes: a directory folded by
 // another version is rebuilt from the log on open rather than misread.
-constexpr const char* kProjectionFormat = "4";  // 4: certificates keep renewalEnteredOn
+// 4: certificates keep renewalEnteredOn; 5: products keep their support
+// grants, changes their amount and source, products and certificates the
+// list their group code belongs to.
+constexpr const char* kProjectionFormat = "5";
 
 // Flush the batch every this many events: bounds memory while catching up.
 constexpr uint64_t kEventsPerFlush = 50000;
@@ -747,6 +750,9 @@ void Projections::RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader
     c.setAnnuls(p.getEventAnnulled().getTargetSeq());
   } else if (p.isScoreRecorded()) {
     c.setStars(p.getScoreRecorded().getStars());
+  } else if (p.isSupportGranted()) {
+    c.setAmountVnd(p.getSupportGranted().getAmountVnd());
+    c.setSource(p.getSupportGranted().getSource());
   }
   Date effective;
   workflow::ParseDate(e.getEffective().cStr(), &effective);

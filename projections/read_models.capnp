@@ -13,6 +13,7 @@ struct ScoreRecord {
   stars @3 :UInt8;
   date @4 :Text;
   seq @5 :UInt64;
+  hardMissed @6 :List(Text);
 }
 
 struct DossierRecord {
@@ -43,6 +44,13 @@ struct CertificateRecord {
   renewalEnteredOn @15 :Text;  # empty unless renewalEntered
 }
 
+struct SupportRecord {
+  seq @0 :UInt64;
+  date @1 :Text;
+  source @2 :Text;
+  amountVnd @3 :UInt64;
+}
+
 # column family "products": product id -> ProductRecord, the whole folded
 # state, so that the next event evolves it without reading the log again.
 struct ProductRecord {
@@ -62,6 +70,8 @@ struct ProductRecord {
   supportVnd @13 :UInt64;
   planApproved @14 :Bool;
   exists @15 :Bool;
+  support @16 :List(SupportRecord);
+  groupList @17 :Text;
 }
 
 # column family "certificates": product id, 0x00, index (4 bytes) -> one
@@ -88,6 +98,7 @@ struct CertificateFact {
   decisionNo @17 :Text;
   name @18 :Text;
   renewalEnteredOn @19 :Int32;  # day number of the renewal dossier, when renewalEntered
+  groupList @20 :Text;          # the list `group` belongs to
 }
 
 # column family "units": code -> UnitRecord.
@@ -122,4 +133,6 @@ struct Change {
   annuls @6 :UInt64;    # for an annulment: the seq it annuls
   principal @7 :Text;
   role @8 :Text;
+  amountVnd @9 :UInt64;  # for support granted
+  source @10 :Text;      # for support granted: who paid
 }

@@ -34,6 +34,7 @@ void Save(const ProductState& s, schema::ProductRecord::Builder out) {
   out.setSubject(s.subject);
   out.setUnit(s.unit);
   out.setGroup(static_cast<uint8_t>(s.group));
+  out.setGroupList(s.group_list);
   out.setCycleYear(static_cast<uint16_t>(s.cycle_year));
   out.setImported(s.imported);
   out.setStage(std::string(workflow::StageName(s.stage)));
@@ -41,6 +42,13 @@ void Save(const ProductState& s, schema::ProductRecord::Builder out) {
   out.setRejectedOn(DateText(s.rejected_on));
   out.setSupportVnd(s.support_vnd);
   out.setPlanApproved(s.plan_approved);
+  auto support = out.initSupport(static_cast<unsigned>(s.support.size()));
+  for (unsigned i = 0; i < support.size(); ++i) {
+    support[i].setSeq(s.support[i].seq);
+    support[i].setDate(FormatDate(s.support[i].date));
+    support[i].setSource(s.support[i].source);
+    support[i].setAmountVnd(s.support[i].amount_vnd);
+  }
   if (s.dossier) {
     out.setHasDossier(true);
     auto d = out.initDossier();
@@ -60,6 +68,8 @@ void Save(const ProductState& s, schema::ProductRecord::Builder out) {
       scores[i].setStars(static_cast<uint8_t>(sc.stars));
       scores[i].setDate(FormatDate(sc.date));
       scores[i].setSeq(sc.seq);
+      auto missed = scores[i].initHardMissed(static_cast<unsigned>(sc.hard_missed.size()));
+      for (unsigned k = 0; k < missed.size(); ++k) missed.set(k, sc.hard_missed[k]);
     }
   }
   auto certs = out.initCertificates(static_cast<unsigned>(s.certificates.size()));
@@ -93,6 +103,7 @@ ProductState Load(schema::ProductRecord::Reader in) {
   s.subject = in.getSubject().cStr();
   s.unit = in.getUnit().cStr();
   s.group = in.getGroup();
+  s.group_list = in.getGroupList().cStr();
   s.cycle_year = in.getCycleYear();
   s.imported = in.getImported();
   workflow::ParseStage(in.getStage().cStr(), &s.stage);
@@ -100,6 +111,10 @@ ProductState Load(schema::ProductRecord::Reader in) {
   s.rejected_on = OptionalDate(in.getRejectedOn());
   s.support_vnd = in.getSupportVnd();
   s.plan_approved = in.getPlanApproved();
+  for (auto g : in.getSupport()) {
+    s.support.push_back(workflow::SupportGrant{g.getSeq(), DateOf(g.getDate()),
+                                               g.getSource().cStr(), g.getAmountVnd()});
+  }
   if (in.getHasDossier()) {
     auto d = in.getDossier();
     workflow::Dossier dossier;
@@ -115,6 +130,7 @@ ProductState Load(schema::ProductRecord::Reader in) {
       score.stars = sc.getStars();
       score.date = DateOf(sc.getDate());
       score.seq = sc.getSeq();
+      for (auto m : sc.getHardMissed()) score.hard_missed.push_back(m.cStr());
       dossier.scores.push_back(std::move(score));
     }
     s.dossier = std::move(dossier);
@@ -203,6 +219,7 @@ void SaveFact(const ProductState& p, size_t index, const SubjectState& subject,
   out.setRenewed(!c.superseded_by.empty());
   out.setUnit(p.unit);
   out.setGroup(static_cast<uint8_t>(p.group));
+  out.setGroupList(p.group_list);
   out.setSubject(p.subject);
   out.setLegalForm(subject.legal_form);
   out.setWomanOwned(subject.woman_owned);
