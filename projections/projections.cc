@@ -46,7 +46,7 @@ const char* const kFamilies[] = {"default",       "products", "certificates", "d
 // another version is rebuilt from the log on open rather than misread.
 // 4: certificates keep renewalEnteredOn; 5: products keep their support
 // grants, changes their amount and source, products and certificates the
-// list their group code belongs to.
+// list their group code belongs to, changes the points of a score's sheet.
 constexpr const char* kProjectionFormat = "5";
 
 // Flush the batch every this many events: bounds memory while catching up.
@@ -750,6 +750,11 @@ void Projections::RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader
     c.setAnnuls(p.getEventAnnulled().getTargetSeq());
   } else if (p.isScoreRecorded()) {
     c.setStars(p.getScoreRecorded().getStars());
+    if (p.getScoreRecorded().getScore().hasSheet()) {
+      auto sheet = p.getScoreRecorded().getScore().getSheet();
+      c.setSheetSet(sheet.getSet());
+      c.setCriteria(sheet.getCriteria());
+    }
   } else if (p.isSupportGranted()) {
     c.setAmountVnd(p.getSupportGranted().getAmountVnd());
     c.setSource(p.getSupportGranted().getSource());

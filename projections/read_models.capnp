@@ -135,4 +135,6 @@ struct Change {
   role @8 :Text;
   amountVnd @9 :UInt64;  # for support granted
   source @10 :Text;      # for support granted: who paid
+  sheetSet @11 :Text;    # for a score on a sheet: its criteria set
+  criteria @12 :List(Ocop.CriterionPoints);  # and the points of each criterion
 }

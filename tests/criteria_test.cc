@@ -7,11 +7,13 @@
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "ledger/event_view.h"
 #include "ocop/queries.h"
+#include "projections/projections.h"
 #include "tests/workflow_support.h"
 #include "workflow/criteria.h"
 #include "workflow/json.h"
@@ -269,4 +271,46 @@ TEST_CASE("QĐ 1048's sets score by its own group list, and a partial set cannot
   w.Ok("officer.um",
        R"({"type":"ClassifyProduct","effective":"2022-08-02","product":"RUOU","group":2})");
   Refused(w, sheet(*spirits, "RUOU"), false, "is partial");
+}
+
+TEST_CASE("changes show each district's weakest criteria over the sheets of the period") {
+  World w;
+  w.Standard();
+  w.ToDossier("P1", 2023);
+  w.ToDossier("P2", 2023);
+  w.ToDossier("P3", 2023, "DD");
+  // In U Minh, B2.1 (max 5) scored 1 and 2: mean share 0.3; C7.1 (max 3) 0 and
+  // 3: 0.5; everything else full.
+  w.Ok("hd.um", Sheet("P1", "2023-08-15", FullMarks({{"B2.1", 1}, {"C7.1", 0}})));
+  w.Ok("hd.um", Sheet("P2", "2023-08-16", FullMarks({{"B2.1", 2}})));
+  // A sheet annulled in the period does not count.
+  w.Ok("hd.um", Sheet("P2", "2023-08-17", FullMarks({{"A1.1", 0}})));
+  w.Ok("admin.cm", R"({"type":"AnnulEvent","effective":"2023-08-18","target_seq":)" +
+                       std::to_string(w.ledger()->Size()) + R"(,"reason":"nhầm phiếu"})");
+  std::string dd = Sheet("P3", "2023-08-15", FullMarks({{"A3.1", 0}}));
+  dd.replace(dd.find("HD-UM"), 5, "HD-DD");
+  w.Ok("hd.dd", dd);
+
+  std::unique_ptr<projections::Projections> p;
+  REQUIRE(projections::Projections::OpenAt(w.ledger(), (w.dir() / "proj").string(), &p).ok());
+  REQUIRE(p->CatchUp().ok());
+  cli::Json out;
+  cli::ChangesQuery q;
+  q.from = "2023-08-01";
+  q.to = "2023-08-31";
+  REQUIRE(
+      cli::QueryChanges(cli::Reader{w.ledger(), p.get(), workflow::FromCivil(2024, 1, 1)}, q, &out)
+          .ok());
+  auto um = out["weakest_criteria"]["UM"];
+  INFO(out["weakest_criteria"].dump());
+  CHECK(um["name"] == "U Minh");
+  REQUIRE(um["criteria"].size() == 5);
+  CHECK(um["criteria"][0]["criterion"] == "B2.1");
+  CHECK(um["criteria"][0]["mean_share"] == 0.3);
+  CHECK(um["criteria"][0]["sheets"] == 2);
+  CHECK(um["criteria"][1]["criterion"] == "C7.1");
+  CHECK(um["criteria"][1]["mean_share"] == 0.5);
+  CHECK(um["criteria"][2]["mean_share"] == 1.0);  // not A1.1: its sheet was annulled
+  CHECK(out["weakest_criteria"]["DD"]["criteria"][0]["criterion"] == "A3.1");
+  CHECK(out["weakest_criteria"]["DD"]["criteria"][0]["mean_share"] == 0);
 }
