@@ -408,7 +408,9 @@ class WeakestCriteria {
       uint64_t n = 0;
     };
     // unit -> (set, criterion) -> mean share
-    std::map<std::string, std::map<std::pair<const workflow::CriteriaSet*, const workflow::Criterion*>, Mean>> by_unit;
+    std::map<std::string,
+             std::map<std::pair<const workflow::CriteriaSet*, const workflow::Criterion*>, Mean>>
+        by_unit;
     for (const Point& p : sheets_) {
       if (annulled.count(p.seq)) continue;
       Mean& m = by_unit[p.unit][{p.set, p.criterion}];
