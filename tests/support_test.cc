@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "ocop/queries.h"
 #include "projections/projections.h"
 #include "projections/report.h"
 #include "tests/workflow_support.h"
@@ -136,6 +137,19 @@ TEST_CASE("the report sums support granted in the period by source") {
   CHECK(j["by_source"]["central"] == 30000000);
   CHECK(j["by_source"]["credit"] == 15000000);
   CHECK_FALSE(j["by_source"].contains("producer"));  // annulled
+
+  // The spreadsheet forms carry it too, by named source.
+  cli::ReportQueryText text;
+  text.period = "2023";
+  text.unit = "CM";
+  text.format = "csv";
+  cli::RenderedReport csv;
+  REQUIRE(cli::QueryReport(cli::Reader{w.ledger(), p.get(), workflow::FromCivil(2024, 1, 1)}, text,
+                           &csv)
+              .ok());
+  CHECK(csv.body.find("Ngân sách tỉnh") != std::string::npos);
+  CHECK(csv.body.find("70000000") != std::string::npos);
+  CHECK(csv.body.find("Vốn tín dụng") != std::string::npos);
 
   q.period.to = workflow::FromCivil(2023, 6, 30);  // first half only
   REQUIRE(projections::BuildReport(*p, q, &r).ok());
