@@ -8,8 +8,8 @@ namespace ocop::ledger {
 
 EventView::EventView(std::string_view bytes) {
   if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) {
-    error_ = "event bytes are not a whole number of 8-byte words (" +
-             std::to_string(bytes.size()) + " bytes)";
+    error_ = "event bytes are not a whole number of 8-byte words (" + std::to_string(bytes.size()) +
+             " bytes)";
     return;
   }
   kj::ArrayPtr<const capnp::word> words;
@@ -22,16 +22,16 @@ EventView::EventView(std::string_view bytes) {
     words = kj::arrayPtr(aligned_.begin(), aligned_.size());
   }
   // Cap'n Proto reports malformed input by exception; keep it inside here.
-  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-                reader_.emplace(words);
-                event_ = reader_->getRoot<schema::Event>();
-                // Touch the pointers so a bad segment table or pointer fails now.
-                (void)event_.getStream();
-                (void)event_.getType();
-                (void)event_.getEffective();
-                (void)event_.getActor().getPrincipal();
-                (void)event_.getIdempotencyKey();
-              })) {
+  KJ_IF_MAYBE (e, kj::runCatchingExceptions([&]() {
+                 reader_.emplace(words);
+                 event_ = reader_->getRoot<schema::Event>();
+                 // Touch the pointers so a bad segment table or pointer fails now.
+                 (void)event_.getStream();
+                 (void)event_.getType();
+                 (void)event_.getEffective();
+                 (void)event_.getActor().getPrincipal();
+                 (void)event_.getIdempotencyKey();
+               })) {
     error_ = "event is not a valid Cap'n Proto Event message: ";
     error_ += e->getDescription().cStr();
   }

@@ -73,8 +73,7 @@ Hash Sha256(std::string_view data) {
 
 Hash LeafHash(std::string_view leaf_bytes) {
   static const uint8_t kLeafPrefix = 0x00;
-  return ThreadDigester().Digest(&kLeafPrefix, 1, leaf_bytes.data(), leaf_bytes.size(), nullptr,
-                                 0);
+  return ThreadDigester().Digest(&kLeafPrefix, 1, leaf_bytes.data(), leaf_bytes.size(), nullptr, 0);
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {

@@ -28,7 +28,7 @@ class Signer {
   // format than PEM (a witness's note signer key, see ledger/note.h).
   static Status FromSeed(std::string_view seed, std::unique_ptr<Signer>* out);
 
-  std::string Sign(std::string_view message) const;  // 64 raw bytes
+  std::string Sign(std::string_view message) const;              // 64 raw bytes
   const std::string& public_key() const { return public_key_; }  // 32 raw bytes
   std::string PublicKeyPem() const;
   const std::string& key_id_hex() const { return key_id_hex_; }

@@ -113,7 +113,11 @@ std::vector<Product> RegisterAppendix(const std::vector<IdeaRow>& rows, bool as_
               {"product", p.id},        {"subject", current},
               {"name", r.product},      {"unit", district},
               {"cycle_year", p.year},   {"id", "camau/idea/" + p.id}};
-    if (p.grouped) idea["group"] = std::atoi(r.group.c_str());
+    // The appendix's codes are QĐ 919's six groups (Cà Mau accepts four).
+    if (p.grouped) {
+      idea["group"] = std::atoi(r.group.c_str());
+      idea["group_list"] = "QD919";
+    }
     products.push_back(p);
     add("canbo." + district, std::move(idea));
   }
@@ -346,13 +350,17 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
                       {"product", p.id},
                       {"category", "bao bì, nhãn mác"},
                       {"amount_vnd", 20000000 + (h % 8) * 10000000},
-                      {"source", "ngân sách tỉnh"}});
+                      {"source", "province"}});
       }
-      if (!p.grouped)
+      if (!p.grouped) {
+        int group = GroupByName(p.name);
+        if (group == 0) continue;  // left unclassified: it cannot enter evaluation
         add(officer, {{"type", "ClassifyProduct"},
                       {"effective", y + "-05-20"},
                       {"product", p.id},
-                      {"group", 1}});
+                      {"group", group},
+                      {"group_list", "QD919"}});
+      }
       // After 1 July 2025 the province's coordination office acts for the abolished districts.
       add(year == 2025 ? "vpdp.camau" : officer, {{"type", "SubmitDossier"},
                                                   {"effective", y + "-08-01"},
@@ -490,6 +498,24 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
   std::vector<DemoCommand> lines;
   for (const Cmd& c : out) lines.push_back(DemoCommand{c.principal, c.body.dump()});
   return lines;
+}
+
+// The keywords, first match wins. Bồn bồn is both a vegetable and a fibre:
+// bags, backpacks and wallets woven from it are handicrafts (4), its pickles
+// food (1).
+int GroupByName(const std::string& name) {
+  static const std::pair<const char*, int> kKeywords[] = {
+      {"túi xách", 4}, {"ba lô", 4}, {"ví ", 4},  {"giỏ", 4},    {"mỹ nghệ", 4},
+      {"đũa", 4},      {"tôm", 1},   {"cá", 1},   {"ruốc", 1},   {"mắm", 1},
+      {"khô", 1},      {"dưa", 1},   {"bánh", 1}, {"mật ong", 1}};
+  std::string folded = name + " ";
+  for (char& ch : folded) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  for (const auto& [keyword, group] : kKeywords) {
+    if (folded.find(keyword) != std::string::npos) return group;
+  }
+  return 0;
 }
 
 }  // namespace ocop::cli

@@ -40,6 +40,13 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows);
 // producers and the 237 product ideas, as the local superuser would load them.
 std::vector<DemoCommand> AppendixCommands(const std::vector<IdeaRow>& rows);
 
+// The QĐ 919 group of an appendix row that has no code, read from the
+// product's name with a small table of keywords (ASCII letters folded to
+// lower case): 4 for bags, backpacks and wallets woven of bồn bồn and other
+// handicrafts, 1 for dried shrimp, fish and other food; 0 when no keyword
+// matches (the demo then leaves the product unclassified).
+int GroupByName(const std::string& name);
+
 // Where the appendix is looked for when no path is given.
 std::string FindAppendix();
 

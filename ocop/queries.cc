@@ -3,10 +3,12 @@
 #include <unistd.h>
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 
@@ -18,6 +20,7 @@
 #include "projections/unit_tree.h"
 #include "replay/as_of.h"
 #include "replay/history.h"
+#include "workflow/criteria.h"
 
 namespace ocop::cli {
 
@@ -368,6 +371,86 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
   return Render(PeriodTable(rep, lang), q.format, lang, base, out);
 }
 
+namespace {
+
+// The district a unit reports under: itself or its district-level ancestor
+// (the unit itself where there is none: a province, or a commune after 2025).
+std::string DistrictOf(const projections::UnitTree& tree, const std::string& unit) {
+  std::string cur = unit;
+  for (int guard = 0; guard < 8 && !cur.empty(); ++guard) {
+    const workflow::UnitState* u = tree.Find(cur);
+    if (!u) break;
+    if (u->level == workflow::UnitLevel::DISTRICT) return cur;
+    cur = u->parent;
+  }
+  return unit;
+}
+
+// Each district's criteria with the lowest mean share of their maximum over
+// the sheets scored in a period: what producers and advisers work on.
+class WeakestCriteria {
+ public:
+  static constexpr size_t kPerUnit = 5;
+
+  void Add(uint64_t seq, const std::string& unit, projections::schema::Change::Reader c) {
+    const workflow::CriteriaSet* set = workflow::FindCriteriaSet(c.getSheetSet().cStr());
+    if (!set) return;
+    for (auto k : c.getCriteria()) {
+      const workflow::Criterion* crit = set->Find(k.getId().cStr());
+      if (!crit || crit->max <= 0) continue;
+      sheets_.push_back(Point{seq, unit, set, crit, k.getPoints() / crit->max});
+    }
+  }
+
+  cli::Json ToJson(const std::set<uint64_t>& annulled, const projections::UnitTree& tree) const {
+    struct Mean {
+      double sum = 0;
+      uint64_t n = 0;
+    };
+    // unit -> (set, criterion) -> mean share
+    std::map<std::string,
+             std::map<std::pair<const workflow::CriteriaSet*, const workflow::Criterion*>, Mean>>
+        by_unit;
+    for (const Point& p : sheets_) {
+      if (annulled.count(p.seq)) continue;
+      Mean& m = by_unit[p.unit][{p.set, p.criterion}];
+      m.sum += p.share;
+      ++m.n;
+    }
+    cli::Json out = cli::Json::object();
+    for (const auto& [unit, criteria] : by_unit) {
+      std::vector<std::pair<double, cli::Json>> rows;
+      for (const auto& [key, m] : criteria) {
+        double mean = m.sum / static_cast<double>(m.n);
+        rows.emplace_back(mean, cli::Json{{"set", key.first->id},
+                                          {"criterion", key.second->id},
+                                          {"text_vi", key.second->text_vi},
+                                          {"max", key.second->max},
+                                          {"mean_share", std::round(mean * 1000) / 1000},
+                                          {"sheets", m.n}});
+      }
+      std::stable_sort(rows.begin(), rows.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      cli::Json list = cli::Json::array();
+      for (size_t i = 0; i < rows.size() && i < kPerUnit; ++i) list.push_back(rows[i].second);
+      out[unit] = cli::Json{{"name", tree.Name(unit)}, {"criteria", list}};
+    }
+    return out;
+  }
+
+ private:
+  struct Point {
+    uint64_t seq;
+    std::string unit;
+    const workflow::CriteriaSet* set;
+    const workflow::Criterion* criterion;
+    double share;
+  };
+  std::vector<Point> sheets_;
+};
+
+}  // namespace
+
 Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
   Date from, to;
   if (!workflow::ParseDate(q.from, &from) || !workflow::ParseDate(q.to, &to) || to < from) {
@@ -383,6 +466,8 @@ Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
   std::map<std::string, Json> decisions;
   std::map<std::string, Json> products;
   uint64_t count = 0;
+  WeakestCriteria weakest;
+  std::set<uint64_t> annulled;  // scores annulled within the period leave the means
   s = r.projections->ForEachChange(
       from, to, known_at, [&](uint64_t seq, Date effective, projections::schema::Change::Reader c) {
         if (!q.unit.empty() && !tree->Within(c.getUnit().cStr(), q.unit, to)) return;
@@ -394,6 +479,10 @@ Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
                   {"by", {{"principal", c.getPrincipal().cStr()}, {"role", c.getRole().cStr()}}}};
         if (c.getStars()) item["stars"] = c.getStars();
         if (c.getAnnuls()) item["annuls"] = c.getAnnuls();
+        if (c.getAnnuls()) annulled.insert(c.getAnnuls());
+        if (c.hasCriteria() && c.getCriteria().size()) {
+          weakest.Add(seq, DistrictOf(*tree, c.getUnit().cStr()), c);
+        }
         std::string decision_no = c.hasDecision() ? c.getDecision().getNo().cStr() : "";
         if (!decision_no.empty()) {
           item["decision"] = decision_no;
@@ -431,7 +520,72 @@ Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
               {"known_at", known_at ? Json(known_at) : Json(nullptr)},
               {"changes", count},
               {"decisions", d},
-              {"products", pr}};
+              {"products", pr},
+              {"weakest_criteria", weakest.ToJson(annulled, *tree)}};
+  return Status::OK();
+}
+
+Status QueryCriteria(const CriteriaQuery& q, Json* out) {
+  std::optional<Date> on;
+  if (!q.on.empty()) {
+    Date d;
+    if (!workflow::ParseDate(q.on, &d)) {
+      return Status::InvalidArgument("on must be a date YYYY-MM-DD; got '" + q.on + "'");
+    }
+    on = d;
+  }
+  Json sets = Json::array();
+  for (const workflow::CriteriaSet* set : workflow::CriteriaSetsOn(on)) {
+    if (!q.set.empty() && set->id != q.set) continue;
+    Json criteria = Json::array();
+    for (const auto& c : set->criteria) {
+      Json k{{"id", c.id},   {"part", c.part}, {"sub_part", c.sub_part},
+             {"max", c.max}, {"hard", c.hard}, {"text_vi", c.text_vi}};
+      if (c.hard) {
+        Json levels = Json::array();
+        for (const auto& [stars, points] : c.hard_levels) {
+          levels.push_back(Json{{"stars", stars}, {"points", points}});
+        }
+        k["hard_levels"] = levels;
+        if (!c.hard_note_vi.empty()) k["hard_note_vi"] = c.hard_note_vi;
+      }
+      criteria.push_back(std::move(k));
+    }
+    Json sub_parts = Json::array();
+    for (const auto& sp : set->sub_parts) {
+      sub_parts.push_back(Json{{"id", sp.id},
+                               {"part", sp.part},
+                               {"name_vi", sp.name_vi},
+                               {"max", sp.max ? Json(*sp.max) : Json(nullptr)}});
+    }
+    sets.push_back(Json{
+        {"id", set->id},
+        {"title", set->title},
+        {"rules", set->rules},
+        {"rules_text", set->rules_text},
+        {"group_list", set->group_list},
+        {"groups", set->groups},
+        {"complete", set->complete},
+        {"source", set->source},
+        {"note", set->note},
+        {"sums", {{"A", set->PartSum("A")}, {"B", set->PartSum("B")}, {"C", set->PartSum("C")}}},
+        {"sub_parts", sub_parts},
+        {"criteria", criteria}});
+  }
+  if (!q.set.empty() && sets.empty()) {
+    std::string known;
+    for (const workflow::CriteriaSet* s : workflow::CriteriaSetsOn(on)) {
+      known += (known.empty() ? "" : ", ") + s->id;
+    }
+    return Status::InvalidArgument("no criteria set '" + q.set + "'" +
+                                   (on ? " in force on " + q.on : std::string()) + "; there are " +
+                                   (known.empty() ? std::string("none") : known));
+  }
+  Json structure = Json::parse(workflow::CriteriaStructureText(), nullptr, false);
+  *out = Json{{"on", on ? Json(q.on) : Json(nullptr)},
+              {"frameworks",
+               structure.is_discarded() ? Json(nullptr) : structure.value("frameworks", Json())},
+              {"sets", sets}};
   return Status::OK();
 }
 

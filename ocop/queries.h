@@ -58,6 +58,15 @@ struct ChangesQuery {
 };
 Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out);
 
+// The criteria sets of the rules in force on `on` (every set when empty),
+// or only the set `set`: {"on","sets":[{"id","title","rules","group_list",
+// "groups","complete","source","sums","sub_parts","criteria":[{"id","part",
+// "sub_part","max","hard","text_vi"}]}]}. Needs no ledger.
+struct CriteriaQuery {
+  std::string on, set;
+};
+Status QueryCriteria(const CriteriaQuery& q, Json* out);
+
 // Products whose id, name, producer or unit contains `text` (case and
 // Vietnamese diacritics ignored), at most `limit`.
 Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json* out);

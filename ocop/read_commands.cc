@@ -97,13 +97,13 @@ int RunRebuild(const GlobalOptions& g) {
   Status s = OpenForRead(g, &ctx, /*catch_up=*/false);
   if (!s.ok()) return Fail("rebuild", s);
   auto start = std::chrono::steady_clock::now();
-  s = ctx.projections->Rebuild([&](uint64_t done, uint64_t total) {
-    PrintProgress("rebuild", done, total, start);
-  });
+  s = ctx.projections->Rebuild(
+      [&](uint64_t done, uint64_t total) { PrintProgress("rebuild", done, total, start); });
   std::fprintf(stderr, "\n");
   if (!s.ok()) return Fail("rebuild", s);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << json{{"rebuilt", ctx.projections->checkpoint()}, {"seconds", secs}}.dump() << std::endl;
+  std::cout << json{{"rebuilt", ctx.projections->checkpoint()}, {"seconds", secs}}.dump()
+            << std::endl;
   return 0;
 }
 
@@ -111,7 +111,8 @@ int RunRebuild(const GlobalOptions& g) {
 
 void AddReadCommands(CLI::App& app, const GlobalOptions& global, Runner* selected) {
   auto so = std::make_shared<StatusQuery>();
-  auto* status = app.add_subcommand("status", "A product's state as of a date, as recorded up to a point");
+  auto* status =
+      app.add_subcommand("status", "A product's state as of a date, as recorded up to a point");
   status->add_option("product", so->product, "The product's id")->required();
   status->add_option("--as-of", so->as_of, "Effective date YYYY-MM-DD (default: today in Vietnam)");
   status->add_option("--known-at", so->known_at,
@@ -126,14 +127,16 @@ void AddReadCommands(CLI::App& app, const GlobalOptions& global, Runner* selecte
   deadlines->add_option("--as-of", dl->as_of, "Date YYYY-MM-DD (default: today in Vietnam)");
   deadlines->add_option("--within-days", dl->within_days, "How many days ahead (default 90)");
   deadlines->add_option("--unit", dl->unit, "Only this unit and the units within it");
-  deadlines->add_option("--known-at", dl->known_at,
-                        "Recording time: as the ledger knew it at this sequence number or timestamp");
+  deadlines->add_option(
+      "--known-at", dl->known_at,
+      "Recording time: as the ledger knew it at this sequence number or timestamp");
   deadlines->callback([&global, selected, dl] {
     *selected = [&global, dl] { return RunJsonQuery(global, "deadlines", *dl, QueryDeadlines); };
   });
 
   auto ro = std::make_shared<ReportArgs>();
-  auto* report = app.add_subcommand("report", "The period report: recognised, revoked, expired, active");
+  auto* report =
+      app.add_subcommand("report", "The period report: recognised, revoked, expired, active");
   report->add_option("--period", ro->period, "2022, 2022-H1, 2022-Q3 or 2022-07");
   report->add_option("--from", ro->from, "First day YYYY-MM-DD (with --to)");
   report->add_option("--to", ro->to, "Last day YYYY-MM-DD (with --from)");
@@ -149,8 +152,22 @@ void AddReadCommands(CLI::App& app, const GlobalOptions& global, Runner* selecte
   report->add_option("--known-at", ro->known_at,
                      "Recording time: the report as the ledger knew it at this sequence number "
                      "or ISO 8601 timestamp");
-  report->callback([&global, selected, ro] {
-    *selected = [&global, ro] { return RunReport(global, *ro); };
+  report->callback(
+      [&global, selected, ro] { *selected = [&global, ro] { return RunReport(global, *ro); }; });
+
+  auto cq = std::make_shared<CriteriaQuery>();
+  auto* criteria = app.add_subcommand(
+      "criteria", "The criteria sets (scoring sheets) of the rules in force, as shipped");
+  criteria->add_option("--on", cq->on, "Only the sets of the rules in force on this date");
+  criteria->add_option("--set", cq->set, "Only the set with this id");
+  criteria->callback([selected, cq] {
+    *selected = [cq] {
+      Json out;
+      Status s = QueryCriteria(*cq, &out);
+      if (!s.ok()) return Fail("criteria", s);
+      std::cout << out.dump() << std::endl;
+      return 0;
+    };
   });
 
   auto* rebuild = app.add_subcommand("rebuild", "Drop and rebuild every projection from the log");

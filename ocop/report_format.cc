@@ -40,6 +40,17 @@ const std::map<std::string, Label>& Labels() {
       {"by_stars", {"Theo hạng sao", "By stars"}},
       {"by_entry", {"Theo loại hồ sơ", "By entry kind"}},
       {"by_group", {"Theo nhóm sản phẩm", "By product group"}},
+      {"by_group_name",
+       {"Theo nhóm sản phẩm (tên theo QĐ 919)", "By product group (QĐ 919 names)"}},
+      {"support", {"Hỗ trợ trong kỳ (đồng)", "Support granted in the period (VND)"}},
+      {"by_source", {"Theo nguồn", "By source"}},
+      {"source_central", {"Ngân sách trung ương", "Central budget"}},
+      {"source_province", {"Ngân sách tỉnh", "Provincial budget"}},
+      {"source_district", {"Ngân sách huyện", "District budget"}},
+      {"source_commune", {"Ngân sách xã", "Commune budget"}},
+      {"source_producer", {"Vốn của chủ thể", "Producer's own funds"}},
+      {"source_credit", {"Vốn tín dụng", "Credit"}},
+      {"source_other", {"Nguồn khác", "Other sources"}},
       {"by_legal_form", {"Theo loại hình chủ thể", "By legal form"}},
       {"by_unit", {"Theo đơn vị hành chính", "By unit"}},
       {"by_reason", {"Theo lý do", "By reason"}},
@@ -158,6 +169,8 @@ std::vector<ReportRow> PeriodRows(const Report& r, Lang lang) {
                     Num(it == r.recognised_by_entry.end() ? 0 : it->second.total)});
   }
   AddCounts(&rows, "recognised", "by_group", r.recognised_by_group, lang, group_name);
+  AddCounts(&rows, "recognised", "by_group_name", r.recognised_by_group_name, lang,
+            [&](const std::string& g) { return g == "none" ? L("none", lang) : g; });
   AddCounts(&rows, "recognised", "by_legal_form", r.recognised_by_legal_form, lang, as_is);
   AddCounts(&rows, "recognised", "by_unit", r.recognised_by_unit, lang, unit_name);
   AddTally(&rows, "revoked", r.revoked, lang);
@@ -177,6 +190,11 @@ std::vector<ReportRow> PeriodRows(const Report& r, Lang lang) {
     rows.push_back({L("targets", lang), L("target", lang), item, target});
     rows.push_back({L("targets", lang), L("actual", lang), item, t.actual ? actual : "—"});
   }
+  rows.push_back({L("support", lang), L("total", lang), "", Num(r.support_total_vnd)});
+  AddCounts(&rows, "support", "by_source", r.support_by_source, lang, [&](const std::string& k) {
+    std::string label = L("source_" + k, lang);
+    return label == "source_" + k ? k : label;  // a source named before the list
+  });
   if (r.ledger) {
     AddHead(&rows, *r.ledger, lang);
   }

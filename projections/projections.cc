@@ -45,8 +45,11 @@ const char* const kFamilies[] = {"default",       "products", "certificates", "d
 // Bumped whenever what the projections store changes: a directory folded by
 // another version is rebuilt from the log on open rather than misread.
 // 4: certificates keep renewalEnteredOn; 5: dossiers keep their outcome,
-// products their direct entry and latest effective date, scores their rules.
-constexpr const char* kProjectionFormat = "5";
+// products their direct entry and latest effective date, scores their rules;
+// 6: products keep their support grants, changes their amount and source,
+// products and certificates the list their group code belongs to, changes
+// the points of a score's sheet.
+constexpr const char* kProjectionFormat = "6";
 
 // Flush the batch every this many events: bounds memory while catching up.
 constexpr uint64_t kEventsPerFlush = 50000;
@@ -749,6 +752,14 @@ void Projections::RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader
     c.setAnnuls(p.getEventAnnulled().getTargetSeq());
   } else if (p.isScoreRecorded()) {
     c.setStars(p.getScoreRecorded().getStars());
+    if (p.getScoreRecorded().getScore().hasSheet()) {
+      auto sheet = p.getScoreRecorded().getScore().getSheet();
+      c.setSheetSet(sheet.getSet());
+      c.setCriteria(sheet.getCriteria());
+    }
+  } else if (p.isSupportGranted()) {
+    c.setAmountVnd(p.getSupportGranted().getAmountVnd());
+    c.setSource(p.getSupportGranted().getSource());
   }
   Date effective;
   workflow::ParseDate(e.getEffective().cStr(), &effective);

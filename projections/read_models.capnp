@@ -14,6 +14,7 @@ struct ScoreRecord {
   date @4 :Text;
   seq @5 :UInt64;
   rules @6 :Text;
+  hardMissed @7 :List(Text);
 }
 
 struct DossierRecord {
@@ -48,6 +49,13 @@ struct CertificateRecord {
   renewalEnteredOn @15 :Text;  # empty unless renewalEntered
 }
 
+struct SupportRecord {
+  seq @0 :UInt64;
+  date @1 :Text;
+  source @2 :Text;
+  amountVnd @3 :UInt64;
+}
+
 # column family "products": product id -> ProductRecord, the whole folded
 # state, so that the next event evolves it without reading the log again.
 struct ProductRecord {
@@ -69,6 +77,8 @@ struct ProductRecord {
   exists @15 :Bool;
   directEntry @16 :Bool;
   lastEffective @17 :Int32;  # day number of its latest event's effective date
+  support @18 :List(SupportRecord);
+  groupList @19 :Text;
 }
 
 # column family "certificates": product id, 0x00, index (4 bytes) -> one
@@ -95,6 +105,7 @@ struct CertificateFact {
   decisionNo @17 :Text;
   name @18 :Text;
   renewalEnteredOn @19 :Int32;  # day number of the renewal dossier, when renewalEntered
+  groupList @20 :Text;          # the list `group` belongs to
 }
 
 # column family "units": code -> UnitRecord.
@@ -129,4 +140,8 @@ struct Change {
   annuls @6 :UInt64;    # for an annulment: the seq it annuls
   principal @7 :Text;
   role @8 :Text;
+  amountVnd @9 :UInt64;  # for support granted
+  source @10 :Text;      # for support granted: who paid
+  sheetSet @11 :Text;    # for a score on a sheet: its criteria set
+  criteria @12 :List(Ocop.CriterionPoints);  # and the points of each criterion
 }

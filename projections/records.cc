@@ -34,6 +34,7 @@ void Save(const ProductState& s, schema::ProductRecord::Builder out) {
   out.setSubject(s.subject);
   out.setUnit(s.unit);
   out.setGroup(static_cast<uint8_t>(s.group));
+  out.setGroupList(s.group_list);
   out.setCycleYear(static_cast<uint16_t>(s.cycle_year));
   out.setImported(s.imported);
   out.setStage(std::string(workflow::StageName(s.stage)));
@@ -43,6 +44,13 @@ void Save(const ProductState& s, schema::ProductRecord::Builder out) {
   out.setPlanApproved(s.plan_approved);
   out.setDirectEntry(s.direct_entry);
   out.setLastEffective(s.last_effective.days);
+  auto support = out.initSupport(static_cast<unsigned>(s.support.size()));
+  for (unsigned i = 0; i < support.size(); ++i) {
+    support[i].setSeq(s.support[i].seq);
+    support[i].setDate(FormatDate(s.support[i].date));
+    support[i].setSource(s.support[i].source);
+    support[i].setAmountVnd(s.support[i].amount_vnd);
+  }
   if (s.dossier) {
     out.setHasDossier(true);
     auto d = out.initDossier();
@@ -69,6 +77,8 @@ void Save(const ProductState& s, schema::ProductRecord::Builder out) {
       scores[i].setDate(FormatDate(sc.date));
       scores[i].setSeq(sc.seq);
       scores[i].setRules(sc.rules);
+      auto missed = scores[i].initHardMissed(static_cast<unsigned>(sc.hard_missed.size()));
+      for (unsigned k = 0; k < missed.size(); ++k) missed.set(k, sc.hard_missed[k]);
     }
   }
   auto certs = out.initCertificates(static_cast<unsigned>(s.certificates.size()));
@@ -102,6 +112,7 @@ ProductState Load(schema::ProductRecord::Reader in) {
   s.subject = in.getSubject().cStr();
   s.unit = in.getUnit().cStr();
   s.group = in.getGroup();
+  s.group_list = in.getGroupList().cStr();
   s.cycle_year = in.getCycleYear();
   s.imported = in.getImported();
   workflow::ParseStage(in.getStage().cStr(), &s.stage);
@@ -111,6 +122,10 @@ ProductState Load(schema::ProductRecord::Reader in) {
   s.plan_approved = in.getPlanApproved();
   s.direct_entry = in.getDirectEntry();
   s.last_effective.days = in.getLastEffective();
+  for (auto g : in.getSupport()) {
+    s.support.push_back(workflow::SupportGrant{g.getSeq(), DateOf(g.getDate()),
+                                               g.getSource().cStr(), g.getAmountVnd()});
+  }
   if (in.getHasDossier()) {
     auto d = in.getDossier();
     workflow::Dossier dossier;
@@ -132,6 +147,7 @@ ProductState Load(schema::ProductRecord::Reader in) {
       score.date = DateOf(sc.getDate());
       score.seq = sc.getSeq();
       score.rules = sc.getRules().cStr();
+      for (auto m : sc.getHardMissed()) score.hard_missed.push_back(m.cStr());
       dossier.scores.push_back(std::move(score));
     }
     s.dossier = std::move(dossier);
@@ -220,6 +236,7 @@ void SaveFact(const ProductState& p, size_t index, const SubjectState& subject,
   out.setRenewed(!c.superseded_by.empty());
   out.setUnit(p.unit);
   out.setGroup(static_cast<uint8_t>(p.group));
+  out.setGroupList(p.group_list);
   out.setSubject(p.subject);
   out.setLegalForm(subject.legal_form);
   out.setWomanOwned(subject.woman_owned);

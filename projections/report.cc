@@ -8,6 +8,7 @@
 
 #include "projections/records.h"
 #include "projections/unit_tree.h"
+#include "workflow/rules.h"
 
 namespace ocop::projections {
 
@@ -73,6 +74,10 @@ std::string ReasonName(workflow::schema::RevocationReason r) {
   return "other";
 }
 
+std::pair<std::string, int> ReportGroupKey(capnp::Text::Reader list, int code) {
+  return {list.cStr(), code};
+}
+
 bool In(int32_t day, const Period& p) { return p.from.days <= day && day <= p.to.days; }
 
 // A certificate's facts as seen from a point in time.
@@ -116,6 +121,37 @@ json TallyJson(const Tally& t) {
   Counts stars = t.by_stars;
   for (const char* s : {"3", "4", "5"}) stars.emplace(s, 0);
   return json{{"total", t.total}, {"by_stars", CountsJson(stars)}};
+}
+
+// Support granted in the period, from the changes read model (only the
+// period's days are read). A grant counts while its product's state still
+// holds it: an annulled grant drops out (at every recording point, as the
+// product's state is the current fold).
+Status AddSupport(Projections& projections, const ReportQuery& q, const UnitTree& tree,
+                  Report* out) {
+  Date to = q.period.to;
+  if (q.as_of && *q.as_of < to) to = *q.as_of;
+  if (to < q.period.from) return Status::OK();
+  std::map<std::string, std::set<uint64_t>> held;  // product -> seqs of its grants
+  Status inner;
+  Status s = projections.ForEachChange(
+      q.period.from, to, q.known_at, [&](uint64_t seq, Date, schema::Change::Reader c) {
+        if (!inner.ok() || c.getType() != "SupportGranted") return;
+        if (!q.unit.empty() && !tree.Within(c.getUnit().cStr(), q.unit, q.period.to)) return;
+        std::string product = c.getProduct().cStr();
+        auto it = held.find(product);
+        if (it == held.end()) {
+          workflow::ProductState p;
+          inner = projections.Product(product, &p);
+          if (!inner.ok()) return;
+          it = held.emplace(product, std::set<uint64_t>()).first;
+          for (const auto& g : p.support) it->second.insert(g.seq);
+        }
+        if (!it->second.count(seq)) return;
+        out->support_total_vnd += c.getAmountVnd();
+        out->support_by_source[c.getSource().cStr()] += c.getAmountVnd();
+      });
+  return s.ok() ? inner : s;
 }
 
 }  // namespace
@@ -205,6 +241,8 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
   // Indexed by the schema's LegalForm and RevocationReason.
   std::array<uint64_t, 9> by_form{};
   std::array<uint64_t, 8> by_reason{};
+  // By named group: keyed by list and code while counting, named at the end.
+  std::map<std::pair<std::string, int>, uint64_t> by_group_name;
   // Only counted, never listed: hashed, not ordered.
   std::unordered_map<std::string, workflow::LegalForm> active_subjects;
   std::unordered_set<std::string> woman_owned;
@@ -234,6 +272,7 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
       ++recognised[stars];
       ++by_entry[std::min<size_t>(static_cast<size_t>(f.getEntry()), 3)][stars];
       ++by_group[f.getGroup()];
+      ++by_group_name[ReportGroupKey(f.getGroupList(), f.getGroup())];
       ++by_form[std::min<size_t>(static_cast<size_t>(f.getLegalForm()), by_form.size() - 1)];
       ++unit.recognised;
     }
@@ -280,6 +319,10 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
   for (size_t g = 0; g < by_group.size(); ++g) {
     if (by_group[g]) out->recognised_by_group[g ? std::to_string(g) : "none"] = by_group[g];
   }
+  for (const auto& [key, n] : by_group_name) {
+    std::string name = workflow::ReportGroupOf(key.first, key.second).name;
+    out->recognised_by_group_name[name.empty() ? "none" : name] += n;
+  }
   for (size_t k = 0; k < by_form.size(); ++k) {
     if (by_form[k])
       out->recognised_by_legal_form[LegalFormName(static_cast<workflow::LegalForm>(k))] =
@@ -300,6 +343,9 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
   out->subjects_at_end = active_subjects.size();
   for (const auto& [id, form] : active_subjects) ++out->subjects_by_legal_form[LegalFormName(form)];
   out->subjects_woman_owned = woman_owned.size();
+
+  s = AddSupport(projections, q, tree, out);
+  if (!s.ok()) return s;
 
   // Targets set for the asked unit in the period's years.
   if (!q.unit.empty()) {
@@ -349,6 +395,7 @@ json ReportJson(const Report& r) {
   json recognised = TallyJson(r.recognised);
   recognised["by_entry"] = by_entry;
   recognised["by_group"] = CountsJson(r.recognised_by_group);
+  recognised["by_group_name"] = CountsJson(r.recognised_by_group_name);
   recognised["by_legal_form"] = CountsJson(r.recognised_by_legal_form);
   recognised["by_unit"] = CountsJson(r.recognised_by_unit);
   json revoked = TallyJson(r.revoked);
@@ -367,25 +414,28 @@ json ReportJson(const Report& r) {
   }
   json names = json::object();
   for (const auto& [code, name] : r.unit_names) names[code] = name;
-  return json{{"period", {{"from", FormatDate(r.period.from)}, {"to", FormatDate(r.period.to)}}},
-              {"unit", r.unit.empty() ? json(nullptr) : json(r.unit)},
-              {"as_of", r.as_of ? json(FormatDate(*r.as_of)) : json(nullptr)},
-              {"known_at", r.known_at ? json(r.known_at) : json(nullptr)},
-              {"recognised", recognised},
-              {"revoked", revoked},
-              {"expired", TallyJson(r.expired)},
-              {"active_at_end", active},
-              {"subjects_at_end",
-               {{"total", r.subjects_at_end},
-                {"by_legal_form", CountsJson(r.subjects_by_legal_form)},
-                {"woman_owned", r.subjects_woman_owned}}},
-              {"targets", targets},
-              {"unit_names", names},
-              {"ledger", r.ledger ? json{{"size", r.ledger->size},
-                                         {"root", r.ledger->root},
-                                         {"signature", r.ledger->signature},
-                                         {"key_id", r.ledger->key_id}}
-                                  : json(nullptr)}};
+  return json{
+      {"period", {{"from", FormatDate(r.period.from)}, {"to", FormatDate(r.period.to)}}},
+      {"unit", r.unit.empty() ? json(nullptr) : json(r.unit)},
+      {"as_of", r.as_of ? json(FormatDate(*r.as_of)) : json(nullptr)},
+      {"known_at", r.known_at ? json(r.known_at) : json(nullptr)},
+      {"recognised", recognised},
+      {"revoked", revoked},
+      {"expired", TallyJson(r.expired)},
+      {"active_at_end", active},
+      {"subjects_at_end",
+       {{"total", r.subjects_at_end},
+        {"by_legal_form", CountsJson(r.subjects_by_legal_form)},
+        {"woman_owned", r.subjects_woman_owned}}},
+      {"targets", targets},
+      {"support",
+       {{"total_vnd", r.support_total_vnd}, {"by_source", CountsJson(r.support_by_source)}}},
+      {"unit_names", names},
+      {"ledger", r.ledger ? json{{"size", r.ledger->size},
+                                 {"root", r.ledger->root},
+                                 {"signature", r.ledger->signature},
+                                 {"key_id", r.ledger->key_id}}
+                          : json(nullptr)}};
 }
 
 Status BuildCohort(Projections& projections, int year, Date as_of, const std::string& unit,

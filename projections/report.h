@@ -4,8 +4,8 @@
 #pragma once
 
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +52,9 @@ struct Report {
   Tally recognised;
   std::map<std::string, Tally> recognised_by_entry;  // new, renewal, upgrade, import
   Counts recognised_by_group, recognised_by_legal_form, recognised_by_unit;
+  // By the group's name in the list reports count by (QĐ 919), whatever
+  // list each product was classified under; "none" when it maps to none.
+  Counts recognised_by_group_name;
   Tally revoked;
   Counts revoked_by_reason;
   Tally expired;
@@ -68,6 +71,9 @@ struct Report {
     std::optional<double> actual;  // none for indicators the ledger cannot count
   };
   std::vector<TargetRow> targets;
+  // Support granted in the period (effective date), by source.
+  uint64_t support_total_vnd = 0;
+  Counts support_by_source;
   std::map<std::string, std::string> unit_names;  // for the units named above
   // The signed tree head of the log the report was computed from.
   struct Head {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "workflow/rules.h"
+
 namespace ocop::projections {
 
 using workflow::FormatDate;
@@ -30,6 +32,16 @@ nlohmann::ordered_json DossierJson(const workflow::ProductState& p) {
   return j;
 }
 
+// A group code is shown with its name and the list it belongs to ("QĐ 919").
+nlohmann::ordered_json GroupNameJson(const workflow::ProductState& p) {
+  std::string name = p.group ? workflow::GroupName(p.group_list, p.group) : "";
+  return name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(name);
+}
+nlohmann::ordered_json GroupListJson(const workflow::ProductState& p) {
+  auto list = p.group ? workflow::FindGroupList(p.group_list) : std::nullopt;
+  return list ? nlohmann::ordered_json(list->getName().cStr()) : nlohmann::ordered_json(nullptr);
+}
+
 }  // namespace
 
 nlohmann::ordered_json StatusJson(const workflow::ProductState& p, workflow::Date as_of) {
@@ -40,6 +52,8 @@ nlohmann::ordered_json StatusJson(const workflow::ProductState& p, workflow::Dat
          {"subject", p.subject},
          {"unit", p.unit},
          {"group", p.group == 0 ? json(nullptr) : json(p.group)},
+         {"group_name", GroupNameJson(p)},
+         {"group_list", GroupListJson(p)},
          {"stage", std::string(workflow::StageName(p.StageOn(as_of)))},
          {"stars", active ? json(active->stars) : json(nullptr)},
          {"as_of", FormatDate(as_of)}};

@@ -32,21 +32,22 @@ Status MakeBundle(ledger::Ledger* ledger, const std::string& product, json* out)
     for (const auto& h : p.path) path.push_back(ToHex(h));
     events.push_back(json{{"seq", seq}, {"leaf", Base64(bytes)}, {"path", path}});
   }
-  *out = json{{"format", kBundleFormat},
-              {"product", product},
-              {"stream", workflow::ProductStream(product)},
-              {"tree_head",
-               {{"size", head.size},
-                {"root", ToHex(head.root)},
-                {"signature", Base64(head.signature)},
-                {"key_id", head.key_id_hex}}},
-              {"public_key", Base64(ledger->signer().public_key())},
-              {"public_key_pem", ledger->signer().PublicKeyPem()},
-              {"signed_message",
-               "\"OCOP-TREE-HEAD-V1\" || 0x00 || size (8 bytes big-endian) || root (32 bytes)"},
-              {"events", events},
-              {"schema", {{"ledger/event.capnp", EventSchemaText()},
-                          {"workflow/ocop.capnp", OcopSchemaText()}}}};
+  *out = json{
+      {"format", kBundleFormat},
+      {"product", product},
+      {"stream", workflow::ProductStream(product)},
+      {"tree_head",
+       {{"size", head.size},
+        {"root", ToHex(head.root)},
+        {"signature", Base64(head.signature)},
+        {"key_id", head.key_id_hex}}},
+      {"public_key", Base64(ledger->signer().public_key())},
+      {"public_key_pem", ledger->signer().PublicKeyPem()},
+      {"signed_message",
+       "\"OCOP-TREE-HEAD-V1\" || 0x00 || size (8 bytes big-endian) || root (32 bytes)"},
+      {"events", events},
+      {"schema",
+       {{"ledger/event.capnp", EventSchemaText()}, {"workflow/ocop.capnp", OcopSchemaText()}}}};
   return Status::OK();
 }
 
@@ -62,7 +63,8 @@ Status VerifyBundle(const nlohmann::json& b, json* report) {
   const std::string product = str(b, "product");
   const std::string stream = "product/" + product;
   const auto& head = b.contains("tree_head") ? b["tree_head"] : nlohmann::json::object();
-  uint64_t size = head.contains("size") && head["size"].is_number_unsigned() ? head["size"].get<uint64_t>() : 0;
+  uint64_t size =
+      head.contains("size") && head["size"].is_number_unsigned() ? head["size"].get<uint64_t>() : 0;
   Hash root{};
   bool root_ok = FromHex(str(head, "root"), &root);
   if (!root_ok) problem("tree_head.root is not 64 hexadecimal digits");
@@ -80,7 +82,8 @@ Status VerifyBundle(const nlohmann::json& b, json* report) {
     if (!signature_ok) problem("the tree head signature does not verify with public_key");
   }
   uint64_t checked = 0, expect_version = 1, last_seq = 0;
-  const auto& events = b.contains("events") && b["events"].is_array() ? b["events"] : nlohmann::json::array();
+  const auto& events =
+      b.contains("events") && b["events"].is_array() ? b["events"] : nlohmann::json::array();
   for (size_t i = 0; i < events.size(); ++i) {
     const auto& ev = events[i];
     std::string where = "events[" + std::to_string(i) + "]";
@@ -96,11 +99,14 @@ Status VerifyBundle(const nlohmann::json& b, json* report) {
     }
     auto e = view.event();
     uint64_t seq = e.getSeq();
-    if (ev.contains("seq") && ev["seq"] != seq) problem(where + ".seq does not match the event's own");
-    if (std::string(e.getStream().cStr()) != stream) problem(where + " belongs to " + e.getStream().cStr());
+    if (ev.contains("seq") && ev["seq"] != seq)
+      problem(where + ".seq does not match the event's own");
+    if (std::string(e.getStream().cStr()) != stream)
+      problem(where + " belongs to " + e.getStream().cStr());
     if (e.getVersion() != expect_version) {
-      problem(where + " is version " + std::to_string(e.getVersion()) + " of the stream; expected " +
-              std::to_string(expect_version) + " (an event is missing or out of order)");
+      problem(where + " is version " + std::to_string(e.getVersion()) +
+              " of the stream; expected " + std::to_string(expect_version) +
+              " (an event is missing or out of order)");
     }
     expect_version = e.getVersion() + 1;
     if (seq <= last_seq) problem(where + " is not after the event before it");
@@ -113,14 +119,16 @@ Status VerifyBundle(const nlohmann::json& b, json* report) {
       path.push_back(x);
     }
     if (!path_ok || seq == 0 ||
-        !ledger::merkle::VerifyInclusion(ledger::merkle::LeafHash(bytes), seq - 1, size, path, root)) {
+        !ledger::merkle::VerifyInclusion(ledger::merkle::LeafHash(bytes), seq - 1, size, path,
+                                         root)) {
       problem(where + " (event " + std::to_string(seq) + ") is not in the signed tree");
       continue;
     }
     ++checked;
   }
   if (events.empty()) problem("the bundle holds no events");
-  bool schema_ok = b.contains("schema") && b["schema"].is_object() && b["schema"].contains("workflow/ocop.capnp");
+  bool schema_ok = b.contains("schema") && b["schema"].is_object() &&
+                   b["schema"].contains("workflow/ocop.capnp");
   if (!schema_ok) problem("the bundle carries no schema");
   *report = json{{"ok", problems.empty()},
                  {"product", product},
@@ -131,8 +139,8 @@ Status VerifyBundle(const nlohmann::json& b, json* report) {
                  {"signature_ok", signature_ok},
                  {"problems", problems}};
   if (!problems.empty()) {
-    return Status::Tampered("the bundle of '" + product + "' fails verification: " +
-                            problems[0].get<std::string>());
+    return Status::Tampered("the bundle of '" + product +
+                            "' fails verification: " + problems[0].get<std::string>());
   }
   return Status::OK();
 }

@@ -20,9 +20,10 @@ std::string FormatTimestamp(int64_t micros) {
   int64_t rest = local - days * 86400000000;
   std::string date = workflow::FormatDate(workflow::Date{static_cast<int32_t>(days)});
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%sT%02lld:%02lld:%02lld.%06lld+07:00", date.c_str(),
-                static_cast<long long>(rest / 3600000000), static_cast<long long>(rest / 60000000 % 60),
-                static_cast<long long>(rest / 1000000 % 60), static_cast<long long>(rest % 1000000));
+  std::snprintf(
+      buf, sizeof buf, "%sT%02lld:%02lld:%02lld.%06lld+07:00", date.c_str(),
+      static_cast<long long>(rest / 3600000000), static_cast<long long>(rest / 60000000 % 60),
+      static_cast<long long>(rest / 1000000 % 60), static_cast<long long>(rest % 1000000));
   return buf;
 }
 
@@ -35,8 +36,8 @@ json EventJson(std::string_view bytes) {
   return j;
 }
 
-Status ProductHistory(ledger::Ledger* ledger, const std::string& product,
-                      const HistoryOptions& o, json* out) {
+Status ProductHistory(ledger::Ledger* ledger, const std::string& product, const HistoryOptions& o,
+                      json* out) {
   workflow::StreamFold fold;
   Status s = workflow::LoadStream(ledger, workflow::ProductStream(product), &fold, o.at.known_at);
   if (!s.ok()) return s;

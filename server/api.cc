@@ -381,6 +381,13 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
     if (!s.ok()) return FromStatus(req, s);
     return JsonReply(req, 200, json{{"from", from}, {"size", ledger_->Size()}, {"events", events}});
   }
+  if (p == "/v1/criteria") {
+    *route = "/v1/criteria";
+    cli::Json out;
+    Status s = cli::QueryCriteria(cli::CriteriaQuery{t.Get("on"), t.Get("set")}, &out);
+    if (!s.ok()) return FromStatus(req, s);
+    return JsonReply(req, 200, out);
+  }
   if (p == "/v1/public-key") {
     *route = "/v1/public-key";
     return JsonReply(req, 200,

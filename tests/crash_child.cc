@@ -44,15 +44,18 @@ int main(int argc, char** argv) {
           capnp::MallocMessageBuilder m;
           m.initRoot<schema::Actor>().setPrincipal(std::string(100, 'x'));
           auto flat = capnp::messageToFlatArray(m);
-          e.payload.assign(reinterpret_cast<const char*>(flat.asBytes().begin()), flat.asBytes().size());
+          e.payload.assign(reinterpret_cast<const char*>(flat.asBytes().begin()),
+                           flat.asBytes().size());
           req.events.push_back(std::move(e));
         }
         AppendResult r;
         if (!l->Append(req, &r).ok()) return;
         char line[96];
-        int len = std::snprintf(line, sizeof line, "ack %llu %llu %d\n", static_cast<unsigned long long>(batch),
+        int len = std::snprintf(line, sizeof line, "ack %llu %llu %d\n",
+                                static_cast<unsigned long long>(batch),
                                 static_cast<unsigned long long>(r.seqs.front()), count);
-        if (write(1, line, static_cast<size_t>(len)) != len) return;  // one write: never interleaved
+        if (write(1, line, static_cast<size_t>(len)) != len)
+          return;  // one write: never interleaved
       }
     });
   }

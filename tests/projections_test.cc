@@ -226,7 +226,7 @@ Seqs Populate(World& w) {
           {{"product", "P-NEW"},
            {"category", "bao bì"},
            {"amount_vnd", 30000000},
-           {"source", "ngân sách tỉnh"}});
+           {"source", "province"}});
     }
     for (const Idea& i : ideas) {
       run(y + "-08-01", "SubmitDossier",

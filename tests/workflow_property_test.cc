@@ -708,7 +708,7 @@ class Run {
         j["product"] = id;
         j["category"] = "bao bì";
         j["amount_vnd"] = rng_.Chance(0.9) ? rng_.Between(1, 300) * 1000000ll : 0;
-        j["source"] = "ngân sách tỉnh";
+        j["source"] = "province";
         break;
       case 5: {
         j["type"] = "SubmitDossier";

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "workflow/admissible.h"
+#include "workflow/criteria.h"
 #include "workflow/json.h"
 #include "workflow/rules.h"
 
@@ -82,6 +83,22 @@ std::string Points(double v) {
   return buf;
 }
 
+std::string Join(const std::vector<std::string>& items) {
+  std::string s;
+  for (const std::string& i : items) s += (s.empty() ? "" : ", ") + i;
+  return s;
+}
+
+// An amount as officials write it: "300.000.000 VND".
+std::string Vnd(uint64_t v) {
+  std::string digits = std::to_string(v), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += '.';
+    out += digits[i];
+  }
+  return out + " VND";
+}
+
 // A decision names each product once; checked before any item's own checks.
 template <typename Items>
 Status NoProductTwice(Items items) {
@@ -111,8 +128,6 @@ class Decider {
                      bool allow_retired = false);
   Status RequireProduct(const std::string& id, const std::string& field, const ProductState** p);
   Status RequireSubject(const std::string& id);
-  // A product group of the rules in force on the act's date.
-  Status RequireGroup(int group);
   // The product as it stood on the act's date (workflow/admissible.h): `now`
   // itself unless the act is dated before the product's latest event.
   Status ProductOnDate(const ProductState& now, const ProductState** out);
@@ -183,6 +198,16 @@ class Decider {
   Status FileDispute(C::Body::Reader);
   Status ResolveDispute(C::Body::Reader);
   Status SetTarget(C::Body::Reader);
+  Status SetSupportCap(C::Body::Reader);
+  // The parts of a RecordScore: its sheet's sums, checked against the
+  // criteria set, or the parts given; and what its hard criteria allow.
+  Status ReadSheet(schema::RecordScore::Reader c, Rules rules, const ProductState& p,
+                   SheetResult* out);
+  // A group code with its list (`list_id`, or the default on `date`): the
+  // list chosen, or InvalidArgument naming the codes allowed.
+  Status CheckGroup(int group, const std::string& list_id, Date date, std::string* list);
+  // The province `unit` lies in on the effective date (empty if none).
+  Status ProvinceOf(const std::string& unit, std::string* out);
 
   Status RequireCertificateInForce(const std::string& product, const std::string& what);
 
@@ -308,16 +333,6 @@ Status Decider::RequireSubject(const std::string& id) {
   if (!subj->exists) {
     return Status::InvalidArgument("field 'subject': unknown producer " + Quote(id) +
                                    "; register it first with RegisterSubject");
-  }
-  return Status::OK();
-}
-
-Status Decider::RequireGroup(int group) {
-  auto rules = RulesInForce(effective_);
-  if (!rules || !GroupExists(*rules, group)) {
-    return Status::InvalidArgument("field 'group' must be one of " +
-                                   (rules ? DescribeGroups(*rules) : std::string("1-6")) +
-                                   "; got " + std::to_string(group));
   }
   return Status::OK();
 }
@@ -555,6 +570,8 @@ Status Decider::Dispatch() {
       return ResolveDispute(b);
     case C::Body::SET_TARGET:
       return SetTarget(b);
+    case C::Body::SET_SUPPORT_CAP:
+      return SetSupportCap(b);
   }
   return Status::InvalidArgument("unknown command type");
 }
@@ -749,11 +766,10 @@ Status Decider::RegisterIdea(C::Body::Reader b) {
   const UnitState* u = nullptr;
   s = RequireUnit(unit, "unit", &u);
   if (!s.ok()) return s;
-  auto rules = RulesInForce(effective_);
-  if (c.getGroup() != 0 && rules && !GroupExists(*rules, c.getGroup())) {
-    return Status::InvalidArgument("field 'group' must be one of " + DescribeGroups(*rules) +
-                                   " under " + rules->getTitle().cStr() + "; got " +
-                                   std::to_string(c.getGroup()));
+  std::string list;
+  if (c.getGroup() != 0) {
+    s = CheckGroup(c.getGroup(), c.getGroupList().cStr(), effective_, &list);
+    if (!s.ok()) return s;
   }
   s = Authorize({Role::OFFICER}, unit, "register product ideas");
   if (!s.ok()) return s;
@@ -761,6 +777,7 @@ Status Decider::RegisterIdea(C::Body::Reader b) {
   Emit(ProductStream(id), [&](schema::Payload::Builder p) {
     auto r = p.initIdeaRegistered();
     r.setIdea(c);
+    r.getIdea().setGroupList(list);
     r.setResubmission(resubmission);
   });
   return Status::OK();
@@ -791,21 +808,37 @@ Status Decider::RegisterProduct(C::Body::Reader b) {
   const UnitState* u = nullptr;
   s = RequireUnit(unit, "unit", &u);
   if (!s.ok()) return s;
-  s = RequireGroup(c.getGroup());
+  std::string list;
+  s = CheckGroup(c.getGroup(), c.getGroupList().cStr(), effective_, &list);
   if (!s.ok()) return s;
   s = Authorize({Role::OFFICER}, unit, "register products");
   if (!s.ok()) return s;
   ExpectProduct(id, version);
-  Emit(ProductStream(id), [&](schema::Payload::Builder p) { p.setProductRegistered(c); });
+  Emit(ProductStream(id), [&](schema::Payload::Builder p) {
+    p.setProductRegistered(c);
+    p.getProductRegistered().setGroupList(list);
+  });
   return Status::OK();
 }
 
 Status Decider::ClassifyProduct(C::Body::Reader b) {
   auto c = b.getClassifyProduct();
-  Status s = RequireGroup(c.getGroup());
+  if (c.getGroupList().size() == 0 && !RulesInForce(effective_)) {
+    return Status::InvalidArgument(
+        "field 'group' must be one of 1-6 of a list of product "
+        "groups; no rules were in force on " +
+        FormatDate(effective_) +
+        " to choose one: name it in "
+        "'group_list'");
+  }
+  std::string list;
+  Status s = CheckGroup(c.getGroup(), c.getGroupList().cStr(), effective_, &list);
   if (!s.ok()) return s;
   return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "classify products",
-                    [&](schema::Payload::Builder p) { p.setProductClassified(c); });
+                    [&](schema::Payload::Builder p) {
+                      p.setProductClassified(c);
+                      p.getProductClassified().setGroupList(list);
+                    });
 }
 
 Status Decider::ReviewIdea(C::Body::Reader b) {
@@ -837,22 +870,108 @@ Status Decider::ReviewPlan(C::Body::Reader b) {
                     [&](schema::Payload::Builder p) { p.setPlanReviewed(c); });
 }
 
+// The sources support may come from (DOMAIN.md: central, provincial,
+// district budget, the producer's own, credit).
+const char* const kSupportSources[] = {"central",  "province", "district", "commune",
+                                       "producer", "credit",   "other"};
+
 Status Decider::GrantSupport(C::Body::Reader b) {
   auto c = b.getGrantSupport();
   if (c.getAmountVnd() == 0) return Status::InvalidArgument("field 'amount_vnd' must be positive");
+  std::string source = c.getSource().cStr();
+  if (std::find_if(std::begin(kSupportSources), std::end(kSupportSources),
+                   [&](const char* k) { return source == k; }) == std::end(kSupportSources)) {
+    std::string allowed;
+    for (const char* k : kSupportSources) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
+    return Status::InvalidArgument("field 'source' must be one of " + allowed + "; got " +
+                                   Quote(source));
+  }
   const ProductState* p = nullptr;
   Status s = RequireProduct(c.getProduct().cStr(), "product", &p);
   if (!s.ok()) return s;
   const ProductState* on_date = nullptr;
   s = ProductOnDate(*p, &on_date);
   if (!s.ok()) return s;
-  if (!on_date->plan_approved) {
+  // Support reaches products with an approved plan and, by star level, rated
+  // and imported ones (Cà Mau, Trà Vinh).
+  if (!on_date->plan_approved && on_date->certificates.empty()) {
     return Status::Refused("product " + Quote(p->id) +
-                           " has no approved business plan; state support is only for approved "
-                           "plans");
+                           " has neither an approved business plan nor a certificate; state "
+                           "support is only for approved plans and rated products");
+  }
+  if (StateBudgetSource(source)) {
+    std::string province;
+    s = ProvinceOf(p->unit, &province);
+    if (!s.ok()) return s;
+    const UnitState* u = nullptr;
+    if (!province.empty()) {
+      s = view_.Unit(province, &u);
+      if (!s.ok()) return s;
+    }
+    const uint64_t cap = u ? u->SupportCapOn(effective_).value_or(0) : 0;  // 0: none
+    const uint64_t granted = p->StateSupportVnd();
+    if (cap && granted + c.getAmountVnd() > cap) {
+      uint64_t remaining = granted < cap ? cap - granted : 0;
+      return Status::Refused("support of " + Vnd(c.getAmountVnd()) + " to product " + Quote(p->id) +
+                             " exceeds the cap of " + Vnd(cap) +
+                             " of state support per product that province " + Quote(province) +
+                             " sets on " + FormatDate(effective_) + ": " + Vnd(granted) +
+                             " already granted, " + Vnd(remaining) + " remaining");
+    }
   }
   return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "grant support",
                     [&](schema::Payload::Builder pb) { pb.setSupportGranted(c); });
+}
+
+Status Decider::SetSupportCap(C::Body::Reader b) {
+  auto c = b.getSetSupportCap();
+  std::string code = c.getUnit().cStr();
+  const UnitState* u = nullptr;
+  Status s = RequireUnit(code, "unit", &u);
+  if (!s.ok()) return s;
+  if (u->level != UnitLevel::PROVINCE) {
+    return Status::InvalidArgument("field 'unit': " + Quote(code) +
+                                   " is not a province; a cap on support per product is a "
+                                   "province's rule");
+  }
+  s = Authorize({Role::ADMIN, Role::AUTHORITY}, code, "set the support cap");
+  if (!s.ok()) return s;
+  Emit(UnitStream(code), [&](schema::Payload::Builder pb) { pb.setSupportCapSet(c); });
+  return Status::OK();
+}
+
+Status Decider::CheckGroup(int group, const std::string& list_id, Date date, std::string* list) {
+  Status s = ChooseGroupList(list_id, date, list);
+  if (!s.ok()) return s;
+  auto l = FindGroupList(*list);
+  if (!l || !GroupExists(*l, group)) {
+    return Status::InvalidArgument("field 'group' must be one of " +
+                                   (l ? DescribeGroups(*l) : std::string()) + "; got " +
+                                   std::to_string(group));
+  }
+  return Status::OK();
+}
+
+Status Decider::ProvinceOf(const std::string& unit, std::string* out) {
+  out->clear();
+  std::string cur = unit;
+  for (int guard = 0; guard < 16 && !cur.empty(); ++guard) {
+    const UnitState* u = nullptr;
+    Status s = view_.Unit(cur, &u);
+    if (!s.ok()) return s;
+    if (!u->exists) return Status::OK();
+    if (u->level == UnitLevel::PROVINCE) {
+      // A province merged by the act's date answers through its successor.
+      if (u->retired && u->retired_on <= effective_ && !u->successor.empty()) {
+        cur = u->successor;
+        continue;
+      }
+      *out = cur;
+      return Status::OK();
+    }
+    cur = u->parent;
+  }
+  return Status::OK();
 }
 
 Status Decider::SubmitDossier(C::Body::Reader b) {
@@ -966,11 +1085,13 @@ Status Decider::RecordScore(C::Body::Reader b) {
     return Status::Refused("no OCOP scoring rules were in force on " + FormatDate(effective_) +
                            " (the first are QĐ 1048 of 2019-08-21)");
   }
-  auto parts = c.getParts();
+  SheetResult sheet;
+  s = ReadSheet(c, *rules, *p, &sheet);
+  if (!s.ok()) return s;
   const std::pair<const char*, std::pair<double, double>> checks[] = {
-      {"A", {parts.getA(), rules->getMaxA()}},
-      {"B", {parts.getB(), rules->getMaxB()}},
-      {"C", {parts.getC(), rules->getMaxC()}}};
+      {"A", {sheet.a, rules->getMaxA()}},
+      {"B", {sheet.b, rules->getMaxB()}},
+      {"C", {sheet.c, rules->getMaxC()}}};
   for (const auto& [name, vm] : checks) {
     if (!(vm.first >= 0 && vm.first <= vm.second)) {
       char buf[64];
@@ -1014,12 +1135,20 @@ Status Decider::RecordScore(C::Body::Reader b) {
              ? "its dossier was forwarded to the " + std::string(LevelName(*forwarded)) + " level"
              : std::string("the central level scores only forwarded dossiers")));
   }
-  double total = parts.getA() + parts.getB() + parts.getC();
-  int stars = StarsFor(*rules, total, c.getMandatoryMet());
+  double total = sheet.a + sheet.b + sheet.c;
+  int stars = std::min(StarsFor(*rules, total, c.getMandatoryMet()), sheet.max_stars);
   CouncilLevel level = council->level;
   Emit(ProductStream(p->id), [&](schema::Payload::Builder pb) {
     auto r = pb.initScoreRecorded();
     r.setScore(c);
+    if (!c.hasParts()) {  // the sheet's sums
+      auto parts = r.getScore().initParts();
+      parts.setA(sheet.a);
+      parts.setB(sheet.b);
+      parts.setC(sheet.c);
+    }
+    auto missed = r.initHardMissed(static_cast<unsigned>(sheet.hard_missed.size()));
+    for (unsigned i = 0; i < missed.size(); ++i) missed.set(i, sheet.hard_missed[i]);
     r.setCouncilLevel(level);
     r.setTotal(total);
     r.setStars(static_cast<uint8_t>(stars));
@@ -1033,6 +1162,63 @@ Status Decider::RecordScore(C::Body::Reader b) {
                    council_id + ", below the " + std::to_string(rules->getRecognisedFrom()) +
                    "★ that are recognised",
                nullptr);
+  }
+  return Status::OK();
+}
+
+Status Decider::ReadSheet(schema::RecordScore::Reader c, Rules rules, const ProductState& p,
+                          SheetResult* out) {
+  *out = SheetResult();
+  if (!c.hasSheet()) {
+    if (!c.hasParts()) {
+      return Status::InvalidArgument("missing field 'parts': give the parts A, B, C or a 'sheet'");
+    }
+    out->a = c.getParts().getA();
+    out->b = c.getParts().getB();
+    out->c = c.getParts().getC();
+    return Status::OK();
+  }
+  std::string id = c.getSheet().getSet().cStr();
+  const CriteriaSet* set = FindCriteriaSet(id);
+  bool in_force = set && SetAppliesTo(*set, rules);
+  if (!in_force) {
+    std::string sets;
+    for (const CriteriaSet* k : CriteriaSetsOn(effective_)) {
+      sets += (sets.empty() ? "" : ", ") + k->id + (k->complete ? "" : " (partial)");
+    }
+    return Status::InvalidArgument(
+        "field 'sheet.set': " + Quote(id) + " is not a criteria set of " + rules.getTitle().cStr() +
+        ", in force on " + FormatDate(effective_) +
+        "; its sets: " + (sets.empty() ? std::string("none") : sets) + " (ocop criteria)");
+  }
+  if (!SetScoresGroup(*set, p.group_list, p.group)) {
+    return Status::Refused("criteria set " + Quote(id) + " does not score product " + Quote(p.id) +
+                           " of group " + std::to_string(p.group) + " " +
+                           GroupName(p.group_list, p.group) + "; use the set of its group");
+  }
+  if (!set->complete) {
+    return Status::Refused("criteria set " + Quote(id) +
+                           " is partial (not every criterion of the decree's annex is in it), "
+                           "so it cannot decide stars; record the parts instead");
+  }
+  std::vector<std::pair<std::string, double>> points;
+  for (auto k : c.getSheet().getCriteria()) points.emplace_back(k.getId().cStr(), k.getPoints());
+  Status s = ScoreSheet(*set, points, out);
+  if (!s.ok()) return s;
+  if (c.hasParts()) {
+    auto parts = c.getParts();
+    const std::pair<const char*, std::pair<double, double>> given[] = {
+        {"A", {parts.getA(), out->a}},
+        {"B", {parts.getB(), out->b}},
+        {"C", {parts.getC(), out->c}}};
+    for (const auto& [name, gs] : given) {
+      if (std::fabs(gs.first - gs.second) > 1e-9) {
+        return Status::InvalidArgument("field 'parts." + std::string(name) + "' is " +
+                                       Points(gs.first) + " but the sheet's criteria of part " +
+                                       name + " add up to " + Points(gs.second) +
+                                       "; leave 'parts' out or make them agree");
+      }
+    }
   }
   return Status::OK();
 }
@@ -1174,7 +1360,11 @@ Status Decider::ApproveResults(C::Body::Reader b) {
     if (stars > best->stars) {
       return Status::Refused(where + "the decision gives " + std::to_string(stars) +
                              " stars but council " + Quote(best->council) + " scored " +
-                             std::to_string(best->stars) + " (total " + Points(best->total) + ")");
+                             std::to_string(best->stars) + " (total " + Points(best->total) +
+                             (best->hard_missed.empty()
+                                  ? std::string()
+                                  : "; hard criteria missed: " + Join(best->hard_missed)) +
+                             ")");
     }
     std::string cert_no = item.getCertificate().cStr();
     if (cert_no.empty()) return Status::InvalidArgument(where + "certificate must not be empty");
@@ -1468,15 +1658,16 @@ Status Decider::ImportCertificate(C::Body::Reader b) {
     return Status::InvalidArgument(
         "field 'stars' must be from 3 to 5: only recognised products hold certificates");
   }
-  if (c.getGroup() < 1 || c.getGroup() > 6) {
-    return Status::InvalidArgument("field 'group' must be from 1 to 6");
-  }
   if (c.getCertificate().size() == 0) {
     return Status::InvalidArgument("field 'certificate' must not be empty");
   }
   DecisionRef decision = ToDecisionRef(c.getDecision());
   const UnitState* issuer = nullptr;
   s = RequireUnit(decision.issuer, "decision.issuer", &issuer, /*allow_retired=*/true);
+  if (!s.ok()) return s;
+  // The group as the certifying decision classified it.
+  std::string list;
+  s = CheckGroup(c.getGroup(), c.getGroupList().cStr(), decision.date, &list);
   if (!s.ok()) return s;
   s = Authorize({Role::ADMIN, Role::AUTHORITY}, unit, "import certificates");
   if (!s.ok()) return s;
@@ -1497,6 +1688,7 @@ Status Decider::ImportCertificate(C::Body::Reader b) {
     cert.setSubject(subject);
     cert.setName(c.getName());
     cert.setGroup(c.getGroup());
+    cert.setGroupList(list);
     cert.setUnit(unit);
   });
   return Status::OK();

@@ -1,8 +1,9 @@
 #include "workflow/state.h"
 
-#include "workflow/json.h"
-
 #include <algorithm>
+
+#include "workflow/json.h"
+#include "workflow/rules.h"
 
 namespace ocop::workflow {
 
@@ -113,6 +114,26 @@ std::string_view ProductState::CertificateStateOn(Date date) const {
   return "lapsed";
 }
 
+bool StateBudgetSource(std::string_view source) {
+  return source == "central" || source == "province" || source == "district" || source == "commune";
+}
+
+uint64_t ProductState::StateSupportVnd() const {
+  uint64_t sum = 0;
+  for (const SupportGrant& g : support) {
+    if (StateBudgetSource(g.source)) sum += g.amount_vnd;
+  }
+  return sum;
+}
+
+std::optional<uint64_t> UnitState::SupportCapOn(Date date) const {
+  std::optional<uint64_t> cap;
+  for (const auto& [from, vnd] : support_caps) {
+    if (from <= date) cap = vnd == 0 ? std::nullopt : std::optional<uint64_t>(vnd);
+  }
+  return cap;
+}
+
 Stage ProductState::StageOn(Date date) const {
   const Certificate* c = Current();
   if (stage == Stage::kCertified && c && date > c->valid_until) return Stage::kExpired;
@@ -120,6 +141,13 @@ Stage ProductState::StageOn(Date date) const {
 }
 
 namespace {
+
+// The list a recorded group code belongs to. Events recorded before lists
+// were named carry none: theirs is the default of the rules on their date.
+std::string GroupListOf(int group, capnp::Text::Reader recorded, Date date) {
+  if (group == 0) return "";
+  return recorded.size() ? recorded.cStr() : DefaultGroupList(date);
+}
 
 // The recorded stage is that of the latest-dated act. An act recorded late
 // and dated before it (filling in the history, which the decider admits
@@ -163,6 +191,7 @@ ProductState Evolve(ProductState s, const EventRef& e) {
       s.subject = idea.getSubject().cStr();
       s.unit = idea.getUnit().cStr();
       s.group = idea.getGroup();
+      s.group_list = GroupListOf(idea.getGroup(), idea.getGroupList(), e.effective);
       s.cycle_year = idea.getCycleYear();
       SetStage(&s, Stage::kIdeaRegistered, e.effective);
       break;
@@ -176,11 +205,13 @@ ProductState Evolve(ProductState s, const EventRef& e) {
       s.subject = r.getSubject().cStr();
       s.unit = r.getUnit().cStr();
       s.group = r.getGroup();
+      s.group_list = GroupListOf(s.group, r.getGroupList(), e.effective);
       SetStage(&s, Stage::kRegistered, e.effective);
       break;
     }
     case P::PRODUCT_CLASSIFIED:
       s.group = p.getProductClassified().getGroup();
+      s.group_list = GroupListOf(s.group, p.getProductClassified().getGroupList(), e.effective);
       break;
     case P::IDEA_REVIEWED:
       if (p.getIdeaReviewed().getOutcome() == schema::IdeaOutcome::SELECTED) {
@@ -201,9 +232,12 @@ ProductState Evolve(ProductState s, const EventRef& e) {
                    : Stage::kPlanRejected,
                e.effective);
       break;
-    case P::SUPPORT_GRANTED:
-      s.support_vnd += p.getSupportGranted().getAmountVnd();
+    case P::SUPPORT_GRANTED: {
+      auto g = p.getSupportGranted();
+      s.support_vnd += g.getAmountVnd();
+      s.support.push_back(SupportGrant{e.seq, e.effective, g.getSource().cStr(), g.getAmountVnd()});
       break;
+    }
     case P::DOSSIER_SUBMITTED: {
       auto d = p.getDossierSubmitted();
       Dossier dossier;
@@ -237,6 +271,7 @@ ProductState Evolve(ProductState s, const EventRef& e) {
       score.date = e.effective;
       score.seq = e.seq;
       score.rules = r.getRules().cStr();
+      for (auto m : r.getHardMissed()) score.hard_missed.push_back(m.cStr());
       s.dossier->scores.push_back(std::move(score));
       SetStage(&s, Stage::kScored, e.effective);
       break;
@@ -260,6 +295,9 @@ ProductState Evolve(ProductState s, const EventRef& e) {
         s.subject = c.getSubject().cStr();
         s.name = c.getName().cStr();
         s.group = c.getGroup();
+        Date decided;
+        ParseDate(c.getDecision().getDate().cStr(), &decided);
+        s.group_list = GroupListOf(s.group, c.getGroupList(), decided);
         s.unit = c.getUnit().cStr();
       }
       Certificate cert;
@@ -322,6 +360,13 @@ UnitState Evolve(UnitState s, const EventRef& e) {
     s.retired = true;
     s.successor = p.getUnitRetired().getSuccessor().cStr();
     s.retired_on = e.effective;
+  } else if (p.isSupportCapSet()) {
+    // Kept in date order, so that a cap back-dated between two others
+    // governs only its own days.
+    auto at =
+        std::upper_bound(s.support_caps.begin(), s.support_caps.end(), e.effective,
+                         [](Date d, const std::pair<Date, uint64_t>& c) { return d < c.first; });
+    s.support_caps.insert(at, {e.effective, p.getSupportCapSet().getCapVnd()});
   }
   return s;
 }

@@ -28,6 +28,31 @@ constexpr uint64_t kJsonDiscriminator = 0xcfa794e8d19a0162ull;
 constexpr uint64_t kOptional = 0xe2a7c4d1b3f50a11ull;
 constexpr uint64_t kDate = 0xa96b3e5d2c1f8047ull;
 constexpr uint64_t kEventOnly = 0xb7edcd42d353317dull;
+constexpr uint64_t kPointsById = 0xc3f1a2b4d5e60718ull;
+
+// A List(CriterionPoints) as a JSON object, criterion id to points, the way a
+// scoring sheet is written.
+struct PointsByIdHandler : capnp::JsonCodec::Handler<capnp::List<schema::CriterionPoints>> {
+  void encode(const capnp::JsonCodec&, capnp::List<schema::CriterionPoints>::Reader input,
+              capnp::JsonValue::Builder output) const override {
+    auto fields = output.initObject(input.size());
+    for (unsigned i = 0; i < input.size(); ++i) {
+      fields[i].setName(input[i].getId());
+      fields[i].initValue().setNumber(input[i].getPoints());
+    }
+  }
+  capnp::Orphan<capnp::List<schema::CriterionPoints>> decode(
+      const capnp::JsonCodec&, capnp::JsonValue::Reader input,
+      capnp::Orphanage orphanage) const override {
+    auto fields = input.getObject();
+    auto out = orphanage.newOrphan<capnp::List<schema::CriterionPoints>>(fields.size());
+    for (unsigned i = 0; i < fields.size(); ++i) {
+      out.get()[i].setId(fields[i].getName());
+      out.get()[i].setPoints(fields[i].getValue().getNumber());
+    }
+    return out;
+  }
+};
 
 // 2^53: every integer up to this size is exact in a double.
 constexpr uint64_t kExactInDouble = uint64_t{1} << 53;
@@ -95,6 +120,7 @@ struct FieldInfo {
   bool optional = false;      // may be absent ($optional)
   bool date = false;          // text holding a YYYY-MM-DD date ($date)
   bool flatten = false;       // a group or struct whose members are the parent's ($Json.flatten)
+  bool points_by_id = false;  // a list written as an object, id to points ($pointsById)
   std::string discriminator;  // for a flattened union: the member naming the choice
 };
 
@@ -109,9 +135,10 @@ struct EnumInfo {
 };
 
 FieldInfo InfoOf(capnp::StructSchema::Field f) {
-  FieldInfo i{f, JsonName(f), false, false, false, ""};
+  FieldInfo i{f, JsonName(f), false, false, false, false, ""};
   auto proto = f.getProto();
   i.optional = FindAnnotation(proto, kOptional).has_value();
+  i.points_by_id = FindAnnotation(proto, kPointsById).has_value();
   i.date = FindAnnotation(proto, kDate).has_value();
   i.flatten = FindAnnotation(proto, kJsonFlatten).has_value() &&
               (proto.isGroup() || f.getType().isStruct());
@@ -278,6 +305,20 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
   }
 }
 
+Status CheckPointsById(const json& v, const std::string& path) {
+  if (!v.is_object()) {
+    return Status::InvalidArgument(
+        Field(path) + " must be an object of criterion ids to points, not " + Describe(v));
+  }
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (!it->is_number()) {
+      return Status::InvalidArgument(Field(path + "." + it.key()) +
+                                     " must be a number of points, not " + Describe(*it));
+    }
+  }
+  return Status::OK();
+}
+
 // The JSON members an object of schema `s` may have, after flattening groups
 // and the member chosen by a discriminator. A command has a dozen members at
 // most: vectors searched in order beat maps here.
@@ -358,7 +399,8 @@ Status CheckObject(const json& obj, capnp::StructSchema s, const std::string& pa
       if (f->optional) continue;
       return Status::InvalidArgument("missing " + Field(sub(f->name)));
     }
-    st = CheckValue(*it, f->field.getType(), f->date, sub(f->name));
+    st = f->points_by_id ? CheckPointsById(*it, sub(f->name))
+                         : CheckValue(*it, f->field.getType(), f->date, sub(f->name));
     if (!st.ok()) return st;
   }
   return Status::OK();
@@ -559,6 +601,8 @@ const capnp::JsonCodec& Codec() {
     c->handleByAnnotation<schema::OcopEvent>();
     c->addTypeHandler(u64);
     c->addTypeHandler(i64);
+    static PointsByIdHandler points;
+    c->addFieldHandler(capnp::Schema::from<schema::Sheet>().getFieldByName("criteria"), points);
     c->setRejectUnknownFields(true);
     return c;
   }();

@@ -23,6 +23,10 @@ annotation date @0xa96b3e5d2c1f8047 (field) :Void;
 # offer it in its list of allowed values (the decider refuses it in commands).
 annotation eventOnly @0xb7edcd42d353317d (enumerant) :Void;
 
+# Marks a List(CriterionPoints) whose JSON form is an object, criterion id
+# to points: {"A1.1": 3, "A1.2": 2}.
+annotation pointsById @0xc3f1a2b4d5e60718 (field) :Void;
+
 # ---------------------------------------------------------------- values
 
 enum UnitLevel {
@@ -116,6 +120,18 @@ struct Parts {
   c @2 :Float64 $Json.name("C");  # product quality
 }
 
+struct CriterionPoints {
+  id @0 :Text;
+  points @1 :Float64;
+}
+
+# A council's scoring sheet: the points of every criterion of a criteria set
+# (workflow/criteria/*.json).
+struct Sheet {
+  set @0 :Text;
+  criteria @1 :List(CriterionPoints) $pointsById;
+}
+
 struct ApprovalItem {
   product @0 :Text;
   stars @1 :UInt8;
@@ -172,6 +188,9 @@ struct RegisterIdea {
   group @3 :UInt8 $optional;  # 1..6; 0 or absent: not yet classified
   unit @4 :Text;
   cycleYear @5 :UInt16 $Json.name("cycle_year");
+  # The list the group code belongs to (rules.capnp groupLists, e.g. QD919);
+  # absent: the default of the rules in force. Events always carry it.
+  groupList @6 :Text $optional $Json.name("group_list");
 }
 # A product already on the market that enters evaluation directly (a
 # SubmitDossier with entry new), with no idea or business-plan record.
@@ -181,10 +200,14 @@ struct RegisterProduct {
   name @2 :Text;
   group @3 :UInt8;  # 1..6, required: a dossier is scored by its group
   unit @4 :Text;
+  # As in RegisterIdea: the list the group code belongs to; absent, the
+  # default of the rules in force. Events always carry it.
+  groupList @5 :Text $optional $Json.name("group_list");
 }
 struct ClassifyProduct {
   product @0 :Text;
   group @1 :UInt8;
+  groupList @2 :Text $optional $Json.name("group_list");  # as in RegisterIdea
 }
 struct ReviewIdea {
   product @0 :Text;
@@ -204,7 +227,16 @@ struct GrantSupport {
   product @0 :Text;
   category @1 :Text;
   amountVnd @2 :UInt64 $Json.name("amount_vnd");
+  # Who pays: central, province, district, commune (the state budget, which
+  # a province's cap limits), producer, credit or other.
   source @3 :Text;
+}
+# A province's cap on the state support one product may receive in all
+# (Sóc Trăng: 300 million VND), from the effective date; 0 lifts it.
+struct SetSupportCap {
+  unit @0 :Text;
+  capVnd @1 :UInt64 $Json.name("cap_vnd");
+  decision @2 :Decision $optional;  # the provincial scheme that sets it
 }
 struct SubmitDossier {
   product @0 :Text;
@@ -214,8 +246,9 @@ struct SubmitDossier {
 struct RecordScore {
   product @0 :Text;
   council @1 :Text;
-  parts @2 :Parts;
+  parts @2 :Parts $optional;  # required without a sheet; with one, must agree
   mandatoryMet @3 :Bool = true $optional $Json.name("mandatory_met");
+  sheet @4 :Sheet $optional;
 }
 struct Forward {
   product @0 :Text;
@@ -253,6 +286,7 @@ struct ImportCertificate {
   stars @5 :UInt8;
   certificate @6 :Text;
   decision @7 :Decision;
+  groupList @8 :Text $optional $Json.name("group_list");  # as in RegisterIdea
 }
 struct AnnulEvent {
   targetSeq @0 :UInt64 $Json.name("target_seq");
@@ -306,6 +340,7 @@ struct Command {
     classifyProduct @25 :ClassifyProduct $Json.flatten() $Json.name("ClassifyProduct");
     registerProduct @26 :RegisterProduct $Json.flatten() $Json.name("RegisterProduct");
     revokeRole @27 :RevokeRole $Json.flatten() $Json.name("RevokeRole");
+    setSupportCap @28 :SetSupportCap $Json.flatten() $Json.name("SetSupportCap");
   }
 }
 
@@ -325,6 +360,9 @@ struct ScoreRecorded {
   total @2 :Float64;
   stars @3 :UInt8;        # band of the total, capped by mandatory criteria
   rules @4 :Text;         # id of the rules in force on the effective date
+  # The hard criteria of the sheet the product missed, each "ID (text)":
+  # they capped `stars`.
+  hardMissed @5 :List(Text) $Json.name("hard_missed");
 }
 struct Certified {
   product @0 :Text;
@@ -343,6 +381,7 @@ struct Certified {
   name @12 :Text;
   group @13 :UInt8;
   unit @14 :Text;
+  groupList @15 :Text $Json.name("group_list");
 }
 struct RatingRevoked {
   product @0 :Text;
@@ -401,6 +440,7 @@ struct Payload {
     roundEntered @23 :RoundEntered $Json.name("RoundEntered");
     productRegistered @24 :RegisterProduct $Json.name("ProductRegistered");
     roleRevoked @25 :RevokeRole $Json.name("RoleRevoked");
+    supportCapSet @26 :SetSupportCap $Json.name("SupportCapSet");
   }
 }
 

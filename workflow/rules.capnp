@@ -34,6 +34,24 @@ enum Transition {
   rescore @1;
 }
 
+# A list of product groups. A group code means nothing without its list:
+# code 4 is textiles under QĐ 1048 and handicrafts under QĐ 919/148.
+struct GroupList {
+  id @0 :Text;         # recorded in events beside the code, e.g. "QD919"
+  name @1 :Text;       # as officials cite it, "QĐ 919"
+  issued @2 :Text;     # the date of the decision that set the list
+  groups @3 :List(ProductGroup);
+}
+
+# Where a group of one list falls in another, so that reports count by named
+# group across lists.
+struct GroupMapping {
+  fromList @0 :Text;
+  fromCode @1 :UInt8;
+  toList @2 :Text;
+  toCode @3 :UInt8;
+}
+
 struct Rules {
   id @0 :Text;             # short id recorded in events, e.g. "QD148"
   title @1 :Text;          # "QĐ 148/QĐ-TTg, 24/02/2023"
@@ -46,14 +64,47 @@ struct Rules {
   recognisedFrom @8 :UInt8;        # lowest star level that is recognised and certified
   certifiers @9 :List(Certifier);
   forwardFrom @10 :Float64;        # a lower council forwards totals from this score upward
-  groups @11 :List(ProductGroup);
+  groupList @11 :Text;  # the list products are classified under by default
   validityMonths @12 :UInt16;
   transition @13 :Transition;      # for dossiers scored under the entry before
+  # The rules whose criteria sets (workflow/criteria/) score under these, when
+  # not their own: QĐ 1489 amends QĐ 148 and keeps its sheets.
+  criteriaOf @14 :Text;
 }
 
 const bands :List(StarBand) = [
   (stars = 1, minTotal = 0), (stars = 2, minTotal = 30), (stars = 3, minTotal = 50),
   (stars = 4, minTotal = 70), (stars = 5, minTotal = 90)];
+
+const groupLists :List(GroupList) = [
+  ( id = "QD1048", name = "QĐ 1048", issued = "2019-08-21",
+    groups = [(code = 1, name = "Thực phẩm"), (code = 2, name = "Đồ uống"),
+              (code = 3, name = "Thảo dược"), (code = 4, name = "Vải và may mặc"),
+              (code = 5, name = "Lưu niệm - nội thất - trang trí"),
+              (code = 6, name = "Dịch vụ du lịch nông thôn và bán hàng")] ),
+  # The six groups of the 2021–2025 programme (QĐ 919/QĐ-TTg of 01/08/2022),
+  # in use before QĐ 148 adopted them (Trà Vinh's plan of November 2022).
+  ( id = "QD919", name = "QĐ 919", issued = "2022-08-01",
+    groups = [(code = 1, name = "Thực phẩm"), (code = 2, name = "Đồ uống"),
+              (code = 3, name = "Dược liệu và sản phẩm từ dược liệu"),
+              (code = 4, name = "Thủ công mỹ nghệ"), (code = 5, name = "Sinh vật cảnh"),
+              (code = 6, name = "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch")] )];
+
+# Reports count by the groups of the list in use today (QĐ 919). QĐ 919's
+# handicraft group takes in textiles and weaving, souvenirs, furniture and
+# decoration, 1048's groups 4 and 5; 1048's herbs are 919's medicinal
+# herbs; rural tourism and its sales are community tourism. 919's
+# ornamental plants (5) have no group of their own under 1048.
+const groupMappings :List(GroupMapping) = [
+  (fromList = "QD1048", fromCode = 1, toList = "QD919", toCode = 1),
+  (fromList = "QD1048", fromCode = 2, toList = "QD919", toCode = 2),
+  (fromList = "QD1048", fromCode = 3, toList = "QD919", toCode = 3),
+  (fromList = "QD1048", fromCode = 4, toList = "QD919", toCode = 4),
+  (fromList = "QD1048", fromCode = 5, toList = "QD919", toCode = 4),
+  (fromList = "QD1048", fromCode = 6, toList = "QD919", toCode = 6)];
+
+# The list reports count by.
+const reportGroupList :Text = "QD919";
 
 const rulesInForce :List(Rules) = [
   ( id = "QD1048",
@@ -67,10 +118,7 @@ const rulesInForce :List(Rules) = [
     certifiers = [(stars = 3, level = province), (stars = 4, level = province),
                   (stars = 5, level = central)],
     forwardFrom = 50,
-    groups = [(code = 1, name = "Thực phẩm"), (code = 2, name = "Đồ uống"),
-              (code = 3, name = "Thảo dược"), (code = 4, name = "Vải và may mặc"),
-              (code = 5, name = "Lưu niệm - nội thất - trang trí"),
-              (code = 6, name = "Dịch vụ du lịch nông thôn và bán hàng")],
+    groupList = "QD1048",
     validityMonths = 36 ),
   ( id = "QD148",
     title = "QĐ 148/QĐ-TTg, 24/02/2023",
@@ -83,10 +131,7 @@ const rulesInForce :List(Rules) = [
     certifiers = [(stars = 3, level = district), (stars = 4, level = province),
                   (stars = 5, level = central)],
     forwardFrom = 70,
-    groups = [(code = 1, name = "Thực phẩm"), (code = 2, name = "Đồ uống"),
-              (code = 3, name = "Dược liệu và sản phẩm từ dược liệu"),
-              (code = 4, name = "Thủ công mỹ nghệ"), (code = 5, name = "Sinh vật cảnh"),
-              (code = 6, name = "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch")],
+    groupList = "QD919",
     validityMonths = 36,
     # Dossiers of the 2022 rounds scored under QĐ 1048 and decided after
     # 2023-02-24 keep their scores. A council's score is an act of its own
@@ -108,11 +153,9 @@ const rulesInForce :List(Rules) = [
     certifiers = [(stars = 3, level = province), (stars = 4, level = province),
                   (stars = 5, level = central)],
     forwardFrom = 70,
-    groups = [(code = 1, name = "Thực phẩm"), (code = 2, name = "Đồ uống"),
-              (code = 3, name = "Dược liệu và sản phẩm từ dược liệu"),
-              (code = 4, name = "Thủ công mỹ nghệ"), (code = 5, name = "Sinh vật cảnh"),
-              (code = 6, name = "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch")],
+    groupList = "QD919",
     validityMonths = 36,
+    criteriaOf = "QD148",
     # QĐ 1489 keeps 148's scoring sheet and changes who certifies: scores
     # given by district councils before the reform stand, and the province
     # (the districts' successor) decides them.

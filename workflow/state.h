@@ -41,6 +41,11 @@ struct UnitState {
   bool retired = false;
   std::string successor;
   Date retired_on;
+  // The caps on state support per product this unit (a province) set, by
+  // effective date, oldest first; a cap of 0 lifts the one before.
+  std::vector<std::pair<Date, uint64_t>> support_caps;
+  // The cap in force on `date`, if any.
+  std::optional<uint64_t> SupportCapOn(Date date) const;
 };
 
 struct Grant {
@@ -108,7 +113,8 @@ struct Score {
   int stars = 0;
   Date date;
   uint64_t seq = 0;
-  std::string rules;  // id of the rules it was given under
+  std::string rules;                     // id of the rules it was given under
+  std::vector<std::string> hard_missed;  // hard criteria of its sheet it missed
   bool operator==(const Score&) const = default;
 };
 
@@ -154,10 +160,25 @@ struct Certificate {
   bool operator==(const Certificate&) const = default;
 };
 
+// One grant of support, as the cap and the report by source need it.
+struct SupportGrant {
+  uint64_t seq = 0;
+  Date date;
+  std::string source;
+  uint64_t amount_vnd = 0;
+  bool operator==(const SupportGrant&) const = default;
+};
+
+// Whether support from `source` is state budget, which a province's cap per
+// product limits: central, province, district, commune. A producer's own
+// money and credit are recorded and reported, never capped.
+bool StateBudgetSource(std::string_view source);
+
 struct ProductState {
   bool exists = false;
   std::string id, name, subject, unit;
-  int group = 0;  // 0: not yet classified
+  int group = 0;           // 0: not yet classified
+  std::string group_list;  // the list the code belongs to, e.g. "QD919"
   int cycle_year = 0;
   bool imported = false;
   Stage stage = Stage::kNone;  // as recorded; see StageOn for dates
@@ -166,9 +187,10 @@ struct ProductState {
   std::optional<Dossier> dossier;         // the latest dossier, open or ended
   std::vector<Certificate> certificates;  // every certificate issued, oldest first
   Date last_effective;  // the latest effective date of its events: acts dated before are back-dated
-  uint64_t support_vnd = 0;
-  bool plan_approved = false;  // state support is only for approved plans
-  bool direct_entry = false;   // registered by RegisterProduct: enters as new without a plan
+  uint64_t support_vnd = 0;           // every grant, whatever its source
+  std::vector<SupportGrant> support;  // the grants, in the order recorded
+  bool plan_approved = false;         // state support is only for approved plans
+  bool direct_entry = false;          // registered by RegisterProduct: enters as new without a plan
 
   // The certificate in force on `date`: issued, not ended, not lapsed.
   const Certificate* ActiveOn(Date date) const;
@@ -182,6 +204,8 @@ struct ProductState {
   std::string_view CertificateStateOn(Date date) const;
   // The stage on `date`: kExpired when the current certificate lapsed by then.
   Stage StageOn(Date date) const;
+  // Support from the state budget granted so far (what a cap limits).
+  uint64_t StateSupportVnd() const;
   bool operator==(const ProductState&) const = default;
 };
 
