@@ -22,9 +22,9 @@ class World : public View {
  public:
   World() {
     units_["CM"] =
-        UnitState{true, "CM", "Cà Mau", "", schema::UnitLevel::PROVINCE, false, "", Date{}};
-    units_["CM-UM"] =
-        UnitState{true, "CM-UM", "U Minh", "CM", schema::UnitLevel::DISTRICT, false, "", Date{}};
+        UnitState{true, "CM", "Cà Mau", "", schema::UnitLevel::PROVINCE, false, "", Date{}, {}};
+    units_["CM-UM"] = UnitState{true,  "CM-UM", "U Minh", "CM", schema::UnitLevel::DISTRICT,
+                                false, "",      Date{},   {}};
     subject_.exists = true;
     subject_.id = "S1";
     council_.exists = true;
@@ -41,7 +41,7 @@ class World : public View {
     Dossier d;
     d.cycle_year = 2022;
     d.scores.push_back(
-        Score{"HD", schema::CouncilLevel::PROVINCE, 75, 4, Date{19000}, 5, "QD1048"});
+        Score{"HD", schema::CouncilLevel::PROVINCE, 75, 4, Date{19000}, 5, "QD1048", {}});
     product_.dossier = d;
     for (auto [id, role] :
          std::map<std::string, schema::Role>{{"officer", schema::Role::OFFICER},
