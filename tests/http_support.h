@@ -15,9 +15,19 @@
 
 namespace ocop::testing {
 
-// A connected socket (10 s receive timeout), or -1.
-inline int Connect(int port) {
+// A connected socket (10 s receive timeout), or -1. `from`, a loopback
+// address of the caller's choice (127.0.0.X), lets a test be several clients.
+inline int Connect(int port, const std::string& from = "") {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (!from.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    inet_pton(AF_INET, from.c_str(), &local.sin_addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));

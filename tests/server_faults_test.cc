@@ -114,28 +114,6 @@ int Request(int port, const std::string& method, const std::string& path, const 
   return status;
 }
 
-// A connection from a loopback address of our choice (127.0.0.X), so that a
-// test can be several clients.
-int ConnectFrom(const std::string& from, int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  inet_pton(AF_INET, from.c_str(), &local.sin_addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
-    close(fd);
-    return -1;
-  }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 void RaiseDescriptorLimit() {
   rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
@@ -215,7 +193,7 @@ TEST_CASE("512 slowloris connections from one client leave another client answer
   REQUIRE(server > 0);
   std::vector<int> attackers;
   for (int i = 0; i < 512; ++i) {
-    int fd = ConnectFrom("127.0.0.2", port);
+    int fd = ocop::testing::Connect(port, "127.0.0.2");
     REQUIRE(fd >= 0);
     // Half a request line; the rest never comes (or a byte now and then).
     send(fd, "GET /v1/products/P1 HTTP/1.1\r\nHost: x\r\n", 39, MSG_NOSIGNAL);
@@ -260,7 +238,7 @@ TEST_CASE("out of descriptors, the server logs, keeps trying, and accepts again"
   // its own share): accept() fails with EMFILE.
   std::vector<int> held;
   for (int i = 0; i < 200; ++i) {
-    int fd = ConnectFrom("127.0.0." + std::to_string(10 + i / 50), port);
+    int fd = ocop::testing::Connect(port, "127.0.0." + std::to_string(10 + i / 50));
     if (fd >= 0) held.push_back(fd);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));

@@ -206,6 +206,13 @@ class Decider {
   // A group code with its list (`list_id`, or the default on `date`): the
   // list chosen, or InvalidArgument naming the codes allowed.
   Status CheckGroup(int group, const std::string& list_id, Date date, std::string* list);
+  // What a new product (an idea or a direct entry) needs, refused in this
+  // order: a registered producer, a unit, a group of its list (0, not yet
+  // classified, only when `group_optional`; `list` gets the list chosen), and
+  // an officer of the unit to record it.
+  Status RequireNewProduct(const std::string& subject, const std::string& unit, int group,
+                           const std::string& list_id, bool group_optional, const char* what,
+                           std::string* list);
   // The province `unit` lies in on the effective date (empty if none).
   Status ProvinceOf(const std::string& unit, std::string* out);
 
@@ -730,6 +737,22 @@ Status Decider::ConstituteCouncil(C::Body::Reader b) {
 
 // ---------------------------------------------------------------- the cycle
 
+Status Decider::RequireNewProduct(const std::string& subject, const std::string& unit, int group,
+                                  const std::string& list_id, bool group_optional, const char* what,
+                                  std::string* list) {
+  Status s = RequireSubject(subject);
+  if (!s.ok()) return s;
+  const UnitState* u = nullptr;
+  s = RequireUnit(unit, "unit", &u);
+  if (!s.ok()) return s;
+  list->clear();
+  if (group != 0 || !group_optional) {
+    s = CheckGroup(group, list_id, effective_, list);
+    if (!s.ok()) return s;
+  }
+  return Authorize({Role::OFFICER}, unit, what);
+}
+
 Status Decider::RegisterIdea(C::Body::Reader b) {
   auto c = b.getRegisterIdea();
   std::string id = c.getProduct().cStr(), unit = c.getUnit().cStr(),
@@ -761,17 +784,9 @@ Status Decider::RegisterIdea(C::Body::Reader b) {
     }
     resubmission = true;
   }
-  s = RequireSubject(subject);
-  if (!s.ok()) return s;
-  const UnitState* u = nullptr;
-  s = RequireUnit(unit, "unit", &u);
-  if (!s.ok()) return s;
   std::string list;
-  if (c.getGroup() != 0) {
-    s = CheckGroup(c.getGroup(), c.getGroupList().cStr(), effective_, &list);
-    if (!s.ok()) return s;
-  }
-  s = Authorize({Role::OFFICER}, unit, "register product ideas");
+  s = RequireNewProduct(subject, unit, c.getGroup(), c.getGroupList().cStr(),
+                        /*group_optional=*/true, "register product ideas", &list);
   if (!s.ok()) return s;
   ExpectProduct(id, version);
   Emit(ProductStream(id), [&](schema::Payload::Builder p) {
@@ -803,15 +818,9 @@ Status Decider::RegisterProduct(C::Body::Reader b) {
   }
   s = CheckExpectedVersion(id, version);
   if (!s.ok()) return s;
-  s = RequireSubject(subject);
-  if (!s.ok()) return s;
-  const UnitState* u = nullptr;
-  s = RequireUnit(unit, "unit", &u);
-  if (!s.ok()) return s;
   std::string list;
-  s = CheckGroup(c.getGroup(), c.getGroupList().cStr(), effective_, &list);
-  if (!s.ok()) return s;
-  s = Authorize({Role::OFFICER}, unit, "register products");
+  s = RequireNewProduct(subject, unit, c.getGroup(), c.getGroupList().cStr(),
+                        /*group_optional=*/false, "register products", &list);
   if (!s.ok()) return s;
   ExpectProduct(id, version);
   Emit(ProductStream(id), [&](schema::Payload::Builder p) {
