@@ -166,6 +166,21 @@ class Ledger {
   Ledger& operator=(const Ledger&) = delete;
 
   static Status Open(const std::string& dir, const Options& options, std::unique_ptr<Ledger>* out);
+  // Opens `dir` for reading while another process holds it (usually `ocop
+  // serve`): a RocksDB secondary instance (ledger/secondary.cc), which takes
+  // no lock and reads the primary's files, caught up with the primary once at
+  // open. Every read method works and answers as the primary would at that
+  // size (each group's batch is replayed whole, so events and their subtrees
+  // arrive together); Append and its kin are refused (RocksDB refuses writes
+  // to a secondary). Signed heads it gives out are recorded in the shared
+  // signed-heads store, merged under its lock with the primary's. The
+  // recorded heads are read before catching up, so a head the primary signed
+  // (after its events were durable) is always covered.
+  static Status OpenSecondary(const std::string& dir, const Options& options,
+                              std::unique_ptr<Ledger>* out);
+  // A secondary: reads what the primary has written since, so Size() grows.
+  Status CatchUpWithPrimary();
+  bool secondary() const { return secondary_scratch_ != nullptr; }
 
   Status Append(const AppendRequest& request, AppendResult* result);
   // Appends each request on its own, as if each came from a caller of its
@@ -255,8 +270,14 @@ class Ledger {
   // naming both sizes.
   Status CheckSignedHeads(uint64_t size);
 
+  // Recovers the size from the events family and loads the tree's frontier.
+  Status LoadSize();
+
   std::string dir_;
   Options options_;
+  // A secondary's own directory (RocksDB keeps its info log there); the
+  // deleter removes it once the members are destroyed, after the DB closed.
+  std::shared_ptr<void> secondary_scratch_;
   int lock_fd_ = -1;  // flock'd for the ledger's lifetime
   std::unique_ptr<Signer> signer_;
   std::unique_ptr<SignedHeads> heads_;

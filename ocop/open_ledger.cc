@@ -1,6 +1,12 @@
 #include "ocop/open_ledger.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 
 #include "ledger/log_origin.h"
 
@@ -26,6 +32,14 @@ Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::L
                              (*out)->Size() == 0);
     if (!s.ok()) out->reset();
   }
+  if (s.IsBusy() && !create) {
+    out->reset();
+    s = ledger::Ledger::OpenSecondary(g.data_dir, options, out);
+    if (s.ok()) return s;
+    return Status::IOError(
+        "the data directory " + g.data_dir +
+        " is in use by another process, and reading beside it failed: " + s.message());
+  }
   if (s.IsBusy()) {
     // Usually a running `ocop serve`: RocksDB admits one process, so point
     // officials to the questions the server answers meanwhile.
@@ -34,6 +48,23 @@ Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::L
                         "GET /v1/products/ID, /v1/reports, /v1/deadlines, /v1/tree-head");
   }
   return s;
+}
+
+Status OpenReadProjections(ledger::Ledger* l, std::unique_ptr<projections::Projections>* out) {
+  if (!l->secondary()) return projections::Projections::Open(l, out);
+  const std::string dir = (std::filesystem::path(l->dir()) / "projections-reader").string();
+  // Held until the process exits (a CLI read is one process): two readers
+  // never fold into the copy at once. Opened once per process.
+  static int lock_fd = -1;
+  if (lock_fd < 0) {
+    int fd = ::open((dir + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || ::flock(fd, LOCK_EX) != 0) {
+      if (fd >= 0) ::close(fd);
+      return Status::IOError("cannot lock " + dir + ".lock: " + std::strerror(errno));
+    }
+    lock_fd = fd;
+  }
+  return projections::Projections::OpenAt(l, dir, out);
 }
 
 Status LedgerOrigin(const GlobalOptions& g, const ledger::Ledger& l, std::string* origin) {

@@ -31,7 +31,7 @@ struct ReadContext {
 Status OpenForRead(const GlobalOptions& g, ReadContext* ctx, bool catch_up = true) {
   Status s = OpenLedger(g, /*create=*/false, &ctx->ledger);
   if (!s.ok()) return s;
-  s = projections::Projections::Open(ctx->ledger.get(), &ctx->projections);
+  s = OpenReadProjections(ctx->ledger.get(), &ctx->projections);
   if (!s.ok()) return s;
   return catch_up ? ctx->projections->CatchUp() : Status::OK();
 }
@@ -95,6 +95,11 @@ int RunReport(const GlobalOptions& g, const ReportArgs& o) {
 int RunRebuild(const GlobalOptions& g) {
   ReadContext ctx;
   Status s = OpenForRead(g, &ctx, /*catch_up=*/false);
+  if (s.ok() && ctx.ledger->secondary()) {
+    s = Status::Busy("the data directory " + g.data_dir +
+                     " is held by another process (`ocop serve`?), whose projections cannot be "
+                     "dropped under it; stop it first, then rebuild");
+  }
   if (!s.ok()) return Fail("rebuild", s);
   auto start = std::chrono::steady_clock::now();
   s = ctx.projections->Rebuild(

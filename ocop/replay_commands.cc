@@ -54,7 +54,7 @@ int RunJsonQuery(const GlobalOptions& g, const char* name, const Query& q,
   std::unique_ptr<ledger::Ledger> l;
   Status s = OpenLedger(g, false, &l);
   std::unique_ptr<projections::Projections> p;
-  if (s.ok()) s = projections::Projections::Open(l.get(), &p);
+  if (s.ok()) s = OpenReadProjections(l.get(), &p);
   if (s.ok()) s = p->CatchUp();
   if (!s.ok()) return Fail(name, s);
   Json out;
