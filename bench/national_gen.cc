@@ -837,7 +837,7 @@ void Generator::Support(int y) {
         g.setProduct(p.id);
         g.setCategory(kSupportKinds[rng_.H(kSupport, i, k, 1) % 5]);
         g.setAmountVnd(static_cast<uint64_t>(rng_.Int(2, 30, kSupport, i, k, 2)) * 10000000ull);
-        g.setSource(rng_.U(kSupport, i, k, 3) < 0.7 ? "ngân sách tỉnh" : "ngân sách trung ương");
+        g.setSource(rng_.U(kSupport, i, k, 3) < 0.7 ? "province" : "central");
       });
     }
   }

@@ -42,10 +42,13 @@ Status WriteFileDurably(const std::string& path, std::string_view contents, mode
     return s;
   }
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const std::string dir = (parent.empty() ? std::filesystem::path(".") : parent).string();
+  return SyncDirectory((parent.empty() ? std::filesystem::path(".") : parent).string());
+}
+
+Status SyncDirectory(const std::string& dir) {
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return Errno("cannot open directory", dir);
-  ok = ::fsync(dfd) == 0;
+  bool ok = ::fsync(dfd) == 0;
   ::close(dfd);
   return ok ? Status::OK() : Errno("cannot sync directory", dir);
 }

@@ -16,6 +16,8 @@ namespace ocop::ledger {
 // fsynced. After a crash `path` holds the old contents or the new, never a
 // mix, and once this returns OK the new contents are durable.
 Status WriteFileDurably(const std::string& path, std::string_view contents, mode_t mode);
+// fsyncs a directory, so that the names created or renamed in it are durable.
+Status SyncDirectory(const std::string& dir);
 
 // A file's permission bits as people write them: "0644", not 420.
 std::string ModeText(mode_t mode);

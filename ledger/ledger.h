@@ -250,6 +250,8 @@ class Ledger {
   const std::string& dir() const { return dir_; }
 
  private:
+  // ledger/backup.cc hands the database to RocksDB's BackupEngine.
+  friend struct BackupAccess;
   struct Writer;
   struct GroupState;
   class TreeReader;

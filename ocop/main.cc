@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "ocop/backup_commands.h"
 #include "ocop/checkpoint_commands.h"
 #include "ocop/ledger_commands.h"
 #include "ocop/read_commands.h"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   ocop::cli::AddReadCommands(app, global, &selected);
   ocop::cli::AddReplayCommands(app, global, &selected);
   ocop::cli::AddServeCommands(app, global, &selected);
+  ocop::cli::AddBackupCommands(app, global, &selected);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -13,11 +13,13 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "ocop/backup.h"
 #include "ocop/demo_data.h"
 #include "ocop/open_ledger.h"
 #include "ocop/queries.h"
 #include "projections/projections.h"
 #include "server/api.h"
+#include "server/control_socket.h"
 #include "server/follower.h"
 #include "server/http_server.h"
 #include "server/tokens.h"
@@ -94,7 +96,31 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
       }
     }
   });
+  // `ocop backup` asks this process, which holds the database, to take it.
+  std::unique_ptr<server::ControlSocket> control;
+  s = server::ControlSocket::Start(
+      g.data_dir,
+      [&l](const std::string& line) {
+        nlohmann::json reply;
+        try {
+          nlohmann::json request = nlohmann::json::parse(line);
+          if (request.value("op", "") != "backup") throw std::invalid_argument("op");
+          RunBackupRequest(l.get(), request, &reply);
+        } catch (const std::exception&) {
+          reply = {{"ok", false},
+                   {"error", {{"code", "invalid_argument"}, {"message", "not a backup request"}}},
+                   {"exit", 2}};
+        }
+        spdlog::info(nlohmann::json{{"event", "backup"}, {"result", reply}}.dump());
+        return reply.dump();
+      },
+      &control);
+  if (!s.ok()) {
+    spdlog::warn(
+        nlohmann::json{{"event", "control_socket_unavailable"}, {"why", s.message()}}.dump());
+  }
   s = server::Serve(api, options);
+  control.reset();
   done = true;
   follower.join();
   if (!s.ok()) return Fail("serve", s);
