@@ -39,6 +39,9 @@ std::map<std::string, std::string> Format() {
 // A copy of the golden directory to open (opening writes: locks, a new WAL).
 std::string Copy(const ocop::testing::DataDir& d) {
   fs::copy(kGolden / "data", d.path, fs::copy_options::recursive);
+  // Git keeps no mode but the executable bit: the key comes out 0644, which
+  // the ledger refuses; an operator copying a directory keeps its 0600.
+  fs::permissions(d.path / "signing-key.pem", fs::perms::owner_read | fs::perms::owner_write);
   return d.path.string();
 }
 
