@@ -8,6 +8,7 @@
 
 #include "ocop/backup_commands.h"
 #include "ocop/checkpoint_commands.h"
+#include "ocop/key_commands.h"
 #include "ocop/ledger_commands.h"
 #include "ocop/read_commands.h"
 #include "ocop/replay_commands.h"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   ocop::cli::AddReplayCommands(app, global, &selected);
   ocop::cli::AddServeCommands(app, global, &selected);
   ocop::cli::AddBackupCommands(app, global, &selected);
+  ocop::cli::AddKeyCommands(app, global, &selected);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
