@@ -272,7 +272,9 @@ class Ledger {
   // naming both sizes.
   Status CheckSignedHeads(uint64_t size);
 
-  // Recovers the size from the events family and loads the tree's frontier.
+  // The format marker: this program's format or an older one it reads.
+  Status CheckFormat();
+  // The size from the last key of the events family (next_seq_, committed_).
   Status LoadSize();
 
   std::string dir_;

@@ -15,15 +15,16 @@
 
 #include "ledger/keys.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_internal.h"
 
 namespace ocop::ledger {
 namespace fs = std::filesystem;
 
 namespace {
 
-// The families of ledger.cc's Open, in its order (handles_[1] is events, and
+// The families of open.cc's Open, in its order (handles_[1] is events, and
 // so on), so that every method reads the same handles.
-const char* const kFamilies[] = {"default", "events", "streams", "heads", "idem", "tree"};
+const char* const kFamilies[] = {"default", kEventsCf, kStreamsCf, kHeadsCf, kIdemCf, kTreeCf};
 
 Status SecondaryError(const std::string& dir, const rocksdb::Status& s, const std::string& what) {
   return Status::IOError("cannot read " + dir + " beside the process that holds it (" + what +
@@ -31,23 +32,6 @@ Status SecondaryError(const std::string& dir, const rocksdb::Status& s, const st
 }
 
 }  // namespace
-
-Status Ledger::LoadSize() {
-  uint64_t size = 0;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
-  it->SeekToLast();
-  if (it->Valid()) {
-    if (it->key().size() != 8)
-      return Status::Corruption("event key of unexpected length in " + dir_);
-    size = keys::GetBE64(std::string_view(it->key().data(), it->key().size()));
-  }
-  if (!it->status().ok()) {
-    return Status::IOError("reading " + dir_ + ": " + it->status().ToString());
-  }
-  next_seq_ = size + 1;
-  committed_.store(size, std::memory_order_release);
-  return Status::OK();
-}
 
 Status Ledger::OpenSecondary(const std::string& dir, const Options& options,
                              std::unique_ptr<Ledger>* out) {
@@ -62,7 +46,7 @@ Status Ledger::OpenSecondary(const std::string& dir, const Options& options,
     return Status::InvalidArgument(
         "Options::clock is required: the ledger never reads the wall clock");
   }
-  Status s = Signer::Open((fs::path(dir) / "signing-key.pem").string(), false, &l->signer_);
+  Status s = Signer::Open((fs::path(dir) / kKeyFile).string(), false, &l->signer_);
   if (!s.ok()) return s;
   // Before catching up: every head recorded so far covers events already
   // durable in the primary, which the catch-up below then sees.
@@ -98,16 +82,8 @@ Status Ledger::OpenSecondary(const std::string& dir, const Options& options,
   l->idem_cf_ = l->handles_[4];
   l->tree_cf_ = l->handles_[5];
 
-  std::string magic, format;
-  rocksdb::Status ms = l->db_->Get(rocksdb::ReadOptions(), "magic", &magic);
-  if (ms.ok()) ms = l->db_->Get(rocksdb::ReadOptions(), "format", &format);
-  if (!ms.ok() || magic != keys::kMagic) {
-    return Status::Corruption(dir + " is not an OCOP ledger (no format marker)");
-  }
-  if (format != std::to_string(keys::kFormatVersion)) {
-    return Status::Corruption(dir + " is in ledger format " + format + "; this program reads " +
-                              std::to_string(keys::kFormatVersion));
-  }
+  s = l->CheckFormat();
+  if (!s.ok()) return s;
   s = l->CatchUpWithPrimary();
   if (!s.ok()) return s;
   if (options.refuse_lost_heads) {

@@ -16,8 +16,8 @@
 #include "ocop/backup.h"
 #include "ocop/demo_data.h"
 #include "ocop/open_ledger.h"
-#include "ocop/queries.h"
 #include "projections/projections.h"
+#include "query/queries.h"
 #include "server/api.h"
 #include "server/control_socket.h"
 #include "server/follower.h"
@@ -28,6 +28,8 @@
 #include "workflow/service.h"
 
 namespace ocop::cli {
+
+using query::TodayInVietnam;
 namespace {
 
 namespace fs = std::filesystem;
