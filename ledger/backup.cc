@@ -19,6 +19,7 @@
 #include "ledger/encoding.h"
 #include "ledger/log_origin.h"
 #include "ledger/signed_heads.h"
+#include "ledger/subject_keys.h"
 
 namespace ocop::ledger {
 namespace fs = std::filesystem;
@@ -31,6 +32,9 @@ namespace {
 
 // The files beside the database a restored ledger needs.
 const char* const kLedgerFiles[] = {"signing-key.pem", kOriginFile, SignedHeads::kFileName};
+// And the directory of the subjects' keys (ledger/subject_keys.h): a backup
+// holds the keys alive when it is taken, none of those erased before.
+const char* const kLedgerDirs[] = {SubjectKeys::kDirName};
 constexpr const char* kHeadFile = "head.json";
 
 std::string EngineDir(const std::string& dir) { return (fs::path(dir) / "engine").string(); }
@@ -230,6 +234,20 @@ Status BackupLedger(Ledger* ledger, const std::string& backup_dir, const BackupO
     }
     if (!s.ok()) return s;
   }
+  for (const char* name : kLedgerDirs) {
+    fs::path from = fs::path(ledger->dir()) / name;
+    if (!fs::is_directory(from, ec)) continue;
+    fs::create_directories(fs::path(staging) / name, ec);
+    for (const auto& e : fs::directory_iterator(from, ec)) {
+      std::string contents;
+      s = ReadWholeFile(e.path().string(), &contents);
+      if (s.ok()) {
+        s = WriteFileDurably((fs::path(staging) / name / e.path().filename()).string(), contents,
+                             0600);
+      }
+      if (!s.ok()) return s;
+    }
+  }
 
   rocksdb::CreateBackupOptions create;
   create.flush_before_backup = false;  // the live WAL is copied instead: no stall of writers
@@ -332,7 +350,7 @@ Status RestoreLedger(const std::string& backup_dir, uint32_t id, const std::stri
   if (!vs.ok()) return fail(Status::Tampered("cannot restore " + what + ": " + vs.ToString()));
   for (const auto& e : fs::directory_iterator(files, ec)) {
     if (e.path().filename() == kHeadFile) continue;
-    fs::copy_file(e.path(), fs::path(data_dir) / e.path().filename(), ec);
+    fs::copy(e.path(), fs::path(data_dir) / e.path().filename(), fs::copy_options::recursive, ec);
     if (ec) return fail(Status::IOError("cannot copy " + e.path().string() + ": " + ec.message()));
   }
   engine.reset();
