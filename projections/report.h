@@ -11,6 +11,7 @@
 
 #include "ledger/status.h"
 #include "projections/projections.h"
+#include "projections/report_sections.h"
 #include "workflow/date.h"
 
 namespace ocop::projections {
@@ -30,18 +31,6 @@ struct ReportQuery {
   // as_of (a report of the period as it stood on that date).
   uint64_t known_at = 0;
   std::optional<workflow::Date> as_of;
-};
-
-// Counts keyed by a label ("3", "HTX", "CM-UM", ...). std::map: stable order.
-using Counts = std::map<std::string, uint64_t>;
-
-struct Tally {
-  uint64_t total = 0;
-  Counts by_stars;
-  void Add(int stars) {
-    ++total;
-    ++by_stars[std::to_string(stars)];
-  }
 };
 
 struct Report {
@@ -81,6 +70,8 @@ struct Report {
     std::string root, signature, key_id;  // hex, base64, hex
   };
   std::optional<Head> ledger;
+  // What provinces' own tables add (projections/report_sections.h).
+  ReportSections sections;
 };
 
 Status BuildReport(Projections& projections, const ReportQuery& query, Report* out);
