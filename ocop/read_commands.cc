@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "ocop/annex_format.h"
 #include "ocop/open_ledger.h"
 #include "ocop/queries.h"
 #include "projections/projections.h"
@@ -77,7 +78,11 @@ int RunReport(const GlobalOptions& g, const ReportArgs& o) {
   Status s = OpenForRead(g, &ctx);
   if (!s.ok()) return Fail("report", s);
   RenderedReport r;
-  s = QueryReport(Reader{ctx.ledger.get(), ctx.projections.get(), TodayInVietnam()}, o, &r);
+  ReportQueryText q = o;
+  s = ApplyCalendar(&q);
+  if (!s.ok()) return Fail("report", s);
+  const Reader reader{ctx.ledger.get(), ctx.projections.get(), TodayInVietnam()};
+  s = q.list.empty() ? QueryReport(reader, q, &r) : QueryAnnex(reader, q, &r);
   if (!s.ok()) return Fail("report", s);
   if (o.out.empty()) {
     std::cout << r.body;
@@ -144,6 +149,12 @@ void AddReadCommands(CLI::App& app, const GlobalOptions& global, Runner* selecte
   report->add_option("--format", ro->format, "json (default), csv, md or xlsx");
   report->add_option("--lang", ro->lang, "vi (default) or en, for csv, md and xlsx");
   report->add_option("--out", ro->out, "Write to FILE instead of stdout (required for xlsx)");
+  report->add_option("--list", ro->list,
+                     "The annex instead of the counts: recognised, revoked, active or expiring "
+                     "(one row per product with producer, address, stars and the decision)");
+  report->add_option("--calendar", ro->calendar,
+                     "civil (default) or reporting: periods close on the 14th (a year runs "
+                     "15/12 to 14/12, a half 15/12 to 14/6, ...)");
   report->add_option("--cohort", ro->cohort,
                      "The re-recognition funnel of the certificates issued in YEAR");
   report->add_option("--as-of", ro->as_of,

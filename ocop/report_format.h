@@ -23,7 +23,13 @@ struct ReportRow {
 struct ReportTable {
   std::string title;
   std::vector<ReportRow> rows;
+  // Markdown that follows the rows in the md form (tables shaped as the
+  // provinces print them, charts as inline SVG); empty for the other forms.
+  std::string markdown_after;
 };
+
+// A label an official reads, in `lang` (the key itself when unknown).
+std::string ReportLabel(const std::string& key, Lang lang);
 
 ReportTable PeriodTable(const projections::Report& r, Lang lang);
 // The re-recognition funnel of a yearly cohort; `head` is the signed head of

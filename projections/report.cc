@@ -25,8 +25,6 @@ const char* const kKnownIndicators[] = {
     "dn_share_of_producers",     // % of those that are enterprises (DN)
     nullptr};
 
-namespace {
-
 std::string LegalFormName(workflow::LegalForm f) {
   switch (f) {
     case workflow::LegalForm::HTX:
@@ -50,6 +48,8 @@ std::string LegalFormName(workflow::LegalForm f) {
   }
   return "OTHER";
 }
+
+namespace {
 
 std::string ReasonName(workflow::schema::RevocationReason r) {
   using R = workflow::schema::RevocationReason;
@@ -80,17 +80,20 @@ std::pair<std::string, int> ReportGroupKey(capnp::Text::Reader list, int code) {
 
 bool In(int32_t day, const Period& p) { return p.from.days <= day && day <= p.to.days; }
 
-// A certificate's facts as seen from a point in time.
-struct FactSeen {
-  schema::CertificateFact::Reader f;
-  int32_t ended_on;  // kNeverEnded when not ended as of the date asked
-  bool revoked;
-  bool renewed;
-  bool entered;  // for renewal or upgrade, by the date asked
-};
+json CountsJson(const Counts& c) {
+  json j = json::object();
+  for (const auto& [k, v] : c) j[k] = v;
+  return j;
+}
 
-// Calls fn with every certificate as recorded by known_at and as it stood on
-// as_of: one not yet issued is left out, an end not yet reached is undone.
+json TallyJson(const Tally& t) {
+  Counts stars = t.by_stars;
+  for (const char* s : {"3", "4", "5"}) stars.emplace(s, 0);
+  return json{{"total", t.total}, {"by_stars", CountsJson(stars)}};
+}
+
+}  // namespace
+
 Status ForEachFactSeen(Projections& projections, uint64_t known_at,
                        const std::optional<Date>& as_of,
                        const std::function<void(const FactSeen&)>& fn) {
@@ -110,20 +113,6 @@ Status ForEachFactSeen(Projections& projections, uint64_t known_at,
   if (known_at != 0) return projections.ForEachFactKnownAt(known_at, see);
   return projections.ForEachFact(see);
 }
-
-json CountsJson(const Counts& c) {
-  json j = json::object();
-  for (const auto& [k, v] : c) j[k] = v;
-  return j;
-}
-
-json TallyJson(const Tally& t) {
-  Counts stars = t.by_stars;
-  for (const char* s : {"3", "4", "5"}) stars.emplace(s, 0);
-  return json{{"total", t.total}, {"by_stars", CountsJson(stars)}};
-}
-
-}  // namespace
 
 Status ParsePeriod(const std::string& text, Period* out) {
   auto bad = [&] {

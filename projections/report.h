@@ -3,6 +3,7 @@
 // hold several over a period); "subjects" counts producers.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -19,6 +20,25 @@ namespace ocop::projections {
 struct Period {
   workflow::Date from, to;  // both inclusive
 };
+
+// A certificate's facts as seen from a point in time.
+struct FactSeen {
+  schema::CertificateFact::Reader f;
+  int32_t ended_on;  // kNeverEnded when not ended as of the date asked
+  bool revoked;
+  bool renewed;
+  bool entered;  // for renewal or upgrade, by the date asked
+};
+
+// Calls fn with every certificate as recorded by known_at (0: all) and as it
+// stood on as_of: one not yet issued is left out, an end not yet reached is
+// undone.
+Status ForEachFactSeen(Projections& projections, uint64_t known_at,
+                       const std::optional<workflow::Date>& as_of,
+                       const std::function<void(const FactSeen&)>& fn);
+
+// "HTX", "TNHH", ...: the legal form as commands and reports name it.
+std::string LegalFormName(workflow::LegalForm f);
 
 // "2022", "2022-H1", "2022-Q3" or "2022-07".
 Status ParsePeriod(const std::string& text, Period* out);

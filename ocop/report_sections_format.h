@@ -1,0 +1,23 @@
+// The report's sections for provinces' own tables (projections/
+// report_sections.h) as rows for CSV and XLSX, and as the tables and charts
+// the Markdown form prints after its rows.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ocop/report_format.h"
+#include "projections/report.h"
+
+namespace ocop::cli {
+
+// Appends the round table, woman-owned products, producers by legal form,
+// active products by named group, support by unit and ideas.
+void AddSectionRows(const projections::Report& r, Lang lang, std::vector<ReportRow>* rows);
+
+// The round table shaped as Đồng Tháp's plan 159 prints it, then the charts
+// (star distribution, recognised and active by year, when the report has
+// them): Markdown with inline SVG.
+std::string SectionsMarkdown(const projections::Report& r, Lang lang);
+
+}  // namespace ocop::cli
