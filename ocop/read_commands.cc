@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ocop/annex_format.h"
+#include "ocop/notices_query.h"
 #include "ocop/open_ledger.h"
 #include "ocop/queries.h"
 #include "projections/projections.h"
@@ -124,6 +125,27 @@ void AddReadCommands(CLI::App& app, const GlobalOptions& global, Runner* selecte
                      "Recording point: a sequence number or an ISO 8601 timestamp");
   status->callback([&global, selected, so] {
     *selected = [&global, so] { return RunJsonQuery(global, "status", *so, QueryStatus); };
+  });
+
+  auto nq = std::make_shared<NoticesQuery>();
+  auto* notices = app.add_subcommand(
+      "notices",
+      "Certificates reaching 90, 30 and 7 days before their end, and lapses, with "
+      "the unit and producer to tell");
+  notices->add_option("--as-of", nq->as_of, "Date YYYY-MM-DD (default: today in Vietnam)");
+  notices->add_option("--since", nq->since,
+                      "Also the notices due from this date on (default: only those of as-of)");
+  notices->add_option("--unit", nq->unit, "Only this unit and the units within it");
+  notices->callback([&global, selected, nq] {
+    *selected = [&global, nq] { return RunJsonQuery(global, "notices", *nq, QueryNotices); };
+  });
+  auto rd = std::make_shared<ReportsDueQuery>();
+  auto* due = app.add_subcommand(
+      "reports-due", "The reports of the reporting calendar due soon (15/6, 15/12, ...)");
+  due->add_option("--from", rd->from, "Date YYYY-MM-DD (default: today in Vietnam)");
+  due->add_option("--within-days", rd->within_days, "How many days ahead (default 45)");
+  due->callback([&global, selected, rd] {
+    *selected = [&global, rd] { return RunJsonQuery(global, "reports-due", *rd, QueryReportsDue); };
   });
 
   auto dl = std::make_shared<DeadlinesQuery>();
