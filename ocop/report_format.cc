@@ -1,5 +1,6 @@
 #include "ocop/report_format.h"
 
+#include "ocop/charts.h"
 #include "ocop/report_sections_format.h"
 
 #include <xlsxwriter.h>
@@ -211,7 +212,8 @@ std::vector<ReportRow> PeriodRows(const Report& r, Lang lang) {
 }
 
 ReportTable PeriodTable(const Report& r, Lang lang) {
-  return ReportTable{PeriodTitle(r, lang), PeriodRows(r, lang), SectionsMarkdown(r, lang)};
+  return ReportTable{PeriodTitle(r, lang), PeriodRows(r, lang), SectionsMarkdown(r, lang),
+                     SectionCharts(r, lang)};
 }
 
 ReportTable CohortTable(const projections::Cohort& c, const Report::Head& head, Lang lang) {
@@ -258,6 +260,7 @@ std::string RenderMarkdown(const ReportTable& t, Lang lang) {
     out << "| " << row.breakdown << " | " << row.item << " | " << row.value << " |\n";
   }
   if (!t.markdown_after.empty()) out << "\n" << t.markdown_after;
+  for (const Chart& c : t.charts) out << "\n### " << c.title << "\n\n" << SvgChart(c) << "\n";
   return out.str();
 }
 
@@ -289,6 +292,7 @@ Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path) {
     }
     ++row;
   }
+  AddXlsxCharts(wb, t.charts, lang);
   lxw_error e = workbook_close(wb);
   if (e != LXW_NO_ERROR) return Status::IOError("cannot write " + path + ": " + lxw_strerror(e));
   return Status::OK();

@@ -20,6 +20,8 @@ std::string S(const std::string& key, Lang lang) {
   static const std::map<std::string, Label> k = {
       {"round", {"Kết quả đánh giá, phân hạng trong kỳ", "Evaluation round in the period"}},
       {"entered", {"Số sản phẩm tham gia đánh giá", "Dossiers entered"}},
+      {"round_table",
+       {"Bảng tổng hợp kết quả đánh giá, phân hạng theo loại hồ sơ", "The round by entry kind"}},
       {"recognised", {"Được công nhận", "Recognised"}},
       {"not_recognised", {"Không được công nhận", "Not recognised"}},
       {"pending", {"Chưa có kết quả", "Not yet decided"}},
@@ -49,6 +51,14 @@ std::string S(const std::string& key, Lang lang) {
       {"selected", {"Được chọn", "Selected"}},
       {"rejected", {"Không được chọn", "Rejected"}},
       {"by_cycle_year", {"Theo năm chu trình", "By cycle year"}},
+      {"chart_stars", {"Phân bố theo hạng sao", "Star distribution"}},
+      {"chart_trend", {"Sản phẩm OCOP qua các năm", "Products by year"}},
+      {"chart_deadlines",
+       {"Giấy chứng nhận hết hạn theo tháng (12 tháng tới)",
+        "Certificates ending by month (next 12 months)"}},
+      {"series_recognised", {"Được công nhận", "Recognised"}},
+      {"series_active", {"Còn hiệu lực", "In force"}},
+      {"series_ending", {"Hết hạn", "Ending"}},
   };
   auto it = k.find(key);
   if (it == k.end()) return ReportLabel(key, lang);
@@ -146,7 +156,7 @@ void AddSectionRows(const projections::Report& r, Lang lang, std::vector<ReportR
 
 std::string SectionsMarkdown(const projections::Report& r, Lang lang) {
   std::ostringstream out;
-  out << "## " << S("round", lang) << "\n\n| " << S("entry_kind", lang) << " | "
+  out << "## " << S("round_table", lang) << "\n\n| " << S("entry_kind", lang) << " | "
       << S("entered", lang) << " | " << S("recognised", lang) << " | 5★ | 4★ | 3★ | "
       << S("not_recognised", lang) << " | " << S("pending", lang) << " | "
       << S("producers_recognised", lang) << " | " << S("producers_entered", lang)
@@ -158,6 +168,38 @@ std::string SectionsMarkdown(const projections::Report& r, Lang lang) {
         << l.recognised_producers << " | " << l.entered_producers << " |\n";
   }
   return out.str();
+}
+
+std::vector<Chart> SectionCharts(const projections::Report& r, Lang lang) {
+  std::vector<Chart> out;
+  Chart stars{S("chart_stars", lang), Chart::Kind::kColumn, {}, {}};
+  std::vector<double> recognised, active;
+  for (const char* k : {"3", "4", "5"}) {
+    stars.categories.push_back(std::string(k) + "★");
+    recognised.push_back(static_cast<double>(Stars(r.recognised, k)));
+    active.push_back(static_cast<double>(Stars(r.active_at_end, k)));
+  }
+  stars.series = {{S("series_recognised", lang), recognised}, {S("series_active", lang), active}};
+  out.push_back(stars);
+  Chart trend{S("chart_trend", lang), Chart::Kind::kLine, {}, {}};
+  std::vector<double> by_year_recognised, by_year_active;
+  for (const auto& [year, p] : r.sections.trend) {
+    trend.categories.push_back(std::to_string(year));
+    by_year_recognised.push_back(static_cast<double>(p.recognised));
+    by_year_active.push_back(static_cast<double>(p.active));
+  }
+  trend.series = {{S("series_recognised", lang), by_year_recognised},
+                  {S("series_active", lang), by_year_active}};
+  out.push_back(trend);
+  Chart deadlines{S("chart_deadlines", lang), Chart::Kind::kColumn, {}, {}};
+  std::vector<double> ending;
+  for (const auto& [month, n] : r.sections.deadlines_by_month) {
+    deadlines.categories.push_back(month.substr(5, 2) + "/" + month.substr(0, 4));
+    ending.push_back(static_cast<double>(n));
+  }
+  deadlines.series = {{S("series_ending", lang), ending}};
+  out.push_back(deadlines);
+  return out;
 }
 
 }  // namespace ocop::cli

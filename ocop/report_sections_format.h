@@ -20,4 +20,9 @@ void AddSectionRows(const projections::Report& r, Lang lang, std::vector<ReportR
 // them): Markdown with inline SVG.
 std::string SectionsMarkdown(const projections::Report& r, Lang lang);
 
+// The star distribution (recognised in the period, active at its end), the
+// yearly trend of recognised and active products, and the deadlines ahead by
+// month.
+std::vector<Chart> SectionCharts(const projections::Report& r, Lang lang);
+
 }  // namespace ocop::cli

@@ -205,7 +205,7 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
   std::unordered_map<std::string, workflow::LegalForm> active_subjects;
   std::unordered_set<std::string> woman_owned;
   auto star = [](int stars) { return static_cast<size_t>(std::clamp(stars, 0, 5)); };
-  SectionFacts sections;
+  SectionFacts sections(q.period.to);
   s = ForEachFactSeen(projections, q.known_at, q.as_of, [&](const FactSeen& v) {
     auto f = v.f;
     std::string key = f.getUnit().cStr();
@@ -255,7 +255,7 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
       active_subjects.emplace(f.getSubject().cStr(), f.getLegalForm());
       if (f.getWomanOwned()) woman_owned.insert(f.getSubject().cStr());
     }
-    sections.Add(f, recognised_in_period, in_force);
+    sections.Add(f, ended, recognised_in_period, in_force);
   });
   if (!s.ok()) return s;
   // Labels exactly as counting one by one gave them: only what occurred.

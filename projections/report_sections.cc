@@ -94,8 +94,41 @@ struct IdeaAct {
 
 }  // namespace
 
-void SectionFacts::Add(schema::CertificateFact::Reader f, bool recognised_in_period,
-                       bool in_force) {
+SectionFacts::SectionFacts(Date to) : to_(to) {
+  unsigned m, d;
+  workflow::ToCivil(to, &last_year_, &m, &d);
+  for (size_t i = 0; i < year_ends_.size(); ++i) {
+    int y = last_year_ - static_cast<int>(year_ends_.size() - 1 - i);
+    year_spans_[i] = {workflow::FromCivil(y, 1, 1).days, workflow::FromCivil(y, 12, 31).days};
+    year_ends_[i] = year_spans_[i].second;
+  }
+  // The months after the one `to` falls in (a period ends on a month's end
+  // in both calendars' usual periods; for the reporting calendar, on the
+  // 14th, whose month is then the first ahead).
+  Date first = workflow::FromCivil(last_year_, m, 1);
+  for (size_t i = 0; i < month_starts_.size(); ++i) {
+    month_starts_[i] = workflow::AddMonths(first, static_cast<int>(i) + 1).days;
+  }
+  if (d < 28) {  // a period closing mid-month: its month's rest is ahead
+    for (size_t i = 0; i < month_starts_.size(); ++i) {
+      month_starts_[i] = workflow::AddMonths(first, static_cast<int>(i)).days;
+    }
+  }
+}
+
+void SectionFacts::Add(schema::CertificateFact::Reader f, int32_t ended_on,
+                       bool recognised_in_period, bool in_force) {
+  const int32_t from = f.getValidFrom(), until = f.getValidUntil();
+  for (size_t i = 0; i < year_ends_.size(); ++i) {
+    if (year_spans_[i].first <= from && from <= year_spans_[i].second) ++year_recognised_[i];
+    const int32_t e = year_ends_[i];
+    if (from <= e && e <= until && e < ended_on && e <= to_.days) ++year_active_[i];
+  }
+  if (in_force && until > to_.days && until < month_starts_.back()) {
+    auto it = std::upper_bound(month_starts_.begin(), month_starts_.end(), until);
+    if (it != month_starts_.begin())
+      ++by_month_[static_cast<size_t>(it - month_starts_.begin() - 1)];
+  }
   const size_t stars = StarIndex(f.getStars());
   if (f.getWomanOwned()) {
     if (in_force) ++woman_active_[stars];
@@ -114,6 +147,14 @@ void SectionFacts::Add(schema::CertificateFact::Reader f, bool recognised_in_per
 }
 
 void SectionFacts::Finish(ReportSections* out) const {
+  for (size_t i = 0; i < year_ends_.size(); ++i) {
+    int y = last_year_ - static_cast<int>(year_ends_.size() - 1 - i);
+    out->trend[y] = ReportSections::YearPoint{year_recognised_[i], year_active_[i]};
+  }
+  for (size_t i = 0; i < by_month_.size(); ++i) {
+    out->deadlines_by_month[workflow::FormatDate(Date{month_starts_[i]}).substr(0, 7)] =
+        by_month_[i];
+  }
   TallyInto(woman_active_, &out->woman_owned_active);
   TallyInto(woman_recognised_, &out->woman_owned_recognised);
   for (const auto& [list, codes] : active_groups_) {
@@ -404,6 +445,12 @@ void AddSectionsJson(const Report& r, json* report) {
   json by_unit = json::object(), by_year = json::object();
   for (const auto& [u, c] : s.ideas_by_unit) by_unit[u] = ideas_json(c);
   for (const auto& [y, c] : s.ideas_by_cycle_year) by_year[std::to_string(y)] = ideas_json(c);
+  json trend = json::object();
+  for (const auto& [y, p] : s.trend) {
+    trend[std::to_string(y)] = {{"recognised", p.recognised}, {"active", p.active}};
+  }
+  (*report)["trend"] = trend;
+  (*report)["deadlines_by_month"] = CountsJson(s.deadlines_by_month);
   json ideas = ideas_json(s.ideas);
   ideas["by_unit"] = by_unit;
   ideas["by_cycle_year"] = by_year;

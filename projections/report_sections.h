@@ -21,6 +21,7 @@
 
 #include "ledger/status.h"
 #include "projections/read_models.capnp.h"
+#include "workflow/date.h"
 
 namespace ocop::projections {
 
@@ -75,6 +76,18 @@ struct ReportSections {
   // Active at the period's end by the QĐ 919 group name, whatever list each
   // product was classified under ("none" when it maps to none).
   Counts active_by_group_name;
+  // The yearly trend: for each of the five years up to the period's end,
+  // certificates issued in that year and those in force on its 31/12 (as the
+  // ledger knew them at the report's point).
+  struct YearPoint {
+    uint64_t recognised = 0, active = 0;
+    bool operator==(const YearPoint&) const = default;
+  };
+  std::map<int, YearPoint> trend;
+  // Certificates in force at the period's end by the month their validity
+  // ends, for the twelve months after it ("2023-01" -> n), months with none
+  // included: the deadlines ahead.
+  Counts deadlines_by_month;
   // Support effective in the period by the unit it is reported under (VND).
   Counts support_by_unit;
   // Ideas registered, selected and rejected in the period (effective date):
@@ -88,7 +101,10 @@ struct ReportSections {
 // labelled once at the end by Finish.
 class SectionFacts {
  public:
-  void Add(schema::CertificateFact::Reader f, bool recognised_in_period, bool in_force);
+  explicit SectionFacts(workflow::Date to);
+  // `ended_on`: when it stopped being in force as seen (kNeverEnded if not).
+  void Add(schema::CertificateFact::Reader f, int32_t ended_on, bool recognised_in_period,
+           bool in_force);
   void Finish(ReportSections* out) const;
 
  private:
@@ -96,6 +112,13 @@ class SectionFacts {
   Stars woman_active_{}, woman_recognised_{};
   // By group list (a handful) and code.
   std::vector<std::pair<std::string, std::array<uint64_t, 256>>> active_groups_;
+  workflow::Date to_;
+  int last_year_;
+  std::array<int32_t, 5> year_ends_;  // 31/12 of the trend's years, oldest first
+  std::array<std::pair<int32_t, int32_t>, 5> year_spans_;  // their first and last days
+  std::array<uint64_t, 5> year_recognised_{}, year_active_{};
+  std::array<int32_t, 13> month_starts_;  // first days of the 12 months after `to`, and the 13th
+  std::array<uint64_t, 12> by_month_{};
 };
 
 // The period's changes: support (total, by source, by unit), the round and

@@ -331,6 +331,16 @@ TEST_CASE("Đồng Tháp's 2022 round table and year's end come from the ledger 
   CHECK(year.sections.active_by_group_name ==
         projections::Counts{{"Thủ công mỹ nghệ", 20}, {"Thực phẩm", 337}});
 
+  // The yearly trend: 55 imports of 2019 (45 re-recognition, 10 upgrade
+  // entries) in force to 20/12/2022; 201 of 2021; 156 of 2022.
+  using Point = projections::ReportSections::YearPoint;
+  CHECK(year.sections.trend == std::map<int, Point>{{2018, {0, 0}},
+                                                    {2019, {55, 55}},
+                                                    {2020, {0, 55}},
+                                                    {2021, {201, 256}},
+                                                    {2022, {156, 357}}});
+  CHECK(j["trend"]["2021"]["active"] == 256);
+
   // The first half: the round had not yet begun (dossiers from 2022-08-01).
   projections::Report h1 = ReportOf(w, "2022-01-01", "2022-06-30");
   CHECK(h1.sections.round.total.entered == 0);

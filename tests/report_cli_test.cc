@@ -185,3 +185,38 @@ TEST_CASE("--calendar reporting closes every period on the 14th") {
   CHECK(period("2022-H1", "reporting")["revoked"]["total"] == 0);
   CHECK(Ocop(d.D() + "report --period 2022 --calendar lunar").code == 2);
 }
+
+TEST_CASE("the md report draws its charts as SVG, the xlsx as native charts LibreOffice reads") {
+  Data d;
+  Run md = Ocop(d.D() + "report --period 2022 --unit CM --format md");
+  REQUIRE(md.code == 0);
+  size_t svgs = 0;
+  for (size_t at = md.out.find("<svg"); at != std::string::npos; at = md.out.find("<svg", at + 1))
+    ++svgs;
+  CHECK(svgs == 3);
+  CHECK(md.out.find("### Phân bố theo hạng sao") != std::string::npos);
+  CHECK(md.out.find("### Sản phẩm OCOP qua các năm") != std::string::npos);
+  CHECK(md.out.find("<polyline class=\"line\"") != std::string::npos);
+  // Active at the end of 2022: P1 4★, P2 and P4 3★: a bar of 2 for 3★.
+  CHECK(md.out.find("<title>Còn hiệu lực: 2</title>") != std::string::npos);
+  // The round table, shaped as plan 159 prints it.
+  CHECK(md.out.find("| Loại hồ sơ | Số sản phẩm tham gia đánh giá | Được công nhận | 5★ | 4★ | "
+                    "3★ |") != std::string::npos);
+
+  fs::path xlsx = d.File("report.xlsx");
+  REQUIRE(
+      Ocop(d.D() + "report --period 2022 --unit CM --format xlsx --out " + xlsx.string()).code ==
+      0);
+  Run list = Shell("unzip -l " + xlsx.string());
+  CHECK(list.out.find("xl/charts/chart1.xml") != std::string::npos);
+  CHECK(list.out.find("xl/charts/chart3.xml") != std::string::npos);
+  Run chart = Shell("unzip -p " + xlsx.string() + " xl/charts/chart2.xml");
+  CHECK(chart.out.find("<c:lineChart>") != std::string::npos);
+  fs::path out = d.File("lo-report"), profile = d.File("lo-profile-report");
+  Run lo = Shell("libreoffice -env:UserInstallation=file://" + profile.string() +
+                 " --headless --convert-to pdf --outdir " + out.string() + " " + xlsx.string() +
+                 " 2>&1");
+  INFO(lo.out);
+  CHECK(lo.code == 0);
+  CHECK(fs::file_size(out / (xlsx.stem().string() + ".pdf")) > 1000);
+}
