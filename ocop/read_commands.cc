@@ -8,13 +8,32 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "ocop/annex_format.h"
-#include "ocop/notices_query.h"
 #include "ocop/open_ledger.h"
-#include "ocop/queries.h"
 #include "projections/projections.h"
+#include "query/annex_format.h"
+#include "query/notices_query.h"
+#include "query/queries.h"
 
 namespace ocop::cli {
+
+using query::ApplyCalendar;
+using query::CriteriaQuery;
+using query::DeadlinesQuery;
+using query::Json;
+using query::NoticesQuery;
+using query::QueryAnnex;
+using query::QueryCriteria;
+using query::QueryDeadlines;
+using query::QueryNotices;
+using query::QueryReport;
+using query::QueryReportsDue;
+using query::QueryStatus;
+using query::Reader;
+using query::RenderedReport;
+using query::ReportQueryText;
+using query::ReportsDueQuery;
+using query::StatusQuery;
+using query::TodayInVietnam;
 namespace {
 
 using json = nlohmann::ordered_json;

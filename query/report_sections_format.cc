@@ -1,9 +1,9 @@
-#include "ocop/report_sections_format.h"
+#include "query/report_sections_format.h"
 
 #include <map>
 #include <sstream>
 
-namespace ocop::cli {
+namespace ocop::query {
 namespace {
 
 using projections::IdeaCounts;
@@ -202,4 +202,4 @@ std::vector<Chart> SectionCharts(const projections::Report& r, Lang lang) {
   return out;
 }
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

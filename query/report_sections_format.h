@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "ocop/report_format.h"
 #include "projections/report.h"
+#include "query/report_format.h"
 
-namespace ocop::cli {
+namespace ocop::query {
 
 // Appends the round table, woman-owned products, producers by legal form,
 // active products by named group, support by unit and ideas.
@@ -25,4 +25,4 @@ std::string SectionsMarkdown(const projections::Report& r, Lang lang);
 // month.
 std::vector<Chart> SectionCharts(const projections::Report& r, Lang lang);
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

@@ -1,4 +1,4 @@
-#include "ocop/annex_format.h"
+#include "query/annex_format.h"
 
 #include <unistd.h>
 #include <xlsxwriter.h>
@@ -10,9 +10,9 @@
 
 #include "ledger/encoding.h"
 #include "projections/reporting_calendar.h"
-#include "replay/as_of.h"
+#include "query/arguments.h"
 
-namespace ocop::cli {
+namespace ocop::query {
 
 namespace fs = std::filesystem;
 using projections::Annex;
@@ -254,10 +254,8 @@ Status QueryAnnex(const Reader& r, const ReportQueryText& q, RenderedReport* out
   const Lang lang = q.lang == "en" ? Lang::kEn : Lang::kVi;
   projections::ReportQuery rq;
   rq.unit = q.unit;
-  if (!q.known_at.empty()) {
-    s = replay::ParseKnownAt(r.ledger, q.known_at, &rq.known_at);
-    if (!s.ok()) return s;
-  }
+  s = KnownAt(r, q.known_at, &rq.known_at);
+  if (!s.ok()) return s;
   std::string name;
   if (!q.period.empty() && q.from.empty() && q.to.empty()) {
     s = projections::ParsePeriod(q.period, &rq.period);
@@ -277,9 +275,8 @@ Status QueryAnnex(const Reader& r, const ReportQueryText& q, RenderedReport* out
   if (!s.ok()) return s;
   if (!q.as_of.empty()) {
     workflow::Date d;
-    if (!workflow::ParseDate(q.as_of, &d)) {
-      return Status::InvalidArgument("as_of '" + q.as_of + "' is not a date; use YYYY-MM-DD");
-    }
+    s = DateOr("as_of", q.as_of, r.today, &d);
+    if (!s.ok()) return s;
     rq.as_of = d;
   }
   Annex annex;
@@ -317,4 +314,4 @@ Status QueryAnnex(const Reader& r, const ReportQueryText& q, RenderedReport* out
   return s;
 }
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

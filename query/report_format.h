@@ -8,7 +8,7 @@
 #include "ledger/status.h"
 #include "projections/report.h"
 
-namespace ocop::cli {
+namespace ocop::query {
 
 enum class Lang { kVi, kEn };
 
@@ -21,7 +21,7 @@ struct ReportRow {
 // What every format renders: a title and its rows. The period report and the
 // cohort funnel both become one, so CSV, Markdown and XLSX are written once.
 // A chart where people would rather look than read: drawn as SVG in the md
-// form and as a native chart in the xlsx (ocop/charts.h).
+// form and as a native chart in the xlsx (query/charts.h).
 struct Chart {
   enum class Kind { kColumn, kLine };
   std::string title;
@@ -53,4 +53,4 @@ std::string RenderMarkdown(const ReportTable& t, Lang lang);
 // Writes a real .xlsx workbook (libxlsxwriter) to `path`.
 Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path);
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

@@ -1,4 +1,4 @@
-#include "ocop/charts.h"
+#include "query/charts.h"
 
 #include <xlsxwriter.h>
 
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <sstream>
 
-namespace ocop::cli {
+namespace ocop::query {
 namespace {
 
 const char* kColours[] = {"#2e7d32", "#f9a825", "#1565c0", "#c62828"};
@@ -149,4 +149,4 @@ void AddXlsxCharts(lxw_workbook* wb, const std::vector<Chart>& charts, Lang lang
   }
 }
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

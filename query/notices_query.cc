@@ -1,33 +1,18 @@
-#include "ocop/notices_query.h"
+#include "query/notices_query.h"
 
 #include "projections/notices.h"
 #include "projections/reporting_calendar.h"
+#include "query/arguments.h"
 
-namespace ocop::cli {
+namespace ocop::query {
 
 using workflow::Date;
 using workflow::FormatDate;
 
-namespace {
-
-Status DateArg(const char* name, const std::string& text, Date fallback, Date* out) {
-  if (text.empty()) {
-    *out = fallback;
-    return Status::OK();
-  }
-  if (!workflow::ParseDate(text, out)) {
-    return Status::InvalidArgument(std::string(name) + " '" + text +
-                                   "' is not a date; use YYYY-MM-DD");
-  }
-  return Status::OK();
-}
-
-}  // namespace
-
 Status QueryNotices(const Reader& r, const NoticesQuery& q, Json* out) {
   Date as_of, since;
-  Status s = DateArg("as_of", q.as_of, r.today, &as_of);
-  if (s.ok()) s = DateArg("since", q.since, as_of, &since);
+  Status s = DateOr("as_of", q.as_of, r.today, &as_of);
+  if (s.ok()) s = DateOr("since", q.since, as_of, &since);
   if (!s.ok()) return s;
   if (as_of < since) return Status::InvalidArgument("since is after as_of");
   if (as_of.days - since.days > 366) {
@@ -47,7 +32,7 @@ Status QueryNotices(const Reader& r, const NoticesQuery& q, Json* out) {
 
 Status QueryReportsDue(const Reader& r, const ReportsDueQuery& q, Json* out) {
   Date from;
-  Status s = DateArg("from", q.from, r.today, &from);
+  Status s = DateOr("from", q.from, r.today, &from);
   if (!s.ok()) return s;
   int within = 0;
   try {
@@ -72,4 +57,4 @@ Status QueryReportsDue(const Reader& r, const ReportsDueQuery& q, Json* out) {
   return Status::OK();
 }
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

@@ -1,7 +1,7 @@
-#include "ocop/report_format.h"
+#include "query/report_format.h"
 
-#include "ocop/charts.h"
-#include "ocop/report_sections_format.h"
+#include "query/charts.h"
+#include "query/report_sections_format.h"
 
 #include <xlsxwriter.h>
 
@@ -9,7 +9,7 @@
 #include <map>
 #include <sstream>
 
-namespace ocop::cli {
+namespace ocop::query {
 namespace {
 
 using projections::Counts;
@@ -298,4 +298,4 @@ Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path) {
   return Status::OK();
 }
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "ocop/report_format.h"
+#include "query/report_format.h"
 
 struct lxw_workbook;
 
-namespace ocop::cli {
+namespace ocop::query {
 
 // A self-contained <svg> element (no script, no external reference), with the
 // values written on the bars or points, so that it reads without hovering.
@@ -19,4 +19,4 @@ std::string SvgChart(const Chart& c);
 // (column or line) drawn from it. Nothing when there are no charts.
 void AddXlsxCharts(lxw_workbook* wb, const std::vector<Chart>& charts, Lang lang);
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

@@ -7,11 +7,11 @@
 // recomputes it.
 #pragma once
 
-#include "ocop/queries.h"
-#include "ocop/report_format.h"
 #include "projections/annex.h"
+#include "query/queries.h"
+#include "query/report_format.h"
 
-namespace ocop::cli {
+namespace ocop::query {
 
 // q.list names the list; period as for the report (after ApplyCalendar).
 Status QueryAnnex(const Reader& r, const ReportQueryText& q, RenderedReport* out);
@@ -28,4 +28,4 @@ std::string AnnexCsv(const projections::Annex& a, Lang lang);
 std::string AnnexMarkdown(const projections::Annex& a, Lang lang);
 Status WriteAnnexXlsx(const projections::Annex& a, Lang lang, const std::string& path);
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

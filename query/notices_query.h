@@ -3,9 +3,9 @@
 // the HTTP server alike (arguments as typed or sent).
 #pragma once
 
-#include "ocop/queries.h"
+#include "query/queries.h"
 
-namespace ocop::cli {
+namespace ocop::query {
 
 // `ocop notices --as-of DATE [--since DATE] [--unit U]`, GET /v1/notices:
 // {"as_of","since","unit","notices":[{"id","notice","due","product","name",
@@ -26,4 +26,4 @@ struct ReportsDueQuery {
 };
 Status QueryReportsDue(const Reader& r, const ReportsDueQuery& q, Json* out);
 
-}  // namespace ocop::cli
+}  // namespace ocop::query
