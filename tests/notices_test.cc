@@ -62,6 +62,12 @@ struct Data : ocop::testing::DataDir {
   std::string D() const { return "--data " + path.string() + " "; }
 };
 
+std::vector<std::string> Products(const json& annex) {
+  std::vector<std::string> out;
+  for (const auto& row : annex["rows"]) out.push_back(row["product"]);
+  return out;
+}
+
 std::vector<std::string> Ids(const json& j) {
   std::vector<std::string> out;
   for (const auto& n : j["notices"]) out.push_back(n["id"]);
@@ -146,15 +152,19 @@ class Receiver {
   std::thread thread_;
 };
 
-// `ocop serve` delivering notices as if today were `as_of`; stopped by
-// SIGTERM when the returned function is called.
-pid_t Serve(const Data& d, int webhook_port, const std::string& as_of) {
-  int port = ocop::testing::FreePort();
+// `ocop serve` delivering notices as if today were `as_of` (no webhook when
+// `webhook_port` is 0), listening on `port` (any when 0); stop it with Stop.
+pid_t Serve(const Data& d, int webhook_port, const std::string& as_of, int port = 0) {
+  if (port == 0) port = ocop::testing::FreePort();
   pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     std::string data = d.path.string(), listen = "127.0.0.1:" + std::to_string(port),
                 hook = "http://127.0.0.1:" + std::to_string(webhook_port) + "/ocop/notices";
+    if (webhook_port == 0) {
+      execl(OCOP_BINARY, OCOP_BINARY, "--data", data.c_str(), "serve", "--listen", listen.c_str(),
+            static_cast<char*>(nullptr));
+    }
     execl(OCOP_BINARY, OCOP_BINARY, "--data", data.c_str(), "serve", "--listen", listen.c_str(),
           "--notices-webhook", hook.c_str(), "--notices-as-of", as_of.c_str(), "--notices-every",
           "0.3", "--notices-lookback-days", "60", static_cast<char*>(nullptr));
@@ -258,4 +268,42 @@ TEST_CASE("the server delivers each notice once to a webhook, retrying while it 
   Stop(server);
   REQUIRE(again.hits().size() == 1);
   CHECK(again.hits()[0].key == "P1/GCN-01/lapsed");
+}
+
+TEST_CASE("GET /v1/notices, /v1/reports-due and /v1/reports?list= answer as the command line") {
+  Data d;
+  Run token = Ocop(d.D() + "token add kt.vien --tokens " + (d.path / "tokens").string());
+  REQUIRE(token.code == 0);
+  std::string t = token.out.substr(0, token.out.find_first_of("\r\n"));
+  // The command line's answer, before the server holds the directory.
+  json cli =
+      json::parse(Ocop(d.D() + "notices --as-of 2024-03-31 --since 2024-01-01 --unit KA").out);
+  int port = ocop::testing::FreePort();
+  pid_t server = Serve(d, 0, "", port);
+  struct Stopper {
+    pid_t pid;
+    ~Stopper() { Stop(pid); }
+  } stopper{server};
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  auto get = [&](const std::string& path) {
+    return ocop::testing::Shell("curl -s -H 'Authorization: Bearer " + t + "' '" + base + path +
+                                "'");
+  };
+  for (int i = 0; i < 100 && get("/healthz").out.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  json notices = json::parse(get("/v1/notices?as_of=2024-03-31&since=2024-01-01&unit=KA").out);
+  CHECK(Ids(notices) ==
+        std::vector<std::string>{"P1/GCN-01/30_days", "P1/GCN-01/7_days", "P1/GCN-01/lapsed"});
+  CHECK(notices == cli);
+  json due = json::parse(get("/v1/reports-due?from=2022-12-01&within_days=20").out);
+  CHECK(due["reports"][0]["period"] == "2022");  // due 15/12/2022, the year before the half
+  CHECK(due["reports"][0]["due"] == "2022-12-15");
+  json annex = json::parse(get("/v1/reports?period=2022&unit=CM&list=active").out);
+  CHECK(Products(annex) == std::vector<std::string>{"P1", "P2", "P3"});
+  json reporting = json::parse(get("/v1/reports?period=2022-H1&calendar=reporting&unit=CM").out);
+  CHECK(reporting["period"]["from"] == "2021-12-15");
+  // The dashboard's own page for these.
+  Run page = ocop::testing::Shell("curl -s " + base + "/reports.html");
+  CHECK(page.out.find("/reports.js") != std::string::npos);
 }
