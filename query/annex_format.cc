@@ -1,20 +1,15 @@
 #include "query/annex_format.h"
 
-#include <unistd.h>
 #include <xlsxwriter.h>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 
-#include "ledger/encoding.h"
 #include "projections/reporting_calendar.h"
 #include "query/arguments.h"
 
 namespace ocop::query {
 
-namespace fs = std::filesystem;
 using projections::Annex;
 using projections::AnnexList;
 using projections::AnnexRow;
@@ -246,47 +241,18 @@ Status QueryAnnex(const Reader& r, const ReportQueryText& q, RenderedReport* out
   projections::AnnexList list;
   Status s = projections::ParseAnnexList(q.list, &list);
   if (!s.ok()) return s;
-  if (q.lang != "vi" && q.lang != "en") return Status::InvalidArgument("lang must be vi or en");
-  if (q.format != "json" && q.format != "csv" && q.format != "md" && q.format != "xlsx") {
-    return Status::InvalidArgument("format must be json, csv, md or xlsx");
-  }
   if (!q.cohort.empty()) return Status::InvalidArgument("give --list or --cohort, not both");
-  const Lang lang = q.lang == "en" ? Lang::kEn : Lang::kVi;
+  Lang lang;
+  s = ReportForm(q, &lang);
   projections::ReportQuery rq;
-  rq.unit = q.unit;
-  s = KnownAt(r, q.known_at, &rq.known_at);
-  if (!s.ok()) return s;
   std::string name;
-  if (!q.period.empty() && q.from.empty() && q.to.empty()) {
-    s = projections::ParsePeriod(q.period, &rq.period);
-    name = q.period;
-  } else if (q.period.empty() && !q.from.empty() && !q.to.empty()) {
-    if (!workflow::ParseDate(q.from, &rq.period.from) ||
-        !workflow::ParseDate(q.to, &rq.period.to)) {
-      s = Status::InvalidArgument("from and to must be dates YYYY-MM-DD");
-    } else if (rq.period.to < rq.period.from) {
-      s = Status::InvalidArgument("to is before from");
-    }
-    name = q.from + "_" + q.to;
-  } else {
-    s = Status::InvalidArgument(
-        "give a period (2022, 2022-H1, 2022-Q3, 2022-07) or from and to, not both");
-  }
-  if (!s.ok()) return s;
-  if (!q.as_of.empty()) {
-    workflow::Date d;
-    s = DateOr("as_of", q.as_of, r.today, &d);
-    if (!s.ok()) return s;
-    rq.as_of = d;
-  }
+  if (s.ok()) s = ReportScope(r, q, &rq, &name);
   Annex annex;
-  s = projections::BuildAnnex(*r.projections, list, rq, &annex);
+  if (s.ok()) s = projections::BuildAnnex(*r.projections, list, rq, &annex);
+  projections::Report::Head head;
+  if (s.ok()) s = SignedHead(r, rq.known_at, &head);
   if (!s.ok()) return s;
-  ledger::SignedTreeHead head;
-  s = r.ledger->TreeHead(rq.known_at ? rq.known_at : r.projections->checkpoint(), &head);
-  if (!s.ok()) return s;
-  annex.ledger = projections::Report::Head{head.size, ledger::merkle::ToHex(head.root),
-                                           Base64(head.signature), head.key_id_hex};
+  annex.ledger = head;
   const std::string base =
       "ocop-phu-luc-" + q.list + "-" + name + (q.unit.empty() ? "" : "-" + q.unit);
   if (q.format == "json") {
@@ -297,21 +263,10 @@ Status QueryAnnex(const Reader& r, const ReportQueryText& q, RenderedReport* out
   } else if (q.format == "md") {
     *out = RenderedReport{"text/markdown; charset=utf-8", AnnexMarkdown(annex, lang), base + ".md"};
   } else {
-    std::string path =
-        (fs::temp_directory_path() / ("ocop-annex-" + std::to_string(::getpid()) + "-" +
-                                      std::to_string(reinterpret_cast<uintptr_t>(out)) + ".xlsx"))
-            .string();
-    s = WriteAnnexXlsx(annex, lang, path);
-    if (s.ok()) {
-      std::ifstream f(path, std::ios::binary);
-      std::ostringstream ss;
-      ss << f.rdbuf();
-      *out = RenderedReport{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                            ss.str(), base + ".xlsx"};
-    }
-    fs::remove(path);
+    return XlsxReport([&](const std::string& path) { return WriteAnnexXlsx(annex, lang, path); },
+                      base, out);
   }
-  return s;
+  return Status::OK();
 }
 
 }  // namespace ocop::query
