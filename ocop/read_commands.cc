@@ -10,20 +10,28 @@
 
 #include "ocop/open_ledger.h"
 #include "projections/projections.h"
+#include "query/annex_format.h"
+#include "query/notices_query.h"
 #include "query/queries.h"
 
 namespace ocop::cli {
 
+using query::ApplyCalendar;
 using query::CriteriaQuery;
 using query::DeadlinesQuery;
 using query::Json;
+using query::NoticesQuery;
+using query::QueryAnnex;
 using query::QueryCriteria;
 using query::QueryDeadlines;
+using query::QueryNotices;
 using query::QueryReport;
+using query::QueryReportsDue;
 using query::QueryStatus;
 using query::Reader;
 using query::RenderedReport;
 using query::ReportQueryText;
+using query::ReportsDueQuery;
 using query::StatusQuery;
 using query::TodayInVietnam;
 namespace {
@@ -90,7 +98,11 @@ int RunReport(const GlobalOptions& g, const ReportArgs& o) {
   Status s = OpenForRead(g, &ctx);
   if (!s.ok()) return Fail("report", s);
   RenderedReport r;
-  s = QueryReport(Reader{ctx.ledger.get(), ctx.projections.get(), TodayInVietnam()}, o, &r);
+  ReportQueryText q = o;
+  s = ApplyCalendar(&q);
+  if (!s.ok()) return Fail("report", s);
+  const Reader reader{ctx.ledger.get(), ctx.projections.get(), TodayInVietnam()};
+  s = q.list.empty() ? QueryReport(reader, q, &r) : QueryAnnex(reader, q, &r);
   if (!s.ok()) return Fail("report", s);
   if (o.out.empty()) {
     std::cout << r.body;
@@ -139,6 +151,27 @@ void AddReadCommands(CLI::App& app, const GlobalOptions& global, Runner* selecte
     *selected = [&global, so] { return RunJsonQuery(global, "status", *so, QueryStatus); };
   });
 
+  auto nq = std::make_shared<NoticesQuery>();
+  auto* notices = app.add_subcommand(
+      "notices",
+      "Certificates reaching 90, 30 and 7 days before their end, and lapses, with "
+      "the unit and producer to tell");
+  notices->add_option("--as-of", nq->as_of, "Date YYYY-MM-DD (default: today in Vietnam)");
+  notices->add_option("--since", nq->since,
+                      "Also the notices due from this date on (default: only those of as-of)");
+  notices->add_option("--unit", nq->unit, "Only this unit and the units within it");
+  notices->callback([&global, selected, nq] {
+    *selected = [&global, nq] { return RunJsonQuery(global, "notices", *nq, QueryNotices); };
+  });
+  auto rd = std::make_shared<ReportsDueQuery>();
+  auto* due = app.add_subcommand(
+      "reports-due", "The reports of the reporting calendar due soon (15/6, 15/12, ...)");
+  due->add_option("--from", rd->from, "Date YYYY-MM-DD (default: today in Vietnam)");
+  due->add_option("--within-days", rd->within_days, "How many days ahead (default 45)");
+  due->callback([&global, selected, rd] {
+    *selected = [&global, rd] { return RunJsonQuery(global, "reports-due", *rd, QueryReportsDue); };
+  });
+
   auto dl = std::make_shared<DeadlinesQuery>();
   auto* deadlines = app.add_subcommand(
       "deadlines", "Certificates ending within N days after a date, and those lapsed unrenewed");
@@ -162,6 +195,12 @@ void AddReadCommands(CLI::App& app, const GlobalOptions& global, Runner* selecte
   report->add_option("--format", ro->format, "json (default), csv, md or xlsx");
   report->add_option("--lang", ro->lang, "vi (default) or en, for csv, md and xlsx");
   report->add_option("--out", ro->out, "Write to FILE instead of stdout (required for xlsx)");
+  report->add_option("--list", ro->list,
+                     "The annex instead of the counts: recognised, revoked, active or expiring "
+                     "(one row per product with producer, address, stars and the decision)");
+  report->add_option("--calendar", ro->calendar,
+                     "civil (default) or reporting: periods close on the 14th (a year runs "
+                     "15/12 to 14/12, a half 15/12 to 14/6, ...)");
   report->add_option("--cohort", ro->cohort,
                      "The re-recognition funnel of the certificates issued in YEAR");
   report->add_option("--as-of", ro->as_of,

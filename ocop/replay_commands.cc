@@ -9,6 +9,7 @@
 
 #include "ledger/encoding.h"
 #include "ocop/open_ledger.h"
+#include "projections/annex.h"
 #include "projections/projections.h"
 #include "projections/report.h"
 #include "query/queries.h"
@@ -205,6 +206,17 @@ int RunVerifyReport(const GlobalOptions& g, const std::string& path) {
       projections::Cohort again;
       if (s.ok()) s = projections::BuildCohort(*p, cohort_year, cohort_as_of, q.unit, &again);
       if (s.ok()) mine = projections::CohortJson(again);
+    } else if (report.contains("list")) {
+      // An annex (report --list): the same rows, recomputed.
+      projections::AnnexList list;
+      projections::Annex again;
+      if (s.ok() && report["list"].is_string()) {
+        s = projections::ParseAnnexList(report["list"].get<std::string>(), &list);
+      } else if (s.ok()) {
+        s = Status::InvalidArgument(path + ": 'list' must name the annex");
+      }
+      if (s.ok()) s = projections::BuildAnnex(*p, list, q, &again);
+      if (s.ok()) mine = projections::AnnexJson(again);
     } else {
       projections::Report again;
       if (s.ok()) s = projections::BuildReport(*p, q, &again);

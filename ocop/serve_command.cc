@@ -22,6 +22,7 @@
 #include "server/control_socket.h"
 #include "server/follower.h"
 #include "server/http_server.h"
+#include "server/notice_delivery.h"
 #include "server/tokens.h"
 #include "workflow/date.h"
 #include "workflow/json.h"
@@ -39,9 +40,18 @@ int Fail(const std::string& command, const Status& s) {
   return s.ExitCode();
 }
 
+// Where and how often notices are delivered (server/notice_delivery.h).
+struct NoticeArgs {
+  std::string webhook;  // empty: none
+  double every_seconds = 3600;
+  int lookback_days = 30;
+  std::string as_of;  // a fixed date instead of today (tests, back-fills)
+};
+
 struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
   std::string tokens;  // default: <data>/tokens
+  NoticeArgs notices;
 };
 
 std::string TokensPath(const GlobalOptions& g, const std::string& given) {
@@ -50,7 +60,8 @@ std::string TokensPath(const GlobalOptions& g, const std::string& given) {
 
 }  // namespace
 
-int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::string& tokens_file) {
+int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::string& tokens_file,
+                const NoticeArgs& notices = {}) {
   // Logs are JSON lines on stderr; stdout stays for machines.
   auto logger = spdlog::stderr_logger_mt("ocop");
   logger->set_pattern("%v");
@@ -121,7 +132,35 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
     spdlog::warn(
         nlohmann::json{{"event", "control_socket_unavailable"}, {"why", s.message()}}.dump());
   }
+  std::unique_ptr<server::NoticeDelivery> delivery;
+  if (!notices.webhook.empty()) {
+    server::NoticeDeliveryOptions o;
+    o.url = notices.webhook;
+    o.log_path = (fs::path(g.data_dir) / "notices-delivered").string();
+    o.every = std::chrono::milliseconds(static_cast<int64_t>(notices.every_seconds * 1000));
+    o.lookback_days = notices.lookback_days;
+    workflow::Date fixed;
+    if (!notices.as_of.empty() && !workflow::ParseDate(notices.as_of, &fixed)) {
+      done = true;
+      follower.join();
+      return Fail("serve", Status::InvalidArgument("--notices-as-of '" + notices.as_of +
+                                                   "' is not a date; use YYYY-MM-DD"));
+    }
+    if (notices.as_of.empty()) {
+      o.today = [] { return TodayInVietnam(); };
+    } else {
+      o.today = [fixed] { return fixed; };
+    }
+    o.now_micros = [] { return WallClockMicros(); };
+    s = server::NoticeDelivery::Start(p.get(), std::move(o), &delivery);
+    if (!s.ok()) {
+      done = true;
+      follower.join();
+      return Fail("serve", s);
+    }
+  }
   s = server::Serve(api, options);
+  delivery.reset();
   control.reset();
   done = true;
   follower.join();
@@ -290,8 +329,18 @@ auto a = std::make_shared<ServeArgs>();
 auto* serve = app.add_subcommand("serve", "Serve the HTTP API and the dashboard");
 serve->add_option("--listen", a->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
 serve->add_option("--tokens", a->tokens, "Tokens file (default: DATA/tokens)");
+serve->add_option("--notices-webhook", a->notices.webhook,
+                  "POST each notice (90, 30, 7 days before a certificate ends; its lapse) to "
+                  "this http:// URL as it falls due, retried with back-off, each once "
+                  "(recorded in DATA/notices-delivered)");
+serve->add_option("--notices-every", a->notices.every_seconds,
+                  "Seconds between looks for notices due (default 3600)");
+serve->add_option("--notices-lookback-days", a->notices.lookback_days,
+                  "Deliver notices that fell due up to this many days ago (default 30)");
+serve->add_option("--notices-as-of", a->notices.as_of,
+                  "Deliver as if today were this date (tests and back-fills)");
 serve->callback([&global, selected, a] {
-  *selected = [&global, a] { return ServeLedger(global, a->listen, a->tokens); };
+  *selected = [&global, a] { return ServeLedger(global, a->listen, a->tokens, a->notices); };
 });
 
 auto* token = app.add_subcommand("token", "Manage the bearer tokens of the HTTP server");

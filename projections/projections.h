@@ -81,6 +81,9 @@ class Projections {
   // Tests make it small, so that many runs overlap.
   void set_rebuild_run_bytes(size_t bytes) { run_bytes_ = bytes; }
   uint64_t checkpoint() const { return checkpoint_.load(); }
+  // The log folded here: reports read an event's own fields from it where a
+  // read model keeps only the product's latest (a dossier's entry kind).
+  ledger::Ledger* ledger() const { return ledger_; }
 
   // Reads (call CatchUp first to see the latest appends).
   Status Product(const std::string& id, workflow::ProductState* out);

@@ -25,8 +25,6 @@ const char* const kKnownIndicators[] = {
     "dn_share_of_producers",     // % of those that are enterprises (DN)
     nullptr};
 
-namespace {
-
 std::string LegalFormName(workflow::LegalForm f) {
   switch (f) {
     case workflow::LegalForm::HTX:
@@ -50,6 +48,8 @@ std::string LegalFormName(workflow::LegalForm f) {
   }
   return "OTHER";
 }
+
+namespace {
 
 std::string ReasonName(workflow::schema::RevocationReason r) {
   using R = workflow::schema::RevocationReason;
@@ -80,17 +80,20 @@ std::pair<std::string, int> ReportGroupKey(capnp::Text::Reader list, int code) {
 
 bool In(int32_t day, const Period& p) { return p.from.days <= day && day <= p.to.days; }
 
-// A certificate's facts as seen from a point in time.
-struct FactSeen {
-  schema::CertificateFact::Reader f;
-  int32_t ended_on;  // kNeverEnded when not ended as of the date asked
-  bool revoked;
-  bool renewed;
-  bool entered;  // for renewal or upgrade, by the date asked
-};
+json CountsJson(const Counts& c) {
+  json j = json::object();
+  for (const auto& [k, v] : c) j[k] = v;
+  return j;
+}
 
-// Calls fn with every certificate as recorded by known_at and as it stood on
-// as_of: one not yet issued is left out, an end not yet reached is undone.
+json TallyJson(const Tally& t) {
+  Counts stars = t.by_stars;
+  for (const char* s : {"3", "4", "5"}) stars.emplace(s, 0);
+  return json{{"total", t.total}, {"by_stars", CountsJson(stars)}};
+}
+
+}  // namespace
+
 Status ForEachFactSeen(Projections& projections, uint64_t known_at,
                        const std::optional<Date>& as_of,
                        const std::function<void(const FactSeen&)>& fn) {
@@ -110,51 +113,6 @@ Status ForEachFactSeen(Projections& projections, uint64_t known_at,
   if (known_at != 0) return projections.ForEachFactKnownAt(known_at, see);
   return projections.ForEachFact(see);
 }
-
-json CountsJson(const Counts& c) {
-  json j = json::object();
-  for (const auto& [k, v] : c) j[k] = v;
-  return j;
-}
-
-json TallyJson(const Tally& t) {
-  Counts stars = t.by_stars;
-  for (const char* s : {"3", "4", "5"}) stars.emplace(s, 0);
-  return json{{"total", t.total}, {"by_stars", CountsJson(stars)}};
-}
-
-// Support granted in the period, from the changes read model (only the
-// period's days are read). A grant counts while its product's state still
-// holds it: an annulled grant drops out (at every recording point, as the
-// product's state is the current fold).
-Status AddSupport(Projections& projections, const ReportQuery& q, const UnitTree& tree,
-                  Report* out) {
-  Date to = q.period.to;
-  if (q.as_of && *q.as_of < to) to = *q.as_of;
-  if (to < q.period.from) return Status::OK();
-  std::map<std::string, std::set<uint64_t>> held;  // product -> seqs of its grants
-  Status inner;
-  Status s = projections.ForEachChange(
-      q.period.from, to, q.known_at, [&](uint64_t seq, Date, schema::Change::Reader c) {
-        if (!inner.ok() || c.getType() != "SupportGranted") return;
-        if (!q.unit.empty() && !tree.Within(c.getUnit().cStr(), q.unit, q.period.to)) return;
-        std::string product = c.getProduct().cStr();
-        auto it = held.find(product);
-        if (it == held.end()) {
-          workflow::ProductState p;
-          inner = projections.Product(product, &p);
-          if (!inner.ok()) return;
-          it = held.emplace(product, std::set<uint64_t>()).first;
-          for (const auto& g : p.support) it->second.insert(g.seq);
-        }
-        if (!it->second.count(seq)) return;
-        out->support_total_vnd += c.getAmountVnd();
-        out->support_by_source[c.getSource().cStr()] += c.getAmountVnd();
-      });
-  return s.ok() ? inner : s;
-}
-
-}  // namespace
 
 Status ParsePeriod(const std::string& text, Period* out) {
   auto bad = [&] {
@@ -247,6 +205,7 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
   std::unordered_map<std::string, workflow::LegalForm> active_subjects;
   std::unordered_set<std::string> woman_owned;
   auto star = [](int stars) { return static_cast<size_t>(std::clamp(stars, 0, 5)); };
+  SectionFacts sections(q.period.to);
   s = ForEachFactSeen(projections, q.known_at, q.as_of, [&](const FactSeen& v) {
     auto f = v.f;
     std::string key = f.getUnit().cStr();
@@ -268,7 +227,8 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
     if (b->second < 0) return;
     UnitCounts& unit = unit_counts[static_cast<size_t>(b->second)];
     const size_t stars = star(f.getStars());
-    if (In(f.getValidFrom(), q.period)) {
+    const bool recognised_in_period = In(f.getValidFrom(), q.period);
+    if (recognised_in_period) {
       ++recognised[stars];
       ++by_entry[std::min<size_t>(static_cast<size_t>(f.getEntry()), 3)][stars];
       ++by_group[f.getGroup()];
@@ -295,6 +255,7 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
       active_subjects.emplace(f.getSubject().cStr(), f.getLegalForm());
       if (f.getWomanOwned()) woman_owned.insert(f.getSubject().cStr());
     }
+    sections.Add(f, ended, recognised_in_period, in_force);
   });
   if (!s.ok()) return s;
   // Labels exactly as counting one by one gave them: only what occurred.
@@ -344,7 +305,8 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
   for (const auto& [id, form] : active_subjects) ++out->subjects_by_legal_form[LegalFormName(form)];
   out->subjects_woman_owned = woman_owned.size();
 
-  s = AddSupport(projections, q, tree, out);
+  sections.Finish(&out->sections);
+  s = AddPeriodChanges(projections, q, bucket, out);
   if (!s.ok()) return s;
 
   // Targets set for the asked unit in the period's years.
@@ -379,14 +341,26 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
             it == out->active_at_end.by_stars.end() ? 0.0 : static_cast<double>(it->second);
       }
       if (t.indicator == "htx_share_of_producers") row.actual = share("HTX");
-      if (t.indicator == "dn_share_of_producers") row.actual = share("DN");
+      if (t.indicator == "dn_share_of_producers") {
+        // Every enterprise: TNHH, CTCP and DNTN are kinds of DN.
+        row.actual = 0.0;
+        for (const auto& [form, n] : out->subjects_by_legal_form) {
+          if (IsEnterpriseKind(form)) *row.actual += share(form.c_str());
+        }
+      }
+      if (!row.actual) {
+        s = SectionTargetActual(projections, q, *out, t.indicator, t.year, &row.actual);
+        if (!s.ok()) return s;
+      }
       out->targets.push_back(std::move(row));
     }
   }
   return Status::OK();
 }
 
-json ReportJson(const Report& r) {
+namespace {
+
+json ReportJsonBase(const Report& r) {
   json by_entry = json::object();
   for (const char* e : {"new", "renewal", "upgrade", "import"}) {
     auto it = r.recognised_by_entry.find(e);
@@ -436,6 +410,14 @@ json ReportJson(const Report& r) {
                                  {"signature", r.ledger->signature},
                                  {"key_id", r.ledger->key_id}}
                           : json(nullptr)}};
+}
+
+}  // namespace
+
+json ReportJson(const Report& r) {
+  json j = ReportJsonBase(r);
+  AddSectionsJson(r, &j);
+  return j;
 }
 
 Status BuildCohort(Projections& projections, int year, Date as_of, const std::string& unit,

@@ -3,6 +3,7 @@
 // hold several over a period); "subjects" counts producers.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include "ledger/status.h"
 #include "projections/projections.h"
+#include "projections/report_sections.h"
 #include "workflow/date.h"
 
 namespace ocop::projections {
@@ -18,6 +20,25 @@ namespace ocop::projections {
 struct Period {
   workflow::Date from, to;  // both inclusive
 };
+
+// A certificate's facts as seen from a point in time.
+struct FactSeen {
+  schema::CertificateFact::Reader f;
+  int32_t ended_on;  // kNeverEnded when not ended as of the date asked
+  bool revoked;
+  bool renewed;
+  bool entered;  // for renewal or upgrade, by the date asked
+};
+
+// Calls fn with every certificate as recorded by known_at (0: all) and as it
+// stood on as_of: one not yet issued is left out, an end not yet reached is
+// undone.
+Status ForEachFactSeen(Projections& projections, uint64_t known_at,
+                       const std::optional<workflow::Date>& as_of,
+                       const std::function<void(const FactSeen&)>& fn);
+
+// "HTX", "TNHH", ...: the legal form as commands and reports name it.
+std::string LegalFormName(workflow::LegalForm f);
 
 // "2022", "2022-H1", "2022-Q3" or "2022-07".
 Status ParsePeriod(const std::string& text, Period* out);
@@ -30,18 +51,6 @@ struct ReportQuery {
   // as_of (a report of the period as it stood on that date).
   uint64_t known_at = 0;
   std::optional<workflow::Date> as_of;
-};
-
-// Counts keyed by a label ("3", "HTX", "CM-UM", ...). std::map: stable order.
-using Counts = std::map<std::string, uint64_t>;
-
-struct Tally {
-  uint64_t total = 0;
-  Counts by_stars;
-  void Add(int stars) {
-    ++total;
-    ++by_stars[std::to_string(stars)];
-  }
 };
 
 struct Report {
@@ -81,6 +90,8 @@ struct Report {
     std::string root, signature, key_id;  // hex, base64, hex
   };
   std::optional<Head> ledger;
+  // What provinces' own tables add (projections/report_sections.h).
+  ReportSections sections;
 };
 
 Status BuildReport(Projections& projections, const ReportQuery& query, Report* out);

@@ -49,6 +49,9 @@ Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out);
 
 struct ReportQueryText {
   std::string period, from, to, unit, format = "json", lang = "vi", as_of, known_at, cohort;
+  // Issue 15: an annex (recognised, revoked, active, expiring) instead of the
+  // counts (query/annex_format.h), and the calendar the period is read in.
+  std::string list, calendar;
 };
 struct RenderedReport {
   std::string content_type;  // application/json, text/csv, text/markdown, or xlsx

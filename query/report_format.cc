@@ -1,5 +1,8 @@
 #include "query/report_format.h"
 
+#include "query/charts.h"
+#include "query/report_sections_format.h"
+
 #include <xlsxwriter.h>
 
 #include <cstdio>
@@ -109,6 +112,12 @@ std::string L(const std::string& key, Lang lang) {
 
 std::string Num(uint64_t n) { return std::to_string(n); }
 
+}  // namespace
+
+std::string ReportLabel(const std::string& key, Lang lang) { return L(key, lang); }
+
+namespace {
+
 void AddTally(std::vector<ReportRow>* rows, const std::string& section, const Tally& t, Lang lang) {
   rows->push_back({L(section, lang), L("total", lang), "", Num(t.total)});
   for (const char* s : {"3", "4", "5"}) {
@@ -195,6 +204,7 @@ std::vector<ReportRow> PeriodRows(const Report& r, Lang lang) {
     std::string label = L("source_" + k, lang);
     return label == "source_" + k ? k : label;  // a source named before the list
   });
+  AddSectionRows(r, lang, &rows);
   if (r.ledger) {
     AddHead(&rows, *r.ledger, lang);
   }
@@ -202,7 +212,8 @@ std::vector<ReportRow> PeriodRows(const Report& r, Lang lang) {
 }
 
 ReportTable PeriodTable(const Report& r, Lang lang) {
-  return ReportTable{PeriodTitle(r, lang), PeriodRows(r, lang)};
+  return ReportTable{PeriodTitle(r, lang), PeriodRows(r, lang), SectionsMarkdown(r, lang),
+                     SectionCharts(r, lang)};
 }
 
 ReportTable CohortTable(const projections::Cohort& c, const Report::Head& head, Lang lang) {
@@ -248,6 +259,8 @@ std::string RenderMarkdown(const ReportTable& t, Lang lang) {
     }
     out << "| " << row.breakdown << " | " << row.item << " | " << row.value << " |\n";
   }
+  if (!t.markdown_after.empty()) out << "\n" << t.markdown_after;
+  for (const Chart& c : t.charts) out << "\n### " << c.title << "\n\n" << SvgChart(c) << "\n";
   return out.str();
 }
 
@@ -279,6 +292,7 @@ Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path) {
     }
     ++row;
   }
+  AddXlsxCharts(wb, t.charts, lang);
   lxw_error e = workbook_close(wb);
   if (e != LXW_NO_ERROR) return Status::IOError("cannot write " + path + ": " + lxw_strerror(e));
   return Status::OK();

@@ -20,10 +20,27 @@ struct ReportRow {
 
 // What every format renders: a title and its rows. The period report and the
 // cohort funnel both become one, so CSV, Markdown and XLSX are written once.
+// A chart where people would rather look than read: drawn as SVG in the md
+// form and as a native chart in the xlsx (query/charts.h).
+struct Chart {
+  enum class Kind { kColumn, kLine };
+  std::string title;
+  Kind kind = Kind::kColumn;
+  std::vector<std::string> categories;
+  std::vector<std::pair<std::string, std::vector<double>>> series;  // name, one value a category
+};
+
 struct ReportTable {
   std::string title;
   std::vector<ReportRow> rows;
+  // Markdown that follows the rows in the md form (tables shaped as the
+  // provinces print them, charts as inline SVG); empty for the other forms.
+  std::string markdown_after;
+  std::vector<Chart> charts;
 };
+
+// A label an official reads, in `lang` (the key itself when unknown).
+std::string ReportLabel(const std::string& key, Lang lang);
 
 ReportTable PeriodTable(const projections::Report& r, Lang lang);
 // The re-recognition funnel of a yearly cohort; `head` is the signed head of

@@ -95,6 +95,8 @@ class Api {
   Response Deadlines(const Request& req, const Target& t, const std::string& who);
   Response Changes(const Request& req, const Target& t, const std::string& who);
   Response Reports(const Request& req, const Target& t, const std::string& who);
+  Response Notices(const Request& req, const Target& t, const std::string& who);
+  Response ReportsDue(const Request& req, const Target& t, const std::string& who);
   // A reply to a query's JSON (or its failure).
   Response Answer(const Request& req, const Status& s, const json& out);
 

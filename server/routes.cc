@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ledger/encoding.h"
+#include "query/annex_format.h"
+#include "query/notices_query.h"
 #include "query/queries.h"
 #include "server/static_files.h"
 #include "workflow/json.h"
@@ -52,6 +54,10 @@ const Api::Route* Api::FindRoute(std::string_view path) {
        &Api::Changes},
       {"/v1/reports", "", V::get, false, true, Lane::kWorker, "/v1/reports", "only GET here", false,
        &Api::Reports},
+      {"/v1/notices", "", V::get, false, true, Lane::kWorker, "/v1/notices", "only GET here", false,
+       &Api::Notices},
+      {"/v1/reports-due", "", V::get, false, true, Lane::kWorker, "/v1/reports-due",
+       "only GET here", false, &Api::ReportsDue},
   };
   for (const Route& r : kRoutes) {
     if (r.prefix.empty()) {
@@ -289,15 +295,37 @@ Response Api::Reports(const Request& req, const Target& t, const std::string&) {
   q.as_of = t.Get("as_of");
   q.known_at = t.Get("known_at");
   q.cohort = t.Get("cohort");
+  q.list = t.Get("list");
+  q.calendar = t.Get("calendar");
   query::RenderedReport r;
-  Status s =
-      query::QueryReport(query::Reader{ledger_, projections_, query::TodayInVietnam()}, q, &r);
+  const query::Reader reader{ledger_, projections_, query::TodayInVietnam()};
+  Status s = query::ApplyCalendar(&q);
+  if (s.ok())
+    s = q.list.empty() ? query::QueryReport(reader, q, &r) : query::QueryAnnex(reader, q, &r);
   if (!s.ok()) return FromStatus(req, s);
   Response res = Reply(req, 200, std::move(r.body), r.content_type);
   if (q.format != "json") {
     res.set(http::field::content_disposition, "attachment; filename=\"" + r.filename + "\"");
   }
   return res;
+}
+
+// ---------------------------------------------------------------- issue 15
+
+Response Api::Notices(const Request& req, const Target& t, const std::string&) {
+  query::Json out;
+  Status s =
+      query::QueryNotices(query::Reader{ledger_, projections_, query::TodayInVietnam()},
+                          query::NoticesQuery{t.Get("as_of"), t.Get("since"), t.Get("unit")}, &out);
+  return Answer(req, s, out);
+}
+
+Response Api::ReportsDue(const Request& req, const Target& t, const std::string&) {
+  query::Json out;
+  Status s = query::QueryReportsDue(
+      query::Reader{ledger_, projections_, query::TodayInVietnam()},
+      query::ReportsDueQuery{t.Get("from"), t.Get("within_days", "45")}, &out);
+  return Answer(req, s, out);
 }
 
 }  // namespace ocop::server
