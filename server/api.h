@@ -20,6 +20,7 @@
 
 #include "ledger/ledger.h"
 #include "projections/projections.h"
+#include "server/dashboard_reads.h"
 #include "server/metrics.h"
 #include "server/tokens.h"
 #include "workflow/service.h"
@@ -37,6 +38,7 @@ class Api {
       : ledger_(ledger),
         projections_(projections),
         service_(ledger),
+        dashboard_(ledger, projections),
         tokens_(std::move(tokens)),
         metrics_(metrics) {}
 
@@ -88,6 +90,7 @@ class Api {
   ledger::Ledger* ledger_;
   projections::Projections* projections_;
   workflow::Service service_;
+  DashboardReads dashboard_;  // the dashboard's own reads (whoami, units, forms...)
   Tokens tokens_;
   Metrics* metrics_;
   std::mutex catch_up_mu_;
