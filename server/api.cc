@@ -450,13 +450,18 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
   if (!s.ok()) return FromStatus(req, s);
   cli::Reader reader{ledger_, projections_, cli::TodayInVietnam()};
   cli::Json out;
-  bool dashboard = false;
-  s = dashboard_.Read(p, t.query, *who, reader.today, &out, &dashboard);
-  if (dashboard) *route = p;
+  DashboardReads::Answer answer;
+  s = dashboard_.Read(p, t.query, *who, reader, &answer);
+  if (answer.handled) {
+    *route = answer.route;
+    if (!s.ok()) return FromStatus(req, s);
+    if (answer.filename.empty()) return JsonReply(req, 200, answer.json);
+    Response res = Reply(req, 200, std::move(answer.body), answer.content_type);
+    res.set(http::field::content_disposition, "attachment; filename=\"" + answer.filename + "\"");
+    return res;
+  }
   const std::string kProducts = "/v1/products/";
-  if (dashboard) {
-    // answered by DashboardReads
-  } else if (p == "/v1/products") {
+  if (p == "/v1/products") {
     *route = "/v1/products";
     uint64_t limit = 50;
     ParseUint(t.Get("limit", "50"), &limit);

@@ -6,6 +6,13 @@
 //   GET /v1/units      every unit: code, name, level, parent, retired
 //   GET /v1/subjects   producers (?q= text in the id or name, ?unit=)
 //   GET /v1/councils   councils: id, level, unit and its name, decision
+//   GET /v1/products   as INTERFACE.md, with "total" (all matches, before the
+//                      limit), and also matching certificate and decision
+//                      numbers (each such row says what matched)
+//   GET /v1/products/{id}[/history], /bundle   the id's case ignored when no
+//                      product has it exactly; /bundle is `ocop bundle`
+//   GET /v1/deadlines  as INTERFACE.md, each row with unit_name, subject and
+//                      subject_name; format=xlsx gives the same as a workbook
 //   GET /v1/forms      every command's form from the schema
 //                      (workflow::CommandForms), each field labelled in
 //                      Vietnamese from web/labels.json, each form marked
@@ -25,6 +32,7 @@
 #include <string>
 
 #include "ledger/ledger.h"
+#include "ocop/queries.h"
 #include "projections/projections.h"
 #include "workflow/date.h"
 
@@ -35,11 +43,16 @@ class DashboardReads {
   DashboardReads(ledger::Ledger* ledger, projections::Projections* projections)
       : ledger_(ledger), projections_(projections) {}
 
-  // Answers `path` if it is one of the routes above (*handled set), reading
-  // as `principal` on `today`; leaves *handled false otherwise.
+  struct Answer {
+    bool handled = false;  // false: not one of these routes, Api answers it
+    std::string route;     // the route's name, for metrics and logs
+    nlohmann::ordered_json json;
+    // A file instead of JSON, when filename is set.
+    std::string filename, content_type, body;
+  };
+  // Answers `path` if it is one of the routes above, reading as `principal`.
   Status Read(const std::string& path, const std::map<std::string, std::string>& query,
-              const std::string& principal, workflow::Date today, nlohmann::ordered_json* out,
-              bool* handled);
+              const std::string& principal, const cli::Reader& reader, Answer* out);
 
  private:
   Status WhoAmI(const std::string& principal, workflow::Date today, nlohmann::ordered_json* out);
@@ -47,6 +60,12 @@ class DashboardReads {
   Status Subjects(const std::string& q, const std::string& unit, nlohmann::ordered_json* out);
   Status Councils(nlohmann::ordered_json* out);
   Status Forms(const std::string& principal, workflow::Date today, nlohmann::ordered_json* out);
+  Status Search(const cli::Reader& r, const std::string& q, size_t limit,
+                nlohmann::ordered_json* out);
+  Status Deadlines(const cli::Reader& r, const std::map<std::string, std::string>& query,
+                   Answer* out);
+  // The id of the product `id` names, its case ignored; empty if none.
+  Status ProductId(const std::string& id, std::string* out);
   // Collects the ids of producers and councils appended since the last call.
   Status Refresh();
 
