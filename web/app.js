@@ -76,7 +76,7 @@ function say(view, kind, text) {
 function clearView(view) {
   const sec = document.getElementById(view);
   $$("tbody", sec).forEach((t) => { t.innerHTML = ""; });
-  $$(".data [id]:not(h3)", sec).forEach((e) => { e.innerHTML = ""; });
+  $$(".data [id]:not(h3):not(table)", sec).forEach((e) => { e.innerHTML = ""; });
   sec.classList.remove("loaded", "stale");
 }
 const loads = {};
