@@ -148,7 +148,7 @@ Status DashboardReads::ProductId(const std::string& id, std::string* out) {
 
 Status DashboardReads::Search(const cli::Reader& r, const std::string& q, size_t limit, json* out) {
   Status s = cli::QuerySearch(r, q, std::numeric_limits<size_t>::max(), out);
-  if (!s.ok() || q.empty()) return s;
+  if (!s.ok()) return s;
   json& rows = (*out)["rows"];
   std::set<std::string> listed;
   for (const auto& row : rows) listed.insert(row["product"].get<std::string>());
@@ -160,6 +160,7 @@ Status DashboardReads::Search(const cli::Reader& r, const std::string& q, size_t
   const std::string needle = lower(q);
   std::vector<std::pair<std::string, std::string>> matched;  // product, what matched
   s = r.projections->ForEachProduct([&](const workflow::ProductState& p) {
+    if (needle.empty()) return false;  // every product is listed already
     if (listed.count(p.id)) return true;
     for (const auto& c : p.certificates) {
       if (lower(c.no).find(needle) != std::string::npos) {
@@ -225,6 +226,7 @@ Status DashboardReads::Deadlines(const cli::Reader& r,
                      std::to_string(row["stars"].get<int>()), row["certificate"],
                      row["valid_until"], std::to_string(days)});
   }
+  out->json["total"] = cells.size();
   if (format == "json") return Status::OK();
   const std::string as_of = out->json["as_of"];
   std::string path = (std::filesystem::temp_directory_path() /
