@@ -639,18 +639,24 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
   CHECK(upcoming.find("Huyện U Minh") != std::string::npos);             // the unit by name
 
   // 5. Layout and contrast at 1400 px and on a 400 px phone, on every view.
+  // The screenshots are kept in $OCOP_SHOTS_DIR when it is set.
+  const char* keep = std::getenv("OCOP_SHOTS_DIR");
+  const fs::path shots = keep ? fs::path(keep) : d.dir;
+  fs::create_directories(shots);
   for (int width : {1400, 400}) {
     b.Size(width, 900);
-    for (const std::string& view :
-         {"#/product/TEST-P1", "#/deadlines", "#/report?period=2025&unit=CM-UM",
-          "#/record/ApproveResults", "#/?q=mat%20ong"}) {
+    for (const auto& [name, view] : std::vector<std::pair<std::string, std::string>>{
+             {"product", "#/product/TEST-P1"},
+             {"deadlines", "#/deadlines"},
+             {"report", "#/report?period=2025&unit=CM-UM"},
+             {"record", "#/record/ApproveResults"},
+             {"search", "#/?q=mat%20ong"}}) {
       b.Go(base + view);
       b.WaitFor(
           "!document.querySelector('main > section.shown.loading') && "
           "document.querySelector('main > section.shown .msg').textContent");
-      std::string tag =
-          std::to_string(width) + "-" + std::to_string(std::hash<std::string>()(view) % 1000);
-      CheckLayout(b, d.dir / ("shot-" + tag + ".png"), view + " at " + std::to_string(width));
+      CheckLayout(b, shots / (name + "-" + std::to_string(width) + ".png"),
+                  view + " at " + std::to_string(width));
     }
   }
 }

@@ -186,7 +186,13 @@ function fillTable(table, rows, render) {
   table._render = render;
   const body = $("tbody", table);
   body.innerHTML = "";
-  for (const r of rows) body.appendChild(render(r));
+  // Each cell names its column, for the phone layout (one card per row).
+  const heads = $$("thead th", table).map((th) => th.textContent);
+  for (const r of rows) {
+    const tr = render(r);
+    Array.from(tr.children).forEach((td, i) => { td.dataset.label = heads[i] || ""; });
+    body.appendChild(tr);
+  }
 }
 function sortTable(th) {
   const table = th.closest("table");

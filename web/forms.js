@@ -254,7 +254,11 @@
   // ---------------------------------------------------------- the view
   function build(spec) {
     const form = $("#command-form");
-    form.innerHTML = common.concat(spec.fields).map((f) => fieldHtml(f, "")).join("") +
+    // The fields every command carries but an office rarely sets (an
+    // idempotency key, an expected version) are folded away.
+    const [usual, rare] = [common.filter((f) => !f.optional), common.filter((f) => f.optional)];
+    form.innerHTML = usual.concat(spec.fields).map((f) => fieldHtml(f, "")).join("") +
+      (rare.length ? `<details><summary>Tùy chọn nâng cao</summary>${rare.map((f) => fieldHtml(f, "")).join("")}</details>` : "") +
       `<div class="row"><button type="button" id="do-preview" class="secondary">Xem trước</button><button type="submit" id="do-submit">Ghi vào sổ cái</button></div>`;
     form.dataset.type = spec.type;
     $("#preview").hidden = true;
