@@ -9,13 +9,21 @@
 
 #include "ledger/encoding.h"
 #include "ocop/open_ledger.h"
-#include "ocop/queries.h"
 #include "projections/projections.h"
 #include "projections/report.h"
+#include "query/queries.h"
 #include "replay/bundle.h"
 #include "workflow/json.h"
 
 namespace ocop::cli {
+
+using query::ChangesQuery;
+using query::HistoryQuery;
+using query::Json;
+using query::QueryChanges;
+using query::QueryHistory;
+using query::Reader;
+using query::TodayInVietnam;
 namespace {
 
 namespace fs = std::filesystem;

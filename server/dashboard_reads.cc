@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "ledger/event_view.h"
-#include "ocop/report_format.h"
+#include "query/report_format.h"
 #include "replay/bundle.h"
 #include "server/static_files.h"
 #include "workflow/command_roles.h"
@@ -63,10 +63,11 @@ void Label(json* fields, const std::string& prefix) {
 
 Status DashboardReads::Read(const std::string& path,
                             const std::map<std::string, std::string>& query,
-                            const std::string& principal, const cli::Reader& reader, Answer* out) {
-  auto get = [&](const std::string& k, const std::string& fallback = "") {
+                            const std::string& principal, const query::Reader& reader,
+                            Answer* out) {
+  auto get = [&](const std::string& k) {
     auto it = query.find(k);
-    return it == query.end() ? fallback : it->second;
+    return it == query.end() ? std::string() : it->second;
   };
   out->handled = true;
   out->route = path;
@@ -75,172 +76,49 @@ Status DashboardReads::Read(const std::string& path,
   if (path == "/v1/subjects") return Subjects(get("q"), get("unit"), &out->json);
   if (path == "/v1/councils") return Councils(&out->json);
   if (path == "/v1/forms") return Forms(principal, reader.today, &out->json);
-  if (path == "/v1/deadlines") return Deadlines(reader, query, out);
-  if (path == "/v1/products") {
-    uint64_t limit = 50;
-    std::string text = get("limit", "50");
-    if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != text.npos) {
-      return Status::InvalidArgument("limit must be a whole number from 1 to 500; got '" + text +
-                                     "'");
-    }
-    limit = std::clamp<uint64_t>(std::stoull(text), 1, 500);
-    return Search(reader, get("q"), limit, &out->json);
-  }
-  const std::string kProducts = "/v1/products/";
-  if (path.rfind(kProducts, 0) == 0 && path.size() > kProducts.size()) {
-    std::string rest = path.substr(kProducts.size()), suffix;
-    for (std::string s : {"/history", "/bundle"}) {
-      if (rest.size() > s.size() && rest.compare(rest.size() - s.size(), s.size(), s) == 0) {
-        suffix = s;
-        rest.resize(rest.size() - s.size());
-      }
-    }
-    out->route = "/v1/products/{id}" + suffix;
+  const std::string kProducts = "/v1/products/", kBundle = "/bundle";
+  if (path.starts_with(kProducts) && path.ends_with(kBundle) &&
+      path.size() > kProducts.size() + kBundle.size()) {
+    out->route = "/v1/products/{id}/bundle";
     std::string id;
-    Status s = ProductId(rest, &id);
+    Status s = query::ProductId(
+        reader, path.substr(kProducts.size(), path.size() - kProducts.size() - kBundle.size()),
+        &id);
+    if (s.ok()) s = replay::MakeBundle(ledger_, id, &out->json);
     if (!s.ok()) return s;
-    if (suffix == "/bundle") {
-      if (id.empty()) return Status::NotFound("no product '" + rest + "'");
-      s = replay::MakeBundle(ledger_, id, &out->json);
-      out->filename = "ocop-bundle-" + id + ".json";
-      out->content_type = "application/json";
-      if (s.ok()) out->body = out->json.dump(1) + "\n";
-      return s;
-    }
-    // An exact id, or none at all, is Api's to answer as ever.
-    if (id.empty() || id == rest) {
-      out->handled = false;
-      return Status::OK();
-    }
-    if (suffix == "/history") {
-      return cli::QueryHistory(reader,
-                               cli::HistoryQuery{id, get("as_of"), get("known_at"),
-                                                 get("proofs") == "1" || get("proofs") == "true"},
-                               &out->json);
-    }
-    return cli::QueryStatus(reader, cli::StatusQuery{id, get("as_of"), get("known_at")},
-                            &out->json);
+    out->filename = "ocop-bundle-" + id + ".json";
+    out->content_type = "application/json";
+    out->body = out->json.dump(1) + "\n";
+    return s;
   }
   out->handled = false;
   return Status::OK();
 }
 
-Status DashboardReads::ProductId(const std::string& id, std::string* out) {
-  out->clear();
-  workflow::ProductState p;
-  Status s = projections_->Product(id, &p);
-  if (s.ok() && p.exists) {
-    *out = id;
-    return s;
-  }
-  if (!s.ok() && !s.IsNotFound()) return s;
-  auto lower = [](std::string t) {
-    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return t;
-  };
-  const std::string want = lower(id);
-  return projections_->ForEachProduct([&](const workflow::ProductState& q) {
-    if (lower(q.id) != want) return true;
-    *out = q.id;
-    return false;
-  });
-}
-
-Status DashboardReads::Search(const cli::Reader& r, const std::string& q, size_t limit, json* out) {
-  Status s = cli::QuerySearch(r, q, std::numeric_limits<size_t>::max(), out);
-  if (!s.ok()) return s;
-  json& rows = (*out)["rows"];
-  std::set<std::string> listed;
-  for (const auto& row : rows) listed.insert(row["product"].get<std::string>());
-  // Certificate and decision numbers, the case ignored ("gcn-cm-um-18", "115/qđ").
-  auto lower = [](std::string t) {
-    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return t;
-  };
-  const std::string needle = lower(q);
-  std::vector<std::pair<std::string, std::string>> matched;  // product, what matched
-  s = r.projections->ForEachProduct([&](const workflow::ProductState& p) {
-    if (needle.empty()) return false;  // every product is listed already
-    if (listed.count(p.id)) return true;
-    for (const auto& c : p.certificates) {
-      if (lower(c.no).find(needle) != std::string::npos) {
-        matched.emplace_back(p.id, "GCN " + c.no);
-        break;
-      }
-      if (lower(c.decision.no).find(needle) != std::string::npos) {
-        matched.emplace_back(
-            p.id, "QĐ " + c.decision.no + " ngày " + workflow::FormatDate(c.decision.date));
-        break;
-      }
-    }
-    return true;
-  });
-  if (!s.ok()) return s;
-  for (const auto& [id, what] : matched) {
-    json one;
-    s = cli::QuerySearch(r, id, std::numeric_limits<size_t>::max(), &one);
-    if (!s.ok()) return s;
-    for (auto& row : one["rows"]) {
-      if (row["product"] != id) continue;
-      row["matched"] = what;
-      rows.push_back(row);
-    }
-  }
-  (*out)["total"] = rows.size();
-  (*out)["limit"] = limit;
-  if (rows.size() > limit) rows.erase(rows.begin() + static_cast<long>(limit), rows.end());
-  return Status::OK();
-}
-
-Status DashboardReads::Deadlines(const cli::Reader& r,
-                                 const std::map<std::string, std::string>& query, Answer* out) {
-  auto get = [&](const std::string& k, const std::string& fallback = "") {
-    auto it = query.find(k);
-    return it == query.end() ? fallback : it->second;
-  };
-  const std::string format = get("format", "json");
-  if (format != "json" && format != "xlsx") {
-    return Status::InvalidArgument("format must be json or xlsx; got '" + format + "'");
-  }
-  Status s = cli::QueryDeadlines(
-      r, cli::DeadlinesQuery{get("as_of"), get("unit"), get("known_at"), get("within_days", "90")},
-      &out->json);
-  if (!s.ok()) return s;
-  std::map<std::string, workflow::UnitState> units;
-  s = projections_->Units(&units);
-  if (!s.ok()) return s;
+Status DashboardReads::Workbook(const json& deadlines, Answer* out) {
   std::vector<std::vector<std::string>> cells;
-  for (auto& row : out->json["rows"]) {
-    workflow::ProductState p;
-    workflow::SubjectState subject;
-    if (projections_->Product(row["product"], &p).ok() &&
-        projections_->Subject(p.subject, &subject).ok()) {
-      row["subject"] = p.subject;
-      row["subject_name"] = subject.name;
-    }
-    auto u = units.find(row["unit"]);
-    row["unit_name"] = u == units.end() ? row["unit"].get<std::string>() : u->second.name;
+  for (const auto& row : deadlines["rows"]) {
     const int days = row["days_left"];
     cells.push_back({days < 0 ? "Đã hết hạn" : "Sắp hết hạn", row["product"], row["name"],
-                     row.value("subject_name", ""), row["unit_name"],
+                     row.value("subject_name", ""), row.value("unit_name", ""),
                      std::to_string(row["stars"].get<int>()), row["certificate"],
                      row["valid_until"], std::to_string(days)});
   }
-  out->json["total"] = cells.size();
-  if (format == "json") return Status::OK();
-  const std::string as_of = out->json["as_of"];
+  const std::string as_of = deadlines["as_of"];
+  // libxlsxwriter writes files: a scratch file, read back.
   std::string path = (std::filesystem::temp_directory_path() /
                       ("ocop-deadlines-" + std::to_string(::getpid()) + "-" +
                        std::to_string(reinterpret_cast<uintptr_t>(out)) + ".xlsx"))
                          .string();
-  s = cli::WriteXlsxSheet("Hạn công nhận OCOP tính đến ngày " + as_of, "Hạn công nhận",
-                          {"Tình trạng", "Mã sản phẩm", "Sản phẩm", "Chủ thể", "Đơn vị", "Hạng sao",
-                           "Số GCN", "Hết hạn", "Còn lại (ngày)"},
-                          cells, path);
+  Status s = query::WriteXlsxSheet("Hạn công nhận OCOP tính đến ngày " + as_of, "Hạn công nhận",
+                                   {"Tình trạng", "Mã sản phẩm", "Sản phẩm", "Chủ thể", "Đơn vị",
+                                    "Hạng sao", "Số GCN", "Hết hạn", "Còn lại (ngày)"},
+                                   cells, path);
   if (s.ok()) {
     std::ifstream f(path, std::ios::binary);
     std::ostringstream bytes;
     bytes << f.rdbuf();
+    out->handled = true;
     out->body = bytes.str();
     out->filename = "ocop-han-cong-nhan-" + as_of + ".xlsx";
     out->content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

@@ -6,13 +6,8 @@
 //   GET /v1/units      every unit: code, name, level, parent, retired
 //   GET /v1/subjects   producers (?q= text in the id or name, ?unit=)
 //   GET /v1/councils   councils: id, level, unit and its name, decision
-//   GET /v1/products   as INTERFACE.md, with "total" (all matches, before the
-//                      limit), and also matching certificate and decision
-//                      numbers (each such row says what matched)
-//   GET /v1/products/{id}[/history], /bundle   the id's case ignored when no
-//                      product has it exactly; /bundle is `ocop bundle`
-//   GET /v1/deadlines  as INTERFACE.md, each row with unit_name, subject and
-//                      subject_name; format=xlsx gives the same as a workbook
+//   GET /v1/products/{id}/bundle   `ocop bundle` (the id's case ignored)
+//   GET /v1/deadlines?format=xlsx  the deadlines as a workbook (Workbook)
 //   GET /v1/forms      every command's form from the schema
 //                      (workflow::CommandForms), each field labelled in
 //                      Vietnamese from web/labels.json, each form marked
@@ -32,8 +27,8 @@
 #include <string>
 
 #include "ledger/ledger.h"
-#include "ocop/queries.h"
 #include "projections/projections.h"
+#include "query/queries.h"
 #include "workflow/date.h"
 
 namespace ocop::server {
@@ -52,7 +47,9 @@ class DashboardReads {
   };
   // Answers `path` if it is one of the routes above, reading as `principal`.
   Status Read(const std::string& path, const std::map<std::string, std::string>& query,
-              const std::string& principal, const cli::Reader& reader, Answer* out);
+              const std::string& principal, const query::Reader& reader, Answer* out);
+  // The deadlines `rows` (QueryDeadlines's JSON) as an xlsx workbook.
+  static Status Workbook(const nlohmann::ordered_json& deadlines, Answer* out);
 
  private:
   Status WhoAmI(const std::string& principal, workflow::Date today, nlohmann::ordered_json* out);
@@ -60,12 +57,7 @@ class DashboardReads {
   Status Subjects(const std::string& q, const std::string& unit, nlohmann::ordered_json* out);
   Status Councils(nlohmann::ordered_json* out);
   Status Forms(const std::string& principal, workflow::Date today, nlohmann::ordered_json* out);
-  Status Search(const cli::Reader& r, const std::string& q, size_t limit,
-                nlohmann::ordered_json* out);
-  Status Deadlines(const cli::Reader& r, const std::map<std::string, std::string>& query,
-                   Answer* out);
-  // The id of the product `id` names, its case ignored; empty if none.
-  Status ProductId(const std::string& id, std::string* out);
+
   // Collects the ids of producers and councils appended since the last call.
   Status Refresh();
 

@@ -1,7 +1,8 @@
 // HTTP conventions of `ocop serve` (issue 16, item 8), byte for byte over a
 // real socket: HEAD, CORS preflight without a token (allowed origins only,
 // none by default), ETag and If-None-Match on reads and the dashboard's
-// files, gzip for clients that accept it, totals on lists. And `ocop smoke`,
+// files, gzip for clients that accept it, totals on lists, /v1/events with a
+// next cursor and its limit stated. And `ocop smoke`,
 // which refuses a data directory holding anything but its own sample.
 #include <zlib.h>
 
@@ -161,6 +162,17 @@ TEST_CASE("ocop serve: HEAD, CORS, ETag, gzip and totals") {
     CHECK(zipped.headers["etag"] != plain.headers["etag"]);
     Reply refused = Send(port, "GET", "/app.js", "Accept-Encoding: gzip;q=0\r\n");
     CHECK(refused.headers.count("content-encoding") == 0);
+  }
+  SECTION("/v1/events pages with a next cursor and says its limit") {
+    json page = json::parse(Send(port, "GET", "/v1/events?from=1&limit=1", auth).body);
+    CHECK(page["limit"] == 1);
+    CHECK(page["events"].size() == 1);
+    CHECK(page["next"] == 2);
+    json rest = json::parse(Send(port, "GET", "/v1/events?from=2&limit=5000", auth).body);
+    CHECK(rest["limit"] == 1000);  // capped, and said so
+    CHECK(rest["max_limit"] == 1000);
+    CHECK(rest["events"].size() == rest["size"].get<size_t>() - 1);
+    CHECK(rest["next"].is_null());  // the end of the log
   }
   SECTION("lists say their total") {
     json units = json::parse(Send(port, "GET", "/v1/units", auth).body);

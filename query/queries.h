@@ -1,5 +1,8 @@
-// The questions people ask the ledger, answered as JSON (or a rendered
-// report), once for both the command line and the HTTP server. Arguments
+// query/: the questions people ask the ledger, answered as JSON (or a
+// rendered report), once for both the command line (ocop/) and the HTTP
+// server (server/), which include nothing of each other. One file a question
+// (status.cc, history.cc, deadlines.cc, report.cc, changes.cc, criteria.cc,
+// search.cc); arguments.h parses what they share. Arguments
 // arrive as text, exactly as typed or sent; a bad one is InvalidArgument with
 // a message naming it and what is allowed.
 #pragma once
@@ -12,7 +15,7 @@
 #include "projections/projections.h"
 #include "workflow/date.h"
 
-namespace ocop::cli {
+namespace ocop::query {
 
 using Json = nlohmann::ordered_json;
 
@@ -24,6 +27,8 @@ struct Reader {
   workflow::Date today;
 };
 
+// Today's date in Vietnam, from the wall clock: called by the program's edges
+// (ocop/, server/) to fill Reader::today; no query reads the clock.
 workflow::Date TodayInVietnam();
 
 struct StatusQuery {
@@ -37,6 +42,8 @@ struct HistoryQuery {
 };
 Status QueryHistory(const Reader& r, const HistoryQuery& q, Json* out);
 
+// Rows also name the producer (subject, subject_name) and the unit
+// (unit_name); "total" counts them.
 struct DeadlinesQuery {
   std::string as_of, unit, known_at, within_days = "90";
 };
@@ -67,8 +74,15 @@ struct CriteriaQuery {
 };
 Status QueryCriteria(const CriteriaQuery& q, Json* out);
 
-// Products whose id, name, producer or unit contains `text` (case and
-// Vietnamese diacritics ignored), at most `limit`.
+// The id of the product `id` names: itself when a product has it, else the
+// one whose id differs only in case ("cm-um-18" for CM-UM-18), else `id`
+// unchanged (for the query to say it is unknown). Status and history use it.
+Status ProductId(const Reader& r, const std::string& id, std::string* out);
+
+// Products whose id, name, producer, unit, certificate number or decision
+// number contains `text` (case and Vietnamese diacritics ignored): "total"
+// counts them all, "rows" lists the first `limit` (a row found by its
+// certificate or decision says so in "matched").
 Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json* out);
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

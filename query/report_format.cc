@@ -1,4 +1,4 @@
-#include "ocop/report_format.h"
+#include "query/report_format.h"
 
 #include <algorithm>
 
@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-namespace ocop::cli {
+namespace ocop::query {
 namespace {
 
 using projections::Counts;
@@ -297,4 +297,4 @@ Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path) {
   return WriteXlsxSheet(t.title, lang == Lang::kVi ? "Báo cáo" : "Report", headers, rows, path);
 }
 
-}  // namespace ocop::cli
+}  // namespace ocop::query
