@@ -455,6 +455,24 @@ TEST_CASE("an official searches, opens a product and downloads the report in Chr
 
   // Signing out forgets the token.
   SignOut(b);
+
+  // A token the server does not know: said beside the sign-in form, nothing shown.
+  b.Type("#token", std::string(64, '0'));
+  b.Click("#sign-in button[type=submit]");
+  std::string refused = b.WaitFor(
+      "(m => m.classList.contains('error') && m.textContent)"
+      "(document.querySelector('.msg[data-for=\"sign-in\"]'))");
+  CHECK(refused.find("Mã truy cập") != std::string::npos);
+  CHECK(b.Script("return document.querySelector('#session').hidden;") == true);
+
+  // "Remember" keeps the token past the session; signing out forgets it all the same.
+  b.Type("#token", d.token);
+  b.Click("#remember");
+  b.Click("#sign-in button[type=submit]");
+  b.WaitFor("!document.querySelector('#session').hidden");
+  CHECK(b.Script("return localStorage.getItem('ocop-token');") == d.token);
+  CHECK(b.Script("return sessionStorage.getItem('ocop-token');").is_null());
+  SignOut(b);
 }
 
 TEST_CASE("the office records an idea, a scoring sheet and a results decision in Chromium") {

@@ -15,6 +15,9 @@
   let forms = null, common = [], subjects = null, criteria = {};
 
   const UNIT_FIELDS = new Set(["unit", "parent", "successor", "issuer"]);
+  // Fields that name the thing a command creates: typed, not picked.
+  const NEW_IDS = new Set(["DefineUnit.unit", "ConstituteCouncil.council"]);
+  let currentType = "";
 
   // ---------------------------------------------------------- building
   function fieldId(path) { return "f-" + path.replace(/[^a-zA-Z0-9_]/g, "_"); }
@@ -26,6 +29,7 @@
       return `<select ${attrs}>${f.optional ? '<option value="">—</option>' : ""}` +
         f.values.map((v) => `<option value="${esc(v)}">${esc(value(f.name, v))}</option>`).join("") + `</select>`;
     }
+    if (NEW_IDS.has(`${currentType}.${path}`)) return `<input ${attrs} placeholder="mã mới">`;
     if (f.kind === "bool") return `<input type="checkbox" ${attrs}${f.name === "mandatory_met" ? " checked" : ""}>`;
     if (f.kind === "date") return `<input type="date" ${attrs}${f.name === "effective" ? ` value="${todayVN()}"` : ""}>`;
     if (f.kind === "integer" || f.kind === "number") {
@@ -79,7 +83,15 @@
     body.appendChild(tr);
     f.of.fields.forEach((c, k) => {
       const el = $(`[data-path="${table.dataset.path}[${i}].${c.name}"]`, tr);
-      if (values && values[k] !== undefined) el.value = values[k].trim();
+      if (values && values[k] !== undefined) {
+        const cell = values[k].trim();
+        el.value = cell;
+        // A choice pasted by its Vietnamese name ("Vi phạm ...") is that choice.
+        if (el.tagName === "SELECT" && el.value !== cell) {
+          const o = Array.from(el.options).find((x) => x.text.toLowerCase() === cell.toLowerCase());
+          if (o) el.value = o.value;
+        }
+      }
     });
   }
   function renumber(table) {
@@ -253,6 +265,7 @@
 
   // ---------------------------------------------------------- the view
   function build(spec) {
+    currentType = spec.type;
     const form = $("#command-form");
     // The fields every command carries but an office rarely sets (an
     // idempotency key, an expected version) are folded away.

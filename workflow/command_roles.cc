@@ -8,7 +8,6 @@ namespace ocop::workflow {
 using R = schema::Role;
 
 const std::vector<schema::Role>& RolesFor(std::string_view type) {
-  // As decide.cc authorises each command (Authorize and ProductAct calls).
   static const std::map<std::string, std::vector<R>, std::less<>> kRoles = {
       {"DefineUnit", {R::ADMIN}},
       {"RetireUnit", {R::ADMIN}},

@@ -1,9 +1,10 @@
-// Which roles may issue each command: what the dashboard offers a principal.
+// Which roles may issue each command: the one table both the decider
+// authorises by (Decider::Authorize looks up the command being decided) and
+// the dashboard offers forms by (GET /v1/forms).
 //
-// The decider is the judge of every act (the unit, the council, the date and
-// the product's state matter too); this table only says which roles it can
-// ever accept a command from, so that a form nobody in that role could send
-// is not offered. tests/command_roles_test.cc checks it against Decide.
+// The role is necessary, not sufficient: Decide also asks for a grant in a
+// unit containing the act's, in force on its date, and (for councils) naming
+// the council. tests/command_roles_test.cc checks the table against Decide.
 #pragma once
 
 #include <string_view>
