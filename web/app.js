@@ -45,7 +45,7 @@ function fmtNum(n) { return Number(n).toLocaleString("vi-VN"); }
 // Today's date in Vietnam (UTC+7), whatever the computer's zone: before 07:00
 // UTC it is already tomorrow's date there.
 function todayVN() { return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Ho_Chi_Minh" }).format(new Date()); }
-function stars(n) { return n ? `<span class="stars" aria-label="${n} sao">${"★".repeat(n)}</span> ${n} sao` : "—"; }
+function stars(n) { return n ? `<span><span class="stars" aria-hidden="true">${"★".repeat(n)}</span> ${n} sao</span>` : "—"; }
 function unitName(code) { return code ? (OCOP.units[code] ? OCOP.units[code].name : code) : "—"; }
 function roleName(r) { return value("role", r); }
 function person(actor) {
