@@ -427,6 +427,10 @@ TEST_CASE("an official searches, opens a product and downloads the report in Chr
   CHECK(chart_rows >= 9);  // stars by district: nine districts in 2024
   std::string chart = b.Script("return document.querySelector('#r-chart').textContent;");
   CHECK(chart.find("Thành phố Cà Mau") != std::string::npos);  // full names, not cut
+  // Conditions changed after a load: the figures are marked stale until loaded again.
+  b.Type("#r-period", "2023");
+  b.WaitFor("document.querySelector('#report').classList.contains('stale')");
+  CHECK(b.Script("return document.querySelector('#report > .msg').className;") == "msg stale");
 
   // A bad period: an error in the report's own line, and no figures left under it.
   b.Type("#r-period", "2024-Q9");
@@ -634,6 +638,19 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
   CHECK(timeline.find("59 điểm") != std::string::npos);
   CHECK(timeline.find("QĐ 45/QĐ-UBND ngày 20/06/2025 của Huyện U Minh") != std::string::npos);
   CHECK(timeline.find("hd.CM-UM (Thành viên hội đồng, Huyện U Minh)") != std::string::npos);
+  // The dispute bundle, downloaded, verifies on its own.
+  b.Click("#p-bundle");
+  b.WaitFor("document.querySelector('#product > .msg').textContent.includes('Đã tải')");
+  fs::path bundle = d.dir / "downloads" / "ocop-bundle-TEST-P1.json";
+  for (int i = 0; i < 100 && !fs::exists(bundle); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(fs::exists(bundle));
+  pid_t verify = Spawn({OCOP_BINARY, "verify-bundle", bundle.string()},
+                       (d.dir / "verify-bundle.out").string());
+  int verified = -1;
+  waitpid(verify, &verified, 0);
+  CHECK(WIFEXITED(verified));
+  CHECK(WEXITSTATUS(verified) == 0);
   b.Go(base + "#/report?period=2025&unit=CM-UM");
   std::string summary = b.WaitFor(
       "document.querySelector('#report').classList.contains('loaded') && "
@@ -655,6 +672,17 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
   CHECK(upcoming.find("Sản phẩm thử 20") != std::string::npos);
   CHECK(upcoming.find("HTX Thử nghiệm Khánh An") != std::string::npos);  // the producer
   CHECK(upcoming.find("Huyện U Minh") != std::string::npos);             // the unit by name
+  // The same as a workbook.
+  b.Click("#d-xlsx");
+  b.WaitFor("document.querySelector('#deadlines > .msg').textContent.includes('Đã tải')");
+  fs::path xlsx = d.dir / "downloads" / "ocop-han-cong-nhan-2028-01-01.xlsx";
+  for (int i = 0; i < 100 && !fs::exists(xlsx); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(fs::exists(xlsx));
+  std::ifstream workbook(xlsx, std::ios::binary);
+  char magic[2] = {0, 0};
+  workbook.read(magic, 2);
+  CHECK(std::string(magic, 2) == "PK");  // a zip: an xlsx workbook
 
   // 5. Layout and contrast at 1400 px and on a 400 px phone, on every view.
   // The screenshots are kept in $OCOP_SHOTS_DIR when it is set.
