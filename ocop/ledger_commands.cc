@@ -11,6 +11,7 @@
 #include "ledger/checkpoint.h"
 #include "ledger/encoding.h"
 #include "ledger/event.capnp.h"
+#include "ledger/event_view.h"
 #include "ledger/ledger.h"
 #include "ocop/open_ledger.h"
 
@@ -131,6 +132,29 @@ int RunSmoke(const GlobalOptions& g, uint64_t events) {
   Status s = OpenLedger(g, true, &l);
   if (!s.ok()) return Fail("smoke", s);
   const uint64_t before = l->Size();
+  // Its sample events are permanent, as every event is: smoke appends only to
+  // an empty data directory or to one holding nothing but its own sample,
+  // never to a ledger of real acts. The first foreign event stops the scan
+  // (in a real ledger, event 1).
+  uint64_t foreign = 0;
+  std::string foreign_stream;
+  s = l->Scan(1, before, [&](uint64_t seq, std::string_view bytes) {
+    ledger::EventView view(bytes);
+    std::string stream = view.ok() ? view.event().getStream().cStr() : "";
+    if (stream.rfind("smoke/", 0) == 0) return true;
+    foreign = seq;
+    foreign_stream = stream;
+    return false;
+  });
+  if (!s.ok()) return Fail("smoke", s);
+  if (foreign) {
+    return Fail("smoke", Status::Refused(g.data_dir + " holds " + std::to_string(before) +
+                                         " events that are not smoke's own sample (event " +
+                                         std::to_string(foreign) + ", stream '" + foreign_stream +
+                                         "'); smoke appends permanent sample events, so it runs "
+                                         "only on an empty data directory or its own: give "
+                                         "--data with a new directory"));
+  }
   // The payload is an ordinary Cap'n Proto message; an Actor struct stands in
   // for a domain event until the workflow publishes its schema.
   capnp::MallocMessageBuilder payload_msg;

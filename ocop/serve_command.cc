@@ -50,7 +50,8 @@ struct NoticeArgs {
 
 struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
-  std::string tokens;  // default: <data>/tokens
+  std::vector<std::string> cors;  // origins allowed to call from a browser
+  std::string tokens;             // default: <data>/tokens
   NoticeArgs notices;
 };
 
@@ -61,7 +62,7 @@ std::string TokensPath(const GlobalOptions& g, const std::string& given) {
 }  // namespace
 
 int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::string& tokens_file,
-                const NoticeArgs& notices = {}) {
+                const std::vector<std::string>& cors, const NoticeArgs& notices) {
   // Logs are JSON lines on stderr; stdout stays for machines.
   auto logger = spdlog::stderr_logger_mt("ocop");
   logger->set_pattern("%v");
@@ -77,6 +78,7 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
   server::ServerOptions options;
   Status s = server::ParseListen(listen, &options);
   if (!s.ok()) return Fail("serve", s);
+  options.cors_origins = cors;
   std::unique_ptr<ledger::Ledger> l;
   s = OpenLedger(g, /*create=*/true, &l);
   if (!s.ok()) return Fail("serve", s);
@@ -305,6 +307,8 @@ auto csv = std::make_shared<std::string>();
 auto* demo = app.add_subcommand(
     "demo", "Load the sample data (Cà Mau, 2022-2025) into an empty data directory, then serve");
 demo->add_option("--listen", d->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+demo->add_option("--cors", d->cors,
+                 "An origin whose pages may call the API (repeatable; * for any)");
 demo->add_option("--csv", *csv,
                  "The Cà Mau appendix (default: ../shared/data/camau-2822-appendix3.csv)");
 demo->callback([&global, selected, d, csv] {
@@ -321,7 +325,7 @@ demo->callback([&global, selected, d, csv] {
                      .dump()
               << std::endl;
     std::cerr << "ocop demo: mở " << link << " (mã truy cập: " << token << ")\n";
-    return ServeLedger(global, d->listen, path);
+    return ServeLedger(global, d->listen, path, d->cors, {});
   };
 });
 
@@ -339,8 +343,11 @@ serve->add_option("--notices-lookback-days", a->notices.lookback_days,
                   "Deliver notices that fell due up to this many days ago (default 30)");
 serve->add_option("--notices-as-of", a->notices.as_of,
                   "Deliver as if today were this date (tests and back-fills)");
+serve->add_option("--cors", a->cors,
+                  "An origin whose pages may call the API from a browser, e.g. "
+                  "https://ocop.camau.gov.vn (repeatable; * for any; none by default)");
 serve->callback([&global, selected, a] {
-  *selected = [&global, a] { return ServeLedger(global, a->listen, a->tokens, a->notices); };
+  *selected = [&global, a] { return ServeLedger(global, a->listen, a->tokens, a->cors, a->notices); };
 });
 
 auto* token = app.add_subcommand("token", "Manage the bearer tokens of the HTTP server");

@@ -1,5 +1,6 @@
 #include "query/arguments.h"
 
+#include <cctype>
 #include <map>
 
 #include "replay/as_of.h"
@@ -33,6 +34,23 @@ Status Tree(const Reader& r, const std::string& unit, std::unique_ptr<projection
   }
   *out = std::make_unique<projections::UnitTree>(std::move(units));
   return Status::OK();
+}
+
+Status ProductId(const Reader& r, const std::string& id, std::string* out) {
+  *out = id;
+  workflow::ProductState p;
+  Status s = r.projections->Product(id, &p);
+  if ((s.ok() && p.exists) || (!s.ok() && !s.IsNotFound())) return s;
+  auto lower = [](std::string t) {
+    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return t;
+  };
+  const std::string want = lower(id);
+  return r.projections->ForEachProduct([&](const workflow::ProductState& q) {
+    if (lower(q.id) != want) return true;
+    *out = q.id;
+    return false;
+  });
 }
 
 }  // namespace ocop::query

@@ -93,8 +93,20 @@ Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out) {
     }
   }
   if (!s.ok()) return s;
+  // Who to tell: the producer, and the unit by name.
+  for (Json& row : rows) {
+    workflow::ProductState p;
+    workflow::SubjectState subject;
+    if (r.projections->Product(row["product"], &p).ok() &&
+        r.projections->Subject(p.subject, &subject).ok()) {
+      row["subject"] = p.subject;
+      row["subject_name"] = subject.name;
+    }
+    row["unit_name"] = tree->Name(row["unit"]);
+  }
   *out = Json{{"as_of", workflow::FormatDate(as_of)},
               {"within_days", within},
+              {"total", rows.size()},
               {"unit", q.unit.empty() ? Json(nullptr) : Json(q.unit)},
               {"rows", rows}};
   return Status::OK();

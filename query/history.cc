@@ -19,8 +19,10 @@ Status QueryHistory(const Reader& r, const HistoryQuery& q, Json* out) {
     o.at.as_of = d;
   }
   Status s = KnownAt(r, q.known_at, &o.at.known_at);
+  std::string id;
+  if (s.ok()) s = ProductId(r, q.product, &id);  // ids are case-insensitive
   if (!s.ok()) return s;
-  return replay::ProductHistory(r.ledger, q.product, o, out);
+  return replay::ProductHistory(r.ledger, id, o, out);
 }
 
 }  // namespace ocop::query

@@ -42,6 +42,8 @@ struct HistoryQuery {
 };
 Status QueryHistory(const Reader& r, const HistoryQuery& q, Json* out);
 
+// Rows also name the producer (subject, subject_name) and the unit
+// (unit_name); "total" counts them.
 struct DeadlinesQuery {
   std::string as_of, unit, known_at, within_days = "90";
 };
@@ -75,8 +77,15 @@ struct CriteriaQuery {
 };
 Status QueryCriteria(const CriteriaQuery& q, Json* out);
 
-// Products whose id, name, producer or unit contains `text` (case and
-// Vietnamese diacritics ignored), at most `limit`.
+// The id of the product `id` names: itself when a product has it, else the
+// one whose id differs only in case ("cm-um-18" for CM-UM-18), else `id`
+// unchanged (for the query to say it is unknown). Status and history use it.
+Status ProductId(const Reader& r, const std::string& id, std::string* out);
+
+// Products whose id, name, producer, unit, certificate number or decision
+// number contains `text` (case and Vietnamese diacritics ignored): "total"
+// counts them all, "rows" lists the first `limit` (a row found by its
+// certificate or decision says so in "matched").
 Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json* out);
 
 }  // namespace ocop::query

@@ -2,6 +2,7 @@
 
 #include "query/charts.h"
 #include "query/report_sections_format.h"
+#include <algorithm>
 
 #include <xlsxwriter.h>
 
@@ -264,31 +265,34 @@ std::string RenderMarkdown(const ReportTable& t, Lang lang) {
   return out.str();
 }
 
-Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path) {
+Status WriteXlsxSheet(const std::string& title, const std::string& sheet,
+                      const std::vector<std::string>& headers,
+                      const std::vector<std::vector<std::string>>& rows, const std::string& path) {
   lxw_workbook* wb = workbook_new(path.c_str());
   if (!wb) return Status::IOError("cannot create " + path);
-  lxw_worksheet* ws = workbook_add_worksheet(wb, lang == Lang::kVi ? "Báo cáo" : "Report");
+  lxw_worksheet* ws = workbook_add_worksheet(wb, sheet.c_str());
   lxw_format* bold = workbook_add_format(wb);
   format_set_bold(bold);
-  worksheet_set_column(ws, 0, 0, 48, nullptr);
-  worksheet_set_column(ws, 1, 1, 28, nullptr);
-  worksheet_set_column(ws, 2, 2, 40, nullptr);
-  worksheet_set_column(ws, 3, 3, 12, nullptr);
-  worksheet_write_string(ws, 0, 0, t.title.c_str(), bold);
-  const char* headers[] = {"section", "breakdown", "item", "value"};
-  for (int c = 0; c < 4; ++c) worksheet_write_string(ws, 2, c, L(headers[c], lang).c_str(), bold);
+  // Each column as wide as its widest cell (in characters, within reason).
+  for (size_t c = 0; c < headers.size(); ++c) {
+    size_t width = headers[c].size();
+    for (const auto& r : rows) width = std::max(width, c < r.size() ? r[c].size() : 0);
+    worksheet_set_column(ws, c, c, std::clamp<double>(width * 0.8, 10, 60), nullptr);
+  }
+  worksheet_write_string(ws, 0, 0, title.c_str(), bold);
+  for (size_t c = 0; c < headers.size(); ++c)
+    worksheet_write_string(ws, 2, c, headers[c].c_str(), bold);
   lxw_row_t row = 3;
-  for (const auto& rr : t.rows) {
-    worksheet_write_string(ws, row, 0, rr.section.c_str(), nullptr);
-    worksheet_write_string(ws, row, 1, rr.breakdown.c_str(), nullptr);
-    worksheet_write_string(ws, row, 2, rr.item.c_str(), nullptr);
-    // Numbers as numbers, so officials can sum them.
-    char* end = nullptr;
-    double v = std::strtod(rr.value.c_str(), &end);
-    if (end && *end == '\0' && !rr.value.empty()) {
-      worksheet_write_number(ws, row, 3, v, nullptr);
-    } else {
-      worksheet_write_string(ws, row, 3, rr.value.c_str(), nullptr);
+  for (const auto& r : rows) {
+    for (size_t c = 0; c < r.size(); ++c) {
+      // Numbers as numbers, so officials can sum them.
+      char* end = nullptr;
+      double v = std::strtod(r[c].c_str(), &end);
+      if (end && *end == '\0' && !r[c].empty()) {
+        worksheet_write_number(ws, row, c, v, nullptr);
+      } else {
+        worksheet_write_string(ws, row, c, r[c].c_str(), nullptr);
+      }
     }
     ++row;
   }
@@ -296,6 +300,14 @@ Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path) {
   lxw_error e = workbook_close(wb);
   if (e != LXW_NO_ERROR) return Status::IOError("cannot write " + path + ": " + lxw_strerror(e));
   return Status::OK();
+}
+
+Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path) {
+  std::vector<std::string> headers;
+  for (const char* h : {"section", "breakdown", "item", "value"}) headers.push_back(L(h, lang));
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : t.rows) rows.push_back({r.section, r.breakdown, r.item, r.value});
+  return WriteXlsxSheet(t.title, lang == Lang::kVi ? "Báo cáo" : "Report", headers, rows, path);
 }
 
 }  // namespace ocop::query

@@ -50,6 +50,11 @@ ReportTable CohortTable(const projections::Cohort& c, const projections::Report:
 
 std::string RenderCsv(const ReportTable& t, Lang lang);
 std::string RenderMarkdown(const ReportTable& t, Lang lang);
+// Writes a workbook of one sheet to `path`: the title, a blank row, the
+// headers, then the rows (cells that read as numbers written as numbers).
+Status WriteXlsxSheet(const std::string& title, const std::string& sheet,
+                      const std::vector<std::string>& headers,
+                      const std::vector<std::vector<std::string>>& rows, const std::string& path);
 // Writes a real .xlsx workbook (libxlsxwriter) to `path`.
 Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path);
 

@@ -1,4 +1,5 @@
-// search: products by id, name, producer or unit, diacritics ignored.
+// search: products by id, name, producer, unit, certificate or decision
+// number, diacritics and case ignored.
 #include "query/queries.h"
 
 #include <unordered_map>
@@ -77,13 +78,28 @@ Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json*
   Status s = Tree(r, "", &tree);
   if (!s.ok()) return s;
   Json rows = Json::array();
+  size_t total = 0;
   s = r.projections->ForEachProduct([&](const workflow::ProductState& p) {
     workflow::SubjectState subject;
     r.projections->Subject(p.subject, &subject);
     std::string unit_name = tree->Name(p.unit);
     std::string hay =
         Fold(p.id + " " + p.name + " " + subject.name + " " + p.unit + " " + unit_name);
-    if (!needle.empty() && hay.find(needle) == std::string::npos) return true;
+    // Else a certificate's number or its decision's ("GCN-...", "115/QĐ").
+    std::string matched;
+    if (!needle.empty() && hay.find(needle) == std::string::npos) {
+      for (const auto& c : p.certificates) {
+        if (Fold(c.no).find(needle) != std::string::npos) {
+          matched = "GCN " + c.no;
+        } else if (Fold(c.decision.no).find(needle) != std::string::npos) {
+          matched = "QĐ " + c.decision.no + " ngày " + workflow::FormatDate(c.decision.date);
+        }
+        if (!matched.empty()) break;
+      }
+      if (matched.empty()) return true;
+    }
+    // Every match is counted; the first `limit` are listed.
+    if (++total > limit) return true;
     const auto* active = p.ActiveOn(r.today);
     rows.push_back(Json{{"product", p.id},
                         {"name", p.name},
@@ -93,10 +109,11 @@ Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json*
                         {"unit_name", unit_name},
                         {"stage", std::string(workflow::StageName(p.StageOn(r.today)))},
                         {"stars", active ? Json(active->stars) : Json(nullptr)}});
-    return rows.size() < limit;
+    if (!matched.empty()) rows.back()["matched"] = matched;
+    return true;
   });
   if (!s.ok()) return s;
-  *out = Json{{"query", text}, {"rows", rows}};
+  *out = Json{{"query", text}, {"total", total}, {"limit", limit}, {"rows", rows}};
   return Status::OK();
 }
 

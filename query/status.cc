@@ -10,10 +10,13 @@ namespace ocop::query {
 
 using workflow::Date;
 
-Status QueryStatus(const Reader& r, const StatusQuery& q, Json* out) {
-  if (q.product.empty()) return Status::InvalidArgument("name a product");
+Status QueryStatus(const Reader& r, const StatusQuery& asked, Json* out) {
+  if (asked.product.empty()) return Status::InvalidArgument("name a product");
+  StatusQuery q = asked;
+  Status s = ProductId(r, asked.product, &q.product);  // ids are case-insensitive
+  if (!s.ok()) return s;
   Date as_of;
-  Status s = DateOr("as_of", q.as_of, r.today, &as_of);
+  s = DateOr("as_of", q.as_of, r.today, &as_of);
   if (!s.ok()) return s;
   workflow::ProductState p;
   uint64_t known_at = 0;

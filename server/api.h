@@ -22,6 +22,7 @@
 
 #include "ledger/ledger.h"
 #include "projections/projections.h"
+#include "server/dashboard_reads.h"
 #include "server/metrics.h"
 #include "server/reply.h"
 #include "server/tokens.h"
@@ -36,6 +37,7 @@ class Api {
       : ledger_(ledger),
         projections_(projections),
         service_(ledger),
+        dashboard_(ledger, projections),
         tokens_(std::move(tokens)),
         metrics_(metrics) {}
 
@@ -97,6 +99,9 @@ class Api {
   Response Reports(const Request& req, const Target& t, const std::string& who);
   Response Notices(const Request& req, const Target& t, const std::string& who);
   Response ReportsDue(const Request& req, const Target& t, const std::string& who);
+  // The dashboard's own reads (server/dashboard_reads.h).
+  Response Dashboard(const Request& req, const Target& t, const std::string& who);
+  Response DashboardReply(const Request& req, const Status& s, DashboardReads::Answer& a);
   // A reply to a query's JSON (or its failure).
   Response Answer(const Request& req, const Status& s, const json& out);
 
@@ -115,6 +120,7 @@ class Api {
   ledger::Ledger* ledger_;
   projections::Projections* projections_;
   workflow::Service service_;
+  DashboardReads dashboard_;  // the dashboard's own reads (whoami, units, forms...)
   Tokens tokens_;
   Metrics* metrics_;
   std::mutex catch_up_mu_;

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "server/http_conventions.h"
+
 namespace ocop::server {
 namespace {
 
@@ -30,6 +32,7 @@ class Session;
 struct Job {
   std::shared_ptr<Session> session;
   std::shared_ptr<Request> req;
+  bool head = false;  // a HEAD request, handled as a GET
   std::chrono::steady_clock::time_point start;
   uint64_t id = 0;
 };
@@ -119,9 +122,10 @@ class Committer {
 
 struct Shared {
   Shared(Api& a, const ServerOptions& o)
-      : api(a), options(o), workers(o.workers), waiters(o.waiters) {}
+      : api(a), options(o), conventions{o.cors_origins}, workers(o.workers), waiters(o.waiters) {}
   Api& api;
   const ServerOptions& options;
+  HttpConventions conventions;
   asio::thread_pool workers;
   asio::thread_pool waiters;
   std::atomic<size_t> connections{0};
@@ -246,22 +250,33 @@ class Session : public std::enable_shared_from_this<Session> {
     auto req = std::make_shared<Request>(parser_->release());
     auto start = std::chrono::steady_clock::now();
     uint64_t id = shared_.next_id++;
-    const Api::Lane lane = Api::LaneOf(*req);
     auto self = shared_from_this();
+    if (auto pre = shared_.conventions.Preflight(*req)) {
+      auto res = std::make_shared<Response>(std::move(*pre));
+      if (shared_.stopping) res->keep_alive(false);
+      return Write(res, "(preflight)", "", 204, start, id);
+    }
+    // HEAD is GET without the body (HttpConventions::Finish drops it).
+    const bool head = req->method() == http::verb::head;
+    if (head) req->method(http::verb::get);
+    const Api::Lane lane = Api::LaneOf(*req);
     if (lane == Api::Lane::kInline) {
       // Answered here, without a hand-off to a worker and back (which costs
       // more than the answer: bench/http_load --get-path /healthz).
       std::string principal, route;
       auto res = std::make_shared<Response>(shared_.api.HandleSafely(*req, &principal, &route));
+      shared_.conventions.Finish(*req, head, res.get());
       if (shared_.stopping) res->keep_alive(false);
       return Write(res, route, principal, static_cast<int>(res->result_int()), start, id);
     }
-    if (lane == Api::Lane::kCommands) return shared_.committer->Add(Job{self, req, start, id});
+    if (lane == Api::Lane::kCommands)
+      return shared_.committer->Add(Job{self, req, head, start, id});
     asio::post(lane == Api::Lane::kWaiting ? shared_.waiters : shared_.workers,
-               [self, req, start, id] {
+               [self, req, head, start, id] {
                  if (self->shared_.abandoned) return;
                  std::string principal, route;
                  Response res = self->shared_.api.HandleSafely(*req, &principal, &route);
+                 self->shared_.conventions.Finish(*req, head, &res);
                  self->Answer(std::move(res), std::move(route), std::move(principal), start, id);
                });
   }
@@ -342,7 +357,8 @@ Status Serve(Api& api, const ServerOptions& options) {
   Shared shared(api, options);
   shared.committer = std::make_unique<Committer>(
       api, options.committers, shared.abandoned,
-      [](Job& j, Response res, std::string route, std::string principal) {
+      [&shared](Job& j, Response res, std::string route, std::string principal) {
+        shared.conventions.Finish(*j.req, j.head, &res);
         j.session->Answer(std::move(res), std::move(route), std::move(principal), j.start, j.id);
       });
   asio::io_context ioc(options.io_threads);

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "ledger/status.h"
 #include "server/api.h"
@@ -34,6 +35,9 @@ struct ServerOptions {
   int workers = 16;
   int committers = 1;  // threads deciding and appending POSTed commands (see Committer)
   int waiters = 64;
+  // Origins whose pages may call the API from a browser (CORS); none by
+  // default. "*" allows every origin. See server/http_conventions.h.
+  std::vector<std::string> cors_origins;
 };
 
 // Serves until a stop signal; returns OK after a clean drain.

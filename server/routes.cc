@@ -41,6 +41,19 @@ const Api::Route* Api::FindRoute(std::string_view path) {
        "only GET here", false, &Api::InclusionProof},
       {"/v1/proofs/consistency", "", V::get, false, false, Lane::kWorker, "/v1/proofs/consistency",
        "only GET here", false, &Api::ConsistencyProof},
+      // The dashboard's own: who is signed in, names for pickers, forms.
+      {"/v1/whoami", "", V::get, false, true, Lane::kWorker, "/v1/whoami", "only GET here", false,
+       &Api::Dashboard},
+      {"/v1/units", "", V::get, false, true, Lane::kWorker, "/v1/units", "only GET here", false,
+       &Api::Dashboard},
+      {"/v1/subjects", "", V::get, false, true, Lane::kWorker, "/v1/subjects", "only GET here",
+       false, &Api::Dashboard},
+      {"/v1/councils", "", V::get, false, true, Lane::kWorker, "/v1/councils", "only GET here",
+       false, &Api::Dashboard},
+      {"/v1/forms", "", V::get, false, true, Lane::kWorker, "/v1/forms", "only GET here", false,
+       &Api::Dashboard},
+      {"/v1/products/", "/bundle", V::get, false, true, Lane::kWorker, "/v1/products/{id}/bundle",
+       "only GET here", false, &Api::Dashboard},
       // The rest reads the projections: what was appended is folded first.
       {"/v1/products", "", V::get, false, true, Lane::kWorker, "/v1/products", "only GET here",
        false, &Api::Search},
@@ -143,7 +156,11 @@ Response Api::Commands(const Request& req, const Target&, const std::string& who
 
 // ---------------------------------------------------------------- the log and its proofs
 
+// At most kMaxEvents a page, said in the answer ("limit": what was applied)
+// with "next", the `from` of the following page (null once the log's end is
+// reached), so that a reader pages without guessing.
 Response Api::Events(const Request& req, const Target& t, const std::string&) {
+  constexpr uint64_t kMaxEvents = 1000;
   uint64_t from = 1, limit = 100, wait = 0;
   if ((t.query.count("from") && !ParseUint(t.Get("from"), &from)) ||
       (t.query.count("limit") && !ParseUint(t.Get("limit"), &limit)) ||
@@ -151,7 +168,7 @@ Response Api::Events(const Request& req, const Target& t, const std::string&) {
     return Error(req, 400, "invalid_argument", "from, limit and wait are whole numbers");
   }
   if (from == 0) from = 1;
-  limit = std::min<uint64_t>(std::max<uint64_t>(limit, 1), 1000);
+  limit = std::min<uint64_t>(std::max<uint64_t>(limit, 1), kMaxEvents);
   wait = std::min<uint64_t>(wait, 30);
   // Long poll: woken by the commit itself, never by polling the disk.
   for (uint64_t waited = 0; ledger_->Size() < from && waited < wait * 10 && !stopping_; ++waited) {
@@ -163,7 +180,14 @@ Response Api::Events(const Request& req, const Target& t, const std::string&) {
     return true;
   });
   if (!s.ok()) return FromStatus(req, s);
-  return JsonReply(req, 200, json{{"from", from}, {"size", ledger_->Size()}, {"events", events}});
+  const uint64_t size = ledger_->Size(), next = from + events.size();
+  return JsonReply(req, 200,
+                   json{{"from", from},
+                        {"limit", limit},
+                        {"max_limit", kMaxEvents},
+                        {"size", size},
+                        {"next", next <= size ? json(next) : json(nullptr)},
+                        {"events", events}});
 }
 
 Response Api::Criteria(const Request& req, const Target& t, const std::string&) {
@@ -238,7 +262,10 @@ Response Api::Answer(const Request& req, const Status& s, const json& out) {
 
 Response Api::Search(const Request& req, const Target& t, const std::string&) {
   uint64_t limit = 50;
-  ParseUint(t.Get("limit", "50"), &limit);
+  if (!ParseUint(t.Get("limit", "50"), &limit) || limit == 0 || limit > 500) {
+    return Error(req, 400, "invalid_argument",
+                 "limit must be a whole number from 1 to 500; got '" + t.Get("limit") + "'");
+  }
   query::Json out;
   Status s = query::QuerySearch(query::Reader{ledger_, projections_, query::TodayInVietnam()},
                                 t.Get("q"), std::min<uint64_t>(limit, 500), &out);
@@ -266,13 +293,35 @@ Response Api::ProductStatus(const Request& req, const Target& t, const std::stri
 }
 
 Response Api::Deadlines(const Request& req, const Target& t, const std::string&) {
+  const std::string format = t.Get("format", "json");
+  if (format != "json" && format != "xlsx") {
+    return Error(req, 400, "invalid_argument", "format must be json or xlsx; got '" + format + "'");
+  }
   query::Json out;
   Status s =
       query::QueryDeadlines(query::Reader{ledger_, projections_, query::TodayInVietnam()},
                             query::DeadlinesQuery{t.Get("as_of"), t.Get("unit"), t.Get("known_at"),
                                                   t.Get("within_days", "90")},
                             &out);
-  return Answer(req, s, out);
+  if (!s.ok() || format == "json") return Answer(req, s, out);
+  DashboardReads::Answer workbook;
+  s = DashboardReads::Workbook(out, &workbook);
+  return DashboardReply(req, s, workbook);
+}
+
+Response Api::Dashboard(const Request& req, const Target& t, const std::string& who) {
+  DashboardReads::Answer a;
+  Status s = dashboard_.Read(t.path, t.query, who,
+                             query::Reader{ledger_, projections_, query::TodayInVietnam()}, &a);
+  return DashboardReply(req, s, a);
+}
+
+Response Api::DashboardReply(const Request& req, const Status& s, DashboardReads::Answer& a) {
+  if (!s.ok()) return FromStatus(req, s);
+  if (a.filename.empty()) return JsonReply(req, 200, a.json);
+  Response res = Reply(req, 200, std::move(a.body), a.content_type);
+  res.set(http::field::content_disposition, "attachment; filename=\"" + a.filename + "\"");
+  return res;
 }
 
 Response Api::Changes(const Request& req, const Target& t, const std::string&) {

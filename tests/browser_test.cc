@@ -1,13 +1,21 @@
 // The dashboard as an official uses it: Debian's headless Chromium, driven
-// through WebDriver (chromedriver), against `ocop demo` on loopback. Search a
-// product without diacritics, open it, read its page, make the 2024 report
-// and download it as CSV, checking what the page shows at each step.
+// through WebDriver (chromedriver), against `ocop demo` on loopback.
+//  1. Search a product without diacritics, open it, read its page, make the
+//     2024 report and download it as CSV.
+//  2. The office's day (issue 16): an officer signs in, registers a producer
+//     and an idea through the forms; a council enters a scoring sheet
+//     criterion by criterion; an authority enters a results decision of 20
+//     products pasted as a table; the product page, report and deadlines
+//     show them; a form outside a principal's authority is not offered; a
+//     refused command shows its message beside the field it names; pages at
+//     1400 and 400 px wide are checked for overflow and text contrast.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -55,6 +63,24 @@ json Call(int port, http::verb method, const std::string& target, const json& bo
   http::read(stream, buffer, res);
   if (status) *status = res.result_int();
   return json::parse(res.body(), nullptr, false);
+}
+
+std::string Base64Decode(const std::string& in) {
+  static const std::string kChars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int bits = 0, acc = 0;
+  for (char c : in) {
+    size_t v = kChars.find(c);
+    if (v == std::string::npos) continue;
+    acc = (acc << 6) | static_cast<int>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
 }
 
 bool PortOpen(int port) {
@@ -117,6 +143,16 @@ class Browser {
   }
   ~Browser() { Call(port_, http::verb::delete_, session_); }
 
+  void Size(int width, int height) {
+    Call(port_, http::verb::post, session_ + "/window/rect",
+         {{"width", width}, {"height", height}});
+  }
+  // Saves a PNG of the viewport.
+  void Screenshot(const std::string& path) {
+    json r = Call(port_, http::verb::get, session_ + "/screenshot");
+    std::string png = Base64Decode(r["value"].get<std::string>());
+    std::ofstream(path, std::ios::binary) << png;
+  }
   void Go(const std::string& url) {
     Call(port_, http::verb::post, session_ + "/url", {{"url", url}});
   }
@@ -150,7 +186,10 @@ class Browser {
     }
     FAIL("the page never showed: "
          << js << " (last: " << v.dump() << ", message: "
-         << Script("return document.querySelector('#message').textContent;").dump() << ")");
+         << Script("return Array.from(document.querySelectorAll('.msg, .field-error'))"
+                   ".map((m) => m.textContent).join(' | ');")
+                .dump()
+         << ")");
     return v;
   }
 
@@ -159,90 +198,511 @@ class Browser {
   std::string session_;
 };
 
+// `ocop demo` on a free port, its token, and chromedriver.
+struct Demo {
+  fs::path dir;
+  int web = 0, driver_port = 0;
+  std::string token;
+  Child demo, driver;
+  Demo() {
+    REQUIRE(fs::exists("/usr/bin/chromium"));      // installed by scripts/setup.sh
+    REQUIRE(fs::exists("/usr/bin/chromedriver"));  // (packages chromium, chromium-driver)
+    dir = fs::temp_directory_path() / ("ocop-browser-" + std::to_string(getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir / "downloads");
+    web = ocop::testing::FreePort();
+    demo.pid = Spawn({OCOP_BINARY, "--data", (dir / "data").string(), "demo", "--csv", CAMAU_CSV,
+                      "--listen", "127.0.0.1:" + std::to_string(web)},
+                     (dir / "demo.out").string());
+    for (int i = 0; i < 600 && token.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::ifstream f(dir / "demo.out");
+      std::string line;
+      if (std::getline(f, line) && !line.empty() && PortOpen(web))
+        token = json::parse(line)["token"];
+    }
+    REQUIRE(!token.empty());
+    driver_port = ocop::testing::FreePort();
+    driver.pid = Spawn({"/usr/bin/chromedriver", "--port=" + std::to_string(driver_port)},
+                       (dir / "driver.out").string());
+    for (int i = 0; i < 100 && !PortOpen(driver_port); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(PortOpen(driver_port));
+  }
+  ~Demo() {
+    if (driver.pid > 0) {
+      kill(driver.pid, SIGTERM);
+      waitpid(driver.pid, nullptr, 0);
+      driver.pid = -1;
+    }
+    if (demo.pid > 0) {
+      kill(demo.pid, SIGTERM);
+      waitpid(demo.pid, nullptr, 0);
+      demo.pid = -1;
+    }
+    fs::remove_all(dir);
+  }
+  std::string Base() const { return "http://127.0.0.1:" + std::to_string(web) + "/"; }
+  // A token for `principal`, added to the running server's file (it reads
+  // the file again when it changes).
+  std::string TokenFor(const std::string& principal) {
+    fs::path out = dir / ("token-" + principal);
+    pid_t pid = Spawn(
+        {OCOP_BINARY, "token", "add", principal, "--tokens", (dir / "data" / "tokens").string()},
+        out.string());
+    waitpid(pid, nullptr, 0);
+    std::ifstream f(out);
+    std::string t;
+    std::getline(f, t);
+    REQUIRE(t.size() == 64);
+    // Wait until the server knows it.
+    for (int i = 0; i < 50; ++i) {
+      int status = 0;
+      Call(web, http::verb::get, "/v1/whoami", nullptr, t, &status);
+      if (status == 200) return t;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL("the server never accepted the token of " << principal);
+    return t;
+  }
+  // Applies commands all or none as `token`'s principal.
+  void Submit(const std::string& token, const json& commands) {
+    int status = 0;
+    json r = Call(web, http::verb::post, "/v1/commands", commands, token, &status);
+    INFO(r.dump());
+    REQUIRE(status == 200);
+  }
+};
+
+// Whether the page, as laid out now, is wider than the viewport, and every
+// text whose contrast against its background (the first opaque one among
+// its ancestors) is below WCAG 2.1 AA: 4.5:1, or 3:1 for large text.
+const char* kLayoutCheck = R"JS(
+const lum = (c) => { const v = c.match(/[\d.]+/g).slice(0, 3).map((x) => { x = x / 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+  return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+const alpha = (c) => { const m = c.match(/[\d.]+/g); return m.length > 3 ? Number(m[3]) : 1; };
+const bg = (el) => { for (let e = el; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor; if (alpha(c) > 0.5) return c; } return "rgb(255, 255, 255)"; };
+const bad = [];
+let texts = 0;
+const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+  const el = n.parentElement;
+  if (!n.textContent.trim() || !el || !el.getClientRects().length) continue;
+  const st = getComputedStyle(el);
+  if (st.visibility === "hidden" || Number(st.opacity) === 0) continue;
+  texts++;
+  const a = lum(st.color), b = lum(bg(el));
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+  const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+  if (ratio < need) bad.push(`${n.textContent.trim().slice(0, 30)} ${ratio.toFixed(2)}:1 (${st.color} on ${bg(el)})`);
+}
+return { width: document.documentElement.scrollWidth, viewport: window.innerWidth, texts, bad: bad.slice(0, 10), failures: bad.length };
+)JS";
+
+void CheckLayout(Browser& b, const fs::path& shot, const std::string& what) {
+  json r = b.Script(kLayoutCheck);
+  b.Screenshot(shot.string());
+  INFO(what << ": " << r.dump());
+  CHECK(r["width"].get<int>() <= r["viewport"].get<int>());
+  CHECK(r["texts"].get<int>() > 10);
+  CHECK(r["failures"].get<int>() == 0);
+  CHECK(fs::file_size(shot) > 1000);
+}
+
+void SignIn(Browser& b, const std::string& base, const std::string& token) {
+  b.Go(base + "#/");
+  b.WaitFor("document.querySelector('#sign-in') && !document.querySelector('#sign-in').hidden");
+  b.Type("#token", token);
+  b.Click("#sign-in button[type=submit]");
+  b.WaitFor("!document.querySelector('#session').hidden");
+}
+
+void SignOut(Browser& b) {
+  b.Click("#sign-out");
+  b.WaitFor("!document.querySelector('#sign-in').hidden");
+  CHECK(
+      b.Script("return sessionStorage.getItem('ocop-token') || localStorage.getItem('ocop-token');")
+          .is_null());
+}
+
+// Opens the form of `type` and waits for it.
+void OpenForm(Browser& b, const std::string& base, const std::string& type) {
+  b.Go(base + "#/record/" + type);
+  b.WaitFor("document.querySelector('#command-form').dataset.type === '" + type +
+            "' && document.querySelector('#do-submit')");
+}
+
+// Sets a form control's value as a person would (input and change events).
+void Set(Browser& b, const std::string& path, const std::string& value) {
+  b.Script("const e = document.querySelector('[data-path=\"" + path +
+           "\"]'); e.value = " + json(value).dump() +
+           "; e.dispatchEvent(new Event('input', {bubbles: true}));"
+           " e.dispatchEvent(new Event('change', {bubbles: true}));");
+}
+
+std::string SubmitForm(Browser& b) {
+  b.Script("document.querySelector('#record > .msg').textContent = '';");
+  b.Click("#do-submit");
+  return b.WaitFor(
+      "(m => m.classList.contains('ok') || m.classList.contains('error') ? m.textContent : '')"
+      "(document.querySelector('#record > .msg'))");
+}
+
 }  // namespace
 
 TEST_CASE("an official searches, opens a product and downloads the report in Chromium") {
-  REQUIRE(fs::exists("/usr/bin/chromium"));      // installed by scripts/setup.sh
-  REQUIRE(fs::exists("/usr/bin/chromedriver"));  // (packages chromium, chromium-driver)
-  fs::path dir = fs::temp_directory_path() / ("ocop-browser-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir / "downloads");
+  Demo d;
+  Browser b(d.driver_port, (d.dir / "downloads").string());
+  const std::string base = d.Base();
+  b.Go(base + "#/?token=" + d.token);
 
-  // The demo: sample data loaded, a token printed, the dashboard served.
-  int web = ocop::testing::FreePort();
-  Child demo;
-  demo.pid = Spawn({OCOP_BINARY, "--data", (dir / "data").string(), "demo", "--csv", CAMAU_CSV,
-                    "--listen", "127.0.0.1:" + std::to_string(web)},
-                   (dir / "demo.out").string());
-  std::string token;
-  for (int i = 0; i < 600 && token.empty(); ++i) {
+  // Who is signed in is shown, in words; the token is kept for the session only.
+  std::string who = b.WaitFor(
+      "!document.querySelector('#session').hidden && "
+      "document.querySelector('#who').textContent");
+  CHECK(who.find("vpdp.camau") != std::string::npos);
+  CHECK(who.find("Cán bộ OCOP") != std::string::npos);
+  CHECK(who.find("Tỉnh Cà Mau") != std::string::npos);
+  CHECK(b.Script("return sessionStorage.getItem('ocop-token');") == d.token);
+  CHECK(b.Script("return localStorage.getItem('ocop-token');").is_null());
+
+  // 1. Search without diacritics: "mat ong" finds the honey of U Minh.
+  b.Type("#q", "mat ong");
+  b.Click("#search-form button");
+  int rows = b.WaitFor(
+      "document.querySelector('#search').classList.contains('loaded') && "
+      "document.querySelectorAll('#results tbody tr').length");
+  CHECK(rows == 2);
+  std::string first = b.Script("return document.querySelector('#results tbody tr').textContent;");
+  CHECK(first.find("Mật ong") != std::string::npos);
+  CHECK(first.find("Huyện U Minh") != std::string::npos);
+
+  // An unknown product: the page says so and shows nothing of another one.
+  b.Go(base + "#/product/KHONG-CO");
+  std::string err = b.WaitFor(
+      "document.querySelector('#product > .msg.error') && "
+      "document.querySelector('#product > .msg').textContent");
+  CHECK(err.find("Không tìm thấy") != std::string::npos);
+  CHECK(b.Script("return document.querySelector('#p-name').textContent;") == "");
+
+  // 2. The product's page: name, stage, the timeline of its dossier in words.
+  b.Go(base + "#/?q=mat%20ong");
+  b.WaitFor("document.querySelectorAll('#results tbody tr').length");
+  b.Click("#results tbody tr td a");
+  std::string name = b.WaitFor("document.querySelector('#p-name').textContent");
+  CHECK(name.find("Mật ong") != std::string::npos);
+  std::string timeline = b.WaitFor("document.querySelector('#p-timeline').textContent");
+  CHECK(timeline.find("Đăng ký ý tưởng sản phẩm") != std::string::npos);
+  CHECK(timeline.find("canbo.CM-UM (Cán bộ OCOP, Huyện U Minh)") != std::string::npos);
+  CHECK(timeline.find("Hội đồng cấp") != std::string::npos);  // the council by name
+  std::string facts = b.Script("return document.querySelector('#p-facts').textContent;");
+  CHECK(facts.find("HTX") != std::string::npos);  // the producer by name and form
+  CHECK(facts.find("Thực phẩm") != std::string::npos);
+  int bars = b.Script("return document.querySelectorAll('#p-chart .bar').length;");
+  CHECK(bars >= 1);  // the honey was certified: its star history has a bar
+
+  // As of a date before its certificate: no stars then.
+  b.Script("document.querySelector('#p-asof').value = '2024-06-01';");
+  b.Click("#product-form button[type=submit]");
+  std::string stars = b.WaitFor(
+      "document.querySelector('#product').classList.contains('loaded') && "
+      "!document.querySelector('#product').classList.contains('loading') && "
+      "document.querySelector('#p-facts').textContent.includes('01/06/2024') && "
+      "document.querySelector('#p-stars').textContent");
+  CHECK(stars == "—");
+
+  // 3. The 2024 report for the province, as the page shows it and as the API says.
+  b.Go(base + "#/report");
+  b.Type("#r-period", "2024");
+  b.Script("document.querySelector('#r-unit').value = 'CM';");
+  b.Click("#report-form button[type=submit]");
+  std::string summary = b.WaitFor(
+      "document.querySelector('#report').classList.contains('loaded') && "
+      "document.querySelector('#r-summary').textContent");
+  json api = Call(d.web, http::verb::get, "/v1/reports?period=2024&unit=CM", nullptr, d.token);
+  CHECK(summary.find("Công nhận trong kỳ" +
+                     std::to_string(api["recognised"]["total"].get<int>())) != std::string::npos);
+  int chart_rows = b.Script("return document.querySelectorAll('#r-chart .bar-row').length;");
+  CHECK(chart_rows >= 9);  // stars by district: nine districts in 2024
+  std::string chart = b.Script("return document.querySelector('#r-chart').textContent;");
+  CHECK(chart.find("Thành phố Cà Mau") != std::string::npos);  // full names, not cut
+  // Conditions changed after a load: the figures are marked stale until loaded again.
+  b.Type("#r-period", "2023");
+  b.WaitFor("document.querySelector('#report').classList.contains('stale')");
+  CHECK(b.Script("return document.querySelector('#report > .msg').className;") == "msg stale");
+
+  // A bad period: an error in the report's own line, and no figures left under it.
+  b.Type("#r-period", "2024-Q9");
+  b.Click("#report-form button[type=submit]");
+  b.WaitFor("document.querySelector('#report > .msg.error')");
+  CHECK(b.Script("return document.querySelector('#r-summary').textContent;") == "");
+  CHECK(b.Script("return document.querySelector('#search > .msg').className;") == "msg ok");
+
+  // 4. Download the CSV: the page says what it got, and the file is there.
+  b.Type("#r-period", "2024");
+  b.Click("#report-form button[type=submit]");
+  b.WaitFor("document.querySelector('#report > .msg.ok')");
+  b.Click("#r-csv");
+  std::string msg = b.WaitFor(
+      "document.querySelector('#report > .msg').textContent.includes('Đã tải') && "
+      "document.querySelector('#report > .msg').textContent");
+  CHECK(msg.find("ocop-report-2024-CM.csv") != std::string::npos);
+  fs::path csv = d.dir / "downloads" / "ocop-report-2024-CM.csv";
+  for (int i = 0; i < 100 && !fs::exists(csv); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::ifstream f(dir / "demo.out");
-    std::string line;
-    if (std::getline(f, line) && !line.empty() && PortOpen(web)) token = json::parse(line)["token"];
-  }
-  REQUIRE(!token.empty());
+  REQUIRE(fs::exists(csv));
+  std::ifstream f(csv);
+  std::stringstream text;
+  text << f.rdbuf();
+  CHECK(text.str().find("Sản phẩm được công nhận trong kỳ") != std::string::npos);
 
-  int driver_port = ocop::testing::FreePort();
-  Child driver;
-  driver.pid = Spawn({"/usr/bin/chromedriver", "--port=" + std::to_string(driver_port)},
-                     (dir / "driver.out").string());
-  for (int i = 0; i < 100 && !PortOpen(driver_port); ++i)
+  // Signing out forgets the token.
+  SignOut(b);
+
+  // A token the server does not know: said beside the sign-in form, nothing shown.
+  b.Type("#token", std::string(64, '0'));
+  b.Click("#sign-in button[type=submit]");
+  std::string refused = b.WaitFor(
+      "(m => m.classList.contains('error') && m.textContent)"
+      "(document.querySelector('.msg[data-for=\"sign-in\"]'))");
+  CHECK(refused.find("Mã truy cập") != std::string::npos);
+  CHECK(b.Script("return document.querySelector('#session').hidden;") == true);
+
+  // "Remember" keeps the token past the session; signing out forgets it all the same.
+  b.Type("#token", d.token);
+  b.Click("#remember");
+  b.Click("#sign-in button[type=submit]");
+  b.WaitFor("!document.querySelector('#session').hidden");
+  CHECK(b.Script("return localStorage.getItem('ocop-token');") == d.token);
+  CHECK(b.Script("return sessionStorage.getItem('ocop-token');").is_null());
+  SignOut(b);
+}
+
+TEST_CASE("the office records an idea, a scoring sheet and a results decision in Chromium") {
+  Demo d;
+  Browser b(d.driver_port, (d.dir / "downloads").string());
+  const std::string base = d.Base();
+  const std::string officer = d.TokenFor("canbo.CM-UM"), council = d.TokenFor("hd.CM-UM"),
+                    authority = d.TokenFor("ubnd.CM-UM");
+
+  // 1. The officer signs in and sees who they are.
+  SignIn(b, base, officer);
+  std::string who = b.Script("return document.querySelector('#who').textContent;");
+  CHECK(who.find("canbo.CM-UM") != std::string::npos);
+  CHECK(who.find("Huyện U Minh") != std::string::npos);
+
+  // Only what an officer may do is offered.
+  OpenForm(b, base, "RegisterSubject");
+  json offered = b.Script(
+      "return Array.from(document.querySelectorAll('#form-type option')).map((o) => o.value);");
+  CHECK(std::find(offered.begin(), offered.end(), "RegisterIdea") != offered.end());
+  CHECK(std::find(offered.begin(), offered.end(), "ApproveResults") == offered.end());
+  CHECK(std::find(offered.begin(), offered.end(), "RecordScore") == offered.end());
+
+  // A producer, through the form.
+  Set(b, "effective", "2025-02-01");
+  Set(b, "subject", "TEST-S1");
+  Set(b, "name", "HTX Thử nghiệm Khánh An");
+  Set(b, "legal_form", "HTX");
+  Set(b, "unit", "CM-UM");
+  b.Click("#do-preview");
+  std::string preview = b.WaitFor("document.querySelector('#preview').textContent");
+  CHECK(preview.find("Hợp tác xã") != std::string::npos);  // what will be recorded, in words
+  CHECK(preview.find("Huyện U Minh") != std::string::npos);
+  std::string done = SubmitForm(b);
+  INFO(done);
+  CHECK(done.find("Đã ghi vào sổ cái") != std::string::npos);
+
+  // A refusal is shown beside the field it names: an unknown producer.
+  OpenForm(b, base, "RegisterIdea");
+  Set(b, "effective", "2025-03-01");
+  Set(b, "product", "TEST-P1");
+  Set(b, "subject", "KHONG-CO");
+  Set(b, "name", "Mắm cá lóc Khánh An");
+  Set(b, "group", "1");
+  Set(b, "unit", "CM-UM");
+  Set(b, "cycle_year", "2025");
+  SubmitForm(b);
+  std::string beside = b.WaitFor(
+      "(e => e && e.textContent)(document.querySelector('[data-field=\"subject\"] .field-error'))");
+  CHECK(beside.find("KHONG-CO") != std::string::npos);
+  // The idea, with the producer picked.
+  Set(b, "subject", "TEST-S1 — HTX Thử nghiệm Khánh An");
+  done = SubmitForm(b);
+  CHECK(done.find("Đã ghi vào sổ cái") != std::string::npos);
+  CHECK(b.Script("return document.querySelectorAll('.field-error').length;") == 0);
+
+  // The steps between, and 19 more products scored, through the API.
+  auto steps = [](const std::string& p) {
+    return json::array({{{"type", "ReviewIdea"},
+                         {"effective", "2025-03-20"},
+                         {"product", p},
+                         {"outcome", "selected"}},
+                        {{"type", "SubmitPlan"},
+                         {"effective", "2025-04-10"},
+                         {"product", p},
+                         {"document", {{"title", "Phương án"}, {"sha256", std::string(64, 'a')}}}},
+                        {{"type", "ReviewPlan"},
+                         {"effective", "2025-05-01"},
+                         {"product", p},
+                         {"outcome", "approved"}},
+                        {{"type", "SubmitDossier"},
+                         {"effective", "2025-05-15"},
+                         {"product", p},
+                         {"cycle_year", 2025},
+                         {"entry", "new"}}});
+  };
+  d.Submit(officer, steps("TEST-P1"));
+  for (int i = 2; i <= 20; ++i) {
+    std::string p = "TEST-P" + std::to_string(i);
+    json c = json::array({{{"type", "RegisterIdea"},
+                           {"effective", "2025-03-01"},
+                           {"product", p},
+                           {"subject", "TEST-S1"},
+                           {"name", "Sản phẩm thử " + std::to_string(i)},
+                           {"group", 1},
+                           {"unit", "CM-UM"},
+                           {"cycle_year", 2025}}});
+    for (auto& s : steps(p)) c.push_back(s);
+    d.Submit(officer, c);
+    d.Submit(council, {{"type", "RecordScore"},
+                       {"effective", "2025-06-01"},
+                       {"product", p},
+                       {"council", "HD-CM-UM"},
+                       {"parts", {{"A", 20}, {"B", 15}, {"C", 20}}}});
+  }
+  SignOut(b);
+
+  // 2. The council enters its scoring sheet criterion by criterion.
+  SignIn(b, base, council);
+  OpenForm(b, base, "RecordScore");
+  offered = b.Script(
+      "return Array.from(document.querySelectorAll('#form-type option')).map((o) => o.value);");
+  CHECK(offered == json::array({"RecordScore"}));
+  Set(b, "effective", "2025-06-01");
+  b.WaitFor("document.querySelectorAll('select.criteria-set option').length > 1");
+  Set(b, "product", "TEST-P1");
+  Set(b, "council", "HD-CM-UM");
+  b.Script(
+      "const s = document.querySelector('select.criteria-set'); s.value = s.options[1].value;"
+      " s.dispatchEvent(new Event('change'));");
+  int criteria = b.WaitFor("document.querySelectorAll('input[data-criterion]').length");
+  CHECK(criteria >= 20);
+  // Every hard criterion at its maximum, the others at nothing.
+  b.Script(
+      "for (const e of document.querySelectorAll('input[data-criterion]')) {"
+      " e.value = e.closest('tr').firstChild.textContent.endsWith('*') ? e.dataset.max : 0;"
+      " e.dispatchEvent(new Event('input', {bubbles: true})); }");
+  std::string totals = b.Script("return document.querySelector('.totals').textContent;");
+  CHECK(totals.find("Tổng: 59") != std::string::npos);  // the running totals
+  done = SubmitForm(b);
+  CHECK(done.find("Đã ghi vào sổ cái") != std::string::npos);
+  json st = Call(d.web, http::verb::get, "/v1/products/TEST-P1", nullptr, d.token);
+  CHECK(st["dossier"]["score"] == 59.0);
+  SignOut(b);
+
+  // 3. The authority enters one results decision over the 20 products, pasted as a table.
+  SignIn(b, base, authority);
+  OpenForm(b, base, "ApproveResults");
+  Set(b, "effective", "2025-06-20");
+  Set(b, "decision.no", "45/QĐ-UBND");
+  Set(b, "decision.date", "2025-06-20");
+  Set(b, "decision.issuer", "CM-UM");
+  Set(b, "level", "district");
+  std::string table = "Sản phẩm\tHạng sao\tSố giấy chứng nhận\n";
+  for (int i = 1; i <= 20; ++i)
+    table += "TEST-P" + std::to_string(i) + "\t3\tGCN-UM-2025-" + std::to_string(i) + "\n";
+  b.Script("const t = document.querySelector('textarea.paste'); t.value = " + json(table).dump() +
+           "; t.dispatchEvent(new Event('change'));");
+  int items = b.WaitFor("document.querySelectorAll('table.items tbody tr').length === 20 && 20");
+  CHECK(items == 20);
+  // One wrong row first: refused, beside that row's product, and nothing recorded.
+  Set(b, "items[4].product", "TEST-P99");
+  SubmitForm(b);
+  std::string row_error = b.WaitFor(
+      "(e => e && e.textContent)(document.querySelector('[data-field^=\"items[4]\"] "
+      ".field-error'))");
+  CHECK(row_error.find("TEST-P99") != std::string::npos);
+  Set(b, "items[4].product", "TEST-P5");
+  done = SubmitForm(b);
+  CHECK(done.find("Đã ghi vào sổ cái") != std::string::npos);
+  for (int i : {1, 5, 20}) {
+    st = Call(d.web, http::verb::get, "/v1/products/test-p" + std::to_string(i), nullptr, d.token);
+    CHECK(st["stars"] == 3);  // ids case-insensitive
+  }
+
+  // 4. The product page, the report and the deadlines show them.
+  b.Go(base + "#/product/TEST-P1");
+  std::string timeline = b.WaitFor("document.querySelector('#p-timeline').textContent");
+  CHECK(timeline.find("59 điểm") != std::string::npos);
+  CHECK(timeline.find("QĐ 45/QĐ-UBND ngày 20/06/2025 của Huyện U Minh") != std::string::npos);
+  CHECK(timeline.find("hd.CM-UM (Thành viên hội đồng, Huyện U Minh)") != std::string::npos);
+  // The dispute bundle, downloaded, verifies on its own.
+  b.Click("#p-bundle");
+  b.WaitFor("document.querySelector('#product > .msg').textContent.includes('Đã tải')");
+  fs::path bundle = d.dir / "downloads" / "ocop-bundle-TEST-P1.json";
+  for (int i = 0; i < 100 && !fs::exists(bundle); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  REQUIRE(PortOpen(driver_port));
+  REQUIRE(fs::exists(bundle));
+  pid_t verify = Spawn({OCOP_BINARY, "verify-bundle", bundle.string()},
+                       (d.dir / "verify-bundle.out").string());
+  int verified = -1;
+  waitpid(verify, &verified, 0);
+  CHECK(WIFEXITED(verified));
+  CHECK(WEXITSTATUS(verified) == 0);
+  b.Go(base + "#/report?period=2025&unit=CM-UM");
+  std::string summary = b.WaitFor(
+      "document.querySelector('#report').classList.contains('loaded') && "
+      "document.querySelector('#r-summary').textContent");
+  json report =
+      Call(d.web, http::verb::get, "/v1/reports?period=2025&unit=CM-UM", nullptr, d.token);
+  CHECK(report["recognised"]["total"].get<int>() >= 20);
+  CHECK(summary.find("Công nhận trong kỳ" +
+                     std::to_string(report["recognised"]["total"].get<int>())) !=
+        std::string::npos);
+  b.Go(base + "#/deadlines");
+  b.Script(
+      "document.querySelector('#d-asof').value = '2028-01-01';"
+      "document.querySelector('#d-within').value = '365';");
+  b.Click("#deadline-form button[type=submit]");
+  std::string upcoming = b.WaitFor(
+      "document.querySelector('#deadlines').classList.contains('loaded') && "
+      "document.querySelector('#d-upcoming tbody').textContent");
+  CHECK(upcoming.find("Sản phẩm thử 20") != std::string::npos);
+  CHECK(upcoming.find("HTX Thử nghiệm Khánh An") != std::string::npos);  // the producer
+  CHECK(upcoming.find("Huyện U Minh") != std::string::npos);             // the unit by name
+  // The same as a workbook.
+  b.Click("#d-xlsx");
+  b.WaitFor("document.querySelector('#deadlines > .msg').textContent.includes('Đã tải')");
+  fs::path xlsx = d.dir / "downloads" / "ocop-han-cong-nhan-2028-01-01.xlsx";
+  for (int i = 0; i < 100 && !fs::exists(xlsx); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(fs::exists(xlsx));
+  std::ifstream workbook(xlsx, std::ios::binary);
+  char magic[2] = {0, 0};
+  workbook.read(magic, 2);
+  CHECK(std::string(magic, 2) == "PK");  // a zip: an xlsx workbook
 
-  {
-    Browser b(driver_port, (dir / "downloads").string());
-    std::string base = "http://127.0.0.1:" + std::to_string(web) + "/";
-    b.Go(base + "#/?token=" + token);
-
-    // 1. Search without diacritics: "mat ong" finds the honey of U Minh.
-    b.Type("#q", "mat ong");
-    b.Click("#search-form button");
-    int rows = b.WaitFor("document.querySelectorAll('#results tbody tr').length");
-    CHECK(rows == 2);
-    std::string first = b.Script("return document.querySelector('#results tbody tr').textContent;");
-    CHECK(first.find("Mật ong") != std::string::npos);
-    CHECK(first.find("Huyện U Minh") != std::string::npos);
-
-    // 2. The product's page: name, stage, the timeline of its dossier.
-    b.Click("#results tbody tr td a");
-    std::string name = b.WaitFor("document.querySelector('#p-name').textContent");
-    CHECK(name.find("Mật ong") != std::string::npos);
-    std::string stage = b.WaitFor("document.querySelector('#p-stage').textContent");
-    CHECK(!stage.empty());
-    std::string timeline = b.WaitFor("document.querySelector('#p-timeline').textContent");
-    CHECK(timeline.find("Đăng ký ý tưởng sản phẩm") != std::string::npos);
-    CHECK(timeline.find("canbo.CM-UM") != std::string::npos);  // who acted is shown
-    int bars = b.Script("return document.querySelectorAll('#p-chart rect').length;");
-    CHECK(bars >= 1);  // the honey was certified: its star history has a bar
-
-    // 3. The 2024 report for the province, as the page shows it and as the API says.
-    b.Go(base + "#/report");
-    b.Type("#r-period", "2024");
-    b.Type("#r-unit", "CM");
-    b.Click("#report-form button[type=submit]");
-    std::string summary = b.WaitFor("document.querySelector('#r-summary').textContent");
-    json api = Call(web, http::verb::get, "/v1/reports?period=2024&unit=CM", nullptr, token);
-    CHECK(summary.find("Công nhận trong kỳ" +
-                       std::to_string(api["recognised"]["total"].get<int>())) != std::string::npos);
-    int chart_bars = b.Script("return document.querySelectorAll('#r-chart rect').length;");
-    CHECK(chart_bars >= 9);  // stars by district: nine districts in 2024
-
-    // 4. Download the CSV: the page says what it got, and the file is there.
-    b.Click("#r-csv");
-    std::string msg = b.WaitFor(
-        "document.querySelector('#message').textContent.includes('Đã tải') && "
-        "document.querySelector('#message').textContent");
-    CHECK(msg.find("ocop-report-2024-CM.csv") != std::string::npos);
-    fs::path csv = dir / "downloads" / "ocop-report-2024-CM.csv";
-    for (int i = 0; i < 100 && !fs::exists(csv); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    REQUIRE(fs::exists(csv));
-    std::ifstream f(csv);
-    std::stringstream text;
-    text << f.rdbuf();
-    CHECK(text.str().find("Sản phẩm được công nhận trong kỳ") != std::string::npos);
+  // 5. Layout and contrast at 1400 px and on a 400 px phone, on every view.
+  // The screenshots are kept in $OCOP_SHOTS_DIR when it is set.
+  const char* keep = std::getenv("OCOP_SHOTS_DIR");
+  const fs::path shots = keep ? fs::path(keep) : d.dir;
+  fs::create_directories(shots);
+  for (int width : {1400, 400}) {
+    b.Size(width, 900);
+    for (const auto& [name, view] : std::vector<std::pair<std::string, std::string>>{
+             {"product", "#/product/TEST-P1"},
+             {"deadlines", "#/deadlines"},
+             {"report", "#/report?period=2025&unit=CM-UM"},
+             {"record", "#/record/ApproveResults"},
+             {"search", "#/?q=mat%20ong"}}) {
+      b.Go(base + view);
+      b.WaitFor(
+          "!document.querySelector('main > section.shown.loading') && "
+          "document.querySelector('main > section.shown .msg').textContent");
+      CheckLayout(b, shots / (name + "-" + std::to_string(width) + ".png"),
+                  view + " at " + std::to_string(width));
+    }
   }
-  fs::remove_all(dir);
 }

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "workflow/admissible.h"
+#include "workflow/command_roles.h"
 #include "workflow/criteria.h"
 #include "workflow/json.h"
 #include "workflow/rules.h"
@@ -86,8 +87,9 @@ Status Decider::Contains(const std::string& ancestor, const std::string& unit, b
   return Status::OK();
 }
 
-Status Decider::Authorize(std::initializer_list<Role> roles, const std::string& unit,
-                          const std::string& what, const std::string& council, const Grant** used) {
+Status Decider::Authorize(const std::string& unit, const std::string& what,
+                          const std::string& council, const Grant** used) {
+  const std::vector<Role>& roles = RolesFor(CommandType(cmd_));
   if (who_.superuser) {
     out_->role = "superuser";
     out_->unit = unit;

@@ -143,7 +143,7 @@ Status Decider::SubmitDossier(C::Body::Reader b) {
     case Entry::IMPORT:
       break;  // refused above
   }
-  s = ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "submit dossiers",
+  s = ProductAct(c.getProduct().cStr(), {}, "submit dossiers",
                  [&](schema::Payload::Builder pb) { pb.setDossierSubmitted(c); });
   if (!s.ok()) return s;
   // The round's own record of its entries, which the decision that closes
@@ -195,7 +195,7 @@ Status Decider::RecordScore(C::Body::Reader b) {
           std::to_string(static_cast<int>(rules->getMaxC())) + "); got " + buf);
     }
   }
-  s = Authorize({Role::COUNCIL}, p->unit, "score for council " + Quote(council_id), council_id);
+  s = Authorize(p->unit, "score for council " + Quote(council_id), council_id);
   if (!s.ok()) return s;
   bool inside = false;
   s = Contains(council->unit, p->unit, &inside);
@@ -341,7 +341,7 @@ Status Decider::Forward(C::Body::Reader b) {
                            std::to_string(static_cast<int>(rules->getForwardFrom())) +
                            " or more are forwarded");
   }
-  return ProductAct(p->id, {}, {Role::OFFICER, Role::AUTHORITY}, "forward dossiers",
+  return ProductAct(p->id, {}, "forward dossiers",
                     [&](schema::Payload::Builder pb) { pb.setForwarded(c); });
 }
 
@@ -411,7 +411,7 @@ Status Decider::ApproveResults(C::Body::Reader b) {
       return Status::Forbidden(where + "the product's unit " + Quote(p->unit) +
                                " is not within the issuer " + Quote(decision.issuer));
     }
-    s = Authorize({Role::AUTHORITY}, p->unit, "approve results");
+    s = Authorize(p->unit, "approve results");
     if (!s.ok()) return s;
     if (!who_.superuser && out_->unit != decision.issuer) {
       return Status::Forbidden(where + Quote(who_.id) + " signs for " + Quote(out_->unit) +
@@ -643,7 +643,7 @@ Status Decider::RevokeRating(C::Body::Reader b) {
       return Status::Forbidden(where + "the product's unit " + Quote(p->unit) +
                                " is not within the issuer " + Quote(decision.issuer));
     }
-    s = Authorize({Role::AUTHORITY}, p->unit, "revoke ratings");
+    s = Authorize(p->unit, "revoke ratings");
     if (!s.ok()) return s;
     if (!who_.superuser && out_->unit != decision.issuer) {
       return Status::Forbidden(where + Quote(who_.id) + " signs for " + Quote(out_->unit) +

@@ -29,7 +29,7 @@ Status Decider::RequireNewProduct(const std::string& subject, const std::string&
     s = CheckGroup(group, list_id, effective_, list);
     if (!s.ok()) return s;
   }
-  return Authorize({Role::OFFICER}, unit, what);
+  return Authorize(unit, what);
 }
 
 Status Decider::RegisterIdea(C::Body::Reader b) {
@@ -122,7 +122,7 @@ Status Decider::ClassifyProduct(C::Body::Reader b) {
   std::string list;
   Status s = CheckGroup(c.getGroup(), c.getGroupList().cStr(), effective_, &list);
   if (!s.ok()) return s;
-  return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "classify products",
+  return ProductAct(c.getProduct().cStr(), {}, "classify products",
                     [&](schema::Payload::Builder p) {
                       p.setProductClassified(c);
                       p.getProductClassified().setGroupList(list);
@@ -131,8 +131,7 @@ Status Decider::ClassifyProduct(C::Body::Reader b) {
 
 Status Decider::ReviewIdea(C::Body::Reader b) {
   auto c = b.getReviewIdea();
-  return ProductAct(c.getProduct().cStr(), {Stage::kIdeaRegistered}, {Role::OFFICER},
-                    "review product ideas",
+  return ProductAct(c.getProduct().cStr(), {Stage::kIdeaRegistered}, "review product ideas",
                     [&](schema::Payload::Builder p) { p.setIdeaReviewed(c); });
 }
 
@@ -147,14 +146,13 @@ Status Decider::SubmitPlan(C::Body::Reader b) {
     return Status::InvalidArgument("field 'document.sha256' must be 64 hexadecimal digits");
   }
   return ProductAct(c.getProduct().cStr(), {Stage::kIdeaSelected, Stage::kPlanRejected},
-                    {Role::OFFICER}, "submit business plans",
+                    "submit business plans",
                     [&](schema::Payload::Builder p) { p.setPlanSubmitted(c); });
 }
 
 Status Decider::ReviewPlan(C::Body::Reader b) {
   auto c = b.getReviewPlan();
-  return ProductAct(c.getProduct().cStr(), {Stage::kPlanSubmitted}, {Role::OFFICER},
-                    "review business plans",
+  return ProductAct(c.getProduct().cStr(), {Stage::kPlanSubmitted}, "review business plans",
                     [&](schema::Payload::Builder p) { p.setPlanReviewed(c); });
 }
 
@@ -207,7 +205,7 @@ Status Decider::GrantSupport(C::Body::Reader b) {
                              " already granted, " + Vnd(remaining) + " remaining");
     }
   }
-  return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "grant support",
+  return ProductAct(c.getProduct().cStr(), {}, "grant support",
                     [&](schema::Payload::Builder pb) { pb.setSupportGranted(c); });
 }
 
@@ -222,7 +220,7 @@ Status Decider::SetSupportCap(C::Body::Reader b) {
                                    " is not a province; a cap on support per product is a "
                                    "province's rule");
   }
-  s = Authorize({Role::ADMIN, Role::AUTHORITY}, code, "set the support cap");
+  s = Authorize(code, "set the support cap");
   if (!s.ok()) return s;
   Emit(UnitStream(code), [&](schema::Payload::Builder pb) { pb.setSupportCapSet(c); });
   return Status::OK();

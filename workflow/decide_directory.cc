@@ -30,7 +30,7 @@ Status Decider::DefineUnit(C::Body::Reader b) {
     if (level != UnitLevel::PROVINCE && level != UnitLevel::NATIONAL) {
       return Status::InvalidArgument("field 'parent': a district or commune needs a parent unit");
     }
-    s = Authorize({Role::ADMIN}, code, "define a top-level unit");
+    s = Authorize(code, "define a top-level unit");
     if (!s.ok()) return s;
   } else {
     const UnitState* p = nullptr;
@@ -46,7 +46,7 @@ Status Decider::DefineUnit(C::Body::Reader b) {
           "; provinces sit under the country, districts under provinces, communes under "
           "districts or (since 2025) provinces");
     }
-    s = Authorize({Role::ADMIN}, parent, "define units");
+    s = Authorize(parent, "define units");
     if (!s.ok()) return s;
   }
   Emit(UnitStream(code), [&](schema::Payload::Builder p) { p.setUnitDefined(c); });
@@ -69,7 +69,7 @@ Status Decider::RetireUnit(C::Body::Reader b) {
     return Status::InvalidArgument("field 'successor': " + Quote(successor) + " lies within " +
                                    Quote(code) + " and cannot succeed it");
   }
-  s = Authorize({Role::ADMIN}, code, "retire units");
+  s = Authorize(code, "retire units");
   if (!s.ok()) return s;
   Emit(UnitStream(code), [&](schema::Payload::Builder p) { p.setUnitRetired(c); });
   return Status::OK();
@@ -97,7 +97,7 @@ Status Decider::GrantRole(C::Body::Reader b) {
   } else if (!council.empty()) {
     return Status::InvalidArgument("field 'council' is only for the role council");
   }
-  s = Authorize({Role::ADMIN}, unit, "grant roles");
+  s = Authorize(unit, "grant roles");
   if (!s.ok()) return s;
   Emit(PrincipalStream(principal), [&](schema::Payload::Builder p) { p.setRoleGranted(c); });
   return Status::OK();
@@ -121,7 +121,7 @@ Status Decider::RevokeRole(C::Body::Reader b) {
                            std::string(RoleName(c.getRole())) + " in unit " + Quote(unit) +
                            " in force on " + FormatDate(effective_) + " to revoke");
   }
-  s = Authorize({Role::ADMIN}, unit, "revoke roles");
+  s = Authorize(unit, "revoke roles");
   if (!s.ok()) return s;
   Emit(PrincipalStream(principal), [&](schema::Payload::Builder pb) { pb.setRoleRevoked(c); });
   return Status::OK();
@@ -138,7 +138,7 @@ Status Decider::RegisterSubject(C::Body::Reader b) {
   const UnitState* u = nullptr;
   s = RequireUnit(unit, "unit", &u);
   if (!s.ok()) return s;
-  s = Authorize({Role::OFFICER, Role::ADMIN}, unit, "register producers");
+  s = Authorize(unit, "register producers");
   if (!s.ok()) return s;
   Emit(SubjectStream(id), [&](schema::Payload::Builder p) { p.setSubjectRegistered(c); });
   return Status::OK();
@@ -160,7 +160,7 @@ Status Decider::ConstituteCouncil(C::Body::Reader b) {
                                    " is at level " + std::string(LevelName(LevelOfUnit(u->level))) +
                                    ", its People's Committee's level");
   }
-  s = Authorize({Role::ADMIN, Role::AUTHORITY}, unit, "constitute councils");
+  s = Authorize(unit, "constitute councils");
   if (!s.ok()) return s;
   Emit(CouncilStream(id), [&](schema::Payload::Builder p) { p.setCouncilConstituted(c); });
   return Status::OK();

@@ -38,7 +38,7 @@ Status Decider::RecordInspection(C::Body::Reader b) {
   auto c = b.getRecordInspection();
   Status s = RequireCertificateInForce(c.getProduct().cStr(), "record inspections");
   if (!s.ok()) return s;
-  return ProductAct(c.getProduct().cStr(), {}, {Role::INSPECTOR}, "record inspections",
+  return ProductAct(c.getProduct().cStr(), {}, "record inspections",
                     [&](schema::Payload::Builder p) { p.setInspectionRecorded(c); });
 }
 
@@ -48,7 +48,7 @@ Status Decider::RecordPromotion(C::Body::Reader b) {
     return Status::InvalidArgument("field 'channel' must not be empty");
   Status s = RequireCertificateInForce(c.getProduct().cStr(), "record trade promotion");
   if (!s.ok()) return s;
-  return ProductAct(c.getProduct().cStr(), {}, {Role::OFFICER}, "record trade promotion",
+  return ProductAct(c.getProduct().cStr(), {}, "record trade promotion",
                     [&](schema::Payload::Builder p) { p.setPromotionRecorded(c); });
 }
 
@@ -88,7 +88,7 @@ Status Decider::ImportCertificate(C::Body::Reader b) {
   std::string list;
   s = CheckGroup(c.getGroup(), c.getGroupList().cStr(), decision.date, &list);
   if (!s.ok()) return s;
-  s = Authorize({Role::ADMIN, Role::AUTHORITY}, unit, "import certificates");
+  s = Authorize(unit, "import certificates");
   if (!s.ok()) return s;
   auto rules = RulesInForce(decision.date);
   int months = rules ? rules->getValidityMonths() : 36;
@@ -133,7 +133,7 @@ Status Decider::AnnulEvent(C::Body::Reader b) {
   if (annulled) {
     return Status::Refused("event " + std::to_string(target.seq) + " is already annulled");
   }
-  s = Authorize({Role::ADMIN, Role::AUTHORITY}, target.actor_unit, "annul records");
+  s = Authorize(target.actor_unit, "annul records");
   if (!s.ok()) return s;
   if (target.stream.rfind("product/", 0) == 0) {
     std::string id = target.stream.substr(8);
@@ -187,7 +187,7 @@ Status Decider::FileDispute(C::Body::Reader b) {
   s = RequireProduct(c.getProduct().cStr(), "product", &p);
   if (!s.ok()) return s;
   out_->expected.clear();  // the dispute's own stream is written, not the product's
-  s = Authorize({Role::OFFICER, Role::AUTHORITY}, p->unit, "file disputes");
+  s = Authorize(p->unit, "file disputes");
   if (!s.ok()) return s;
   Emit(DisputeStream(id), [&](schema::Payload::Builder pb) { pb.setDisputeFiled(c); });
   return Status::OK();
@@ -205,7 +205,7 @@ Status Decider::ResolveDispute(C::Body::Reader b) {
   uint64_t version = 0;
   s = view_.Product(d->product, &p, &version);
   if (!s.ok()) return s;
-  s = Authorize({Role::AUTHORITY}, p->unit, "resolve disputes");
+  s = Authorize(p->unit, "resolve disputes");
   if (!s.ok()) return s;
   Emit(DisputeStream(id), [&](schema::Payload::Builder pb) { pb.setDisputeResolved(c); });
   return Status::OK();
@@ -219,7 +219,7 @@ Status Decider::SetTarget(C::Body::Reader b) {
   const UnitState* u = nullptr;
   Status s = RequireUnit(c.getUnit().cStr(), "unit", &u);
   if (!s.ok()) return s;
-  s = Authorize({Role::ADMIN, Role::AUTHORITY}, c.getUnit().cStr(), "set targets");
+  s = Authorize(c.getUnit().cStr(), "set targets");
   if (!s.ok()) return s;
   Emit(UnitStream(c.getUnit().cStr()), [&](schema::Payload::Builder pb) { pb.setTargetSet(c); });
   return Status::OK();

@@ -78,11 +78,12 @@ class Decider {
   // for retired units, successors (a merged district is within its successor).
   Status Contains(const std::string& ancestor, const std::string& unit, bool* yes);
 
-  // --- authority: finds a grant of one of `roles` whose unit contains
-  // `unit` (and, for councils, names `council`), and records it as the actor.
-  Status Authorize(std::initializer_list<Role> roles, const std::string& unit,
-                   const std::string& what, const std::string& council = "",
-                   const Grant** used = nullptr);
+  // --- authority: finds a grant of one of the roles that may send this
+  // command (RolesFor, workflow/command_roles.h: the one table the dashboard
+  // offers forms by) whose unit contains `unit` (and, for councils, names
+  // `council`), and records it as the actor.
+  Status Authorize(const std::string& unit, const std::string& what,
+                   const std::string& council = "", const Grant** used = nullptr);
 
   // Whether the decision's issuer is the successor, on the decision date, of
   // the unit of level `certifier` that contains `unit` (retired by then).
@@ -158,7 +159,7 @@ class Decider {
   // allowed in `stages`, one event on the product's stream.
   template <typename Fill>
   Status ProductAct(const std::string& product, std::initializer_list<Stage> stages,
-                    std::initializer_list<Role> roles, const std::string& what, Fill fill);
+                    const std::string& what, Fill fill);
 
   View& view_;
   const Principal& who_;
@@ -181,11 +182,11 @@ void Decider::Emit(const std::string& stream, Fill fill) {
 
 template <typename Fill>
 Status Decider::ProductAct(const std::string& product, std::initializer_list<Stage> stages,
-                           std::initializer_list<Role> roles, const std::string& what, Fill fill) {
+                           const std::string& what, Fill fill) {
   const ProductState* p = nullptr;
   Status s = RequireProduct(product, "product", &p);
   if (!s.ok()) return s;
-  s = Authorize(roles, p->unit, what);
+  s = Authorize(p->unit, what);
   if (!s.ok()) return s;
   const ProductState* on_date = nullptr;
   s = ProductOnDate(*p, &on_date);

@@ -661,6 +661,84 @@ std::string ToJson(capnp::DynamicStruct::Reader value) {
   return PrintedJsonOf(v.asReader()).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+namespace {
+
+nlohmann::ordered_json FormOfType(capnp::Type t, bool is_date);
+
+nlohmann::ordered_json FormOfStruct(capnp::StructSchema s) {
+  nlohmann::ordered_json fields = nlohmann::ordered_json::array();
+  for (const FieldInfo& f : Info(s).fields) {
+    if (f.flatten) continue;  // Command's body: its members are the forms
+    nlohmann::ordered_json one{{"name", f.name}};
+    nlohmann::ordered_json type = f.points_by_id ? nlohmann::ordered_json{{"kind", "points"}}
+                                                 : FormOfType(f.field.getType(), f.date);
+    one.update(type);
+    one["optional"] = f.optional;
+    fields.push_back(std::move(one));
+  }
+  return fields;
+}
+
+nlohmann::ordered_json FormOfType(capnp::Type t, bool is_date) {
+  using W = capnp::schema::Type;
+  auto integer = [](int64_t lo, uint64_t hi) {
+    return nlohmann::ordered_json{{"kind", "integer"}, {"min", lo}, {"max", hi}};
+  };
+  switch (t.which()) {
+    case W::TEXT:
+      return {{"kind", is_date ? "date" : "text"}};
+    case W::BOOL:
+      return {{"kind", "bool"}};
+    case W::UINT8:
+      return integer(0, 255);
+    case W::UINT16:
+      return integer(0, 65535);
+    case W::UINT32:
+      return integer(0, 4294967295u);
+    case W::UINT64:
+      return integer(0, std::numeric_limits<uint64_t>::max());
+    case W::INT64:
+      return integer(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
+    case W::FLOAT32:
+    case W::FLOAT64:
+      return {{"kind", "number"}};
+    case W::ENUM: {
+      const EnumInfo& e = Info(t.asEnum());
+      nlohmann::ordered_json values = nlohmann::ordered_json::array();
+      for (size_t i = 0; i < e.names.size(); ++i) {
+        if (!e.event_only[i]) values.push_back(e.names[i]);
+      }
+      return {{"kind", "enum"}, {"values", values}};
+    }
+    case W::STRUCT:
+      return {{"kind", "struct"}, {"fields", FormOfStruct(t.asStruct())}};
+    case W::LIST:
+      return {{"kind", "list"}, {"of", FormOfType(t.asList().getElementType(), false)}};
+    default:
+      return {{"kind", "unsupported"}};
+  }
+}
+
+}  // namespace
+
+std::string EnumJsonName(capnp::EnumSchema e, uint16_t value) {
+  const EnumInfo& info = Info(e);
+  return value < info.names.size() ? info.names[value] : "";
+}
+
+nlohmann::ordered_json CommandForms() {
+  auto command = capnp::Schema::from<schema::Command>();
+  nlohmann::ordered_json forms = nlohmann::ordered_json::array();
+  for (const FieldInfo& f : Info(command).fields) {
+    if (!f.flatten) continue;
+    for (const FieldInfo& member : Info(f.field.getType().asStruct()).union_fields) {
+      forms.push_back(
+          {{"type", member.name}, {"fields", FormOfStruct(member.field.getType().asStruct())}});
+    }
+  }
+  return {{"common", FormOfStruct(command)}, {"forms", forms}};
+}
+
 std::string CommandType(schema::Command::Reader command) {
   auto body = capnp::toDynamic(command.getBody());
   KJ_IF_MAYBE (f, body.which()) {

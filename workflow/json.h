@@ -52,6 +52,23 @@ Status ParseCommandJson(const nlohmann::json& command, capnp::MallocMessageBuild
 // integers are printed exactly, as integers.
 std::string ToJson(capnp::DynamicStruct::Reader value);
 
+// Every command's form, read from the schema (the same reflection that
+// checks commands): [{"type","fields":[FIELD...]}] in schema order, and the
+// fields every command carries first ({"common":[FIELD...]}). A FIELD is
+// {"name","kind","optional"} with kind one of text, date, bool, integer
+// (with "min" and "max"), number, enum (with "values", those a command may
+// carry), struct (with "fields"), list (with "of", a FIELD without name) or
+// points (a criterion id to points object, $pointsById).
+nlohmann::ordered_json CommandForms();
+
+// The JSON name of value `value` of enum `e` ("HTX", "authority"); empty if
+// there is no such value.
+std::string EnumJsonName(capnp::EnumSchema e, uint16_t value);
+template <typename E>
+std::string EnumJsonName(E value) {
+  return EnumJsonName(capnp::Schema::from<E>(), static_cast<uint16_t>(value));
+}
+
 // The JSON name of the command in `body`, e.g. "RecordScore".
 std::string CommandType(schema::Command::Reader command);
 // The JSON name of the event in `payload`, e.g. "Certified".

@@ -1,0 +1,71 @@
+// DashboardReads: what the dashboard reads besides INTERFACE.md's routes, so
+// that officials pick names instead of typing codes and see who they are:
+//
+//   GET /v1/whoami     the principal, its grants (role, unit and its name,
+//                      council, dates) and whether each is in force today
+//   GET /v1/units      every unit: code, name, level, parent, retired
+//   GET /v1/subjects   producers (?q= text in the id or name, ?unit=)
+//   GET /v1/councils   councils: id, level, unit and its name, decision
+//   GET /v1/products/{id}/bundle   `ocop bundle` (the id's case ignored)
+//   GET /v1/deadlines?format=xlsx  the deadlines as a workbook (Workbook)
+//   GET /v1/forms      every command's form from the schema
+//                      (workflow::CommandForms), each field labelled in
+//                      Vietnamese from web/labels.json, each form marked
+//                      "offered" when one of the principal's grants in force
+//                      today has a role that may send it
+//
+// Producers and councils have no read model of their own: their ids are
+// collected from the log's streams as it grows (under a lock, from where the
+// last read stopped) and their states folded when read, so an annulled or
+// erased record shows as the ledger now holds it.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "ledger/ledger.h"
+#include "projections/projections.h"
+#include "query/queries.h"
+#include "workflow/date.h"
+
+namespace ocop::server {
+
+class DashboardReads {
+ public:
+  DashboardReads(ledger::Ledger* ledger, projections::Projections* projections)
+      : ledger_(ledger), projections_(projections) {}
+
+  struct Answer {
+    bool handled = false;  // false: not one of these routes, Api answers it
+    std::string route;     // the route's name, for metrics and logs
+    nlohmann::ordered_json json;
+    // A file instead of JSON, when filename is set.
+    std::string filename, content_type, body;
+  };
+  // Answers `path` if it is one of the routes above, reading as `principal`.
+  Status Read(const std::string& path, const std::map<std::string, std::string>& query,
+              const std::string& principal, const query::Reader& reader, Answer* out);
+  // The deadlines `rows` (QueryDeadlines's JSON) as an xlsx workbook.
+  static Status Workbook(const nlohmann::ordered_json& deadlines, Answer* out);
+
+ private:
+  Status WhoAmI(const std::string& principal, workflow::Date today, nlohmann::ordered_json* out);
+  Status Units(nlohmann::ordered_json* out);
+  Status Subjects(const std::string& q, const std::string& unit, nlohmann::ordered_json* out);
+  Status Councils(nlohmann::ordered_json* out);
+  Status Forms(const std::string& principal, workflow::Date today, nlohmann::ordered_json* out);
+
+  // Collects the ids of producers and councils appended since the last call.
+  Status Refresh();
+
+  ledger::Ledger* ledger_;
+  projections::Projections* projections_;
+  std::mutex mu_;
+  uint64_t scanned_ = 0;  // the log is scanned up to here
+  std::set<std::string> subjects_, councils_;
+};
+
+}  // namespace ocop::server
