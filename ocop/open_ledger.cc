@@ -1,8 +1,12 @@
 #include "ocop/open_ledger.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include "ledger/log_origin.h"
+#include "ocop/queries.h"
+#include "replay/schema_event.h"
+#include "workflow/date.h"
 
 namespace ocop::cli {
 
@@ -33,6 +37,19 @@ Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::L
                         ". If `ocop serve` is running on it, ask the server instead: "
                         "GET /v1/products/ID, /v1/reports, /v1/deadlines, /v1/tree-head");
   }
+  return s;
+}
+
+Status RecordSchemaToday(ledger::Ledger* l) {
+  return replay::RecordSchema(l, workflow::FormatDate(TodayInVietnam()));
+}
+
+Status OpenWriter(const GlobalOptions& g, std::unique_ptr<ledger::Ledger>* out) {
+  Status s = OpenLedger(g, /*create=*/true, out);
+  // A read-only replica (REPLICA_OF) holds its primary's events only.
+  if (s.ok() && !std::filesystem::exists(std::filesystem::path(g.data_dir) / "REPLICA_OF"))
+    s = RecordSchemaToday(out->get());
+  if (!s.ok()) out->reset();
   return s;
 }
 

@@ -70,8 +70,13 @@ int RunBundle(const GlobalOptions& g, const std::string& product, const std::str
   std::unique_ptr<ledger::Ledger> l;
   Status s = OpenLedger(g, false, &l);
   if (!s.ok()) return Fail("bundle", s);
+  std::string origin;
+  s = LedgerOrigin(g, *l, &origin);
+  std::unique_ptr<ledger::StreamHeads> heads;
+  if (s.ok()) s = ledger::StreamHeads::Open(l.get(), &heads);
+  if (!s.ok()) return Fail("bundle", s);
   json bundle;
-  s = replay::MakeBundle(l.get(), product, &bundle);
+  s = replay::MakeBundle(l.get(), heads.get(), origin, product, &bundle);
   if (!s.ok()) return Fail("bundle", s);
   std::ofstream f(out_path, std::ios::binary);
   f << bundle.dump(1) << "\n";

@@ -19,6 +19,7 @@
 #include "projections/projections.h"
 #include "server/api.h"
 #include "server/follower.h"
+#include "server/proof_routes.h"
 #include "server/http_server.h"
 #include "server/tokens.h"
 #include "workflow/date.h"
@@ -63,7 +64,7 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
   Status s = server::ParseListen(listen, &options);
   if (!s.ok()) return Fail("serve", s);
   std::unique_ptr<ledger::Ledger> l;
-  s = OpenLedger(g, /*create=*/true, &l);
+  s = OpenWriter(g, &l);
   if (!s.ok()) return Fail("serve", s);
   std::unique_ptr<projections::Projections> p;
   s = projections::Projections::Open(l.get(), &p);
@@ -77,6 +78,12 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
     std::cerr << "ocop serve: no tokens in " << path
               << "; make one with `ocop token add PRINCIPAL --tokens " << path << "`\n";
   }
+  std::string origin;
+  s = LedgerOrigin(g, *l, &origin);
+  std::unique_ptr<server::ProofRoutes> proofs;
+  if (s.ok()) s = server::ProofRoutes::Open(l.get(), origin, &proofs);
+  if (!s.ok()) return Fail("serve", s);
+  options.proofs = proofs.get();
   server::Metrics metrics;
   server::Api api(l.get(), p.get(), std::move(tokens), &metrics);
   s = api.CatchUp();
@@ -148,6 +155,7 @@ Status LoadDemo(const GlobalOptions& g, const std::string& csv) {
   std::string path;
   std::vector<IdeaRow> rows;
   s = ReadAppendix(csv, &path, &rows);
+  if (s.ok()) s = RecordSchemaToday(l.get());
   if (!s.ok()) return s;
   size_t applied, duplicates, refused;
   s = SubmitCommands(l.get(), DemoCommands(rows), &applied, &duplicates, &refused);
@@ -169,7 +177,7 @@ int RunImportCamau(const GlobalOptions& g, const std::string& csv, bool print) {
     return 0;
   }
   std::unique_ptr<ledger::Ledger> l;
-  s = OpenLedger(g, /*create=*/true, &l);
+  s = OpenWriter(g, &l);
   size_t applied = 0, duplicates = 0, refused = 0;
   if (s.ok()) s = SubmitCommands(l.get(), commands, &applied, &duplicates, &refused);
   if (!s.ok()) return Fail("import-camau", s);

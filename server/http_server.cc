@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/proof_routes.h"
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -246,8 +248,18 @@ class Session : public std::enable_shared_from_this<Session> {
     auto req = std::make_shared<Request>(parser_->release());
     auto start = std::chrono::steady_clock::now();
     uint64_t id = shared_.next_id++;
-    const Api::Lane lane = Api::LaneOf(*req);
     auto self = shared_from_this();
+    if (shared_.options.proofs &&
+        ProofRoutes::Serves(std::string_view(req->target().data(), req->target().size()))) {
+      asio::post(shared_.workers, [self, req, start, id] {
+        if (self->shared_.abandoned) return;
+        std::string route;
+        Response res = self->shared_.options.proofs->Handle(*req, &route);
+        self->Answer(std::move(res), std::move(route), "", start, id);
+      });
+      return;
+    }
+    const Api::Lane lane = Api::LaneOf(*req);
     if (lane == Api::Lane::kInline) {
       // Answered here, without a hand-off to a worker and back (which costs
       // more than the answer: bench/http_load --get-path /healthz).

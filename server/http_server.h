@@ -21,6 +21,8 @@
 
 namespace ocop::server {
 
+class ProofRoutes;
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   unsigned short port = 8080;
@@ -34,6 +36,9 @@ struct ServerOptions {
   int workers = 16;
   int committers = 1;  // threads deciding and appending POSTed commands (see Committer)
   int waiters = 64;
+  // The public proof routes (/checkpoint, /tile/), answered on the workers
+  // before the Api sees the request; none if null.
+  ProofRoutes* proofs = nullptr;
 };
 
 // Serves until a stop signal; returns OK after a clean drain.

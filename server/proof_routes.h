@@ -1,0 +1,46 @@
+// ProofRoutes: what transparency tooling reads of the log, public (no token;
+// nothing here is personal, and a mirror must be able to copy it):
+//
+//   GET /checkpoint   the signed checkpoint of the whole log (C2SP
+//                     tlog-checkpoint, text/plain), committing to every
+//                     stream's head; signed through Ledger::TreeHead, so
+//                     every checkpoint served is recorded in signed-heads
+//   GET /tile/...     the tiles of c2sp.org/tlog-tiles (ledger/tiles.h)
+//
+// The server answers them on its worker threads (a checkpoint may fold
+// events and writes signed-heads; a tile may read events).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ledger/ledger.h"
+#include "ledger/stream_heads.h"
+#include "ledger/tiles.h"
+#include "server/api.h"
+
+namespace ocop::server {
+
+class ProofRoutes {
+ public:
+  // `origin` is the log's (ledger/log_origin.h).
+  static Status Open(ledger::Ledger* ledger, std::string origin,
+                     std::unique_ptr<ProofRoutes>* out);
+
+  // True for the paths answered here (the raw request target's path).
+  static bool Serves(std::string_view target);
+  Response Handle(const Request& req, std::string* route);
+
+  ledger::StreamHeads* heads() { return heads_.get(); }
+
+ private:
+  ProofRoutes(ledger::Ledger* ledger, std::string origin)
+      : ledger_(ledger), origin_(std::move(origin)), tiles_(ledger) {}
+  ledger::Ledger* ledger_;
+  std::string origin_;
+  std::unique_ptr<ledger::StreamHeads> heads_;
+  ledger::Tiles tiles_;
+};
+
+}  // namespace ocop::server
