@@ -103,9 +103,9 @@ int main(int argc, char** argv) {
         if (now == seen) continue;
         Checkpoint c;
         std::string note;
-        Check(SignedCheckpoint(l.get(), heads.get(), "bench", now, HeadKind::kCheckpoint, &c,
-                               &note),
-              "checkpoint");
+        Check(
+            SignedCheckpoint(l.get(), heads.get(), "bench", now, HeadKind::kCheckpoint, &c, &note),
+            "checkpoint");
         seen = now;
         ++checkpoints;
       }
@@ -113,11 +113,12 @@ int main(int argc, char** argv) {
     with_map = Fill(l.get(), probe, streams, batch, &rng);
     done = true;
     signer.join();
-    std::printf(
-        "ocop append_rate events=%" PRIu64 " batch=%" PRIu64 " plain_per_s=%.0f "
-        "with_checkpoints_per_s=%.0f checkpoints=%" PRIu64 " ratio=%.3f goal_at_least=0.90 %s\n",
-        probe, batch, plain, with_map, checkpoints.load(), with_map / plain,
-        with_map / plain >= 0.9 ? "MET" : "NOT MET");
+    std::printf("ocop append_rate events=%" PRIu64 " batch=%" PRIu64
+                " plain_per_s=%.0f "
+                "with_checkpoints_per_s=%.0f checkpoints=%" PRIu64
+                " ratio=%.3f goal_at_least=0.90 %s\n",
+                probe, batch, plain, with_map, checkpoints.load(), with_map / plain,
+                with_map / plain >= 0.9 ? "MET" : "NOT MET");
     std::fflush(stdout);
   }
   // The big log: filled once (reused when already that size).
@@ -167,7 +168,8 @@ int main(int argc, char** argv) {
       verify_us.push_back((c - b) * 1e6);
       proof_bytes += p.siblings.size() * 32;
     }
-    std::printf("ocop stream_head_proof size=%" PRIu64 " first_s=%.2f prove_p50_us=%.1f "
+    std::printf("ocop stream_head_proof size=%" PRIu64
+                " first_s=%.2f prove_p50_us=%.1f "
                 "prove_p99_us=%.1f verify_p50_us=%.1f verify_p99_us=%.1f mean_proof_bytes=%zu\n",
                 at, first, Percentile(prove_us, 0.5), Percentile(prove_us, 0.99),
                 Percentile(verify_us, 0.5), Percentile(verify_us, 0.99), proof_bytes / 2000);

@@ -25,8 +25,8 @@ bool ParseIndex(std::string_view s, uint64_t* out) {
       if (c < '0' || c > '9') return false;
     }
     if (++groups > 7) return false;
-    n = n * 1000 + static_cast<uint64_t>((part[0] - '0') * 100 + (part[1] - '0') * 10 +
-                                         (part[2] - '0'));
+    n = n * 1000 +
+        static_cast<uint64_t>((part[0] - '0') * 100 + (part[1] - '0') * 10 + (part[2] - '0'));
     if (last) break;
     s.remove_prefix(slash + 1);
   }

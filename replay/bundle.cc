@@ -65,26 +65,25 @@ Status MakeBundle(ledger::Ledger* ledger, ledger::StreamHeads* heads, const std:
     if (!s.ok()) return s;
     schema_event["stream_head"] = HeadProofJson(kSchemaStream, schema_head);
   }
-  *out = json{
-      {"format", kBundleFormat},
-      {"product", product},
-      {"stream", stream},
-      {"tree_head",
-       {{"size", head.size},
-        {"root", ToHex(head.root)},
-        {"signature", Base64(head.signature)},
-        {"key_id", head.key_id_hex}}},
-      {"public_key", Base64(ledger->signer().public_key())},
-      {"public_key_pem", ledger->signer().PublicKeyPem()},
-      {"signed_message",
-       "\"OCOP-TREE-HEAD-V1\" || 0x00 || size (8 bytes big-endian) || root (32 bytes)"},
-      {"checkpoint", note},
-      {"log_vkey",
-       ledger::note::FormatVerifierKey(ledger::LogVerifierKey(origin, ledger->signer()))},
-      {"stream_head", HeadProofJson(stream, stream_head)},
-      {"events", events},
-      {"schema", ProgramSchema()},
-      {"schema_event", schema_event}};
+  *out = json{{"format", kBundleFormat},
+              {"product", product},
+              {"stream", stream},
+              {"tree_head",
+               {{"size", head.size},
+                {"root", ToHex(head.root)},
+                {"signature", Base64(head.signature)},
+                {"key_id", head.key_id_hex}}},
+              {"public_key", Base64(ledger->signer().public_key())},
+              {"public_key_pem", ledger->signer().PublicKeyPem()},
+              {"signed_message",
+               "\"OCOP-TREE-HEAD-V1\" || 0x00 || size (8 bytes big-endian) || root (32 bytes)"},
+              {"checkpoint", note},
+              {"log_vkey",
+               ledger::note::FormatVerifierKey(ledger::LogVerifierKey(origin, ledger->signer()))},
+              {"stream_head", HeadProofJson(stream, stream_head)},
+              {"events", events},
+              {"schema", ProgramSchema()},
+              {"schema_event", schema_event}};
   return Status::OK();
 }
 
@@ -187,8 +186,8 @@ Status VerifyBundle(const nlohmann::json& b, json* report) {
               (last.version > expect_version ? " to " + std::to_string(last.version) : "") +
               " is missing");
     } else {
-      problem("the bundle holds versions past the stream's head at size " +
-              std::to_string(size) + " (version " + std::to_string(last.version) + ")");
+      problem("the bundle holds versions past the stream's head at size " + std::to_string(size) +
+              " (version " + std::to_string(last.version) + ")");
     }
   } else if (heads_ok && last.seq != last_seq) {
     problem("the stream's last event at size " + std::to_string(size) + " is event " +

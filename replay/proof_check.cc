@@ -42,7 +42,9 @@ json HeadProofJson(std::string_view stream, const ledger::HeadProof& p) {
   json j{{"stream", stream},
          {"version", p.end == End::kHead ? p.head.version : 0},
          {"seq", p.end == End::kHead ? p.head.seq : 0},
-         {"end", p.end == End::kHead ? "head" : p.end == End::kEmpty ? "empty" : "other"},
+         {"end", p.end == End::kHead    ? "head"
+                 : p.end == End::kEmpty ? "empty"
+                                        : "other"},
          {"siblings", siblings}};
   if (p.end == End::kOther) {
     j["other"] = {{"key", ToHex(p.other_key)}, {"version", p.other.version}, {"seq", p.other.seq}};
@@ -104,8 +106,8 @@ Status CheckCheckpoint(std::string_view vkey, std::string_view note, std::string
   return Status::OK();
 }
 
-Status CheckInclusion(const nlohmann::json& ev, uint64_t size, const Hash& root,
-                      std::string* bytes, uint64_t* seq) {
+Status CheckInclusion(const nlohmann::json& ev, uint64_t size, const Hash& root, std::string* bytes,
+                      uint64_t* seq) {
   if (!FromBase64(Str(ev, "leaf"), bytes)) return Status::Tampered("its leaf is not base64");
   ledger::EventView view(*bytes);
   if (!view.ok()) return Status::Tampered("its leaf does not decode: " + view.error());
@@ -141,16 +143,17 @@ Status CheckSchema(const nlohmann::json& schema, const nlohmann::json& schema_ev
                    const Hash& root, const Hash& map_root) {
   if (!schema.is_object()) return Status::Tampered("the bundle carries no schema");
   if (!schema_event.is_object()) {
-    return Status::Tampered("the bundle carries no schema event, so its schema is bound to nothing");
+    return Status::Tampered(
+        "the bundle carries no schema event, so its schema is bound to nothing");
   }
   std::string bytes;
   uint64_t seq = 0;
   Status s = CheckInclusion(schema_event, size, root, &bytes, &seq);
   if (!s.ok()) return Status::Tampered("the schema event: " + s.message());
   ledger::StreamHead head;
-  s = CheckStreamHead(schema_event.contains("stream_head") ? schema_event["stream_head"]
-                                                           : nlohmann::json(),
-                      kSchemaStream, map_root, &head);
+  s = CheckStreamHead(
+      schema_event.contains("stream_head") ? schema_event["stream_head"] : nlohmann::json(),
+      kSchemaStream, map_root, &head);
   if (!s.ok()) return Status::Tampered("the schema event: " + s.message());
   if (head.seq != seq) {
     return Status::Tampered("the schema event " + std::to_string(seq) +

@@ -21,7 +21,8 @@ Status SchemaOfEvent(std::string_view bytes, std::map<std::string, std::string>*
   Status s;
   kj::Maybe<kj::Exception> e = kj::runCatchingExceptions([&] {
     auto ev = v.As<workflow::schema::OcopEvent>();
-    if (std::string(ev.getStream().cStr()) != kSchemaStream || !ev.getPayload().isSchemaPublished()) {
+    if (std::string(ev.getStream().cStr()) != kSchemaStream ||
+        !ev.getPayload().isSchemaPublished()) {
       s = Status::Refused(std::string("event ") + std::to_string(ev.getSeq()) +
                           " is not a SchemaPublished event of " + kSchemaStream);
       return;
@@ -51,8 +52,9 @@ Status RecordSchema(ledger::Ledger* ledger, const std::string& effective) {
     if (!s.ok()) return s;
     std::map<std::string, std::string> recorded;
     s = SchemaOfEvent(last, &recorded);
-    if (!s.ok()) return Status::Corruption("the last event of " + std::string(kSchemaStream) +
-                                           ": " + s.message());
+    if (!s.ok())
+      return Status::Corruption("the last event of " + std::string(kSchemaStream) + ": " +
+                                s.message());
     if (recorded == program) return Status::OK();
   }
   capnp::MallocMessageBuilder msg;

@@ -25,8 +25,7 @@ namespace ocop::server {
 class ProofRoutes {
  public:
   // `origin` is the log's (ledger/log_origin.h).
-  static Status Open(ledger::Ledger* ledger, std::string origin,
-                     std::unique_ptr<ProofRoutes>* out);
+  static Status Open(ledger::Ledger* ledger, std::string origin, std::unique_ptr<ProofRoutes>* out);
 
   // True for the paths answered here (the raw request target's path).
   static bool Serves(std::string_view target);

@@ -368,8 +368,10 @@ TEST_CASE(
   schema[at] = 'C';
   bad["schema"]["workflow/ocop.capnp"] = schema;
   v = refused(bad, "one byte of the schema");
-  CHECK(Mentions(v["problems"], "the schema file workflow/ocop.capnp differs from the one the log "
-                                "committed to (event 1) from byte " + std::to_string(at)));
+  CHECK(Mentions(v["problems"],
+                 "the schema file workflow/ocop.capnp differs from the one the log "
+                 "committed to (event 1) from byte " +
+                     std::to_string(at)));
   CHECK(v["schema_bound"] == false);
   bad = bundle;
   bad["schema"]["extra.capnp"] = "struct X {}";

@@ -28,8 +28,8 @@ std::string Body(const std::string& reply) { return reply.substr(reply.find("\r\
 
 int Get(int port, const std::string& path, std::string* body) {
   std::string reply;
-  int code = Exchange(port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                      &reply);
+  int code =
+      Exchange(port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &reply);
   *body = Body(reply);
   return code;
 }
@@ -66,16 +66,17 @@ TEST_CASE("tiles and the checkpoint are served and Go's tlog client checks them"
 
   CHECK(Get(port, "/tile/0/000", &body) == 200);
   CHECK(body.size() == 256 * 32);
-  CHECK(Get(port, "/tile/0/x001/000", &body) == 404);  // tile 1000 does not exist yet
-  CHECK(Get(port, "/tile/0/0", &body) == 400);         // not three digits
+  CHECK(Get(port, "/tile/0/x001/000", &body) == 404);   // tile 1000 does not exist yet
+  CHECK(Get(port, "/tile/0/0", &body) == 400);          // not three digits
   CHECK(Get(port, "/tile/0/000.p/256", &body) == 400);  // a partial tile is narrower than 256
   CHECK(Get(port, "/tile/1/000.p/2", &body) == 200);
   CHECK(body.size() == 2 * 32);
   CHECK(Get(port, "/tile/1/000", &body) == 404);
 
   const std::string checker = d.File("tile_check");
-  const std::string env = "GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=" +
-                          d.File("gocache") + " HOME=" + d.File("home");
+  const std::string env =
+      "GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE=" + d.File("gocache") +
+      " HOME=" + d.File("home");
   auto built = Shell(env + " go build -o " + checker + " " + TILE_CHECK_GO + " 2>&1");
   INFO(built.out);
   REQUIRE(built.code == 0);
