@@ -38,7 +38,11 @@ int Fail(const std::string& command, const Status& s) {
 
 struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
-  std::string tokens;  // default: <data>/tokens
+  std::string tokens;                  // default: <data>/tokens
+  std::vector<std::string> witnesses;  // URL=VKEY: push checkpoints to them
+  // This server as a witness of other logs.
+  std::string witness_key, witness_state;
+  std::vector<std::string> witness_logs;
 };
 
 std::string TokensPath(const GlobalOptions& g, const std::string& given) {
@@ -47,7 +51,9 @@ std::string TokensPath(const GlobalOptions& g, const std::string& given) {
 
 }  // namespace
 
-int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::string& tokens_file) {
+int ServeLedger(const GlobalOptions& g, const ServeArgs& a) {
+  const std::string& listen = a.listen;
+  const std::string& tokens_file = a.tokens;
   // Logs are JSON lines on stderr; stdout stays for machines.
   auto logger = spdlog::stderr_logger_mt("ocop");
   logger->set_pattern("%v");
@@ -82,8 +88,27 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
   s = LedgerOrigin(g, *l, &origin);
   std::unique_ptr<server::ProofRoutes> proofs;
   if (s.ok()) s = server::ProofRoutes::Open(l.get(), origin, &proofs);
+  if (s.ok() && !a.witness_key.empty()) {
+    s = proofs->EnableWitness(
+        a.witness_key,
+        a.witness_state.empty() ? (fs::path(g.data_dir) / "witness").string() : a.witness_state,
+        a.witness_logs);
+  }
+  std::vector<server::WitnessTarget> targets;
+  for (const auto& w : a.witnesses) {
+    if (!s.ok()) break;
+    targets.emplace_back();
+    s = server::ParseWitnessTarget(w, &targets.back());
+  }
   if (!s.ok()) return Fail("serve", s);
   options.proofs = proofs.get();
+  std::unique_ptr<server::WitnessPusher> pusher;
+  if (!targets.empty()) {
+    pusher = std::make_unique<server::WitnessPusher>(l.get(), proofs->heads(), origin,
+                                                     std::move(targets));
+    proofs->set_pusher(pusher.get());
+    pusher->Start();
+  }
   server::Metrics metrics;
   server::Api api(l.get(), p.get(), std::move(tokens), &metrics);
   s = api.CatchUp();
@@ -262,7 +287,10 @@ demo->callback([&global, selected, d, csv] {
                      .dump()
               << std::endl;
     std::cerr << "ocop demo: mở " << link << " (mã truy cập: " << token << ")\n";
-    return ServeLedger(global, d->listen, path);
+    ServeArgs sa;
+    sa.listen = d->listen;
+    sa.tokens = path;
+    return ServeLedger(global, sa);
   };
 });
 
@@ -270,8 +298,18 @@ auto a = std::make_shared<ServeArgs>();
 auto* serve = app.add_subcommand("serve", "Serve the HTTP API and the dashboard");
 serve->add_option("--listen", a->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
 serve->add_option("--tokens", a->tokens, "Tokens file (default: DATA/tokens)");
+serve->add_option("--witness", a->witnesses,
+                  "URL=VKEY: a witness to push each new checkpoint to (c2sp.org/tlog-witness); "
+                  "GET /checkpoint then shows its cosignature. Repeatable");
+serve->add_option("--witness-key", a->witness_key,
+                  "Also be a witness of other logs (POST /add-checkpoint), with this key "
+                  "(`ocop witness key`)");
+serve->add_option("--witness-state", a->witness_state,
+                  "The witness's state directory (default: DATA/witness)");
+serve->add_option("--witness-log", a->witness_logs,
+                  "The verifier key of a log this server witnesses. Repeatable");
 serve->callback([&global, selected, a] {
-  *selected = [&global, a] { return ServeLedger(global, a->listen, a->tokens); };
+  *selected = [&global, a] { return ServeLedger(global, *a); };
 });
 
 auto* token = app.add_subcommand("token", "Manage the bearer tokens of the HTTP server");

@@ -2,6 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <ctime>
+
+#include "ledger/witness_protocol.h"
+
 namespace ocop::server {
 
 namespace {
@@ -27,6 +31,9 @@ Response Error(const Request& req, const Status& s) {
                                                       : http::status::internal_server_error;
   const std::string code = s.IsNotFound()          ? "not_found"
                            : s.IsInvalidArgument() ? "invalid_argument"
+                           : s.IsTampered()        ? "tampered"
+                           : s.IsConflict()        ? "conflict"
+                           : s.IsRefused()         ? "refused"
                                                    : "internal";
   nlohmann::json e{{"error", {{"code", code}, {"message", s.message()}}}};
   return Plain(req, status, "application/json",
@@ -46,11 +53,74 @@ Status ProofRoutes::Open(ledger::Ledger* ledger, std::string origin,
 
 bool ProofRoutes::Serves(std::string_view target) {
   std::string_view p = target.substr(0, target.find('?'));
-  return p == "/checkpoint" || p.starts_with("/tile/");
+  return p == "/checkpoint" || p.starts_with("/tile/") || p == "/add-checkpoint";
+}
+
+Status ProofRoutes::EnableWitness(const std::string& key_file, const std::string& state_dir,
+                                  const std::vector<std::string>& log_vkeys) {
+  auto key = std::make_unique<ledger::WitnessKey>();
+  Status s = ledger::LoadWitnessKey(key_file, key.get());
+  if (!s.ok()) return s;
+  for (const auto& v : log_vkeys) {
+    ledger::note::VerifierKey k;
+    s = ledger::note::ParseVerifierKey(v, &k);
+    if (!s.ok() || k.type != ledger::note::kEd25519) {
+      return Status::InvalidArgument("--witness-log " + v +
+                                     ": not a log's verifier key (type 0x01)" +
+                                     (s.ok() ? "" : ": " + s.message()));
+    }
+    witnessed_logs_.push_back(k);
+  }
+  std::unique_ptr<ledger::WitnessStore> probe;  // fail at start, not at the first request
+  s = ledger::WitnessStore::Open(state_dir, &probe);
+  if (!s.ok()) return s;
+  witness_key_ = std::move(key);
+  witness_state_ = state_dir;
+  return Status::OK();
+}
+
+Response ProofRoutes::AddCheckpoint(const Request& req) {
+  if (!witness_key_) {
+    return Error(req, Status::NotFound("this server is not a witness (serve --witness-key)"));
+  }
+  ledger::AddCheckpointRequest r;
+  Status s = ledger::ParseAddCheckpoint(req.body(), &r);
+  ledger::note::Note n;
+  ledger::Checkpoint cp;
+  if (s.ok()) s = ledger::note::ParseNote(r.checkpoint, &n);
+  if (s.ok()) s = ledger::ParseCheckpoint(n.text, &cp);
+  if (!s.ok()) return Error(req, Status::InvalidArgument(s.message()));
+  std::optional<ledger::ConsistencyProof> proof;
+  if (r.old_size > 0) proof = ledger::ConsistencyProof{r.old_size, cp.size, r.proof};
+  std::unique_ptr<ledger::WitnessStore> store;
+  s = ledger::WitnessStore::Open(witness_state_, &store);
+  if (!s.ok()) return Error(req, s);
+  // The server's edge: the cosignature's time is the wall clock's.
+  ledger::AddCheckpointAnswer a =
+      ledger::WitnessAddCheckpoint(store.get(), *witness_key_, witnessed_logs_, r.checkpoint,
+                                   r.old_size, proof, static_cast<uint64_t>(std::time(nullptr)));
+  if (a.http_status == 200) {
+    return Plain(req, http::status::ok, "text/plain; charset=utf-8", a.body);
+  }
+  if (a.http_status == 409 && !a.body.empty()) {
+    return Plain(req, http::status::conflict, "text/x.tlog.size", a.body);
+  }
+  Response res = Error(req, a.status);
+  res.result(static_cast<http::status>(a.http_status));
+  return res;
 }
 
 Response ProofRoutes::Handle(const Request& req, std::string* route) {
   const std::string_view p = PathOf(req);
+  if (p == "/add-checkpoint") {
+    *route = "/add-checkpoint";
+    if (req.method() != http::verb::post) {
+      Response r = Error(req, Status::InvalidArgument("/add-checkpoint is sent with POST"));
+      r.result(http::status::method_not_allowed);
+      return r;
+    }
+    return AddCheckpoint(req);
+  }
   *route = p == "/checkpoint" ? "/checkpoint" : "/tile";
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     Response r = Error(req, Status::InvalidArgument(std::string(p) + " is read with GET"));
@@ -58,6 +128,12 @@ Response ProofRoutes::Handle(const Request& req, std::string* route) {
     return r;
   }
   if (p == "/checkpoint") {
+    std::string cosigned = pusher_ ? pusher_->Latest() : "";
+    if (!cosigned.empty()) {
+      Response r = Plain(req, http::status::ok, "text/plain; charset=utf-8", std::move(cosigned));
+      r.set(http::field::cache_control, "no-store");
+      return r;
+    }
     ledger::Checkpoint c;
     std::string note;
     Status s = ledger::SignedCheckpoint(ledger_, heads_.get(), origin_, ledger_->Size(),

@@ -6,6 +6,11 @@
 //                     stream's head; signed through Ledger::TreeHead, so
 //                     every checkpoint served is recorded in signed-heads
 //   GET /tile/...     the tiles of c2sp.org/tlog-tiles (ledger/tiles.h)
+//   POST /add-checkpoint   when this server is also a witness of other logs
+//                     (c2sp.org/tlog-witness; ledger/witness_protocol.h)
+//
+// With a WitnessPusher, GET /checkpoint shows the latest checkpoint pushed,
+// with the witnesses' cosignatures (a fresh one until the first push).
 //
 // The server answers them on its worker threads (a checkpoint may fold
 // events and writes signed-heads; a tile may read events).
@@ -18,7 +23,9 @@
 #include "ledger/ledger.h"
 #include "ledger/stream_heads.h"
 #include "ledger/tiles.h"
+#include "ledger/witness.h"
 #include "server/api.h"
+#include "server/witness_pusher.h"
 
 namespace ocop::server {
 
@@ -32,6 +39,11 @@ class ProofRoutes {
   Response Handle(const Request& req, std::string* route);
 
   ledger::StreamHeads* heads() { return heads_.get(); }
+  void set_pusher(const WitnessPusher* pusher) { pusher_ = pusher; }
+  // Makes this server a witness of the logs whose verifier keys are given,
+  // with its key file and state directory (ledger/witness.h).
+  Status EnableWitness(const std::string& key_file, const std::string& state_dir,
+                       const std::vector<std::string>& log_vkeys);
 
  private:
   ProofRoutes(ledger::Ledger* ledger, std::string origin)
@@ -40,6 +52,12 @@ class ProofRoutes {
   std::string origin_;
   std::unique_ptr<ledger::StreamHeads> heads_;
   ledger::Tiles tiles_;
+  const WitnessPusher* pusher_ = nullptr;
+  // The witness role, if enabled.
+  std::unique_ptr<ledger::WitnessKey> witness_key_;
+  std::string witness_state_;
+  std::vector<ledger::note::VerifierKey> witnessed_logs_;
+  Response AddCheckpoint(const Request& req);
 };
 
 }  // namespace ocop::server

@@ -47,7 +47,7 @@ TEST_CASE("tiles and the checkpoint are served and Go's tlog client checks them"
   // tile of two entries.
   REQUIRE(Ocop(d.flag() + " --origin ocop.test/tiles smoke --events 600").code == 0);
   const std::string vkey = Trim(Ocop(d.flag() + " public-key --vkey").out);
-  const int port = 20000 + getpid() % 20000;
+  const int port = FreePort();
   pid_t server = StartServer(OCOP_BINARY, d.path.string(), port);
   ChildGuard guard(server);
   REQUIRE(server > 0);
