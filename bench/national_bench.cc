@@ -14,7 +14,7 @@
 //   ocop facts_scan        reading every certificate's facts without counting:
 //                          the part of the report that is RocksDB and Cap'n Proto
 //   ocop status            one product's status in-process: the read model's
-//                          record and its JSON (cli::QueryStatus), random products
+//                          record and its JSON (query::QueryStatus), random products
 //   ocop status_as_of      replay::ProductAt as of a random date (the
 //                          product's own stream, not the projections)
 //   ocop report_known_at   the same year's report as the ledger knew it at
@@ -36,10 +36,10 @@
 
 #include "harness.h"
 #include "ledger/ledger.h"
-#include "ocop/queries.h"
 #include "projections/projections.h"
 #include "projections/report.h"
 #include "projections/status_json.h"
+#include "query/queries.h"
 #include "replay/as_of.h"
 #include "replay/bundle.h"
 #include "workflow/date.h"
@@ -183,7 +183,7 @@ int Main(int argc, char** argv) {
 
   // (c) One product's status, in-process: as `ocop status` and GET
   // /v1/products/{id} answer it (the read model, then its JSON).
-  cli::Reader reader{ledger.get(), proj.get(), last_day};
+  query::Reader reader{ledger.get(), proj.get(), last_day};
   {
     std::vector<double> us;
     us.reserve(samples);
@@ -191,11 +191,11 @@ int Main(int argc, char** argv) {
     for (size_t k = 0; k < samples + 1000; ++k) {
       char id[32];
       std::snprintf(id, sizeof id, "SP%07" PRIu64, Mix(k) % n_products + 1);
-      cli::StatusQuery sq;
+      query::StatusQuery sq;
       sq.product = id;
-      cli::Json out;
+      query::Json out;
       double t0 = NowSeconds();
-      Status s = cli::QueryStatus(reader, sq, &out);
+      Status s = query::QueryStatus(reader, sq, &out);
       double t = (NowSeconds() - t0) * 1e6;
       if (!s.ok() && !s.IsNotFound()) Check(s, "status");
       if (k >= 1000) {  // after a warm-up

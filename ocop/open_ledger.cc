@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "ledger/log_origin.h"
-#include "ocop/queries.h"
+#include "query/queries.h"
 #include "replay/schema_event.h"
 #include "workflow/date.h"
 
@@ -41,7 +41,7 @@ Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::L
 }
 
 Status RecordSchemaToday(ledger::Ledger* l) {
-  return replay::RecordSchema(l, workflow::FormatDate(TodayInVietnam()));
+  return replay::RecordSchema(l, workflow::FormatDate(query::TodayInVietnam()));
 }
 
 Status OpenWriter(const GlobalOptions& g, std::unique_ptr<ledger::Ledger>* out) {

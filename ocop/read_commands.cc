@@ -9,10 +9,23 @@
 #include <nlohmann/json.hpp>
 
 #include "ocop/open_ledger.h"
-#include "ocop/queries.h"
 #include "projections/projections.h"
+#include "query/queries.h"
 
 namespace ocop::cli {
+
+using query::CriteriaQuery;
+using query::DeadlinesQuery;
+using query::Json;
+using query::QueryCriteria;
+using query::QueryDeadlines;
+using query::QueryReport;
+using query::QueryStatus;
+using query::Reader;
+using query::RenderedReport;
+using query::ReportQueryText;
+using query::StatusQuery;
+using query::TodayInVietnam;
 namespace {
 
 using json = nlohmann::ordered_json;

@@ -15,8 +15,8 @@
 
 #include "ocop/demo_data.h"
 #include "ocop/open_ledger.h"
-#include "ocop/queries.h"
 #include "projections/projections.h"
+#include "query/queries.h"
 #include "server/api.h"
 #include "server/follower.h"
 #include "server/http_server.h"
@@ -27,6 +27,8 @@
 #include "workflow/service.h"
 
 namespace ocop::cli {
+
+using query::TodayInVietnam;
 namespace {
 
 namespace fs = std::filesystem;

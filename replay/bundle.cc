@@ -141,58 +141,13 @@ Status VerifyBundle(const nlohmann::json& b, json* report) {
       problem(s.message());
     }
   }
-  uint64_t checked = 0, expect_version = 1, last_seq = 0;
   const auto& events =
       b.contains("events") && b["events"].is_array() ? b["events"] : nlohmann::json::array();
-  for (size_t i = 0; i < events.size(); ++i) {
-    const std::string where = "events[" + std::to_string(i) + "]";
-    std::string bytes;
-    uint64_t seq = 0;
-    s = CheckInclusion(events[i], size, root, &bytes, &seq);
-    if (!s.ok() && seq == 0) {
-      problem(where + ": " + s.message());
-      continue;
-    }
-    auto e = ledger::EventView(bytes).event();
-    if (std::string(e.getStream().cStr()) != stream)
-      problem(where + " belongs to " + e.getStream().cStr());
-    if (e.getVersion() != expect_version) {
-      problem(where + " is version " + std::to_string(e.getVersion()) + " of " + stream +
-              "; expected " + std::to_string(expect_version) +
-              (e.getVersion() > expect_version
-                   ? " (version " + std::to_string(expect_version) +
-                         (e.getVersion() > expect_version + 1
-                              ? " to " + std::to_string(e.getVersion() - 1)
-                              : "") +
-                         " is missing)"
-                   : " (out of order)"));
-    }
-    expect_version = e.getVersion() + 1;
-    if (seq <= last_seq) problem(where + " is not after the event before it");
-    last_seq = seq;
-    if (!s.ok()) {
-      problem(where + ": " + s.message());
-      continue;
-    }
-    ++checked;
-  }
-  if (events.empty()) problem("the bundle holds no events");
-  if (heads_ok && last.version + 1 != expect_version) {
-    if (last.version >= expect_version) {
-      problem("the stream's head at size " + std::to_string(size) + " is version " +
-              std::to_string(last.version) + " (event " + std::to_string(last.seq) +
-              "), but the bundle ends at version " + std::to_string(expect_version - 1) +
-              ": version " + std::to_string(expect_version) +
-              (last.version > expect_version ? " to " + std::to_string(last.version) : "") +
-              " is missing");
-    } else {
-      problem("the bundle holds versions past the stream's head at size " + std::to_string(size) +
-              " (version " + std::to_string(last.version) + ")");
-    }
-  } else if (heads_ok && last.seq != last_seq) {
-    problem("the stream's last event at size " + std::to_string(size) + " is event " +
-            std::to_string(last.seq) + ", not event " + std::to_string(last_seq));
-  }
+  std::optional<ledger::StreamHead> proved_head;
+  if (heads_ok) proved_head = last;
+  std::vector<std::string> leaves;
+  uint64_t checked = 0;
+  CheckStreamEvents(events, stream, size, root, proved_head, &problems, &leaves, &checked);
   bool schema_ok = false;
   if (heads_ok) {
     s = CheckSchema(b.contains("schema") ? b["schema"] : nlohmann::json(),

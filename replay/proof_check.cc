@@ -139,6 +139,66 @@ Status CheckStreamHead(const nlohmann::json& proof, std::string_view stream, con
   return ledger::VerifyHeadProof(stream, p, map_root, head);
 }
 
+void CheckStreamEvents(const nlohmann::json& events, const std::string& stream, uint64_t size,
+                       const Hash& root, const std::optional<ledger::StreamHead>& head,
+                       nlohmann::ordered_json* problems, std::vector<std::string>* leaves,
+                       uint64_t* proved) {
+  auto problem = [&](std::string what) { problems->push_back(std::move(what)); };
+  uint64_t expect_version = 1, last_seq = 0;
+  *proved = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const std::string where = "events[" + std::to_string(i) + "]";
+    std::string bytes;
+    uint64_t seq = 0;
+    Status s = CheckInclusion(events[i], size, root, &bytes, &seq);
+    if (!s.ok() && seq == 0) {
+      problem(where + ": " + s.message());
+      continue;
+    }
+    auto e = ledger::EventView(bytes).event();
+    if (std::string(e.getStream().cStr()) != stream)
+      problem(where + " belongs to " + e.getStream().cStr());
+    if (e.getVersion() != expect_version) {
+      problem(where + " is version " + std::to_string(e.getVersion()) + " of " + stream +
+              "; expected " + std::to_string(expect_version) +
+              (e.getVersion() > expect_version
+                   ? " (version " + std::to_string(expect_version) +
+                         (e.getVersion() > expect_version + 1
+                              ? " to " + std::to_string(e.getVersion() - 1)
+                              : "") +
+                         " is missing)"
+                   : " (out of order)"));
+    }
+    expect_version = e.getVersion() + 1;
+    if (seq <= last_seq) problem(where + " is not after the event before it");
+    last_seq = seq;
+    if (!s.ok()) {
+      problem(where + ": " + s.message());
+      continue;
+    }
+    leaves->push_back(std::move(bytes));
+    ++*proved;
+  }
+  if (events.empty()) problem("no events");
+  if (!head) return;
+  if (head->version + 1 != expect_version) {
+    if (head->version >= expect_version) {
+      problem("the stream's head at size " + std::to_string(size) + " is version " +
+              std::to_string(head->version) + " (event " + std::to_string(head->seq) +
+              "), but the events end at version " + std::to_string(expect_version - 1) +
+              ": version " + std::to_string(expect_version) +
+              (head->version > expect_version ? " to " + std::to_string(head->version) : "") +
+              " is missing");
+    } else {
+      problem("the events go past the stream's head at size " + std::to_string(size) +
+              " (version " + std::to_string(head->version) + ")");
+    }
+  } else if (head->seq != last_seq) {
+    problem("the stream's last event at size " + std::to_string(size) + " is event " +
+            std::to_string(head->seq) + ", not event " + std::to_string(last_seq));
+  }
+}
+
 Status CheckSchema(const nlohmann::json& schema, const nlohmann::json& schema_event, uint64_t size,
                    const Hash& root, const Hash& map_root) {
   if (!schema.is_object()) return Status::Tampered("the bundle carries no schema");

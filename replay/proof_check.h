@@ -8,8 +8,10 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/checkpoint.h"
 #include "ledger/ledger.h"
@@ -42,6 +44,17 @@ Status CheckInclusion(const nlohmann::json& ev, uint64_t size, const ledger::mer
 // A stream-head proof for `stream` against the map root; *head its head.
 Status CheckStreamHead(const nlohmann::json& proof, std::string_view stream,
                        const ledger::merkle::Hash& map_root, ledger::StreamHead* head);
+
+// The events of one stream ([{"seq","leaf","path"}], oldest first), each in
+// the tree (size, root), of that stream, with versions 1, 2, ... and no gap,
+// and, when `head` is given (its proof checked), ending exactly at it: every
+// fault is added to *problems naming what is missing or wrong. *leaves
+// receives the bytes of the events proved, *proved their number.
+void CheckStreamEvents(const nlohmann::json& events, const std::string& stream, uint64_t size,
+                       const ledger::merkle::Hash& root,
+                       const std::optional<ledger::StreamHead>& head,
+                       nlohmann::ordered_json* problems, std::vector<std::string>* leaves,
+                       uint64_t* proved);
 
 // The schema a bundle carries ({"PATH":TEXT}) against the schema event it
 // carries ({"seq","leaf","path","stream_head"}): the event is in the tree, is

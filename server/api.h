@@ -1,4 +1,6 @@
-// Api: INTERFACE.md's HTTP contract, one request in, one response out.
+// Api: INTERFACE.md's HTTP contract, one request in, one response out. What
+// answers a path, on which lane, under which name, is one table (routes.cc),
+// which both Handle and LaneOf read; the questions themselves are query/'s.
 //
 // Handle is called from worker threads, many at once. Appends go through the
 // same Service and so the same group commit as the command line. Reads see
@@ -21,14 +23,11 @@
 #include "ledger/ledger.h"
 #include "projections/projections.h"
 #include "server/metrics.h"
+#include "server/reply.h"
 #include "server/tokens.h"
 #include "workflow/service.h"
 
 namespace ocop::server {
-
-namespace http = boost::beast::http;
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
 
 class Api {
  public:
@@ -73,6 +72,32 @@ class Api {
   Metrics* metrics() { return metrics_; }
 
  private:
+  // One row of the route table (server/routes.h).
+  struct Route;
+  // The route of `path` (whatever the method), or null.
+  static const Route* FindRoute(std::string_view path);
+
+  // The routes' handlers (routes.cc), called with the principal if the route
+  // needs one.
+  Response Healthz(const Request& req, const Target& t, const std::string& who);
+  Response MetricsText(const Request& req, const Target& t, const std::string& who);
+  Response Static(const Request& req, const Target& t, const std::string& who);
+  Response Commands(const Request& req, const Target& t, const std::string& who);
+  Response Events(const Request& req, const Target& t, const std::string& who);
+  Response Criteria(const Request& req, const Target& t, const std::string& who);
+  Response PublicKey(const Request& req, const Target& t, const std::string& who);
+  Response TreeHead(const Request& req, const Target& t, const std::string& who);
+  Response InclusionProof(const Request& req, const Target& t, const std::string& who);
+  Response ConsistencyProof(const Request& req, const Target& t, const std::string& who);
+  Response Search(const Request& req, const Target& t, const std::string& who);
+  Response History(const Request& req, const Target& t, const std::string& who);
+  Response ProductStatus(const Request& req, const Target& t, const std::string& who);
+  Response Deadlines(const Request& req, const Target& t, const std::string& who);
+  Response Changes(const Request& req, const Target& t, const std::string& who);
+  Response Reports(const Request& req, const Target& t, const std::string& who);
+  // A reply to a query's JSON (or its failure).
+  Response Answer(const Request& req, const Status& s, const json& out);
+
   // Who the request speaks for; none, with the 401 in *refused, if nobody.
   std::optional<std::string> Authorize(const Request& req, Response* refused, std::string* route);
   // Parses a body of one command (a JSON object) into *msg.

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "ledger/event_view.h"
-#include "ocop/queries.h"
 #include "projections/projections.h"
+#include "query/queries.h"
 #include "tests/workflow_support.h"
 #include "workflow/criteria.h"
 #include "workflow/json.h"
@@ -221,13 +221,13 @@ TEST_CASE("hard criteria missed limit the stars, and the refusal names them") {
 }
 
 TEST_CASE("ocop criteria lists the sets in force with their criteria") {
-  cli::Json out;
-  REQUIRE(cli::QueryCriteria(cli::CriteriaQuery{"2024-01-01", ""}, &out).ok());
+  query::Json out;
+  REQUIRE(query::QueryCriteria(query::CriteriaQuery{"2024-01-01", ""}, &out).ok());
   bool found = false;
   for (const auto& set : out["sets"]) {
     if (set["id"] != kSet) continue;
     found = true;
-    CHECK(set["rules"] == cli::Json::array({"QD148"}));
+    CHECK(set["rules"] == query::Json::array({"QD148"}));
     CHECK(set["complete"] == true);
     CHECK(set["criteria"].size() == 32);
     CHECK(set["criteria"][0]["id"] == "A1.1");
@@ -237,13 +237,13 @@ TEST_CASE("ocop criteria lists the sets in force with their criteria") {
     CHECK(set["criteria"][0]["text_vi"] == "Nguồn gốc sản phẩm");
   }
   CHECK(found);
-  REQUIRE(cli::QueryCriteria(cli::CriteriaQuery{"2025-08-01", kSet}, &out).ok());
+  REQUIRE(query::QueryCriteria(query::CriteriaQuery{"2025-08-01", kSet}, &out).ok());
   CHECK(out["sets"].size() == 1);
-  REQUIRE(cli::QueryCriteria(cli::CriteriaQuery{"2021-01-01", ""}, &out).ok());
+  REQUIRE(query::QueryCriteria(query::CriteriaQuery{"2021-01-01", ""}, &out).ok());
   for (const auto& set : out["sets"]) CHECK(set["id"] != kSet);
-  Status s = cli::QueryCriteria(cli::CriteriaQuery{"2021-01-01", kSet}, &out);
+  Status s = query::QueryCriteria(query::CriteriaQuery{"2021-01-01", kSet}, &out);
   CHECK(s.IsInvalidArgument());
-  s = cli::QueryCriteria(cli::CriteriaQuery{"2021-13-01", ""}, &out);
+  s = query::QueryCriteria(query::CriteriaQuery{"2021-13-01", ""}, &out);
   CHECK(s.IsInvalidArgument());
 }
 
@@ -305,13 +305,13 @@ TEST_CASE("changes show each district's weakest criteria over the sheets of the 
   std::unique_ptr<projections::Projections> p;
   REQUIRE(projections::Projections::OpenAt(w.ledger(), (w.dir() / "proj").string(), &p).ok());
   REQUIRE(p->CatchUp().ok());
-  cli::Json out;
-  cli::ChangesQuery q;
+  query::Json out;
+  query::ChangesQuery q;
   q.from = "2023-08-01";
   q.to = "2023-08-31";
-  REQUIRE(
-      cli::QueryChanges(cli::Reader{w.ledger(), p.get(), workflow::FromCivil(2024, 1, 1)}, q, &out)
-          .ok());
+  REQUIRE(query::QueryChanges(query::Reader{w.ledger(), p.get(), workflow::FromCivil(2024, 1, 1)},
+                              q, &out)
+              .ok());
   auto um = out["weakest_criteria"]["UM"];
   INFO(out["weakest_criteria"].dump());
   CHECK(um["name"] == "U Minh");

@@ -44,10 +44,10 @@
 #include "ledger/ledger.h"
 #include "live_ledger.h"
 #include "ocop/demo_data.h"
-#include "ocop/queries.h"
 #include "projections/projections.h"
 #include "projections/report.h"
 #include "projections/status_json.h"
+#include "query/queries.h"
 #include "replay/as_of.h"
 #include "server/api.h"
 #include "server/metrics.h"
@@ -103,8 +103,8 @@ struct World : ocop::testing::LiveLedger {
     return seqs;
   }
 
-  cli::Reader Reader(const std::string& today) {
-    return cli::Reader{ledger.get(), projections.get(), D(today)};
+  query::Reader Reader(const std::string& today) {
+    return query::Reader{ledger.get(), projections.get(), D(today)};
   }
 };
 
@@ -345,8 +345,9 @@ projections::Report Year(World& w, int year, const std::string& unit = "CM",
 
 json StatusOf(World& w, const std::string& product, const std::string& today,
               const std::string& as_of = "", const std::string& known_at = "") {
-  cli::Json out;
-  Status s = cli::QueryStatus(w.Reader(today), cli::StatusQuery{product, as_of, known_at}, &out);
+  query::Json out;
+  Status s =
+      query::QueryStatus(w.Reader(today), query::StatusQuery{product, as_of, known_at}, &out);
   INFO(product << " " << s.ToString());
   REQUIRE(s.ok());
   return json::parse(out.dump());
@@ -356,13 +357,13 @@ json StatusOf(World& w, const std::string& product, const std::string& today,
 using Row = std::tuple<std::string, std::string, int>;
 std::vector<Row> Deadlines(World& w, const std::string& today, const std::string& as_of, int within,
                            const std::string& known_at = "", const std::string& unit = "") {
-  cli::DeadlinesQuery q;
+  query::DeadlinesQuery q;
   q.as_of = as_of;
   q.within_days = std::to_string(within);
   q.known_at = known_at;
   q.unit = unit;
-  cli::Json out;
-  Status s = cli::QueryDeadlines(w.Reader(today), q, &out);
+  query::Json out;
+  Status s = query::QueryDeadlines(w.Reader(today), q, &out);
   INFO(s.ToString());
   REQUIRE(s.ok());
   std::vector<Row> rows;

@@ -353,7 +353,7 @@ TEST_CASE(
     CHECK(Mentions(v["problems"], "version " + std::to_string(e + 1) + " is missing"));
     CHECK(v["complete"] == false);
   }
-  CHECK(Mentions(v["problems"], "the bundle ends at version 6"));
+  CHECK(Mentions(v["problems"], "the events end at version 6: version 7 is missing"));
   // ... and a stream head rewritten to match the shortened bundle.
   bad["stream_head"]["version"] = 6;
   bad["stream_head"]["seq"] = bundle["events"][5]["seq"];
@@ -447,4 +447,66 @@ TEST_CASE("verify names the first event whose stored bytes were changed") {
   CHECK(json::parse(r.out)["log_intact"] == false);
   fs::remove(report);
   fs::remove(bundle);
+}
+
+TEST_CASE(
+    "verify-receipt: a receipt proves the certificate state offline, and every tamper is "
+    "refused naming it") {
+  DataDir d;
+  Populate(d);
+  const std::string path = d.File("receipt.json");
+  Run r = Ocop(d.flag() + " receipt P1 --as-of 2023-01-01 --out " + path);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const json receipt = json::parse(ReadAll(path));
+  CHECK(receipt["status"]["certificate_state"] == "in_force");
+  CHECK(receipt["status"]["stars"] == 4);
+  CHECK(!receipt["status"].contains("subject"));  // nothing of the producer
+  const std::string vkey = Ocop(d.flag() + " public-key --vkey")
+                               .out.substr(0, Ocop(d.flag() + " public-key --vkey").out.find('\n'));
+  const std::string nowhere = "/nonexistent/ocop-no-such-data-" + std::to_string(getpid());
+  r = Ocop("--data " + nowhere + " verify-receipt " + path + " --vkey '" + vkey + "'");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK(json::parse(r.out)["status"]["stars"] == 4);
+
+  auto refused = [&](const json& bad, const std::string& what, const std::string& args = "") {
+    INFO(what);
+    WriteJson(path + ".bad", bad);
+    Run b = Ocop("--data " + nowhere + " verify-receipt " + path + ".bad" + args);
+    INFO(b.out);
+    CHECK(b.code == 1);
+    json out = json::parse(b.out);
+    CHECK(out["ok"] == false);
+    return out["problems"];
+  };
+  json bad = receipt;
+  bad["status"]["stars"] = 5;
+  CHECK(Mentions(refused(bad, "stars"), "is not what the events say"));
+  bad = receipt;
+  bad["status"]["certificate_state"] = "revoked";
+  CHECK(Mentions(refused(bad, "state"), "is not what the events say"));
+  bad = receipt;
+  bad["events"].erase(bad["events"].size() - 1);
+  CHECK(Mentions(refused(bad, "the last event left out"), "version 7 is missing"));
+  bad = receipt;
+  std::string leaf = FromB64(receipt["events"][2]["leaf"].get<std::string>());
+  leaf[leaf.size() / 2] ^= 0x01;
+  bad["events"][2]["leaf"] = ToB64(leaf);
+  CHECK(Mentions(refused(bad, "one bit of an event"), "is not in the signed tree"));
+  {
+    DataDir other;
+    Populate(other);
+    bad = receipt;
+    bad["checkpoint"] = Ocop(other.flag() + " checkpoint").out;
+    CHECK(Mentions(refused(bad, "another log's checkpoint"), "the checkpoint"));
+    const std::string ovkey = Ocop(other.flag() + " public-key --vkey").out;
+    CHECK(Mentions(refused(receipt, "another log's key",
+                           " --vkey '" + ovkey.substr(0, ovkey.find('\n')) + "'"),
+                   "signed by another log"));
+  }
+  const std::string wvkey = Ocop("witness key --out " + d.File("w.key")).out;
+  CHECK(Mentions(refused(receipt, "no cosignature",
+                         " --witness-vkey '" + wvkey.substr(0, wvkey.find('\n')) + "'"),
+                 "no witness trusted here cosigned"));
 }

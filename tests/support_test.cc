@@ -6,9 +6,9 @@
 #include <memory>
 #include <string>
 
-#include "ocop/queries.h"
 #include "projections/projections.h"
 #include "projections/report.h"
+#include "query/queries.h"
 #include "tests/workflow_support.h"
 
 using namespace ocop;
@@ -140,13 +140,13 @@ TEST_CASE("the report sums support granted in the period by source") {
   CHECK_FALSE(j["by_source"].contains("producer"));  // annulled
 
   // The spreadsheet forms carry it too, by named source.
-  cli::ReportQueryText text;
+  query::ReportQueryText text;
   text.period = "2023";
   text.unit = "CM";
   text.format = "csv";
-  cli::RenderedReport csv;
-  REQUIRE(cli::QueryReport(cli::Reader{w.ledger(), p.get(), workflow::FromCivil(2024, 1, 1)}, text,
-                           &csv)
+  query::RenderedReport csv;
+  REQUIRE(query::QueryReport(query::Reader{w.ledger(), p.get(), workflow::FromCivil(2024, 1, 1)},
+                             text, &csv)
               .ok());
   CHECK(csv.body.find("Ngân sách tỉnh") != std::string::npos);
   CHECK(csv.body.find("70000000") != std::string::npos);

@@ -1,4 +1,4 @@
-#include "ocop/report_format.h"
+#include "query/report_format.h"
 
 #include <xlsxwriter.h>
 
@@ -6,7 +6,7 @@
 #include <map>
 #include <sstream>
 
-namespace ocop::cli {
+namespace ocop::query {
 namespace {
 
 using projections::Counts;
@@ -284,4 +284,4 @@ Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path) {
   return Status::OK();
 }
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

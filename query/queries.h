@@ -1,5 +1,8 @@
-// The questions people ask the ledger, answered as JSON (or a rendered
-// report), once for both the command line and the HTTP server. Arguments
+// query/: the questions people ask the ledger, answered as JSON (or a
+// rendered report), once for both the command line (ocop/) and the HTTP
+// server (server/), which include nothing of each other. One file a question
+// (status.cc, history.cc, deadlines.cc, report.cc, changes.cc, criteria.cc,
+// search.cc); arguments.h parses what they share. Arguments
 // arrive as text, exactly as typed or sent; a bad one is InvalidArgument with
 // a message naming it and what is allowed.
 #pragma once
@@ -12,7 +15,7 @@
 #include "projections/projections.h"
 #include "workflow/date.h"
 
-namespace ocop::cli {
+namespace ocop::query {
 
 using Json = nlohmann::ordered_json;
 
@@ -24,6 +27,8 @@ struct Reader {
   workflow::Date today;
 };
 
+// Today's date in Vietnam, from the wall clock: called by the program's edges
+// (ocop/, server/) to fill Reader::today; no query reads the clock.
 workflow::Date TodayInVietnam();
 
 struct StatusQuery {
@@ -71,4 +76,4 @@ Status QueryCriteria(const CriteriaQuery& q, Json* out);
 // Vietnamese diacritics ignored), at most `limit`.
 Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json* out);
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

@@ -8,7 +8,7 @@
 #include "ledger/status.h"
 #include "projections/report.h"
 
-namespace ocop::cli {
+namespace ocop::query {
 
 enum class Lang { kVi, kEn };
 
@@ -36,4 +36,4 @@ std::string RenderMarkdown(const ReportTable& t, Lang lang);
 // Writes a real .xlsx workbook (libxlsxwriter) to `path`.
 Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path);
 
-}  // namespace ocop::cli
+}  // namespace ocop::query

@@ -1,0 +1,510 @@
+// Appending: validation, idempotency, and the group commit.
+#include "ledger/ledger.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <fcntl.h>
+#include <kj/exception.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <unordered_map>
+
+#include "ledger/event.capnp.h"
+#include "ledger/event_view.h"
+#include "ledger/keys.h"
+#include "ledger/ledger_internal.h"
+
+namespace ocop::ledger {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool ValidDate(std::string_view d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (d[i] < '0' || d[i] > '9') return false;
+  }
+  auto num = [&](size_t at, size_t len) {
+    int v = 0;
+    for (size_t i = at; i < at + len; ++i) v = v * 10 + (d[i] - '0');
+    return v;
+  };
+  int y = num(0, 4), m = num(5, 2), day = num(8, 2);
+  if (m < 1 || m > 12 || day < 1) return false;
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  int max = kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+  return day <= max;
+}
+
+// Length-prefixed so that ("ab","c") and ("a","bc") differ.
+void AddField(std::string* s, std::string_view f) {
+  keys::PutBE64(s, f.size());
+  s->append(f);
+}
+
+// What an idempotency key is bound to: everything the caller sent.
+merkle::Hash RequestDigest(const AppendRequest& r) {
+  std::string s;
+  for (const NewEvent& e : r.events) {
+    for (std::string_view f :
+         {std::string_view(e.stream), std::string_view(e.type), std::string_view(e.effective),
+          std::string_view(e.actor.principal), std::string_view(e.actor.role),
+          std::string_view(e.actor.unit), std::string_view(e.payload)}) {
+      AddField(&s, f);
+    }
+  }
+  s.push_back('|');
+  for (const ExpectedVersion& x : r.expected) {
+    AddField(&s, x.stream);
+    keys::PutBE64(&s, x.version);
+  }
+  return merkle::Sha256(s);
+}
+
+}  // namespace
+
+namespace {
+
+Status ValidateEvent(const NewEvent& e, size_t i) {
+  // Built only for a refusal: valid events, the common case, cost no strings.
+  auto where = [i] { return "events[" + std::to_string(i) + "]"; };
+  if (e.stream.empty()) return Status::InvalidArgument(where() + ".stream is empty; name a stream");
+  if (e.stream.size() > 1024)
+    return Status::InvalidArgument(where() + ".stream is longer than 1024 bytes");
+  if (e.stream.find('\0') != std::string::npos) {
+    return Status::InvalidArgument(where() + ".stream contains a NUL byte");
+  }
+  if (e.type.empty())
+    return Status::InvalidArgument(where() + ".type is empty; name the event type");
+  if (!ValidDate(e.effective)) {
+    return Status::InvalidArgument(where() + ".effective '" + e.effective +
+                                   "' is not a date; use YYYY-MM-DD");
+  }
+  return Status::OK();
+}
+
+// Builds the envelope of `e` without the numbers the writer assigns.
+Status BuildEnvelope(const NewEvent& e, const std::string& idempotency_key, size_t i,
+                     std::unique_ptr<capnp::MallocMessageBuilder>* out, size_t* bytes) {
+  auto msg = std::make_unique<capnp::MallocMessageBuilder>(64 + e.payload.size() / 8);
+  auto ev = msg->initRoot<schema::Event>();
+  ev.setStream(e.stream);
+  ev.setType(e.type);
+  ev.setEffective(e.effective);
+  auto actor = ev.initActor();
+  actor.setPrincipal(e.actor.principal);
+  actor.setRole(e.actor.role);
+  actor.setUnit(e.actor.unit);
+  ev.setIdempotencyKey(idempotency_key);
+  if (!e.payload.empty()) {
+    if (e.payload.size() % sizeof(capnp::word) != 0) {
+      return Status::InvalidArgument("events[" + std::to_string(i) +
+                                     "].payload is not a Cap'n Proto message (length " +
+                                     std::to_string(e.payload.size()) + " is not a multiple of 8)");
+    }
+    auto words = kj::heapArray<capnp::word>(e.payload.size() / sizeof(capnp::word));
+    std::memcpy(words.begin(), e.payload.data(), e.payload.size());
+    KJ_IF_MAYBE (ex, kj::runCatchingExceptions([&]() {
+                   capnp::FlatArrayMessageReader reader(words);
+                   ev.getPayload().set(reader.getRoot<capnp::AnyPointer>());
+                 })) {
+      return Status::InvalidArgument(
+          "events[" + std::to_string(i) +
+          "].payload is not a valid Cap'n Proto message: " + ex->getDescription().cStr());
+    }
+  }
+  *bytes += capnp::computeSerializedSizeInWords(*msg) * sizeof(capnp::word);
+  *out = std::move(msg);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Ledger::Append(const AppendRequest& request, AppendResult* result) {
+  Writer w;
+  Status s = Prepare(request, result, &w);
+  if (!s.ok()) return s;
+  return Commit(&w);
+}
+
+void Ledger::AppendEach(const std::vector<const AppendRequest*>& requests,
+                        std::vector<Status>* statuses, std::vector<AppendResult>* results) {
+  statuses->assign(requests.size(), Status::OK());
+  results->assign(requests.size(), AppendResult());
+  std::vector<std::unique_ptr<Writer>> writers(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    writers[i] = std::make_unique<Writer>();
+    (*statuses)[i] = Prepare(*requests[i], &(*results)[i], writers[i].get());
+  }
+  // Queued one behind the other, so that the first to reach the front
+  // writes the rest with it (as far as the group limits allow).
+  std::unique_lock<std::mutex> l(mu_);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if ((*statuses)[i].ok()) writers_.push_back(writers[i].get());
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if ((*statuses)[i].ok()) (*statuses)[i] = AwaitOrLead(writers[i].get(), l);
+  }
+}
+
+// Checks `request` and builds its envelopes into `w`; nothing is queued.
+Status Ledger::Prepare(const AppendRequest& request, AppendResult* result, Writer* wp) {
+  Writer& w = *wp;
+  if (request.events.empty()) return Status::InvalidArgument("an append needs at least one event");
+  w.request = &request;
+  w.result = result;
+  for (size_t i = 0; i < request.events.size(); ++i) {
+    Status s = ValidateEvent(request.events[i], i);
+    if (!s.ok()) return s;
+  }
+  for (const ExpectedVersion& x : request.expected) {
+    bool named = std::any_of(request.events.begin(), request.events.end(),
+                             [&](const NewEvent& e) { return e.stream == x.stream; });
+    if (!named) {
+      return Status::InvalidArgument("expected version given for stream '" + x.stream +
+                                     "', which this append does not write to");
+    }
+  }
+  w.envelopes.resize(request.events.size());
+  for (size_t i = 0; i < request.events.size(); ++i) {
+    Status s =
+        BuildEnvelope(request.events[i], request.idempotency_key, i, &w.envelopes[i], &w.bytes);
+    if (!s.ok()) return s;
+  }
+  if (!request.idempotency_key.empty()) {
+    if (!request.idempotency_digest.empty()) {
+      w.digest = merkle::ToHex(merkle::Sha256(request.idempotency_digest));
+    } else {
+      w.digest = merkle::ToHex(RequestDigest(request));
+    }
+  }
+  return Status::OK();
+}
+
+Status Ledger::AppendReplicated(const std::vector<std::string>& stored_events) {
+  if (stored_events.empty()) return Status::OK();
+  AppendResult ignored;
+  AppendRequest none;
+  Writer w;
+  w.request = &none;
+  w.result = &ignored;
+  w.replicated = &stored_events;
+  for (const auto& e : stored_events) w.bytes += e.size();
+  return Commit(&w);
+}
+
+// Queues `w` and either waits for the group that carries it or, at the
+// front of the queue, writes that group itself (LevelDB's design).
+Status Ledger::Commit(Writer* w) {
+  std::unique_lock<std::mutex> l(mu_);
+  writers_.push_back(w);
+  return AwaitOrLead(w, l);
+}
+
+// `w` is queued and `l` holds mu_.
+Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
+  Writer& w = *wp;
+  while (!w.done && &w != writers_.front()) w.cv.wait(l);
+  if (w.done) return w.status;
+
+  // This caller leads: take everyone queued behind it, within the limits.
+  std::vector<Writer*> group;
+  size_t events = 0, bytes = 0;
+  for (Writer* x : writers_) {
+    size_t n = x->replicated ? x->replicated->size() : x->envelopes.size();
+    if (!group.empty() &&
+        (events + n > options_.max_group_events || bytes + x->bytes > options_.max_group_bytes)) {
+      break;
+    }
+    group.push_back(x);
+    events += n;
+    bytes += x->bytes;
+  }
+  l.unlock();
+  WriteGroup(group);
+  l.lock();
+  for (Writer* x : group) {
+    writers_.pop_front();
+    if (x != &w) {
+      x->done = true;
+      x->cv.notify_one();
+    }
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  return w.status;
+}
+
+// Checks one writer's request against the group's view and, if it holds, adds
+// its events to the batch. A refused request adds nothing: every check comes
+// before the first Put.
+Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
+  auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
+  const AppendRequest& r = *w->request;
+  if (w->replicated) return PrepareReplicated(w, g, batch);
+
+  const std::string& key = r.idempotency_key;
+  if (!key.empty()) {
+    auto seen = g->keys.find(key);
+    std::string digest;
+    std::vector<uint64_t> seqs;
+    bool found = false;
+    if (seen != g->keys.end()) {
+      digest = seen->second.first;
+      seqs = seen->second.second;
+      found = true;
+    } else {
+      Status st = FindIdempotencyKey(key, &digest, &seqs);
+      if (st.ok()) {
+        found = true;
+      } else if (!st.IsNotFound()) {
+        return st;
+      }
+    }
+    if (found) {
+      if (digest != w->digest) {
+        return Status::Conflict("idempotency key '" + key +
+                                "' was already used for a different request; use a new key");
+      }
+      w->result->seqs = seqs;
+      w->result->duplicate = true;
+      return Status::OK();
+    }
+  }
+
+  auto version_of = [&](const std::string& stream, uint64_t* v) -> Status {
+    return StreamVersionIn(g, stream, v);
+  };
+  // Streams written where the caller expects them, and streams only read
+  // where it read them.
+  for (const auto* list : {&r.expected, &r.unchanged}) {
+    for (const ExpectedVersion& x : *list) {
+      uint64_t actual = 0;
+      Status s = version_of(x.stream, &actual);
+      if (!s.ok()) return s;
+      if (actual == x.version) continue;
+      return Status::Conflict("stream '" + x.stream + "' " +
+                              (list == &r.expected
+                                   ? "is at version " + std::to_string(actual) +
+                                         ", not the expected version " + std::to_string(x.version)
+                                   : "was read at version " + std::to_string(x.version) +
+                                         " and is now at version " + std::to_string(actual)) +
+                              "; read it again and retry");
+    }
+  }
+
+  // Accepted: number the events and add them, with their tree nodes.
+  std::vector<uint64_t> seqs;
+  seqs.reserve(r.events.size());
+  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) {
+    batch->Put(tree_cf_, keys::TreeNode(level, index),
+               rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
+  };
+  for (size_t i = 0; i < r.events.size(); ++i) {
+    const std::string& stream = r.events[i].stream;
+    uint64_t version = 0;
+    Status s = version_of(stream, &version);
+    if (!s.ok()) return s;
+    ++version;
+    g->versions[stream] = version;
+    uint64_t seq = g->next_seq++;
+    seqs.push_back(seq);
+
+    auto ev = w->envelopes[i]->getRoot<schema::Event>();
+    ev.setSeq(seq);
+    ev.setVersion(version);
+    ev.setRecordedAt(g->recorded_at);
+    kj::Array<capnp::word> flat = capnp::messageToFlatArray(*w->envelopes[i]);
+    auto bytes = flat.asBytes();
+    std::string_view stored(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+
+    std::string seq_key = keys::Seq(seq);
+    batch->Put(events_cf_, seq_key, rocksdb::Slice(stored.data(), stored.size()));
+    batch->Put(streams_cf_, keys::StreamEntry(stream, version), seq_key);
+    g->frontier.Append(merkle::LeafHash(stored), sink);
+  }
+  if (!key.empty()) {
+    std::string v;
+    merkle::Hash raw;
+    merkle::FromHex(w->digest, &raw);
+    v.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
+    keys::PutBE64(&v, seqs.front());
+    keys::PutBE64(&v, seqs.size());
+    batch->Put(idem_cf_, key, v);
+    g->keys[key] = {w->digest, seqs};
+  }
+  w->result->seqs = std::move(seqs);
+  w->result->duplicate = false;
+  return Status::OK();
+}
+
+Status Ledger::StreamVersionIn(GroupState* g, const std::string& stream, uint64_t* v) {
+  auto it = g->versions.find(stream);
+  if (it != g->versions.end()) {
+    *v = it->second;
+    return Status::OK();
+  }
+  return StreamVersion(stream, v);
+}
+
+// Replicated events keep their bytes: only their numbering is checked.
+Status Ledger::PrepareReplicated(Writer* w, GroupState* g, void* batch_ptr) {
+  auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
+  // Check all first, so a bad event leaves the batch untouched.
+  std::unordered_map<std::string, uint64_t> versions;
+  uint64_t seq = g->next_seq;
+  for (const std::string& bytes : *w->replicated) {
+    EventView view(bytes);
+    if (!view.ok())
+      return Status::Corruption("replicated event " + std::to_string(seq) + ": " + view.error());
+    auto e = view.event();
+    if (e.getSeq() != seq) {
+      return Status::Conflict("replicated event says it is " + std::to_string(e.getSeq()) +
+                              ", but this log expects event " + std::to_string(seq));
+    }
+    std::string stream = e.getStream().cStr();
+    auto it = versions.find(stream);
+    uint64_t have = 0;
+    if (it != versions.end()) {
+      have = it->second;
+    } else {
+      Status s = StreamVersionIn(g, stream, &have);
+      if (!s.ok()) return s;
+    }
+    if (e.getVersion() != have + 1) {
+      return Status::Conflict("replicated event " + std::to_string(seq) + " is version " +
+                              std::to_string(e.getVersion()) + " of '" + stream +
+                              "', which is at " + std::to_string(have));
+    }
+    versions[stream] = have + 1;
+    ++seq;
+  }
+  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) {
+    batch->Put(tree_cf_, keys::TreeNode(level, index),
+               rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
+  };
+  for (const std::string& bytes : *w->replicated) {
+    EventView view(bytes);
+    uint64_t s = g->next_seq++;
+    std::string seq_key = keys::Seq(s);
+    batch->Put(events_cf_, seq_key, bytes);
+    batch->Put(streams_cf_,
+               keys::StreamEntry(view.event().getStream().cStr(), view.event().getVersion()),
+               seq_key);
+    g->versions[view.event().getStream().cStr()] = view.event().getVersion();
+    g->frontier.Append(merkle::LeafHash(bytes), sink);
+  }
+  return Status::OK();
+}
+
+Status Ledger::CheckFreeSpace() {
+  if (options_.reserve_bytes == 0) return Status::OK();
+  struct statvfs st;
+  if (::statvfs(dir_.c_str(), &st) != 0) return Status::OK();  // unknown: RocksDB will say
+  uint64_t free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  if (free_bytes >= options_.reserve_bytes) return Status::OK();
+  return Status::NoSpace("the disk of " + dir_ + " is full: " + std::to_string(free_bytes >> 20) +
+                         " MiB free, below the " + std::to_string(options_.reserve_bytes >> 20) +
+                         " MiB kept in reserve (--reserve-mb); nothing was written. Reads go "
+                         "on; writes resume once space is freed");
+}
+
+Status Ledger::WriteGroup(std::vector<Writer*>& group) {
+  // Refused before RocksDB is asked to write: a write that fails for want
+  // of space inside RocksDB can leave it unable to go on (an assertion in
+  // Debian's build), while a refusal here changes nothing.
+  Status space = CheckFreeSpace();
+  if (space.ok() && wal_failed_for_space_) {
+    // Space is back after RocksDB itself failed for want of it: it stays
+    // read-only until told to resume.
+    space = FromRocks(db_->Resume(), "resuming writes after the disk was full");
+    if (space.ok()) wal_failed_for_space_ = false;
+  }
+  if (!space.ok()) {
+    for (Writer* w : group) w->status = space;
+    return space;
+  }
+  GroupState g;
+  g.next_seq = next_seq_;
+  g.frontier = frontier_;
+  g.recorded_at = options_.clock();
+  rocksdb::WriteBatch batch;
+  std::vector<Writer*> accepted;
+  for (Writer* w : group) {
+    w->status = PrepareOne(w, &g, &batch);
+    if (w->status.ok() && (w->replicated || !w->result->duplicate)) accepted.push_back(w);
+  }
+  if (accepted.empty()) return Status::OK();
+  for (const auto& [stream, version] : g.versions) {
+    std::string v;
+    keys::PutBE64(&v, version);
+    batch.Put(heads_cf_, stream, v);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  Status s = FromRocks(db_->Write(wo, &batch), "appending to the ledger");
+  if (s.IsNoSpace()) wal_failed_for_space_ = true;
+  if (!s.ok()) {
+    // Nothing of the batch is durable; nothing in memory moved either. A
+    // duplicate answered from this group's own writes is not durable either.
+    for (Writer* w : group) {
+      if (w->status.ok()) {
+        w->status = s;
+        w->result->seqs.clear();
+      }
+    }
+    return s;
+  }
+  {
+    std::lock_guard<std::mutex> l(stats_mu_);
+    ++stats_.groups;
+    stats_.calls += accepted.size();
+    stats_.events += g.next_seq - next_seq_;
+    size_t bucket =
+        std::min<size_t>(std::bit_width(accepted.size()) - 1, stats_.calls_per_group.size() - 1);
+    ++stats_.calls_per_group[bucket];
+  }
+  next_seq_ = g.next_seq;
+  frontier_ = std::move(g.frontier);
+  {
+    // After the write: a reader that misses the cache from now on reads the
+    // new versions from RocksDB anyway.
+    std::lock_guard<std::mutex> l(heads_mu_);
+    if (heads_cache_.size() + g.versions.size() > kHeadsCacheLimit) {
+      heads_cache_.clear();
+      ++heads_generation_;
+    }
+    for (const auto& [stream, version] : g.versions) heads_cache_[stream] = version;
+  }
+  NotifyCommitted(next_seq_ - 1);
+  return Status::OK();
+}
+
+CommitStats Ledger::Stats() const {
+  std::lock_guard<std::mutex> l(stats_mu_);
+  return stats_;
+}
+
+void Ledger::NotifyCommitted(uint64_t size) {
+  {
+    std::lock_guard<std::mutex> l(commit_mu_);
+    committed_.store(size, std::memory_order_release);
+  }
+  commit_cv_.notify_all();
+}
+
+}  // namespace ocop::ledger

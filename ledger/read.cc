@@ -1,0 +1,229 @@
+// Reading the log: events, streams, idempotency keys, and waiting for appends.
+#include "ledger/ledger.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <fcntl.h>
+#include <kj/exception.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <unordered_map>
+
+#include "ledger/event.capnp.h"
+#include "ledger/event_view.h"
+#include "ledger/keys.h"
+#include "ledger/ledger_internal.h"
+
+namespace ocop::ledger {
+namespace fs = std::filesystem;
+
+uint64_t Ledger::WaitForAppend(uint64_t after_seq, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> l(commit_mu_);
+  commit_cv_.wait_for(l, timeout, [&] { return closing_ || Size() > after_seq; });
+  return Size();
+}
+
+Status Ledger::StreamVersion(std::string_view stream, uint64_t* version) {
+  std::string key(stream);
+  uint64_t generation;
+  {
+    std::lock_guard<std::mutex> l(heads_mu_);
+    auto it = heads_cache_.find(key);
+    if (it != heads_cache_.end()) {
+      *version = it->second;
+      return Status::OK();
+    }
+    generation = heads_generation_;
+  }
+  Status s = StreamVersionStored(stream, version);
+  if (s.ok()) {
+    // Never overwrites: a commit that raced this read has already put the
+    // newer version there, or will put it after (see WriteGroup). If the
+    // cache was cleared meanwhile, that newer version may be gone with it,
+    // so what was read is not kept.
+    std::lock_guard<std::mutex> l(heads_mu_);
+    if (heads_generation_ == generation && heads_cache_.size() < kHeadsCacheLimit) {
+      heads_cache_.emplace(std::move(key), *version);
+    }
+  }
+  return s;
+}
+
+Status Ledger::StreamVersionStored(std::string_view stream, uint64_t* version) {
+  std::string v;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), heads_cf_, rocksdb::Slice(stream.data(), stream.size()), &v);
+  if (s.IsNotFound()) {
+    *version = 0;
+    return Status::OK();
+  }
+  if (!s.ok()) return FromRocks(s, "reading a stream version");
+  *version = keys::GetBE64(v);
+  return Status::OK();
+}
+
+Status Ledger::FindIdempotencyKey(std::string_view key, std::string* digest,
+                                  std::vector<uint64_t>* seqs) {
+  std::string v;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), idem_cf_, rocksdb::Slice(key.data(), key.size()), &v);
+  if (s.IsNotFound()) return Status::NotFound("idempotency key not seen");
+  if (!s.ok()) return FromRocks(s, "reading idempotency keys");
+  if (v.size() != 48) {
+    return Status::Corruption("idempotency record of '" + std::string(key) + "' is damaged");
+  }
+  merkle::Hash raw;
+  std::memcpy(raw.data(), v.data(), 32);
+  *digest = merkle::ToHex(raw);
+  uint64_t first = keys::GetBE64(std::string_view(v).substr(32));
+  uint64_t count = keys::GetBE64(std::string_view(v).substr(40));
+  seqs->clear();
+  for (uint64_t i = 0; i < count; ++i) seqs->push_back(first + i);
+  return Status::OK();
+}
+
+Status Ledger::Get(uint64_t seq, std::string* bytes) {
+  if (seq == 0 || seq > Size()) {
+    return Status::NotFound("there is no event " + std::to_string(seq) + "; the ledger holds 1.." +
+                            std::to_string(Size()));
+  }
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), events_cf_, keys::Seq(seq), bytes);
+  if (s.IsNotFound())
+    return Status::Corruption("event " + std::to_string(seq) + " is missing from the log");
+  return FromRocks(s, "reading event " + std::to_string(seq));
+}
+
+Status Ledger::Scan(uint64_t from_seq, uint64_t limit, const EventHandler& fn) {
+  uint64_t end = Size();  // inclusive; later appends are not seen
+  if (from_seq == 0) from_seq = 1;
+  if (limit != 0 && from_seq + limit - 1 < end) end = from_seq + limit - 1;
+  if (from_seq > end) return Status::OK();
+  std::string upper = keys::Seq(end + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  if (limit == 0 || limit > 4096) {
+    ro.readahead_size = 2 << 20;
+    ro.fill_cache = false;  // a full scan must not evict what readers need
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_cf_));
+  uint64_t expect = from_seq;
+  for (it->Seek(keys::Seq(from_seq)); it->Valid(); it->Next()) {
+    uint64_t seq = keys::GetBE64(AsView(it->key()));
+    if (seq != expect) {
+      return Status::Corruption("event " + std::to_string(expect) + " is missing from the log");
+    }
+    ++expect;
+    if (!fn(seq, AsView(it->value()))) return Status::OK();
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scanning the log");
+  if (expect != end + 1) {
+    return Status::Corruption("event " + std::to_string(expect) + " is missing from the log");
+  }
+  return Status::OK();
+}
+
+Status Ledger::ScanStream(std::string_view stream, uint64_t from_version, uint64_t limit,
+                          const EventHandler& fn) {
+  if (from_version == 0) from_version = 1;
+  std::string prefix(stream);
+  prefix.push_back('\0');
+  std::string upper(stream);
+  upper.push_back('\1');
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf_));
+  const uint64_t size = Size();
+  uint64_t n = 0;
+  bool more = true;
+  it->Seek(keys::StreamEntry(stream, from_version));
+  // The stream's entries name its events' seqs; the events are read a chunk
+  // at a time with one MultiGet, which looks up the chunk's keys together
+  // instead of walking the table's index once per event: one product's past
+  // costs in proportion to its own events, and little per event.
+  constexpr size_t kChunk = 128;
+  std::vector<std::string> keys;
+  std::vector<uint64_t> seqs;
+  while (more) {
+    keys.clear();
+    seqs.clear();
+    for (; it->Valid() && keys.size() < kChunk; it->Next()) {
+      if (limit != 0 && n >= limit) break;
+      uint64_t seq = keys::GetBE64(AsView(it->value()));
+      if (seq > size) break;  // written by a group still committing
+      ++n;
+      seqs.push_back(seq);
+      keys.push_back(keys::Seq(seq));
+    }
+    if (!it->status().ok())
+      return FromRocks(it->status(), "reading stream '" + std::string(stream) + "'");
+    more = keys.size() == kChunk;
+    if (keys.empty()) break;
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), events_cf_);
+    std::vector<std::string> values;
+    std::vector<rocksdb::Status> got =
+        db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (got[i].IsNotFound()) {
+        return Status::Corruption("event " + std::to_string(seqs[i]) + " is missing from the log");
+      }
+      Status s = FromRocks(got[i], "reading event " + std::to_string(seqs[i]));
+      if (!s.ok()) return s;
+      if (!fn(seqs[i], values[i])) return Status::OK();
+    }
+  }
+  return Status::OK();
+}
+
+std::unique_ptr<Subscription> Ledger::Subscribe(uint64_t from_seq, EventHandler handler) {
+  std::unique_ptr<Subscription> sub(new Subscription());
+  Subscription* raw = sub.get();
+  raw->position_.store(from_seq == 0 ? 0 : from_seq - 1);
+  raw->thread_ = std::thread([this, raw, from_seq, h = std::move(handler)]() mutable {
+    raw->Run(this, from_seq, std::move(h));
+  });
+  return sub;
+}
+
+void Subscription::Run(Ledger* ledger, uint64_t from_seq, EventHandler handler) {
+  uint64_t next = from_seq == 0 ? 1 : from_seq;
+  bool go_on = true;
+  while (go_on && !stop_.load()) {
+    if (ledger->Size() >= next) {
+      Status s = ledger->Scan(next, 0, [&](uint64_t seq, std::string_view bytes) {
+        if (stop_.load()) return go_on = false;
+        if (!handler(seq, bytes)) return go_on = false;
+        next = seq + 1;
+        position_.store(seq);
+        return true;
+      });
+      if (!s.ok()) return;
+    } else {
+      // Woken by the commit; the timeout only lets a stop request through.
+      ledger->WaitForAppend(next - 1, std::chrono::milliseconds(100));
+    }
+  }
+}
+
+Subscription::~Subscription() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace ocop::ledger

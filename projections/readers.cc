@@ -1,0 +1,245 @@
+// Reading the read models.
+#include "projections/projections.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <bit>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "ledger/event_view.h"
+#include "ledger/keys.h"
+#include "projections/id_index.h"
+#include "projections/records.h"
+#include "projections/sorted_run.h"
+#include "workflow/decide.h"
+#include "workflow/stream_fold.h"
+
+#include "projections/keys.h"
+#include "projections/projections_internal.h"
+
+namespace ocop::projections {
+namespace fs = std::filesystem;
+using ledger::keys::GetBE64;
+using ledger::keys::PutBE64;
+using workflow::Date;
+using workflow::ProductState;
+using workflow::SubjectState;
+using workflow::UnitState;
+
+// The targets of `unit` from its stream, as recorded up to `up_to` (a seq)
+// and in effect on `as_of` (none: every date); an annulled one never was.
+Status FoldTargets(ledger::Ledger* ledger, const std::string& unit, uint64_t up_to,
+                   std::optional<workflow::Date> as_of, std::vector<Target>* out) {
+  workflow::StreamFold fold;
+  Status s = workflow::LoadStream(ledger, workflow::UnitStream(unit), &fold, up_to);
+  if (!s.ok()) return s;
+  std::map<std::tuple<int, std::string>, double> latest;
+  for (const std::string& b : fold.events) {
+    ledger::EventView v(b);
+    auto ev = v.As<workflow::schema::OcopEvent>();
+    if (fold.annulled.count(ev.getSeq()) || !ev.getPayload().isTargetSet()) continue;
+    workflow::Date effective;
+    if (as_of && workflow::ParseDate(ev.getEffective().cStr(), &effective) && effective > *as_of) {
+      continue;
+    }
+    auto t = ev.getPayload().getTargetSet();
+    latest[{t.getYear(), t.getIndicator().cStr()}] = t.getValue();
+  }
+  out->clear();
+  for (const auto& [k, v] : latest) out->push_back(Target{unit, std::get<0>(k), std::get<1>(k), v});
+  return Status::OK();
+}
+
+Status Projections::Product(const std::string& id, ProductState* out) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), products_, id, &v);
+  if (s.IsNotFound()) return Status::NotFound("no product '" + id + "' in the ledger");
+  if (!s.ok()) return FromRocks(s, "reading product " + id);
+  kj::Array<capnp::word> words;
+  std::optional<capnp::FlatArrayMessageReader> reader;
+  *out = Load(Read<schema::ProductRecord>(v, &words, &reader));
+  return Status::OK();
+}
+
+Status Projections::Subject(const std::string& id, SubjectState* out) {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), subjects_, id, &v);
+  if (s.IsNotFound()) return Status::NotFound("no producer '" + id + "'");
+  if (!s.ok()) return FromRocks(s, "reading producer " + id);
+  kj::Array<capnp::word> words;
+  std::optional<capnp::FlatArrayMessageReader> reader;
+  *out = Load(Read<schema::SubjectRecord>(v, &words, &reader));
+  return Status::OK();
+}
+
+Status Projections::Units(std::map<std::string, UnitState>* out) {
+  out->clear();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), units_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string v = it->value().ToString();
+    kj::Array<capnp::word> words;
+    std::optional<capnp::FlatArrayMessageReader> reader;
+    UnitState u = Load(Read<schema::UnitRecord>(v, &words, &reader));
+    out->emplace(u.code, std::move(u));
+  }
+  return FromRocks(it->status(), "reading units");
+}
+
+Status Projections::ForEachFact(const std::function<void(schema::CertificateFact::Reader)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 1 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, certificates_));
+  kj::Array<capnp::word> words;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto value = it->value();
+    size_t n = value.size() / sizeof(capnp::word);
+    if (words.size() < n) words = kj::heapArray<capnp::word>(n * 2);
+    std::memcpy(words.begin(), value.data(), n * sizeof(capnp::word));
+    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.begin(), n));
+    fn(reader.getRoot<schema::CertificateFact>());
+  }
+  return FromRocks(it->status(), "reading certificate facts");
+}
+
+Status Projections::ForEachDeadline(Date up_to,
+                                    const std::function<bool(const std::string&, uint32_t)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), deadlines_));
+  uint32_t limit = static_cast<uint32_t>(up_to.days) ^ 0x80000000u;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (GetBE32(key) > limit) break;
+    if (!fn(std::string(key.substr(4)),
+            GetBE32(std::string_view(it->value().data(), it->value().size()))))
+      break;
+  }
+  return FromRocks(it->status(), "reading deadlines");
+}
+
+Status Projections::TargetsAt(const std::string& unit, uint64_t known_at,
+                              std::optional<workflow::Date> as_of, std::vector<Target>* out) {
+  return FoldTargets(ledger_, unit, known_at ? known_at : checkpoint(), as_of, out);
+}
+
+Status Projections::Targets(const std::string& unit, std::vector<Target>* out) {
+  out->clear();
+  std::string prefix = unit;
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), targets_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    Target t;
+    t.unit = unit;
+    t.year = static_cast<int>(GetBE32(key.substr(prefix.size())));
+    t.indicator = std::string(key.substr(prefix.size() + 4));
+    t.value =
+        std::bit_cast<double>(GetBE64(std::string_view(it->value().data(), it->value().size())));
+    out->push_back(std::move(t));
+  }
+  return FromRocks(it->status(), "reading targets");
+}
+
+Status Projections::ForEachProduct(const std::function<bool(const ProductState&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), products_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string v = it->value().ToString();
+    kj::Array<capnp::word> words;
+    std::optional<capnp::FlatArrayMessageReader> reader;
+    if (!fn(Load(Read<schema::ProductRecord>(v, &words, &reader)))) break;
+  }
+  return FromRocks(it->status(), "reading products");
+}
+
+Status Projections::Digests(std::map<std::string, std::string>* out) {
+  out->clear();
+  for (size_t i = 1; i < handles_.size(); ++i) {
+    std::string all;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      PutBE64(&all, it->key().size());
+      all.append(it->key().data(), it->key().size());
+      PutBE64(&all, it->value().size());
+      all.append(it->value().data(), it->value().size());
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "digesting the projections");
+    (*out)[kFamilies[i]] = ledger::merkle::ToHex(ledger::merkle::Sha256(all));
+  }
+  return Status::OK();
+}
+
+Status Projections::ForEachFactKnownAt(
+    uint64_t known_at, const std::function<void(schema::CertificateFact::Reader)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 1 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, fact_versions_));
+  // Versions of one certificate are adjacent, oldest first: keep the last one
+  // recorded by known_at and hand it over when the certificate changes.
+  std::string group, chosen;
+  bool have = false;
+  kj::Array<capnp::word> words;
+  auto emit = [&] {
+    if (!have || chosen.empty()) return;
+    size_t n = chosen.size() / sizeof(capnp::word);
+    if (words.size() < n) words = kj::heapArray<capnp::word>(n * 2);
+    std::memcpy(words.begin(), chosen.data(), n * sizeof(capnp::word));
+    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.begin(), n));
+    fn(reader.getRoot<schema::CertificateFact>());
+  };
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (key.size() < 8) continue;
+    std::string_view g = key.substr(0, key.size() - 8);
+    uint64_t seq = GetBE64(key.substr(key.size() - 8));
+    if (g != group) {
+      emit();
+      group.assign(g);
+      have = false;
+      chosen.clear();
+    }
+    if (known_at == 0 || seq <= known_at) {
+      chosen.assign(it->value().data(), it->value().size());
+      have = true;
+    }
+  }
+  emit();
+  return FromRocks(it->status(), "reading certificate history");
+}
+
+Status Projections::ForEachChange(
+    Date from, Date to, uint64_t known_at,
+    const std::function<void(uint64_t, Date, schema::Change::Reader)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), changes_));
+  std::string start;
+  PutBE32(&start, static_cast<uint32_t>(from.days) ^ 0x80000000u);
+  const uint32_t last = static_cast<uint32_t>(to.days) ^ 0x80000000u;
+  kj::Array<capnp::word> words;
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    uint32_t day = GetBE32(key);
+    if (day > last) break;
+    uint64_t seq = GetBE64(key.substr(4));
+    if (known_at != 0 && seq > known_at) continue;
+    auto value = it->value();
+    size_t n = value.size() / sizeof(capnp::word);
+    if (words.size() < n) words = kj::heapArray<capnp::word>(n * 2);
+    std::memcpy(words.begin(), value.data(), n * sizeof(capnp::word));
+    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.begin(), n));
+    fn(seq, Date{static_cast<int32_t>(day ^ 0x80000000u)}, reader.getRoot<schema::Change>());
+  }
+  return FromRocks(it->status(), "reading changes");
+}
+
+}  // namespace ocop::projections

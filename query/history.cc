@@ -1,0 +1,26 @@
+// history: every event of a product, with proofs if asked.
+#include "query/queries.h"
+
+#include "replay/history.h"
+
+#include "query/arguments.h"
+
+namespace ocop::query {
+
+using workflow::Date;
+
+Status QueryHistory(const Reader& r, const HistoryQuery& q, Json* out) {
+  replay::HistoryOptions o;
+  o.proofs = q.proofs;
+  if (!q.as_of.empty()) {
+    Date d;
+    Status s = DateOr("as_of", q.as_of, r.today, &d);
+    if (!s.ok()) return s;
+    o.at.as_of = d;
+  }
+  Status s = KnownAt(r, q.known_at, &o.at.known_at);
+  if (!s.ok()) return s;
+  return replay::ProductHistory(r.ledger, q.product, o, out);
+}
+
+}  // namespace ocop::query

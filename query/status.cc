@@ -1,0 +1,35 @@
+// status: a product's state as of a date, as recorded up to a point.
+#include "query/queries.h"
+
+#include "projections/status_json.h"
+#include "replay/as_of.h"
+
+#include "query/arguments.h"
+
+namespace ocop::query {
+
+using workflow::Date;
+
+Status QueryStatus(const Reader& r, const StatusQuery& q, Json* out) {
+  if (q.product.empty()) return Status::InvalidArgument("name a product");
+  Date as_of;
+  Status s = DateOr("as_of", q.as_of, r.today, &as_of);
+  if (!s.ok()) return s;
+  workflow::ProductState p;
+  uint64_t known_at = 0;
+  if (q.as_of.empty() && q.known_at.empty()) {
+    s = r.projections->Product(q.product, &p);  // the read model: current knowledge
+  } else {
+    replay::PointInTime at;
+    if (!q.as_of.empty()) at.as_of = as_of;
+    s = KnownAt(r, q.known_at, &known_at);
+    at.known_at = known_at;
+    if (s.ok()) s = replay::ProductAt(r.ledger, q.product, at, &p);
+  }
+  if (!s.ok()) return s;
+  *out = projections::StatusJson(p, as_of);
+  if (known_at) (*out)["known_at"] = known_at;
+  return Status::OK();
+}
+
+}  // namespace ocop::query

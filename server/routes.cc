@@ -1,0 +1,303 @@
+#include "server/routes.h"
+
+#include <capnp/message.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "ledger/encoding.h"
+#include "query/queries.h"
+#include "server/static_files.h"
+#include "workflow/json.h"
+
+namespace ocop::server {
+
+// The route table: every path the server answers, in the order they are
+// tried. Handle and LaneOf both read it.
+const Api::Route* Api::FindRoute(std::string_view path) {
+  using V = http::verb;
+  static const Route kRoutes[] = {
+      // Unauthenticated: liveness, metrics and the dashboard's own files.
+      {"/healthz", "", V::get, true, false, Lane::kInline, "/healthz", "only GET here", false,
+       &Api::Healthz},
+      {"/metrics", "", V::get, true, false, Lane::kInline, "/metrics", "only GET here", false,
+       &Api::MetricsText},
+      {"", "", V::get, true, false, Lane::kInline, "/static", "only GET here", false, &Api::Static},
+      // Everything under /v1 speaks for a principal.
+      {"/v1/commands", "", V::post, false, false, Lane::kCommands, "/v1/commands", "POST commands",
+       true, &Api::Commands},
+      {"/v1/events", "", V::get, false, false, Lane::kWorker, "/v1/events", "only GET here", false,
+       &Api::Events},
+      {"/v1/criteria", "", V::get, false, false, Lane::kWorker, "/v1/criteria", "only GET here",
+       false, &Api::Criteria},
+      {"/v1/public-key", "", V::get, false, false, Lane::kWorker, "/v1/public-key", "only GET here",
+       false, &Api::PublicKey},
+      {"/v1/tree-head", "", V::get, false, false, Lane::kWorker, "/v1/tree-head", "only GET here",
+       false, &Api::TreeHead},
+      {"/v1/proofs/inclusion", "", V::get, false, false, Lane::kWorker, "/v1/proofs/inclusion",
+       "only GET here", false, &Api::InclusionProof},
+      {"/v1/proofs/consistency", "", V::get, false, false, Lane::kWorker, "/v1/proofs/consistency",
+       "only GET here", false, &Api::ConsistencyProof},
+      // The rest reads the projections: what was appended is folded first.
+      {"/v1/products", "", V::get, false, true, Lane::kWorker, "/v1/products", "only GET here",
+       false, &Api::Search},
+      {"/v1/products/", "/history", V::get, false, true, Lane::kWorker, "/v1/products/{id}/history",
+       "only GET here", false, &Api::History},
+      {"/v1/products/", "", V::get, false, true, Lane::kWorker, "/v1/products/{id}",
+       "only GET here", false, &Api::ProductStatus},
+      {"/v1/deadlines", "", V::get, false, true, Lane::kWorker, "/v1/deadlines", "only GET here",
+       false, &Api::Deadlines},
+      {"/v1/changes", "", V::get, false, true, Lane::kWorker, "/v1/changes", "only GET here", false,
+       &Api::Changes},
+      {"/v1/reports", "", V::get, false, true, Lane::kWorker, "/v1/reports", "only GET here", false,
+       &Api::Reports},
+  };
+  for (const Route& r : kRoutes) {
+    if (r.prefix.empty()) {
+      if (!path.starts_with("/v1/")) return &r;
+    } else if (!r.prefix.ends_with('/')) {
+      if (path == r.prefix) return &r;
+    } else if (path.starts_with(r.prefix) && path.ends_with(r.suffix) &&
+               path.size() > r.prefix.size() + r.suffix.size()) {
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------- unauthenticated
+
+Response Api::Healthz(const Request& req, const Target&, const std::string&) {
+  return JsonReply(req, 200, json{{"ok", true}, {"events", ledger_->Size()}});
+}
+
+Response Api::MetricsText(const Request& req, const Target&, const std::string&) {
+  return Reply(req, 200,
+               metrics_->Render(ledger_->Stats(), ledger_->Size(), projections_->checkpoint()),
+               "text/plain; version=0.0.4");
+}
+
+Response Api::Static(const Request& req, const Target& t, const std::string&) {
+  const std::string& p = t.path;
+  if (const StaticFile* f = FindStatic(p == "/" ? "/index.html" : p)) {
+    Response res = Reply(req, 200, std::string(f->content, f->size), f->content_type);
+    res.set(http::field::cache_control, "no-cache");
+    return res;
+  }
+  return Error(req, 404, "not_found", "no page " + p);
+}
+
+// ---------------------------------------------------------------- commands
+
+Response Api::Commands(const Request& req, const Target&, const std::string& who) {
+  workflow::Principal actor{who, false};
+  auto start = std::chrono::steady_clock::now();
+  auto submit_one = [&](workflow::schema::Command::Reader command) {
+    workflow::Outcome o;
+    Status s = service_.Submit(actor, command, &o);
+    return CommandReply(req, s, o, start);
+  };
+  capnp::MallocMessageBuilder msg;
+  if (ParseOneCommand(req, &msg)) return submit_one(msg.getRoot<workflow::schema::Command>());
+  // Limited before anything walks it: a body nested a million deep is
+  // refused here, not printed or checked recursively.
+  nlohmann::json body;
+  Status parsed = workflow::ParseJson(req.body(), &body);
+  if (!parsed.ok() || !(body.is_object() || body.is_array())) {
+    return Error(req, 400, "invalid_argument",
+                 (parsed.ok() ? std::string() : parsed.message() + "; ") +
+                     "the body must be one command (a JSON object) or an array of them");
+  }
+  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> msgs;
+  std::vector<workflow::schema::Command::Reader> commands;
+  std::vector<nlohmann::json> items =
+      body.is_array() ? body.get<std::vector<nlohmann::json>>() : std::vector<nlohmann::json>{body};
+  if (items.empty()) return Error(req, 400, "invalid_argument", "the array holds no commands");
+  for (size_t i = 0; i < items.size(); ++i) {
+    msgs.push_back(std::make_unique<capnp::MallocMessageBuilder>());
+    Status s = workflow::ParseCommandJson(items[i], msgs.back().get());
+    if (!s.ok()) return FromStatus(req, s, body.is_array() ? json{{"index", i}} : json(nullptr));
+    commands.push_back(msgs.back()->getRoot<workflow::schema::Command>());
+  }
+  if (!body.is_array()) return submit_one(commands[0]);
+  std::vector<workflow::Outcome> outcomes;
+  size_t failed = 0;
+  Status s = service_.SubmitAll(actor, commands, &outcomes, &failed);
+  if (!s.ok()) return FromStatus(req, s, json{{"index", failed}});
+  json results = json::array();
+  for (const auto& o : outcomes) {
+    Answered(o.seqs);
+    results.push_back(json{{"seqs", o.seqs}});
+  }
+  json reply{{"ok", true}, {"results", results}};
+  metrics_->Append(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return JsonReply(req, 200, reply);
+}
+
+// ---------------------------------------------------------------- the log and its proofs
+
+Response Api::Events(const Request& req, const Target& t, const std::string&) {
+  uint64_t from = 1, limit = 100, wait = 0;
+  if ((t.query.count("from") && !ParseUint(t.Get("from"), &from)) ||
+      (t.query.count("limit") && !ParseUint(t.Get("limit"), &limit)) ||
+      (t.query.count("wait") && !ParseUint(t.Get("wait"), &wait))) {
+    return Error(req, 400, "invalid_argument", "from, limit and wait are whole numbers");
+  }
+  if (from == 0) from = 1;
+  limit = std::min<uint64_t>(std::max<uint64_t>(limit, 1), 1000);
+  wait = std::min<uint64_t>(wait, 30);
+  // Long poll: woken by the commit itself, never by polling the disk.
+  for (uint64_t waited = 0; ledger_->Size() < from && waited < wait * 10 && !stopping_; ++waited) {
+    ledger_->WaitForAppend(from - 1, std::chrono::milliseconds(100));
+  }
+  json events = json::array();
+  Status s = ledger_->Scan(from, limit, [&](uint64_t seq, std::string_view bytes) {
+    events.push_back(json{{"seq", seq}, {"bytes", Base64(bytes)}});
+    return true;
+  });
+  if (!s.ok()) return FromStatus(req, s);
+  return JsonReply(req, 200, json{{"from", from}, {"size", ledger_->Size()}, {"events", events}});
+}
+
+Response Api::Criteria(const Request& req, const Target& t, const std::string&) {
+  query::Json out;
+  Status s = query::QueryCriteria(query::CriteriaQuery{t.Get("on"), t.Get("set")}, &out);
+  if (!s.ok()) return FromStatus(req, s);
+  return JsonReply(req, 200, out);
+}
+
+Response Api::PublicKey(const Request& req, const Target&, const std::string&) {
+  return JsonReply(req, 200,
+                   json{{"key_id", ledger_->signer().key_id_hex()},
+                        {"public_key", Base64(ledger_->signer().public_key())},
+                        {"pem", ledger_->signer().PublicKeyPem()}});
+}
+
+Response Api::TreeHead(const Request& req, const Target& t, const std::string&) {
+  uint64_t size = ledger_->Size();
+  if (t.query.count("size") && !ParseUint(t.Get("size"), &size)) {
+    return Error(req, 400, "invalid_argument", "size is a whole number");
+  }
+  ledger::SignedTreeHead h;
+  Status s = ledger_->TreeHead(size, &h);
+  if (!s.ok()) return FromStatus(req, s);
+  return JsonReply(req, 200,
+                   json{{"size", h.size},
+                        {"root", ledger::merkle::ToHex(h.root)},
+                        {"signature", Base64(h.signature)},
+                        {"key_id", h.key_id_hex}});
+}
+
+Response Api::InclusionProof(const Request& req, const Target& t, const std::string&) {
+  uint64_t seq = 0, size = ledger_->Size();
+  if (!ParseUint(t.Get("seq"), &seq) ||
+      (t.query.count("size") && !ParseUint(t.Get("size"), &size))) {
+    return Error(req, 400, "invalid_argument", "seq (and size) are whole numbers");
+  }
+  ledger::InclusionProof pr;
+  Status s = ledger_->Inclusion(seq, size, &pr);
+  if (!s.ok()) return FromStatus(req, s);
+  json path = json::array();
+  for (const auto& h : pr.path) path.push_back(ledger::merkle::ToHex(h));
+  return JsonReply(req, 200,
+                   json{{"seq", pr.seq},
+                        {"index", pr.seq - 1},
+                        {"size", pr.size},
+                        {"leaf", Base64(pr.leaf)},
+                        {"leaf_hash", ledger::merkle::ToHex(pr.leaf_hash)},
+                        {"path", path},
+                        {"root", ledger::merkle::ToHex(pr.root)}});
+}
+
+Response Api::ConsistencyProof(const Request& req, const Target& t, const std::string&) {
+  uint64_t from = 0, to = 0;
+  if (!ParseUint(t.Get("from"), &from) || !ParseUint(t.Get("to"), &to)) {
+    return Error(req, 400, "invalid_argument", "from and to are whole numbers");
+  }
+  std::vector<ledger::merkle::Hash> path;
+  Status s = ledger_->Consistency(from, to, &path);
+  if (!s.ok()) return FromStatus(req, s);
+  json hashes = json::array();
+  for (const auto& h : path) hashes.push_back(ledger::merkle::ToHex(h));
+  return JsonReply(req, 200, json{{"from", from}, {"to", to}, {"path", hashes}});
+}
+
+// ---------------------------------------------------------------- the read models
+
+Response Api::Answer(const Request& req, const Status& s, const json& out) {
+  if (!s.ok()) return FromStatus(req, s);
+  return JsonReply(req, 200, out);
+}
+
+Response Api::Search(const Request& req, const Target& t, const std::string&) {
+  uint64_t limit = 50;
+  ParseUint(t.Get("limit", "50"), &limit);
+  query::Json out;
+  Status s = query::QuerySearch(query::Reader{ledger_, projections_, query::TodayInVietnam()},
+                                t.Get("q"), std::min<uint64_t>(limit, 500), &out);
+  return Answer(req, s, out);
+}
+
+Response Api::History(const Request& req, const Target& t, const std::string&) {
+  const std::string kProducts = "/v1/products/", kHistory = "/history";
+  std::string id =
+      t.path.substr(kProducts.size(), t.path.size() - kProducts.size() - kHistory.size());
+  query::HistoryQuery q{id, t.Get("as_of"), t.Get("known_at"),
+                        t.Get("proofs") == "1" || t.Get("proofs") == "true"};
+  query::Json out;
+  Status s =
+      query::QueryHistory(query::Reader{ledger_, projections_, query::TodayInVietnam()}, q, &out);
+  return Answer(req, s, out);
+}
+
+Response Api::ProductStatus(const Request& req, const Target& t, const std::string&) {
+  std::string id = t.path.substr(std::string_view("/v1/products/").size());
+  query::Json out;
+  Status s = query::QueryStatus(query::Reader{ledger_, projections_, query::TodayInVietnam()},
+                                query::StatusQuery{id, t.Get("as_of"), t.Get("known_at")}, &out);
+  return Answer(req, s, out);
+}
+
+Response Api::Deadlines(const Request& req, const Target& t, const std::string&) {
+  query::Json out;
+  Status s =
+      query::QueryDeadlines(query::Reader{ledger_, projections_, query::TodayInVietnam()},
+                            query::DeadlinesQuery{t.Get("as_of"), t.Get("unit"), t.Get("known_at"),
+                                                  t.Get("within_days", "90")},
+                            &out);
+  return Answer(req, s, out);
+}
+
+Response Api::Changes(const Request& req, const Target& t, const std::string&) {
+  query::Json out;
+  Status s = query::QueryChanges(query::Reader{ledger_, projections_, query::TodayInVietnam()},
+                                 query::ChangesQuery{t.Get("from"), t.Get("to"), t.Get("unit"),
+                                                     t.Get("known_at"), t.Get("principal")},
+                                 &out);
+  return Answer(req, s, out);
+}
+
+Response Api::Reports(const Request& req, const Target& t, const std::string&) {
+  query::ReportQueryText q;
+  q.period = t.Get("period");
+  q.from = t.Get("from");
+  q.to = t.Get("to");
+  q.unit = t.Get("unit");
+  q.format = t.Get("format", "json");
+  q.lang = t.Get("lang", "vi");
+  q.as_of = t.Get("as_of");
+  q.known_at = t.Get("known_at");
+  q.cohort = t.Get("cohort");
+  query::RenderedReport r;
+  Status s =
+      query::QueryReport(query::Reader{ledger_, projections_, query::TodayInVietnam()}, q, &r);
+  if (!s.ok()) return FromStatus(req, s);
+  Response res = Reply(req, 200, std::move(r.body), r.content_type);
+  if (q.format != "json") {
+    res.set(http::field::content_disposition, "attachment; filename=\"" + r.filename + "\"");
+  }
+  return res;
+}
+
+}  // namespace ocop::server

@@ -1,0 +1,169 @@
+// The directory: units, roles, producers and councils.
+#include "workflow/decider.h"
+
+#include <capnp/dynamic.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <set>
+
+#include "workflow/admissible.h"
+#include "workflow/criteria.h"
+#include "workflow/json.h"
+#include "workflow/rules.h"
+
+namespace ocop::workflow::internal {
+
+Status Decider::DefineUnit(C::Body::Reader b) {
+  auto c = b.getDefineUnit();
+  std::string code = c.getUnit().cStr(), parent = c.getParent().cStr();
+  if (code.empty()) return Status::InvalidArgument("field 'unit' must not be empty");
+  if (c.getName().size() == 0) return Status::InvalidArgument("field 'name' must not be empty");
+  const UnitState* existing = nullptr;
+  Status s = view_.Unit(code, &existing);
+  if (!s.ok()) return s;
+  if (existing->exists) return Status::Refused("unit " + Quote(code) + " is already defined");
+  UnitLevel level = c.getLevel();
+  if (parent.empty()) {
+    if (level != UnitLevel::PROVINCE && level != UnitLevel::NATIONAL) {
+      return Status::InvalidArgument("field 'parent': a district or commune needs a parent unit");
+    }
+    s = Authorize({Role::ADMIN}, code, "define a top-level unit");
+    if (!s.ok()) return s;
+  } else {
+    const UnitState* p = nullptr;
+    s = RequireUnit(parent, "parent", &p);
+    if (!s.ok()) return s;
+    bool fits = (level == UnitLevel::PROVINCE && p->level == UnitLevel::NATIONAL) ||
+                (level == UnitLevel::DISTRICT && p->level == UnitLevel::PROVINCE) ||
+                (level == UnitLevel::COMMUNE &&
+                 (p->level == UnitLevel::DISTRICT || p->level == UnitLevel::PROVINCE));
+    if (!fits) {
+      return Status::InvalidArgument(
+          "field 'parent': a unit of this level cannot sit under " + Quote(parent) +
+          "; provinces sit under the country, districts under provinces, communes under "
+          "districts or (since 2025) provinces");
+    }
+    s = Authorize({Role::ADMIN}, parent, "define units");
+    if (!s.ok()) return s;
+  }
+  Emit(UnitStream(code), [&](schema::Payload::Builder p) { p.setUnitDefined(c); });
+  return Status::OK();
+}
+
+Status Decider::RetireUnit(C::Body::Reader b) {
+  auto c = b.getRetireUnit();
+  std::string code = c.getUnit().cStr(), successor = c.getSuccessor().cStr();
+  const UnitState *u = nullptr, *succ = nullptr;
+  Status s = RequireUnit(code, "unit", &u);
+  if (!s.ok()) return s;
+  if (successor == code) return Status::InvalidArgument("field 'successor' must be another unit");
+  s = RequireUnit(successor, "successor", &succ);
+  if (!s.ok()) return s;
+  bool loop = false;
+  s = Contains(code, successor, &loop);
+  if (!s.ok()) return s;
+  if (loop) {
+    return Status::InvalidArgument("field 'successor': " + Quote(successor) + " lies within " +
+                                   Quote(code) + " and cannot succeed it");
+  }
+  s = Authorize({Role::ADMIN}, code, "retire units");
+  if (!s.ok()) return s;
+  Emit(UnitStream(code), [&](schema::Payload::Builder p) { p.setUnitRetired(c); });
+  return Status::OK();
+}
+
+Status Decider::GrantRole(C::Body::Reader b) {
+  auto c = b.getGrantRole();
+  std::string principal = c.getPrincipal().cStr(), unit = c.getUnit().cStr(),
+              council = c.getCouncil().cStr();
+  if (principal.empty()) return Status::InvalidArgument("field 'principal' must not be empty");
+  const UnitState* u = nullptr;
+  Status s = RequireUnit(unit, "unit", &u);
+  if (!s.ok()) return s;
+  if (c.getRole() == Role::COUNCIL) {
+    if (council.empty()) {
+      return Status::InvalidArgument("field 'council' is required for the role council");
+    }
+    const CouncilState* k = nullptr;
+    s = view_.Council(council, &k);
+    if (!s.ok()) return s;
+    if (!k->exists) {
+      return Status::InvalidArgument("field 'council': unknown council " + Quote(council) +
+                                     "; constitute it first with ConstituteCouncil");
+    }
+  } else if (!council.empty()) {
+    return Status::InvalidArgument("field 'council' is only for the role council");
+  }
+  s = Authorize({Role::ADMIN}, unit, "grant roles");
+  if (!s.ok()) return s;
+  Emit(PrincipalStream(principal), [&](schema::Payload::Builder p) { p.setRoleGranted(c); });
+  return Status::OK();
+}
+
+Status Decider::RevokeRole(C::Body::Reader b) {
+  auto c = b.getRevokeRole();
+  std::string principal = c.getPrincipal().cStr(), unit = c.getUnit().cStr();
+  if (principal.empty()) return Status::InvalidArgument("field 'principal' must not be empty");
+  const UnitState* u = nullptr;
+  Status s = RequireUnit(unit, "unit", &u, /*allow_retired=*/true);
+  if (!s.ok()) return s;
+  const PrincipalState* p = nullptr;
+  s = view_.Principal(principal, &p);
+  if (!s.ok()) return s;
+  bool held = std::any_of(p->grants.begin(), p->grants.end(), [&](const Grant& g) {
+    return g.role == c.getRole() && g.unit == unit && !g.until && g.from <= effective_;
+  });
+  if (!held) {
+    return Status::Refused(Quote(principal) + " holds no grant of the role " +
+                           std::string(RoleName(c.getRole())) + " in unit " + Quote(unit) +
+                           " in force on " + FormatDate(effective_) + " to revoke");
+  }
+  s = Authorize({Role::ADMIN}, unit, "revoke roles");
+  if (!s.ok()) return s;
+  Emit(PrincipalStream(principal), [&](schema::Payload::Builder pb) { pb.setRoleRevoked(c); });
+  return Status::OK();
+}
+
+Status Decider::RegisterSubject(C::Body::Reader b) {
+  auto c = b.getRegisterSubject();
+  std::string id = c.getSubject().cStr(), unit = c.getUnit().cStr();
+  if (id.empty()) return Status::InvalidArgument("field 'subject' must not be empty");
+  const SubjectState* existing = nullptr;
+  Status s = view_.Subject(id, &existing);
+  if (!s.ok()) return s;
+  if (existing->exists) return Status::Refused("producer " + Quote(id) + " is already registered");
+  const UnitState* u = nullptr;
+  s = RequireUnit(unit, "unit", &u);
+  if (!s.ok()) return s;
+  s = Authorize({Role::OFFICER, Role::ADMIN}, unit, "register producers");
+  if (!s.ok()) return s;
+  Emit(SubjectStream(id), [&](schema::Payload::Builder p) { p.setSubjectRegistered(c); });
+  return Status::OK();
+}
+
+Status Decider::ConstituteCouncil(C::Body::Reader b) {
+  auto c = b.getConstituteCouncil();
+  std::string id = c.getCouncil().cStr(), unit = c.getUnit().cStr();
+  if (id.empty()) return Status::InvalidArgument("field 'council' must not be empty");
+  const CouncilState* existing = nullptr;
+  Status s = view_.Council(id, &existing);
+  if (!s.ok()) return s;
+  if (existing->exists) return Status::Refused("council " + Quote(id) + " is already constituted");
+  const UnitState* u = nullptr;
+  s = RequireUnit(unit, "unit", &u);
+  if (!s.ok()) return s;
+  if (LevelOfUnit(u->level) != c.getLevel()) {
+    return Status::InvalidArgument("field 'level': a council of unit " + Quote(unit) +
+                                   " is at level " + std::string(LevelName(LevelOfUnit(u->level))) +
+                                   ", its People's Committee's level");
+  }
+  s = Authorize({Role::ADMIN, Role::AUTHORITY}, unit, "constitute councils");
+  if (!s.ok()) return s;
+  Emit(CouncilStream(id), [&](schema::Payload::Builder p) { p.setCouncilConstituted(c); });
+  return Status::OK();
+}
+
+}  // namespace ocop::workflow::internal
