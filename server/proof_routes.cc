@@ -2,9 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+
 #include <ctime>
 
 #include "ledger/witness_protocol.h"
+#include "query/queries.h"
+#include "replay/receipt.h"
+#include "server/qr_svg.h"
+#include "server/static_files.h"
 
 namespace ocop::server {
 
@@ -53,7 +59,52 @@ Status ProofRoutes::Open(ledger::Ledger* ledger, std::string origin,
 
 bool ProofRoutes::Serves(std::string_view target) {
   std::string_view p = target.substr(0, target.find('?'));
-  return p == "/checkpoint" || p.starts_with("/tile/") || p == "/add-checkpoint";
+  return p == "/checkpoint" || p.starts_with("/tile/") || p == "/add-checkpoint" ||
+         p.starts_with("/verify/") || (p.starts_with("/v1/products/") && p.ends_with("/receipt"));
+}
+
+namespace {
+
+// A product id as it may appear in a path: what the ledger's ids are made of.
+bool PlainId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Response ProofRoutes::Receipt(const Request& req, std::string_view product) {
+  nlohmann::ordered_json receipt;
+  Status s =
+      replay::MakeReceipt(ledger_, heads_.get(), origin_, std::string(product),
+                          query::TodayInVietnam(), pusher_ ? pusher_->Latest() : "", &receipt);
+  if (!s.ok()) return Error(req, s);
+  Response r = Plain(req, http::status::ok, "application/json", receipt.dump() + "\n");
+  r.set(http::field::cache_control, "no-store");
+  return r;
+}
+
+Response ProofRoutes::VerifyPage(const Request& req, std::string_view rest) {
+  if (rest.ends_with("/qr.svg")) {
+    std::string_view product = rest.substr(0, rest.size() - 7);
+    if (!PlainId(product)) return Error(req, Status::NotFound("no such page"));
+    auto host = req.find(http::field::host);
+    const std::string where =
+        "http://" + (host == req.end() ? std::string("localhost") : std::string(host->value())) +
+        "/verify/" + std::string(product);
+    std::string svg;
+    Status s = QrSvg(where, &svg);
+    if (!s.ok()) return Error(req, s);
+    return Plain(req, http::status::ok, "image/svg+xml", std::move(svg));
+  }
+  if (!PlainId(rest)) return Error(req, Status::NotFound("no such page"));
+  const StaticFile* f = FindStatic("/verify.html");
+  if (!f) return Error(req, Status::NotFound("the verification page is not built in"));
+  return Plain(req, http::status::ok, f->content_type, std::string(f->content, f->size));
 }
 
 Status ProofRoutes::EnableWitness(const std::string& key_file, const std::string& state_dir,
@@ -121,11 +172,24 @@ Response ProofRoutes::Handle(const Request& req, std::string* route) {
     }
     return AddCheckpoint(req);
   }
-  *route = p == "/checkpoint" ? "/checkpoint" : "/tile";
+  *route = p == "/checkpoint"          ? "/checkpoint"
+           : p.starts_with("/tile/")   ? "/tile"
+           : p.starts_with("/verify/") ? "/verify/{id}"
+                                       : "/v1/products/{id}/receipt";
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     Response r = Error(req, Status::InvalidArgument(std::string(p) + " is read with GET"));
     r.result(http::status::method_not_allowed);
     return r;
+  }
+  if (p.starts_with("/verify/")) {
+    return VerifyPage(req, p.substr(8));
+  }
+  if (p.starts_with("/v1/products/")) {
+    if (p.size() <= 13 + 8) return Error(req, Status::NotFound("no product named"));
+    std::string_view product = p.substr(13, p.size() - 13 - 8);
+    if (!PlainId(product))
+      return Error(req, Status::NotFound("no product '" + std::string(product) + "'"));
+    return Receipt(req, product);
   }
   if (p == "/checkpoint") {
     std::string cosigned = pusher_ ? pusher_->Latest() : "";

@@ -6,6 +6,13 @@
 //                     stream's head; signed through Ledger::TreeHead, so
 //                     every checkpoint served is recorded in signed-heads
 //   GET /tile/...     the tiles of c2sp.org/tlog-tiles (ledger/tiles.h)
+//   GET /v1/products/{id}/receipt   the product's receipt (replay/receipt.h),
+//                     at the latest cosigned checkpoint when witnesses are
+//                     configured; public like the page below, since it holds
+//                     nothing the page does not show (no producer, no person)
+//   GET /verify/{id}  the public verification page (web/verify.html): it
+//                     checks the receipt in the browser (WebCrypto)
+//   GET /verify/{id}/qr.svg   a QR code of that page's address, for labels
 //   POST /add-checkpoint   when this server is also a witness of other logs
 //                     (c2sp.org/tlog-witness; ledger/witness_protocol.h)
 //
@@ -58,6 +65,8 @@ class ProofRoutes {
   std::string witness_state_;
   std::vector<ledger::note::VerifierKey> witnessed_logs_;
   Response AddCheckpoint(const Request& req);
+  Response Receipt(const Request& req, std::string_view product);
+  Response VerifyPage(const Request& req, std::string_view rest);
 };
 
 }  // namespace ocop::server
