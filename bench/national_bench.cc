@@ -240,7 +240,10 @@ int Main(int argc, char** argv) {
   }
   {
     nlohmann::ordered_json bundle;
-    Check(replay::MakeBundle(ledger.get(), bundle_product, &bundle), "make bundle");
+    std::unique_ptr<ledger::StreamHeads> heads;
+    Check(ledger::StreamHeads::Open(ledger.get(), &heads), "stream heads");
+    Check(replay::MakeBundle(ledger.get(), heads.get(), "national-bench", bundle_product, &bundle),
+          "make bundle");
     // The party checking it has the file, not our objects: parse it back.
     std::string text = bundle.dump();
     nlohmann::json parsed = nlohmann::json::parse(text);

@@ -12,6 +12,7 @@
 #include "ledger/checkpoint.h"
 #include "ledger/cosignature.h"
 #include "ledger/durable_file.h"
+#include "ledger/stream_heads.h"
 #include "ledger/witness.h"
 #include "ocop/open_ledger.h"
 
@@ -71,15 +72,18 @@ int RunCheckpoint(const GlobalOptions& g, const CLI::Option* size_opt, uint64_t 
   std::unique_ptr<ledger::Ledger> l;
   Status s = OpenLedger(g, false, &l);
   if (!s.ok()) return Fail("checkpoint", s);
+  std::string origin;
+  s = LedgerOrigin(g, *l, &origin);
+  std::unique_ptr<ledger::StreamHeads> heads;
+  if (s.ok()) s = ledger::StreamHeads::Open(l.get(), &heads);
   ledger::Checkpoint c;
-  s = LedgerOrigin(g, *l, &c.origin);
-  ledger::SignedTreeHead head;
-  if (s.ok())
-    s = l->TreeHead(size_opt->count() ? size : l->Size(), &head, ledger::HeadKind::kCheckpoint);
+  std::string note;
+  if (s.ok()) {
+    s = ledger::SignedCheckpoint(l.get(), heads.get(), origin, size_opt->count() ? size : l->Size(),
+                                 ledger::HeadKind::kCheckpoint, &c, &note);
+  }
   if (!s.ok()) return Fail("checkpoint", s);
-  c.size = head.size;
-  c.root = head.root;
-  std::cout << ledger::SignCheckpoint(c, l->signer()) << std::flush;
+  std::cout << note << std::flush;
   return 0;
 }
 

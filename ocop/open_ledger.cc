@@ -9,6 +9,9 @@
 #include <filesystem>
 
 #include "ledger/log_origin.h"
+#include "query/queries.h"
+#include "replay/schema_event.h"
+#include "workflow/date.h"
 
 namespace ocop::cli {
 
@@ -65,6 +68,17 @@ Status OpenReadProjections(ledger::Ledger* l, std::unique_ptr<projections::Proje
     lock_fd = fd;
   }
   return projections::Projections::OpenAt(l, dir, out);
+Status RecordSchemaToday(ledger::Ledger* l) {
+  return replay::RecordSchema(l, workflow::FormatDate(query::TodayInVietnam()));
+}
+
+Status OpenWriter(const GlobalOptions& g, std::unique_ptr<ledger::Ledger>* out) {
+  Status s = OpenLedger(g, /*create=*/true, out);
+  // A read-only replica (REPLICA_OF) holds its primary's events only.
+  if (s.ok() && !std::filesystem::exists(std::filesystem::path(g.data_dir) / "REPLICA_OF"))
+    s = RecordSchemaToday(out->get());
+  if (!s.ok()) out->reset();
+  return s;
 }
 
 Status LedgerOrigin(const GlobalOptions& g, const ledger::Ledger& l, std::string* origin) {

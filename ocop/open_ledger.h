@@ -23,6 +23,13 @@ Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::L
 // same answers) and caught up incrementally by each read. Readers take turns
 // on it (a lock held until the process ends).
 Status OpenReadProjections(ledger::Ledger* l, std::unique_ptr<projections::Projections>* out);
+// A writer's open: OpenLedger(create) and then the schema recorded in the log
+// (replay/schema_event.h) if this program's differs from the last recorded.
+// `ocop follow` does not use it: a replica holds its primary's events only.
+Status OpenWriter(const GlobalOptions& g, std::unique_ptr<ledger::Ledger>* out);
+// Records this program's schema in the log, dated today in Vietnam.
+Status RecordSchemaToday(ledger::Ledger* l);
+
 // The origin of the open ledger's log (ledger/log_origin.h); refused if
 // `--origin` names another, since it cannot change.
 Status LedgerOrigin(const GlobalOptions& g, const ledger::Ledger& l, std::string* origin);

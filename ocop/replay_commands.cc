@@ -8,12 +8,15 @@
 #include <sstream>
 
 #include "ledger/encoding.h"
+#include "ledger/stream_heads.h"
 #include "ocop/open_ledger.h"
 #include "projections/annex.h"
 #include "projections/projections.h"
 #include "projections/report.h"
 #include "query/queries.h"
 #include "replay/bundle.h"
+#include "replay/receipt.h"
+#include "workflow/date.h"
 #include "workflow/json.h"
 
 namespace ocop::cli {
@@ -79,8 +82,13 @@ int RunBundle(const GlobalOptions& g, const std::string& product, const std::str
   std::unique_ptr<ledger::Ledger> l;
   Status s = OpenLedger(g, false, &l);
   if (!s.ok()) return Fail("bundle", s);
+  std::string origin;
+  s = LedgerOrigin(g, *l, &origin);
+  std::unique_ptr<ledger::StreamHeads> heads;
+  if (s.ok()) s = ledger::StreamHeads::Open(l.get(), &heads);
+  if (!s.ok()) return Fail("bundle", s);
   json bundle;
-  s = replay::MakeBundle(l.get(), product, &bundle);
+  s = replay::MakeBundle(l.get(), heads.get(), origin, product, &bundle);
   if (!s.ok()) return Fail("bundle", s);
   std::ofstream f(out_path, std::ios::binary);
   f << bundle.dump(1) << "\n";
@@ -105,6 +113,60 @@ int RunVerifyBundle(const std::string& path) {
   if (!s.ok()) return Fail("verify-bundle", s);
   std::cerr << "ocop verify-bundle: " << report["proved"] << " events of " << report["product"]
             << " proved in the signed tree of size " << report["tree_size"] << "\n";
+  return 0;
+}
+
+// ---------------------------------------------------------------- receipts
+
+int RunReceipt(const GlobalOptions& g, const std::string& product, const std::string& as_of,
+               const std::string& out_path) {
+  workflow::Date date = query::TodayInVietnam();
+  if (!as_of.empty() && !workflow::ParseDate(as_of, &date)) {
+    return Fail("receipt", Status::InvalidArgument("--as-of must be a date YYYY-MM-DD"));
+  }
+  std::unique_ptr<ledger::Ledger> l;
+  Status s = OpenLedger(g, false, &l);
+  std::string origin;
+  if (s.ok()) s = LedgerOrigin(g, *l, &origin);
+  std::unique_ptr<ledger::StreamHeads> heads;
+  if (s.ok()) s = ledger::StreamHeads::Open(l.get(), &heads);
+  json receipt;
+  if (s.ok()) s = replay::MakeReceipt(l.get(), heads.get(), origin, product, date, "", &receipt);
+  if (!s.ok()) return Fail("receipt", s);
+  if (out_path.empty()) {
+    std::cout << receipt.dump(1) << std::endl;
+    return 0;
+  }
+  std::ofstream f(out_path, std::ios::binary);
+  f << receipt.dump(1) << "\n";
+  if (!f.good()) return Fail("receipt", Status::IOError("cannot write " + out_path));
+  std::cout
+      << json{{"receipt", out_path}, {"product", product}, {"status", receipt["status"]}}.dump()
+      << std::endl;
+  return 0;
+}
+
+int RunVerifyReceipt(const std::string& path, const std::string& vkey,
+                     const std::vector<std::string>& witness_vkeys) {
+  nlohmann::json receipt;
+  Status s = ParseJsonFile(path, &receipt);
+  if (!s.ok()) return Fail("verify-receipt", s);
+  std::vector<ledger::note::VerifierKey> witnesses;
+  for (const auto& w : witness_vkeys) {
+    witnesses.emplace_back();
+    s = ledger::note::ParseVerifierKey(w, &witnesses.back());
+    if (!s.ok())
+      return Fail("verify-receipt", Status::InvalidArgument("--witness-vkey: " + s.message()));
+  }
+  json report;
+  s = replay::VerifyReceipt(receipt, vkey, witnesses, &report);
+  if (s.IsInvalidArgument()) return Fail("verify-receipt", s);
+  std::cout << report.dump() << std::endl;
+  if (!s.ok()) return Fail("verify-receipt", s);
+  std::cerr << "ocop verify-receipt: " << report["product"] << " is "
+            << report["status"]["certificate_state"] << " as of " << report["as_of"]
+            << ", proved at tree size " << report["tree_size"]
+            << (vkey.empty() ? " (give --vkey to pin the log's key)" : "") << "\n";
   return 0;
 }
 
@@ -289,6 +351,34 @@ void AddReplayCommands(CLI::App& app, const GlobalOptions& global, Runner* selec
   verify_bundle->add_option("file", *vb_file, "The bundle file")->required();
   verify_bundle->callback(
       [selected, vb_file] { *selected = [vb_file] { return RunVerifyBundle(*vb_file); }; });
+
+  auto r_product = std::make_shared<std::string>();
+  auto r_out = std::make_shared<std::string>();
+  auto r_as_of = std::make_shared<std::string>();
+  auto* receipt = app.add_subcommand(
+      "receipt", "Write a small file proving a product's certificate state at a signed checkpoint");
+  receipt->add_option("product", *r_product, "The product's id")->required();
+  receipt->add_option("--out", *r_out, "The receipt file (default: stdout)");
+  receipt->add_option("--as-of", *r_as_of, "The date the state is judged on (default: today)");
+  receipt->callback([&global, selected, r_product, r_out, r_as_of] {
+    *selected = [&global, r_product, r_out, r_as_of] {
+      return RunReceipt(global, *r_product, *r_as_of, *r_out);
+    };
+  });
+  auto rc_file = std::make_shared<std::string>();
+  auto rc_vkey = std::make_shared<std::string>();
+  auto rc_witnesses = std::make_shared<std::vector<std::string>>();
+  auto* verify_receipt = app.add_subcommand(
+      "verify-receipt", "Check a receipt offline: its checkpoint, proofs and the state it shows");
+  verify_receipt->add_option("file", *rc_file, "The receipt file")->required();
+  verify_receipt->add_option("--vkey", *rc_vkey, "The log's verifier key, as you know it");
+  verify_receipt->add_option("--witness-vkey", *rc_witnesses,
+                             "A witness whose cosignature is required. Repeatable");
+  verify_receipt->callback([selected, rc_file, rc_vkey, rc_witnesses] {
+    *selected = [rc_file, rc_vkey, rc_witnesses] {
+      return RunVerifyReceipt(*rc_file, *rc_vkey, *rc_witnesses);
+    };
+  });
 
   auto c = std::make_shared<ChangesQuery>();
   auto* changes = app.add_subcommand(

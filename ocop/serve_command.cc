@@ -23,6 +23,7 @@
 #include "server/follower.h"
 #include "server/http_server.h"
 #include "server/notice_delivery.h"
+#include "server/proof_routes.h"
 #include "server/tokens.h"
 #include "workflow/date.h"
 #include "workflow/json.h"
@@ -50,9 +51,13 @@ struct NoticeArgs {
 
 struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
-  std::vector<std::string> cors;  // origins allowed to call from a browser
-  std::string tokens;             // default: <data>/tokens
+  std::vector<std::string> cors;       // origins allowed to call from a browser
   NoticeArgs notices;
+  std::string tokens;                  // default: <data>/tokens
+  std::vector<std::string> witnesses;  // URL=VKEY: push checkpoints to them
+  // This server as a witness of other logs.
+  std::string witness_key, witness_state;
+  std::vector<std::string> witness_logs;
 };
 
 std::string TokensPath(const GlobalOptions& g, const std::string& given) {
@@ -61,8 +66,11 @@ std::string TokensPath(const GlobalOptions& g, const std::string& given) {
 
 }  // namespace
 
-int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::string& tokens_file,
-                const std::vector<std::string>& cors, const NoticeArgs& notices) {
+int ServeLedger(const GlobalOptions& g, const ServeArgs& a) {
+  const std::string& listen = a.listen;
+  const std::string& tokens_file = a.tokens;
+  const std::vector<std::string>& cors = a.cors;
+  const NoticeArgs& notices = a.notices;
   // Logs are JSON lines on stderr; stdout stays for machines.
   auto logger = spdlog::stderr_logger_mt("ocop");
   logger->set_pattern("%v");
@@ -80,7 +88,7 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
   if (!s.ok()) return Fail("serve", s);
   options.cors_origins = cors;
   std::unique_ptr<ledger::Ledger> l;
-  s = OpenLedger(g, /*create=*/true, &l);
+  s = OpenWriter(g, &l);
   if (!s.ok()) return Fail("serve", s);
   std::unique_ptr<projections::Projections> p;
   s = projections::Projections::Open(l.get(), &p);
@@ -93,6 +101,31 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
   if (tokens.size() == 0) {
     std::cerr << "ocop serve: no tokens in " << path
               << "; make one with `ocop token add PRINCIPAL --tokens " << path << "`\n";
+  }
+  std::string origin;
+  s = LedgerOrigin(g, *l, &origin);
+  std::unique_ptr<server::ProofRoutes> proofs;
+  if (s.ok()) s = server::ProofRoutes::Open(l.get(), origin, &proofs);
+  if (s.ok() && !a.witness_key.empty()) {
+    s = proofs->EnableWitness(
+        a.witness_key,
+        a.witness_state.empty() ? (fs::path(g.data_dir) / "witness").string() : a.witness_state,
+        a.witness_logs);
+  }
+  std::vector<server::WitnessTarget> targets;
+  for (const auto& w : a.witnesses) {
+    if (!s.ok()) break;
+    targets.emplace_back();
+    s = server::ParseWitnessTarget(w, &targets.back());
+  }
+  if (!s.ok()) return Fail("serve", s);
+  options.proofs = proofs.get();
+  std::unique_ptr<server::WitnessPusher> pusher;
+  if (!targets.empty()) {
+    pusher = std::make_unique<server::WitnessPusher>(l.get(), proofs->heads(), origin,
+                                                     std::move(targets));
+    proofs->set_pusher(pusher.get());
+    pusher->Start();
   }
   server::Metrics metrics;
   server::Api api(l.get(), p.get(), std::move(tokens), &metrics);
@@ -217,6 +250,7 @@ Status LoadDemo(const GlobalOptions& g, const std::string& csv) {
   std::string path;
   std::vector<IdeaRow> rows;
   s = ReadAppendix(csv, &path, &rows);
+  if (s.ok()) s = RecordSchemaToday(l.get());
   if (!s.ok()) return s;
   size_t applied, duplicates, refused;
   s = SubmitCommands(l.get(), DemoCommands(rows), &applied, &duplicates, &refused);
@@ -238,7 +272,7 @@ int RunImportCamau(const GlobalOptions& g, const std::string& csv, bool print) {
     return 0;
   }
   std::unique_ptr<ledger::Ledger> l;
-  s = OpenLedger(g, /*create=*/true, &l);
+  s = OpenWriter(g, &l);
   size_t applied = 0, duplicates = 0, refused = 0;
   if (s.ok()) s = SubmitCommands(l.get(), commands, &applied, &duplicates, &refused);
   if (!s.ok()) return Fail("import-camau", s);
@@ -325,7 +359,11 @@ demo->callback([&global, selected, d, csv] {
                      .dump()
               << std::endl;
     std::cerr << "ocop demo: mở " << link << " (mã truy cập: " << token << ")\n";
-    return ServeLedger(global, d->listen, path, d->cors, {});
+    ServeArgs sa;
+    sa.listen = d->listen;
+    sa.tokens = path;
+    sa.cors = d->cors;
+    return ServeLedger(global, sa);
   };
 });
 
@@ -346,8 +384,18 @@ serve->add_option("--notices-as-of", a->notices.as_of,
 serve->add_option("--cors", a->cors,
                   "An origin whose pages may call the API from a browser, e.g. "
                   "https://ocop.camau.gov.vn (repeatable; * for any; none by default)");
+serve->add_option("--witness", a->witnesses,
+                  "URL=VKEY: a witness to push each new checkpoint to (c2sp.org/tlog-witness); "
+                  "GET /checkpoint then shows its cosignature. Repeatable");
+serve->add_option("--witness-key", a->witness_key,
+                  "Also be a witness of other logs (POST /add-checkpoint), with this key "
+                  "(`ocop witness key`)");
+serve->add_option("--witness-state", a->witness_state,
+                  "The witness's state directory (default: DATA/witness)");
+serve->add_option("--witness-log", a->witness_logs,
+                  "The verifier key of a log this server witnesses. Repeatable");
 serve->callback([&global, selected, a] {
-  *selected = [&global, a] { return ServeLedger(global, a->listen, a->tokens, a->cors, a->notices); };
+  *selected = [&global, a] { return ServeLedger(global, *a); };
 });
 
 auto* token = app.add_subcommand("token", "Manage the bearer tokens of the HTTP server");

@@ -51,7 +51,7 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
     return 1;
   }
   std::unique_ptr<ledger::Ledger> l;
-  Status s = OpenLedger(g, /*create=*/true, &l);
+  Status s = OpenWriter(g, &l);
   if (!s.ok()) {
     std::cerr << "ocop submit: " << s.message() << "\n";
     return s.ExitCode();

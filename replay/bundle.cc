@@ -3,6 +3,8 @@
 #include "ledger/encoding.h"
 #include "ledger/event_view.h"
 #include "ledger/signer.h"
+#include "replay/proof_check.h"
+#include "replay/schema_event.h"
 #include "workflow/decide.h"
 #include "workflow/stream_fold.h"
 
@@ -13,41 +15,75 @@ using ledger::merkle::FromHex;
 using ledger::merkle::Hash;
 using ledger::merkle::ToHex;
 
-Status MakeBundle(ledger::Ledger* ledger, const std::string& product, json* out) {
+namespace {
+
+Status ProvedEvent(ledger::Ledger* ledger, uint64_t seq, uint64_t size, const std::string& bytes,
+                   json* out) {
+  ledger::InclusionProof p;
+  Status s = ledger->Inclusion(seq, size, &p);
+  if (!s.ok()) return s;
+  json path = json::array();
+  for (const auto& h : p.path) path.push_back(ToHex(h));
+  *out = json{{"seq", seq}, {"leaf", Base64(bytes)}, {"path", path}};
+  return Status::OK();
+}
+
+}  // namespace
+
+Status MakeBundle(ledger::Ledger* ledger, ledger::StreamHeads* heads, const std::string& origin,
+                  const std::string& product, json* out) {
   workflow::StreamFold fold;
-  Status s = workflow::LoadStream(ledger, workflow::ProductStream(product), &fold);
+  const std::string stream = workflow::ProductStream(product);
+  Status s = workflow::LoadStream(ledger, stream, &fold);
   if (!s.ok()) return s;
   if (fold.events.empty()) return Status::NotFound("no product '" + product + "'");
+  ledger::Checkpoint c;
+  std::string note;
+  s = ledger::SignedCheckpoint(ledger, heads, origin, ledger->Size(), ledger::HeadKind::kTreeHead,
+                               &c, &note);
   ledger::SignedTreeHead head;
-  s = ledger->TreeHead(ledger->Size(), &head);
+  if (s.ok()) s = ledger->TreeHead(c.size, &head);
   if (!s.ok()) return s;
   json events = json::array();
   for (const std::string& bytes : fold.events) {
     ledger::EventView v(bytes);
-    uint64_t seq = v.event().getSeq();
-    ledger::InclusionProof p;
-    s = ledger->Inclusion(seq, head.size, &p);
+    json ev;
+    s = ProvedEvent(ledger, v.event().getSeq(), head.size, bytes, &ev);
     if (!s.ok()) return s;
-    json path = json::array();
-    for (const auto& h : p.path) path.push_back(ToHex(h));
-    events.push_back(json{{"seq", seq}, {"leaf", Base64(bytes)}, {"path", path}});
+    events.push_back(std::move(ev));
   }
-  *out = json{
-      {"format", kBundleFormat},
-      {"product", product},
-      {"stream", workflow::ProductStream(product)},
-      {"tree_head",
-       {{"size", head.size},
-        {"root", ToHex(head.root)},
-        {"signature", Base64(head.signature)},
-        {"key_id", head.key_id_hex}}},
-      {"public_key", Base64(ledger->signer().public_key())},
-      {"public_key_pem", ledger->signer().PublicKeyPem()},
-      {"signed_message",
-       "\"OCOP-TREE-HEAD-V1\" || 0x00 || size (8 bytes big-endian) || root (32 bytes)"},
-      {"events", events},
-      {"schema",
-       {{"ledger/event.capnp", EventSchemaText()}, {"workflow/ocop.capnp", OcopSchemaText()}}}};
+  Hash map_root;
+  ledger::HeadProof stream_head, schema_head;
+  s = heads->Prove(head.size, stream, &map_root, &stream_head);
+  if (s.ok()) s = heads->Prove(head.size, kSchemaStream, &map_root, &schema_head);
+  if (!s.ok()) return s;
+  json schema_event;
+  if (schema_head.end == ledger::HeadProof::End::kHead) {
+    std::string bytes;
+    s = ledger->Get(schema_head.head.seq, &bytes);
+    if (s.ok()) s = ProvedEvent(ledger, schema_head.head.seq, head.size, bytes, &schema_event);
+    if (!s.ok()) return s;
+    schema_event["stream_head"] = HeadProofJson(kSchemaStream, schema_head);
+  }
+  *out = json{{"format", kBundleFormat},
+              {"product", product},
+              {"stream", stream},
+              {"tree_head",
+               {{"size", head.size},
+                {"root", ToHex(head.root)},
+                {"signature", Base64(head.signature)},
+                {"key_id", head.key_id_hex}}},
+              {"public_key", Base64(ledger->signer().public_key())},
+              {"public_key_pem", ledger->signer().PublicKeyPem()},
+              {"signed_message",
+               "\"OCOP-TREE-HEAD-V1\" || 0x00 || size (8 bytes big-endian) || root (32 bytes)"},
+              {"checkpoint", note},
+              {"log_vkey",
+               ledger::note::FormatVerifierKey(ledger::LogVerifierKey(origin, ledger->signer()))},
+              {"stream_head", HeadProofJson(stream, stream_head)},
+              {"events", events},
+              {"schema", ProgramSchema()},
+              {"schema_event", schema_event}};
   return Status::OK();
 }
 
@@ -58,7 +94,11 @@ Status VerifyBundle(const nlohmann::json& b, json* report) {
     return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
   };
   if (!b.is_object() || str(b, "format") != kBundleFormat) {
-    return Status::InvalidArgument(std::string("not a bundle: 'format' must be ") + kBundleFormat);
+    return Status::InvalidArgument(std::string("not a bundle: 'format' must be ") + kBundleFormat +
+                                   (b.is_object() && str(b, "format") == "ocop-bundle-1"
+                                        ? " (an ocop-bundle-1 bundle cannot show that it is "
+                                          "complete; ask for a new bundle)"
+                                        : ""));
   }
   const std::string product = str(b, "product");
   const std::string stream = "product/" + product;
@@ -81,59 +121,47 @@ Status VerifyBundle(const nlohmann::json& b, json* report) {
     signature_ok = ledger::Signer::Verify(pub, ledger::TreeHeadMessage(size, root), sig);
     if (!signature_ok) problem("the tree head signature does not verify with public_key");
   }
-  uint64_t checked = 0, expect_version = 1, last_seq = 0;
+  // The checkpoint: the same tree, and the stream heads it commits to.
+  CheckedCheckpoint cp;
+  Status s = CheckCheckpoint(str(b, "log_vkey"), str(b, "checkpoint"), pub, &cp);
+  bool heads_ok = s.ok();
+  if (!s.ok()) {
+    problem(s.message());
+  } else if (cp.checkpoint.size != size || cp.checkpoint.root != root) {
+    heads_ok = false;
+    problem("the checkpoint is of another tree (size " + std::to_string(cp.checkpoint.size) +
+            ") than tree_head (size " + std::to_string(size) + ")");
+  }
+  ledger::StreamHead last{};
+  if (heads_ok) {
+    s = CheckStreamHead(b.contains("stream_head") ? b["stream_head"] : nlohmann::json(), stream,
+                        cp.map_root, &last);
+    if (!s.ok()) {
+      heads_ok = false;
+      problem(s.message());
+    }
+  }
   const auto& events =
       b.contains("events") && b["events"].is_array() ? b["events"] : nlohmann::json::array();
-  for (size_t i = 0; i < events.size(); ++i) {
-    const auto& ev = events[i];
-    std::string where = "events[" + std::to_string(i) + "]";
-    std::string bytes;
-    if (!FromBase64(str(ev, "leaf"), &bytes)) {
-      problem(where + ".leaf is not base64");
-      continue;
-    }
-    ledger::EventView view(bytes);
-    if (!view.ok()) {
-      problem(where + " does not decode: " + view.error());
-      continue;
-    }
-    auto e = view.event();
-    uint64_t seq = e.getSeq();
-    if (ev.contains("seq") && ev["seq"] != seq)
-      problem(where + ".seq does not match the event's own");
-    if (std::string(e.getStream().cStr()) != stream)
-      problem(where + " belongs to " + e.getStream().cStr());
-    if (e.getVersion() != expect_version) {
-      problem(where + " is version " + std::to_string(e.getVersion()) +
-              " of the stream; expected " + std::to_string(expect_version) +
-              " (an event is missing or out of order)");
-    }
-    expect_version = e.getVersion() + 1;
-    if (seq <= last_seq) problem(where + " is not after the event before it");
-    last_seq = seq;
-    std::vector<Hash> path;
-    bool path_ok = ev.contains("path") && ev["path"].is_array();
-    for (const auto& h : path_ok ? ev["path"] : nlohmann::json::array()) {
-      Hash x;
-      if (!h.is_string() || !FromHex(h.get<std::string>(), &x)) path_ok = false;
-      path.push_back(x);
-    }
-    if (!path_ok || seq == 0 ||
-        !ledger::merkle::VerifyInclusion(ledger::merkle::LeafHash(bytes), seq - 1, size, path,
-                                         root)) {
-      problem(where + " (event " + std::to_string(seq) + ") is not in the signed tree");
-      continue;
-    }
-    ++checked;
+  std::optional<ledger::StreamHead> proved_head;
+  if (heads_ok) proved_head = last;
+  std::vector<std::string> leaves;
+  uint64_t checked = 0;
+  CheckStreamEvents(events, stream, size, root, proved_head, &problems, &leaves, &checked);
+  bool schema_ok = false;
+  if (heads_ok) {
+    s = CheckSchema(b.contains("schema") ? b["schema"] : nlohmann::json(),
+                    b.contains("schema_event") ? b["schema_event"] : nlohmann::json(), size, root,
+                    cp.map_root);
+    schema_ok = s.ok();
+    if (!s.ok()) problem(s.message());
   }
-  if (events.empty()) problem("the bundle holds no events");
-  bool schema_ok = b.contains("schema") && b["schema"].is_object() &&
-                   b["schema"].contains("workflow/ocop.capnp");
-  if (!schema_ok) problem("the bundle carries no schema");
   *report = json{{"ok", problems.empty()},
                  {"product", product},
                  {"events", events.size()},
                  {"proved", checked},
+                 {"complete", heads_ok && problems.empty()},
+                 {"schema_bound", schema_ok},
                  {"tree_size", size},
                  {"root", str(head, "root")},
                  {"signature_ok", signature_ok},

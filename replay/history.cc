@@ -69,8 +69,11 @@ Status ProductHistory(ledger::Ledger* ledger, const std::string& product, const 
       if (!s.ok()) return s;
       json path = json::array();
       for (const auto& h : p.path) path.push_back(ledger::merkle::ToHex(h));
+      // `leaf` is the stored bytes themselves, so that the JSON above can be
+      // checked against them (decode with the schema) and them against the hash.
       j["proof"] = json{{"index", p.seq - 1},
                         {"size", p.size},
+                        {"leaf", Base64(bytes)},
                         {"leaf_hash", ledger::merkle::ToHex(p.leaf_hash)},
                         {"path", path}};
     }

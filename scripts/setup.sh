@@ -10,6 +10,7 @@ packages=(
   librocksdb-dev capnproto libcapnp-dev libssl-dev
   libspdlog-dev libfmt-dev libboost-dev libcli11-dev nlohmann-json3-dev
   libxlsxwriter-dev zlib1g-dev libjemalloc-dev
+  libqrencode-dev  # the QR code of a product's public verification page
   catch2
   chromium chromium-driver  # the dashboard's browser test
   postgresql libpq-dev libsqlite3-dev  # the benchmarks' peers (bench/run.sh)

@@ -1,5 +1,7 @@
 #include "server/follower.h"
 
+#include "server/http_client.h"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
@@ -23,23 +25,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using ledger::merkle::Hash;
-
-struct Url {
-  std::string host, port;
-};
-
-Status ParseUrl(const std::string& url, Url* out) {
-  const std::string prefix = "http://";
-  if (url.rfind(prefix, 0) != 0)
-    return Status::InvalidArgument("the primary's URL must start with http://");
-  std::string rest = url.substr(prefix.size());
-  rest = rest.substr(0, rest.find('/'));
-  size_t colon = rest.rfind(':');
-  out->host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  out->port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-  if (out->host.empty()) return Status::InvalidArgument("the primary's URL has no host");
-  return Status::OK();
-}
 
 Status Get(const Url& u, const std::string& token, const std::string& target, int timeout_s,
            nlohmann::json* out) {
@@ -83,7 +68,7 @@ Status Get(const Url& u, const std::string& token, const std::string& target, in
 
 Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic<bool>& stop) {
   Url u;
-  Status s = ParseUrl(o.url, &u);
+  Status s = ParseUrl(o.url, "the primary", &u);
   if (!s.ok()) return s;
   namespace fs = std::filesystem;
   const fs::path dir = replica->dir();

@@ -168,6 +168,10 @@ class Browser {
     Call(port_, http::verb::post, session_ + "/element/" + e + "/clear", json::object());
     Call(port_, http::verb::post, session_ + "/element/" + e + "/value", {{"text", text}});
   }
+  // Gives a file input the path of a local file, as a user choosing it would.
+  void Upload(const std::string& css, const std::string& path) {
+    Call(port_, http::verb::post, session_ + "/element/" + Find(css) + "/value", {{"text", path}});
+  }
   void Click(const std::string& css) {
     Call(port_, http::verb::post, session_ + "/element/" + Find(css) + "/click", json::object());
   }
@@ -705,4 +709,77 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
                   view + " at " + std::to_string(width));
     }
   }
+}
+
+// The public verification page (/verify/{product}, issue 14): a buyer scanning
+// the QR code sees the certificate checked in the browser (WebCrypto's Ed25519
+// and SHA-256), with no token; a tampered receipt file is shown as failing.
+TEST_CASE("a buyer's browser checks a product's receipt and refuses a tampered one") {
+  REQUIRE(fs::exists("/usr/bin/chromium"));
+  fs::path dir = fs::temp_directory_path() / ("ocop-verify-page-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string data = (dir / "data").string();
+  ocop::testing::Run r = ocop::testing::Ocop(
+      "verify-page", "--data " + data + " submit",
+      R"({"type":"DefineUnit","effective":"2025-01-01","unit":"CM","name":"Tỉnh Cà Mau","level":"province"}
+{"type":"RegisterSubject","effective":"2025-01-02","subject":"S1","name":"HTX Thành Công","legal_form":"HTX","unit":"CM"}
+{"type":"ImportCertificate","effective":"2025-06-01","product":"P1","subject":"S1","name":"Mật ong U Minh","group":1,"unit":"CM","stars":4,"certificate":"CN-2025-9","decision":{"no":"58/QĐ-UBND","date":"2025-06-01","issuer":"CM"}}
+)");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  int web = ocop::testing::FreePort();
+  Child server;
+  server.pid =
+      Spawn({OCOP_BINARY, "--data", data, "serve", "--listen", "127.0.0.1:" + std::to_string(web)},
+            (dir / "serve.out").string());
+  for (int i = 0; i < 100 && !PortOpen(web); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(PortOpen(web));
+  int driver_port = ocop::testing::FreePort();
+  Child driver;
+  driver.pid = Spawn({"/usr/bin/chromedriver", "--port=" + std::to_string(driver_port)},
+                     (dir / "driver.out").string());
+  for (int i = 0; i < 100 && !PortOpen(driver_port); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(PortOpen(driver_port));
+
+  // The receipt as the page fetches it, without a token.
+  json receipt = Call(web, http::verb::get, "/v1/products/P1/receipt", nullptr);
+  REQUIRE(receipt["format"] == "ocop-receipt-1");
+  CHECK(!receipt["status"].contains("subject"));  // nothing of the producer
+  {
+    Browser b(driver_port, dir.string());
+    b.Go("http://127.0.0.1:" + std::to_string(web) + "/verify/P1");
+    b.WaitFor("document.querySelector('#verdict').dataset.ok");
+    const std::string shown = b.Script("return document.body.innerText;");
+    INFO(shown);
+    CHECK(b.Script("return document.querySelector('#verdict').dataset.ok;") == "true");
+    CHECK(shown.find("CN-2025-9") != std::string::npos);
+    CHECK(shown.find("4 sao") != std::string::npos);
+    CHECK(shown.find("Đã xác minh") != std::string::npos);
+    CHECK(b.WaitFor("document.querySelector('#qr').naturalWidth > 0") == true);
+
+    // Tampered: another certificate number shown, then one bit of an event.
+    json bad = receipt;
+    bad["status"]["certificate"]["no"] = "CN-2025-8";
+    std::ofstream((dir / "bad1.json").string()) << bad.dump();
+    b.Upload("#receipt-file", (dir / "bad1.json").string());
+    CHECK(b.WaitFor("document.querySelector('#verdict').dataset.ok === 'false'") == true);
+    std::string failed = b.Script("return document.body.innerText;");
+    CHECK(failed.find("KHÔNG hợp lệ") != std::string::npos);
+    CHECK(failed.find("CN-2025-8") != std::string::npos);
+    bad = receipt;
+    std::string leaf = bad["events"][0]["leaf"];
+    leaf[leaf.size() / 2] = leaf[leaf.size() / 2] == 'A' ? 'B' : 'A';
+    bad["events"][0]["leaf"] = leaf;
+    std::ofstream((dir / "bad2.json").string()) << bad.dump();
+    b.Go("http://127.0.0.1:" + std::to_string(web) + "/verify/P1");
+    CHECK(b.WaitFor("document.querySelector('#verdict').dataset.ok") == "true");
+    b.Upload("#receipt-file", (dir / "bad2.json").string());
+    CHECK(b.WaitFor("document.querySelector('#verdict').dataset.ok === 'false'") == true);
+    failed = b.Script("return document.body.innerText;");
+    CHECK(failed.find("không nằm trong cây đã ký") != std::string::npos);
+  }
+  fs::remove_all(dir);
 }

@@ -101,8 +101,10 @@ TEST_CASE("ocop checkpoint is the signed tree head as a C2SP checkpoint") {
     const std::string want_text = "ocop.test.gov.vn/ledger\n" +
                                   std::to_string(head["size"].get<uint64_t>()) + "\n" +
                                   Base64OfHex(head["root"].get<std::string>()) + "\n";
-    CHECK(cp.out.rfind(want_text + "\n\xE2\x80\x94 ocop.test.gov.vn/ledger ", 0) == 0);
-    CHECK(std::count(cp.out.begin(), cp.out.end(), '\n') == 5);
+    // Then the stream-heads line (ledger/stream_heads.h), the blank line, the signature.
+    CHECK(cp.out.rfind(want_text + "ocop-stream-heads ", 0) == 0);
+    CHECK(cp.out.find("\n\n\xE2\x80\x94 ocop.test.gov.vn/ledger ") != std::string::npos);
+    CHECK(std::count(cp.out.begin(), cp.out.end(), '\n') == 6);
   }
   auto past = Ocop(d.flag() + " checkpoint --size 13");
   CHECK(past.code == 2);

@@ -84,9 +84,10 @@ TEST_CASE("submit prints one result per line and refuses without appending") {
   REQUIRE(lines.size() == 12);
   for (size_t i = 0; i < lines.size(); ++i) {
     CHECK(lines[i]["ok"] == true);
-    // The dossier, last, is also recorded on its round's stream (round/2022).
+    // Event 1 is the schema (replay/schema_event.h). The dossier, last, is
+    // also recorded on its round's stream (round/2022).
     CHECK(lines[i]["seqs"] ==
-          (i + 1 < lines.size() ? json::array({i + 1}) : json::array({12, 13})));
+          (i + 1 < lines.size() ? json::array({i + 2}) : json::array({13, 14})));
   }
   CHECK(lines[7]["line"] == 9);  // the blank first line still counts
 
@@ -95,7 +96,7 @@ TEST_CASE("submit prints one result per line and refuses without appending") {
       d.flag() + " submit",
       R"({"type":"RegisterIdea","effective":"2022-03-02","product":"P1","subject":"S1","name":"Mật ong U Minh","group":1,"unit":"CM-UM","cycle_year":2022,"id":"idea-p1"})");
   REQUIRE(r.code == 0);
-  CHECK(Lines(r.out)[0]["seqs"] == json::array({8}));
+  CHECK(Lines(r.out)[0]["seqs"] == json::array({9}));
   CHECK(Lines(r.out)[0]["duplicate"] == true);
 
   // A score by the council member, then refusals of every kind: exit 1.
@@ -117,7 +118,7 @@ TEST_CASE("submit prints one result per line and refuses without appending") {
 
   Run head = Ocop(d.flag() + " tree-head");
   REQUIRE(head.code == 0);
-  CHECK(json::parse(head.out)["size"] == 14);
+  CHECK(json::parse(head.out)["size"] == 15);
 }
 
 TEST_CASE("submit --atomic applies all or none") {
@@ -133,15 +134,15 @@ TEST_CASE("submit --atomic applies all or none") {
   REQUIRE(lines.size() == 2);
   CHECK(lines[0]["ok"] == false);                   // not applied, because line 2 was refused
   CHECK(lines[1]["error"]["code"] == "forbidden");  // 5 stars are the central level's
-  CHECK(json::parse(Ocop(d.flag() + " tree-head").out)["size"] == 13);
+  CHECK(json::parse(Ocop(d.flag() + " tree-head").out)["size"] == 14);
 
   // Fixed: 4 stars, which the province certifies under QĐ 1048.
   batch.replace(batch.find("\"stars\":5"), 9, "\"stars\":4");
   r = Ocop(d.flag() + " submit --atomic", batch);
   REQUIRE(r.code == 0);
   lines = Lines(r.out);
-  CHECK(lines[0]["seqs"] == json::array({14}));
-  CHECK(lines[1]["seqs"] == json::array({15}));
+  CHECK(lines[0]["seqs"] == json::array({15}));
+  CHECK(lines[1]["seqs"] == json::array({16}));
 
   Run s = Ocop(d.flag() + " status P1 --as-of 2023-01-01");
   REQUIRE(s.code == 0);
@@ -151,8 +152,8 @@ TEST_CASE("submit --atomic applies all or none") {
   CHECK(st["certificate"]["valid_until"] == "2025-09-20");
   // Before the decision took effect, it was not certified.
   CHECK(json::parse(Ocop(d.flag() + " status P1 --as-of 2022-09-19").out)["stage"] == "scored");
-  // Known at event 13, the decision had not been recorded.
-  CHECK(json::parse(Ocop(d.flag() + " status P1 --as-of 2023-01-01 --known-at 13").out)["stars"]
+  // Known at event 14, the decision had not been recorded.
+  CHECK(json::parse(Ocop(d.flag() + " status P1 --as-of 2023-01-01 --known-at 14").out)["stars"]
             .is_null());
 }
 
@@ -169,7 +170,7 @@ TEST_CASE("proofs, verify and the exit codes for bad usage and bad data") {
   CHECK(json::parse(c.out)["path"].size() > 0);
   Run v = Ocop(d.flag() + " verify");
   CHECK(v.code == 0);
-  CHECK(json::parse(v.out)["checked"] == 13);
+  CHECK(json::parse(v.out)["checked"] == 14);
 
   CHECK(Ocop(d.flag() + " proof --seq 99").code == 2);           // no such event
   CHECK(Ocop(d.flag() + " report --period 2022-Q5").code == 2);  // bad period
@@ -193,7 +194,7 @@ TEST_CASE("report, deadlines and rebuild answer in JSON") {
   CHECK(rep["recognised"]["by_unit"]["CM-UM"] == 1);
   CHECK(rep["active_at_end"]["total"] == 1);
   CHECK(rep["subjects_at_end"]["by_legal_form"]["HTX"] == 1);
-  CHECK(rep["ledger"]["size"] == 15);
+  CHECK(rep["ledger"]["size"] == 16);
 
   json dl = json::parse(Ocop(d.flag() + " deadlines --as-of 2025-08-01 --within-days 60").out);
   REQUIRE(dl["rows"].size() == 1);
@@ -207,7 +208,7 @@ TEST_CASE("report, deadlines and rebuild answer in JSON") {
 
   Run rb = Ocop(d.flag() + " rebuild");
   REQUIRE(rb.code == 0);
-  CHECK(json::parse(rb.out)["rebuilt"] == 15);
+  CHECK(json::parse(rb.out)["rebuilt"] == 16);
   CHECK(json::parse(Ocop(d.flag() + " report --period 2022 --unit CM").out) == rep);
 }
 
@@ -235,7 +236,7 @@ TEST_CASE("the cohort funnel in every format, signed and verifiable") {
   CHECK(before["due"] == 1);
   CHECK(before["pending"] == 1);
   CHECK(before["lapsed"] == 0);
-  CHECK(before["ledger"]["size"] == 15);
+  CHECK(before["ledger"]["size"] == 16);
   const std::string path = d.File("cohort.json");
   REQUIRE(Ocop(d.flag() + " report --cohort 2022 --as-of 2025-09-21 --out " + path).code == 0);
   json after = json::parse(std::ifstream(path));
@@ -313,25 +314,25 @@ TEST_CASE("targets in a report are as known and as in effect, and verify-report 
       Ocop(
           d.flag() + " submit",
           R"({"type":"SetTarget","effective":"2022-06-01","unit":"CM","year":2022,"indicator":"recognised","value":3})")
-          .code == 0);  // event 14
+          .code == 0);  // event 15
   REQUIRE(
       Ocop(
           d.flag() + " submit",
           R"({"type":"SetTarget","effective":"2022-10-01","unit":"CM","year":2022,"indicator":"recognised","value":5})")
-          .code == 0);  // event 15: the target raised in October
+          .code == 0);  // event 16: the target raised in October
   auto target = [&](const std::string& args) {
     json r = json::parse(Ocop(d.flag() + " report --period 2022 --unit CM" + args).out);
     REQUIRE(r["targets"].size() <= 1);
     return r["targets"].empty() ? json(nullptr) : r["targets"][0]["target"];
   };
   CHECK(target("") == 5);
-  CHECK(target(" --known-at 13") == nullptr);
-  CHECK(target(" --known-at 14") == 3);
+  CHECK(target(" --known-at 14") == nullptr);
+  CHECK(target(" --known-at 15") == 3);
   CHECK(target(" --as-of 2022-09-30") == 3);
   CHECK(target(" --as-of 2022-05-31") == nullptr);
 
   const std::string path = d.File("known-at-14.json");
-  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --known-at 14 --out " + path).code == 0);
+  REQUIRE(Ocop(d.flag() + " report --period 2022 --unit CM --known-at 15 --out " + path).code == 0);
   CHECK(Ocop(d.flag() + " verify-report " + path).code == 0);
   const std::string as_of = d.File("as-of.json");
   REQUIRE(

@@ -628,6 +628,15 @@ TEST_CASE("history with proofs: every proof verifies against the signed head") {
       REQUIRE(w.ledger->Get(seq, &bytes).ok());
       ledger::merkle::Hash leaf = ledger::merkle::LeafHash(bytes);
       CHECK(proof["leaf_hash"] == ledger::merkle::ToHex(leaf));
+      // The leaf bytes themselves: the JSON shown is what they decode to.
+      std::string carried;
+      REQUIRE(FromBase64(proof["leaf"].get<std::string>(), &carried));
+      CHECK(carried == bytes);
+      json decoded = json::parse(replay::EventJson(carried).dump());
+      decoded["annulled_by"] = e["annulled_by"];
+      json shown = e;
+      shown.erase("proof");
+      CHECK(decoded.dump() == shown.dump());
       std::vector<ledger::merkle::Hash> path;
       for (const json& x : proof["path"]) {
         ledger::merkle::Hash hash;

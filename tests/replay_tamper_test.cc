@@ -122,8 +122,10 @@ const char* kHistory = R"(
 {"type":"RecordScore","effective":"2022-09-01","product":"P1","council":"HD-CM","parts":{"A":30,"B":20,"C":30}}
 {"type":"ApproveResults","effective":"2022-09-20","decision":{"no":"58/QĐ-UBND","date":"2022-09-20","issuer":"CM"},"level":"province","items":[{"product":"P1","stars":4,"certificate":"CN-1"}]}
 )";
-constexpr uint64_t kEvents = 15;  // the dossier is also recorded on its round's stream
-constexpr uint64_t kIdeaSeq = 8;  // P1's first event: RegisterIdea, whose name we alter
+// The schema (event 1, replay/schema_event.h) and the history; the dossier is
+// also recorded on its round's stream.
+constexpr uint64_t kEvents = 16;
+constexpr uint64_t kIdeaSeq = 9;  // P1's first event: RegisterIdea, whose name we alter
 
 void Populate(const DataDir& d) {
   Run r = Ocop(d.flag() + " submit", kHistory);
@@ -305,7 +307,7 @@ TEST_CASE(
   v = refused(bad, "a leaf byte");
   CHECK(v["proved"] == 6);
   CHECK(v["signature_ok"] == true);
-  CHECK(Mentions(v["problems"], "(event 8) is not in the signed tree"));
+  CHECK(Mentions(v["problems"], "event 9 is not in the signed tree"));
 
   // One hash of one inclusion path.
   for (size_t e : {size_t{0}, size_t{3}, size_t{6}}) {
@@ -342,11 +344,69 @@ TEST_CASE(
   v = refused(bad, "the tree size");
   CHECK(v["signature_ok"] == false);
 
-  // An event left out of the history: the stream's versions show the gap.
+  // An event left out of the history, first, in the middle or last: the
+  // versions show the first two, the stream's head in the checkpoint the last.
+  for (size_t e : {size_t{0}, size_t{3}, size_t{6}}) {
+    bad = bundle;
+    bad["events"].erase(e);
+    v = refused(bad, "event " + std::to_string(e) + " left out");
+    CHECK(Mentions(v["problems"], "version " + std::to_string(e + 1) + " is missing"));
+    CHECK(v["complete"] == false);
+  }
+  CHECK(Mentions(v["problems"], "the events end at version 6: version 7 is missing"));
+  // ... and a stream head rewritten to match the shortened bundle.
+  bad["stream_head"]["version"] = 6;
+  bad["stream_head"]["seq"] = bundle["events"][5]["seq"];
+  v = refused(bad, "the stream head rewritten");
+  CHECK(Mentions(v["problems"], "is not the one the signed stream-heads root commits to"));
+
+  // The schema: one byte of the text carried, a file added, the schema event gone.
   bad = bundle;
-  bad["events"].erase(3);
-  v = refused(bad, "an event left out");
-  CHECK(Mentions(v["problems"], "missing"));
+  std::string schema = bundle["schema"]["workflow/ocop.capnp"];
+  at = schema.find("certificate @");
+  REQUIRE(at != std::string::npos);
+  schema[at] = 'C';
+  bad["schema"]["workflow/ocop.capnp"] = schema;
+  v = refused(bad, "one byte of the schema");
+  CHECK(Mentions(v["problems"],
+                 "the schema file workflow/ocop.capnp differs from the one the log "
+                 "committed to (event 1) from byte " +
+                     std::to_string(at)));
+  CHECK(v["schema_bound"] == false);
+  bad = bundle;
+  bad["schema"]["extra.capnp"] = "struct X {}";
+  v = refused(bad, "a schema file added");
+  CHECK(Mentions(v["problems"], "extra.capnp is not one the log committed to"));
+  bad = bundle;
+  bad.erase("schema_event");
+  v = refused(bad, "the schema event left out");
+  CHECK(Mentions(v["problems"], "bound to nothing"));
+
+  // A head from another log: a checkpoint of a ledger with another key.
+  {
+    DataDir other;
+    Populate(other);
+    Run c = Ocop(other.flag() + " checkpoint");
+    REQUIRE(c.code == 0);
+    bad = bundle;
+    bad["checkpoint"] = c.out;
+    v = refused(bad, "another log's checkpoint");
+    CHECK(Mentions(v["problems"], "the checkpoint"));
+  }
+  // The checkpoint's stream-heads line removed (its signature then fails too).
+  bad = bundle;
+  std::string note = bundle["checkpoint"];
+  size_t line = note.find("ocop-stream-heads ");
+  REQUIRE(line != std::string::npos);
+  bad["checkpoint"] = note.substr(0, line) + note.substr(note.find('\n', line) + 1);
+  v = refused(bad, "the stream-heads line removed");
+  CHECK(Mentions(v["problems"], "the checkpoint"));
+  // An old-format bundle, which proves no completeness, is not taken.
+  bad = bundle;
+  bad["format"] = "ocop-bundle-1";
+  WriteJson(path + ".bad", bad);
+  r = Ocop("--data " + nowhere + " verify-bundle " + path + ".bad");
+  CHECK(r.code == 2);
 
   fs::remove(path);
   fs::remove(path + ".bad");
@@ -379,7 +439,7 @@ TEST_CASE("verify names the first event whose stored bytes were changed") {
   r = Ocop("--data /nonexistent/ocop verify-bundle " + bundle);
   INFO(r.out);
   CHECK(r.code == 1);
-  CHECK(Mentions(json::parse(r.out)["problems"], "(event 8) is not in the signed tree"));
+  CHECK(Mentions(json::parse(r.out)["problems"], "event 9 is not in the signed tree"));
   // ... and the report sealed before no longer verifies against this log.
   r = Ocop(d.flag() + " verify-report " + report);
   INFO(r.out);
@@ -387,4 +447,66 @@ TEST_CASE("verify names the first event whose stored bytes were changed") {
   CHECK(json::parse(r.out)["log_intact"] == false);
   fs::remove(report);
   fs::remove(bundle);
+}
+
+TEST_CASE(
+    "verify-receipt: a receipt proves the certificate state offline, and every tamper is "
+    "refused naming it") {
+  DataDir d;
+  Populate(d);
+  const std::string path = d.File("receipt.json");
+  Run r = Ocop(d.flag() + " receipt P1 --as-of 2023-01-01 --out " + path);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const json receipt = json::parse(ReadAll(path));
+  CHECK(receipt["status"]["certificate_state"] == "in_force");
+  CHECK(receipt["status"]["stars"] == 4);
+  CHECK(!receipt["status"].contains("subject"));  // nothing of the producer
+  const std::string vkey = Ocop(d.flag() + " public-key --vkey")
+                               .out.substr(0, Ocop(d.flag() + " public-key --vkey").out.find('\n'));
+  const std::string nowhere = "/nonexistent/ocop-no-such-data-" + std::to_string(getpid());
+  r = Ocop("--data " + nowhere + " verify-receipt " + path + " --vkey '" + vkey + "'");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK(json::parse(r.out)["status"]["stars"] == 4);
+
+  auto refused = [&](const json& bad, const std::string& what, const std::string& args = "") {
+    INFO(what);
+    WriteJson(path + ".bad", bad);
+    Run b = Ocop("--data " + nowhere + " verify-receipt " + path + ".bad" + args);
+    INFO(b.out);
+    CHECK(b.code == 1);
+    json out = json::parse(b.out);
+    CHECK(out["ok"] == false);
+    return out["problems"];
+  };
+  json bad = receipt;
+  bad["status"]["stars"] = 5;
+  CHECK(Mentions(refused(bad, "stars"), "is not what the events say"));
+  bad = receipt;
+  bad["status"]["certificate_state"] = "revoked";
+  CHECK(Mentions(refused(bad, "state"), "is not what the events say"));
+  bad = receipt;
+  bad["events"].erase(bad["events"].size() - 1);
+  CHECK(Mentions(refused(bad, "the last event left out"), "version 7 is missing"));
+  bad = receipt;
+  std::string leaf = FromB64(receipt["events"][2]["leaf"].get<std::string>());
+  leaf[leaf.size() / 2] ^= 0x01;
+  bad["events"][2]["leaf"] = ToB64(leaf);
+  CHECK(Mentions(refused(bad, "one bit of an event"), "is not in the signed tree"));
+  {
+    DataDir other;
+    Populate(other);
+    bad = receipt;
+    bad["checkpoint"] = Ocop(other.flag() + " checkpoint").out;
+    CHECK(Mentions(refused(bad, "another log's checkpoint"), "the checkpoint"));
+    const std::string ovkey = Ocop(other.flag() + " public-key --vkey").out;
+    CHECK(Mentions(refused(receipt, "another log's key",
+                           " --vkey '" + ovkey.substr(0, ovkey.find('\n')) + "'"),
+                   "signed by another log"));
+  }
+  const std::string wvkey = Ocop("witness key --out " + d.File("w.key")).out;
+  CHECK(Mentions(refused(receipt, "no cosignature",
+                         " --witness-vkey '" + wvkey.substr(0, wvkey.find('\n')) + "'"),
+                 "no witness trusted here cosigned"));
 }

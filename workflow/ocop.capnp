@@ -412,6 +412,18 @@ struct EventAnnulled {
   reason @2 :Text;
 }
 
+# The schema files that decode this log's events, as the program that
+# appended it was built with: recorded on the stream schema/ocop before any
+# other event, and again whenever a file changes, so that a signed checkpoint
+# commits to the schema a bundle or a receipt decodes with (issue 14).
+struct SchemaFile {
+  name @0 :Text;  # e.g. "workflow/ocop.capnp"
+  text @1 :Text;  # the file's exact text
+}
+struct SchemaPublished {
+  files @0 :List(SchemaFile);
+}
+
 struct Payload {
   union {
     unitDefined @0 :DefineUnit $Json.name("UnitDefined");
@@ -441,6 +453,7 @@ struct Payload {
     productRegistered @24 :RegisterProduct $Json.name("ProductRegistered");
     roleRevoked @25 :RevokeRole $Json.name("RoleRevoked");
     supportCapSet @26 :SetSupportCap $Json.name("SupportCapSet");
+    schemaPublished @27 :SchemaPublished $Json.name("SchemaPublished");
   }
 }
 

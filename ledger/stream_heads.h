@@ -1,0 +1,104 @@
+// StreamHeads: the StreamMap (ledger/stream_map.h) of a ledger's log at any
+// size, and the checkpoints that commit to it.
+//
+// A checkpoint of size N carries, besides the RFC 6962 root, the root of the
+// map of every stream's head among the first N events, as the extension line
+//
+//   ocop-stream-heads BASE64(map root)
+//
+// so that one signature covers "these are all the events" as well as "these
+// events are in the log": a bundle that leaves out a stream's last event is
+// caught by the stream's head, one that leaves out an earlier one by the gap
+// in versions below it.
+//
+// Why it costs the append path nothing. The map is a function of the log's
+// prefix, so it need not be kept in step with every append: it is folded
+// lazily, when a checkpoint or a proof is asked for, by reading the events
+// appended since the size it was last folded to (a sequential scan of the
+// events column family, the same read a subscriber makes) and setting their
+// streams' heads. Appends never wait for it and never write it; the work per
+// checkpoint is proportional to the events since the previous one, O(log n)
+// each, and the map's root rehashes only the paths they touched. The goal of
+// at most 10% fewer appends per second is met by construction (measured in
+// BENCHMARKS.md anyway), and the price moves to the first checkpoint after a
+// burst, measured there too.
+//
+// Persistence. The folded map is written to DIR/stream-heads (sorted leaves,
+// the size they are of, and a SHA-256 of the file) when a checkpoint is signed
+// at least kPersistEvery events after the last write, so that a new process
+// (every CLI command is one) folds only the events since. A missing or
+// damaged file costs a refold from event 1, never a wrong root: it is derived
+// data, and its checksum is checked on load.
+//
+// Historic sizes. A checkpoint or proof at a size below the current map's is
+// computed on demand: from the persisted file when it is not past that size,
+// else from event 1, into a second map kept for the next request at a size at
+// least as large (a dispute's proofs are usually all at one size).
+//
+// Thread-safety: every method may be called from any thread; one mutex
+// serialises them (a fold holds it).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "ledger/checkpoint.h"
+#include "ledger/ledger.h"
+#include "ledger/stream_map.h"
+
+namespace ocop::ledger {
+
+class StreamHeads {
+ public:
+  static constexpr const char* kFileName = "stream-heads";
+  static constexpr uint64_t kPersistEvery = 1 << 16;
+
+  // Reads the persisted map, if any; folds nothing yet. `persist_every`
+  // other than kPersistEvery is for tests.
+  static Status Open(Ledger* ledger, std::unique_ptr<StreamHeads>* out,
+                     uint64_t persist_every = kPersistEvery);
+
+  // The map's root at log size `size` (<= ledger->Size()).
+  Status Root(uint64_t size, merkle::Hash* root);
+  // The root at `size` and the proof of `stream`'s head there.
+  Status Prove(uint64_t size, std::string_view stream, merkle::Hash* root, HeadProof* proof);
+
+  // Events folded by this object so far (what checkpoints cost).
+  uint64_t folded() const;
+
+ private:
+  StreamHeads() = default;
+  // The map at exactly `size`, folded as needed; valid while mu_ is held.
+  Status MapAt(uint64_t size, StreamMap** out);
+  Status Fold(StreamMap* map, uint64_t from, uint64_t to);
+  Status Load(std::unique_ptr<StreamMap>* map, uint64_t* size);
+  Status Persist();
+
+  Ledger* ledger_ = nullptr;
+  std::string path_;
+  mutable std::mutex mu_;
+  std::unique_ptr<StreamMap> current_;
+  uint64_t current_size_ = 0;
+  std::unique_ptr<StreamMap> past_;
+  uint64_t past_size_ = 0;
+  uint64_t persisted_size_ = 0;
+  uint64_t persist_every_ = kPersistEvery;
+  uint64_t folded_ = 0;
+};
+
+// "ocop-stream-heads BASE64(root)".
+std::string StreamHeadsExtension(const merkle::Hash& root);
+// The map root a checkpoint commits to: NotFound if it carries none,
+// Tampered if the line is garbled.
+Status StreamHeadsRootOf(const Checkpoint& c, merkle::Hash* root);
+
+// The signed checkpoint of the first `size` events, committing to their
+// stream heads: the head is recorded as `kind` (Ledger::TreeHead) before it
+// is signed, so that every checkpoint given out is remembered.
+Status SignedCheckpoint(Ledger* ledger, StreamHeads* heads, const std::string& origin,
+                        uint64_t size, HeadKind kind, Checkpoint* c, std::string* note);
+
+}  // namespace ocop::ledger

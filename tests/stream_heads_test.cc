@@ -1,0 +1,207 @@
+// The stream-heads map (ledger/stream_map.h) and its keeper over a ledger
+// (ledger/stream_heads.h): the root is the spec's, written again here from the
+// header's definition; proofs of heads and of absence verify; every tamper is
+// refused; historic sizes, persistence and lazy folding agree with a fold from
+// scratch.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <random>
+
+#include "ledger/durable_file.h"
+#include "ledger/ledger.h"
+#include "ledger/stream_heads.h"
+#include "ledger/stream_map.h"
+
+namespace fs = std::filesystem;
+using namespace ocop;
+using namespace ocop::ledger;
+using merkle::Hash;
+
+namespace {
+
+// The header's definition, recursively over a sorted set of leaves.
+Hash Spec(const std::vector<std::pair<Hash, StreamHead>>& leaves, int depth) {
+  if (leaves.empty()) return Hash{};
+  if (leaves.size() == 1) return StreamMap::LeafHash(leaves[0].first, leaves[0].second);
+  std::vector<std::pair<Hash, StreamHead>> left, right;
+  for (const auto& l : leaves) {
+    ((l.first[depth / 8] >> (7 - depth % 8)) & 1 ? right : left).push_back(l);
+  }
+  return StreamMap::NodeHash(Spec(left, depth + 1), Spec(right, depth + 1));
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int n = 0;
+    path = fs::temp_directory_path() /
+           ("ocop-heads-test-" + std::to_string(getpid()) + "-" + std::to_string(++n));
+    fs::remove_all(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+void Append(Ledger* l, const std::string& stream) {
+  AppendRequest r;
+  r.events.push_back(NewEvent{stream, "Noted", "2024-01-01", Actor{"p", "officer", "U"}, ""});
+  AppendResult res;
+  REQUIRE(l->Append(r, &res).ok());
+}
+
+}  // namespace
+
+TEST_CASE("the map's root is the header's definition, whatever the order of sets") {
+  std::mt19937_64 rng(7);
+  for (int n : {0, 1, 2, 3, 17, 1000}) {
+    StreamMap a, b;
+    std::vector<std::pair<Hash, StreamHead>> leaves;
+    std::vector<std::pair<std::string, StreamHead>> sets;
+    for (int i = 0; i < n; ++i) {
+      std::string s = "product/P" + std::to_string(i);
+      StreamHead h{rng() % 50 + 1, rng() % 100000 + 1};
+      sets.push_back({s, h});
+      leaves.push_back({StreamMap::Key(s), h});
+    }
+    std::sort(leaves.begin(), leaves.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (const auto& [s, h] : sets) a.Set(s, StreamHead{1, 1});  // overwritten below
+    a.Root();  // memoise, then change every leaf: the memo must follow
+    for (const auto& [s, h] : sets) a.Set(s, h);
+    for (auto it = sets.rbegin(); it != sets.rend(); ++it) b.Set(it->first, it->second);
+    CHECK(a.Root() == Spec(leaves, 0));
+    CHECK(b.Root() == a.Root());
+  }
+}
+
+TEST_CASE("proofs show a stream's head or its absence, and refuse every tamper") {
+  StreamMap m;
+  for (int i = 0; i < 500; ++i)
+    m.Set("product/P" + std::to_string(i), StreamHead{uint64_t(i % 7 + 1), uint64_t(i + 1)});
+  const Hash root = m.Root();
+  for (int i : {0, 1, 250, 499}) {
+    std::string s = "product/P" + std::to_string(i);
+    HeadProof p = m.Prove(s);
+    StreamHead h;
+    REQUIRE(VerifyHeadProof(s, p, root, &h).ok());
+    CHECK(h == StreamHead{uint64_t(i % 7 + 1), uint64_t(i + 1)});
+    // Another version, another seq, a flipped sibling, a lost sibling.
+    HeadProof bad = p;
+    bad.head.version += 1;
+    CHECK(VerifyHeadProof(s, bad, root, &h).IsTampered());
+    bad = p;
+    bad.head.seq -= 1;
+    CHECK(VerifyHeadProof(s, bad, root, &h).IsTampered());
+    bad = p;
+    bad.siblings[0][3] ^= 1;
+    CHECK(VerifyHeadProof(s, bad, root, &h).IsTampered());
+    bad = p;
+    bad.siblings.pop_back();
+    CHECK(VerifyHeadProof(s, bad, root, &h).IsTampered());
+    // Claiming the stream is absent.
+    bad = p;
+    bad.end = HeadProof::End::kEmpty;
+    CHECK(VerifyHeadProof(s, bad, root, &h).IsTampered());
+    // The proof of one stream is not the proof of another.
+    CHECK(VerifyHeadProof("product/X", p, root, &h).IsTampered());
+  }
+  int absent = 0;
+  for (int i = 0; i < 50; ++i) {
+    std::string s = "product/none-" + std::to_string(i);
+    HeadProof p = m.Prove(s);
+    StreamHead h{9, 9};
+    REQUIRE(VerifyHeadProof(s, p, root, &h).ok());
+    CHECK(h.version == 0);
+    absent += p.end == HeadProof::End::kOther;
+  }
+  CHECK(absent > 0);  // both kinds of absence were exercised
+  StreamMap empty;
+  StreamHead h;
+  CHECK(VerifyHeadProof("a", empty.Prove("a"), empty.Root(), &h).ok());
+}
+
+TEST_CASE("the keeper folds lazily, answers historic sizes, and persists") {
+  TempDir d;
+  Options o;
+  o.clock = [] { return int64_t{1700000000000000}; };
+  std::unique_ptr<Ledger> l;
+  REQUIRE(Ledger::Open(d.path.string(), o, &l).ok());
+  StreamMap expect_at_40;
+  StreamMap expect;
+  for (int i = 1; i <= 100; ++i) {
+    std::string s = "product/P" + std::to_string(i % 13);
+    Append(l.get(), s);
+    expect.Set(s, StreamHead{expect.Get(s).version + 1, uint64_t(i)});
+    if (i == 40) expect_at_40 = expect;
+  }
+  std::unique_ptr<StreamHeads> heads;
+  REQUIRE(StreamHeads::Open(l.get(), &heads).ok());
+  CHECK(heads->folded() == 0);  // nothing until asked
+  Hash root;
+  REQUIRE(heads->Root(100, &root).ok());
+  CHECK(root == expect.Root());
+  CHECK(heads->folded() == 100);
+  REQUIRE(heads->Root(100, &root).ok());
+  CHECK(heads->folded() == 100);  // nothing new: nothing folded
+  HeadProof p;
+  REQUIRE(heads->Prove(40, "product/P1", &root, &p).ok());
+  CHECK(root == expect_at_40.Root());
+  StreamHead h;
+  REQUIRE(VerifyHeadProof("product/P1", p, root, &h).ok());
+  CHECK(h == expect_at_40.Get("product/P1"));
+  CHECK(heads->Root(101, &root).IsInvalidArgument());
+
+  // A checkpoint carries the root and gives it back.
+  Checkpoint c;
+  std::string note;
+  REQUIRE(SignedCheckpoint(l.get(), heads.get(), "test/log", 100, HeadKind::kCheckpoint, &c, &note)
+              .ok());
+  Checkpoint parsed;
+  REQUIRE(ParseCheckpoint(CheckpointText(c), &parsed).ok());
+  REQUIRE(StreamHeadsRootOf(parsed, &root).ok());
+  CHECK(root == expect.Root());
+  parsed.extensions = {"ocop-stream-heads AAAA"};
+  CHECK(StreamHeadsRootOf(parsed, &root).IsTampered());
+  parsed.extensions.clear();
+  CHECK(StreamHeadsRootOf(parsed, &root).IsNotFound());
+}
+
+TEST_CASE("the persisted map spares a new process the fold, and a damaged one is refolded") {
+  TempDir d;
+  Options o;
+  o.clock = [] { return int64_t{1700000000000000}; };
+  std::unique_ptr<Ledger> l;
+  REQUIRE(Ledger::Open(d.path.string(), o, &l).ok());
+  for (int i = 1; i <= 50; ++i) Append(l.get(), "product/P" + std::to_string(i % 5));
+  Hash root, again;
+  {
+    std::unique_ptr<StreamHeads> heads;
+    REQUIRE(StreamHeads::Open(l.get(), &heads, /*persist_every=*/10).ok());
+    REQUIRE(heads->Root(50, &root).ok());
+  }
+  REQUIRE(fs::exists(d.path / StreamHeads::kFileName));
+  for (int i = 0; i < 3; ++i) Append(l.get(), "product/P9");
+  {
+    std::unique_ptr<StreamHeads> heads;
+    REQUIRE(StreamHeads::Open(l.get(), &heads, 10).ok());
+    REQUIRE(heads->Root(50, &again).ok());
+    CHECK(again == root);
+    CHECK(heads->folded() == 0);
+    REQUIRE(heads->Root(53, &again).ok());
+    CHECK(heads->folded() == 3);
+  }
+  {
+    // One flipped byte: the checksum refuses the file and the map is refolded.
+    fs::path f = d.path / StreamHeads::kFileName;
+    std::string bytes;
+    REQUIRE(ReadWholeFile(f.string(), &bytes).ok());
+    bytes[bytes.size() / 2] ^= 1;
+    REQUIRE(WriteFileDurably(f.string(), bytes, 0644).ok());
+    std::unique_ptr<StreamHeads> heads;
+    REQUIRE(StreamHeads::Open(l.get(), &heads, 1000).ok());
+    REQUIRE(heads->Root(50, &again).ok());
+    CHECK(again == root);
+    CHECK(heads->folded() == 50);
+  }
+}
