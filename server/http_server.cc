@@ -263,10 +263,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (head) req->method(http::verb::get);
     if (shared_.options.proofs &&
         ProofRoutes::Serves(std::string_view(req->target().data(), req->target().size()))) {
-      asio::post(shared_.workers, [self, req, start, id] {
+      asio::post(shared_.workers, [self, req, head, start, id] {
         if (self->shared_.abandoned) return;
         std::string route;
         Response res = self->shared_.options.proofs->Handle(*req, &route);
+        self->shared_.conventions.Finish(*req, head, &res);
         self->Answer(std::move(res), std::move(route), "", start, id);
       });
       return;
