@@ -265,9 +265,13 @@ std::string RenderMarkdown(const ReportTable& t, Lang lang) {
   return out.str();
 }
 
-Status WriteXlsxSheet(const std::string& title, const std::string& sheet,
-                      const std::vector<std::string>& headers,
-                      const std::vector<std::vector<std::string>>& rows, const std::string& path) {
+namespace {
+// One sheet (title, headers, rows; numbers as numbers) and, after it, the
+// charts as native xlsx charts of their own sheets.
+Status WriteXlsxWithCharts(const std::string& title, const std::string& sheet,
+                           const std::vector<std::string>& headers,
+                           const std::vector<std::vector<std::string>>& rows,
+                           const std::vector<Chart>& charts, Lang lang, const std::string& path) {
   lxw_workbook* wb = workbook_new(path.c_str());
   if (!wb) return Status::IOError("cannot create " + path);
   lxw_worksheet* ws = workbook_add_worksheet(wb, sheet.c_str());
@@ -296,10 +300,17 @@ Status WriteXlsxSheet(const std::string& title, const std::string& sheet,
     }
     ++row;
   }
-  AddXlsxCharts(wb, t.charts, lang);
+  AddXlsxCharts(wb, charts, lang);
   lxw_error e = workbook_close(wb);
   if (e != LXW_NO_ERROR) return Status::IOError("cannot write " + path + ": " + lxw_strerror(e));
   return Status::OK();
+}
+}  // namespace
+
+Status WriteXlsxSheet(const std::string& title, const std::string& sheet,
+                      const std::vector<std::string>& headers,
+                      const std::vector<std::vector<std::string>>& rows, const std::string& path) {
+  return WriteXlsxWithCharts(title, sheet, headers, rows, {}, Lang::kVi, path);
 }
 
 Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path) {
@@ -307,7 +318,8 @@ Status WriteXlsx(const ReportTable& t, Lang lang, const std::string& path) {
   for (const char* h : {"section", "breakdown", "item", "value"}) headers.push_back(L(h, lang));
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : t.rows) rows.push_back({r.section, r.breakdown, r.item, r.value});
-  return WriteXlsxSheet(t.title, lang == Lang::kVi ? "Báo cáo" : "Report", headers, rows, path);
+  return WriteXlsxWithCharts(t.title, lang == Lang::kVi ? "Báo cáo" : "Report", headers, rows,
+                             t.charts, lang, path);
 }
 
 }  // namespace ocop::query
