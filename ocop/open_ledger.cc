@@ -68,6 +68,8 @@ Status OpenReadProjections(ledger::Ledger* l, std::unique_ptr<projections::Proje
     lock_fd = fd;
   }
   return projections::Projections::OpenAt(l, dir, out);
+}
+
 Status RecordSchemaToday(ledger::Ledger* l) {
   return replay::RecordSchema(l, workflow::FormatDate(query::TodayInVietnam()));
 }

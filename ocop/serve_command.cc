@@ -129,6 +129,7 @@ int ServeLedger(const GlobalOptions& g, const ServeArgs& a) {
   }
   server::Metrics metrics;
   server::Api api(l.get(), p.get(), std::move(tokens), &metrics);
+  api.ServeBundles(proofs->heads(), origin);
   s = api.CatchUp();
   if (!s.ok()) return Fail("serve", s);
 

@@ -100,6 +100,12 @@ class Api {
   Response Notices(const Request& req, const Target& t, const std::string& who);
   Response ReportsDue(const Request& req, const Target& t, const std::string& who);
   // The dashboard's own reads (server/dashboard_reads.h).
+ public:
+  void ServeBundles(ledger::StreamHeads* heads, std::string origin) {
+    dashboard_.ServeBundles(heads, std::move(origin));
+  }
+
+ private:
   Response Dashboard(const Request& req, const Target& t, const std::string& who);
   Response DashboardReply(const Request& req, const Status& s, DashboardReads::Answer& a);
   // A reply to a query's JSON (or its failure).

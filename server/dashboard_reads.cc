@@ -84,7 +84,9 @@ Status DashboardReads::Read(const std::string& path,
     Status s = query::ProductId(
         reader, path.substr(kProducts.size(), path.size() - kProducts.size() - kBundle.size()),
         &id);
-    if (s.ok()) s = replay::MakeBundle(ledger_, id, &out->json);
+    if (s.ok() && heads_ == nullptr)
+      s = Status::NotFound("bundles are not served here; use `ocop bundle PRODUCT --out FILE`");
+    if (s.ok()) s = replay::MakeBundle(ledger_, heads_, origin_, id, &out->json);
     if (!s.ok()) return s;
     out->filename = "ocop-bundle-" + id + ".json";
     out->content_type = "application/json";

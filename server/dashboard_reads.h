@@ -20,6 +20,8 @@
 // erased record shows as the ledger now holds it.
 #pragma once
 
+#include "ledger/stream_heads.h"
+
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -37,6 +39,12 @@ class DashboardReads {
  public:
   DashboardReads(ledger::Ledger* ledger, projections::Projections* projections)
       : ledger_(ledger), projections_(projections) {}
+  // Bundles (GET /v1/products/{id}/bundle) are proved with `heads` (owned by
+  // the caller, outliving this object) under the log's `origin`.
+  void ServeBundles(ledger::StreamHeads* heads, std::string origin) {
+    heads_ = heads;
+    origin_ = std::move(origin);
+  }
 
   struct Answer {
     bool handled = false;  // false: not one of these routes, Api answers it
@@ -63,6 +71,10 @@ class DashboardReads {
 
   ledger::Ledger* ledger_;
   projections::Projections* projections_;
+  // What bundles are proved with (the server's one stream-heads map and the
+  // log's origin); bundles are not served until set.
+  ledger::StreamHeads* heads_ = nullptr;
+  std::string origin_;
   std::mutex mu_;
   uint64_t scanned_ = 0;  // the log is scanned up to here
   std::set<std::string> subjects_, councils_;
