@@ -3,7 +3,7 @@
 //
 //   stream_heads_bench --dir DIR [--events N] [--streams S] [--batch B] [--every-ms T]
 //
-// 1. Appends 200,000 events (durable, batches of B, over S product streams)
+// 1. Appends 400,000 events (durable, batches of B, over S product streams)
 //    with nothing else running, with a thread that signs a checkpoint every T
 //    ms (default 1000: a log publishing to witnesses) without the map, and
 //    with the map folded for each: appends per second of each, and the ratio
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   // `interval_ms` without the map (TreeHead and the note: what signing costs
   // anyway), and with the map (SignedCheckpoint). Run twice, interleaved,
   // since the machine is shared.
-  const uint64_t probe = std::min<uint64_t>(events, 200000);
+  const uint64_t probe = std::min<uint64_t>(events, 400000);
   auto run = [&](int mode, const std::string& name) {
     std::filesystem::remove_all(dir + "/" + name);
     auto l = OpenAt(dir + "/" + name);

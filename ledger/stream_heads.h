@@ -25,7 +25,7 @@
 //
 // Persistence. The folded map is written to DIR/stream-heads (sorted leaves,
 // the size they are of, and a SHA-256 of the file) when a checkpoint is signed
-// at least kPersistEvery events after the last write, so that a new process
+// at least kPersistEvery (262,144) events after the last write, so that a new process
 // (every CLI command is one) folds only the events since. A missing or
 // damaged file costs a refold from event 1, never a wrong root: it is derived
 // data, and its checksum is checked on load.
@@ -54,7 +54,7 @@ namespace ocop::ledger {
 class StreamHeads {
  public:
   static constexpr const char* kFileName = "stream-heads";
-  static constexpr uint64_t kPersistEvery = 1 << 16;
+  static constexpr uint64_t kPersistEvery = 1 << 18;
 
   // Reads the persisted map, if any; folds nothing yet. `persist_every`
   // other than kPersistEvery is for tests.

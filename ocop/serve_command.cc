@@ -333,6 +333,11 @@ follow->add_option("url", fo->url, "The primary, e.g. http://10.0.0.5:8080")->re
 follow->add_option("--token", fo->token, "A bearer token for the primary (or $OCOP_TOKEN)")
     ->envname("OCOP_TOKEN");
 follow->add_flag("--once", fo->once, "Catch up, verify, and stop");
+follow->add_option("--witness-key", fo->witness_key,
+                   "Also cosign the primary's checkpoints as a witness, with this key "
+                   "(`ocop witness key`); the note is kept in DATA/COSIGNED_CHECKPOINT");
+follow->add_option("--witness-state", fo->witness_state,
+                   "The witness's state directory (default: DATA/witness)");
 follow->callback([&global, selected, fo] {
   *selected = [&global, fo] { return RunFollow(global, *fo); };
 });

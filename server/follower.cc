@@ -2,6 +2,12 @@
 
 #include "server/http_client.h"
 
+#include <ctime>
+#include <optional>
+
+#include "ledger/checkpoint.h"
+#include "ledger/witness_protocol.h"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
@@ -64,6 +70,55 @@ Status Get(const Url& u, const std::string& token, const std::string& target, in
   }
 }
 
+// The replica as a witness of its primary: the primary's current checkpoint,
+// if the replica has verified its tree at that size, cosigned by the
+// witness's rule. A checkpoint of another size is left for a later round.
+Status CosignPrimary(ledger::Ledger* replica, const Url& u, const std::string& pub,
+                     const ledger::WitnessKey& key, const std::string& state_dir,
+                     uint64_t verified_size, const Hash& verified_root) {
+  int status = 0;
+  std::string note;
+  Status s = Fetch(u, "/checkpoint", 30, &status, &note);
+  if (!s.ok()) return s;
+  if (status != 200)
+    return Status::IOError("the primary answered " + std::to_string(status) + " to /checkpoint");
+  ledger::note::Note n;
+  ledger::Checkpoint cp;
+  s = ledger::note::ParseNote(note, &n);
+  if (s.ok()) s = ledger::ParseCheckpoint(n.text, &cp);
+  if (!s.ok()) return Status::Tampered("the primary's checkpoint: " + s.message());
+  if (cp.size != verified_size) return Status::OK();
+  if (cp.root != verified_root) {
+    return Status::Tampered("MISMATCH: the primary's checkpoint of size " +
+                            std::to_string(cp.size) +
+                            " has another root than the tree this replica verified");
+  }
+  const auto log = ledger::note::MakeVerifierKey(cp.origin, ledger::note::kEd25519, pub);
+  std::unique_ptr<ledger::WitnessStore> store;
+  s = ledger::WitnessStore::Open(state_dir, &store);
+  std::optional<ledger::WitnessRecord> last;
+  if (s.ok()) s = store->Load(cp.origin, &last);
+  std::optional<ledger::ConsistencyProof> proof;
+  if (s.ok() && last && last->checkpoint.size > 0 && last->checkpoint.size <= cp.size) {
+    proof.emplace();
+    proof->from = last->checkpoint.size;
+    proof->to = cp.size;
+    s = replica->Consistency(proof->from, proof->to, &proof->path);
+  }
+  if (!s.ok()) return s;
+  // The server's edge: the cosignature's time is the wall clock's.
+  ledger::AddCheckpointAnswer a =
+      ledger::WitnessAddCheckpoint(store.get(), key, {log}, note, std::nullopt, proof,
+                                   static_cast<uint64_t>(std::time(nullptr)));
+  if (a.http_status != 200) return Status::Tampered("as a witness: " + a.status.message());
+  s = ledger::WriteFileDurably(replica->dir() + "/COSIGNED_CHECKPOINT", a.cosigned, 0644);
+  if (s.ok()) {
+    spdlog::info(
+        nlohmann::json{{"follow", "cosigned"}, {"size", cp.size}, {"witness", key.name}}.dump());
+  }
+  return s;
+}
+
 }  // namespace
 
 Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic<bool>& stop) {
@@ -100,6 +155,15 @@ Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic
     if (!s.ok()) return s;
   }
 
+  std::unique_ptr<ledger::WitnessKey> witness;
+  const std::string witness_state =
+      o.witness_state.empty() ? (dir / "witness").string() : o.witness_state;
+  uint64_t cosigned_size = 0;
+  if (!o.witness_key.empty()) {
+    witness = std::make_unique<ledger::WitnessKey>();
+    s = ledger::LoadWitnessKey(o.witness_key, witness.get());
+    if (!s.ok()) return s;
+  }
   // The last head verified, persisted so a restart resumes the chain.
   uint64_t verified_size = 0;
   Hash verified_root{};
@@ -212,6 +276,11 @@ Status Follow(ledger::Ledger* replica, const FollowOptions& o, const std::atomic
       spdlog::info(nlohmann::json{
           {"follow", "verified"}, {"size", size}, {"root", ledger::merkle::ToHex(root)}}
                        .dump());
+    }
+    if (witness && batch.empty() && verified_size > 0 && verified_size != cosigned_size) {
+      s = CosignPrimary(replica, u, pub, *witness, witness_state, verified_size, verified_root);
+      if (!s.ok()) return s;
+      cosigned_size = verified_size;
     }
     if (o.once && batch.empty()) return Status::OK();
   }

@@ -21,6 +21,13 @@ struct FollowOptions {
   std::string token;  // bearer token for the primary
   int wait_seconds = 10;
   bool once = false;  // catch up and verify once, then return
+  // Also a witness of the primary: with a key (`ocop witness key`), each time
+  // the replica has verified the primary's tree at the size of the primary's
+  // GET /checkpoint, it cosigns that checkpoint by the witness's rule
+  // (ledger/witness_protocol.h, state in `witness_state`, default
+  // DATA/witness) and keeps the cosigned note in DATA/COSIGNED_CHECKPOINT.
+  std::string witness_key;
+  std::string witness_state;
 };
 
 // Runs until `stop` is set (returns OK) or a check fails (Tampered) or the

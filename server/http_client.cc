@@ -27,18 +27,22 @@ Status ParseUrl(const std::string& url, const std::string& what, Url* out) {
   return Status::OK();
 }
 
-Status Post(const Url& u, const std::string& target, const std::string& body,
-            const std::string& content_type, int timeout_s, int* status, std::string* answer) {
+namespace {
+
+Status Exchange(const Url& u, http::verb method, const std::string& target, const std::string& body,
+                const std::string& content_type, int timeout_s, int* status, std::string* answer) {
   try {
     asio::io_context ioc;
     tcp::resolver resolver(ioc);
     beast::tcp_stream stream(ioc);
     stream.expires_after(std::chrono::seconds(timeout_s));
     stream.connect(resolver.resolve(u.host, u.port));
-    http::request<http::string_body> req{http::verb::post, u.path + target, 11};
+    http::request<http::string_body> req{method, u.path + target, 11};
     req.set(http::field::host, u.host);
-    req.set(http::field::content_type, content_type);
-    req.body() = body;
+    if (method == http::verb::post) {
+      req.set(http::field::content_type, content_type);
+      req.body() = body;
+    }
     req.prepare_payload();
     http::write(stream, req);
     beast::flat_buffer buffer;
@@ -54,6 +58,18 @@ Status Post(const Url& u, const std::string& target, const std::string& body,
     return Status::IOError("cannot reach " + u.host + ":" + u.port + " for " + target + ": " +
                            e.what());
   }
+}
+
+}  // namespace
+
+Status Post(const Url& u, const std::string& target, const std::string& body,
+            const std::string& content_type, int timeout_s, int* status, std::string* answer) {
+  return Exchange(u, http::verb::post, target, body, content_type, timeout_s, status, answer);
+}
+
+Status Fetch(const Url& u, const std::string& target, int timeout_s, int* status,
+             std::string* answer) {
+  return Exchange(u, http::verb::get, target, "", "", timeout_s, status, answer);
 }
 
 }  // namespace ocop::server

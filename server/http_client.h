@@ -21,4 +21,9 @@ Status ParseUrl(const std::string& url, const std::string& what, Url* out);
 Status Post(const Url& u, const std::string& target, const std::string& body,
             const std::string& content_type, int timeout_s, int* status, std::string* answer);
 
+// GETs u.path + target (no token: a public route) and returns the status
+// code and body of the answer.
+Status Fetch(const Url& u, const std::string& target, int timeout_s, int* status,
+             std::string* answer);
+
 }  // namespace ocop::server

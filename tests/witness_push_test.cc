@@ -183,3 +183,32 @@ TEST_CASE("a log pushes its checkpoints to a witness, which cosigns and refuses 
   lguard.release();
   wguard.release();
 }
+
+TEST_CASE("ocop follow cosigns its primary's checkpoint as a witness, once it verified that tree") {
+  DataDir p("wpush-primary"), r("wpush-replica");
+  REQUIRE(Ocop(p.flag() + " --origin ocop.test/follow submit", kUnit).code == 0);
+  Run t = Ocop(p.flag() + " token add national.mirror");
+  REQUIRE(t.code == 0);
+  const std::string token = Trim(t.out);
+  const std::string vkey = Trim(Ocop(p.flag() + " public-key --vkey").out);
+  const std::string wkey = r.File("w.key");
+  const std::string wvkey = Trim(Ocop("witness key --out " + wkey + " --name w.test/follow").out);
+  const int port = FreePort();
+  pid_t log = Start(
+      {"--data", p.path.string(), "serve", "--listen", "127.0.0.1:" + std::to_string(port)}, port);
+  ChildGuard guard(log);
+  REQUIRE(log > 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  Run f = Ocop(r.flag() + " follow " + url + " --once --token " + token + " --witness-key " + wkey);
+  REQUIRE(f.code == 0);
+  const fs::path cosigned = r.path / "COSIGNED_CHECKPOINT";
+  REQUIRE(fs::exists(cosigned));
+  Run v = Ocop("witness verify --log-vkey '" + vkey + "' --witness-vkey '" + wvkey +
+               "' --checkpoint " + cosigned.string());
+  INFO(v.out);
+  CHECK(v.code == 0);
+  CHECK(json::parse(v.out)["cosigned_by"][0]["name"] == "w.test/follow");
+  kill(log, SIGTERM);
+  waitpid(log, nullptr, 0);
+  guard.release();
+}
