@@ -14,17 +14,15 @@
 //                      "offered" when one of the principal's grants in force
 //                      today has a role that may send it
 //
-// Producers and councils have no read model of their own: their ids are
-// collected from the log's streams as it grows (under a lock, from where the
-// last read stopped) and their states folded when read, so an annulled or
-// erased record shows as the ledger now holds it.
+// Producers and councils are listed by their streams (Ledger::ForEachStream,
+// no scan of the log) and read from the read model or folded from their
+// stream, so an annulled or erased record shows as the ledger now holds it.
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
+#include <vector>
 
 #include "ledger/ledger.h"
 #include "projections/projections.h"
@@ -58,14 +56,11 @@ class DashboardReads {
   Status Councils(nlohmann::ordered_json* out);
   Status Forms(const std::string& principal, workflow::Date today, nlohmann::ordered_json* out);
 
-  // Collects the ids of producers and councils appended since the last call.
-  Status Refresh();
+  // The ids of the streams "KIND/ID" (kind "subject" or "council").
+  Status StreamIds(const std::string& kind, std::vector<std::string>* out);
 
   ledger::Ledger* ledger_;
   projections::Projections* projections_;
-  std::mutex mu_;
-  uint64_t scanned_ = 0;  // the log is scanned up to here
-  std::set<std::string> subjects_, councils_;
 };
 
 }  // namespace ocop::server
