@@ -201,6 +201,10 @@ class Ledger {
   uint64_t Size() const { return committed_.load(std::memory_order_acquire); }
   // Version of a stream: its number of events (0 if it has none).
   Status StreamVersion(std::string_view stream, uint64_t* version);
+  // Every stream whose name starts with `prefix`, in name order, as committed
+  // (fn returns false to stop): the producers or councils a reader lists,
+  // without scanning the log.
+  Status ForEachStream(std::string_view prefix, const std::function<bool(std::string_view)>& fn);
   // The first call made with `key`: what it was bound to (hex SHA-256 of its
   // idempotency_digest, or of its events when that was empty) and its
   // sequence numbers. NotFound if the key was never used.

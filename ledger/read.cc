@@ -63,6 +63,18 @@ Status Ledger::StreamVersion(std::string_view stream, uint64_t* version) {
   return s;
 }
 
+Status Ledger::ForEachStream(std::string_view prefix,
+                             const std::function<bool(std::string_view)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;  // the heads' prefix extractor is a hint for inserts only
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, heads_cf_));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    std::string_view name(it->key().data(), it->key().size());
+    if (!name.starts_with(prefix) || !fn(name)) break;
+  }
+  return FromRocks(it->status(), "listing streams");
+}
+
 Status Ledger::StreamVersionStored(std::string_view stream, uint64_t* version) {
   std::string v;
   rocksdb::Status s =

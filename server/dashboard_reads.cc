@@ -9,7 +9,6 @@
 #include <limits>
 #include <sstream>
 
-#include "ledger/event_view.h"
 #include "query/report_format.h"
 #include "replay/bundle.h"
 #include "server/static_files.h"
@@ -168,34 +167,23 @@ Status DashboardReads::Units(json* out) {
   return Status::OK();
 }
 
-Status DashboardReads::Refresh() {
-  // Called with mu_ held.
-  uint64_t size = ledger_->Size();
-  if (scanned_ >= size) return Status::OK();
-  Status s = ledger_->Scan(scanned_ + 1, size - scanned_, [&](uint64_t, std::string_view bytes) {
-    ledger::EventView view(bytes);
-    if (!view.ok()) return true;
-    std::string stream = view.As<workflow::schema::OcopEvent>().getStream().cStr();
-    if (stream.rfind("subject/", 0) == 0) subjects_.insert(stream.substr(8));
-    if (stream.rfind("council/", 0) == 0) councils_.insert(stream.substr(8));
+Status DashboardReads::StreamIds(const std::string& kind, std::vector<std::string>* out) {
+  out->clear();
+  const std::string prefix = kind + "/";
+  return ledger_->ForEachStream(prefix, [&](std::string_view stream) {
+    out->emplace_back(stream.substr(prefix.size()));
     return true;
   });
-  if (s.ok()) scanned_ = size;
-  return s;
 }
 
 Status DashboardReads::Subjects(const std::string& q, const std::string& unit, json* out) {
-  std::set<std::string> ids;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    Status s = Refresh();
-    if (!s.ok()) return s;
-    ids = subjects_;
-  }
+  std::vector<std::string> ids;
+  Status s = StreamIds("subject", &ids);
+  if (!s.ok()) return s;
   json rows = json::array();
   for (const std::string& id : ids) {
     workflow::SubjectState st;
-    Status s = projections_->Subject(id, &st);
+    s = projections_->Subject(id, &st);
     if (s.IsNotFound() || (s.ok() && !st.exists)) continue;
     if (!s.ok()) return s;
     if (!unit.empty() && st.unit != unit) continue;
@@ -211,15 +199,11 @@ Status DashboardReads::Subjects(const std::string& q, const std::string& unit, j
 }
 
 Status DashboardReads::Councils(json* out) {
-  std::set<std::string> ids;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    Status s = Refresh();
-    if (!s.ok()) return s;
-    ids = councils_;
-  }
+  std::vector<std::string> ids;
+  Status s = StreamIds("council", &ids);
+  if (!s.ok()) return s;
   std::map<std::string, workflow::UnitState> units;
-  Status s = projections_->Units(&units);
+  s = projections_->Units(&units);
   if (!s.ok()) return s;
   json rows = json::array();
   for (const std::string& id : ids) {

@@ -14,21 +14,18 @@
 //                      "offered" when one of the principal's grants in force
 //                      today has a role that may send it
 //
-// Producers and councils have no read model of their own: their ids are
-// collected from the log's streams as it grows (under a lock, from where the
-// last read stopped) and their states folded when read, so an annulled or
-// erased record shows as the ledger now holds it.
+// Producers and councils are listed by their streams (Ledger::ForEachStream,
+// no scan of the log) and read from the read model or folded from their
+// stream, so an annulled or erased record shows as the ledger now holds it.
 #pragma once
 
-#include "ledger/stream_heads.h"
-
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
+#include <vector>
 
 #include "ledger/ledger.h"
+#include "ledger/stream_heads.h"
 #include "projections/projections.h"
 #include "query/queries.h"
 #include "workflow/date.h"
@@ -66,8 +63,8 @@ class DashboardReads {
   Status Councils(nlohmann::ordered_json* out);
   Status Forms(const std::string& principal, workflow::Date today, nlohmann::ordered_json* out);
 
-  // Collects the ids of producers and councils appended since the last call.
-  Status Refresh();
+  // The ids of the streams "KIND/ID" (kind "subject" or "council").
+  Status StreamIds(const std::string& kind, std::vector<std::string>* out);
 
   ledger::Ledger* ledger_;
   projections::Projections* projections_;
@@ -75,9 +72,6 @@ class DashboardReads {
   // log's origin); bundles are not served until set.
   ledger::StreamHeads* heads_ = nullptr;
   std::string origin_;
-  std::mutex mu_;
-  uint64_t scanned_ = 0;  // the log is scanned up to here
-  std::set<std::string> subjects_, councils_;
 };
 
 }  // namespace ocop::server
