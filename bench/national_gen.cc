@@ -837,7 +837,7 @@ void Generator::Support(int y) {
         g.setProduct(p.id);
         g.setCategory(kSupportKinds[rng_.H(kSupport, i, k, 1) % 5]);
         g.setAmountVnd(static_cast<uint64_t>(rng_.Int(2, 30, kSupport, i, k, 2)) * 10000000ull);
-        g.setSource(rng_.U(kSupport, i, k, 3) < 0.7 ? "ngân sách tỉnh" : "ngân sách trung ương");
+        g.setSource(rng_.U(kSupport, i, k, 3) < 0.7 ? "province" : "central");
       });
     }
   }
@@ -923,8 +923,10 @@ void Generator::Score(Product& p, const std::string& council, Date d, int y) {
   });
 }
 
+// A dossier of year y still under evaluation: one that ended (certified, or
+// below 3 stars, which ends it at once since issue 11) takes no further step.
 bool InCycle(const ProductState* st, int y) {
-  return st && st->dossier && st->dossier->cycle_year == y;
+  return st && st->dossier && st->dossier->cycle_year == y && st->dossier->open();
 }
 
 void Generator::FirstScores(int y) {
