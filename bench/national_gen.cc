@@ -923,8 +923,10 @@ void Generator::Score(Product& p, const std::string& council, Date d, int y) {
   });
 }
 
+// A dossier of year y still under evaluation: one that ended (certified, or
+// below 3 stars, which ends it at once since issue 11) takes no further step.
 bool InCycle(const ProductState* st, int y) {
-  return st && st->dossier && st->dossier->cycle_year == y;
+  return st && st->dossier && st->dossier->cycle_year == y && st->dossier->open();
 }
 
 void Generator::FirstScores(int y) {

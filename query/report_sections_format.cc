@@ -67,10 +67,11 @@ std::string S(const std::string& key, Lang lang) {
 
 std::string Num(uint64_t n) { return std::to_string(n); }
 
+// A share already rounded to two decimals (SharePercent), written as a
+// spreadsheet writes the number: 39.5, 100, 66.67.
 std::string Pct(double v) {
   std::ostringstream o;
-  o.precision(2);
-  o << std::fixed << v;
+  o << v;
   return o.str();
 }
 

@@ -161,7 +161,7 @@ TEST_CASE("verify-report checks the new sections and the annexes, and names what
   CHECK(json::parse(bad_annex.out)["first_difference"] == "rows");
 }
 
-TEST_CASE("--calendar reporting closes every period on the 14th") {
+TEST_CASE("the reporting calendar closes every period on the 14th") {
   Data d;
   auto period = [&](const std::string& p, const std::string& cal) {
     Run r = Ocop(d.D() + "report --period " + p + " --unit CM --calendar " + cal);
