@@ -32,11 +32,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int Fail(const std::string& command, const Status& s) {
-  std::cerr << "ocop " << command << ": " << s.message() << "\n";
-  return s.ExitCode();
-}
-
 struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
   std::string tokens;  // default: <data>/tokens
@@ -91,7 +86,10 @@ int ServeLedger(const GlobalOptions& g, const std::string& listen, const std::st
     while (!done) {
       uint64_t now = l->WaitForAppend(seen, std::chrono::milliseconds(200));
       if (now > seen) {
-        api.CatchUp();
+        // A failure is met again, and answered, by the next read's own
+        // catch-up (Api::CatchUpForRead); here it is only logged.
+        Status folded = api.CatchUp();
+        if (!folded.ok()) spdlog::error("follower: {}", folded.ToString());
         seen = now;
       }
     }
@@ -117,7 +115,7 @@ Status SubmitCommands(ledger::Ledger* l, const std::vector<DemoCommand>& command
           workflow::Principal{c.principal.empty() ? "local" : c.principal, c.principal.empty()},
           msg.getRoot<workflow::schema::Command>(), &o);
     }
-    if (s.ExitCode() == 3) return s;  // storage: stop
+    if (ExitCode(s) == 3) return s;  // storage: stop
     if (!s.ok()) {
       ++*refused;
       std::cerr << "refused " << c.json << ": " << s.message() << "\n";
@@ -202,7 +200,7 @@ int RunFollow(const GlobalOptions& g, const server::FollowOptions& o) {
   s = server::Follow(l.get(), o, stop);
   if (!s.ok()) {
     std::cerr << "ocop follow: STOPPED: " << s.message() << "\n";
-    return s.ExitCode();
+    return ExitCode(s);
   }
   std::cout << nlohmann::json{{"replica", g.data_dir}, {"size", l->Size()}}.dump() << std::endl;
   return 0;

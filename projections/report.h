@@ -83,7 +83,7 @@ struct Report {
   std::optional<Head> ledger;
 };
 
-Status BuildReport(Projections& projections, const ReportQuery& query, Report* out);
+Status BuildReport(const ReadView& projections, const ReportQuery& query, Report* out);
 nlohmann::ordered_json ReportJson(const Report& r);
 
 // The re-recognition funnel of the certificates issued in `year`: due (all of
@@ -94,7 +94,7 @@ struct Cohort {
   std::string unit;
   uint64_t due = 0, entered = 0, renewed = 0, revoked = 0, lapsed = 0, pending = 0;
 };
-Status BuildCohort(Projections& projections, int year, workflow::Date as_of,
+Status BuildCohort(const ReadView& projections, int year, workflow::Date as_of,
                    const std::string& unit, Cohort* out, uint64_t known_at = 0);
 nlohmann::ordered_json CohortJson(const Cohort& c);
 

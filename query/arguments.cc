@@ -24,9 +24,17 @@ Status KnownAt(const Reader& r, const std::string& text, uint64_t* seq) {
   return text.empty() ? Status::OK() : replay::ParseKnownAt(r.ledger, text, seq);
 }
 
+Status KnownAtInView(const Reader& r, const std::string& text, uint64_t* seq) {
+  Status s = KnownAt(r, text, seq);
+  // The view holds nothing recorded after its checkpoint: a later point reads
+  // as the checkpoint, and is named so.
+  if (s.ok() && *seq > r.view->checkpoint()) *seq = r.view->checkpoint();
+  return s;
+}
+
 Status Tree(const Reader& r, const std::string& unit, std::unique_ptr<projections::UnitTree>* out) {
   std::map<std::string, workflow::UnitState> units;
-  Status s = r.projections->Units(&units);
+  Status s = r.view->Units(&units);
   if (!s.ok()) return s;
   if (!unit.empty() && !units.count(unit)) {
     return Status::InvalidArgument("unknown unit '" + unit + "'");

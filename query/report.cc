@@ -59,14 +59,14 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
   }
   Lang lang = q.lang == "en" ? Lang::kEn : Lang::kVi;
   uint64_t known_at = 0;
-  Status s = KnownAt(r, q.known_at, &known_at);
+  Status s = KnownAtInView(r, q.known_at, &known_at);
   if (!s.ok()) return s;
 
   // Every report says which log it was computed from, signed, so that
   // `ocop verify-report` (or anyone with the public key) can check it.
   auto signed_head = [&](projections::Report::Head* out) {
     ledger::SignedTreeHead head;
-    Status hs = r.ledger->TreeHead(known_at ? known_at : r.projections->checkpoint(), &head);
+    Status hs = r.ledger->TreeHead(known_at ? known_at : r.view->checkpoint(), &head);
     if (hs.ok()) {
       *out = projections::Report::Head{head.size, ledger::merkle::ToHex(head.root),
                                        Base64(head.signature), head.key_id_hex};
@@ -84,7 +84,7 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
     Date as_of;
     s = DateOr("as_of", q.as_of, r.today, &as_of);
     projections::Cohort c;
-    if (s.ok()) s = projections::BuildCohort(*r.projections, year, as_of, q.unit, &c, known_at);
+    if (s.ok()) s = projections::BuildCohort(*r.view, year, as_of, q.unit, &c, known_at);
     projections::Report::Head head;
     if (s.ok()) s = signed_head(&head);
     if (!s.ok()) return s;
@@ -131,7 +131,7 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
     rq.as_of = d;
   }
   projections::Report rep;
-  s = projections::BuildReport(*r.projections, rq, &rep);
+  s = projections::BuildReport(*r.view, rq, &rep);
   projections::Report::Head head;
   if (s.ok()) s = signed_head(&head);
   if (!s.ok()) return s;

@@ -77,9 +77,16 @@ Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json*
   Status s = Tree(r, "", &tree);
   if (!s.ok()) return s;
   Json rows = Json::array();
-  s = r.projections->ForEachProduct([&](const workflow::ProductState& p) {
+  Status inner;
+  s = r.view->ForEachProduct([&](const workflow::ProductState& p) {
     workflow::SubjectState subject;
-    r.projections->Subject(p.subject, &subject);
+    // A product's producer may be unknown (never registered): searched
+    // without a name. Any other failure ends the search.
+    Status found = r.view->Subject(p.subject, &subject);
+    if (!found.ok() && !found.IsNotFound()) {
+      inner = found;
+      return false;
+    }
     std::string unit_name = tree->Name(p.unit);
     std::string hay =
         Fold(p.id + " " + p.name + " " + subject.name + " " + p.unit + " " + unit_name);
@@ -95,6 +102,7 @@ Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json*
                         {"stars", active ? Json(active->stars) : Json(nullptr)}});
     return rows.size() < limit;
   });
+  if (s.ok()) s = inner;
   if (!s.ok()) return s;
   *out = Json{{"query", text}, {"rows", rows}};
   return Status::OK();

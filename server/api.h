@@ -22,6 +22,7 @@
 
 #include "ledger/ledger.h"
 #include "projections/projections.h"
+#include "query/queries.h"
 #include "server/metrics.h"
 #include "server/reply.h"
 #include "server/tokens.h"
@@ -95,6 +96,8 @@ class Api {
   Response Deadlines(const Request& req, const Target& t, const std::string& who);
   Response Changes(const Request& req, const Target& t, const std::string& who);
   Response Reports(const Request& req, const Target& t, const std::string& who);
+  // What the queries read: the ledger and `view`.
+  query::Reader ReaderOn(const projections::ReadView& view) const;
   // A reply to a query's JSON (or its failure).
   Response Answer(const Request& req, const Status& s, const json& out);
 

@@ -225,44 +225,54 @@ Response Api::ConsistencyProof(const Request& req, const Target& t, const std::s
 
 // ---------------------------------------------------------------- the read models
 
+query::Reader Api::ReaderOn(const projections::ReadView& view) const {
+  return query::Reader{ledger_, &view, query::TodayInVietnam()};
+}
+
 Response Api::Answer(const Request& req, const Status& s, const json& out) {
   if (!s.ok()) return FromStatus(req, s);
   return JsonReply(req, 200, out);
 }
 
 Response Api::Search(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   uint64_t limit = 50;
   ParseUint(t.Get("limit", "50"), &limit);
   query::Json out;
-  Status s = query::QuerySearch(query::Reader{ledger_, projections_, query::TodayInVietnam()},
-                                t.Get("q"), std::min<uint64_t>(limit, 500), &out);
+  Status s = query::QuerySearch(ReaderOn(*view), t.Get("q"), std::min<uint64_t>(limit, 500), &out);
   return Answer(req, s, out);
 }
 
 Response Api::History(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   const std::string kProducts = "/v1/products/", kHistory = "/history";
   std::string id =
       t.path.substr(kProducts.size(), t.path.size() - kProducts.size() - kHistory.size());
   query::HistoryQuery q{id, t.Get("as_of"), t.Get("known_at"),
                         t.Get("proofs") == "1" || t.Get("proofs") == "true"};
   query::Json out;
-  Status s =
-      query::QueryHistory(query::Reader{ledger_, projections_, query::TodayInVietnam()}, q, &out);
+  Status s = query::QueryHistory(ReaderOn(*view), q, &out);
   return Answer(req, s, out);
 }
 
 Response Api::ProductStatus(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   std::string id = t.path.substr(std::string_view("/v1/products/").size());
   query::Json out;
-  Status s = query::QueryStatus(query::Reader{ledger_, projections_, query::TodayInVietnam()},
+  Status s = query::QueryStatus(ReaderOn(*view),
                                 query::StatusQuery{id, t.Get("as_of"), t.Get("known_at")}, &out);
   return Answer(req, s, out);
 }
 
 Response Api::Deadlines(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   query::Json out;
   Status s =
-      query::QueryDeadlines(query::Reader{ledger_, projections_, query::TodayInVietnam()},
+      query::QueryDeadlines(ReaderOn(*view),
                             query::DeadlinesQuery{t.Get("as_of"), t.Get("unit"), t.Get("known_at"),
                                                   t.Get("within_days", "90")},
                             &out);
@@ -270,8 +280,10 @@ Response Api::Deadlines(const Request& req, const Target& t, const std::string&)
 }
 
 Response Api::Changes(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   query::Json out;
-  Status s = query::QueryChanges(query::Reader{ledger_, projections_, query::TodayInVietnam()},
+  Status s = query::QueryChanges(ReaderOn(*view),
                                  query::ChangesQuery{t.Get("from"), t.Get("to"), t.Get("unit"),
                                                      t.Get("known_at"), t.Get("principal")},
                                  &out);
@@ -279,6 +291,8 @@ Response Api::Changes(const Request& req, const Target& t, const std::string&) {
 }
 
 Response Api::Reports(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   query::ReportQueryText q;
   q.period = t.Get("period");
   q.from = t.Get("from");
@@ -290,8 +304,7 @@ Response Api::Reports(const Request& req, const Target& t, const std::string&) {
   q.known_at = t.Get("known_at");
   q.cohort = t.Get("cohort");
   query::RenderedReport r;
-  Status s =
-      query::QueryReport(query::Reader{ledger_, projections_, query::TodayInVietnam()}, q, &r);
+  Status s = query::QueryReport(ReaderOn(*view), q, &r);
   if (!s.ok()) return FromStatus(req, s);
   Response res = Reply(req, 200, std::move(r.body), r.content_type);
   if (q.format != "json") {
