@@ -53,6 +53,7 @@
 #include "ledger/ledger.h"
 #include "workflow/decide.h"
 #include "workflow/rules.h"
+#include "workflow/states_view.h"
 
 namespace ocop::bench {
 namespace {
@@ -195,63 +196,6 @@ struct Product {
   ProductState* state = nullptr;
 };
 
-// ---------------------------------------------------------------- in-memory view
-
-class MemoryView : public workflow::View {
- public:
-  Status Unit(const std::string& code, const workflow::UnitState** out) override {
-    *out = &units[code];
-    return Status::OK();
-  }
-  Status Principal(const std::string& id, const workflow::PrincipalState** out) override {
-    *out = &principals[id];
-    return Status::OK();
-  }
-  Status Council(const std::string& id, const workflow::CouncilState** out) override {
-    *out = &councils[id];
-    return Status::OK();
-  }
-  Status Subject(const std::string& id, const workflow::SubjectState** out) override {
-    *out = &subjects[id];
-    return Status::OK();
-  }
-  Status Product(const std::string& id, const ProductState** out, uint64_t* version) override {
-    auto& slot = products[id];
-    *out = &slot.state;
-    *version = slot.version;
-    return Status::OK();
-  }
-  Status Dispute(const std::string& id, const workflow::DisputeState** out) override {
-    *out = &disputes[id];
-    return Status::OK();
-  }
-  // The generator dates each product's events in order (Product::last), so
-  // no act is back-dated and the decider never asks for them.
-  Status ProductEvents(const std::string&, std::vector<workflow::ProductEvent>* out) override {
-    out->clear();
-    return Status::OK();
-  }
-  Status Round(int year, const workflow::RoundState** out) override {
-    *out = &rounds[year];
-    return Status::OK();
-  }
-  Status Event(uint64_t seq, workflow::EventInfo*, bool*) override {
-    return Status::NotFound("event " + std::to_string(seq));
-  }
-
-  struct ProductSlot {
-    ProductState state;
-    uint64_t version = 0;
-  };
-  std::unordered_map<std::string, workflow::UnitState> units;
-  std::unordered_map<std::string, workflow::PrincipalState> principals;
-  std::unordered_map<std::string, workflow::CouncilState> councils;
-  std::unordered_map<std::string, workflow::SubjectState> subjects;
-  std::unordered_map<std::string, ProductSlot> products;
-  std::unordered_map<std::string, workflow::DisputeState> disputes;
-  std::unordered_map<int, workflow::RoundState> rounds;
-};
-
 // ---------------------------------------------------------------- the generator
 
 class Generator {
@@ -321,7 +265,7 @@ class Generator {
   ledger::Ledger* ledger_;
   uint64_t target_;
   Rng rng_;
-  MemoryView view_;
+  workflow::StatesView view_;  // the states decided so far
   std::vector<Province> provinces_;
   std::vector<District> districts_;
   std::vector<Commune> communes_;
@@ -363,27 +307,15 @@ bool Generator::Submit(const workflow::Principal& who, Date effective, Fill fill
     if (Done()) break;
     uint64_t seq = next_seq_++;
     workflow::EventRef ref{seq, effective, e.payload->getRoot<S::Payload>().asReader()};
-    std::string_view stream = e.stream;
-    size_t slash = stream.find('/');
-    std::string kind(stream.substr(0, slash)), id(stream.substr(slash + 1));
-    if (kind == "product") {
-      auto& slot = view_.products[id];
-      slot.state = workflow::Evolve(std::move(slot.state), ref);
-      ++slot.version;
-      auto it = product_index_.find(id);
+    view_.Apply(e.stream, ref);
+    if (workflow::StreamId id = workflow::StreamId::Parse(e.stream);
+        id.kind == workflow::StreamId::Kind::kProduct) {
+      auto it = product_index_.find(id.id);
       if (it != product_index_.end()) {
         Product& p = products_[it->second];
         ++p.events;
         p.last = std::max(p.last, effective);
       }
-    } else if (kind == "unit") {
-      view_.units[id] = workflow::Evolve(std::move(view_.units[id]), ref);
-    } else if (kind == "subject") {
-      view_.subjects[id] = workflow::Evolve(std::move(view_.subjects[id]), ref);
-    } else if (kind == "council") {
-      view_.councils[id] = workflow::Evolve(std::move(view_.councils[id]), ref);
-    } else if (kind == "principal") {
-      view_.principals[id] = workflow::Evolve(std::move(view_.principals[id]), ref);
     }
     ++by_type_[e.type];
     ledger::NewEvent ne;

@@ -423,7 +423,7 @@ Status Ledger::CheckFreeSpace() {
                          "on; writes resume once space is freed");
 }
 
-Status Ledger::WriteGroup(std::vector<Writer*>& group) {
+void Ledger::WriteGroup(std::vector<Writer*>& group) {
   // Refused before RocksDB is asked to write: a write that fails for want
   // of space inside RocksDB can leave it unable to go on (an assertion in
   // Debian's build), while a refusal here changes nothing.
@@ -436,7 +436,7 @@ Status Ledger::WriteGroup(std::vector<Writer*>& group) {
   }
   if (!space.ok()) {
     for (Writer* w : group) w->status = space;
-    return space;
+    return;
   }
   GroupState g;
   g.next_seq = next_seq_;
@@ -448,7 +448,7 @@ Status Ledger::WriteGroup(std::vector<Writer*>& group) {
     w->status = PrepareOne(w, &g, &batch);
     if (w->status.ok() && (w->replicated || !w->result->duplicate)) accepted.push_back(w);
   }
-  if (accepted.empty()) return Status::OK();
+  if (accepted.empty()) return;
   for (const auto& [stream, version] : g.versions) {
     std::string v;
     keys::PutBE64(&v, version);
@@ -467,7 +467,7 @@ Status Ledger::WriteGroup(std::vector<Writer*>& group) {
         w->result->seqs.clear();
       }
     }
-    return s;
+    return;
   }
   {
     std::lock_guard<std::mutex> l(stats_mu_);
@@ -491,7 +491,6 @@ Status Ledger::WriteGroup(std::vector<Writer*>& group) {
     for (const auto& [stream, version] : g.versions) heads_cache_[stream] = version;
   }
   NotifyCommitted(next_seq_ - 1);
-  return Status::OK();
 }
 
 CommitStats Ledger::Stats() const {

@@ -154,10 +154,8 @@ struct Options {
   bool refuse_lost_heads = true;
 };
 
-// Receives events in sequence order. Returning false stops the subscription.
+// Receives events in sequence order. Returning false stops the scan.
 using EventHandler = std::function<bool(uint64_t seq, std::string_view bytes)>;
-
-class Subscription;
 
 class Ledger {
  public:
@@ -221,10 +219,6 @@ class Ledger {
   // Blocks until Size() > after_seq or the timeout passes; returns Size().
   // Woken by commits, never by polling.
   uint64_t WaitForAppend(uint64_t after_seq, std::chrono::milliseconds timeout);
-  // Catches up from `from_seq` (reading the stored log), then follows new
-  // appends as they commit, on a thread of its own, until the handle is
-  // destroyed or the handler returns false.
-  std::unique_ptr<Subscription> Subscribe(uint64_t from_seq, EventHandler handler);
 
   // The signed head of the first `size` events (0 < size <= Size(), or the
   // empty tree for size 0), recorded as `kind` in the signed-heads store
@@ -264,7 +258,8 @@ class Ledger {
   Status Prepare(const AppendRequest& request, AppendResult* result, Writer* w);
   Status Commit(Writer* w);
   Status AwaitOrLead(Writer* w, std::unique_lock<std::mutex>& l);
-  Status WriteGroup(std::vector<Writer*>& group);
+  // Writes a group; what happened is each writer's status (w->status).
+  void WriteGroup(std::vector<Writer*>& group);
   Status PrepareReplicated(Writer* w, GroupState* g, void* batch);
   Status StreamVersionIn(GroupState* g, const std::string& stream, uint64_t* version);
   Status StreamVersionStored(std::string_view stream, uint64_t* version);
@@ -319,21 +314,6 @@ class Ledger {
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
   bool closing_ = false;
-};
-
-class Subscription {
- public:
-  ~Subscription();  // stops and joins the delivering thread
-  // Highest sequence number delivered so far.
-  uint64_t position() const { return position_.load(); }
-
- private:
-  friend class Ledger;
-  Subscription() = default;
-  void Run(Ledger* ledger, uint64_t from_seq, EventHandler handler);
-  std::atomic<uint64_t> position_{0};
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
 };
 
 }  // namespace ocop::ledger

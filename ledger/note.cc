@@ -200,7 +200,7 @@ Status ParseVerifierKey(std::string_view vkey, VerifierKey* out) {
 
 std::string FormatSignerKey(std::string_view name, uint8_t type, std::string_view seed) {
   std::unique_ptr<Signer> signer;
-  Signer::FromSeed(seed, &signer);
+  if (!Signer::FromSeed(seed, &signer).ok()) signer.reset();  // a bad seed: key id 0
   uint32_t id = signer ? KeyId(name, type, signer->public_key()) : 0;
   return std::string(kPrivatePrefix) + std::string(name) + "+" + Hex8(id) + "+" +
          Base64(std::string(1, static_cast<char>(type)) + std::string(seed));

@@ -203,39 +203,4 @@ Status Ledger::ScanStream(std::string_view stream, uint64_t from_version, uint64
   return Status::OK();
 }
 
-std::unique_ptr<Subscription> Ledger::Subscribe(uint64_t from_seq, EventHandler handler) {
-  std::unique_ptr<Subscription> sub(new Subscription());
-  Subscription* raw = sub.get();
-  raw->position_.store(from_seq == 0 ? 0 : from_seq - 1);
-  raw->thread_ = std::thread([this, raw, from_seq, h = std::move(handler)]() mutable {
-    raw->Run(this, from_seq, std::move(h));
-  });
-  return sub;
-}
-
-void Subscription::Run(Ledger* ledger, uint64_t from_seq, EventHandler handler) {
-  uint64_t next = from_seq == 0 ? 1 : from_seq;
-  bool go_on = true;
-  while (go_on && !stop_.load()) {
-    if (ledger->Size() >= next) {
-      Status s = ledger->Scan(next, 0, [&](uint64_t seq, std::string_view bytes) {
-        if (stop_.load()) return go_on = false;
-        if (!handler(seq, bytes)) return go_on = false;
-        next = seq + 1;
-        position_.store(seq);
-        return true;
-      });
-      if (!s.ok()) return;
-    } else {
-      // Woken by the commit; the timeout only lets a stop request through.
-      ledger->WaitForAppend(next - 1, std::chrono::milliseconds(100));
-    }
-  }
-}
-
-Subscription::~Subscription() {
-  stop_.store(true);
-  if (thread_.joinable()) thread_.join();
-}
-
 }  // namespace ocop::ledger

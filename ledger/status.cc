@@ -38,25 +38,4 @@ std::string Status::ToString() const {
   return s;
 }
 
-int Status::ExitCode() const {
-  switch (code_) {
-    case Code::kOk:
-      return 0;
-    case Code::kConflict:
-    case Code::kRefused:
-    case Code::kForbidden:
-    case Code::kTampered:
-      return 1;
-    case Code::kNotFound:  // asked for what is not there: bad usage
-    case Code::kInvalidArgument:
-      return 2;
-    case Code::kBusy:
-    case Code::kCorruption:
-    case Code::kIOError:
-    case Code::kNoSpace:
-      return 3;
-  }
-  return 3;
-}
-
 }  // namespace ocop

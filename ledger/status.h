@@ -3,6 +3,11 @@
 // Errors never cross a layer as exceptions. A Status is either OK or carries a
 // code and a message written for the person who will read it: it says what was
 // wrong and, where it can, what is allowed.
+//
+// A Status is [[nodiscard]]: a result is looked at, passed on, or dropped on
+// purpose (and then the code says why). What a code means to a caller's
+// users lives with that caller: the program's exit codes in ocop/, HTTP's in
+// server/.
 #pragma once
 
 #include <string>
@@ -11,15 +16,15 @@
 
 namespace ocop {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   enum class Code {
     kOk = 0,
     kNotFound,         // the thing asked for does not exist
     kInvalidArgument,  // the request is malformed: bad usage or unreadable input
     kConflict,         // expected version or idempotency key does not match
-    kRefused,          // understood and illegal in the workflow
-    kForbidden,        // not within the acting principal's authority
+    kRefused,          // understood, and not allowed by the caller's rules
+    kForbidden,        // not within the authority of whoever asked
     kTampered,         // stored data does not match its hash tree
     kBusy,             // the data directory is used by another process
     kCorruption,       // stored data is unreadable, foreign or of a newer format
@@ -60,11 +65,6 @@ class Status {
   std::string_view CodeName() const;
   // "conflict: stream 'p/1' expected version 3, actual 5".
   std::string ToString() const;
-
-  // The process exit code of INTERFACE.md: 0 success; 1 understood and refused
-  // (conflict, refusal, tampering); 2 bad usage or unreadable input; 3 storage
-  // or internal failure.
-  int ExitCode() const;
 
  private:
   Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}

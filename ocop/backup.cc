@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "ledger/merkle.h"
+#include "ocop/open_ledger.h"
 
 namespace ocop::cli {
 
@@ -30,7 +31,7 @@ void RunBackupRequest(ledger::Ledger* l, const nlohmann::json& request, nlohmann
   if (!s.ok()) {
     *reply = {{"ok", false},
               {"error", {{"code", std::string(s.CodeName())}, {"message", s.message()}}},
-              {"exit", s.ExitCode()}};
+              {"exit", ExitCode(s)}};
     return;
   }
   *reply = {{"ok", true},

@@ -18,11 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
-int Fail(const std::string& command, const Status& s) {
-  std::cerr << "ocop " << command << ": " << s.message() << "\n";
-  return s.ExitCode();
-}
-
 struct BackupArgs {
   std::string to;
   uint32_t keep = 0;

@@ -22,11 +22,6 @@ namespace {
 using json = nlohmann::ordered_json;
 namespace note = ledger::note;
 
-int Fail(const std::string& command, const Status& s) {
-  std::cerr << "ocop " << command << ": " << s.message() << "\n";
-  return s.ExitCode();
-}
-
 // A note from a file, or from standard input for "-".
 Status ReadNote(const std::string& path, std::string* text) {
   if (path == "-") {

@@ -16,11 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
-int Fail(const std::string& command, const Status& s) {
-  std::cerr << "ocop " << command << ": " << s.message() << "\n";
-  return s.ExitCode();
-}
-
 json KeyJson(const std::string& origin, const std::string& key_id, const std::string& pub) {
   return {{"key_id", key_id},
           {"public_key", Base64(pub)},

@@ -23,11 +23,6 @@ using ledger::merkle::ToHex;
 
 // Reports a failed status the way every subcommand does: the message on
 // stderr, the exit code from its kind.
-int Fail(const std::string& command, const Status& s) {
-  std::cerr << "ocop " << command << ": " << s.message() << "\n";
-  return s.ExitCode();
-}
-
 json TreeHeadJson(const ledger::SignedTreeHead& h) {
   return json{{"size", h.size},
               {"root", ToHex(h.root)},

@@ -92,4 +92,42 @@ Status LedgerOrigin(const GlobalOptions& g, const ledger::Ledger& l, std::string
   return s;
 }
 
+int ExitCode(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kOk:
+      return 0;
+    case Status::Code::kConflict:
+    case Status::Code::kRefused:
+    case Status::Code::kForbidden:
+    case Status::Code::kTampered:
+      return 1;
+    case Status::Code::kNotFound:  // asked for what is not there: bad usage
+    case Status::Code::kInvalidArgument:
+      return 2;
+    case Status::Code::kBusy:
+    case Status::Code::kCorruption:
+    case Status::Code::kIOError:
+    case Status::Code::kNoSpace:
+      return 3;
+  }
+  return 3;
+}
+
+int Fail(const std::string& command, const Status& s) {
+  std::cerr << "ocop " << command << ": " << s.message() << "\n";
+  return ExitCode(s);
+}
+
+Status OpenForRead(const GlobalOptions& g, ReadContext* ctx, bool catch_up) {
+  Status s = OpenLedger(g, /*create=*/false, &ctx->ledger);
+  if (!s.ok()) return s;
+  // A secondary reader's own copy when the server holds the directory.
+  s = OpenReadProjections(ctx->ledger.get(), &ctx->projections);
+  if (!s.ok() || !catch_up) return s;
+  s = ctx->projections->CatchUp();
+  if (!s.ok()) return s;
+  ctx->view = ctx->projections->View();
+  return ctx->view->status();
+}
+
 }  // namespace ocop::cli

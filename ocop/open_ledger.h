@@ -2,11 +2,14 @@
 // program here, at its edge, and nowhere deeper.
 #pragma once
 
+#include <iostream>
 #include <memory>
+#include <string>
 
 #include "ledger/ledger.h"
 #include "ocop/ledger_commands.h"
 #include "projections/projections.h"
+#include "query/queries.h"
 
 namespace ocop::cli {
 
@@ -33,5 +36,40 @@ Status RecordSchemaToday(ledger::Ledger* l);
 // The origin of the open ledger's log (ledger/log_origin.h); refused if
 // `--origin` names another, since it cannot change.
 Status LedgerOrigin(const GlobalOptions& g, const ledger::Ledger& l, std::string* origin);
+
+// The process exit code of INTERFACE.md for `s`: 0 success; 1 understood and
+// refused (conflict, refusal, tampering); 2 bad usage or unreadable input
+// (asking for what is not there included); 3 storage or internal failure.
+int ExitCode(const Status& s);
+
+// Says on stderr why `command` failed; returns its exit code.
+int Fail(const std::string& command, const Status& s);
+
+// What a reading subcommand opens: the ledger, its projections caught up,
+// and one view of them that every read of the subcommand goes through.
+struct ReadContext {
+  std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<projections::Projections> projections;
+  std::unique_ptr<projections::ReadView> view;
+  query::Reader Reader() const {
+    return query::Reader{ledger.get(), view.get(), query::TodayInVietnam()};
+  }
+};
+// `catch_up` false: opens only (rebuild), with no view.
+Status OpenForRead(const GlobalOptions& g, ReadContext* ctx, bool catch_up = true);
+
+// Opens, catches up, runs a query and prints its JSON.
+template <typename Query>
+int RunJsonQuery(const GlobalOptions& g, const char* name, const Query& q,
+                 Status (*query)(const query::Reader&, const Query&, query::Json*)) {
+  ReadContext ctx;
+  Status s = OpenForRead(g, &ctx);
+  if (!s.ok()) return Fail(name, s);
+  query::Json out;
+  s = query(ctx.Reader(), q, &out);
+  if (!s.ok()) return Fail(name, s);
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
 
 }  // namespace ocop::cli

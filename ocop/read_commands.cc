@@ -38,25 +38,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-int Fail(const std::string& command, const Status& s) {
-  std::cerr << "ocop " << command << ": " << s.message() << "\n";
-  return s.ExitCode();
-}
-
-// Opens the ledger and its projections, folded up to the last append.
-struct ReadContext {
-  std::unique_ptr<ledger::Ledger> ledger;
-  std::unique_ptr<projections::Projections> projections;
-};
-
-Status OpenForRead(const GlobalOptions& g, ReadContext* ctx, bool catch_up = true) {
-  Status s = OpenLedger(g, /*create=*/false, &ctx->ledger);
-  if (!s.ok()) return s;
-  s = OpenReadProjections(ctx->ledger.get(), &ctx->projections);
-  if (!s.ok()) return s;
-  return catch_up ? ctx->projections->CatchUp() : Status::OK();
-}
-
 void PrintProgress(const char* what, uint64_t done, uint64_t total,
                    std::chrono::steady_clock::time_point start) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -70,20 +51,6 @@ void PrintProgress(const char* what, uint64_t done, uint64_t total,
                static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), rate,
                left);
   std::fflush(stderr);
-}
-
-// Opens, catches up, runs a query and prints its JSON.
-template <typename Query>
-int RunJsonQuery(const GlobalOptions& g, const char* name, const Query& q,
-                 Status (*query)(const Reader&, const Query&, Json*)) {
-  ReadContext ctx;
-  Status s = OpenForRead(g, &ctx);
-  if (!s.ok()) return Fail(name, s);
-  Json out;
-  s = query(Reader{ctx.ledger.get(), ctx.projections.get(), TodayInVietnam()}, q, &out);
-  if (!s.ok()) return Fail(name, s);
-  std::cout << out.dump() << std::endl;
-  return 0;
 }
 
 struct ReportArgs : ReportQueryText {
@@ -101,8 +68,7 @@ int RunReport(const GlobalOptions& g, const ReportArgs& o) {
   ReportQueryText q = o;
   s = ApplyCalendar(&q);
   if (!s.ok()) return Fail("report", s);
-  const Reader reader{ctx.ledger.get(), ctx.projections.get(), TodayInVietnam()};
-  s = q.list.empty() ? QueryReport(reader, q, &r) : QueryAnnex(reader, q, &r);
+  s = q.list.empty() ? QueryReport(ctx.Reader(), q, &r) : QueryAnnex(ctx.Reader(), q, &r);
   if (!s.ok()) return Fail("report", s);
   if (o.out.empty()) {
     std::cout << r.body;

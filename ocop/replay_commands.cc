@@ -17,6 +17,7 @@
 #include "replay/bundle.h"
 #include "replay/receipt.h"
 #include "workflow/date.h"
+#include "replay/verify_report.h"
 #include "workflow/json.h"
 
 namespace ocop::cli {
@@ -33,11 +34,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 using workflow::Date;
-
-int Fail(const std::string& command, const Status& s) {
-  std::cerr << "ocop " << command << ": " << s.message() << "\n";
-  return s.ExitCode();
-}
 
 Status ReadFile(const std::string& path, std::string* out) {
   std::ifstream f(path, std::ios::binary);
@@ -57,23 +53,6 @@ Status ParseJsonFile(const std::string& path, nlohmann::json* out) {
   s = workflow::ParseJson(text, out, workflow::JsonLimits{text.size(), 64});
   if (!s.ok()) return Status::InvalidArgument(path + ": " + s.message());
   return Status::OK();
-}
-
-// Opens the ledger and its projections, caught up, for one query.
-template <typename Query>
-int RunJsonQuery(const GlobalOptions& g, const char* name, const Query& q,
-                 Status (*query)(const Reader&, const Query&, Json*)) {
-  std::unique_ptr<ledger::Ledger> l;
-  Status s = OpenLedger(g, false, &l);
-  std::unique_ptr<projections::Projections> p;
-  if (s.ok()) s = OpenReadProjections(l.get(), &p);
-  if (s.ok()) s = p->CatchUp();
-  if (!s.ok()) return Fail(name, s);
-  Json out;
-  s = query(Reader{l.get(), p.get(), TodayInVietnam()}, q, &out);
-  if (!s.ok()) return Fail(name, s);
-  std::cout << out.dump() << std::endl;
-  return 0;
 }
 
 // ---------------------------------------------------------------- bundles
@@ -174,149 +153,28 @@ int RunVerifyReceipt(const std::string& path, const std::string& vkey,
 
 // Recomputes a JSON report from the log itself, folded afresh into a scratch
 // directory up to the tree size the report names, and checks the head it
-// carries against the ledger's tree.
+// carries against the ledger's tree (replay/verify_report.h).
 int RunVerifyReport(const GlobalOptions& g, const std::string& path) {
   nlohmann::json report;
   Status s = ParseJsonFile(path, &report);
   if (!s.ok()) return Fail("verify-report", s);
-  auto bad_input = [&](const std::string& why) {
-    return Fail("verify-report", Status::InvalidArgument(path + ": " + why +
-                                                         " (verify-report reads reports made "
-                                                         "with --format json)"));
-  };
-  if (!report.is_object() || !report.contains("ledger") || !report["ledger"].is_object()) {
-    return bad_input("no 'ledger' head");
-  }
-  const auto& head = report["ledger"];
-  if (!head.contains("size") || !head["size"].is_number_unsigned() || !head.contains("root") ||
-      !head.contains("signature")) {
-    return bad_input("the 'ledger' head needs size, root and signature");
-  }
-  uint64_t size = head["size"].get<uint64_t>();
-  ledger::merkle::Hash root;
-  std::string sig;
-  if (!ledger::merkle::FromHex(head["root"].get<std::string>(), &root) ||
-      !FromBase64(head["signature"].get<std::string>(), &sig)) {
-    return bad_input("unreadable root or signature");
-  }
-  // A period report, or a cohort's re-recognition funnel (it has "cohort").
-  const bool cohort = report.contains("cohort");
-  int cohort_year = 0;
-  Date cohort_as_of;
-  projections::ReportQuery q;
-  try {
-    if (cohort) {
-      cohort_year = report["cohort"].get<int>();
-      if (!workflow::ParseDate(report["as_of"].get<std::string>(), &cohort_as_of)) {
-        return bad_input("unreadable as_of");
-      }
-      if (report["unit"].is_string()) q.unit = report["unit"].get<std::string>();
-    } else if (!workflow::ParseDate(report["period"]["from"].get<std::string>(), &q.period.from) ||
-               !workflow::ParseDate(report["period"]["to"].get<std::string>(), &q.period.to)) {
-      return bad_input("unreadable period");
-    }
-    if (report["unit"].is_string()) q.unit = report["unit"].get<std::string>();
-    if (report["as_of"].is_string()) {
-      Date d;
-      workflow::ParseDate(report["as_of"].get<std::string>(), &d);
-      q.as_of = d;
-    }
-  } catch (const std::exception&) {
-    return bad_input("no period (or, for a cohort, no year and as_of)");
-  }
-
+  replay::ReportToVerify claim;
+  s = replay::ReportToVerify::Parse(std::move(report), &claim);
+  if (!s.ok()) return Fail("verify-report", Status::InvalidArgument(path + ": " + s.message()));
   std::unique_ptr<ledger::Ledger> l;
   s = OpenLedger(g, false, &l);
   if (!s.ok()) return Fail("verify-report", s);
-  json result{{"report", path}, {"tree_size", size}};
-  bool ok = true;
-  // 1. The head is the ledger's own and signed by its key.
-  bool signature_ok =
-      ledger::Signer::Verify(l->signer().public_key(), ledger::TreeHeadMessage(size, root), sig);
-  result["signature_ok"] = signature_ok;
-  ok = ok && signature_ok;
-  // 2. Today's tree extends that head: its root at that size is the head's,
-  //    and a consistency proof from that size to now verifies.
-  bool consistent = false;
-  if (size <= l->Size()) {
-    ledger::SignedTreeHead then, now;
-    std::vector<ledger::merkle::Hash> proof;
-    Status a = l->TreeHead(size, &then), b = l->TreeHead(l->Size(), &now);
-    Status c = size > 0 ? l->Consistency(size, l->Size(), &proof) : Status::OK();
-    consistent =
-        a.ok() && b.ok() && c.ok() && then.root == root &&
-        (size == 0 || ledger::merkle::VerifyConsistency(size, now.size, root, now.root, proof));
-    result["current_size"] = now.size;
-  }
-  result["consistent"] = consistent;
-  ok = ok && consistent;
-  // 3. The events themselves still hash to the tree.
-  ledger::VerifyResult vr;
-  Status vs = l->Verify(&vr);
-  result["log_intact"] = vs.ok();
-  ok = ok && vs.ok();
-  // 4. The same report, recomputed from the log up to that size.
+  json result{{"report", path}};
   std::string scratch =
       (fs::temp_directory_path() / ("ocop-verify-report-" + std::to_string(::getpid()))).string();
-  fs::remove_all(scratch);
-  {
-    std::unique_ptr<projections::Projections> p;
-    s = projections::Projections::OpenAt(l.get(), scratch, &p);
-    if (s.ok()) s = p->CatchUp({}, size);
-    json mine;
-    if (cohort) {
-      projections::Cohort again;
-      if (s.ok()) s = projections::BuildCohort(*p, cohort_year, cohort_as_of, q.unit, &again);
-      if (s.ok()) mine = projections::CohortJson(again);
-    } else if (report.contains("list")) {
-      // An annex (report --list): the same rows, recomputed.
-      projections::AnnexList list;
-      projections::Annex again;
-      if (s.ok() && report["list"].is_string()) {
-        s = projections::ParseAnnexList(report["list"].get<std::string>(), &list);
-      } else if (s.ok()) {
-        s = Status::InvalidArgument(path + ": 'list' must name the annex");
-      }
-      if (s.ok()) s = projections::BuildAnnex(*p, list, q, &again);
-      if (s.ok()) mine = projections::AnnexJson(again);
-    } else {
-      projections::Report again;
-      if (s.ok()) s = projections::BuildReport(*p, q, &again);
-      if (s.ok()) mine = projections::ReportJson(again);
-    }
-    if (!s.ok()) {
-      fs::remove_all(scratch);
-      return Fail("verify-report", s);
-    }
-    json theirs = report;
-    for (json* j : {&mine}) {
-      j->erase("ledger");
-      j->erase("known_at");
-    }
-    nlohmann::json theirs_cmp = theirs;
-    theirs_cmp.erase("ledger");
-    theirs_cmp.erase("known_at");
-    bool matches = nlohmann::json::parse(mine.dump()) == theirs_cmp;
-    result["matches"] = matches;
-    if (!matches) {
-      // Name the first section that differs, for the person reading.
-      for (auto& [k, v] : theirs_cmp.items()) {
-        if (!mine.contains(k) || nlohmann::json::parse(mine[k].dump()) != v) {
-          result["first_difference"] = k;
-          break;
-        }
-      }
-    }
-    ok = ok && matches;
-  }
-  fs::remove_all(scratch);
-  result["ok"] = ok;
+  s = claim.Check(l.get(), scratch, &result);
+  if (!s.ok()) return Fail("verify-report", s);
   std::cout << result.dump() << std::endl;
-  if (!ok) {
+  if (!result["ok"].get<bool>()) {
     std::cerr << "ocop verify-report: the report does NOT match the ledger it names\n";
     return 1;
   }
-  std::cerr << "ocop verify-report: the report matches the ledger at size " << size
+  std::cerr << "ocop verify-report: the report matches the ledger at size " << claim.size()
             << ", and today's ledger is consistent with it\n";
   return 0;
 }

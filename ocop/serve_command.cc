@@ -36,11 +36,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int Fail(const std::string& command, const Status& s) {
-  std::cerr << "ocop " << command << ": " << s.message() << "\n";
-  return s.ExitCode();
-}
-
 // Where and how often notices are delivered (server/notice_delivery.h).
 struct NoticeArgs {
   std::string webhook;  // empty: none
@@ -140,7 +135,10 @@ int ServeLedger(const GlobalOptions& g, const ServeArgs& a) {
     while (!done) {
       uint64_t now = l->WaitForAppend(seen, std::chrono::milliseconds(200));
       if (now > seen) {
-        api.CatchUp();
+        // A failure is met again, and answered, by the next read's own
+        // catch-up (Api::CatchUpForRead); here it is only logged.
+        Status folded = api.CatchUp();
+        if (!folded.ok()) spdlog::error("follower: {}", folded.ToString());
         seen = now;
       }
     }
@@ -218,7 +216,7 @@ Status SubmitCommands(ledger::Ledger* l, const std::vector<DemoCommand>& command
           workflow::Principal{c.principal.empty() ? "local" : c.principal, c.principal.empty()},
           msg.getRoot<workflow::schema::Command>(), &o);
     }
-    if (s.ExitCode() == 3) return s;  // storage: stop
+    if (ExitCode(s) == 3) return s;  // storage: stop
     if (!s.ok()) {
       ++*refused;
       std::cerr << "refused " << c.json << ": " << s.message() << "\n";
@@ -304,7 +302,7 @@ int RunFollow(const GlobalOptions& g, const server::FollowOptions& o) {
   s = server::Follow(l.get(), o, stop);
   if (!s.ok()) {
     std::cerr << "ocop follow: STOPPED: " << s.message() << "\n";
-    return s.ExitCode();
+    return ExitCode(s);
   }
   std::cout << nlohmann::json{{"replica", g.data_dir}, {"size", l->Size()}}.dump() << std::endl;
   return 0;

@@ -54,7 +54,7 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
   Status s = OpenWriter(g, &l);
   if (!s.ok()) {
     std::cerr << "ocop submit: " << s.message() << "\n";
-    return s.ExitCode();
+    return ExitCode(s);
   }
   workflow::Principal who;
   who.id = o.as.empty() ? "local" : o.as;
@@ -90,7 +90,7 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
       } else {
         report(ErrorLine(line, s));
         refused = true;
-        storage = storage || s.ExitCode() == 3;
+        storage = storage || ExitCode(s) == 3;
       }
       continue;
     }
@@ -125,7 +125,7 @@ int RunSubmit(const GlobalOptions& g, const SubmitOptions& o) {
       }
     }
     refused = !s.ok();
-    storage = s.ExitCode() == 3;
+    storage = ExitCode(s) == 3;
   }
   std::cout.flush();
   if (storage) return 3;

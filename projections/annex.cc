@@ -1,5 +1,7 @@
 #include "projections/annex.h"
 
+#include "workflow/json.h"
+
 #include <algorithm>
 #include <set>
 
@@ -59,7 +61,7 @@ const char* AnnexListName(AnnexList l) {
   return "recognised";
 }
 
-Status BuildAnnex(Projections& projections, AnnexList list, const ReportQuery& q, Annex* out) {
+Status BuildAnnex(const ReadView& projections, AnnexList list, const ReportQuery& q, Annex* out) {
   *out = Annex();
   out->list = list;
   out->period = q.period;
@@ -116,7 +118,7 @@ Status BuildAnnex(Projections& projections, AnnexList list, const ReportQuery& q
     row.product = p.id;
     row.name = p.name;
     row.producer = subject.name;
-    row.legal_form = LegalFormName(subject.legal_form);
+    row.legal_form = std::string(workflow::EnumName(subject.legal_form));
     row.address = AddressOf(tree, p.unit);
     row.unit = p.unit;
     row.unit_name = tree.Name(p.unit);

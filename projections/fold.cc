@@ -34,7 +34,6 @@
 
 namespace ocop::projections {
 namespace fs = std::filesystem;
-using ledger::keys::GetBE64;
 using ledger::keys::PutBE64;
 using workflow::Date;
 using workflow::ProductState;
@@ -88,9 +87,9 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
   if (!view.ok()) return Status::Corruption("event " + std::to_string(seq) + ": " + view.error());
   auto e = view.As<workflow::schema::OcopEvent>();
   std::string_view stream(e.getStream().cStr(), e.getStream().size());
-  size_t slash = stream.find('/');
-  std::string_view kind = stream.substr(0, slash);
-  std::string id(stream.substr(slash + 1));
+  workflow::StreamId parsed = workflow::StreamId::Parse(stream);
+  const workflow::StreamId::Kind kind = parsed.kind;
+  std::string id = std::move(parsed.id);
   auto payload = e.getPayload();
   const bool annul = payload.isEventAnnulled();
   workflow::EventRef ref = workflow::StreamFold::ToEventRef(e);
@@ -103,7 +102,7 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
     if (!s.ok()) return s;
   }
 
-  if (kind == "product") {
+  if (kind == workflow::StreamId::Kind::kProduct) {
     // Consecutive events of one product are common (a month's promotions):
     // the last slot is kept at hand.
     ProductSlot* at = batch->last_slot && batch->last_product == id ? batch->last_slot : nullptr;
@@ -149,14 +148,14 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
       }
     }
     RecordChange(seq, e, state, batch);
-  } else if (kind == "subject") {
+  } else if (kind == workflow::StreamId::Kind::kSubject) {
     // A producer's first event cannot be named by a product folded before
     // (the decider requires the producer first); any later one may restate it.
     if (!batch->bulk && e.getVersion() > 1) batch->restated.insert(id);
     auto it = batch->subjects.find(id);
     if (it == batch->subjects.end()) {
       SubjectState st;
-      Status s = batch->bulk ? Status::NotFound("") : Subject(id, &st);
+      Status s = batch->bulk ? Status::NotFound("") : latest_->Subject(id, &st);
       if (!s.ok() && !s.IsNotFound()) return s;
       it = batch->subjects.emplace(id, std::move(st)).first;
     }
@@ -167,7 +166,7 @@ Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
     } else {
       it->second = workflow::Evolve(std::move(it->second), ref);
     }
-  } else if (kind == "unit") {
+  } else if (kind == workflow::StreamId::Kind::kUnit) {
     if (payload.isTargetSet() || annul) {
       // Targets of a unit are replaced whole from its stream: simple, and
       // correct under annulment.
@@ -209,7 +208,7 @@ Status Projections::SlotFor(const std::string& id, Batch* batch, ProductSlot** o
     return Status::OK();
   }
   ProductSlot slot;
-  Status s = batch->bulk ? Status::NotFound("") : Product(id, &slot.state);
+  Status s = batch->bulk ? Status::NotFound("") : latest_->Product(id, &slot.state);
   if (s.ok()) {
     slot.stored_certificates = slot.state.certificates.size();
     if (const auto* c = slot.state.Current())
@@ -227,7 +226,7 @@ Status Projections::MarkRestated(Batch* batch) {
   // Rare (a registration annulled or made again), so a scan of the products
   // rather than an index by producer that every product write would keep.
   std::vector<std::string> named;
-  Status s = ForEachProduct([&](const ProductState& p) {
+  Status s = latest_->ForEachProduct([&](const ProductState& p) {
     if (batch->restated.count(p.subject)) named.push_back(p.id);
     return true;
   });
@@ -252,7 +251,7 @@ Status Projections::SubjectFor(const std::string& id, Batch* batch, SubjectState
     return Status::OK();
   }
   if (batch->bulk) return Status::OK();
-  Status s = Subject(id, out);
+  Status s = latest_->Subject(id, out);
   return s.IsNotFound() ? Status::OK() : s;
 }
 
@@ -260,7 +259,7 @@ void Projections::RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader
                                const ProductState& state, Batch* batch) {
   capnp::MallocMessageBuilder msg(batch->scratch);
   auto c = msg.initRoot<schema::Change>();
-  c.setProduct(state.id.empty() ? std::string(e.getStream().cStr()).substr(8) : state.id);
+  c.setProduct(state.id.empty() ? workflow::StreamId::Parse(e.getStream().cStr()).id : state.id);
   c.setName(state.name);
   c.setUnit(state.unit);
   c.setType(e.getType());
@@ -351,7 +350,7 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
     if (sub != batch->subjects.end()) {
       subject = sub->second;
     } else if (!p.subject.empty() && !batch->bulk) {
-      Status s = Subject(p.subject, &subject);
+      Status s = latest_->Subject(p.subject, &subject);
       if (!s.ok() && !s.IsNotFound()) return s;
     }
     for (size_t i = 0; i < p.certificates.size(); ++i) {

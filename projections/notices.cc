@@ -17,7 +17,7 @@ constexpr int kAhead[] = {90, 30, 7};
 
 }  // namespace
 
-Status BuildNotices(Projections& projections, Date from, Date to, const std::string& unit,
+Status BuildNotices(const ReadView& projections, Date from, Date to, const std::string& unit,
                     std::vector<Notice>* out) {
   out->clear();
   std::map<std::string, workflow::UnitState> units;

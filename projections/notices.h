@@ -32,7 +32,7 @@ struct Notice {
 
 // The notices due on a day in [from, to], within `unit` (empty: everywhere),
 // by due date, then product.
-Status BuildNotices(Projections& projections, workflow::Date from, workflow::Date to,
+Status BuildNotices(const ReadView& projections, workflow::Date from, workflow::Date to,
                     const std::string& unit, std::vector<Notice>* out);
 
 nlohmann::ordered_json NoticeJson(const Notice& n);

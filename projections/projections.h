@@ -24,7 +24,14 @@
 //    opened with the marker still there is folded again.
 //  * An annulment refolds the stream it annuls in (up to the annulment), so an
 //    annulled event stops counting everywhere it counted.
-//  * Readers call CatchUp first to read their own writes.
+//  * Readers call CatchUp first to read their own writes, then read through a
+//    ReadView (read_view.h): one snapshot and the checkpoint stored in it.
+//
+// Thread safety: Projections is the single writer of the read models.
+// CatchUp may be called from any thread but calls must not overlap (the
+// owner serializes them, as the server does with one mutex); Rebuild needs
+// the Projections to itself (no other call, no ReadView alive). View() and
+// checkpoint() are safe from any thread at any time, also during CatchUp.
 #pragma once
 
 #include <atomic>
@@ -37,6 +44,7 @@
 
 #include "ledger/ledger.h"
 #include "projections/read_models.capnp.h"
+#include "projections/read_view.h"
 #include "workflow/date.h"
 #include "workflow/ocop.capnp.h"
 #include "workflow/state.h"
@@ -51,13 +59,6 @@ namespace ocop::projections {
 
 // Called now and then with events done and the total to do.
 using Progress = std::function<void(uint64_t done, uint64_t total)>;
-
-struct Target {
-  std::string unit;
-  int year = 0;
-  std::string indicator;
-  double value = 0;
-};
 
 class Projections {
  public:
@@ -85,37 +86,15 @@ class Projections {
   // read model keeps only the product's latest (a dossier's entry kind).
   ledger::Ledger* ledger() const { return ledger_; }
 
-  // Reads (call CatchUp first to see the latest appends).
-  Status Product(const std::string& id, workflow::ProductState* out);
-  Status Subject(const std::string& id, workflow::SubjectState* out);
-  Status Units(std::map<std::string, workflow::UnitState>* out);
-  Status ForEachFact(const std::function<void(schema::CertificateFact::Reader)>& fn);
-  // Every certificate's facts as recorded by event `known_at`: the latest
-  // version at or before it. Certificates annulled by then are left out.
-  Status ForEachFactKnownAt(uint64_t known_at,
-                            const std::function<void(schema::CertificateFact::Reader)>& fn);
-  // Changes effective in [from, to], recorded by `known_at` (0: all), in
-  // date then sequence order.
-  Status ForEachChange(workflow::Date from, workflow::Date to, uint64_t known_at,
-                       const std::function<void(uint64_t seq, workflow::Date effective,
-                                                schema::Change::Reader)>& fn);
-  // Current certificates whose last valid day is on or before `up_to`,
-  // soonest first (lapsed ones included), as (product id, certificate index).
-  Status ForEachDeadline(workflow::Date up_to,
-                         const std::function<bool(const std::string&, uint32_t)>& fn);
-  Status Targets(const std::string& unit, std::vector<Target>* out);
-  // The targets of `unit` as the ledger knew them at `known_at` (0: at the
-  // checkpoint) and as they stood on `as_of` (none: every date): folded from
-  // the unit's own stream, so the work is that stream's, not the log's.
-  Status TargetsAt(const std::string& unit, uint64_t known_at, std::optional<workflow::Date> as_of,
-                   std::vector<Target>* out);
-  // Every product id, in order.
-  Status ForEachProduct(const std::function<bool(const workflow::ProductState&)>& fn);
+  // The read models as they stand now, pinned: every read of one request
+  // goes through one view (see read_view.h). Thread-safe.
+  std::unique_ptr<ReadView> View() const;
 
   // SHA-256 (hex) of every column family's keys and values, in key order.
   Status Digests(std::map<std::string, std::string>* out);
 
  private:
+  friend class ReadView;
   struct Batch;
   struct ProductSlot;
   Projections() = default;
@@ -154,7 +133,10 @@ class Projections {
   rocksdb::ColumnFamilyHandle* changes_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   size_t run_bytes_ = size_t{64} << 20;
-  std::atomic<uint64_t> checkpoint_{0};  // read by other threads (metrics)
+  std::atomic<uint64_t> checkpoint_{0};
+  // The writer's own reads (the fold loads the states it changes): the
+  // latest state, no snapshot.
+  std::unique_ptr<ReadView> latest_;  // read by other threads (metrics)
 };
 
 }  // namespace ocop::projections

@@ -1,4 +1,6 @@
-// Reading the read models.
+// Reading the read models, through a view pinned on one snapshot.
+#include "projections/read_view.h"
+
 #include "projections/projections.h"
 
 #include <capnp/message.h>
@@ -32,9 +34,7 @@
 #include "projections/projections_internal.h"
 
 namespace ocop::projections {
-namespace fs = std::filesystem;
 using ledger::keys::GetBE64;
-using ledger::keys::PutBE64;
 using workflow::Date;
 using workflow::ProductState;
 using workflow::SubjectState;
@@ -64,9 +64,34 @@ Status FoldTargets(ledger::Ledger* ledger, const std::string& unit, uint64_t up_
   return Status::OK();
 }
 
-Status Projections::Product(const std::string& id, ProductState* out) {
+ReadView::~ReadView() {
+  if (snapshot_) p_->db_->ReleaseSnapshot(snapshot_);
+}
+
+rocksdb::ReadOptions ReadView::Options() const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  return ro;
+}
+
+std::unique_ptr<ReadView> Projections::View() const {
+  std::unique_ptr<ReadView> v(new ReadView(this, db_->GetSnapshot()));
+  // The checkpoint is written in the batch it covers: read at the snapshot,
+  // it names exactly the events the view's read models hold.
+  std::string cp;
+  rocksdb::Status s = db_->Get(v->Options(), meta_, "checkpoint", &cp);
+  if (s.ok()) {
+    v->checkpoint_ = GetBE64(cp);
+  } else if (!s.ok() && !s.IsNotFound()) {
+    v->status_ = FromRocks(s, "reading the projections' checkpoint");
+  }
+  return v;
+}
+
+Status ReadView::Product(const std::string& id, ProductState* out) const {
+  if (!status_.ok()) return status_;
   std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), products_, id, &v);
+  rocksdb::Status s = p_->db_->Get(Options(), p_->products_, id, &v);
   if (s.IsNotFound()) return Status::NotFound("no product '" + id + "' in the ledger");
   if (!s.ok()) return FromRocks(s, "reading product " + id);
   kj::Array<capnp::word> words;
@@ -75,9 +100,10 @@ Status Projections::Product(const std::string& id, ProductState* out) {
   return Status::OK();
 }
 
-Status Projections::Subject(const std::string& id, SubjectState* out) {
+Status ReadView::Subject(const std::string& id, SubjectState* out) const {
+  if (!status_.ok()) return status_;
   std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), subjects_, id, &v);
+  rocksdb::Status s = p_->db_->Get(Options(), p_->subjects_, id, &v);
   if (s.IsNotFound()) return Status::NotFound("no producer '" + id + "'");
   if (!s.ok()) return FromRocks(s, "reading producer " + id);
   kj::Array<capnp::word> words;
@@ -86,9 +112,10 @@ Status Projections::Subject(const std::string& id, SubjectState* out) {
   return Status::OK();
 }
 
-Status Projections::Units(std::map<std::string, UnitState>* out) {
+Status ReadView::Units(std::map<std::string, UnitState>* out) const {
+  if (!status_.ok()) return status_;
   out->clear();
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), units_));
+  std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(Options(), p_->units_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string v = it->value().ToString();
     kj::Array<capnp::word> words;
@@ -99,10 +126,11 @@ Status Projections::Units(std::map<std::string, UnitState>* out) {
   return FromRocks(it->status(), "reading units");
 }
 
-Status Projections::ForEachFact(const std::function<void(schema::CertificateFact::Reader)>& fn) {
-  rocksdb::ReadOptions ro;
+Status ReadView::ForEachFact(const std::function<void(schema::CertificateFact::Reader)>& fn) const {
+  if (!status_.ok()) return status_;
+  rocksdb::ReadOptions ro = Options();
   ro.readahead_size = 1 << 20;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, certificates_));
+  std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(ro, p_->certificates_));
   kj::Array<capnp::word> words;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto value = it->value();
@@ -115,9 +143,10 @@ Status Projections::ForEachFact(const std::function<void(schema::CertificateFact
   return FromRocks(it->status(), "reading certificate facts");
 }
 
-Status Projections::ForEachDeadline(Date up_to,
-                                    const std::function<bool(const std::string&, uint32_t)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), deadlines_));
+Status ReadView::ForEachDeadline(
+    Date up_to, const std::function<bool(const std::string&, uint32_t)>& fn) const {
+  if (!status_.ok()) return status_;
+  std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(Options(), p_->deadlines_));
   uint32_t limit = static_cast<uint32_t>(up_to.days) ^ 0x80000000u;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
@@ -129,16 +158,18 @@ Status Projections::ForEachDeadline(Date up_to,
   return FromRocks(it->status(), "reading deadlines");
 }
 
-Status Projections::TargetsAt(const std::string& unit, uint64_t known_at,
-                              std::optional<workflow::Date> as_of, std::vector<Target>* out) {
-  return FoldTargets(ledger_, unit, known_at ? known_at : checkpoint(), as_of, out);
+Status ReadView::TargetsAt(const std::string& unit, uint64_t known_at,
+                           std::optional<workflow::Date> as_of, std::vector<Target>* out) const {
+  if (!status_.ok()) return status_;
+  return FoldTargets(p_->ledger_, unit, known_at ? known_at : checkpoint_, as_of, out);
 }
 
-Status Projections::Targets(const std::string& unit, std::vector<Target>* out) {
+Status ReadView::Targets(const std::string& unit, std::vector<Target>* out) const {
+  if (!status_.ok()) return status_;
   out->clear();
   std::string prefix = unit;
   prefix.push_back('\0');
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), targets_));
+  std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(Options(), p_->targets_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
     Target t;
@@ -152,8 +183,9 @@ Status Projections::Targets(const std::string& unit, std::vector<Target>* out) {
   return FromRocks(it->status(), "reading targets");
 }
 
-Status Projections::ForEachProduct(const std::function<bool(const ProductState&)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), products_));
+Status ReadView::ForEachProduct(const std::function<bool(const ProductState&)>& fn) const {
+  if (!status_.ok()) return status_;
+  std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(Options(), p_->products_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string v = it->value().ToString();
     kj::Array<capnp::word> words;
@@ -163,28 +195,12 @@ Status Projections::ForEachProduct(const std::function<bool(const ProductState&)
   return FromRocks(it->status(), "reading products");
 }
 
-Status Projections::Digests(std::map<std::string, std::string>* out) {
-  out->clear();
-  for (size_t i = 1; i < handles_.size(); ++i) {
-    std::string all;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[i]));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      PutBE64(&all, it->key().size());
-      all.append(it->key().data(), it->key().size());
-      PutBE64(&all, it->value().size());
-      all.append(it->value().data(), it->value().size());
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "digesting the projections");
-    (*out)[kFamilies[i]] = ledger::merkle::ToHex(ledger::merkle::Sha256(all));
-  }
-  return Status::OK();
-}
-
-Status Projections::ForEachFactKnownAt(
-    uint64_t known_at, const std::function<void(schema::CertificateFact::Reader)>& fn) {
-  rocksdb::ReadOptions ro;
+Status ReadView::ForEachFactKnownAt(
+    uint64_t known_at, const std::function<void(schema::CertificateFact::Reader)>& fn) const {
+  if (!status_.ok()) return status_;
+  rocksdb::ReadOptions ro = Options();
   ro.readahead_size = 1 << 20;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, fact_versions_));
+  std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(ro, p_->fact_versions_));
   // Versions of one certificate are adjacent, oldest first: keep the last one
   // recorded by known_at and hand it over when the certificate changes.
   std::string group, chosen;
@@ -218,10 +234,11 @@ Status Projections::ForEachFactKnownAt(
   return FromRocks(it->status(), "reading certificate history");
 }
 
-Status Projections::ForEachChange(
+Status ReadView::ForEachChange(
     Date from, Date to, uint64_t known_at,
-    const std::function<void(uint64_t, Date, schema::Change::Reader)>& fn) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), changes_));
+    const std::function<void(uint64_t, Date, schema::Change::Reader)>& fn) const {
+  if (!status_.ok()) return status_;
+  std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(Options(), p_->changes_));
   std::string start;
   PutBE32(&start, static_cast<uint32_t>(from.days) ^ 0x80000000u);
   const uint32_t last = static_cast<uint32_t>(to.days) ^ 0x80000000u;
@@ -241,5 +258,7 @@ Status Projections::ForEachChange(
   }
   return FromRocks(it->status(), "reading changes");
 }
+
+ledger::Ledger* ReadView::ledger() const { return p_->ledger(); }
 
 }  // namespace ocop::projections

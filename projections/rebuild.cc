@@ -33,12 +33,6 @@
 
 namespace ocop::projections {
 namespace fs = std::filesystem;
-using ledger::keys::GetBE64;
-using ledger::keys::PutBE64;
-using workflow::Date;
-using workflow::ProductState;
-using workflow::SubjectState;
-using workflow::UnitState;
 
 Status Projections::Rebuild(const Progress& progress) {
   CloseDb();

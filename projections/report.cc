@@ -8,6 +8,7 @@
 
 #include "projections/records.h"
 #include "projections/unit_tree.h"
+#include "workflow/json.h"
 #include "workflow/rules.h"
 
 namespace ocop::projections {
@@ -25,54 +26,7 @@ const char* const kKnownIndicators[] = {
     "dn_share_of_producers",     // % of those that are enterprises (DN)
     nullptr};
 
-std::string LegalFormName(workflow::LegalForm f) {
-  switch (f) {
-    case workflow::LegalForm::HTX:
-      return "HTX";
-    case workflow::LegalForm::THT:
-      return "THT";
-    case workflow::LegalForm::DN:
-      return "DN";
-    case workflow::LegalForm::HKD:
-      return "HKD";
-    case workflow::LegalForm::CSSX:
-      return "CSSX";
-    case workflow::LegalForm::OTHER:
-      return "OTHER";
-    case workflow::LegalForm::TNHH:
-      return "TNHH";
-    case workflow::LegalForm::CTCP:
-      return "CTCP";
-    case workflow::LegalForm::DNTN:
-      return "DNTN";
-  }
-  return "OTHER";
-}
-
 namespace {
-
-std::string ReasonName(workflow::schema::RevocationReason r) {
-  using R = workflow::schema::RevocationReason;
-  switch (r) {
-    case R::PRODUCTION_STOPPED:
-      return "production_stopped";
-    case R::CRITERIA_NOT_MET:
-      return "criteria_not_met";
-    case R::VIOLATION:
-      return "violation";
-    case R::OWNER_REQUEST:
-      return "owner_request";
-    case R::FALSE_DOSSIER:
-      return "false_dossier";
-    case R::OTHER:
-      return "other";
-    case R::NOT_REEVALUATED:
-      return "not_reevaluated";
-    case R::FAILED_REEVALUATION:
-      return "failed_reevaluation";
-  }
-  return "other";
-}
 
 std::pair<std::string, int> ReportGroupKey(capnp::Text::Reader list, int code) {
   return {list.cStr(), code};
@@ -94,7 +48,9 @@ json TallyJson(const Tally& t) {
 
 }  // namespace
 
-Status ForEachFactSeen(Projections& projections, uint64_t known_at,
+// Calls fn with every certificate as recorded by known_at and as it stood on
+// as_of: one not yet issued is left out, an end not yet reached is undone.
+Status ForEachFactSeen(const ReadView& projections, uint64_t known_at,
                        const std::optional<Date>& as_of,
                        const std::function<void(const FactSeen&)>& fn) {
   auto see = [&](schema::CertificateFact::Reader f) {
@@ -146,7 +102,7 @@ Status ParsePeriod(const std::string& text, Period* out) {
   return Status::OK();
 }
 
-Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) {
+Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* out) {
   *out = Report();
   out->period = q.period;
   out->unit = q.unit;
@@ -274,7 +230,7 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
     Tally t;
     tally(by_entry[e], &t);
     if (t.total)
-      out->recognised_by_entry[std::string(workflow::EntryName(static_cast<workflow::Entry>(e)))] =
+      out->recognised_by_entry[std::string(workflow::EnumName(static_cast<workflow::Entry>(e)))] =
           t;
   }
   for (size_t g = 0; g < by_group.size(); ++g) {
@@ -286,12 +242,13 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
   }
   for (size_t k = 0; k < by_form.size(); ++k) {
     if (by_form[k])
-      out->recognised_by_legal_form[LegalFormName(static_cast<workflow::LegalForm>(k))] =
-          by_form[k];
+      out->recognised_by_legal_form[std::string(
+          workflow::EnumName(static_cast<workflow::LegalForm>(k)))] = by_form[k];
   }
   for (size_t k = 0; k < by_reason.size(); ++k) {
     using R = workflow::schema::RevocationReason;
-    if (by_reason[k]) out->revoked_by_reason[ReasonName(static_cast<R>(k))] = by_reason[k];
+    if (by_reason[k])
+      out->revoked_by_reason[std::string(workflow::EnumName(static_cast<R>(k)))] = by_reason[k];
   }
   for (const UnitCounts& u : unit_counts) {
     if (u.recognised) out->recognised_by_unit[u.code] = u.recognised;
@@ -302,7 +259,8 @@ Status BuildReport(Projections& projections, const ReportQuery& q, Report* out) 
     }
   }
   out->subjects_at_end = active_subjects.size();
-  for (const auto& [id, form] : active_subjects) ++out->subjects_by_legal_form[LegalFormName(form)];
+  for (const auto& [id, form] : active_subjects)
+    ++out->subjects_by_legal_form[std::string(workflow::EnumName(form))];
   out->subjects_woman_owned = woman_owned.size();
 
   sections.Finish(&out->sections);
@@ -420,7 +378,7 @@ json ReportJson(const Report& r) {
   return j;
 }
 
-Status BuildCohort(Projections& projections, int year, Date as_of, const std::string& unit,
+Status BuildCohort(const ReadView& projections, int year, Date as_of, const std::string& unit,
                    Cohort* out, uint64_t known_at) {
   *out = Cohort();
   out->year = year;

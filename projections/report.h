@@ -33,12 +33,9 @@ struct FactSeen {
 // Calls fn with every certificate as recorded by known_at (0: all) and as it
 // stood on as_of: one not yet issued is left out, an end not yet reached is
 // undone.
-Status ForEachFactSeen(Projections& projections, uint64_t known_at,
+Status ForEachFactSeen(const ReadView& projections, uint64_t known_at,
                        const std::optional<workflow::Date>& as_of,
                        const std::function<void(const FactSeen&)>& fn);
-
-// "HTX", "TNHH", ...: the legal form as commands and reports name it.
-std::string LegalFormName(workflow::LegalForm f);
 
 // "2022", "2022-H1", "2022-Q3" or "2022-07".
 Status ParsePeriod(const std::string& text, Period* out);
@@ -94,7 +91,7 @@ struct Report {
   ReportSections sections;
 };
 
-Status BuildReport(Projections& projections, const ReportQuery& query, Report* out);
+Status BuildReport(const ReadView& projections, const ReportQuery& query, Report* out);
 nlohmann::ordered_json ReportJson(const Report& r);
 
 // The re-recognition funnel of the certificates issued in `year`: due (all of
@@ -105,7 +102,7 @@ struct Cohort {
   std::string unit;
   uint64_t due = 0, entered = 0, renewed = 0, revoked = 0, lapsed = 0, pending = 0;
 };
-Status BuildCohort(Projections& projections, int year, workflow::Date as_of,
+Status BuildCohort(const ReadView& projections, int year, workflow::Date as_of,
                    const std::string& unit, Cohort* out, uint64_t known_at = 0);
 nlohmann::ordered_json CohortJson(const Cohort& c);
 

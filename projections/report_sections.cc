@@ -8,6 +8,7 @@
 
 #include "ledger/event_view.h"
 #include "projections/projections.h"
+#include "workflow/json.h"
 #include "projections/report.h"
 #include "workflow/ocop.capnp.h"
 #include "workflow/rules.h"
@@ -166,7 +167,7 @@ void SectionFacts::Finish(ReportSections* out) const {
   }
 }
 
-Status AddPeriodChanges(Projections& projections, const ReportQuery& q,
+Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q,
                         const std::function<std::string(const std::string&)>& bucket, Report* out) {
   Date to = q.period.to;
   if (q.as_of && *q.as_of < to) to = *q.as_of;
@@ -273,7 +274,7 @@ Status AddPeriodChanges(Projections& projections, const ReportQuery& q,
         if (!ps.ok()) return ps;
         subject = p.subject;
       }
-      const std::string kind(workflow::EntryName(acts[i].entry));
+      const std::string kind(workflow::EnumName(acts[i].entry));
       RoundLine& line = sec.round.by_entry[kind];
       ++line.entered;
       ++sec.round.total.entered;
@@ -350,7 +351,7 @@ Counts LegalFormsGrouped(const Counts& by_form) {
   return out;
 }
 
-Status SectionTargetActual(Projections& projections, const ReportQuery& q, const Report& r,
+Status SectionTargetActual(const ReadView& projections, const ReportQuery& q, const Report& r,
                            const std::string& indicator, int year, std::optional<double>* actual) {
   auto stars = [&](const char* k) -> double {
     auto it = r.active_at_end.by_stars.find(k);

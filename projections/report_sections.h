@@ -26,6 +26,7 @@
 namespace ocop::projections {
 
 class Projections;
+class ReadView;
 class UnitTree;
 struct Report;
 struct ReportQuery;
@@ -124,13 +125,13 @@ class SectionFacts {
 // The period's changes: support (total, by source, by unit), the round and
 // the ideas. `bucket` maps a product's unit to the unit it is reported under
 // ("" when outside the asked unit).
-Status AddPeriodChanges(Projections& projections, const ReportQuery& q,
+Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q,
                         const std::function<std::string(const std::string&)>& bucket, Report* out);
 
 // The actual value of a target indicator the sections define (see
 // kSectionIndicators), or none when `indicator` is not one of them.
 // `year` is the target's year (for the cohort indicator).
-Status SectionTargetActual(Projections& projections, const ReportQuery& q, const Report& r,
+Status SectionTargetActual(const ReadView& projections, const ReportQuery& q, const Report& r,
                            const std::string& indicator, int year, std::optional<double>* actual);
 
 // The indicators SectionTargetActual computes; nullptr-terminated.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "workflow/json.h"
 #include "workflow/rules.h"
 
 namespace ocop::projections {
@@ -20,7 +21,7 @@ nlohmann::ordered_json DossierJson(const workflow::ProductState& p) {
                      : d.forwarded_to    ? "forwarded"
                      : !d.scores.empty() ? "scored"
                                          : "submitted";
-  json j{{"entry", std::string(workflow::EntryName(d.entry))},
+  json j{{"entry", std::string(workflow::EnumName(d.entry))},
          {"cycle_year", d.cycle_year},
          {"step", step},
          {"score", d.scores.empty() ? json(nullptr) : json(d.scores.back().total)},
@@ -66,7 +67,7 @@ nlohmann::ordered_json StatusJson(const workflow::ProductState& p, workflow::Dat
                             {"valid_from", FormatDate(active->valid_from)},
                             {"valid_until", FormatDate(active->valid_until)},
                             {"days_left", active->valid_until - as_of},
-                            {"entry", std::string(workflow::EntryName(active->entry))},
+                            {"entry", std::string(workflow::EnumName(active->entry))},
                             {"fewer_stars", active->fewer_stars}};
   } else {
     j["certificate"] = nullptr;

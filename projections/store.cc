@@ -35,10 +35,6 @@ namespace ocop::projections {
 namespace fs = std::filesystem;
 using ledger::keys::GetBE64;
 using ledger::keys::PutBE64;
-using workflow::Date;
-using workflow::ProductState;
-using workflow::SubjectState;
-using workflow::UnitState;
 
 const char* const kFamilies[10] = {"default",       "products", "certificates", "deadlines",
                                    "units",         "subjects", "targets",      "meta",
@@ -68,6 +64,7 @@ Status Projections::OpenAt(ledger::Ledger* ledger, const std::string& dir,
   std::unique_ptr<Projections> p(new Projections());
   p->ledger_ = ledger;
   p->dir_ = dir;
+  p->latest_.reset(new ReadView(p.get(), nullptr));
   Status s = p->OpenDb(false);
   if (!s.ok()) return s;
   *out = std::move(p);
@@ -167,6 +164,23 @@ Status Projections::WriteWithoutWal(rocksdb::WriteBatch* wb) {
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;
   return FromRocks(db_->Write(wo, wb), "writing the projections");
+}
+
+Status Projections::Digests(std::map<std::string, std::string>* out) {
+  out->clear();
+  for (size_t i = 1; i < handles_.size(); ++i) {
+    std::string all;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      PutBE64(&all, it->key().size());
+      all.append(it->key().data(), it->key().size());
+      PutBE64(&all, it->value().size());
+      all.append(it->value().data(), it->value().size());
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "digesting the projections");
+    (*out)[kFamilies[i]] = ledger::merkle::ToHex(ledger::merkle::Sha256(all));
+  }
+  return Status::OK();
 }
 
 }  // namespace ocop::projections

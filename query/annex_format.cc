@@ -248,7 +248,7 @@ Status QueryAnnex(const Reader& r, const ReportQueryText& q, RenderedReport* out
   std::string name;
   if (s.ok()) s = ReportScope(r, q, &rq, &name);
   Annex annex;
-  if (s.ok()) s = projections::BuildAnnex(*r.projections, list, rq, &annex);
+  if (s.ok()) s = projections::BuildAnnex(*r.view, list, rq, &annex);
   projections::Report::Head head;
   if (s.ok()) s = SignedHead(r, rq.known_at, &head);
   if (!s.ok()) return s;

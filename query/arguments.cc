@@ -25,9 +25,17 @@ Status KnownAt(const Reader& r, const std::string& text, uint64_t* seq) {
   return text.empty() ? Status::OK() : replay::ParseKnownAt(r.ledger, text, seq);
 }
 
+Status KnownAtInView(const Reader& r, const std::string& text, uint64_t* seq) {
+  Status s = KnownAt(r, text, seq);
+  // The view holds nothing recorded after its checkpoint: a later point reads
+  // as the checkpoint, and is named so.
+  if (s.ok() && *seq > r.view->checkpoint()) *seq = r.view->checkpoint();
+  return s;
+}
+
 Status Tree(const Reader& r, const std::string& unit, std::unique_ptr<projections::UnitTree>* out) {
   std::map<std::string, workflow::UnitState> units;
-  Status s = r.projections->Units(&units);
+  Status s = r.view->Units(&units);
   if (!s.ok()) return s;
   if (!unit.empty() && !units.count(unit)) {
     return Status::InvalidArgument("unknown unit '" + unit + "'");
@@ -39,14 +47,14 @@ Status Tree(const Reader& r, const std::string& unit, std::unique_ptr<projection
 Status ProductId(const Reader& r, const std::string& id, std::string* out) {
   *out = id;
   workflow::ProductState p;
-  Status s = r.projections->Product(id, &p);
+  Status s = r.view->Product(id, &p);
   if ((s.ok() && p.exists) || (!s.ok() && !s.IsNotFound())) return s;
   auto lower = [](std::string t) {
     for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return t;
   };
   const std::string want = lower(id);
-  return r.projections->ForEachProduct([&](const workflow::ProductState& q) {
+  return r.view->ForEachProduct([&](const workflow::ProductState& q) {
     if (lower(q.id) != want) return true;
     *out = q.id;
     return false;

@@ -19,6 +19,9 @@ Status DateOr(const std::string& name, const std::string& text, workflow::Date f
 // A recording point (a sequence number, an ISO 8601 timestamp or a date);
 // 0 when empty.
 Status KnownAt(const Reader& r, const std::string& text, uint64_t* seq);
+// KnownAt for what the projections answer: a point after the view's
+// checkpoint is the checkpoint (the view has folded nothing later).
+Status KnownAtInView(const Reader& r, const std::string& text, uint64_t* seq);
 // The unit tree; InvalidArgument if `unit` is given and unknown.
 Status Tree(const Reader& r, const std::string& unit, std::unique_ptr<projections::UnitTree>* out);
 

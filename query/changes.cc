@@ -101,7 +101,7 @@ Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
     return Status::InvalidArgument("from and to must be dates YYYY-MM-DD, to not before from");
   }
   uint64_t known_at = 0;
-  Status s = KnownAt(r, q.known_at, &known_at);
+  Status s = KnownAtInView(r, q.known_at, &known_at);
   if (!s.ok()) return s;
   std::unique_ptr<projections::UnitTree> tree;
   s = Tree(r, q.unit, &tree);
@@ -112,7 +112,7 @@ Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
   uint64_t count = 0;
   WeakestCriteria weakest;
   std::set<uint64_t> annulled;  // scores annulled within the period leave the means
-  s = r.projections->ForEachChange(
+  s = r.view->ForEachChange(
       from, to, known_at, [&](uint64_t seq, Date effective, projections::schema::Change::Reader c) {
         if (!q.unit.empty() && !tree->Within(c.getUnit().cStr(), q.unit, to)) return;
         if (!q.principal.empty() && q.principal != c.getPrincipal().cStr()) return;

@@ -42,9 +42,9 @@ Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out) {
   if (q.known_at.empty() && q.as_of.empty()) {
     // Today, as known now: the deadlines read model, soonest first.
     Status inner;
-    s = r.projections->ForEachDeadline(as_of + within, [&](const std::string& id, uint32_t index) {
+    s = r.view->ForEachDeadline(as_of + within, [&](const std::string& id, uint32_t index) {
       workflow::ProductState p;
-      inner = r.projections->Product(id, &p);
+      inner = r.view->Product(id, &p);
       if (!inner.ok()) return false;
       if (index >= p.certificates.size()) return true;
       const auto& c = p.certificates[index];
@@ -58,7 +58,7 @@ Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out) {
     // Another date or recording point: from the certificate history. A
     // product's certificate then is its latest issued and not yet ended.
     uint64_t known_at = 0;
-    s = KnownAt(r, q.known_at, &known_at);
+    s = KnownAtInView(r, q.known_at, &known_at);
     struct Latest {
       int32_t from = INT32_MIN;
       bool open = false;
@@ -77,8 +77,7 @@ Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out) {
                  f.getValidUntil()};
     };
     if (s.ok()) {
-      s = known_at ? r.projections->ForEachFactKnownAt(known_at, see)
-                   : r.projections->ForEachFact(see);
+      s = known_at ? r.view->ForEachFactKnownAt(known_at, see) : r.view->ForEachFact(see);
     }
     std::vector<std::pair<int32_t, std::string>> order;
     for (const auto& [id, l] : latest) {
@@ -97,8 +96,8 @@ Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out) {
   for (Json& row : rows) {
     workflow::ProductState p;
     workflow::SubjectState subject;
-    if (r.projections->Product(row["product"], &p).ok() &&
-        r.projections->Subject(p.subject, &subject).ok()) {
+    if (r.view->Product(row["product"], &p).ok() &&
+        r.view->Subject(p.subject, &subject).ok()) {
       row["subject"] = p.subject;
       row["subject_name"] = subject.name;
     }

@@ -22,6 +22,9 @@ Status QueryHistory(const Reader& r, const HistoryQuery& q, Json* out) {
   std::string id;
   if (s.ok()) s = ProductId(r, q.product, &id);  // ids are case-insensitive
   if (!s.ok()) return s;
+  // Unless asked otherwise, the log as far as the view has folded it: the
+  // history, and the head its proofs are against, are of one point.
+  if (o.at.known_at == 0) o.at.known_at = r.view->checkpoint();
   return replay::ProductHistory(r.ledger, id, o, out);
 }
 

@@ -19,7 +19,7 @@ Status QueryNotices(const Reader& r, const NoticesQuery& q, Json* out) {
     return Status::InvalidArgument("since may be at most 366 days before as_of");
   }
   std::vector<projections::Notice> notices;
-  s = projections::BuildNotices(*r.projections, since, as_of, q.unit, &notices);
+  s = projections::BuildNotices(*r.view, since, as_of, q.unit, &notices);
   if (!s.ok()) return s;
   Json list = Json::array();
   for (const auto& n : notices) list.push_back(projections::NoticeJson(n));

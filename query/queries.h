@@ -19,11 +19,19 @@ namespace ocop::query {
 
 using Json = nlohmann::ordered_json;
 
-// What every query reads. The projections are caught up by whoever opens
-// them; `today` comes from the program's edge (the only wall clock).
+// What every query reads: the ledger, and one view of the projections
+// (projections/read_view.h) through which every read of the query goes. The
+// projections are caught up by whoever makes the view; what the ledger adds
+// after the view's checkpoint is not seen by reads that default to "now"
+// (they read up to the checkpoint), and an answer that is signed is signed
+// at the checkpoint its figures came from. `today` comes from the program's
+// edge (the only wall clock).
+//
+// Thread safety: the queries are pure functions of their Reader and
+// arguments; many may run at once over one ledger and one view.
 struct Reader {
   ledger::Ledger* ledger = nullptr;
-  projections::Projections* projections = nullptr;
+  const projections::ReadView* view = nullptr;
   workflow::Date today;
 };
 
@@ -34,6 +42,7 @@ workflow::Date TodayInVietnam();
 struct StatusQuery {
   std::string product, as_of, known_at;
 };
+// Adds "checkpoint": the view's, the point of the log the answer stands on.
 Status QueryStatus(const Reader& r, const StatusQuery& q, Json* out);
 
 struct HistoryQuery {

@@ -69,7 +69,7 @@ Status ReportForm(const ReportQueryText& q, Lang* lang) {
 
 Status SignedHead(const Reader& r, uint64_t known_at, projections::Report::Head* out) {
   ledger::SignedTreeHead head;
-  Status hs = r.ledger->TreeHead(known_at ? known_at : r.projections->checkpoint(), &head);
+  Status hs = r.ledger->TreeHead(known_at ? known_at : r.view->checkpoint(), &head);
   if (hs.ok()) {
     *out = projections::Report::Head{head.size, ledger::merkle::ToHex(head.root),
                                      Base64(head.signature), head.key_id_hex};
@@ -79,7 +79,7 @@ Status SignedHead(const Reader& r, uint64_t known_at, projections::Report::Head*
 
 Status ReportScope(const Reader& r, const ReportQueryText& q, projections::ReportQuery* rq,
                    std::string* name) {
-  Status s = KnownAt(r, q.known_at, &rq->known_at);
+  Status s = KnownAtInView(r, q.known_at, &rq->known_at);
   if (!s.ok()) return s;
   rq->unit = q.unit;
   if (!q.period.empty()) {
@@ -114,7 +114,7 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
   Status s = ReportForm(q, &lang);
   if (!s.ok()) return s;
   uint64_t known_at = 0;
-  s = KnownAt(r, q.known_at, &known_at);
+  s = KnownAtInView(r, q.known_at, &known_at);
   if (!s.ok()) return s;
 
   // Every report says which log it was computed from, signed, so that
@@ -131,7 +131,7 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
     Date as_of;
     s = DateOr("as_of", q.as_of, r.today, &as_of);
     projections::Cohort c;
-    if (s.ok()) s = projections::BuildCohort(*r.projections, year, as_of, q.unit, &c, known_at);
+    if (s.ok()) s = projections::BuildCohort(*r.view, year, as_of, q.unit, &c, known_at);
     projections::Report::Head head;
     if (s.ok()) s = signed_head(&head);
     if (!s.ok()) return s;
@@ -154,7 +154,7 @@ Status QueryReport(const Reader& r, const ReportQueryText& q, RenderedReport* ou
   s = ReportScope(r, q, &rq, &name);
   if (!s.ok()) return s;
   projections::Report rep;
-  s = projections::BuildReport(*r.projections, rq, &rep);
+  s = projections::BuildReport(*r.view, rq, &rep);
   projections::Report::Head head;
   if (s.ok()) s = signed_head(&head);
   if (!s.ok()) return s;

@@ -79,9 +79,16 @@ Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json*
   if (!s.ok()) return s;
   Json rows = Json::array();
   size_t total = 0;
-  s = r.projections->ForEachProduct([&](const workflow::ProductState& p) {
+  Status inner;
+  s = r.view->ForEachProduct([&](const workflow::ProductState& p) {
     workflow::SubjectState subject;
-    r.projections->Subject(p.subject, &subject);
+    // A product's producer may be unknown (never registered): searched
+    // without a name. Any other failure ends the search.
+    Status found = r.view->Subject(p.subject, &subject);
+    if (!found.ok() && !found.IsNotFound()) {
+      inner = found;
+      return false;
+    }
     std::string unit_name = tree->Name(p.unit);
     std::string hay =
         Fold(p.id + " " + p.name + " " + subject.name + " " + p.unit + " " + unit_name);
@@ -112,6 +119,7 @@ Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json*
     if (!matched.empty()) rows.back()["matched"] = matched;
     return true;
   });
+  if (s.ok()) s = inner;
   if (!s.ok()) return s;
   *out = Json{{"query", text}, {"total", total}, {"limit", limit}, {"rows", rows}};
   return Status::OK();

@@ -21,17 +21,19 @@ Status QueryStatus(const Reader& r, const StatusQuery& asked, Json* out) {
   workflow::ProductState p;
   uint64_t known_at = 0;
   if (q.as_of.empty() && q.known_at.empty()) {
-    s = r.projections->Product(q.product, &p);  // the read model: current knowledge
+    s = r.view->Product(q.product, &p);  // the read model: current knowledge
   } else {
     replay::PointInTime at;
     if (!q.as_of.empty()) at.as_of = as_of;
     s = KnownAt(r, q.known_at, &known_at);
-    at.known_at = known_at;
+    // Unless asked otherwise, the ledger as far as the view has folded it.
+    at.known_at = known_at ? known_at : r.view->checkpoint();
     if (s.ok()) s = replay::ProductAt(r.ledger, q.product, at, &p);
   }
   if (!s.ok()) return s;
   *out = projections::StatusJson(p, as_of);
   if (known_at) (*out)["known_at"] = known_at;
+  (*out)["checkpoint"] = r.view->checkpoint();
   return Status::OK();
 }
 

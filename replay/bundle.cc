@@ -101,7 +101,7 @@ Status VerifyBundle(const nlohmann::json& b, json* report) {
                                         : ""));
   }
   const std::string product = str(b, "product");
-  const std::string stream = "product/" + product;
+  const std::string stream = workflow::ProductStream(product);
   const auto& head = b.contains("tree_head") ? b["tree_head"] : nlohmann::json::object();
   uint64_t size =
       head.contains("size") && head["size"].is_number_unsigned() ? head["size"].get<uint64_t>() : 0;

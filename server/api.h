@@ -22,6 +22,7 @@
 
 #include "ledger/ledger.h"
 #include "projections/projections.h"
+#include "query/queries.h"
 #include "server/dashboard_reads.h"
 #include "server/metrics.h"
 #include "server/reply.h"
@@ -97,6 +98,8 @@ class Api {
   Response Deadlines(const Request& req, const Target& t, const std::string& who);
   Response Changes(const Request& req, const Target& t, const std::string& who);
   Response Reports(const Request& req, const Target& t, const std::string& who);
+  // What the queries read: the ledger and `view`.
+  query::Reader ReaderOn(const projections::ReadView& view) const;
   Response Notices(const Request& req, const Target& t, const std::string& who);
   Response ReportsDue(const Request& req, const Target& t, const std::string& who);
   // The dashboard's own reads (server/dashboard_reads.h).

@@ -70,10 +70,10 @@ Status DashboardReads::Read(const std::string& path,
   };
   out->handled = true;
   out->route = path;
-  if (path == "/v1/whoami") return WhoAmI(principal, reader.today, &out->json);
-  if (path == "/v1/units") return Units(&out->json);
-  if (path == "/v1/subjects") return Subjects(get("q"), get("unit"), &out->json);
-  if (path == "/v1/councils") return Councils(&out->json);
+  if (path == "/v1/whoami") return WhoAmI(*reader.view, principal, reader.today, &out->json);
+  if (path == "/v1/units") return Units(*reader.view, &out->json);
+  if (path == "/v1/subjects") return Subjects(*reader.view, get("q"), get("unit"), &out->json);
+  if (path == "/v1/councils") return Councils(*reader.view, &out->json);
   if (path == "/v1/forms") return Forms(principal, reader.today, &out->json);
   const std::string kProducts = "/v1/products/", kBundle = "/bundle";
   if (path.starts_with(kProducts) && path.ends_with(kBundle) &&
@@ -128,12 +128,13 @@ Status DashboardReads::Workbook(const json& deadlines, Answer* out) {
   return s;
 }
 
-Status DashboardReads::WhoAmI(const std::string& principal, workflow::Date today, json* out) {
+Status DashboardReads::WhoAmI(const projections::ReadView& view, const std::string& principal,
+                              workflow::Date today, json* out) {
   workflow::PrincipalState state;
   Status s = FoldStream(ledger_, workflow::PrincipalStream(principal), &state);
   if (!s.ok()) return s;
   std::map<std::string, workflow::UnitState> units;
-  s = projections_->Units(&units);
+  s = view.Units(&units);
   if (!s.ok()) return s;
   json grants = json::array();
   for (const workflow::Grant& g : state.grants) {
@@ -150,9 +151,9 @@ Status DashboardReads::WhoAmI(const std::string& principal, workflow::Date today
   return Status::OK();
 }
 
-Status DashboardReads::Units(json* out) {
+Status DashboardReads::Units(const projections::ReadView& view, json* out) {
   std::map<std::string, workflow::UnitState> units;
-  Status s = projections_->Units(&units);
+  Status s = view.Units(&units);
   if (!s.ok()) return s;
   json rows = json::array();
   for (const auto& [code, u] : units) {
@@ -176,14 +177,15 @@ Status DashboardReads::StreamIds(const std::string& kind, std::vector<std::strin
   });
 }
 
-Status DashboardReads::Subjects(const std::string& q, const std::string& unit, json* out) {
+Status DashboardReads::Subjects(const projections::ReadView& view, const std::string& q,
+                                const std::string& unit, json* out) {
   std::vector<std::string> ids;
   Status s = StreamIds("subject", &ids);
   if (!s.ok()) return s;
   json rows = json::array();
   for (const std::string& id : ids) {
     workflow::SubjectState st;
-    s = projections_->Subject(id, &st);
+    s = view.Subject(id, &st);
     if (s.IsNotFound() || (s.ok() && !st.exists)) continue;
     if (!s.ok()) return s;
     if (!unit.empty() && st.unit != unit) continue;
@@ -198,12 +200,12 @@ Status DashboardReads::Subjects(const std::string& q, const std::string& unit, j
   return Status::OK();
 }
 
-Status DashboardReads::Councils(json* out) {
+Status DashboardReads::Councils(const projections::ReadView& view, json* out) {
   std::vector<std::string> ids;
   Status s = StreamIds("council", &ids);
   if (!s.ok()) return s;
   std::map<std::string, workflow::UnitState> units;
-  s = projections_->Units(&units);
+  s = view.Units(&units);
   if (!s.ok()) return s;
   json rows = json::array();
   for (const std::string& id : ids) {

@@ -57,10 +57,12 @@ class DashboardReads {
   static Status Workbook(const nlohmann::ordered_json& deadlines, Answer* out);
 
  private:
-  Status WhoAmI(const std::string& principal, workflow::Date today, nlohmann::ordered_json* out);
-  Status Units(nlohmann::ordered_json* out);
-  Status Subjects(const std::string& q, const std::string& unit, nlohmann::ordered_json* out);
-  Status Councils(nlohmann::ordered_json* out);
+  Status WhoAmI(const projections::ReadView& view, const std::string& principal,
+                workflow::Date today, nlohmann::ordered_json* out);
+  Status Units(const projections::ReadView& view, nlohmann::ordered_json* out);
+  Status Subjects(const projections::ReadView& view, const std::string& q, const std::string& unit,
+                  nlohmann::ordered_json* out);
+  Status Councils(const projections::ReadView& view, nlohmann::ordered_json* out);
   Status Forms(const std::string& principal, workflow::Date today, nlohmann::ordered_json* out);
 
   // The ids of the streams "KIND/ID" (kind "subject" or "council").

@@ -135,7 +135,8 @@ Status NoticeDelivery::Record(const std::string& line) {
 Status NoticeDelivery::RunOnce() {
   const workflow::Date today = options_.today();
   std::vector<projections::Notice> notices;
-  Status s = projections::BuildNotices(*projections_, today + -options_.lookback_days, today, "",
+  std::unique_ptr<projections::ReadView> view = projections_->View();
+  Status s = projections::BuildNotices(*view, today + -options_.lookback_days, today, "",
                                        &notices);
   if (!s.ok()) return s;
   for (const auto& n : notices) {

@@ -255,39 +255,47 @@ Response Api::ConsistencyProof(const Request& req, const Target& t, const std::s
 
 // ---------------------------------------------------------------- the read models
 
+query::Reader Api::ReaderOn(const projections::ReadView& view) const {
+  return query::Reader{ledger_, &view, query::TodayInVietnam()};
+}
+
 Response Api::Answer(const Request& req, const Status& s, const json& out) {
   if (!s.ok()) return FromStatus(req, s);
   return JsonReply(req, 200, out);
 }
 
 Response Api::Search(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   uint64_t limit = 50;
   if (!ParseUint(t.Get("limit", "50"), &limit) || limit == 0 || limit > 500) {
     return Error(req, 400, "invalid_argument",
                  "limit must be a whole number from 1 to 500; got '" + t.Get("limit") + "'");
   }
   query::Json out;
-  Status s = query::QuerySearch(query::Reader{ledger_, projections_, query::TodayInVietnam()},
-                                t.Get("q"), std::min<uint64_t>(limit, 500), &out);
+  Status s = query::QuerySearch(ReaderOn(*view), t.Get("q"), std::min<uint64_t>(limit, 500), &out);
   return Answer(req, s, out);
 }
 
 Response Api::History(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   const std::string kProducts = "/v1/products/", kHistory = "/history";
   std::string id =
       t.path.substr(kProducts.size(), t.path.size() - kProducts.size() - kHistory.size());
   query::HistoryQuery q{id, t.Get("as_of"), t.Get("known_at"),
                         t.Get("proofs") == "1" || t.Get("proofs") == "true"};
   query::Json out;
-  Status s =
-      query::QueryHistory(query::Reader{ledger_, projections_, query::TodayInVietnam()}, q, &out);
+  Status s = query::QueryHistory(ReaderOn(*view), q, &out);
   return Answer(req, s, out);
 }
 
 Response Api::ProductStatus(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   std::string id = t.path.substr(std::string_view("/v1/products/").size());
   query::Json out;
-  Status s = query::QueryStatus(query::Reader{ledger_, projections_, query::TodayInVietnam()},
+  Status s = query::QueryStatus(ReaderOn(*view),
                                 query::StatusQuery{id, t.Get("as_of"), t.Get("known_at")}, &out);
   return Answer(req, s, out);
 }
@@ -297,9 +305,11 @@ Response Api::Deadlines(const Request& req, const Target& t, const std::string&)
   if (format != "json" && format != "xlsx") {
     return Error(req, 400, "invalid_argument", "format must be json or xlsx; got '" + format + "'");
   }
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   query::Json out;
   Status s =
-      query::QueryDeadlines(query::Reader{ledger_, projections_, query::TodayInVietnam()},
+      query::QueryDeadlines(ReaderOn(*view),
                             query::DeadlinesQuery{t.Get("as_of"), t.Get("unit"), t.Get("known_at"),
                                                   t.Get("within_days", "90")},
                             &out);
@@ -310,9 +320,10 @@ Response Api::Deadlines(const Request& req, const Target& t, const std::string&)
 }
 
 Response Api::Dashboard(const Request& req, const Target& t, const std::string& who) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   DashboardReads::Answer a;
-  Status s = dashboard_.Read(t.path, t.query, who,
-                             query::Reader{ledger_, projections_, query::TodayInVietnam()}, &a);
+  Status s = dashboard_.Read(t.path, t.query, who, ReaderOn(*view), &a);
   return DashboardReply(req, s, a);
 }
 
@@ -325,8 +336,10 @@ Response Api::DashboardReply(const Request& req, const Status& s, DashboardReads
 }
 
 Response Api::Changes(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   query::Json out;
-  Status s = query::QueryChanges(query::Reader{ledger_, projections_, query::TodayInVietnam()},
+  Status s = query::QueryChanges(ReaderOn(*view),
                                  query::ChangesQuery{t.Get("from"), t.Get("to"), t.Get("unit"),
                                                      t.Get("known_at"), t.Get("principal")},
                                  &out);
@@ -334,6 +347,8 @@ Response Api::Changes(const Request& req, const Target& t, const std::string&) {
 }
 
 Response Api::Reports(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   query::ReportQueryText q;
   q.period = t.Get("period");
   q.from = t.Get("from");
@@ -347,10 +362,11 @@ Response Api::Reports(const Request& req, const Target& t, const std::string&) {
   q.list = t.Get("list");
   q.calendar = t.Get("calendar");
   query::RenderedReport r;
-  const query::Reader reader{ledger_, projections_, query::TodayInVietnam()};
   Status s = query::ApplyCalendar(&q);
-  if (s.ok())
+  if (s.ok()) {
+    const query::Reader reader = ReaderOn(*view);
     s = q.list.empty() ? query::QueryReport(reader, q, &r) : query::QueryAnnex(reader, q, &r);
+  }
   if (!s.ok()) return FromStatus(req, s);
   Response res = Reply(req, 200, std::move(r.body), r.content_type);
   if (q.format != "json") {
@@ -362,18 +378,20 @@ Response Api::Reports(const Request& req, const Target& t, const std::string&) {
 // ---------------------------------------------------------------- issue 15
 
 Response Api::Notices(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   query::Json out;
-  Status s =
-      query::QueryNotices(query::Reader{ledger_, projections_, query::TodayInVietnam()},
-                          query::NoticesQuery{t.Get("as_of"), t.Get("since"), t.Get("unit")}, &out);
+  Status s = query::QueryNotices(
+      ReaderOn(*view), query::NoticesQuery{t.Get("as_of"), t.Get("since"), t.Get("unit")}, &out);
   return Answer(req, s, out);
 }
 
 Response Api::ReportsDue(const Request& req, const Target& t, const std::string&) {
+  // One view for the whole request: every read sees one checkpoint.
+  std::unique_ptr<projections::ReadView> view = projections_->View();
   query::Json out;
   Status s = query::QueryReportsDue(
-      query::Reader{ledger_, projections_, query::TodayInVietnam()},
-      query::ReportsDueQuery{t.Get("from"), t.Get("within_days", "45")}, &out);
+      ReaderOn(*view), query::ReportsDueQuery{t.Get("from"), t.Get("within_days", "45")}, &out);
   return Answer(req, s, out);
 }
 

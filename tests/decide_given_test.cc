@@ -7,6 +7,7 @@
 #include "tests/workflow_support.h"
 #include "workflow/memory_view.h"
 #include "workflow/rules.h"
+#include "workflow/states_view.h"
 
 using namespace ocop;
 using namespace ocop::workflow;
@@ -49,14 +50,15 @@ class Given {
   }
 
   // When ... then refused, naming `says`, with nothing recorded.
-  Status Refused(const std::string& who, const std::string& json, const std::string& says) {
+  void Refused(const std::string& who, const std::string& json, const std::string& says,
+               Status* out = nullptr) {
     size_t before = view.events().size();
     Status s = view.Submit(who, json);
     INFO(json << " -> " << s.ToString());
     CHECK(!s.ok());
     CHECK(s.message().find(says) != std::string::npos);
     CHECK(view.events().size() == before);
-    return s;
+    if (out) *out = s;
   }
 
   const ProductState& Product(const std::string& id) {
@@ -335,8 +337,9 @@ TEST_CASE("item 10: RevokeRole ends a grant from its effective date") {
     return R"({"type":"RegisterIdea","effective":")" + date + R"(","product":")" + id +
            R"(","subject":"S1","name":"x","group":1,"unit":"UM","cycle_year":2023})";
   };
-  Status s = g.Refused("officer.um", idea("I-1", "2023-06-01"),
-                       "officer of UM from 2019-02-01 until 2023-06-01 (revoked)");
+  Status s;
+  g.Refused("officer.um", idea("I-1", "2023-06-01"),
+            "officer of UM from 2019-02-01 until 2023-06-01 (revoked)", &s);
   CHECK(s.IsForbidden());
   // An act dated before the revocation was covered, and stays covered.
   CHECK(g.Then("officer.um", idea("I-2", "2023-05-31")) == Types{"IdeaRegistered"});
@@ -399,4 +402,41 @@ TEST_CASE("item 8: a retired certifier's competence passes to its successor, no 
             "3 stars are certified at the district level");
   CHECK(g.Then("ubnd.dd", ApproveJson("R2", "2025-07-03", "district", "DD", 3, "GCN-R2")) ==
         Types{"Certified"});
+}
+
+TEST_CASE("StatesView, the generator's and the fuzzer's view, decides as the recorded events do") {
+  Given g;
+  g.Import("A1", 3, "2021-06-01");
+  g.Ok(DossierCommands("N1", 2022));
+  // The same events, folded into states held whole.
+  StatesView states;
+  for (const auto& e : g.view.events()) {
+    Date effective;
+    REQUIRE(ParseDate(e.effective, &effective));
+    states.Apply(e.stream, EventRef{e.seq, effective, e.Payload()});
+  }
+  for (const char* id : {"A1", "N1"}) {
+    const ProductState* held = nullptr;
+    uint64_t version = 0;
+    REQUIRE(states.Product(id, &held, &version).ok());
+    CHECK(projections::StatusJson(*held, FromCivil(2023, 1, 1)) ==
+          projections::StatusJson(g.Product(id), FromCivil(2023, 1, 1)));
+  }
+  // Given the same states, the same command decides the same events.
+  const std::string revoke = Revoke("2023-01-11", {{"A1", "production_stopped"}});
+  capnp::MallocMessageBuilder msg;
+  REQUIRE(ParseCommand(revoke, &msg).ok());
+  Decided from_states, from_events;
+  REQUIRE(Decide(states, Principal{"ubnd.cm", false}, msg.getRoot<schema::Command>(), &from_states)
+              .ok());
+  REQUIRE(g.view.DecideOnly("ubnd.cm", revoke, &from_events).ok());
+  CHECK(EventTypes(from_states) == EventTypes(from_events));
+  CHECK(EventTypes(from_states) == Types{"RatingRevoked"});
+  // A state not held is one that does not exist, and reading it holds nothing new.
+  const ProductState* none = nullptr;
+  uint64_t version = 7;
+  REQUIRE(states.Product("NOBODY", &none, &version).ok());
+  CHECK_FALSE(none->exists);
+  CHECK(version == 0);
+  CHECK(states.products.count("NOBODY") == 0);
 }

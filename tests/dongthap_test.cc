@@ -76,7 +76,7 @@ projections::Report ReportOf(World& w, const std::string& from, const std::strin
   REQUIRE(ParseDate(to, &q.period.to));
   q.unit = "DT";
   projections::Report r;
-  Status s = projections::BuildReport(*proj, q, &r);
+  Status s = projections::BuildReport(*proj->View(), q, &r);
   INFO(s.ToString());
   REQUIRE(s.ok());
   return r;

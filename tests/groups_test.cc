@@ -96,7 +96,7 @@ TEST_CASE("the mapping between lists is data, and reports count by named group a
   projections::ReportQuery q;
   q.period = {workflow::FromCivil(2021, 1, 1), workflow::FromCivil(2023, 12, 31)};
   projections::Report r;
-  REQUIRE(projections::BuildReport(*p, q, &r).ok());
+  REQUIRE(projections::BuildReport(*p->View(), q, &r).ok());
   auto j = projections::ReportJson(r)["recognised"];
   CHECK(j["by_group_name"]["Thủ công mỹ nghệ"] == 3);
   CHECK(j["by_group_name"]["Sinh vật cảnh"] == 1);

@@ -312,33 +312,32 @@ TEST_CASE("the signed tree head, inclusion and consistency proofs verify") {
   CHECK((st.st_mode & 0777) == 0600);
 }
 
-TEST_CASE("WaitForAppend and subscriptions are woken by commits") {
+TEST_CASE("WaitForAppend is woken by commits, and a follower reads what they added") {
   TempDir d;
   auto l = Open(d);
   AppendResult r;
   REQUIRE(l->Append(Req({Ev("a"), Ev("b")}), &r).ok());
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<uint64_t> got;
-  auto sub = l->Subscribe(2, [&](uint64_t seq, std::string_view bytes) {
-    EventView v(bytes);
-    REQUIRE(v.ok());
-    REQUIRE(v.event().getSeq() == seq);
-    std::lock_guard<std::mutex> g(mu);
-    got.push_back(seq);
-    cv.notify_all();
-    return true;
-  });
   std::thread writer([&] {
     AppendResult w;
     REQUIRE(l->Append(Req({Ev("c")}), &w).ok());
     REQUIRE(l->Append(Req({Ev("d"), Ev("e")}), &w).ok());
   });
-  CHECK(l->WaitForAppend(2, std::chrono::seconds(10)) >= 3);
+  // A follower, as the server's: wait, then read what the commits added.
+  std::vector<uint64_t> got;
+  for (uint64_t seen = 2; seen < 5;) {
+    uint64_t now = l->WaitForAppend(seen, std::chrono::seconds(10));
+    REQUIRE(now > seen);
+    REQUIRE(l->Scan(seen + 1, now - seen, [&](uint64_t seq, std::string_view bytes) {
+               EventView v(bytes);
+               REQUIRE(v.ok());
+               REQUIRE(v.event().getSeq() == seq);
+               got.push_back(seq);
+               return true;
+             }).ok());
+    seen = now;
+  }
   writer.join();
-  std::unique_lock<std::mutex> g(mu);
-  REQUIRE(cv.wait_for(g, std::chrono::seconds(10), [&] { return got.size() == 4; }));
-  CHECK(got == std::vector<uint64_t>{2, 3, 4, 5});  // caught up from 2, then followed
+  CHECK(got == std::vector<uint64_t>{3, 4, 5});
   CHECK(l->WaitForAppend(5, std::chrono::milliseconds(50)) == 5);  // times out with nothing new
 }
 
@@ -379,7 +378,6 @@ TEST_CASE("a byte changed in a stored event makes verify name that event") {
   REQUIRE(s.IsTampered());
   CHECK(v.first_bad_seq == 23);
   CHECK(s.message().find("23") != std::string::npos);
-  CHECK(s.ExitCode() == 1);
 }
 
 TEST_CASE("directories that are not ledgers, newer formats and a second process are refused") {
@@ -390,7 +388,6 @@ TEST_CASE("directories that are not ledgers, newer formats and a second process 
   Status s = Ledger::Open(foreign.str(), TestOptions(), &l);
   CHECK(s.IsCorruption());
   CHECK(s.message().find(foreign.str()) != std::string::npos);
-  CHECK(s.ExitCode() == 3);
   CHECK(fs::exists(foreign.path / "notes.txt"));
   CHECK_FALSE(fs::exists(foreign.path / "CURRENT"));  // nothing written into it
 
@@ -419,8 +416,7 @@ TEST_CASE("directories that are not ledgers, newer formats and a second process 
       std::ofstream(e.path(), std::ios::trunc) << "garbage";
   }
   s = Ledger::Open(corrupt.str(), TestOptions(), &l);
-  CHECK_FALSE(s.ok());
-  CHECK(s.ExitCode() == 3);
+  CHECK((s.IsCorruption() || s.code() == Status::Code::kIOError));  // storage: exit 3
 
   TempDir busy;
   auto held = Open(busy);

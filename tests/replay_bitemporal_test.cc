@@ -100,7 +100,7 @@ struct World : ocop::testing::LiveLedger {
     q.known_at = known_at;
     q.as_of = as_of;
     projections::Report r;
-    Status s = projections::BuildReport(*projections, q, &r);
+    Status s = projections::BuildReport(*projections->View(), q, &r);
     INFO(s.ToString());
     REQUIRE(s.ok());
     return r;
@@ -144,7 +144,8 @@ std::vector<std::tuple<std::string, std::string, std::string>> DeadlinesKnownAt(
     if (f.getValidFrom() < l.from) return;
     l = Latest{f.getValidFrom(), f.getEndedOn() > as_of.days, f.getNo().cStr(), f.getValidUntil()};
   };
-  REQUIRE((known_at ? p.ForEachFactKnownAt(known_at, see) : p.ForEachFact(see)).ok());
+  REQUIRE(
+      (known_at ? p.View()->ForEachFactKnownAt(known_at, see) : p.View()->ForEachFact(see)).ok());
   std::vector<std::tuple<std::string, std::string, std::string>> rows;  // until, product, no
   for (const auto& [id, l] : latest) {
     if (l.open && l.until <= (as_of + within).days) {
@@ -159,9 +160,13 @@ std::vector<std::tuple<std::string, std::string, std::string>> DeadlinesKnownAt(
 std::map<std::string, std::tuple<int, bool, int32_t>> FactsKnownAt(projections::Projections& p,
                                                                    uint64_t known_at) {
   std::map<std::string, std::tuple<int, bool, int32_t>> out;  // stars, revoked, ended_on
-  REQUIRE(p.ForEachFactKnownAt(known_at, [&](projections::schema::CertificateFact::Reader f) {
-             out[f.getNo().cStr()] = {f.getStars(), f.getRevoked(), f.getEndedOn()};
-           }).ok());
+  REQUIRE(p.View()
+              ->ForEachFactKnownAt(
+                  known_at,
+                  [&](projections::schema::CertificateFact::Reader f) {
+                    out[f.getNo().cStr()] = {f.getStars(), f.getRevoked(), f.getEndedOn()};
+                  })
+              .ok());
   return out;
 }
 
@@ -175,13 +180,15 @@ struct ChangeSeen {
 std::vector<ChangeSeen> Changes(projections::Projections& p, const std::string& from,
                                 const std::string& to, uint64_t known_at) {
   std::vector<ChangeSeen> out;
-  REQUIRE(p.ForEachChange(D(from), D(to), known_at,
-                          [&](uint64_t seq, Date day, projections::schema::Change::Reader c) {
-                            out.push_back({seq, workflow::FormatDate(day), c.getProduct().cStr(),
-                                           c.getType().cStr(),
-                                           c.hasDecision() ? c.getDecision().getNo().cStr() : "",
-                                           c.getStars(), c.getAnnuls()});
-                          })
+  REQUIRE(p.View()
+              ->ForEachChange(D(from), D(to), known_at,
+                              [&](uint64_t seq, Date day, projections::schema::Change::Reader c) {
+                                out.push_back(
+                                    {seq, workflow::FormatDate(day), c.getProduct().cStr(),
+                                     c.getType().cStr(),
+                                     c.hasDecision() ? c.getDecision().getNo().cStr() : "",
+                                     c.getStars(), c.getAnnuls()});
+                              })
               .ok());
   return out;
 }
@@ -356,7 +363,7 @@ TEST_CASE("as of a date: before, on and after certification, revocation and a 36
 
   // The read model, folded live, agrees with the replay for today's knowledge.
   workflow::ProductState live;
-  REQUIRE(w.projections->Product("P-REV", &live).ok());
+  REQUIRE(w.projections->View()->Product("P-REV", &live).ok());
   CHECK(projections::StatusJson(live, D("2024-06-01")) ==
         projections::StatusJson(w.At("P-REV", std::nullopt), D("2024-06-01")));
 }

@@ -131,7 +131,7 @@ TEST_CASE("the report sums support granted in the period by source") {
   REQUIRE(projections::ParsePeriod("2023", &q.period).ok());
   q.unit = "CM";
   projections::Report r;
-  REQUIRE(projections::BuildReport(*p, q, &r).ok());
+  REQUIRE(projections::BuildReport(*p->View(), q, &r).ok());
   auto j = projections::ReportJson(r)["support"];
   CHECK(j["total_vnd"] == 115000000);
   CHECK(j["by_source"]["province"] == 70000000);
@@ -145,7 +145,7 @@ TEST_CASE("the report sums support granted in the period by source") {
   text.unit = "CM";
   text.format = "csv";
   query::RenderedReport csv;
-  REQUIRE(query::QueryReport(query::Reader{w.ledger(), p.get(), workflow::FromCivil(2024, 1, 1)},
+  REQUIRE(query::QueryReport(query::Reader{w.ledger(), p->View().get(), workflow::FromCivil(2024, 1, 1)},
                              text, &csv)
               .ok());
   CHECK(csv.body.find("Ngân sách tỉnh") != std::string::npos);
@@ -153,9 +153,9 @@ TEST_CASE("the report sums support granted in the period by source") {
   CHECK(csv.body.find("Vốn tín dụng") != std::string::npos);
 
   q.period.to = workflow::FromCivil(2023, 6, 30);  // first half only
-  REQUIRE(projections::BuildReport(*p, q, &r).ok());
+  REQUIRE(projections::BuildReport(*p->View(), q, &r).ok());
   CHECK(projections::ReportJson(r)["support"]["total_vnd"] == 80000000);
   q.unit = "DD";  // nothing granted there
-  REQUIRE(projections::BuildReport(*p, q, &r).ok());
+  REQUIRE(projections::BuildReport(*p->View(), q, &r).ok());
   CHECK(projections::ReportJson(r)["support"]["total_vnd"] == 0);
 }

@@ -475,7 +475,8 @@ class Run {
                  " events, the Service returned " +
                  std::to_string(streams_[ProductStream(id)].version));
       uint64_t version = 0;
-      world_.ledger()->StreamVersion(ProductStream(id), &version);
+      Expect(world_.ledger()->StreamVersion(ProductStream(id), &version).ok(),
+             "product " + id + ": stream version unreadable");
       Expect(version == fold.version, "product " + id + ": stream version differs from its events");
       ProductState replayed;
       fold.Fold(&replayed);
@@ -495,7 +496,7 @@ class Run {
     auto check = [&](const char* when) {
       for (const auto& [id, live] : products_) {
         ProductState stored;
-        Status s = proj_->Product(id, &stored);
+        Status s = proj_->View()->Product(id, &stored);
         if (!live.exists && s.IsNotFound()) continue;
         Expect(s.ok(), std::string(when) + " projections: product " + id + ": " + s.ToString());
         std::string a = Canon(live), b = Canon(stored);

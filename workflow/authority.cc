@@ -18,38 +18,6 @@
 
 namespace ocop::workflow::internal {
 
-std::string_view RoleName(Role r) {
-  switch (r) {
-    case Role::ADMIN:
-      return "admin";
-    case Role::OFFICER:
-      return "officer";
-    case Role::COUNCIL:
-      return "council";
-    case Role::AUTHORITY:
-      return "authority";
-    case Role::INSPECTOR:
-      return "inspector";
-    case Role::AUDITOR:
-      return "auditor";
-  }
-  return "auditor";
-}
-
-std::string_view LevelName(CouncilLevel l) {
-  switch (l) {
-    case CouncilLevel::COMMUNE:
-      return "commune";
-    case CouncilLevel::DISTRICT:
-      return "district";
-    case CouncilLevel::PROVINCE:
-      return "province";
-    case CouncilLevel::CENTRAL:
-      return "central";
-  }
-  return "province";
-}
-
 // The council level that corresponds to an administrative unit's level.
 CouncilLevel LevelOfUnit(UnitLevel l) {
   switch (l) {
@@ -115,16 +83,16 @@ Status Decider::Authorize(const std::string& unit, const std::string& what,
     s = Contains(g.unit, unit, &inside);
     if (!s.ok()) return s;
     if (!inside) continue;
-    out_->role = RoleName(g.role);
+    out_->role = EnumName(g.role);
     out_->unit = g.unit;
     if (used) *used = &g;
     return Status::OK();
   }
   std::string allowed;
-  for (Role r : roles) allowed += (allowed.empty() ? "" : " or ") + std::string(RoleName(r));
+  for (Role r : roles) allowed += (allowed.empty() ? "" : " or ") + std::string(EnumName(r));
   std::string held;
   for (const Grant& g : p->grants) {
-    held += (held.empty() ? "" : ", ") + std::string(RoleName(g.role)) + " of " + g.unit;
+    held += (held.empty() ? "" : ", ") + std::string(EnumName(g.role)) + " of " + g.unit;
     if (!g.council.empty()) held += " (council " + g.council + ")";
     held += " from " + FormatDate(g.from);
     if (g.until) held += " until " + FormatDate(*g.until) + " (revoked)";

@@ -225,7 +225,9 @@ std::string_view CriteriaStructureText() {
 const std::vector<CriteriaSet>& CriteriaSets() {
   static const std::vector<CriteriaSet> sets = [] {
     std::vector<CriteriaSet> v;
-    LoadCriteriaSets(&v);
+    // A file that does not parse is left out here; LoadCriteriaSets' own
+    // callers (the tests, `ocop criteria`) report it.
+    static_cast<void>(LoadCriteriaSets(&v));
     return v;
   }();
   return sets;

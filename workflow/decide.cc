@@ -15,18 +15,6 @@
 #include "workflow/json.h"
 #include "workflow/rules.h"
 
-namespace ocop::workflow {
-
-std::string ProductStream(const std::string& id) { return "product/" + id; }
-std::string SubjectStream(const std::string& id) { return "subject/" + id; }
-std::string UnitStream(const std::string& code) { return "unit/" + code; }
-std::string CouncilStream(const std::string& id) { return "council/" + id; }
-std::string PrincipalStream(const std::string& id) { return "principal/" + id; }
-std::string DisputeStream(const std::string& id) { return "dispute/" + id; }
-std::string RoundStream(int year) { return "round/" + std::to_string(year); }
-
-}  // namespace ocop::workflow
-
 namespace ocop::workflow::internal {
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
@@ -82,7 +70,6 @@ Status Decider::RequireProduct(const std::string& id, const std::string& field,
   }
   s = CheckExpectedVersion(id, version);
   if (!s.ok()) return s;
-  ExpectProduct(id, version);
   return Status::OK();
 }
 
@@ -119,8 +106,9 @@ Status Decider::LatestOpenDossier(const ProductState& now, const ProductState& o
 Status Decider::CheckLaterActs() {
   std::set<std::string> checked;
   for (const PendingEvent& e : out_->events) {
-    if (e.stream.rfind("product/", 0) != 0 || !checked.insert(e.stream).second) continue;
-    std::string id = e.stream.substr(8);
+    StreamId stream = StreamId::Parse(e.stream);
+    if (stream.kind != StreamId::Kind::kProduct || !checked.insert(e.stream).second) continue;
+    const std::string& id = stream.id;
     const ProductState* p = nullptr;
     uint64_t version = 0;
     Status s = view_.Product(id, &p, &version);

@@ -22,6 +22,7 @@
 #include "ledger/status.h"
 #include "workflow/ocop.capnp.h"
 #include "workflow/state.h"
+#include "workflow/stream_id.h"
 
 namespace ocop::workflow {
 
@@ -29,7 +30,8 @@ namespace ocop::workflow {
 struct EventInfo {
   uint64_t seq = 0;
   std::string stream;
-  std::string type;
+  std::string type;                                                // its payload's name
+  schema::Payload::Which kind = schema::Payload::IDEA_REGISTERED;  // the same, to compare
   std::string actor_unit;
 };
 
@@ -72,9 +74,6 @@ struct PendingEvent {
 
 struct Decided {
   std::vector<PendingEvent> events;
-  // Streams and the versions decide read them at: the append must find them
-  // unchanged, or a concurrent writer got there first.
-  std::vector<std::pair<std::string, uint64_t>> expected;
   // The actor recorded with every event: principal, the role and unit of the
   // grant that authorised the act.
   std::string role;
@@ -82,14 +81,5 @@ struct Decided {
 };
 
 Status Decide(View& view, const Principal& who, schema::Command::Reader command, Decided* out);
-
-// Stream names, one per kind of thing.
-std::string ProductStream(const std::string& id);
-std::string SubjectStream(const std::string& id);
-std::string UnitStream(const std::string& code);
-std::string CouncilStream(const std::string& id);
-std::string PrincipalStream(const std::string& id);
-std::string DisputeStream(const std::string& id);
-std::string RoundStream(int year);
 
 }  // namespace ocop::workflow

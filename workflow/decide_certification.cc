@@ -56,7 +56,6 @@ Status Decider::CloseRound(int year, CouncilLevel level, schema::Decision::Reade
     s = Contains(issuer, p->unit, &inside);
     if (!s.ok()) return s;
     if (!inside) continue;
-    ExpectProduct(id, version);
     EndDossier(*p, *d, schema::DossierOutcome::NOT_RECOGNISED,
                "not recognised by decision " + std::string(decision.getNo().cStr()) + " of " +
                    decision.getDate().cStr(),
@@ -220,10 +219,10 @@ Status Decider::RecordScore(C::Body::Reader b) {
   const auto& forwarded = dossier->forwarded_to;
   if (forwarded ? council->level != *forwarded : council->level == CouncilLevel::CENTRAL) {
     return Status::Refused(
-        "council " + Quote(council_id) + " (" + std::string(LevelName(council->level)) +
+        "council " + Quote(council_id) + " (" + std::string(EnumName(council->level)) +
         ") may not score product " + Quote(p->id) + ": " +
         (forwarded
-             ? "its dossier was forwarded to the " + std::string(LevelName(*forwarded)) + " level"
+             ? "its dossier was forwarded to the " + std::string(EnumName(*forwarded)) + " level"
              : std::string("the central level scores only forwarded dossiers")));
   }
   double total = sheet.a + sheet.b + sheet.c;
@@ -331,7 +330,7 @@ Status Decider::Forward(C::Body::Reader b) {
   const Score& last = dossier->scores.back();
   if (c.getToLevel() <= last.level) {
     return Status::Refused("product " + Quote(p->id) + " was last scored at the " +
-                           std::string(LevelName(last.level)) +
+                           std::string(EnumName(last.level)) +
                            " level; it can only be forwarded to a higher level");
   }
   auto rules = RulesInForce(effective_);
@@ -368,7 +367,7 @@ Status Decider::ApproveResults(C::Body::Reader b) {
   CouncilLevel level = c.getLevel();
   if (LevelOfUnit(issuer->level) != level) {
     return Status::InvalidArgument("field 'decision.issuer': " + Quote(decision.issuer) +
-                                   " is not a unit of the " + std::string(LevelName(level)) +
+                                   " is not a unit of the " + std::string(EnumName(level)) +
                                    " level");
   }
   s = NoProductTwice(c.getItems());
@@ -401,8 +400,8 @@ Status Decider::ApproveResults(C::Body::Reader b) {
     if (!certifier || (*certifier != level && !successor)) {
       return Status::Forbidden(where + "under " + std::string(rules->getTitle().cStr()) + ", " +
                                std::to_string(stars) + " stars are certified at the " +
-                               std::string(certifier ? LevelName(*certifier) : "no") +
-                               " level, not the " + std::string(LevelName(level)) + " level");
+                               (certifier ? std::string(EnumName(*certifier)) : std::string("no")) +
+                               " level, not the " + std::string(EnumName(level)) + " level");
     }
     bool inside = false;
     s = Contains(decision.issuer, p->unit, &inside);
@@ -435,7 +434,7 @@ Status Decider::ApproveResults(C::Body::Reader b) {
       if (sc.level == level || (successor && sc.level == *certifier)) best = &sc;
     }
     if (!best) {
-      return Status::Refused(where + "no council of the " + std::string(LevelName(level)) +
+      return Status::Refused(where + "no council of the " + std::string(EnumName(level)) +
                              " level has scored this dossier by " + FormatDate(effective_));
     }
     // A dossier that straddles a decree: the entry in force on the decision
@@ -633,7 +632,7 @@ Status Decider::RevokeRating(C::Body::Reader b) {
     if (!s.ok()) return s;
     if (LevelOfUnit(issuer->level) < active->level) {
       return Status::Forbidden(where + "certificate " + Quote(active->no) + " was issued at the " +
-                               std::string(LevelName(active->level)) +
+                               std::string(EnumName(active->level)) +
                                " level; only that level or above may revoke it");
     }
     bool inside = false;

@@ -67,7 +67,6 @@ Status Decider::RegisterIdea(C::Body::Reader b) {
   s = RequireNewProduct(subject, unit, c.getGroup(), c.getGroupList().cStr(),
                         /*group_optional=*/true, "register product ideas", &list);
   if (!s.ok()) return s;
-  ExpectProduct(id, version);
   Emit(ProductStream(id), [&](schema::Payload::Builder p) {
     auto r = p.initIdeaRegistered();
     r.setIdea(c);
@@ -101,7 +100,6 @@ Status Decider::RegisterProduct(C::Body::Reader b) {
   s = RequireNewProduct(subject, unit, c.getGroup(), c.getGroupList().cStr(),
                         /*group_optional=*/false, "register products", &list);
   if (!s.ok()) return s;
-  ExpectProduct(id, version);
   Emit(ProductStream(id), [&](schema::Payload::Builder p) {
     p.setProductRegistered(c);
     p.getProductRegistered().setGroupList(list);

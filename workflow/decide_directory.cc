@@ -118,7 +118,7 @@ Status Decider::RevokeRole(C::Body::Reader b) {
   });
   if (!held) {
     return Status::Refused(Quote(principal) + " holds no grant of the role " +
-                           std::string(RoleName(c.getRole())) + " in unit " + Quote(unit) +
+                           std::string(EnumName(c.getRole())) + " in unit " + Quote(unit) +
                            " in force on " + FormatDate(effective_) + " to revoke");
   }
   s = Authorize(unit, "revoke roles");
@@ -157,7 +157,7 @@ Status Decider::ConstituteCouncil(C::Body::Reader b) {
   if (!s.ok()) return s;
   if (LevelOfUnit(u->level) != c.getLevel()) {
     return Status::InvalidArgument("field 'level': a council of unit " + Quote(unit) +
-                                   " is at level " + std::string(LevelName(LevelOfUnit(u->level))) +
+                                   " is at level " + std::string(EnumName(LevelOfUnit(u->level))) +
                                    ", its People's Committee's level");
   }
   s = Authorize(unit, "constitute councils");

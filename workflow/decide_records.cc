@@ -92,7 +92,6 @@ Status Decider::ImportCertificate(C::Body::Reader b) {
   if (!s.ok()) return s;
   auto rules = RulesInForce(decision.date);
   int months = rules ? rules->getValidityMonths() : 36;
-  ExpectProduct(id, version);
   Emit(ProductStream(id), [&](schema::Payload::Builder pb) {
     auto cert = pb.initCertified();
     cert.setProduct(id);
@@ -126,7 +125,7 @@ Status Decider::AnnulEvent(C::Body::Reader b) {
                                    std::to_string(c.getTargetSeq()));
   }
   if (!s.ok()) return s;
-  if (target.type == "EventAnnulled") {
+  if (target.kind == schema::Payload::EVENT_ANNULLED) {
     return Status::Refused("event " + std::to_string(target.seq) +
                            " is itself an annulment; record the act again instead");
   }
@@ -135,8 +134,9 @@ Status Decider::AnnulEvent(C::Body::Reader b) {
   }
   s = Authorize(target.actor_unit, "annul records");
   if (!s.ok()) return s;
-  if (target.stream.rfind("product/", 0) == 0) {
-    std::string id = target.stream.substr(8);
+  if (StreamId target_stream = StreamId::Parse(target.stream);
+      target_stream.kind == StreamId::Kind::kProduct) {
+    const std::string& id = target_stream.id;
     const ProductState* p = nullptr;
     uint64_t version = 0;
     s = view_.Product(id, &p, &version);
@@ -150,7 +150,8 @@ Status Decider::AnnulEvent(C::Body::Reader b) {
     // the new entry certified after it); annulling a revoked certificate
     // would leave its revocation naming nothing. A pending certificate of
     // this batch (seq 0) counts as later.
-    if (target.type == "Certified" || target.type == "RatingRevoked") {
+    if (target.kind == schema::Payload::CERTIFIED ||
+        target.kind == schema::Payload::RATING_REVOKED) {
       for (const Certificate& k : p->certificates) {
         if (k.seq == target.seq && k.revoked) {
           return Status::Refused("event " + std::to_string(target.seq) + " certified " +
@@ -163,7 +164,6 @@ Status Decider::AnnulEvent(C::Body::Reader b) {
                                ", recorded after it, stands; annul that certificate first");
       }
     }
-    ExpectProduct(id, version);
   }
   std::string type = target.type;
   Emit(target.stream, [&](schema::Payload::Builder pb) {
@@ -186,7 +186,6 @@ Status Decider::FileDispute(C::Body::Reader b) {
   const ProductState* p = nullptr;
   s = RequireProduct(c.getProduct().cStr(), "product", &p);
   if (!s.ok()) return s;
-  out_->expected.clear();  // the dispute's own stream is written, not the product's
   s = Authorize(p->unit, "file disputes");
   if (!s.ok()) return s;
   Emit(DisputeStream(id), [&](schema::Payload::Builder pb) { pb.setDisputeFiled(c); });

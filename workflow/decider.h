@@ -24,8 +24,6 @@ namespace ocop::workflow::internal {
 
 using C = schema::Command;
 
-std::string_view RoleName(Role r);
-std::string_view LevelName(CouncilLevel l);
 // The council level that corresponds to an administrative unit's level.
 CouncilLevel LevelOfUnit(UnitLevel l);
 std::string Quote(const std::string& s);
@@ -104,9 +102,6 @@ class Decider {
                     const std::set<std::string>& recognised);
   template <typename Fill>
   void Emit(const std::string& stream, Fill fill);
-  void ExpectProduct(const std::string& id, uint64_t version) {
-    out_->expected.emplace_back(ProductStream(id), version);
-  }
   Status CheckExpectedVersion(const std::string& id, uint64_t version);
 
   // --- one per command

@@ -41,20 +41,6 @@ std::string_view StageName(Stage stage) {
   return "none";
 }
 
-std::string_view EntryName(Entry entry) {
-  switch (entry) {
-    case Entry::RENEWAL:
-      return "renewal";
-    case Entry::UPGRADE:
-      return "upgrade";
-    case Entry::IMPORT:
-      return "import";
-    case Entry::NEW:
-      break;
-  }
-  return "new";
-}
-
 bool ParseStage(std::string_view name, Stage* out) {
   for (int i = 0; i <= static_cast<int>(Stage::kRegistered); ++i) {
     if (StageName(static_cast<Stage>(i)) == name) {

@@ -747,6 +747,11 @@ std::string CommandType(schema::Command::Reader command) {
   return "";
 }
 
+std::string_view EnumName(capnp::EnumSchema schema, uint16_t value) {
+  const EnumInfo& info = Info(schema);  // kept for the program's life
+  return value < info.names.size() ? std::string_view(info.names[value]) : std::string_view();
+}
+
 std::string PayloadType(schema::Payload::Reader payload) {
   auto dyn = capnp::toDynamic(payload);
   KJ_IF_MAYBE (f, dyn.which()) {

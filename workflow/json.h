@@ -74,4 +74,14 @@ std::string CommandType(schema::Command::Reader command);
 // The JSON name of the event in `payload`, e.g. "Certified".
 std::string PayloadType(schema::Payload::Reader payload);
 
+// The one spelling of an enum value of the schema, wherever the ledger shows
+// it (JSON, reports, messages): its $Json.name, or else its name in the
+// schema ("renewal", "HTX", "not_reevaluated", "province"). "" for a value
+// the schema does not know.
+std::string_view EnumName(capnp::EnumSchema schema, uint16_t value);
+template <typename E>
+std::string_view EnumName(E value) {
+  return EnumName(capnp::Schema::from<E>(), static_cast<uint16_t>(value));
+}
+
 }  // namespace ocop::workflow

@@ -119,7 +119,7 @@ Status MemoryView::ProductEvents(const std::string& id, std::vector<ProductEvent
 Status MemoryView::Event(uint64_t seq, EventInfo* out, bool* annulled) {
   if (seq == 0 || seq > events_.size()) return Status::NotFound("event " + std::to_string(seq));
   const Stored& e = events_[seq - 1];
-  *out = EventInfo{e.seq, e.stream, e.type, e.actor_unit};
+  *out = EventInfo{e.seq, e.stream, e.type, e.Payload().which(), e.actor_unit};
   *annulled = false;
   for (const Stored& a : events_) {
     if (a.stream == e.stream && a.Payload().isEventAnnulled() &&

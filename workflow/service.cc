@@ -135,6 +135,7 @@ class LedgerView : public View {
     out->seq = seq;
     out->stream = view.event().getStream().cStr();
     out->type = view.event().getType().cStr();
+    out->kind = view.As<schema::OcopEvent>().getPayload().which();
     out->actor_unit = view.event().getActor().getUnit().cStr();
     StreamFold fold;
     s = LoadStream(ledger_, out->stream, &fold);
@@ -155,10 +156,14 @@ class LedgerView : public View {
     auto it = base_.find(stream);
     if (it != base_.end()) return it->second;
     uint64_t v = 0;
-    ledger_->StreamVersion(stream, &v);
+    Status s = ledger_->StreamVersion(stream, &v);
+    if (!s.ok() && failure_.ok()) failure_ = s;
     base_[stream] = v;
     return v;
   }
+  // The first failure of BaseVersion, if any: what was decided on it may not
+  // be appended.
+  const Status& failure() const { return failure_; }
 
   // Applies a decided (not yet appended) event to the cached states, so the
   // next command of an atomic batch sees it. `e` must outlive the view.
@@ -288,6 +293,7 @@ class LedgerView : public View {
   }
 
   ledger::Ledger* ledger_;
+  Status failure_;
   SharedStates* shared_;
   std::tuple<Cache<ProductState>, Cache<UnitState>, Cache<PrincipalState>, Cache<CouncilState>,
              Cache<SubjectState>, Cache<DisputeState>, Cache<RoundState>>
@@ -309,11 +315,13 @@ std::string CommandDigest(const Principal& who, schema::Command::Reader command)
   return d;
 }
 
-// The append of what was decided. `digest` binds the idempotency key.
-ledger::AppendRequest ToAppend(LedgerView& view, const Principal& who,
-                               std::vector<std::pair<std::string, Decided>>& decided,
-                               const std::string& key, const std::string& digest) {
-  ledger::AppendRequest req;
+// The append of what was decided. `digest` binds the idempotency key. Not OK
+// if a stream's version could not be read (the expectations would be wrong).
+Status ToAppend(LedgerView& view, const Principal& who,
+                std::vector<std::pair<std::string, Decided>>& decided, const std::string& key,
+                const std::string& digest, ledger::AppendRequest* out) {
+  ledger::AppendRequest& req = *out;
+  req = ledger::AppendRequest();
   req.idempotency_key = key;
   req.idempotency_digest = digest;
   std::set<std::string> written;
@@ -338,7 +346,7 @@ ledger::AppendRequest ToAppend(LedgerView& view, const Principal& who,
   for (const auto& [stream, version] : view.StreamsRead()) {
     if (!written.count(stream)) req.unchanged.push_back({stream, version});
   }
-  return req;
+  return view.failure();
 }
 
 // Answers a repeated id from the ledger, without deciding again.
@@ -433,7 +441,7 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
       p.decided.resize(1);
       p.decided[0].first = in[i].command.getEffective().cStr();
       s = Decide(*p.view, in[i].who, in[i].command, &p.decided[0].second);
-      if (s.ok()) p.request = ToAppend(*p.view, in[i].who, p.decided, keys[i], digests[i]);
+      if (s.ok()) s = ToAppend(*p.view, in[i].who, p.decided, keys[i], digests[i], &p.request);
       last_read[i].clear();
       for (const auto& read : p.view->StreamsRead()) last_read[i].push_back(read.first);
       if (std::any_of(last_read[i].begin(), last_read[i].end(), written_here)) {
@@ -508,7 +516,9 @@ Status Service::SubmitAll(const Principal& who,
         for (const auto& e : decided[i].second.events) view.Apply(e);
       }
       ledger::AppendResult result;
-      s = ledger_->Append(ToAppend(view, who, decided, key, digest), &result);
+      ledger::AppendRequest request;
+      s = ToAppend(view, who, decided, key, digest, &request);
+      if (s.ok()) s = ledger_->Append(request, &result);
       if (s.IsConflict() && attempt < 3) continue;  // a race, as in Submit: decide again
       if (!s.ok()) return s;
       whole.seqs = std::move(result.seqs);

@@ -102,8 +102,6 @@ enum class Stage {
   kRegistered,  // registered for direct entry (RegisterProduct)
 };
 std::string_view StageName(Stage stage);
-// "new", "renewal", "upgrade", "import", as commands and reports name them.
-std::string_view EntryName(Entry entry);
 bool ParseStage(std::string_view name, Stage* out);
 
 struct Score {
