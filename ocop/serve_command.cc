@@ -46,7 +46,7 @@ struct NoticeArgs {
 
 struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
-  std::vector<std::string> cors;       // origins allowed to call from a browser
+  std::vector<std::string> cors;  // origins allowed to call from a browser
   NoticeArgs notices;
   std::string tokens;                  // default: <data>/tokens
   std::vector<std::string> witnesses;  // URL=VKEY: push checkpoints to them

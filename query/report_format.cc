@@ -1,8 +1,8 @@
 #include "query/report_format.h"
 
+#include <algorithm>
 #include "query/charts.h"
 #include "query/report_sections_format.h"
-#include <algorithm>
 
 #include <xlsxwriter.h>
 

@@ -209,7 +209,7 @@ TEST_CASE("ocop smoke refuses a data directory holding anything but its own samp
   CHECK(refused.code == 1);
   CHECK(refused.out.find("not smoke's own sample") != std::string::npos);
   auto head = json::parse(ocop::testing::Ocop("smoke", "--data " + real + " tree-head", "").out);
-  CHECK(head["size"] == 1);  // nothing appended
+  CHECK(head["size"] == 2);  // the schema event and the unit: nothing appended by smoke
 
   CHECK(ocop::testing::Ocop("smoke", "--data " + own + " smoke --events 5", "").code == 0);
   CHECK(ocop::testing::Ocop("smoke", "--data " + own + " smoke --events 5", "").code == 0);
