@@ -46,6 +46,7 @@
 #include "ledger/signed_heads.h"
 #include "ledger/signer.h"
 #include "ledger/status.h"
+#include "ledger/subject_keys.h"
 
 namespace rocksdb {
 class DB;
@@ -244,8 +245,17 @@ class Ledger {
 
   CommitStats Stats() const;
 
+  // Flushes and compacts every column family and deletes the files that
+  // leaves obsolete (ledger/compact.h): for an operator after an erasure, and
+  // before a backup meant to be small. Not for a secondary.
+  Status Compact();
+
   const Signer& signer() const { return *signer_; }
   const std::string& dir() const { return dir_; }
+  // The data subjects' erasable keys (ledger/subject_keys.h), in the data
+  // directory beside the database, never in it: no byte of a key is hashed,
+  // logged by RocksDB or kept in its WAL.
+  SubjectKeys* subject_keys() const { return subject_keys_.get(); }
 
  private:
   // ledger/backup.cc hands the database to RocksDB's BackupEngine.
@@ -284,6 +294,7 @@ class Ledger {
   int lock_fd_ = -1;  // flock'd for the ledger's lifetime
   std::unique_ptr<Signer> signer_;
   std::unique_ptr<SignedHeads> heads_;
+  std::unique_ptr<SubjectKeys> subject_keys_;
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;

@@ -111,7 +111,8 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
     // directory belongs to someone else: never write into it.
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
       std::string name = entry.path().filename().string();
-      if (name != kLockFile && name != kKeyFile && name != std::string(kKeyFile) + ".tmp") {
+      if (name != kLockFile && name != kKeyFile && name != std::string(kKeyFile) + ".tmp" &&
+          name != SubjectKeys::kDirName) {
         return Status::Corruption(dir + " is not an OCOP ledger: it holds other files (" + name +
                                   ") and no RocksDB database; use an empty or new directory");
       }
@@ -148,6 +149,8 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
   Status s = Signer::Open((fs::path(dir) / kKeyFile).string(), !has_db, &l->signer_);
   if (!s.ok()) return s;
   s = SignedHeads::Open(dir, &l->heads_);
+  if (!s.ok()) return s;
+  s = SubjectKeys::Open(dir, SystemRandom(), &l->subject_keys_);
   if (!s.ok()) return s;
 
   rocksdb::Options db_options;

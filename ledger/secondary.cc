@@ -52,6 +52,8 @@ Status Ledger::OpenSecondary(const std::string& dir, const Options& options,
   // durable in the primary, which the catch-up below then sees.
   s = SignedHeads::Open(dir, &l->heads_);
   if (!s.ok()) return s;
+  s = SubjectKeys::Open(dir, SystemRandom(), &l->subject_keys_);
+  if (!s.ok()) return s;
 
   std::string scratch = (fs::temp_directory_path(ec) / "ocop-secondary-XXXXXX").string();
   if (::mkdtemp(scratch.data()) == nullptr) {

@@ -1,11 +1,15 @@
 #include "ledger/subject_keys.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <filesystem>
 
 #include "ledger/durable_file.h"
+#include "ledger/encoding.h"
 #include "ledger/merkle.h"
 
 namespace ocop::ledger {
@@ -79,6 +83,42 @@ Status SubjectKeys::Seal(const std::string& subject, std::string_view plaintext,
   Status s = KeyOf(subject, /*create=*/true, &key);
   if (!s.ok()) return s;
   random_(kNonceBytes, &nonce);
+  return SealWith(subject, key, nonce, plaintext, sealed);
+}
+
+Status SubjectKeys::SealText(const std::string& subject, std::string_view plaintext,
+                             std::string* text) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::string key;
+  Status s = KeyOf(subject, /*create=*/true, &key);
+  if (!s.ok()) return s;
+  std::string message = subject;
+  message.push_back('\0');
+  message.append(plaintext);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), U(message), message.size(), mac,
+           &mac_len) == nullptr) {
+    return Status::IOError("HMAC-SHA256 failed (OpenSSL)");
+  }
+  std::string nonce(reinterpret_cast<const char*>(mac), kNonceBytes), sealed;
+  s = SealWith(subject, key, nonce, plaintext, &sealed);
+  if (s.ok()) *text = Base64(sealed);
+  return s;
+}
+
+Status SubjectKeys::UnsealText(const std::string& subject, std::string_view text,
+                               std::string* plaintext) {
+  std::string sealed;
+  if (!FromBase64(text, &sealed)) {
+    return Status::Tampered("a sealed field of " + subject + " is not base64");
+  }
+  return Unseal(subject, sealed, plaintext);
+}
+
+Status SubjectKeys::SealWith(const std::string& subject, const std::string& key,
+                             const std::string& nonce, std::string_view plaintext,
+                             std::string* sealed) {
   CipherCtx c;
   std::string out(plaintext.size() + kTagBytes, '\0');
   int n = 0, m = 0;
@@ -129,6 +169,17 @@ Status SubjectKeys::Unseal(const std::string& subject, std::string_view sealed,
 Status SubjectKeys::Erase(const std::string& subject) {
   std::lock_guard<std::mutex> l(mu_);
   std::error_code ec;
+  // Zeros over the key before the unlink, so that its blocks, which the file
+  // system may hand out later, no longer hold it (on a file system that
+  // rewrites in place; the README's runbook says what else to mind).
+  int fd = ::open(PathOf(subject).c_str(), O_WRONLY);
+  if (fd >= 0) {
+    const std::string zeros(kKeyBytes, '\0');
+    bool ok = ::pwrite(fd, zeros.data(), zeros.size(), 0) == static_cast<ssize_t>(zeros.size()) &&
+              ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) return Status::IOError("cannot overwrite the key of " + subject);
+  }
   fs::remove(PathOf(subject), ec);
   if (ec) return Status::IOError("cannot erase the key of " + subject + ": " + ec.message());
   return SyncDirectory(dir_);

@@ -52,7 +52,17 @@ class SubjectKeys {
   Status Seal(const std::string& subject, std::string_view plaintext, std::string* sealed);
   // The plaintext of a value sealed for `subject`; NotFound once erased.
   Status Unseal(const std::string& subject, std::string_view sealed, std::string* plaintext);
-  // Destroys `subject`'s key.
+  // Seal for a field of an event: base64 text, and deterministic, the nonce
+  // being the first 12 bytes of HMAC-SHA256(key, subject ‖ 0 ‖ plaintext)
+  // (a synthetic IV, as in RFC 5297): the same command seals to the same
+  // bytes, so its idempotency digest holds when it is sent again, and a nonce
+  // repeats only with its plaintext. Makes the subject's key if it has none.
+  Status SealText(const std::string& subject, std::string_view plaintext, std::string* text);
+  // The plaintext of a SealText value; NotFound once erased, Tampered if the
+  // text is not one.
+  Status UnsealText(const std::string& subject, std::string_view text, std::string* plaintext);
+  // Destroys `subject`'s key: its file overwritten with zeros and synced,
+  // then unlinked, and the directory synced.
   Status Erase(const std::string& subject);
   bool Has(const std::string& subject);
 
@@ -60,6 +70,9 @@ class SubjectKeys {
   SubjectKeys() = default;
   std::string PathOf(const std::string& subject) const;
   Status KeyOf(const std::string& subject, bool create, std::string* key);
+  // Seals with the key and nonce given (`mu_` held).
+  Status SealWith(const std::string& subject, const std::string& key, const std::string& nonce,
+                  std::string_view plaintext, std::string* sealed);
 
   std::string dir_;
   RandomSource random_;

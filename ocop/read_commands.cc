@@ -4,6 +4,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -78,6 +79,38 @@ int RunReport(const GlobalOptions& g, const ReportArgs& o) {
   f << r.body;
   if (!f.good()) return Fail("report", Status::IOError("cannot write " + o.out));
   std::cerr << "ocop report: wrote " << o.out << "\n";
+  return 0;
+}
+
+// ---------------------------------------------------------------- compact
+
+// The ledger and every read model folded from it (the directory's own, and
+// the readers' copy if one was made), caught up and compacted: after an
+// erasure, no older version of a producer's record is left in any file.
+int RunCompact(const GlobalOptions& g) {
+  ReadContext ctx;
+  Status s = OpenForRead(g, &ctx, /*catch_up=*/false);
+  if (s.ok() && ctx.ledger->secondary()) {
+    s = Status::Busy("the data directory " + g.data_dir +
+                     " is held by another process (`ocop serve`?); stop it first, then compact");
+  }
+  std::vector<std::string> compacted;
+  auto compact = [&](projections::Projections* p, const std::string& name) {
+    if (s.ok()) s = p->CatchUp();
+    if (s.ok()) s = p->Compact();
+    if (s.ok()) compacted.push_back(name);
+  };
+  if (s.ok()) s = ctx.ledger->Compact();
+  if (s.ok()) compacted.push_back("ledger");
+  if (s.ok()) compact(ctx.projections.get(), "projections");
+  const std::string reader = (std::filesystem::path(g.data_dir) / "projections-reader").string();
+  if (s.ok() && std::filesystem::exists(std::filesystem::path(reader) / "CURRENT")) {
+    std::unique_ptr<projections::Projections> copy;
+    s = projections::Projections::OpenAt(ctx.ledger.get(), reader, &copy);
+    if (s.ok()) compact(copy.get(), "projections-reader");
+  }
+  if (!s.ok()) return Fail("compact", s);
+  std::cout << json{{"compacted", compacted}}.dump() << std::endl;
   return 0;
 }
 
@@ -192,6 +225,11 @@ void AddReadCommands(CLI::App& app, const GlobalOptions& global, Runner* selecte
       return 0;
     };
   });
+
+  auto* compact = app.add_subcommand(
+      "compact",
+      "Compact the ledger and its read models, deleting obsolete files (after an erasure)");
+  compact->callback([&global, selected] { *selected = [&global] { return RunCompact(global); }; });
 
   auto* rebuild = app.add_subcommand("rebuild", "Drop and rebuild every projection from the log");
   rebuild->callback([&global, selected] { *selected = [&global] { return RunRebuild(global); }; });

@@ -112,7 +112,7 @@ Status BuildAnnex(const ReadView& projections, AnnexList list, const ReportQuery
                           [&](const workflow::Certificate& c) { return c.no == pick.no; });
     if (c == p.certificates.end()) continue;  // annulled since the facts were read
     workflow::SubjectState subject;
-    s = projections.Subject(p.subject, &subject);
+    s = projections.Producer(p.subject, &subject);
     if (!s.ok() && !s.IsNotFound()) return s;
     AnnexRow row;
     row.product = p.id;

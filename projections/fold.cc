@@ -82,8 +82,9 @@ Status Projections::CatchUp(const Progress& progress, uint64_t up_to) {
   return s;
 }
 
-Status Projections::Apply(uint64_t seq, std::string_view bytes, Batch* batch) {
-  ledger::EventView view(bytes);
+Status Projections::Apply(uint64_t seq, std::string_view stored, Batch* batch) {
+  std::string scratch;
+  ledger::EventView view(workflow::Upcast(stored, &scratch));
   if (!view.ok()) return Status::Corruption("event " + std::to_string(seq) + ": " + view.error());
   auto e = view.As<workflow::schema::OcopEvent>();
   std::string_view stream(e.getStream().cStr(), e.getStream().size());

@@ -51,7 +51,7 @@ Status BuildNotices(const ReadView& projections, Date from, Date to, const std::
     for (const auto& [kind, day] : due) {
       if (day < from || to < day) continue;
       if (!subject_read) {
-        Status ss = projections.Subject(p.subject, &subject);
+        Status ss = projections.Producer(p.subject, &subject);
         if (!ss.ok() && !ss.IsNotFound()) return ss;
         subject_read = true;
       }

@@ -90,6 +90,10 @@ class Projections {
   // goes through one view (see read_view.h). Thread-safe.
   std::unique_ptr<ReadView> View() const;
 
+  // Flushes and compacts every read model and deletes the files that leaves
+  // obsolete (ledger/compact.h): no old version of a record lingers.
+  Status Compact();
+
   // SHA-256 (hex) of every column family's keys and values, in key order.
   Status Digests(std::map<std::string, std::string>* out);
 

@@ -126,6 +126,13 @@ struct SubjectRecord {
   unit @2 :Text;
   legalForm @3 :Ocop.LegalForm;
   womanOwned @4 :Bool;
+  # As recorded: ciphertext when personalFields is sealed (revealed per read,
+  # workflow/personal_data.h); all four empty once erased.
+  representative @5 :Text;
+  phone @6 :Text;
+  address @7 :Text;
+  personalFields @8 :Ocop.PersonalFields;
+  erased @9 :Bool;
 }
 
 # column family "changes": effective day (4), seq (8) -> Change. What happened

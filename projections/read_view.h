@@ -58,6 +58,11 @@ class ReadView {
 
   Status Product(const std::string& id, workflow::ProductState* out) const;
   Status Subject(const std::string& id, workflow::SubjectState* out) const;
+  // The producer as a reader is shown it: Subject with its personal fields
+  // revealed (plaintext while its key exists, "[đã xoá]" once erased;
+  // workflow/personal_data.h). For answers only: what is folded or stored
+  // reads Subject, so that no read model ever holds plaintext.
+  Status Producer(const std::string& id, workflow::SubjectState* out) const;
   Status Units(std::map<std::string, workflow::UnitState>* out) const;
   Status ForEachFact(const std::function<void(schema::CertificateFact::Reader)>& fn) const;
   // Every certificate's facts as recorded by event `known_at`: the latest

@@ -28,6 +28,7 @@
 #include "projections/records.h"
 #include "projections/sorted_run.h"
 #include "workflow/decide.h"
+#include "workflow/personal_data.h"
 #include "workflow/stream_fold.h"
 
 #include "projections/keys.h"
@@ -110,6 +111,12 @@ Status ReadView::Subject(const std::string& id, SubjectState* out) const {
   std::optional<capnp::FlatArrayMessageReader> reader;
   *out = Load(Read<schema::SubjectRecord>(v, &words, &reader));
   return Status::OK();
+}
+
+Status ReadView::Producer(const std::string& id, SubjectState* out) const {
+  Status s = Subject(id, out);
+  if (s.ok()) workflow::Reveal(ledger() ? ledger()->subject_keys() : nullptr, out);
+  return s;
 }
 
 Status ReadView::Units(std::map<std::string, UnitState>* out) const {

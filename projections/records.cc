@@ -204,6 +204,11 @@ void Save(const SubjectState& s, schema::SubjectRecord::Builder out) {
   out.setUnit(s.unit);
   out.setLegalForm(s.legal_form);
   out.setWomanOwned(s.woman_owned);
+  out.setRepresentative(s.representative);
+  out.setPhone(s.phone);
+  out.setAddress(s.address);
+  out.setPersonalFields(s.personal);
+  out.setErased(s.erased);
 }
 
 SubjectState Load(schema::SubjectRecord::Reader in) {
@@ -214,6 +219,15 @@ SubjectState Load(schema::SubjectRecord::Reader in) {
   s.unit = in.getUnit().cStr();
   s.legal_form = in.getLegalForm();
   s.woman_owned = in.getWomanOwned();
+  s.representative = in.getRepresentative().cStr();
+  s.phone = in.getPhone().cStr();
+  s.address = in.getAddress().cStr();
+  // A record folded before the field existed reads 0, as its event did:
+  // plain (workflow/upcast.h).
+  s.personal = in.getPersonalFields() == workflow::schema::PersonalFields::UNRECORDED
+                   ? workflow::schema::PersonalFields::PLAIN
+                   : in.getPersonalFields();
+  s.erased = in.getErased();
   return s;
 }
 

@@ -20,6 +20,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "ledger/compact.h"
 #include "ledger/event_view.h"
 #include "ledger/keys.h"
 #include "projections/id_index.h"
@@ -165,6 +166,8 @@ Status Projections::WriteWithoutWal(rocksdb::WriteBatch* wb) {
   wo.disableWAL = true;
   return FromRocks(db_->Write(wo, wb), "writing the projections");
 }
+
+Status Projections::Compact() { return ledger::CompactAll(db_, handles_, "the read models " + dir_); }
 
 Status Projections::Digests(std::map<std::string, std::string>* out) {
   out->clear();

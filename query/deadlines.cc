@@ -97,7 +97,7 @@ Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out) {
     workflow::ProductState p;
     workflow::SubjectState subject;
     if (r.view->Product(row["product"], &p).ok() &&
-        r.view->Subject(p.subject, &subject).ok()) {
+        r.view->Producer(p.subject, &subject).ok()) {
       row["subject"] = p.subject;
       row["subject_name"] = subject.name;
     }

@@ -84,7 +84,7 @@ Status QuerySearch(const Reader& r, const std::string& text, size_t limit, Json*
     workflow::SubjectState subject;
     // A product's producer may be unknown (never registered): searched
     // without a name. Any other failure ends the search.
-    Status found = r.view->Subject(p.subject, &subject);
+    Status found = r.view->Producer(p.subject, &subject);
     if (!found.ok() && !found.IsNotFound()) {
       inner = found;
       return false;

@@ -4,6 +4,7 @@
 #include "ledger/event_view.h"
 #include "ledger/signer.h"
 #include "replay/proof_check.h"
+#include "replay/history.h"
 #include "replay/schema_event.h"
 #include "workflow/decide.h"
 #include "workflow/stream_fold.h"
@@ -84,6 +85,8 @@ Status MakeBundle(ledger::Ledger* ledger, ledger::StreamHeads* heads, const std:
               {"events", events},
               {"schema", ProgramSchema()},
               {"schema_event", schema_event}};
+  json producer = SealedProducer(ledger, fold, head.size);
+  if (!producer.is_null()) (*out)["producer"] = std::move(producer);
   return Status::OK();
 }
 

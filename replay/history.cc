@@ -7,6 +7,7 @@
 #include "ledger/event_view.h"
 #include "workflow/decide.h"
 #include "workflow/json.h"
+#include "workflow/personal_data.h"
 #include "workflow/stream_fold.h"
 
 namespace ocop::replay {
@@ -34,6 +35,26 @@ json EventJson(std::string_view bytes) {
   json j = json::parse(workflow::ToJson(capnp::toDynamic(e)));
   j["recorded"] = FormatTimestamp(e.getRecordedAt());
   return j;
+}
+
+json SealedProducer(ledger::Ledger* ledger, const workflow::StreamFold& product,
+                    uint64_t known_at) {
+  workflow::ProductState p;
+  product.Fold(&p);
+  workflow::StreamFold fold;
+  if (p.subject.empty() ||
+      !workflow::LoadStream(ledger, workflow::SubjectStream(p.subject), &fold, known_at).ok()) {
+    return nullptr;
+  }
+  workflow::SubjectState s;
+  fold.Fold(&s);
+  if (!s.exists || s.personal != workflow::schema::PersonalFields::SEALED) return nullptr;
+  workflow::Reveal(ledger->subject_keys(), &s);
+  return json{{"subject", s.id},
+              {"name", s.name},
+              {"representative", s.representative},
+              {"phone", s.phone},
+              {"address", s.address}};
 }
 
 Status ProductHistory(ledger::Ledger* ledger, const std::string& product, const HistoryOptions& o,
@@ -80,6 +101,8 @@ Status ProductHistory(ledger::Ledger* ledger, const std::string& product, const 
     events.push_back(std::move(j));
   }
   *out = json{{"product", product}, {"events", events}};
+  json producer = SealedProducer(ledger, fold, o.at.known_at);
+  if (!producer.is_null()) (*out)["producer"] = std::move(producer);
   if (o.proofs) {
     ledger::SignedTreeHead head;
     s = ledger->TreeHead(size, &head);

@@ -9,6 +9,7 @@
 
 #include "ledger/ledger.h"
 #include "replay/as_of.h"
+#include "workflow/stream_fold.h"
 
 namespace ocop::replay {
 
@@ -22,6 +23,16 @@ Status ProductHistory(ledger::Ledger* ledger, const std::string& product,
 
 // "2024-06-30T17:00:00.123456+07:00": recording times are shown in Vietnam.
 std::string FormatTimestamp(int64_t micros);
+
+// The producer of the product whose stream is `product` (up to `known_at`,
+// 0: all), with its personal fields as a reader is shown them (plaintext
+// while its key exists, "[đã xoá]" once erased: workflow/personal_data.h),
+// when those fields are sealed in the log; null otherwise, so that the answer
+// about a legal person's product is what it always was. Not proved: the
+// proofs cover the product's events, and the fields are read with a key that
+// is outside the log by design.
+nlohmann::ordered_json SealedProducer(ledger::Ledger* ledger, const workflow::StreamFold& product,
+                                      uint64_t known_at);
 
 // The JSON of a stored OCOP event (envelope and typed payload).
 nlohmann::ordered_json EventJson(std::string_view bytes);

@@ -185,7 +185,7 @@ Status DashboardReads::Subjects(const projections::ReadView& view, const std::st
   json rows = json::array();
   for (const std::string& id : ids) {
     workflow::SubjectState st;
-    s = view.Subject(id, &st);
+    s = view.Producer(id, &st);
     if (s.IsNotFound() || (s.ok() && !st.exists)) continue;
     if (!s.ok()) return s;
     if (!unit.empty() && st.unit != unit) continue;

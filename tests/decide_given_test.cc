@@ -440,3 +440,30 @@ TEST_CASE("StatesView, the generator's and the fuzzer's view, decides as the rec
   CHECK(version == 0);
   CHECK(states.products.count("NOBODY") == 0);
 }
+
+TEST_CASE("issue 17: EraseSubjectData by decision, refused clearly for what it cannot erase") {
+  Given g;
+  auto erase = [](const std::string& subject, const std::string& issuer = "CM") {
+    return R"({"type":"EraseSubjectData","effective":"2023-02-01","subject":")" + subject +
+           R"(","decision":{"no":"9/QĐ-UBND","date":"2023-02-01","issuer":")" + issuer + R"("}})";
+  };
+  auto reg = [](const std::string& id, const std::string& form, const std::string& fields) {
+    return R"({"type":"RegisterSubject","effective":"2023-01-01","subject":")" + id +
+           R"(","name":"Hộ X","legal_form":")" + form + R"(","unit":"UM")" + fields + "}";
+  };
+  // As the edge (workflow::Service) records a household business: sealed.
+  g.Ok("officer.um", reg("H-SEALED", "HKD", R"(,"personal_fields":"sealed")"));
+  // As recorded before sealing existed: its name is in the log in plaintext.
+  g.Ok("officer.um", reg("H-OLD", "HKD", ""));
+  g.Refused("ubnd.cm", erase("NOPE"), "unknown producer");
+  g.Refused("ubnd.cm", erase("S1"), "legal person (HTX)");
+  g.Refused("ubnd.cm", erase("H-OLD"), "recorded unsealed");
+  g.Refused("officer.um", erase("H-SEALED"), "erase producers' personal data");
+  g.Refused("ubnd.cm", erase("H-SEALED", "NOWHERE"), "decision.issuer");
+  CHECK(g.Then("ubnd.cm", erase("H-SEALED")) == Types{"SubjectDataErased"});
+  const SubjectState* s = nullptr;
+  REQUIRE(g.view.Subject("H-SEALED", &s).ok());
+  CHECK(s->erased);
+  CHECK(s->name.empty());
+  g.Refused("ubnd.cm", erase("H-SEALED"), "already erased");
+}

@@ -136,3 +136,31 @@ TEST_CASE("erasing a subject's key leaves no byte of its data and every proof in
   fs::remove_all(dir);
   fs::remove_all(dir + "-backup");
 }
+
+TEST_CASE("a field sealed as text is deterministic per key, and unreadable once erased") {
+  const std::string dir =
+      (fs::temp_directory_path() / ("ocop-sealtext-" + std::to_string(::getpid()))).string();
+  fs::remove_all(dir);
+  std::unique_ptr<lg::SubjectKeys> keys;
+  REQUIRE(lg::SubjectKeys::Open(dir, Counter(), &keys).ok());
+  std::string a, b, other, plain;
+  REQUIRE(keys->SealText("HKD-1", "Nguyễn Thị Hoa", &a).ok());
+  REQUIRE(keys->SealText("HKD-1", "Nguyễn Thị Hoa", &b).ok());
+  CHECK(a == b);  // the same command seals to the same bytes (idempotency)
+  REQUIRE(keys->SealText("HKD-1", "Nguyễn Thị Hòa", &other).ok());
+  CHECK(other != a);
+  // Base64 text: what an event's Text field can hold.
+  CHECK(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
+        std::string::npos);
+  REQUIRE(keys->UnsealText("HKD-1", a, &plain).ok());
+  CHECK(plain == "Nguyễn Thị Hoa");
+  // Bound to its subject: moved to another, it does not open.
+  REQUIRE(keys->SealText("HKD-2", "x", &other).ok());
+  CHECK(keys->UnsealText("HKD-2", a, &plain).code() == ocop::Status::Code::kTampered);
+  CHECK(keys->UnsealText("HKD-1", "not base64!", &plain).code() == ocop::Status::Code::kTampered);
+  REQUIRE(keys->Erase("HKD-1").ok());
+  CHECK(keys->UnsealText("HKD-1", a, &plain).IsNotFound());
+  CHECK(!keys->Has("HKD-1"));
+  REQUIRE(keys->UnsealText("HKD-2", other, &plain).ok());
+  fs::remove_all(dir);
+}

@@ -35,6 +35,9 @@ const std::vector<schema::Role>& RolesFor(std::string_view type) {
       {"FileDispute", {R::OFFICER, R::AUTHORITY}},
       {"ResolveDispute", {R::AUTHORITY}},
       {"SetTarget", {R::ADMIN, R::AUTHORITY}},
+      // Erasure is a decision of a People's Committee (the data controller),
+      // signed by its authority; an admin may record it on its behalf.
+      {"EraseSubjectData", {R::AUTHORITY, R::ADMIN}},
   };
   static const std::vector<R> kNone;
   auto it = kRoles.find(type);

@@ -231,6 +231,8 @@ Status Decider::Dispatch() {
       return SetTarget(b);
     case C::Body::SET_SUPPORT_CAP:
       return SetSupportCap(b);
+    case C::Body::ERASE_SUBJECT_DATA:
+      return EraseSubjectData(b);
   }
   return Status::InvalidArgument("unknown command type");
 }

@@ -12,6 +12,7 @@
 #include "workflow/admissible.h"
 #include "workflow/criteria.h"
 #include "workflow/json.h"
+#include "workflow/personal_data.h"
 #include "workflow/rules.h"
 
 namespace ocop::workflow::internal {
@@ -141,6 +142,50 @@ Status Decider::RegisterSubject(C::Body::Reader b) {
   s = Authorize(unit, "register producers");
   if (!s.ok()) return s;
   Emit(SubjectStream(id), [&](schema::Payload::Builder p) { p.setSubjectRegistered(c); });
+  return Status::OK();
+}
+
+Status Decider::EraseSubjectData(C::Body::Reader b) {
+  auto c = b.getEraseSubjectData();
+  std::string id = c.getSubject().cStr();
+  if (id.empty()) return Status::InvalidArgument("field 'subject' must not be empty");
+  const SubjectState* subject = nullptr;
+  Status s = view_.Subject(id, &subject);
+  if (!s.ok()) return s;
+  if (!subject->exists) {
+    return Status::InvalidArgument("field 'subject': unknown producer " + Quote(id));
+  }
+  if (subject->erased) {
+    return Status::Refused("the personal data of producer " + Quote(id) +
+                           " was already erased; there is nothing left to erase");
+  }
+  if (!IsPersonalForm(subject->legal_form)) {
+    return Status::Refused("producer " + Quote(id) + " is a legal person (" +
+                           std::string(EnumName(subject->legal_form)) +
+                           "): its name is public, not personal data; only a household "
+                           "business (HKD), a cooperative group (THT) or a production "
+                           "facility (CSSX) has personal data to erase");
+  }
+  if (subject->personal != schema::PersonalFields::SEALED) {
+    return Status::Refused("the personal data of producer " + Quote(id) +
+                           " was recorded unsealed (before sealing existed): the log cannot "
+                           "forget it, and erasing a key would hide nothing");
+  }
+  DecisionRef decision = ToDecisionRef(c.getDecision());
+  if (decision.no.empty()) return Status::InvalidArgument("field 'decision.no' must not be empty");
+  const UnitState* issuer = nullptr;
+  s = RequireUnit(decision.issuer, "decision.issuer", &issuer, /*allow_retired=*/true);
+  if (!s.ok()) return s;
+  bool inside = false;
+  s = Contains(decision.issuer, subject->unit, &inside);
+  if (!s.ok()) return s;
+  if (!inside) {
+    return Status::Forbidden("the producer's unit " + Quote(subject->unit) +
+                             " is not within the issuer " + Quote(decision.issuer));
+  }
+  s = Authorize(subject->unit, "erase producers' personal data");
+  if (!s.ok()) return s;
+  Emit(SubjectStream(id), [&](schema::Payload::Builder p) { p.setSubjectDataErased(c); });
   return Status::OK();
 }
 

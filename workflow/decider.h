@@ -131,6 +131,7 @@ class Decider {
   Status ResolveDispute(C::Body::Reader);
   Status SetTarget(C::Body::Reader);
   Status SetSupportCap(C::Body::Reader);
+  Status EraseSubjectData(C::Body::Reader);
   // The parts of a RecordScore: its sheet's sums, checked against the
   // criteria set, or the parts given; and what its hard criteria allow.
   Status ReadSheet(schema::RecordScore::Reader c, Rules rules, const ProductState& p,

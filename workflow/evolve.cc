@@ -393,6 +393,18 @@ SubjectState Evolve(SubjectState s, const EventRef& e) {
     s.unit = r.getUnit().cStr();
     s.legal_form = r.getLegalForm();
     s.woman_owned = r.getWomanOwned();
+    s.representative = r.getRepresentative().cStr();
+    s.phone = r.getPhone().cStr();
+    s.address = r.getAddress().cStr();
+    s.personal = r.getPersonalFields();
+  } else if (e.payload.isSubjectDataErased()) {
+    // The key is destroyed at the edge; the state keeps no copy of what it
+    // sealed, so neither does any read model folded from it.
+    s.erased = true;
+    s.name.clear();
+    s.representative.clear();
+    s.phone.clear();
+    s.address.clear();
   }
   return s;
 }

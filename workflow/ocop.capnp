@@ -168,12 +168,40 @@ struct RevokeRole {
   role @1 :Role;
   unit @2 :Text;
 }
+# How a producer's personal fields are held in its SubjectRegistered event
+# (issue 17). For a household business (HKD), a cooperative group (THT) or a
+# production facility (CSSX), `name`, `representative`, `phone` and `address`
+# are a person's data (Decree 13/2023/NĐ-CP): the program's edge
+# (workflow/personal_data.h) seals them before the decision, so the log and
+# its tree hold only ciphertext.
+enum PersonalFields {
+  # Recorded before the personal fields existed (schema 1): workflow/upcast.h
+  # reads such an event as `plain`; nothing current carries it.
+  unrecorded @0;
+  plain @1;   # as given: a legal person's (DN, HTX), readable in the log
+  # Each field non-empty is base64 of AES-256-GCM under the producer's own
+  # erasable key (ledger/subject_keys.h), kept outside the hashed bytes.
+  sealed @2;
+}
+
 struct RegisterSubject {
   subject @0 :Text;
   name @1 :Text;
   legalForm @2 :LegalForm $Json.name("legal_form");
   unit @3 :Text;
   womanOwned @4 :Bool $optional $Json.name("woman_owned");
+  representative @5 :Text $optional;  # the person who answers for the producer
+  phone @6 :Text $optional;
+  address @7 :Text $optional;
+  # Set by the edge that seals (a command's own value is replaced).
+  personalFields @8 :PersonalFields $optional $Json.name("personal_fields");
+}
+# Erases a producer's personal data by decision (Decree 13/2023/NĐ-CP, art. 16):
+# its key is destroyed, so the sealed fields in the log can no longer be read
+# and show "[đã xoá]"; every root, proof and bundle stays valid.
+struct EraseSubjectData {
+  subject @0 :Text;
+  decision @1 :Decision;
 }
 struct ConstituteCouncil {
   council @0 :Text;
@@ -341,6 +369,7 @@ struct Command {
     registerProduct @26 :RegisterProduct $Json.flatten() $Json.name("RegisterProduct");
     revokeRole @27 :RevokeRole $Json.flatten() $Json.name("RevokeRole");
     setSupportCap @28 :SetSupportCap $Json.flatten() $Json.name("SetSupportCap");
+    eraseSubjectData @29 :EraseSubjectData $Json.flatten() $Json.name("EraseSubjectData");
   }
 }
 
@@ -454,6 +483,7 @@ struct Payload {
     roleRevoked @25 :RevokeRole $Json.name("RoleRevoked");
     supportCapSet @26 :SetSupportCap $Json.name("SupportCapSet");
     schemaPublished @27 :SchemaPublished $Json.name("SchemaPublished");
+    subjectDataErased @28 :EraseSubjectData $Json.name("SubjectDataErased");
   }
 }
 

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "ledger/event_view.h"
+#include "workflow/personal_data.h"
 #include "workflow/stream_fold.h"
 
 namespace ocop::workflow {
@@ -369,6 +370,43 @@ Status CheckRepeat(ledger::Ledger* ledger, const std::string& key, const std::st
   return Status::OK();
 }
 
+// The edge of personal data (workflow/personal_data.h): each command that
+// carries personal fields, sealed into a message of its own before anything
+// reads it (the decision, the idempotency digest); the others as they are.
+struct SealedCommands {
+  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> messages;
+  std::vector<schema::Command::Reader> commands;
+
+  Status Add(ledger::SubjectKeys* keys, schema::Command::Reader command) {
+    if (!CarriesPersonalFields(command)) {
+      commands.push_back(command);
+      return Status::OK();
+    }
+    messages.push_back(std::make_unique<capnp::MallocMessageBuilder>());
+    Status s = Seal(keys, command, messages.back().get());
+    commands.push_back(messages.back()->getRoot<schema::Command>().asReader());
+    return s;
+  }
+};
+
+// Destroys the keys of the producers whose erasure `decided` records, just
+// before it is appended: once the decision stands, the data is gone, even if
+// the append then fails (the decision is sent again, and is not refused, as
+// the log does not yet say the data was erased).
+Status DestroyErasedKeys(ledger::SubjectKeys* keys,
+                         const std::vector<std::pair<std::string, Decided>>& decided) {
+  for (const auto& [effective, d] : decided) {
+    for (const auto& e : d.events) {
+      auto p = e.payload->getRoot<schema::Payload>().asReader();
+      if (!p.isSubjectDataErased()) continue;
+      if (keys == nullptr) return Status::IOError("no key store to erase from");
+      Status s = keys->Erase(p.getSubjectDataErased().getSubject().cStr());
+      if (!s.ok()) return s;
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 struct Service::StateCache : SharedStates {};
@@ -407,8 +445,14 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
   // commands on one product cost one more round, not a failed append and a
   // sync of their own, and no command of a round rests on a read another
   // changed (the first of a round always goes: every round makes progress).
-  std::vector<size_t> todo(n);
-  std::iota(todo.begin(), todo.end(), 0);
+  // Personal fields sealed first; a command that cannot be sealed is not
+  // decided.
+  SealedCommands sealed;
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < n; ++i) {
+    (*statuses)[i] = sealed.Add(ledger_->subject_keys(), in[i].command);
+    if ((*statuses)[i].ok()) todo.push_back(i);
+  }
   std::vector<int> lost(n, 0);  // races lost to writers outside the batch
   // What a deferred command read when last decided: while an earlier command
   // of the round writes one of those, it waits again without being decided
@@ -417,8 +461,8 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
   // Each command's idempotency key and what it binds, made once.
   std::vector<std::string> keys(n), digests(n);
   for (size_t i = 0; i < n; ++i) {
-    keys[i] = in[i].command.getId().cStr();
-    if (!keys[i].empty()) digests[i] = CommandDigest(in[i].who, in[i].command);
+    keys[i] = sealed.commands[i].getId().cStr();
+    if (!keys[i].empty()) digests[i] = CommandDigest(in[i].who, sealed.commands[i]);
   }
   while (!todo.empty()) {
     std::vector<size_t> next;
@@ -439,8 +483,8 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
       }
       p.view = std::make_unique<LedgerView>(ledger_, cache_.get());
       p.decided.resize(1);
-      p.decided[0].first = in[i].command.getEffective().cStr();
-      s = Decide(*p.view, in[i].who, in[i].command, &p.decided[0].second);
+      p.decided[0].first = sealed.commands[i].getEffective().cStr();
+      s = Decide(*p.view, in[i].who, sealed.commands[i], &p.decided[0].second);
       if (s.ok()) s = ToAppend(*p.view, in[i].who, p.decided, keys[i], digests[i], &p.request);
       last_read[i].clear();
       for (const auto& read : p.view->StreamsRead()) last_read[i].push_back(read.first);
@@ -456,12 +500,21 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
       pending.push_back(std::move(p));
     }
     std::vector<const ledger::AppendRequest*> requests;
-    for (const Pending& p : pending) requests.push_back(&p.request);
+    std::vector<size_t> kept;  // indexes into pending of what is appended
+    for (size_t k = 0; k < pending.size(); ++k) {
+      Status s = DestroyErasedKeys(ledger_->subject_keys(), pending[k].decided);
+      if (!s.ok()) {
+        (*statuses)[pending[k].index] = s;
+        continue;
+      }
+      kept.push_back(k);
+      requests.push_back(&pending[k].request);
+    }
     std::vector<Status> appended;
     std::vector<ledger::AppendResult> results;
     if (!requests.empty()) ledger_->AppendEach(requests, &appended, &results);
-    for (size_t k = 0; k < pending.size(); ++k) {
-      Pending& p = pending[k];
+    for (size_t k = 0; k < kept.size(); ++k) {
+      Pending& p = pending[kept[k]];
       const size_t i = p.index;
       // A race lost to a writer outside this batch: decided again, as
       // Submit does, a few times at most.
@@ -481,11 +534,19 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
   }
 }
 
-Status Service::SubmitAll(const Principal& who,
-                          const std::vector<schema::Command::Reader>& commands,
+Status Service::SubmitAll(const Principal& who, const std::vector<schema::Command::Reader>& in,
                           std::vector<Outcome>* out, size_t* failed_index) {
-  out->assign(commands.size(), Outcome());
+  out->assign(in.size(), Outcome());
   *failed_index = 0;
+  SealedCommands sealed;
+  for (size_t i = 0; i < in.size(); ++i) {
+    Status s = sealed.Add(ledger_->subject_keys(), in[i]);
+    if (!s.ok()) {
+      *failed_index = i;
+      return s;
+    }
+  }
+  const std::vector<schema::Command::Reader>& commands = sealed.commands;
   // One key for the whole batch, when every command carries an id.
   std::string key, digest;
   bool all_ids = !commands.empty();
@@ -518,6 +579,7 @@ Status Service::SubmitAll(const Principal& who,
       ledger::AppendResult result;
       ledger::AppendRequest request;
       s = ToAppend(view, who, decided, key, digest, &request);
+      if (s.ok()) s = DestroyErasedKeys(ledger_->subject_keys(), decided);
       if (s.ok()) s = ledger_->Append(request, &result);
       if (s.IsConflict() && attempt < 3) continue;  // a race, as in Submit: decide again
       if (!s.ok()) return s;

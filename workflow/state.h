@@ -73,6 +73,11 @@ struct SubjectState {
   std::string id, name, unit;
   LegalForm legal_form = LegalForm::OTHER;
   bool woman_owned = false;
+  // As recorded: ciphertext while `personal` is sealed (workflow/personal_data.h
+  // reveals them for a read), cleared once erased.
+  std::string representative, phone, address;
+  schema::PersonalFields personal = schema::PersonalFields::PLAIN;
+  bool erased = false;  // EraseSubjectData recorded: the sealed fields are gone
 };
 
 // The products that entered a round (a cycle year), in order of entry.

@@ -13,6 +13,7 @@
 #include "ledger/ledger.h"
 #include "workflow/ocop.capnp.h"
 #include "workflow/state.h"
+#include "workflow/upcast.h"
 
 namespace ocop::workflow {
 
@@ -23,8 +24,9 @@ struct StreamFold {
 
   template <typename S>
   void Fold(S* state) const {
+    std::string scratch;
     for (const std::string& bytes : events) {
-      ledger::EventView view(bytes);
+      ledger::EventView view(Upcast(bytes, &scratch));
       if (!view.ok()) continue;
       auto e = view.As<schema::OcopEvent>();
       if (annulled.count(e.getSeq()) || e.getPayload().isEventAnnulled()) continue;
