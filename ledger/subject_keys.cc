@@ -1,9 +1,9 @@
 #include "ledger/subject_keys.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>

@@ -167,7 +167,9 @@ Status Projections::WriteWithoutWal(rocksdb::WriteBatch* wb) {
   return FromRocks(db_->Write(wo, wb), "writing the projections");
 }
 
-Status Projections::Compact() { return ledger::CompactAll(db_, handles_, "the read models " + dir_); }
+Status Projections::Compact() {
+  return ledger::CompactAll(db_, handles_, "the read models " + dir_);
+}
 
 Status Projections::Digests(std::map<std::string, std::string>* out) {
   out->clear();

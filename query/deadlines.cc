@@ -96,8 +96,7 @@ Status QueryDeadlines(const Reader& r, const DeadlinesQuery& q, Json* out) {
   for (Json& row : rows) {
     workflow::ProductState p;
     workflow::SubjectState subject;
-    if (r.view->Product(row["product"], &p).ok() &&
-        r.view->Producer(p.subject, &subject).ok()) {
+    if (r.view->Product(row["product"], &p).ok() && r.view->Producer(p.subject, &subject).ok()) {
       row["subject"] = p.subject;
       row["subject_name"] = subject.name;
     }

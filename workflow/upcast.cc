@@ -21,9 +21,7 @@ struct Step {
 
 const Step kSteps[] = {
     {"SubjectRegistered", 1,
-     [](schema::Payload::Builder p) {
-       p.getSubjectRegistered().setPersonalFields(P::PLAIN);
-     }},
+     [](schema::Payload::Builder p) { p.getSubjectRegistered().setPersonalFields(P::PLAIN); }},
 };
 
 }  // namespace
