@@ -5,6 +5,9 @@
 // backup taken afterwards, holds any byte of that data, `verify` passes, the
 // bundle made before still verifies, and reads made afterwards show
 // "[đã xoá]" where the data was.
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "cli_support.h"
+#include "http_support.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -65,6 +69,17 @@ const char* kSetup = R"(
 const std::vector<std::string> kPersonal = {"Trần Thị Bích Ngọc Zyx", "0912-345-678-99",
                                             "0912345678", "Ấp Tân Lộc Qwv", "Bích Ngọc"};
 
+// Every file under `dir` holding any form of any of kPersonal.
+std::vector<std::string> HoldingPersonal(const fs::path& dir) {
+  std::vector<std::string> found;
+  for (const auto& s : kPersonal) {
+    for (const auto& form : Forms(s)) {
+      for (auto& f : Holding(dir, form)) found.push_back(form + " in " + f);
+    }
+  }
+  return found;
+}
+
 const char* kErase =
     R"({"type":"EraseSubjectData","effective":"2024-06-01","subject":"S-HKD","decision":{"no":"7/QĐ-UBND","date":"2024-06-01","issuer":"CM"}})";
 
@@ -77,12 +92,7 @@ TEST_CASE("erased personal data leaves no byte in the directory, and every proof
 
   // Sealed from the start: the log, its tree and the read models never held
   // the plaintext (only the producer's key, outside them, opens it).
-  for (const auto& s : kPersonal) {
-    for (const auto& form : Forms(s)) {
-      INFO(form);
-      CHECK(Holding(d.path, form).empty());
-    }
-  }
+  CHECK(HoldingPersonal(d.path).empty());
   // A legal person's fields are public and stay as given.
   CHECK(!Holding(d.path, "Lê Văn Công").empty());
 
@@ -108,12 +118,7 @@ TEST_CASE("erased personal data leaves no byte in the directory, and every proof
   CHECK(Ocop(f + " submit --as ubnd.cm", kErase).code == 1);  // already erased
   REQUIRE(Ocop(f + " compact").code == 0);
 
-  for (const auto& s : kPersonal) {
-    for (const auto& form : Forms(s)) {
-      INFO(form);
-      CHECK(Holding(d.path, form).empty());
-    }
-  }
+  CHECK(HoldingPersonal(d.path).empty());
   CHECK(Holding(d.path, key).empty());  // the key itself is gone
 
   // Every proof holds: the log verifies, the bundle made before verifies.
@@ -133,7 +138,7 @@ TEST_CASE("erased personal data leaves no byte in the directory, and every proof
   // A backup taken after the erasure holds none of it, nor the key.
   const std::string backups = d.File("backups");
   REQUIRE(Ocop(f + " backup --to " + backups).code == 0);
-  for (const auto& s : kPersonal) CHECK(Holding(backups, s).empty());
+  CHECK(HoldingPersonal(backups).empty());
   CHECK(Holding(backups, key).empty());
 }
 
@@ -150,4 +155,55 @@ TEST_CASE("erasure is refused clearly for what it cannot or need not erase") {
   };
   CHECK_THAT(refusal("S-NONE"), Catch::Contains("unknown producer"));
   CHECK_THAT(refusal("S-HTX"), Catch::Contains("legal person"));
+}
+
+TEST_CASE(
+    "erased through a running server: its reads, the readers' copy and every file forget it") {
+  ocop::testing::DataDir d("erasure-serve");
+  const std::string data = d.path.string(), f = d.flag();
+  REQUIRE(Ocop(f + " submit", kSetup).code == 0);
+  std::string token = Ocop(f + " token add ubnd.cm").out;
+  token.erase(token.find_last_not_of('\n') + 1);
+  const int port = ocop::testing::FreePort();
+  pid_t server = ocop::testing::StartServer(OCOP_BINARY, data, port);
+  REQUIRE(server > 0);
+  ocop::testing::ChildGuard guard(server);
+  auto get = [&](const std::string& path) {
+    std::string reply;
+    int code =
+        ocop::testing::Exchange(port,
+                                "GET " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                    token + "\r\nConnection: close\r\n\r\n",
+                                &reply);
+    CHECK(code == 200);
+    return reply;
+  };
+
+  // Plaintext while the key exists: the server's dashboard read, and a read
+  // beside the server (a secondary, folding DIR/projections-reader).
+  CHECK(get("/v1/subjects").find("Hộ Trần Thị Bích Ngọc Zyx") != std::string::npos);
+  CHECK(json::parse(Ocop(f + " history P-HKD").out)["producer"]["phone"] == "0912-345-678-99");
+  CHECK(fs::exists(d.path / "projections-reader"));
+
+  std::string reply;
+  CHECK(ocop::testing::Exchange(port,
+                                "POST /v1/commands HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                    token +
+                                    "\r\nContent-Type: application/json\r\nContent-Length: " +
+                                    std::to_string(std::string(kErase).size()) +
+                                    "\r\nConnection: close\r\n\r\n" + kErase,
+                                &reply) == 200);
+  const std::string subjects = get("/v1/subjects");
+  CHECK(subjects.find("Bích Ngọc") == std::string::npos);
+  CHECK(subjects.find("[đã xoá]") != std::string::npos);
+  CHECK(json::parse(Ocop(f + " history P-HKD").out)["producer"]["name"] == "[đã xoá]");
+
+  kill(server, SIGTERM);
+  waitpid(server, nullptr, 0);
+  guard.release();
+  Run compacted = Ocop(f + " compact");
+  REQUIRE(compacted.code == 0);
+  CHECK(json::parse(compacted.out)["compacted"].size() == 3);  // ledger, read models, readers' copy
+  CHECK(HoldingPersonal(d.path).empty());
+  CHECK(Ocop(f + " verify").code == 0);
 }
