@@ -466,4 +466,10 @@ TEST_CASE("issue 17: EraseSubjectData by decision, refused clearly for what it c
   CHECK(s->erased);
   CHECK(s->name.empty());
   g.Refused("ubnd.cm", erase("H-SEALED"), "already erased");
+  // Nor is it undone: the key is gone.
+  const uint64_t erasure = g.view.events().back().seq;
+  g.Refused("admin.cm",
+            R"({"type":"AnnulEvent","effective":"2023-02-02","target_seq":)" +
+                std::to_string(erasure) + R"(,"reason":"by mistake"})",
+            "could not bring the data back");
 }

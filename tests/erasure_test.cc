@@ -207,3 +207,21 @@ TEST_CASE(
   CHECK(HoldingPersonal(d.path).empty());
   CHECK(Ocop(f + " verify").code == 0);
 }
+
+TEST_CASE("a sealed command sent again with its id is recognised, not appended twice") {
+  ocop::testing::DataDir d("erasure-idem");
+  const std::string f = d.flag();
+  REQUIRE(Ocop(f + " submit", kSetup).code == 0);
+  const std::string cmd =
+      R"({"type":"RegisterSubject","effective":"2024-03-01","subject":"H-2","name":"Hộ Phạm Văn Tư","legal_form":"CSSX","unit":"CM","phone":"0988 000 111","id":"h2"})";
+  Run first = Ocop(f + " submit", cmd), again = Ocop(f + " submit", cmd);
+  REQUIRE(first.code == 0);
+  REQUIRE(again.code == 0);
+  CHECK(json::parse(again.out)["duplicate"] == true);
+  CHECK(json::parse(again.out)["seqs"] == json::parse(first.out)["seqs"]);
+  // The same id with other personal data is another command.
+  std::string other = cmd;
+  other.replace(other.find("0988"), 4, "0977");
+  CHECK(Ocop(f + " submit", other).code == 1);
+  CHECK(Holding(d.path, "Phạm Văn Tư").empty());
+}

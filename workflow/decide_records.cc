@@ -129,6 +129,11 @@ Status Decider::AnnulEvent(C::Body::Reader b) {
     return Status::Refused("event " + std::to_string(target.seq) +
                            " is itself an annulment; record the act again instead");
   }
+  if (target.kind == schema::Payload::SUBJECT_DATA_ERASED) {
+    return Status::Refused("event " + std::to_string(target.seq) +
+                           " erased a producer's personal data: its key is destroyed, and an "
+                           "annulment could not bring the data back");
+  }
   if (annulled) {
     return Status::Refused("event " + std::to_string(target.seq) + " is already annulled");
   }
