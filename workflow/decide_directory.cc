@@ -176,14 +176,8 @@ Status Decider::EraseSubjectData(C::Body::Reader b) {
   const UnitState* issuer = nullptr;
   s = RequireUnit(decision.issuer, "decision.issuer", &issuer, /*allow_retired=*/true);
   if (!s.ok()) return s;
-  bool inside = false;
-  s = Contains(decision.issuer, subject->unit, &inside);
-  if (!s.ok()) return s;
-  if (!inside) {
-    return Status::Forbidden("the producer's unit " + Quote(subject->unit) +
-                             " is not within the issuer " + Quote(decision.issuer));
-  }
-  s = Authorize(subject->unit, "erase producers' personal data");
+  s = AuthorizeIssuer("producer " + Quote(id) + ": ", decision.issuer, subject->unit,
+                      "erase producers' personal data");
   if (!s.ok()) return s;
   Emit(SubjectStream(id), [&](schema::Payload::Builder p) { p.setSubjectDataErased(c); });
   return Status::OK();
