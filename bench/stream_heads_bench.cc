@@ -21,10 +21,12 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "harness.h"
@@ -113,6 +115,7 @@ int main(int argc, char** argv) {
       Check(StreamHeads::Open(l.get(), &heads), "heads");
       std::atomic<bool> done{false};
       std::atomic<uint64_t> checkpoints{0};
+      double signer_cpu = 0;  // the signer thread's CPU: what it takes from the appender
       std::thread signer([&] {
         while (mode > 0 && !done) {
           std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
@@ -131,31 +134,39 @@ int main(int argc, char** argv) {
           }
           ++checkpoints;
         }
+        timespec cpu{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        signer_cpu = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) * 1e-9;
       });
       double rate = Fill(l.get(), probe, streams, batch, &rng);
       done = true;
       signer.join();
       std::filesystem::remove_all(dir + "/" + name);
-      return std::make_pair(rate, checkpoints.load());
+      return std::make_tuple(rate, checkpoints.load(), signer_cpu);
     };
-    double plain = 0, signing = 0, with_map = 0;
+    double plain = 0, signing = 0, with_map = 0, cpu_signing = 0, cpu_map = 0;
     uint64_t checkpoints = 0;
     for (int round = 0; round < 2; ++round) {
-      plain += run(0, "plain").first;
-      signing += run(1, "signing").first;
-      auto m = run(2, "map");
-      with_map += m.first;
-      checkpoints += m.second;
+      plain += std::get<0>(run(0, "plain"));
+      auto [rate, n, cpu] = run(1, "signing");
+      signing += rate;
+      cpu_signing += cpu;
+      auto [map_rate, map_n, map_cpu] = run(2, "map");
+      with_map += map_rate;
+      checkpoints += map_n;
+      cpu_map += map_cpu;
     }
     std::printf("ocop append_rate events=%" PRIu64 " batch=%" PRIu64
                 " checkpoint_every_ms=%d "
                 "plain_per_s=%.0f signing_no_map_per_s=%.0f with_map_per_s=%.0f "
                 "map_checkpoints=%" PRIu64
                 " ratio_vs_signing=%.3f ratio_vs_plain=%.3f "
-                "goal_at_least=0.90 %s\n",
+                "goal_at_least=0.90 %s signer_cpu_s_no_map=%.2f signer_cpu_s_with_map=%.2f "
+                "map_cpu_us_per_event=%.2f\n",
                 probe, batch, interval_ms, plain / 2, signing / 2, with_map / 2, checkpoints,
-                with_map / signing, with_map / plain,
-                with_map / signing >= 0.9 ? "MET" : "NOT MET");
+                with_map / signing, with_map / plain, with_map / signing >= 0.9 ? "MET" : "NOT MET",
+                cpu_signing / 2, cpu_map / 2,
+                (cpu_map - cpu_signing) / 2 / static_cast<double>(probe) * 1e6);
     std::fflush(stdout);
   }
   // The big log: filled once (reused when already that size).

@@ -147,11 +147,11 @@ Status StreamHeads::Persist() {
   PutBe64(current_size_, &out);
   PutBe64(current_->streams(), &out);
   out.reserve(out.size() + current_->streams() * kEntry + 32);
-  for (const auto& [key, head] : current_->leaves()) {
+  current_->ForEach([&](const Hash& key, const StreamHead& head) {
     out.append(reinterpret_cast<const char*>(key.data()), key.size());
     PutBe64(head.version, &out);
     PutBe64(head.seq, &out);
-  }
+  });
   Hash sum = merkle::Sha256(out);
   out.append(reinterpret_cast<const char*>(sum.data()), sum.size());
   Status s = WriteFileDurably(path_, out, 0644);
@@ -335,19 +335,18 @@ Status AuditStreamHeads(Ledger* ledger, const std::vector<note::VerifierKey>& lo
     return f;
   };
   auto check_file = [&]() -> Status {
-    if (file->leaves() == fresh.leaves()) return Status::OK();
+    if (*file == fresh) return Status::OK();
     // Name the first stream (in key order) whose head differs.
-    const auto& in_file = file->leaves();
-    const auto& in_log = fresh.leaves();
-    auto f = in_file.begin(), g = in_log.begin();
-    while (f != in_file.end() && g != in_log.end() && *f == *g) ++f, ++g;
+    std::vector<std::pair<Hash, StreamHead>> in_file, in_log;
+    file->ForEach([&](const Hash& k, const StreamHead& h) { in_file.push_back({k, h}); });
+    fresh.ForEach([&](const Hash& k, const StreamHead& h) { in_log.push_back({k, h}); });
+    auto [f, g] = std::mismatch(in_file.begin(), in_file.end(), in_log.begin(), in_log.end());
     const Hash key =
         g == in_log.end() || (f != in_file.end() && f->first < g->first) ? f->first : g->first;
-    auto describe = [&](const std::map<Hash, StreamHead>& m) -> std::string {
-      auto it = m.find(key);
-      if (it == m.end()) return "absent";
-      return "version " + std::to_string(it->second.version) + " at seq " +
-             std::to_string(it->second.seq);
+    auto describe = [&](const StreamMap& m) -> std::string {
+      const StreamHead h = m.GetKey(key);
+      if (h.version == 0) return "absent";
+      return "version " + std::to_string(h.version) + " at seq " + std::to_string(h.seq);
     };
     auto n = names.find(key);
     const std::string stream =
@@ -355,7 +354,7 @@ Status AuditStreamHeads(Ledger* ledger, const std::vector<note::VerifierKey>& lo
                          : "a stream the log does not have (key " + merkle::ToHex(key) + ")";
     return Status::Tampered(dir + "/stream-heads (size " + std::to_string(audit->file_size) +
                             ") is not the log's stream heads: the head of " + stream + " is " +
-                            describe(in_file) + " in the file and " + describe(in_log) +
+                            describe(*file) + " in the file and " + describe(fresh) +
                             " in the log");
   };
   auto check_checkpoint = [&]() -> Status {

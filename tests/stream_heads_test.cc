@@ -77,6 +77,50 @@ TEST_CASE("the map's root is the header's definition, whatever the order of sets
   }
 }
 
+TEST_CASE("keys that share their first 16 bits or more hash as the definition says") {
+  // The map keeps its top 16 levels apart from the leaves below them: keys
+  // crowded into one bucket, and buckets of one leaf next to them.
+  std::mt19937_64 rng(16);
+  StreamMap m;
+  std::vector<std::pair<Hash, StreamHead>> leaves;
+  for (int i = 0; i < 300; ++i) {
+    Hash k{};
+    for (auto& byte : k) byte = static_cast<uint8_t>(rng());
+    if (i % 3 != 0) {
+      k[0] = 0xAB;
+      k[1] = 0xCD;
+      if (i % 3 == 2) k[2] = 0xEF;  // 24 shared bits
+    }
+    StreamHead h{rng() % 9 + 1, rng() % 1000 + 1};
+    m.SetKey(k, h);
+    leaves.push_back({k, h});
+    if (i % 50 == 0) m.Root();  // kept levels refreshed along the way
+  }
+  std::sort(leaves.begin(), leaves.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  CHECK(m.streams() == 300);
+  CHECK(m.Root() == Spec(leaves, 0));
+  std::vector<std::pair<Hash, StreamHead>> walked;
+  m.ForEach([&](const Hash& k, const StreamHead& h) { walked.push_back({k, h}); });
+  CHECK(walked == leaves);
+}
+
+TEST_CASE("proofs verify in a map of more streams than buckets") {
+  StreamMap m;
+  for (int i = 0; i < 70000; ++i)
+    m.Set("product/Q" + std::to_string(i), StreamHead{2, uint64_t(i + 1)});
+  const Hash root = m.Root();
+  for (int i = 0; i < 70000; i += 97) {
+    const std::string s = "product/Q" + std::to_string(i);
+    StreamHead h;
+    REQUIRE(VerifyHeadProof(s, m.Prove(s), root, &h).ok());
+    CHECK(h == StreamHead{2, uint64_t(i + 1)});
+    const std::string none = "product/none-" + std::to_string(i);
+    REQUIRE(VerifyHeadProof(none, m.Prove(none), root, &h).ok());
+    CHECK(h.version == 0);
+  }
+}
+
 TEST_CASE("proofs show a stream's head or its absence, and refuse every tamper") {
   StreamMap m;
   for (int i = 0; i < 500; ++i)
