@@ -2,6 +2,11 @@
 // and what proving a product's head costs, on a log of N events.
 //
 //   stream_heads_bench --dir DIR [--events N] [--streams S] [--batch B] [--every-ms T]
+//                      [--fill-only] [--skip-append-rate]
+//
+// --fill-only fills DIR/big to N events and stops (untimed: run it under
+// `nice` beforehand, so that the timed parts need not wait for a 10 M fill);
+// --skip-append-rate leaves out part 1.
 //
 // 1. Appends 400,000 events (durable, batches of B, over S product streams)
 //    with nothing else running, with a thread that signs a checkpoint every T
@@ -16,10 +21,12 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "harness.h"
@@ -71,12 +78,24 @@ int main(int argc, char** argv) {
   std::string dir;
   uint64_t events = 1000000, streams = 100000, batch = 1000;
   int interval_ms = 1000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
-    if (!std::strcmp(argv[i], "--events")) events = std::stoull(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--streams")) streams = std::stoull(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--batch")) batch = std::stoull(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--every-ms")) interval_ms = std::stoi(argv[i + 1]);
+  bool fill_only = false, append_rate = true;
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (!std::strcmp(argv[i], "--fill-only")) {
+      fill_only = true;
+    } else if (!std::strcmp(argv[i], "--skip-append-rate")) {
+      append_rate = false;
+    } else if (has_value && !std::strcmp(argv[i], "--dir")) {
+      dir = argv[++i];
+    } else if (has_value && !std::strcmp(argv[i], "--events")) {
+      events = std::stoull(argv[++i]);
+    } else if (has_value && !std::strcmp(argv[i], "--streams")) {
+      streams = std::stoull(argv[++i]);
+    } else if (has_value && !std::strcmp(argv[i], "--batch")) {
+      batch = std::stoull(argv[++i]);
+    } else if (has_value && !std::strcmp(argv[i], "--every-ms")) {
+      interval_ms = std::stoi(argv[++i]);
+    }
   }
   if (dir.empty()) {
     std::fprintf(stderr, "usage: stream_heads_bench --dir DIR [--events N] [--streams S]\n");
@@ -87,63 +106,76 @@ int main(int argc, char** argv) {
   // `interval_ms` without the map (TreeHead and the note: what signing costs
   // anyway), and with the map (SignedCheckpoint). Run twice, interleaved,
   // since the machine is shared.
-  const uint64_t probe = std::min<uint64_t>(events, 400000);
-  auto run = [&](int mode, const std::string& name) {
-    std::filesystem::remove_all(dir + "/" + name);
-    auto l = OpenAt(dir + "/" + name);
-    std::unique_ptr<StreamHeads> heads;
-    Check(StreamHeads::Open(l.get(), &heads), "heads");
-    std::atomic<bool> done{false};
-    std::atomic<uint64_t> checkpoints{0};
-    std::thread signer([&] {
-      while (mode > 0 && !done) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
-        const uint64_t now = l->Size();
-        Checkpoint c;
-        std::string note;
-        if (mode == 2) {
-          Check(SignedCheckpoint(l.get(), heads.get(), "bench", now, HeadKind::kCheckpoint, &c,
-                                 &note),
-                "checkpoint");
-        } else {
-          SignedTreeHead h;
-          Check(l->TreeHead(now, &h, HeadKind::kCheckpoint), "tree head");
-          c = Checkpoint{"bench", h.size, h.root, {}};
-          note = SignCheckpoint(c, l->signer());
+  if (append_rate && !fill_only) {
+    const uint64_t probe = std::min<uint64_t>(events, 400000);
+    auto run = [&](int mode, const std::string& name) {
+      std::filesystem::remove_all(dir + "/" + name);
+      auto l = OpenAt(dir + "/" + name);
+      std::unique_ptr<StreamHeads> heads;
+      Check(StreamHeads::Open(l.get(), &heads), "heads");
+      std::atomic<bool> done{false};
+      std::atomic<uint64_t> checkpoints{0};
+      double signer_cpu = 0;  // the signer thread's CPU: what it takes from the appender
+      std::thread signer([&] {
+        while (mode > 0 && !done) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+          const uint64_t now = l->Size();
+          Checkpoint c;
+          std::string note;
+          if (mode == 2) {
+            Check(SignedCheckpoint(l.get(), heads.get(), "bench", now, HeadKind::kCheckpoint, &c,
+                                   &note),
+                  "checkpoint");
+          } else {
+            SignedTreeHead h;
+            Check(l->TreeHead(now, &h, HeadKind::kCheckpoint), "tree head");
+            c = Checkpoint{"bench", h.size, h.root, {}};
+            note = SignCheckpoint(c, l->signer());
+          }
+          ++checkpoints;
         }
-        ++checkpoints;
-      }
-    });
-    double rate = Fill(l.get(), probe, streams, batch, &rng);
-    done = true;
-    signer.join();
-    std::filesystem::remove_all(dir + "/" + name);
-    return std::make_pair(rate, checkpoints.load());
-  };
-  double plain = 0, signing = 0, with_map = 0;
-  uint64_t checkpoints = 0;
-  for (int round = 0; round < 2; ++round) {
-    plain += run(0, "plain").first;
-    signing += run(1, "signing").first;
-    auto m = run(2, "map");
-    with_map += m.first;
-    checkpoints += m.second;
+        timespec cpu{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        signer_cpu = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) * 1e-9;
+      });
+      double rate = Fill(l.get(), probe, streams, batch, &rng);
+      done = true;
+      signer.join();
+      std::filesystem::remove_all(dir + "/" + name);
+      return std::make_tuple(rate, checkpoints.load(), signer_cpu);
+    };
+    double plain = 0, signing = 0, with_map = 0, cpu_signing = 0, cpu_map = 0;
+    uint64_t checkpoints = 0;
+    for (int round = 0; round < 2; ++round) {
+      plain += std::get<0>(run(0, "plain"));
+      auto [rate, n, cpu] = run(1, "signing");
+      signing += rate;
+      cpu_signing += cpu;
+      auto [map_rate, map_n, map_cpu] = run(2, "map");
+      with_map += map_rate;
+      checkpoints += map_n;
+      cpu_map += map_cpu;
+    }
+    std::printf("ocop append_rate events=%" PRIu64 " batch=%" PRIu64
+                " checkpoint_every_ms=%d "
+                "plain_per_s=%.0f signing_no_map_per_s=%.0f with_map_per_s=%.0f "
+                "map_checkpoints=%" PRIu64
+                " ratio_vs_signing=%.3f ratio_vs_plain=%.3f "
+                "goal_at_least=0.90 %s signer_cpu_s_no_map=%.2f signer_cpu_s_with_map=%.2f "
+                "map_cpu_us_per_event=%.2f\n",
+                probe, batch, interval_ms, plain / 2, signing / 2, with_map / 2, checkpoints,
+                with_map / signing, with_map / plain, with_map / signing >= 0.9 ? "MET" : "NOT MET",
+                cpu_signing / 2, cpu_map / 2,
+                (cpu_map - cpu_signing) / 2 / static_cast<double>(probe) * 1e6);
+    std::fflush(stdout);
   }
-  std::printf("ocop append_rate events=%" PRIu64 " batch=%" PRIu64
-              " checkpoint_every_ms=%d "
-              "plain_per_s=%.0f signing_no_map_per_s=%.0f with_map_per_s=%.0f "
-              "map_checkpoints=%" PRIu64
-              " ratio_vs_signing=%.3f ratio_vs_plain=%.3f "
-              "goal_at_least=0.90 %s\n",
-              probe, batch, interval_ms, plain / 2, signing / 2, with_map / 2, checkpoints,
-              with_map / signing, with_map / plain, with_map / signing >= 0.9 ? "MET" : "NOT MET");
-  std::fflush(stdout);
   // The big log: filled once (reused when already that size).
   auto l = OpenAt(dir + "/big");
   if (l->Size() < events) {
     std::fprintf(stderr, "filling %" PRIu64 " events...\n", events - l->Size());
     Fill(l.get(), events - l->Size(), streams, 10000, &rng);
   }
+  if (fill_only) return 0;
   const uint64_t size = l->Size();
   std::filesystem::remove(dir + "/big/" + StreamHeads::kFileName);
   std::unique_ptr<StreamHeads> heads;

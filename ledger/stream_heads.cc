@@ -1,6 +1,9 @@
 #include "ledger/stream_heads.h"
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
+#include <map>
 
 #include "ledger/durable_file.h"
 #include "ledger/encoding.h"
@@ -26,6 +29,78 @@ uint64_t GetBe64(const char* p) {
   return v;
 }
 
+// The persisted map's bytes (kMagic, be64 size, be64 count, count sorted
+// entries of key, be64 version, be64 seq, SHA-256 of all before it), read
+// strictly: Corruption saying what is wrong.
+Status ParseHeadsFile(std::string_view bytes, std::unique_ptr<StreamMap>* map, uint64_t* size) {
+  const size_t head = kMagic.size() + 16;
+  if (bytes.size() < head + 32 || bytes.compare(0, kMagic.size(), kMagic) != 0) {
+    return Status::Corruption("it does not begin with " + std::string(kMagic.substr(0, 19)) +
+                              " and a size");
+  }
+  std::string_view body = bytes.substr(0, bytes.size() - 32);
+  Hash sum = merkle::Sha256(body);
+  if (std::memcmp(sum.data(), bytes.data() + body.size(), 32) != 0) {
+    return Status::Corruption("its checksum does not match its contents (damaged or edited)");
+  }
+  const uint64_t at = GetBe64(bytes.data() + kMagic.size());
+  const uint64_t count = GetBe64(bytes.data() + kMagic.size() + 8);
+  if ((body.size() - head) % kEntry != 0 || (body.size() - head) / kEntry != count) {
+    return Status::Corruption("it says " + std::to_string(count) + " streams but holds " +
+                              std::to_string((body.size() - head) / kEntry));
+  }
+  auto m = std::make_unique<StreamMap>();
+  const Hash* previous = nullptr;
+  Hash key;
+  for (const char* p = bytes.data() + head; p < body.data() + body.size(); p += kEntry) {
+    Hash k;
+    std::memcpy(k.data(), p, 32);
+    StreamHead h{GetBe64(p + 32), GetBe64(p + 40)};
+    if ((previous && !(*previous < k)) || h.version == 0 || h.seq == 0 || h.seq > at) {
+      return Status::Corruption("the entry of key " + merkle::ToHex(k) +
+                                " is out of order, of version 0 or past the size " +
+                                std::to_string(at));
+    }
+    m->SetKey(k, h);
+    key = k;
+    previous = &key;
+  }
+  *map = std::move(m);
+  *size = at;
+  return Status::OK();
+}
+
+// Folds events from+1..to of the log into `map`; `named`, if set, is told
+// each event's stream and key. *folded counts the events read.
+Status FoldLog(Ledger* ledger, StreamMap* map, uint64_t from, uint64_t to, uint64_t* folded,
+               const std::function<void(const Hash&, std::string_view)>& named = {}) {
+  if (to <= from) return Status::OK();
+  Status failure;
+  uint64_t next = from + 1;
+  Status s = ledger->Scan(from + 1, to - from, [&](uint64_t seq, std::string_view bytes) {
+    EventView v(bytes);
+    if (!v.ok()) {
+      failure = Status::Corruption("event " + std::to_string(seq) + ": " + v.error());
+      return false;
+    }
+    auto e = v.event();
+    const std::string_view stream(e.getStream().cStr(), e.getStream().size());
+    const Hash key = StreamMap::Key(stream);
+    map->SetKey(key, StreamHead{e.getVersion(), seq});
+    if (named) named(key, stream);
+    ++next;
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!failure.ok()) return failure;
+  *folded += next - from - 1;
+  if (next != to + 1) {
+    return Status::InvalidArgument("the log has " + std::to_string(next - 1) +
+                                   " events; no stream heads at size " + std::to_string(to));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status StreamHeads::Open(Ledger* ledger, std::unique_ptr<StreamHeads>* out,
@@ -37,12 +112,21 @@ Status StreamHeads::Open(Ledger* ledger, std::unique_ptr<StreamHeads>* out,
   Status s = h->Load(&h->current_, &h->current_size_);
   if (!s.ok()) return s;
   h->persisted_size_ = h->current_size_;
+  // The size of the latest checkpoint kept, if it reads as one.
+  std::string latest;
+  note::Note n;
+  Checkpoint c;
+  if (ReadWholeFile(ledger->dir() + "/" + kLatestFileName, &latest).ok() &&
+      note::ParseNote(latest, &n).ok() && ParseCheckpoint(n.text, &c).ok()) {
+    h->latest_size_ = c.size;
+  }
   *out = std::move(h);
   return Status::OK();
 }
 
 // A file that is missing, damaged or of a longer log than this one is
-// ignored: the map is refolded from the log, which is the truth.
+// ignored: the map is refolded from the log, which is the truth (`ocop
+// verify` is what reports such a file: AuditStreamHeads).
 Status StreamHeads::Load(std::unique_ptr<StreamMap>* map, uint64_t* size) {
   *map = std::make_unique<StreamMap>();
   *size = 0;
@@ -50,22 +134,9 @@ Status StreamHeads::Load(std::unique_ptr<StreamMap>* map, uint64_t* size) {
   Status s = ReadWholeFile(path_, &bytes);
   if (s.IsNotFound()) return Status::OK();
   if (!s.ok()) return s;
-  const size_t head = kMagic.size() + 16;
-  if (bytes.size() < head + 32 || bytes.compare(0, kMagic.size(), kMagic) != 0) {
-    return Status::OK();
-  }
-  std::string_view body(bytes.data(), bytes.size() - 32);
-  Hash sum = merkle::Sha256(body);
-  if (std::memcmp(sum.data(), bytes.data() + body.size(), 32) != 0) return Status::OK();
-  uint64_t at = GetBe64(bytes.data() + kMagic.size());
-  uint64_t count = GetBe64(bytes.data() + kMagic.size() + 8);
-  if (at > ledger_->Size() || body.size() != head + count * kEntry) return Status::OK();
-  auto m = std::make_unique<StreamMap>();
-  for (const char* p = bytes.data() + head; p < body.data() + body.size(); p += kEntry) {
-    Hash key;
-    std::memcpy(key.data(), p, 32);
-    m->SetKey(key, StreamHead{GetBe64(p + 32), GetBe64(p + 40)});
-  }
+  std::unique_ptr<StreamMap> m;
+  uint64_t at = 0;
+  if (!ParseHeadsFile(bytes, &m, &at).ok() || at > ledger_->Size()) return Status::OK();
   *map = std::move(m);
   *size = at;
   return Status::OK();
@@ -76,11 +147,11 @@ Status StreamHeads::Persist() {
   PutBe64(current_size_, &out);
   PutBe64(current_->streams(), &out);
   out.reserve(out.size() + current_->streams() * kEntry + 32);
-  for (const auto& [key, head] : current_->leaves()) {
+  current_->ForEach([&](const Hash& key, const StreamHead& head) {
     out.append(reinterpret_cast<const char*>(key.data()), key.size());
     PutBe64(head.version, &out);
     PutBe64(head.seq, &out);
-  }
+  });
   Hash sum = merkle::Sha256(out);
   out.append(reinterpret_cast<const char*>(sum.data()), sum.size());
   Status s = WriteFileDurably(path_, out, 0644);
@@ -89,29 +160,7 @@ Status StreamHeads::Persist() {
 }
 
 Status StreamHeads::Fold(StreamMap* map, uint64_t from, uint64_t to) {
-  if (to <= from) return Status::OK();
-  Status failure;
-  uint64_t next = from + 1;
-  Status s = ledger_->Scan(from + 1, to - from, [&](uint64_t seq, std::string_view bytes) {
-    EventView v(bytes);
-    if (!v.ok()) {
-      failure = Status::Corruption("event " + std::to_string(seq) + ": " + v.error());
-      return false;
-    }
-    auto e = v.event();
-    map->Set(std::string_view(e.getStream().cStr(), e.getStream().size()),
-             StreamHead{e.getVersion(), seq});
-    ++next;
-    return true;
-  });
-  if (!s.ok()) return s;
-  if (!failure.ok()) return failure;
-  folded_ += next - from - 1;
-  if (next != to + 1) {
-    return Status::InvalidArgument("the log has " + std::to_string(next - 1) +
-                                   " events; no stream heads at size " + std::to_string(to));
-  }
-  return Status::OK();
+  return FoldLog(ledger_, map, from, to, &folded_);
 }
 
 Status StreamHeads::MapAt(uint64_t size, StreamMap** out) {
@@ -166,6 +215,14 @@ uint64_t StreamHeads::folded() const {
   return folded_;
 }
 
+Status StreamHeads::KeepLatest(uint64_t size, const std::string& note) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (size <= latest_size_) return Status::OK();
+  Status s = WriteFileDurably(ledger_->dir() + "/" + kLatestFileName, note, 0644);
+  if (s.ok()) latest_size_ = size;
+  return s;
+}
+
 std::string StreamHeadsExtension(const Hash& root) {
   return std::string(kExtension) +
          Base64(std::string_view(reinterpret_cast<const char*>(root.data()), root.size()));
@@ -200,6 +257,121 @@ Status SignedCheckpoint(Ledger* ledger, StreamHeads* heads, const std::string& o
   c->root = head.root;
   c->extensions = {StreamHeadsExtension(map_root)};
   *note = SignCheckpoint(*c, ledger->signer());
+  return heads->KeepLatest(c->size, *note);
+}
+
+Status AuditStreamHeads(Ledger* ledger, const std::vector<note::VerifierKey>& log_keys,
+                        StreamHeadsAudit* audit) {
+  *audit = StreamHeadsAudit{};
+  const std::string dir = ledger->dir();
+  const std::string latest = dir + "/" + StreamHeads::kLatestFileName;
+  std::string map_bytes, note_bytes;
+  Status read_map = ReadWholeFile(dir + "/" + StreamHeads::kFileName, &map_bytes);
+  Status read_note = ReadWholeFile(latest, &note_bytes);
+  for (const Status& r : {read_map, read_note}) {
+    if (!r.ok() && !r.IsNotFound()) return r;
+  }
+  // Both files are written after the events they are of are durable: a
+  // reader beside the server (a secondary) catches up after reading them, so
+  // that its log holds what they speak of.
+  if (ledger->secondary()) {
+    Status s = ledger->CatchUpWithPrimary();
+    if (!s.ok()) return s;
+  }
+  const uint64_t log_size = ledger->Size();
+  // 1. The persisted map, read strictly.
+  std::unique_ptr<StreamMap> file;
+  Status s;
+  if (read_map.ok()) {
+    audit->file = true;
+    s = ParseHeadsFile(map_bytes, &file, &audit->file_size);
+    if (!s.ok()) return Status::Tampered(dir + "/stream-heads: " + s.message());
+    audit->file_streams = file->streams();
+    if (audit->file_size > log_size) {
+      return Status::Tampered(dir + "/stream-heads: it is of size " +
+                              std::to_string(audit->file_size) + " but the log has " +
+                              std::to_string(log_size) + " events");
+    }
+  }
+  // 2. The latest checkpoint: signed by this log, of its tree.
+  if (read_note.ok()) {
+    audit->checkpoint = true;
+    Checkpoint c;
+    Status opened = Status::Tampered("no key of this log to check it with");
+    for (const note::VerifierKey& k : log_keys) {
+      opened = OpenCheckpoint(note_bytes, k, &c);
+      if (opened.ok()) break;
+    }
+    if (!opened.ok()) return Status::Tampered(latest + ": " + opened.message());
+    audit->checkpoint_size = c.size;
+    if (c.size > log_size) {
+      return Status::Tampered(latest + ": a checkpoint of size " + std::to_string(c.size) +
+                              " but the log has " + std::to_string(log_size) + " events");
+    }
+    Hash root = merkle::EmptyRoot();
+    if (c.size > 0) {
+      InclusionProof p;
+      s = ledger->Inclusion(c.size, c.size, &p);
+      if (!s.ok()) return s;
+      root = p.root;
+    }
+    if (root != c.root) {
+      return Status::Tampered(latest + ": its root is not the log's at size " +
+                              std::to_string(c.size));
+    }
+    s = StreamHeadsRootOf(c, &audit->map_root);
+    if (!s.ok()) return Status::Tampered(latest + ": " + s.message());
+  }
+  // 3. One fold of the log, compared at each size on the way.
+  StreamMap fresh;
+  std::map<Hash, std::string> names;
+  uint64_t at = 0, folded = 0;
+  auto name = [&](const Hash& key, std::string_view stream) {
+    if (names.find(key) == names.end()) names.emplace(key, std::string(stream));
+  };
+  auto fold_to = [&](uint64_t size) {
+    Status f = FoldLog(ledger, &fresh, at, size, &folded, name);
+    at = std::max(at, size);
+    return f;
+  };
+  auto check_file = [&]() -> Status {
+    if (*file == fresh) return Status::OK();
+    // Name the first stream (in key order) whose head differs.
+    std::vector<std::pair<Hash, StreamHead>> in_file, in_log;
+    file->ForEach([&](const Hash& k, const StreamHead& h) { in_file.push_back({k, h}); });
+    fresh.ForEach([&](const Hash& k, const StreamHead& h) { in_log.push_back({k, h}); });
+    auto [f, g] = std::mismatch(in_file.begin(), in_file.end(), in_log.begin(), in_log.end());
+    const Hash key =
+        g == in_log.end() || (f != in_file.end() && f->first < g->first) ? f->first : g->first;
+    auto describe = [&](const StreamMap& m) -> std::string {
+      const StreamHead h = m.GetKey(key);
+      if (h.version == 0) return "absent";
+      return "version " + std::to_string(h.version) + " at seq " + std::to_string(h.seq);
+    };
+    auto n = names.find(key);
+    const std::string stream =
+        n != names.end() ? "'" + n->second + "'"
+                         : "a stream the log does not have (key " + merkle::ToHex(key) + ")";
+    return Status::Tampered(dir + "/stream-heads (size " + std::to_string(audit->file_size) +
+                            ") is not the log's stream heads: the head of " + stream + " is " +
+                            describe(*file) + " in the file and " + describe(fresh) +
+                            " in the log");
+  };
+  auto check_checkpoint = [&]() -> Status {
+    if (fresh.Root() == audit->map_root) return Status::OK();
+    return Status::Tampered(latest + " (size " + std::to_string(audit->checkpoint_size) +
+                            "): its ocop-stream-heads line is not the root of the log's stream "
+                            "heads at that size");
+  };
+  std::vector<std::pair<uint64_t, int>> points;
+  if (audit->file) points.push_back({audit->file_size, 0});
+  if (audit->checkpoint) points.push_back({audit->checkpoint_size, 1});
+  std::sort(points.begin(), points.end());
+  for (const auto& [size, what] : points) {
+    s = fold_to(size);
+    if (s.ok()) s = what == 0 ? check_file() : check_checkpoint();
+    if (!s.ok()) return s;
+  }
   return Status::OK();
 }
 

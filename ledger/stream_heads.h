@@ -30,6 +30,11 @@
 // damaged file costs a refold from event 1, never a wrong root: it is derived
 // data, and its checksum is checked on load.
 //
+// The latest checkpoint. SignedCheckpoint also keeps the note of the largest
+// checkpoint it signed in DIR/latest-checkpoint (durably, replaced whole), so
+// that `ocop verify` can check what the log last promised about its streams
+// (AuditStreamHeads below) without a witness at hand.
+//
 // Historic sizes. A checkpoint or proof at a size below the current map's is
 // computed on demand: from the persisted file when it is not past that size,
 // else from event 1, into a second map kept for the next request at a size at
@@ -44,6 +49,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/checkpoint.h"
 #include "ledger/ledger.h"
@@ -55,6 +61,7 @@ class StreamHeads {
  public:
   static constexpr const char* kFileName = "stream-heads";
   static constexpr uint64_t kPersistEvery = 1 << 18;
+  static constexpr const char* kLatestFileName = "latest-checkpoint";
 
   // Reads the persisted map, if any; folds nothing yet. `persist_every`
   // other than kPersistEvery is for tests.
@@ -68,6 +75,10 @@ class StreamHeads {
 
   // Events folded by this object so far (what checkpoints cost).
   uint64_t folded() const;
+
+  // Keeps `note`, a checkpoint of `size` this log signed, in
+  // DIR/latest-checkpoint unless one at least as large is kept already.
+  Status KeepLatest(uint64_t size, const std::string& note);
 
  private:
   StreamHeads() = default;
@@ -87,7 +98,29 @@ class StreamHeads {
   uint64_t persisted_size_ = 0;
   uint64_t persist_every_ = kPersistEvery;
   uint64_t folded_ = 0;
+  uint64_t latest_size_ = 0;  // of DIR/latest-checkpoint (0: none)
 };
+
+// What `ocop verify` checks of the map, besides the log itself:
+//  * DIR/stream-heads, if there is one, is whole (its checksum), of a size
+//    the log has, and holds exactly the heads a fresh fold of the log to that
+//    size gives (so that its root is theirs);
+//  * DIR/latest-checkpoint, if there is one, is signed by one of `log_keys`,
+//    its root is the log's at its size, and its `ocop-stream-heads` line is
+//    the root of a fresh fold of the log to that size.
+// The fold is one scan of the first max(sizes) events. OK with *audit saying
+// what was checked, or Tampered naming the first thing that does not hold
+// (the file, the size, the stream whose head differs).
+struct StreamHeadsAudit {
+  bool file = false;  // DIR/stream-heads was there
+  uint64_t file_size = 0;
+  uint64_t file_streams = 0;
+  bool checkpoint = false;  // DIR/latest-checkpoint was there
+  uint64_t checkpoint_size = 0;
+  merkle::Hash map_root{};  // the checkpoint's, checked
+};
+Status AuditStreamHeads(Ledger* ledger, const std::vector<note::VerifierKey>& log_keys,
+                        StreamHeadsAudit* audit);
 
 // "ocop-stream-heads BASE64(root)".
 std::string StreamHeadsExtension(const merkle::Hash& root);
@@ -97,7 +130,8 @@ Status StreamHeadsRootOf(const Checkpoint& c, merkle::Hash* root);
 
 // The signed checkpoint of the first `size` events, committing to their
 // stream heads: the head is recorded as `kind` (Ledger::TreeHead) before it
-// is signed, so that every checkpoint given out is remembered.
+// is signed, so that every checkpoint given out is remembered, and the note
+// is kept by StreamHeads::KeepLatest.
 Status SignedCheckpoint(Ledger* ledger, StreamHeads* heads, const std::string& origin,
                         uint64_t size, HeadKind kind, Checkpoint* c, std::string* note);
 

@@ -1,5 +1,6 @@
 #include "ledger/stream_map.h"
 
+#include <algorithm>
 #include <cstring>
 #include <iterator>
 
@@ -17,8 +18,8 @@ size_t Prefix(const Hash& key, int depth) {
   return ((static_cast<size_t>(key[0]) << 8) | key[1]) >> (16 - depth);
 }
 
-void PutBe64(uint64_t v, std::string* out) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+void PutBe64(uint64_t v, char* out) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * (7 - i)));
 }
 
 }  // namespace
@@ -26,13 +27,12 @@ void PutBe64(uint64_t v, std::string* out) {
 Hash StreamMap::Key(std::string_view stream) { return merkle::Sha256(stream); }
 
 Hash StreamMap::LeafHash(const Hash& key, const StreamHead& head) {
-  std::string buf;
-  buf.reserve(49);
-  buf.push_back('\x02');
-  buf.append(reinterpret_cast<const char*>(key.data()), key.size());
-  PutBe64(head.version, &buf);
-  PutBe64(head.seq, &buf);
-  return merkle::Sha256(buf);
+  char buf[49];
+  buf[0] = '\x02';
+  std::memcpy(buf + 1, key.data(), 32);
+  PutBe64(head.version, buf + 33);
+  PutBe64(head.seq, buf + 41);
+  return merkle::Sha256(std::string_view(buf, sizeof buf));
 }
 
 Hash StreamMap::NodeHash(const Hash& left, const Hash& right) {
@@ -43,74 +43,138 @@ Hash StreamMap::NodeHash(const Hash& left, const Hash& right) {
   return merkle::Sha256(std::string_view(buf, sizeof buf));
 }
 
-StreamMap::StreamMap() : memo_(kMemoDepth + 1), memo_ok_(kMemoDepth + 1) {
-  for (int d = 0; d <= kMemoDepth; ++d) {
-    memo_[d].resize(size_t{1} << d);
-    memo_ok_[d].assign(size_t{1} << d, false);
+StreamMap::StreamMap()
+    : buckets_(size_t{1} << kTop),
+      hash_(kTop + 1),
+      count_(kTop + 1),
+      dirty_flag_(size_t{1} << kTop, false) {
+  // Every node empty: hash 0, no leaf.
+  for (int d = 0; d <= kTop; ++d) {
+    hash_[d].assign(size_t{1} << d, Hash{});
+    count_[d].assign(size_t{1} << d, 0);
   }
 }
+
+namespace {
+
+bool KeyLess(const Hash& a, const Hash& b) { return a < b; }
+
+}  // namespace
 
 void StreamMap::SetKey(const Hash& key, const StreamHead& head) {
-  leaves_[key] = head;
-  for (int d = 0; d <= kMemoDepth; ++d) memo_ok_[d][Prefix(key, d)] = false;
+  const size_t b = Prefix(key, kTop);
+  std::vector<Leaf>& bucket = buckets_[b];
+  auto it = std::lower_bound(bucket.begin(), bucket.end(), key,
+                             [](const Leaf& l, const Hash& k) { return KeyLess(l.key, k); });
+  if (it != bucket.end() && it->key == key) {
+    if (it->head == head) return;
+    it->head = head;
+  } else {
+    bucket.insert(it, Leaf{key, head});
+    ++streams_;
+  }
+  if (!dirty_flag_[b]) {
+    dirty_flag_[b] = true;
+    dirty_.push_back(static_cast<uint32_t>(b));
+  }
 }
 
-StreamHead StreamMap::Get(std::string_view stream) const {
-  auto it = leaves_.find(Key(stream));
-  return it == leaves_.end() ? StreamHead{} : it->second;
+StreamHead StreamMap::GetKey(const Hash& key) const {
+  const std::vector<Leaf>& bucket = buckets_[Prefix(key, kTop)];
+  auto it = std::lower_bound(bucket.begin(), bucket.end(), key,
+                             [](const Leaf& l, const Hash& k) { return KeyLess(l.key, k); });
+  return it != bucket.end() && it->key == key ? it->head : StreamHead{};
 }
 
-// The first leaf of [lo, hi) whose bit `depth` is 1. Every key of the range
-// shares its first `depth` bits, so the keys with bit 0 come first.
-StreamMap::It StreamMap::Split(int depth, It lo, It hi) const {
-  Hash k = lo->first;
-  k[depth / 8] |= static_cast<uint8_t>(0x80 >> (depth % 8));
-  k[depth / 8] &= static_cast<uint8_t>(0xFF00 >> (depth % 8 + 1));
-  for (int i = depth / 8 + 1; i < 32; ++i) k[i] = 0;
-  // Keys past the range have a larger prefix, so they sort after k too: the
-  // answer is hi when no key of the range has the bit.
-  (void)hi;
-  return leaves_.lower_bound(k);
+void StreamMap::ForEach(const std::function<void(const Hash&, const StreamHead&)>& fn) const {
+  for (const auto& bucket : buckets_) {
+    for (const Leaf& l : bucket) fn(l.key, l.head);
+  }
 }
 
+// Below the kept levels: every key of [lo, hi) shares its first `depth`
+// bits, so those with bit `depth` 0 come first.
 Hash StreamMap::Subtree(int depth, It lo, It hi) {
   if (lo == hi) return Hash{};
-  if (std::next(lo) == hi) return LeafHash(lo->first, lo->second);
-  const bool memo = depth <= kMemoDepth;
-  const size_t at = memo ? Prefix(lo->first, depth) : 0;
-  if (memo && memo_ok_[depth][at]) return memo_[depth][at];
-  It mid = Split(depth, lo, hi);
-  Hash h = NodeHash(Subtree(depth + 1, lo, mid), Subtree(depth + 1, mid, hi));
-  if (memo) {
-    memo_[depth][at] = h;
-    memo_ok_[depth][at] = true;
-  }
-  return h;
+  if (std::next(lo) == hi) return LeafHash(lo->key, lo->head);
+  It mid = std::partition_point(lo, hi, [depth](const Leaf& l) { return !Bit(l.key, depth); });
+  return NodeHash(Subtree(depth + 1, lo, mid), Subtree(depth + 1, mid, hi));
 }
 
-Hash StreamMap::Root() { return Subtree(0, leaves_.begin(), leaves_.end()); }
+void StreamMap::Refresh() {
+  if (dirty_.empty()) return;
+  std::sort(dirty_.begin(), dirty_.end());
+  for (uint32_t b : dirty_) {
+    const std::vector<Leaf>& bucket = buckets_[b];
+    hash_[kTop][b] = Subtree(kTop, bucket.begin(), bucket.end());
+    count_[kTop][b] = static_cast<uint32_t>(bucket.size());
+    dirty_flag_[b] = false;
+  }
+  // Up the kept levels, each parent once: the dirty indices stay sorted, so
+  // siblings' parents are adjacent.
+  std::vector<uint32_t> level = std::move(dirty_);
+  dirty_.clear();
+  for (int d = kTop - 1; d >= 0; --d) {
+    size_t n = 0;
+    for (uint32_t i : level) {
+      const uint32_t parent = i >> 1;
+      if (n > 0 && level[n - 1] == parent) continue;
+      level[n++] = parent;
+      const uint32_t l = parent << 1, r = l | 1;
+      const uint32_t cl = count_[d + 1][l], cr = count_[d + 1][r];
+      count_[d][parent] = cl + cr;
+      // A subtree of one leaf is that leaf's hash, at any depth.
+      hash_[d][parent] = cl + cr == 0   ? Hash{}
+                         : cl + cr == 1 ? (cl ? hash_[d + 1][l] : hash_[d + 1][r])
+                                        : NodeHash(hash_[d + 1][l], hash_[d + 1][r]);
+    }
+    level.resize(n);
+  }
+}
+
+Hash StreamMap::Root() {
+  Refresh();
+  return hash_[0][0];
+}
 
 HeadProof StreamMap::Prove(std::string_view stream) {
+  Refresh();
   const Hash key = Key(stream);
   HeadProof p;
-  It lo = leaves_.begin(), hi = leaves_.end();
-  for (int depth = 0;; ++depth) {
+  // The lone leaf of a collapsed node, or nothing.
+  auto end_at = [&](It lo, It hi) {
     if (lo == hi) {
       p.end = HeadProof::End::kEmpty;
-      return p;
+    } else if (lo->key == key) {
+      p.end = HeadProof::End::kHead;
+      p.head = lo->head;
+    } else {
+      p.end = HeadProof::End::kOther;
+      p.other_key = lo->key;
+      p.other = lo->head;
     }
-    if (std::next(lo) == hi) {
-      if (lo->first == key) {
-        p.end = HeadProof::End::kHead;
-        p.head = lo->second;
-      } else {
-        p.end = HeadProof::End::kOther;
-        p.other_key = lo->first;
-        p.other = lo->second;
+    return p;
+  };
+  // The kept levels: a node of two or more leaves gives its other child's
+  // hash; the first of at most one ends the proof.
+  for (int depth = 0; depth < kTop; ++depth) {
+    const size_t at = Prefix(key, depth);
+    if (count_[depth][at] <= 1) {
+      // Its lone leaf, if any, is in one of the buckets below it.
+      const size_t first = at << (kTop - depth), last = (at + 1) << (kTop - depth);
+      for (size_t b = first; b < last; ++b) {
+        if (!buckets_[b].empty()) return end_at(buckets_[b].begin(), buckets_[b].end());
       }
-      return p;
+      return end_at(buckets_[first].end(), buckets_[first].end());
     }
-    It mid = Split(depth, lo, hi);
+    p.siblings.push_back(hash_[depth + 1][Prefix(key, depth + 1) ^ 1]);
+  }
+  // Within the key's bucket.
+  const std::vector<Leaf>& bucket = buckets_[Prefix(key, kTop)];
+  It lo = bucket.begin(), hi = bucket.end();
+  for (int depth = kTop;; ++depth) {
+    if (lo == hi || std::next(lo) == hi) return end_at(lo, hi);
+    It mid = std::partition_point(lo, hi, [depth](const Leaf& l) { return !Bit(l.key, depth); });
     if (Bit(key, depth)) {
       p.siblings.push_back(Subtree(depth + 1, lo, mid));
       lo = mid;

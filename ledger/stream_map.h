@@ -20,16 +20,22 @@
 // stream's own head, nothing, or another stream's leaf). Every node above it
 // holds two or more leaves, so a verifier folds the siblings with 0x03 only.
 //
-// Cost: Set is O(log n) (a std::map insert and 17 memo invalidations); Root
-// after k Sets rehashes only the k paths through the memoised top 16 levels
-// and the small subtrees below them; Prove is O(log n) hashes plus the
-// subtrees of the bottom levels, a few dozen leaves at a million streams.
+// Layout and cost. The leaves are kept in 65,536 buckets by the top 16 bits
+// of their key, each a vector sorted by key, and the hashes and leaf counts of
+// the top 16 levels of the tree are kept beside them. Set is a binary search
+// in one bucket (a few leaves per bucket at 100,000 streams) and marks the
+// bucket dirty; Root rehashes the dirty buckets and, level by level, only
+// their ancestors, once each however many Sets touched them; Prove reads the
+// kept levels and hashes only within the stream's bucket. Nothing is
+// allocated per Set but a new stream's place in its bucket. (A std::map of
+// every leaf and 17 flags cleared per Set cost twice the time per event
+// folded: BENCHMARKS.md.)
 //
 // Thread-safety: none; callers serialise (ledger/stream_heads.h does).
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,24 +75,39 @@ class StreamMap {
   void Set(std::string_view stream, const StreamHead& head) { SetKey(Key(stream), head); }
   void SetKey(const merkle::Hash& key, const StreamHead& head);
   // The head of a stream; version 0 when it has none.
-  StreamHead Get(std::string_view stream) const;
-  size_t streams() const { return leaves_.size(); }
-  const std::map<merkle::Hash, StreamHead>& leaves() const { return leaves_; }
+  StreamHead Get(std::string_view stream) const { return GetKey(Key(stream)); }
+  StreamHead GetKey(const merkle::Hash& key) const;
+  size_t streams() const { return streams_; }
+  // Every (key, head), in key order.
+  void ForEach(const std::function<void(const merkle::Hash&, const StreamHead&)>& fn) const;
+  // The same leaves (whatever the state of the kept hashes).
+  bool operator==(const StreamMap& other) const { return buckets_ == other.buckets_; }
 
   merkle::Hash Root();
   HeadProof Prove(std::string_view stream);
 
  private:
-  using It = std::map<merkle::Hash, StreamHead>::const_iterator;
-  static constexpr int kMemoDepth = 16;
-  merkle::Hash Subtree(int depth, It lo, It hi);
-  It Split(int depth, It lo, It hi) const;
+  struct Leaf {
+    merkle::Hash key;
+    StreamHead head;
+    bool operator==(const Leaf&) const = default;
+  };
+  using It = std::vector<Leaf>::const_iterator;
+  static constexpr int kTop = 16;  // levels kept; 2^kTop buckets
+  // The hash of the subtree at `depth` (>= kTop) of the sorted leaves [lo, hi).
+  static merkle::Hash Subtree(int depth, It lo, It hi);
+  // Rehashes the dirty buckets and their ancestors.
+  void Refresh();
 
-  std::map<merkle::Hash, StreamHead> leaves_;
-  // memo_[d][prefix]: the hash of the node at depth d <= kMemoDepth, valid
-  // while its flag is set; Set clears the flags on its key's path.
-  std::vector<std::vector<merkle::Hash>> memo_;
-  std::vector<std::vector<bool>> memo_ok_;
+  std::vector<std::vector<Leaf>> buckets_;
+  size_t streams_ = 0;
+  // hash_[d][i], count_[d][i]: the node at depth d <= kTop whose path is the
+  // d bits of i; its hash, and how many leaves are below it (0, 1 or more
+  // decide whether it is collapsed). Valid once Refresh has run.
+  std::vector<std::vector<merkle::Hash>> hash_;
+  std::vector<std::vector<uint32_t>> count_;
+  std::vector<uint32_t> dirty_;   // buckets set since the last Refresh
+  std::vector<bool> dirty_flag_;  // the same, by bucket
 };
 
 // Checks `proof` for `stream` against a map root. OK with *head set to the

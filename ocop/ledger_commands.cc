@@ -12,7 +12,9 @@
 #include "ledger/encoding.h"
 #include "ledger/event.capnp.h"
 #include "ledger/event_view.h"
+#include "ledger/key_history.h"
 #include "ledger/ledger.h"
+#include "ledger/stream_heads.h"
 #include "ocop/open_ledger.h"
 
 namespace ocop::cli {
@@ -58,8 +60,33 @@ int RunVerify(GlobalOptions g) {
     return Fail("verify", s);
   }
   if (!s.ok()) return Fail("verify", s);
-  Print(json{{"ok", true}, {"checked", r.checked}, {"root", ToHex(r.root)}});
-  std::cerr << "ocop verify: " << r.checked << " events intact (" << secs << " s)\n";
+  // The stream-heads map as persisted and as last signed, against a fresh
+  // fold of the log (ledger/stream_heads.h's AuditStreamHeads).
+  std::string origin;
+  std::vector<ledger::RetiredKey> retired;
+  s = LedgerOrigin(g, *l, &origin);
+  if (s.ok()) s = ledger::LoadKeyHistory(l->dir(), &retired);
+  if (!s.ok()) return Fail("verify", s);
+  std::vector<ledger::note::VerifierKey> keys{ledger::LogVerifierKey(origin, l->signer())};
+  for (const auto& k : retired) {
+    keys.push_back(ledger::note::MakeVerifierKey(origin, ledger::note::kEd25519, k.public_key));
+  }
+  ledger::StreamHeadsAudit audit;
+  s = ledger::AuditStreamHeads(l.get(), keys, &audit);
+  if (s.IsTampered()) {
+    Print(json{{"ok", false}, {"checked", r.checked}, {"problem", s.message()}});
+    return Fail("verify", s);
+  }
+  if (!s.ok()) return Fail("verify", s);
+  json heads = json::object();
+  heads["file_size"] = audit.file ? json(audit.file_size) : json(nullptr);
+  heads["checkpoint_size"] = audit.checkpoint ? json(audit.checkpoint_size) : json(nullptr);
+  Print(
+      json{{"ok", true}, {"checked", r.checked}, {"root", ToHex(r.root)}, {"stream_heads", heads}});
+  secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cerr << "ocop verify: " << r.checked << " events intact, stream heads "
+            << (audit.file || audit.checkpoint ? "agree with the log" : "not persisted") << " ("
+            << secs << " s)\n";
   return 0;
 }
 

@@ -114,7 +114,6 @@ int ServeLedger(const GlobalOptions& g, const ServeArgs& a) {
     s = server::ParseWitnessTarget(w, &targets.back());
   }
   if (!s.ok()) return Fail("serve", s);
-  options.proofs = proofs.get();
   std::unique_ptr<server::WitnessPusher> pusher;
   if (!targets.empty()) {
     pusher = std::make_unique<server::WitnessPusher>(l.get(), proofs->heads(), origin,
@@ -124,7 +123,7 @@ int ServeLedger(const GlobalOptions& g, const ServeArgs& a) {
   }
   server::Metrics metrics;
   server::Api api(l.get(), p.get(), std::move(tokens), &metrics);
-  api.ServeBundles(proofs->heads(), origin);
+  api.ServeProofs(proofs.get(), origin);
   s = api.CatchUp();
   if (!s.ok()) return Fail("serve", s);
 

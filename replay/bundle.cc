@@ -35,15 +35,22 @@ Status MakeBundle(ledger::Ledger* ledger, ledger::StreamHeads* heads, const std:
                   const std::string& product, json* out) {
   workflow::StreamFold fold;
   const std::string stream = workflow::ProductStream(product);
-  Status s = workflow::LoadStream(ledger, stream, &fold);
+  // The size first, then the stream's events up to it: an event appended
+  // meanwhile is neither in the bundle nor under its head (read the other way
+  // round, it would be under the head and missing from the bundle).
+  uint64_t version = 0;
+  Status s = ledger->StreamVersion(stream, &version);
   if (!s.ok()) return s;
-  if (fold.events.empty()) return Status::NotFound("no product '" + product + "'");
+  if (version == 0) return Status::NotFound("no product '" + product + "'");
   ledger::Checkpoint c;
   std::string note;
   s = ledger::SignedCheckpoint(ledger, heads, origin, ledger->Size(), ledger::HeadKind::kTreeHead,
                                &c, &note);
+  if (s.ok()) s = workflow::LoadStream(ledger, stream, &fold, c.size);
+  if (!s.ok()) return s;
+  if (fold.events.empty()) return Status::NotFound("no product '" + product + "'");
   ledger::SignedTreeHead head;
-  if (s.ok()) s = ledger->TreeHead(c.size, &head);
+  s = ledger->TreeHead(c.size, &head);
   if (!s.ok()) return s;
   json events = json::array();
   for (const std::string& bytes : fold.events) {

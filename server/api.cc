@@ -154,6 +154,12 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
     *route = r->name;
     return (this->*r->handle)(req, t, "");
   }
+  if (r && r->open) {
+    // An open route refuses another method as it answers its own: without a
+    // token (a witness or a mirror has none).
+    if (r->label_other_methods) *route = r->name;
+    return Error(req, 405, "method_not_allowed", r->methods_allowed);
+  }
 
   // Everything else speaks for a principal.
   Response refused;
@@ -161,21 +167,21 @@ Response Api::Handle(const Request& req, std::string* principal, std::string* ro
   if (!who) return refused;
   *principal = *who;
 
-  if (r && !r->open && !method_ok) {
-    if (r->label_other_methods) *route = r->name;
-    return Error(req, 405, "method_not_allowed", r->methods_allowed);
-  }
-  if (!method_ok || r->open) {
+  if (!r) {
     if (req.method() != http::verb::get) {
       return Error(req, 405, "method_not_allowed", "only GET here");
     }
+    return Error(req, 404, "not_found", "no route " + p);
   }
-  if (!method_ok || r->reads_projections) {
+  if (!method_ok) {
+    if (r->label_other_methods) *route = r->name;
+    return Error(req, 405, "method_not_allowed", r->methods_allowed);
+  }
+  if (r->reads_projections) {
     // The rest reads the projections: fold what was appended first.
     Status s = CatchUpForRead();
     if (!s.ok()) return FromStatus(req, s);
   }
-  if (!method_ok) return Error(req, 404, "not_found", "no route " + p);
   *route = r->name;
   return (this->*r->handle)(req, t, *who);
 }

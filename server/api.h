@@ -31,6 +31,8 @@
 
 namespace ocop::server {
 
+class ProofRoutes;
+
 class Api {
  public:
   Api(ledger::Ledger* ledger, projections::Projections* projections, Tokens tokens,
@@ -102,13 +104,21 @@ class Api {
   query::Reader ReaderOn(const projections::ReadView& view) const;
   Response Notices(const Request& req, const Target& t, const std::string& who);
   Response ReportsDue(const Request& req, const Target& t, const std::string& who);
-  // The dashboard's own reads (server/dashboard_reads.h).
+  // The public proof routes (server/proof_routes.h), answered by `proofs_`.
+  Response Checkpoint(const Request& req, const Target& t, const std::string& who);
+  Response Tile(const Request& req, const Target& t, const std::string& who);
+  Response Receipt(const Request& req, const Target& t, const std::string& who);
+  Response VerifyPage(const Request& req, const Target& t, const std::string& who);
+  Response AddCheckpoint(const Request& req, const Target& t, const std::string& who);
+
  public:
-  void ServeBundles(ledger::StreamHeads* heads, std::string origin) {
-    dashboard_.ServeBundles(heads, std::move(origin));
-  }
+  // Serves the public proof routes (/checkpoint, /tile/, receipts, /verify/,
+  // /add-checkpoint) with `proofs`, and the dashboard's bundles with its map;
+  // without it those routes answer 404.
+  void ServeProofs(ProofRoutes* proofs, std::string origin);
 
  private:
+  // The dashboard's own reads (server/dashboard_reads.h).
   Response Dashboard(const Request& req, const Target& t, const std::string& who);
   Response DashboardReply(const Request& req, const Status& s, DashboardReads::Answer& a);
   // A reply to a query's JSON (or its failure).
@@ -135,6 +145,7 @@ class Api {
   std::mutex catch_up_mu_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> answered_{0};  // highest sequence number answered
+  ProofRoutes* proofs_ = nullptr;
 };
 
 }  // namespace ocop::server

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "server/proof_routes.h"
-
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -261,17 +259,6 @@ class Session : public std::enable_shared_from_this<Session> {
     // HEAD is GET without the body (HttpConventions::Finish drops it).
     const bool head = req->method() == http::verb::head;
     if (head) req->method(http::verb::get);
-    if (shared_.options.proofs &&
-        ProofRoutes::Serves(std::string_view(req->target().data(), req->target().size()))) {
-      asio::post(shared_.workers, [self, req, head, start, id] {
-        if (self->shared_.abandoned) return;
-        std::string route;
-        Response res = self->shared_.options.proofs->Handle(*req, &route);
-        self->shared_.conventions.Finish(*req, head, &res);
-        self->Answer(std::move(res), std::move(route), "", start, id);
-      });
-      return;
-    }
     const Api::Lane lane = Api::LaneOf(*req);
     if (lane == Api::Lane::kInline) {
       // Answered here, without a hand-off to a worker and back (which costs

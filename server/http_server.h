@@ -22,8 +22,6 @@
 
 namespace ocop::server {
 
-class ProofRoutes;
-
 struct ServerOptions {
   std::string address = "127.0.0.1";
   unsigned short port = 8080;
@@ -40,9 +38,6 @@ struct ServerOptions {
   // Origins whose pages may call the API from a browser (CORS); none by
   // default. "*" allows every origin. See server/http_conventions.h.
   std::vector<std::string> cors_origins;
-  // The public proof routes (/checkpoint, /tile/), answered on the workers
-  // before the Api sees the request; none if null.
-  ProofRoutes* proofs = nullptr;
 };
 
 // Serves until a stop signal; returns OK after a clean drain.

@@ -136,8 +136,7 @@ Status NoticeDelivery::RunOnce() {
   const workflow::Date today = options_.today();
   std::vector<projections::Notice> notices;
   std::unique_ptr<projections::ReadView> view = projections_->View();
-  Status s = projections::BuildNotices(*view, today + -options_.lookback_days, today, "",
-                                       &notices);
+  Status s = projections::BuildNotices(*view, today + -options_.lookback_days, today, "", &notices);
   if (!s.ok()) return s;
   for (const auto& n : notices) {
     {

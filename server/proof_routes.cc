@@ -16,34 +16,9 @@ namespace ocop::server {
 
 namespace {
 
-std::string_view PathOf(const Request& req) {
-  std::string_view t(req.target().data(), req.target().size());
-  return t.substr(0, t.find('?'));
-}
-
-Response Plain(const Request& req, http::status status, const char* type, std::string body) {
-  Response res{status, req.version()};
-  res.set(http::field::content_type, type);
-  res.keep_alive(req.keep_alive());
-  res.body() = std::move(body);
-  res.prepare_payload();
-  return res;
-}
-
-Response Error(const Request& req, const Status& s) {
-  const http::status status = s.IsNotFound()          ? http::status::not_found
-                              : s.IsInvalidArgument() ? http::status::bad_request
-                              : s.IsNoSpace()         ? http::status::insufficient_storage
-                                                      : http::status::internal_server_error;
-  const std::string code = s.IsNotFound()          ? "not_found"
-                           : s.IsInvalidArgument() ? "invalid_argument"
-                           : s.IsTampered()        ? "tampered"
-                           : s.IsConflict()        ? "conflict"
-                           : s.IsRefused()         ? "refused"
-                                                   : "internal";
-  nlohmann::json e{{"error", {{"code", code}, {"message", s.message()}}}};
-  return Plain(req, status, "application/json",
-               e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+// A reply that is not JSON (a note, a tile, a page, an SVG).
+Response Text(const Request& req, const char* type, std::string body) {
+  return Reply(req, 200, std::move(body), type);
 }
 
 }  // namespace
@@ -55,12 +30,6 @@ Status ProofRoutes::Open(ledger::Ledger* ledger, std::string origin,
   if (!s.ok()) return s;
   *out = std::move(r);
   return Status::OK();
-}
-
-bool ProofRoutes::Serves(std::string_view target) {
-  std::string_view p = target.substr(0, target.find('?'));
-  return p == "/checkpoint" || p.starts_with("/tile/") || p == "/add-checkpoint" ||
-         p.starts_with("/verify/") || (p.starts_with("/v1/products/") && p.ends_with("/receipt"));
 }
 
 namespace {
@@ -77,34 +46,37 @@ bool PlainId(std::string_view id) {
 
 }  // namespace
 
-Response ProofRoutes::Receipt(const Request& req, std::string_view product) {
+Response ProofRoutes::Receipt(const Request& req, const Target& t) {
+  const std::string_view kProducts = "/v1/products/", kReceipt = "/receipt";
+  const std::string product =
+      t.path.substr(kProducts.size(), t.path.size() - kProducts.size() - kReceipt.size());
+  if (!PlainId(product)) return FromStatus(req, Status::NotFound("no product '" + product + "'"));
   nlohmann::ordered_json receipt;
-  Status s =
-      replay::MakeReceipt(ledger_, heads_.get(), origin_, std::string(product),
-                          query::TodayInVietnam(), pusher_ ? pusher_->Latest() : "", &receipt);
-  if (!s.ok()) return Error(req, s);
-  Response r = Plain(req, http::status::ok, "application/json", receipt.dump() + "\n");
-  r.set(http::field::cache_control, "no-store");
-  return r;
+  Status s = replay::MakeReceipt(ledger_, heads_.get(), origin_, product, query::TodayInVietnam(),
+                                 pusher_ ? pusher_->Latest() : "", &receipt);
+  if (!s.ok()) return FromStatus(req, s);
+  return Text(req, "application/json", receipt.dump() + "\n");
 }
 
-Response ProofRoutes::VerifyPage(const Request& req, std::string_view rest) {
+Response ProofRoutes::VerifyPage(const Request& req, const Target& t) {
+  const std::string_view rest =
+      std::string_view(t.path).substr(std::string_view("/verify/").size());
   if (rest.ends_with("/qr.svg")) {
     std::string_view product = rest.substr(0, rest.size() - 7);
-    if (!PlainId(product)) return Error(req, Status::NotFound("no such page"));
+    if (!PlainId(product)) return FromStatus(req, Status::NotFound("no such page"));
     auto host = req.find(http::field::host);
     const std::string where =
         "http://" + (host == req.end() ? std::string("localhost") : std::string(host->value())) +
         "/verify/" + std::string(product);
     std::string svg;
     Status s = QrSvg(where, &svg);
-    if (!s.ok()) return Error(req, s);
-    return Plain(req, http::status::ok, "image/svg+xml", std::move(svg));
+    if (!s.ok()) return FromStatus(req, s);
+    return Text(req, "image/svg+xml", std::move(svg));
   }
-  if (!PlainId(rest)) return Error(req, Status::NotFound("no such page"));
+  if (!PlainId(rest)) return FromStatus(req, Status::NotFound("no such page"));
   const StaticFile* f = FindStatic("/verify.html");
-  if (!f) return Error(req, Status::NotFound("the verification page is not built in"));
-  return Plain(req, http::status::ok, f->content_type, std::string(f->content, f->size));
+  if (!f) return FromStatus(req, Status::NotFound("the verification page is not built in"));
+  return Text(req, f->content_type, std::string(f->content, f->size));
 }
 
 Status ProofRoutes::EnableWitness(const std::string& key_file, const std::string& state_dir,
@@ -130,9 +102,9 @@ Status ProofRoutes::EnableWitness(const std::string& key_file, const std::string
   return Status::OK();
 }
 
-Response ProofRoutes::AddCheckpoint(const Request& req) {
+Response ProofRoutes::AddCheckpoint(const Request& req, const Target&) {
   if (!witness_key_) {
-    return Error(req, Status::NotFound("this server is not a witness (serve --witness-key)"));
+    return FromStatus(req, Status::NotFound("this server is not a witness (serve --witness-key)"));
   }
   ledger::AddCheckpointRequest r;
   Status s = ledger::ParseAddCheckpoint(req.body(), &r);
@@ -140,77 +112,41 @@ Response ProofRoutes::AddCheckpoint(const Request& req) {
   ledger::Checkpoint cp;
   if (s.ok()) s = ledger::note::ParseNote(r.checkpoint, &n);
   if (s.ok()) s = ledger::ParseCheckpoint(n.text, &cp);
-  if (!s.ok()) return Error(req, Status::InvalidArgument(s.message()));
+  if (!s.ok()) return FromStatus(req, Status::InvalidArgument(s.message()));
   std::optional<ledger::ConsistencyProof> proof;
   if (r.old_size > 0) proof = ledger::ConsistencyProof{r.old_size, cp.size, r.proof};
   std::unique_ptr<ledger::WitnessStore> store;
   s = ledger::WitnessStore::Open(witness_state_, &store);
-  if (!s.ok()) return Error(req, s);
+  if (!s.ok()) return FromStatus(req, s);
   // The server's edge: the cosignature's time is the wall clock's.
   ledger::AddCheckpointAnswer a =
       ledger::WitnessAddCheckpoint(store.get(), *witness_key_, witnessed_logs_, r.checkpoint,
                                    r.old_size, proof, static_cast<uint64_t>(std::time(nullptr)));
-  if (a.http_status == 200) {
-    return Plain(req, http::status::ok, "text/plain; charset=utf-8", a.body);
-  }
+  if (a.http_status == 200) return Text(req, "text/plain; charset=utf-8", a.body);
   if (a.http_status == 409 && !a.body.empty()) {
-    return Plain(req, http::status::conflict, "text/x.tlog.size", a.body);
+    return Reply(req, 409, a.body, "text/x.tlog.size");
   }
-  Response res = Error(req, a.status);
+  Response res = FromStatus(req, a.status);
   res.result(static_cast<http::status>(a.http_status));
   return res;
 }
 
-Response ProofRoutes::Handle(const Request& req, std::string* route) {
-  const std::string_view p = PathOf(req);
-  if (p == "/add-checkpoint") {
-    *route = "/add-checkpoint";
-    if (req.method() != http::verb::post) {
-      Response r = Error(req, Status::InvalidArgument("/add-checkpoint is sent with POST"));
-      r.result(http::status::method_not_allowed);
-      return r;
-    }
-    return AddCheckpoint(req);
-  }
-  *route = p == "/checkpoint"          ? "/checkpoint"
-           : p.starts_with("/tile/")   ? "/tile"
-           : p.starts_with("/verify/") ? "/verify/{id}"
-                                       : "/v1/products/{id}/receipt";
-  if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    Response r = Error(req, Status::InvalidArgument(std::string(p) + " is read with GET"));
-    r.result(http::status::method_not_allowed);
-    return r;
-  }
-  if (p.starts_with("/verify/")) {
-    return VerifyPage(req, p.substr(8));
-  }
-  if (p.starts_with("/v1/products/")) {
-    if (p.size() <= 13 + 8) return Error(req, Status::NotFound("no product named"));
-    std::string_view product = p.substr(13, p.size() - 13 - 8);
-    if (!PlainId(product))
-      return Error(req, Status::NotFound("no product '" + std::string(product) + "'"));
-    return Receipt(req, product);
-  }
-  if (p == "/checkpoint") {
-    std::string cosigned = pusher_ ? pusher_->Latest() : "";
-    if (!cosigned.empty()) {
-      Response r = Plain(req, http::status::ok, "text/plain; charset=utf-8", std::move(cosigned));
-      r.set(http::field::cache_control, "no-store");
-      return r;
-    }
-    ledger::Checkpoint c;
-    std::string note;
-    Status s = ledger::SignedCheckpoint(ledger_, heads_.get(), origin_, ledger_->Size(),
-                                        ledger::HeadKind::kCheckpoint, &c, &note);
-    if (!s.ok()) return Error(req, s);
-    Response r = Plain(req, http::status::ok, "text/plain; charset=utf-8", std::move(note));
-    r.set(http::field::cache_control, "no-store");
-    return r;
-  }
+Response ProofRoutes::Checkpoint(const Request& req, const Target&) {
+  std::string cosigned = pusher_ ? pusher_->Latest() : "";
+  if (!cosigned.empty()) return Text(req, "text/plain; charset=utf-8", std::move(cosigned));
+  ledger::Checkpoint c;
+  std::string note;
+  Status s = ledger::SignedCheckpoint(ledger_, heads_.get(), origin_, ledger_->Size(),
+                                      ledger::HeadKind::kCheckpoint, &c, &note);
+  if (!s.ok()) return FromStatus(req, s);
+  return Text(req, "text/plain; charset=utf-8", std::move(note));
+}
+
+Response ProofRoutes::Tile(const Request& req, const Target& t) {
   std::string bytes;
-  Status s = tiles_.Get(p.substr(6), &bytes);
-  if (!s.ok()) return Error(req, s);
-  Response r = Plain(req, http::status::ok, "application/octet-stream", std::move(bytes));
+  Status s = tiles_.Get(std::string_view(t.path).substr(std::string_view("/tile/").size()), &bytes);
+  if (!s.ok()) return FromStatus(req, s);
+  Response r = Text(req, "application/octet-stream", std::move(bytes));
   // A tile, full or partial, never changes once it exists.
   r.set(http::field::cache_control, "public, max-age=31536000, immutable");
   return r;

@@ -19,8 +19,10 @@
 // With a WitnessPusher, GET /checkpoint shows the latest checkpoint pushed,
 // with the witnesses' cosignatures (a fresh one until the first push).
 //
-// The server answers them on its worker threads (a checkpoint may fold
-// events and writes signed-heads; a tile may read events).
+// They are rows of the server's one route table (server/routes.cc), open
+// (no token) and answered on the worker threads (a checkpoint may fold
+// events and writes signed-heads; a tile may read events): Api::Handle calls
+// the method of the row, with the path's method already checked.
 #pragma once
 
 #include <memory>
@@ -31,7 +33,7 @@
 #include "ledger/stream_heads.h"
 #include "ledger/tiles.h"
 #include "ledger/witness.h"
-#include "server/api.h"
+#include "server/reply.h"
 #include "server/witness_pusher.h"
 
 namespace ocop::server {
@@ -41,9 +43,12 @@ class ProofRoutes {
   // `origin` is the log's (ledger/log_origin.h).
   static Status Open(ledger::Ledger* ledger, std::string origin, std::unique_ptr<ProofRoutes>* out);
 
-  // True for the paths answered here (the raw request target's path).
-  static bool Serves(std::string_view target);
-  Response Handle(const Request& req, std::string* route);
+  // The routes' answers; `t` is the request's decoded target.
+  Response Checkpoint(const Request& req, const Target& t);
+  Response Tile(const Request& req, const Target& t);
+  Response Receipt(const Request& req, const Target& t);
+  Response VerifyPage(const Request& req, const Target& t);
+  Response AddCheckpoint(const Request& req, const Target& t);
 
   ledger::StreamHeads* heads() { return heads_.get(); }
   void set_pusher(const WitnessPusher* pusher) { pusher_ = pusher; }
@@ -64,9 +69,6 @@ class ProofRoutes {
   std::unique_ptr<ledger::WitnessKey> witness_key_;
   std::string witness_state_;
   std::vector<ledger::note::VerifierKey> witnessed_logs_;
-  Response AddCheckpoint(const Request& req);
-  Response Receipt(const Request& req, std::string_view product);
-  Response VerifyPage(const Request& req, std::string_view rest);
 };
 
 }  // namespace ocop::server

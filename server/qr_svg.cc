@@ -16,7 +16,10 @@ Status QrSvg(const std::string& text, std::string* svg) {
     for (int x = 0; x < n; ++x) {
       // Bit 0 of each byte is the module's colour (1: dark).
       if (code->data[y * n + x] & 1) {
-        path += "M" + std::to_string(x + quiet) + " " + std::to_string(y + quiet) + "h1v1h-1z";
+        // Appended piece by piece: GCC 12 warns (-Wrestrict, wrongly) on
+        // "M" + std::to_string(...).
+        path.append("M").append(std::to_string(x + quiet)).append(" ");
+        path.append(std::to_string(y + quiet)).append("h1v1h-1z");
       }
     }
   }

@@ -10,6 +10,7 @@
 #include "query/annex_format.h"
 #include "query/notices_query.h"
 #include "query/queries.h"
+#include "server/proof_routes.h"
 #include "server/static_files.h"
 #include "workflow/json.h"
 
@@ -25,6 +26,20 @@ const Api::Route* Api::FindRoute(std::string_view path) {
        &Api::Healthz},
       {"/metrics", "", V::get, true, false, Lane::kInline, "/metrics", "only GET here", false,
        &Api::MetricsText},
+      // Unauthenticated too, on the workers: what transparency tooling and a
+      // buyer read (server/proof_routes.h). Before the static route, which
+      // takes every other path outside /v1/, and the receipt before
+      // /v1/products/{id}, which would take "P1/receipt" for an id.
+      {"/checkpoint", "", V::get, true, false, Lane::kWorker, "/checkpoint", "only GET here", true,
+       &Api::Checkpoint},
+      {"/tile/", "", V::get, true, false, Lane::kWorker, "/tile", "only GET here", true,
+       &Api::Tile},
+      {"/verify/", "", V::get, true, false, Lane::kWorker, "/verify/{id}", "only GET here", true,
+       &Api::VerifyPage},
+      {"/add-checkpoint", "", V::post, true, false, Lane::kWorker, "/add-checkpoint",
+       "POST a checkpoint (c2sp.org/tlog-witness)", true, &Api::AddCheckpoint},
+      {"/v1/products/", "/receipt", V::get, true, false, Lane::kWorker, "/v1/products/{id}/receipt",
+       "only GET here", true, &Api::Receipt},
       {"", "", V::get, true, false, Lane::kInline, "/static", "only GET here", false, &Api::Static},
       // Everything under /v1 speaks for a principal.
       {"/v1/commands", "", V::post, false, false, Lane::kCommands, "/v1/commands", "POST commands",
@@ -87,6 +102,15 @@ const Api::Route* Api::FindRoute(std::string_view path) {
 
 // ---------------------------------------------------------------- unauthenticated
 
+namespace {
+
+// A proof route of a server made without them (ServeProofs not called).
+Response NoProofs(const Request& req, const Target& t) {
+  return Error(req, 404, "not_found", "no route " + t.path + ": this server serves no proofs");
+}
+
+}  // namespace
+
 Response Api::Healthz(const Request& req, const Target&, const std::string&) {
   return JsonReply(req, 200, json{{"ok", true}, {"events", ledger_->Size()}});
 }
@@ -105,6 +129,33 @@ Response Api::Static(const Request& req, const Target& t, const std::string&) {
     return res;
   }
   return Error(req, 404, "not_found", "no page " + p);
+}
+
+// ---------------------------------------------------------------- public proofs
+
+void Api::ServeProofs(ProofRoutes* proofs, std::string origin) {
+  proofs_ = proofs;
+  dashboard_.ServeBundles(proofs->heads(), std::move(origin));
+}
+
+Response Api::Checkpoint(const Request& req, const Target& t, const std::string&) {
+  return proofs_ ? proofs_->Checkpoint(req, t) : NoProofs(req, t);
+}
+
+Response Api::Tile(const Request& req, const Target& t, const std::string&) {
+  return proofs_ ? proofs_->Tile(req, t) : NoProofs(req, t);
+}
+
+Response Api::Receipt(const Request& req, const Target& t, const std::string&) {
+  return proofs_ ? proofs_->Receipt(req, t) : NoProofs(req, t);
+}
+
+Response Api::VerifyPage(const Request& req, const Target& t, const std::string&) {
+  return proofs_ ? proofs_->VerifyPage(req, t) : NoProofs(req, t);
+}
+
+Response Api::AddCheckpoint(const Request& req, const Target& t, const std::string&) {
+  return proofs_ ? proofs_->AddCheckpoint(req, t) : NoProofs(req, t);
 }
 
 // ---------------------------------------------------------------- commands

@@ -17,7 +17,10 @@ struct Api::Route {
   std::string_view prefix;
   std::string_view suffix;
   http::verb method;
-  // Answered without a token, from memory, on the I/O thread (Lane::kInline).
+  // Answered without a token (and a request with another method refused
+  // 405 without one): liveness, metrics and the dashboard's files, from
+  // memory on the I/O thread (Lane::kInline); the public proof routes on the
+  // workers.
   bool open;
   // Fold what was appended before answering (the route reads the projections).
   bool reads_projections;

@@ -9,8 +9,10 @@
 #include <filesystem>
 #include <random>
 
+#include "cli_support.h"
 #include "ledger/durable_file.h"
 #include "ledger/ledger.h"
+#include "ledger/log_origin.h"
 #include "ledger/stream_heads.h"
 #include "ledger/stream_map.h"
 
@@ -72,6 +74,50 @@ TEST_CASE("the map's root is the header's definition, whatever the order of sets
     for (auto it = sets.rbegin(); it != sets.rend(); ++it) b.Set(it->first, it->second);
     CHECK(a.Root() == Spec(leaves, 0));
     CHECK(b.Root() == a.Root());
+  }
+}
+
+TEST_CASE("keys that share their first 16 bits or more hash as the definition says") {
+  // The map keeps its top 16 levels apart from the leaves below them: keys
+  // crowded into one bucket, and buckets of one leaf next to them.
+  std::mt19937_64 rng(16);
+  StreamMap m;
+  std::vector<std::pair<Hash, StreamHead>> leaves;
+  for (int i = 0; i < 300; ++i) {
+    Hash k{};
+    for (auto& byte : k) byte = static_cast<uint8_t>(rng());
+    if (i % 3 != 0) {
+      k[0] = 0xAB;
+      k[1] = 0xCD;
+      if (i % 3 == 2) k[2] = 0xEF;  // 24 shared bits
+    }
+    StreamHead h{rng() % 9 + 1, rng() % 1000 + 1};
+    m.SetKey(k, h);
+    leaves.push_back({k, h});
+    if (i % 50 == 0) m.Root();  // kept levels refreshed along the way
+  }
+  std::sort(leaves.begin(), leaves.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  CHECK(m.streams() == 300);
+  CHECK(m.Root() == Spec(leaves, 0));
+  std::vector<std::pair<Hash, StreamHead>> walked;
+  m.ForEach([&](const Hash& k, const StreamHead& h) { walked.push_back({k, h}); });
+  CHECK(walked == leaves);
+}
+
+TEST_CASE("proofs verify in a map of more streams than buckets") {
+  StreamMap m;
+  for (int i = 0; i < 70000; ++i)
+    m.Set("product/Q" + std::to_string(i), StreamHead{2, uint64_t(i + 1)});
+  const Hash root = m.Root();
+  for (int i = 0; i < 70000; i += 97) {
+    const std::string s = "product/Q" + std::to_string(i);
+    StreamHead h;
+    REQUIRE(VerifyHeadProof(s, m.Prove(s), root, &h).ok());
+    CHECK(h == StreamHead{2, uint64_t(i + 1)});
+    const std::string none = "product/none-" + std::to_string(i);
+    REQUIRE(VerifyHeadProof(none, m.Prove(none), root, &h).ok());
+    CHECK(h.version == 0);
   }
 }
 
@@ -203,5 +249,105 @@ TEST_CASE("the persisted map spares a new process the fold, and a damaged one is
     REQUIRE(heads->Root(50, &again).ok());
     CHECK(again == root);
     CHECK(heads->folded() == 50);
+  }
+}
+
+namespace {
+
+// Replaces the head of `key` in a persisted map's bytes and seals the file
+// again with a correct checksum: what someone who edits the file would do.
+void EditHead(const fs::path& file, size_t entry, uint64_t version) {
+  std::string bytes;
+  REQUIRE(ReadWholeFile(file.string(), &bytes).ok());
+  const size_t at = std::string_view("OCOP-STREAM-HEADS-1\n").size() + 16 + entry * 48 + 32;
+  for (int i = 7; i >= 0; --i) bytes[at + 7 - i] = static_cast<char>(version >> (8 * i));
+  bytes.resize(bytes.size() - 32);
+  Hash sum = merkle::Sha256(bytes);
+  bytes.append(reinterpret_cast<const char*>(sum.data()), sum.size());
+  REQUIRE(WriteFileDurably(file.string(), bytes, 0644).ok());
+}
+
+}  // namespace
+
+TEST_CASE("the persisted map and the latest checkpoint are audited against a fresh fold") {
+  TempDir d;
+  Options o;
+  o.clock = [] { return int64_t{1700000000000000}; };
+  std::unique_ptr<Ledger> l;
+  REQUIRE(Ledger::Open(d.path.string(), o, &l).ok());
+  for (int i = 1; i <= 30; ++i) Append(l.get(), "product/P" + std::to_string(i % 4));
+  // The origin `ocop verify` finds for a directory that recorded none.
+  const std::string origin = DefaultOrigin(l->signer().public_key());
+  const std::vector<note::VerifierKey> keys{LogVerifierKey(origin, l->signer())};
+  const fs::path file = d.path / StreamHeads::kFileName;
+  const fs::path latest = d.path / StreamHeads::kLatestFileName;
+  StreamHeadsAudit audit;
+  REQUIRE(AuditStreamHeads(l.get(), keys, &audit).ok());
+  CHECK(!audit.file);
+  CHECK(!audit.checkpoint);
+  {
+    std::unique_ptr<StreamHeads> heads;
+    REQUIRE(StreamHeads::Open(l.get(), &heads, /*persist_every=*/10).ok());
+    Checkpoint c;
+    std::string note;
+    REQUIRE(
+        SignedCheckpoint(l.get(), heads.get(), origin, 20, HeadKind::kCheckpoint, &c, &note).ok());
+    // A smaller checkpoint afterwards does not replace the latest.
+    REQUIRE(
+        SignedCheckpoint(l.get(), heads.get(), origin, 12, HeadKind::kCheckpoint, &c, &note).ok());
+  }
+  for (int i = 0; i < 5; ++i) Append(l.get(), "product/P9");
+  REQUIRE(AuditStreamHeads(l.get(), keys, &audit).ok());
+  CHECK(audit.file);
+  CHECK(audit.file_size == 20);
+  CHECK(audit.file_streams == 4);
+  CHECK(audit.checkpoint);
+  CHECK(audit.checkpoint_size == 20);
+
+  std::string original;
+  REQUIRE(ReadWholeFile(file.string(), &original).ok());
+  SECTION("a head edited and the checksum sealed again") {
+    EditHead(file, 2, 99);
+    Status s = AuditStreamHeads(l.get(), keys, &audit);
+    REQUIRE(s.IsTampered());
+    CHECK_THAT(s.message(),
+               Catch::Contains("stream-heads (size 20) is not the log's stream heads"));
+    CHECK_THAT(s.message(), Catch::Contains("is version 99 at seq"));
+    CHECK_THAT(s.message(), Catch::Contains("'product/P"));
+  }
+  SECTION("one flipped byte") {
+    std::string bytes = original;
+    bytes[bytes.size() / 2] ^= 1;
+    REQUIRE(WriteFileDurably(file.string(), bytes, 0644).ok());
+    Status s = AuditStreamHeads(l.get(), keys, &audit);
+    REQUIRE(s.IsTampered());
+    CHECK_THAT(s.message(), Catch::Contains("checksum does not match"));
+  }
+  SECTION("a checkpoint whose stream-heads line is another root, signed by the log's key") {
+    Checkpoint c{origin, 20, {}, {StreamHeadsExtension(Hash{})}};
+    InclusionProof p;
+    REQUIRE(l->Inclusion(20, 20, &p).ok());
+    c.root = p.root;
+    REQUIRE(WriteFileDurably(latest.string(), SignCheckpoint(c, l->signer()), 0644).ok());
+    Status s = AuditStreamHeads(l.get(), keys, &audit);
+    REQUIRE(s.IsTampered());
+    CHECK_THAT(s.message(), Catch::Contains("its ocop-stream-heads line is not the root"));
+  }
+  SECTION("a checkpoint of another log") {
+    const std::vector<note::VerifierKey> other{LogVerifierKey("other/log", l->signer())};
+    Status s = AuditStreamHeads(l.get(), other, &audit);
+    REQUIRE(s.IsTampered());
+    CHECK_THAT(s.message(), Catch::Contains(StreamHeads::kLatestFileName));
+  }
+  SECTION("`ocop verify` says the same and exits 1") {
+    l.reset();
+    auto ok = testing::Shell(std::string(OCOP_BINARY) + " --data " + d.path.string() + " verify");
+    CHECK(ok.code == 0);
+    CHECK_THAT(ok.out, Catch::Contains(R"("stream_heads":{"file_size":20,"checkpoint_size":20})"));
+    EditHead(file, 0, 7);
+    auto bad = testing::Shell(std::string(OCOP_BINARY) + " --data " + d.path.string() + " verify");
+    CHECK(bad.code == 1);
+    CHECK_THAT(bad.out, Catch::Contains(R"("ok":false)"));
+    CHECK_THAT(bad.out, Catch::Contains("is not the log's stream heads: the head of 'product/P"));
   }
 }
