@@ -2,7 +2,7 @@
 // national_gen.
 //
 //   national_bench --dir DIR [--year 2024] [--samples 20000] [--repeats 21]
-//                  [--skip-rebuild]
+//                  [--skip-rebuild] [--report-json FILE]
 //
 // Figures, one machine-readable line each (bench/harness.h conventions):
 //   ocop rebuild           Projections::Rebuild of every read model from the
@@ -10,7 +10,10 @@
 //                          set, and the CPU seconds of all threads (on a shared
 //                          machine the wall time depends on what else runs)
 //   ocop report            a year's national report from the projections
-//                          (BuildReport and its JSON), median and p99
+//                          (BuildReport and its JSON, every section of issue
+//                          15 included), median and p99; --report-json writes
+//                          that JSON, which national_pg --check compares with
+//                          PostgreSQL's figures
 //   ocop facts_scan        reading every certificate's facts without counting:
 //                          the part of the report that is RocksDB and Cap'n Proto
 //   ocop status            one product's status in-process: the read model's
@@ -49,7 +52,7 @@ namespace {
 
 const char* const kUsage =
     "usage: national_bench --dir DIR [--year 2024] [--samples 20000] [--repeats 21] "
-    "[--skip-rebuild]\n";
+    "[--skip-rebuild] [--report-json FILE]\n";
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -80,7 +83,7 @@ void Check(const Status& s, const std::string& what) {
 }
 
 int Main(int argc, char** argv) {
-  std::string dir;
+  std::string dir, report_json;
   int year = 2024, repeats = 21;
   size_t samples = 20000;
   bool rebuild = true;
@@ -100,6 +103,8 @@ int Main(int argc, char** argv) {
       repeats = std::stoi(value());
     else if (a == "--skip-rebuild")
       rebuild = false;
+    else if (a == "--report-json")
+      report_json = value();
     else
       Fail("unknown argument '" + a + "'\n" + kUsage);
   }
@@ -156,6 +161,9 @@ int Main(int argc, char** argv) {
       bytes = projections::ReportJson(r).dump().size();
       double t = (NowSeconds() - t0) * 1e3;
       if (k > 0) ms.push_back(t);  // the first run warms the block cache
+    }
+    if (query.known_at == 0 && !report_json.empty()) {
+      std::ofstream(report_json) << projections::ReportJson(r).dump(1) << "\n";
     }
     std::printf("ocop %s year=%d known_at=%" PRIu64
                 " repeats=%d p50_ms=%.2f p99_ms=%.2f "
