@@ -67,11 +67,17 @@ table() {
       ao = v["ocop", "report", "active_at_end"]; ap = v["postgres", "report", "active_at_end"]
       if (rp != "") printf "report check: recognised %s vs %s, active at end %s vs %s: %s\n\n", ro, rp, ao, ap,
                            (ro == rp && ao == ap) ? "same" : "DIFFERENT"
+      fc = v["postgres", "check", "figures"]; fm = v["postgres", "check", "mismatches"]
+      if (fc != "") printf "report check, every figure of every section: %s compared, %s different\n\n", fc, fm
       e = v["ocop", "rebuild", "events_per_s"]; goal("rebuild >= 1000000 events/s (2 cores)", e >= 1000000, e)
       s = v["ocop", "rebuild", "seconds"]; n = v["ocop", "rebuild", "events"]
       goal("10M events rebuilt in < 10 s", n >= 10000000 && s < 10, s == "" ? "" : s " s for " n)
       m = v["ocop", "rebuild", "peak_rss_mb"]; goal("peak memory < 1 GB", m < 1024, m == "" ? "" : m " MB")
       r = v["ocop", "report", "p50_ms"]; goal("year national report < 100 ms", r < 100, r == "" ? "" : r " ms")
+      goal("the same with issue 15 sections < 150 ms", r < 150, r == "" ? "" : r " ms")
+      rp = v["postgres", "report", "p50_ms"]
+      goal("the report >= 4x PostgreSQL (same figures)", r > 0 && rp / r >= 4 && fm == "0",
+           (r == "" || rp == "") ? "" : sprintf("%.2fx, %s mismatches", rp / r, fm))
       u = v["ocop", "status", "p50_us"]; goal("one product status < 50 us in-process", u < 50, u == "" ? "" : u " us")
       a = v["ocop", "status_as_of", "p50_us"]; goal("as-of status < 1 ms", a < 1000, a == "" ? "" : a " us")
       k = v["ocop", "report_known_at", "p50_ms"]; goal("year report known-at a past point < 1 s", k < 1000, k == "" ? "" : k " ms")
@@ -132,7 +138,7 @@ if [[ -z $data ]]; then
 fi
 echo "# data: $data ($(du -sh "$data" | cut -f1)); $(cat "$data/national.json" | head -c 300)" | tee -a "$RESULTS"
 
-run ocop "$BIN/national_bench" --dir "$data" --year "$year"
+run ocop "$BIN/national_bench" --dir "$data" --year "$year" --report-json "$WORK/ocop-report.json"
 
 # --- a private PostgreSQL 15 (as bench/run.sh) ------------------------------------
 if [[ $use_pg == 1 && -x "$BIN/national_pg" && -x "$PG_BIN/initdb" ]]; then
@@ -141,7 +147,8 @@ if [[ $use_pg == 1 && -x "$BIN/national_pg" && -x "$PG_BIN/initdb" ]]; then
   # checkpoint every few seconds.
   start_private_pg "$WORK" max_connections=20 shared_buffers=1GB max_wal_size=8GB \
     max_parallel_workers_per_gather=2 effective_cache_size=8GB || exit 1
-  run postgres "$BIN/national_pg" --pg "host=$PGSOCK dbname=postgres user=postgres" --dir "$data" --year "$year"
+  run postgres "$BIN/national_pg" --pg "host=$PGSOCK dbname=postgres user=postgres" --dir "$data" --year "$year" \
+    --check "$WORK/ocop-report.json"
 else
   echo "# postgres: skipped" | tee -a "$RESULTS"
 fi

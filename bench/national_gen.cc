@@ -1199,6 +1199,14 @@ int Main(int argc, char** argv) {
   gen.Run();
   double secs = NowSeconds() - t0;
 
+  // The Merkle root of the whole log: the same for the same --events and
+  // --seed (the events and their recording times are deterministic; only
+  // the signatures are not).
+  ledger::merkle::Hash root{};
+  Status rs = ledger->RootWith({}, &root);
+  if (!rs.ok()) Fail("root: " + rs.ToString());
+  const std::string root_hex = ledger::merkle::ToHex(root);
+
   // Parameters, the 100-event product and a sample for the benchmarks.
   const Product& special = gen.special();
   std::ofstream meta(fs::path(dir) / "national.json");
@@ -1207,7 +1215,7 @@ int Main(int argc, char** argv) {
        << FormatDate(gen.last_date()) << "\",\"bundle_product\":\"" << special.id
        << "\",\"bundle_product_events\":" << special.events
        << ",\"products\":" << gen.products().size() << ",\"subjects\":" << gen.subjects()
-       << ",\"units\":" << gen.units() << ",\"types\":{";
+       << ",\"units\":" << gen.units() << ",\"root\":\"" << root_hex << "\",\"types\":{";
   bool first = true;
   for (const auto& [type, n] : gen.by_type()) {
     meta << (first ? "" : ",") << "\"" << type << "\":" << n;
@@ -1220,10 +1228,10 @@ int Main(int argc, char** argv) {
   std::printf("national_gen events=%" PRIu64
               " products=%zu subjects=%zu units=%zu seconds=%.1f "
               "events_per_s=%.0f bundle_product=%s bundle_product_events=%u last_date=%s "
-              "peak_rss_mb=%.0f\n",
+              "peak_rss_mb=%.0f root=%s\n",
               gen.emitted(), gen.products().size(), gen.subjects(), gen.units(), secs,
               gen.emitted() / secs, special.id.c_str(), special.events,
-              FormatDate(gen.last_date()).c_str(), PeakRssKb() / 1024.0);
+              FormatDate(gen.last_date()).c_str(), PeakRssKb() / 1024.0, root_hex.c_str());
   for (const auto& [type, n] : gen.by_type()) std::printf("# %-20s %" PRIu64 "\n", type.c_str(), n);
   if (gen.emitted() < events) {
     std::fprintf(stderr,

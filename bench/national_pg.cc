@@ -2,7 +2,7 @@
 // same rebuild of read models and the same year's report, as SQL.
 //
 //   national_pg --pg CONNINFO --dir DIR [--year 2024] [--repeats 11] [--samples 5000]
-//               [--skip-load]
+//               [--skip-load] [--check OCOP_REPORT_JSON]
 //
 // Load (not timed against the ledger; its time is printed): every event of the
 // ledger in DIR, in sequence order, becomes a row of the event table an
@@ -25,9 +25,12 @@
 // families are all ordered by key).
 //
 // Report (timed): the year's national report from those tables, one round
-// trip, counts by section as projections::BuildReport makes them; the
-// recognised and active totals are printed so that bench/national.sh can
-// check that both systems counted the same.
+// trip, with every section projections::BuildReport fills (the round table,
+// woman-owned producers' products, producers by legal form, products by
+// named group, support by source and unit, ideas by unit and cycle year,
+// the five-year trend, deadlines by month), one row per figure. With
+// --check, the figures are compared one by one with the report national_bench
+// wrote (--report-json) and every difference is printed ("postgres check").
 //
 // Status: one product's row with its certificates, by a prepared statement,
 // for random products (a round trip over the Unix socket included).
@@ -41,6 +44,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -52,13 +56,14 @@
 #include "workflow/date.h"
 #include "workflow/json.h"
 #include "workflow/ocop.capnp.h"
+#include "workflow/rules.h"
 
 namespace ocop::bench {
 namespace {
 
 const char* const kUsage =
     "usage: national_pg --pg CONNINFO --dir DIR [--year 2024] [--repeats 11] [--samples 5000] "
-    "[--skip-load]\n";
+    "[--skip-load] [--check OCOP_REPORT_JSON]\n";
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -83,7 +88,7 @@ void Load(PGconn* c, ledger::Ledger* ledger) {
   double t0 = NowSeconds();
   ExecClear(c,
             "DROP TABLE IF EXISTS events, units, subjects, products, certificates, deadlines, "
-            "targets, changes");
+            "targets, changes, report_changes, report_groups");
   ExecClear(
       c,
       "CREATE TABLE events (seq bigint NOT NULL, stream text NOT NULL, version bigint NOT NULL, "
@@ -156,7 +161,8 @@ void Load(PGconn* c, ledger::Ledger* ledger) {
 
 // The read models, as SQL. Each statement is one read model of projections/.
 const char* const kRebuild[] = {
-    "DROP TABLE IF EXISTS units, subjects, products, certificates, deadlines, targets, changes",
+    "DROP TABLE IF EXISTS units, subjects, products, certificates, deadlines, targets, changes, "
+    "report_changes",
     // units: code -> its definition and, since the reform, its successor.
     R"(CREATE TABLE units AS
        SELECT d.payload->>'unit' AS code, d.payload->>'name' AS name, d.payload->>'level' AS level,
@@ -199,6 +205,7 @@ const char* const kRebuild[] = {
          FROM events WHERE type = 'PlanReviewed' ORDER BY stream, version DESC)
        SELECT substr(a.stream, 9) AS id, i.idea->>'name' AS name, i.idea->>'subject' AS subject,
               i.idea->>'unit' AS unit, (i.idea->>'group')::int AS grp,
+              coalesce(i.idea->>'group_list', '') AS group_list,
               (i.idea->>'cycle_year')::int AS cycle_year,
               CASE s.type
                 WHEN 'IdeaRegistered' THEN 'idea_registered'
@@ -245,7 +252,7 @@ const char* const kRebuild[] = {
               EXISTS (SELECT 1 FROM d WHERE d.stream = c.stream
                       AND d.effective BETWEEN c.valid_from AND c.valid_until) AS renewal_entered,
               r.no IS NULL AND c.next_entry IN ('renewal', 'upgrade') AS renewed,
-              p.unit, p.grp, p.subject, p.name, s.legal_form, s.woman_owned
+              p.unit, p.grp, p.group_list, p.subject, p.name, s.legal_form, s.woman_owned
        FROM c LEFT JOIN r ON r.product = c.product AND r.no = c.no
        JOIN products p ON p.id = c.product LEFT JOIN subjects s ON s.id = p.subject)",
     "CREATE INDEX certificates_product ON certificates (product, idx)",
@@ -263,51 +270,232 @@ const char* const kRebuild[] = {
        FROM events e JOIN products p ON p.id = substr(e.stream, 9)
        WHERE e.stream LIKE 'product/%')",
     "CREATE INDEX changes_day ON changes (effective, seq)",
-    "ANALYZE units, subjects, products, certificates, deadlines, changes",
+    // report_changes: as the ledger's projections (format 7), the events the
+    // period report counts, with the producer, entry kind, cycle year and
+    // outcome (an idea's review in the cycle year of its latest
+    // registration before it).
+    R"(CREATE TABLE report_changes AS
+       SELECT e.effective, e.seq, p.id AS product, p.unit, e.type, p.subject,
+              coalesce(e.payload->>'entry', 'new') AS entry,
+              CASE e.type
+                WHEN 'IdeaRegistered' THEN (e.payload->'idea'->>'cycle_year')::int
+                WHEN 'IdeaReviewed' THEN
+                  (SELECT (r.payload->'idea'->>'cycle_year')::int FROM events r
+                   WHERE r.stream = e.stream AND r.version < e.version
+                     AND r.type = 'IdeaRegistered' ORDER BY r.version DESC LIMIT 1)
+                ELSE (e.payload->>'cycle_year')::int END AS cycle_year,
+              coalesce(e.payload->>'outcome',
+                       CASE e.type WHEN 'IdeaReviewed' THEN 'selected' ELSE 'recognised' END)
+                AS outcome,
+              (e.payload->>'stars')::int AS stars,
+              (e.payload->>'amount_vnd')::bigint AS amount_vnd, e.payload->>'source' AS source
+       FROM events e JOIN products p ON p.id = substr(e.stream, 9)
+       WHERE e.type IN ('SupportGranted', 'DossierSubmitted', 'DossierEnded', 'Certified',
+                        'IdeaRegistered', 'IdeaReviewed'))",
+    "CREATE INDEX report_changes_day ON report_changes (effective, seq)",
+    "ANALYZE units, subjects, products, certificates, deadlines, changes, report_changes",
 };
 
-// The national report of [from, to]: the same sections and counts as
-// projections::BuildReport, certificates bucketed under their province.
-std::string ReportSql(const std::string& from, const std::string& to) {
-  std::string f = "'" + from + "'::date", t = "'" + to + "'::date";
-  return R"(WITH f AS (
-      SELECT c.*, coalesce(p2.code, p1.code) AS bucket,
-             c.valid_from <= )" +
-         t + " AND " + t + R"( <= c.valid_until
-               AND (c.ended_on IS NULL OR )" +
-         t + R"( < c.ended_on) AS active
-      FROM certificates c JOIN units u ON u.code = c.unit
-      LEFT JOIN units p1 ON p1.code = u.parent
-      LEFT JOIN units p2 ON p2.code = p1.parent AND p2.level = 'province')
-    SELECT 'recognised', coalesce(entry, '') || '|' || coalesce(grp::text, '') || '|' ||
-           coalesce(legal_form, '') || '|' || coalesce(bucket, ''), stars, count(*)
-      FROM f WHERE valid_from BETWEEN )" +
-         f + " AND " + t + R"(
-      GROUP BY GROUPING SETS ((stars), (entry, stars), (grp), (legal_form), (bucket))
-    UNION ALL
-    SELECT 'revoked', coalesce(revoke_reason, ''), stars, count(*)
-      FROM f WHERE revoked AND ended_on BETWEEN )" +
-         f + " AND " + t + R"(
-      GROUP BY GROUPING SETS ((stars), (revoke_reason))
-    UNION ALL
-    SELECT 'expired', '', stars, count(*)
-      FROM f WHERE valid_until + 1 BETWEEN )" +
-         f + " AND " + t + R"(
-       AND coalesce(ended_on, 'infinity'::date) >= valid_until + 1
-      GROUP BY stars
-    UNION ALL
-    SELECT 'active', coalesce(bucket, ''), stars, count(*)
-      FROM f WHERE active GROUP BY GROUPING SETS ((stars), (bucket), (bucket, stars))
-    UNION ALL
-    SELECT 'subjects', coalesce(legal_form, ''), NULL, count(DISTINCT subject)
-      FROM f WHERE active GROUP BY ROLLUP (legal_form)
-    UNION ALL
-    SELECT 'woman_owned', '', NULL, count(DISTINCT subject)
-      FROM f WHERE active AND woman_owned)";
+// The group names reports count by (QĐ 919), for each list and code: the
+// reference table workflow::ReportGroupOf is, as a table the SQL joins.
+void LoadReportGroups(PGconn* c) {
+  ExecClear(c, "DROP TABLE IF EXISTS report_groups");
+  ExecClear(
+      c, "CREATE TABLE report_groups (list text, code int, name text, PRIMARY KEY (list, code))");
+  std::string values;
+  for (const char* list : {"", "QD1048", "QD919"}) {
+    for (int code = 0; code < 256; ++code) {
+      std::string name = workflow::ReportGroupOf(list, code).name;
+      if (name.empty()) continue;
+      std::string quoted;
+      for (char ch : name) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+      values += std::string(values.empty() ? "" : ",") + "('" + list + "'," + std::to_string(code) +
+                ",'" + quoted + "')";
+    }
+  }
+  if (!values.empty()) ExecClear(c, "INSERT INTO report_groups VALUES " + values);
+}
+
+// The national report of [from, to] with every section of
+// projections::BuildReport, one round trip: one row per figure, named by its
+// path in the report's JSON ("round.recognised.new.by_stars.4"), so that
+// CheckAgainst can compare the two figure by figure. Certificates and
+// changes are bucketed under their province at the period's end.
+std::string ReportSql(int year) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d", year);
+  const std::string y = buf, f = "'" + y + "-01-01'::date", t = "'" + y + "-12-31'::date";
+  std::string sql = R"(WITH b AS (
+      SELECT u.code, coalesce(p2.code, p1.code) AS bucket
+      FROM units u LEFT JOIN units p1 ON p1.code = u.parent
+      LEFT JOIN units p2 ON p2.code = p1.parent AND p2.level = 'province'),
+    f AS MATERIALIZED (
+      SELECT c.stars, c.entry, c.grp, c.group_list, c.legal_form, c.subject, c.woman_owned,
+             c.valid_from, c.valid_until, c.ended_on, c.revoked, c.revoke_reason, b.bucket,
+             c.valid_from <= @T AND @T <= c.valid_until
+               AND (c.ended_on IS NULL OR @T < c.ended_on) AS active,
+             c.valid_from BETWEEN @F AND @T AS rec, coalesce(g.name, 'none') AS group_name
+      FROM certificates c JOIN b ON b.code = c.unit
+      LEFT JOIN report_groups g ON g.list = c.group_list AND g.code = c.grp),
+    rc AS MATERIALIZED (
+      SELECT r.*, b.bucket FROM report_changes r JOIN b ON b.code = r.unit
+      WHERE r.effective BETWEEN @F AND @T),
+    rd AS (
+      SELECT rc.type, rc.entry, rc.subject, lead(rc.type) OVER w AS next_type,
+             lead(rc.stars) OVER w AS next_stars
+      FROM rc WHERE rc.type IN ('DossierSubmitted', 'Certified')
+                 OR (rc.type = 'DossierEnded' AND rc.outcome = 'not_recognised')
+      WINDOW w AS (PARTITION BY rc.product ORDER BY rc.seq)),
+    rn AS MATERIALIZED (
+      SELECT entry, subject, next_stars AS stars,
+             CASE next_type WHEN 'Certified' THEN 'recognised'
+                            WHEN 'DossierEnded' THEN 'not_recognised' ELSE 'pending' END AS outcome
+      FROM rd WHERE type = 'DossierSubmitted'),
+    reg AS (
+      SELECT DISTINCT ON (product) product, cycle_year FROM rc WHERE type = 'IdeaRegistered'
+      ORDER BY product, effective DESC, seq DESC),
+    ia AS MATERIALIZED (
+      SELECT rc.bucket,
+             CASE WHEN rc.type = 'IdeaRegistered' THEN 'registered' ELSE rc.outcome END AS kind,
+             CASE WHEN rc.type = 'IdeaRegistered' THEN rc.cycle_year
+                  ELSE coalesce(reg.cycle_year, rc.cycle_year) END AS year
+      FROM rc LEFT JOIN reg USING (product) WHERE rc.type IN ('IdeaRegistered', 'IdeaReviewed')),
+    trend_years AS (SELECT y, make_date(y, 1, 1) AS first, make_date(y, 12, 31) AS last
+                    FROM generate_series(@Y - 4, @Y) AS y)
+    SELECT 'recognised.total', count(*) FROM f WHERE rec
+    UNION ALL SELECT 'recognised.by_stars.' || stars, count(*) FROM f WHERE rec GROUP BY stars
+    UNION ALL SELECT 'recognised.by_entry.' || entry || '.total', count(*) FROM f WHERE rec GROUP BY entry
+    UNION ALL SELECT 'recognised.by_entry.' || entry || '.by_stars.' || stars, count(*)
+      FROM f WHERE rec GROUP BY entry, stars
+    UNION ALL SELECT 'recognised.by_group.' || CASE grp WHEN 0 THEN 'none' ELSE grp::text END,
+      count(*) FROM f WHERE rec GROUP BY grp
+    UNION ALL SELECT 'recognised.by_group_name.' || group_name, count(*) FROM f WHERE rec
+      GROUP BY group_name
+    UNION ALL SELECT 'recognised.by_legal_form.' || legal_form, count(*) FROM f WHERE rec
+      GROUP BY legal_form
+    UNION ALL SELECT 'recognised.by_unit.' || bucket, count(*) FROM f WHERE rec GROUP BY bucket
+    UNION ALL SELECT 'revoked.total', count(*) FROM f WHERE revoked AND ended_on BETWEEN @F AND @T
+    UNION ALL SELECT 'revoked.by_stars.' || stars, count(*) FROM f
+      WHERE revoked AND ended_on BETWEEN @F AND @T GROUP BY stars
+    UNION ALL SELECT 'revoked.by_reason.' || revoke_reason, count(*) FROM f
+      WHERE revoked AND ended_on BETWEEN @F AND @T GROUP BY revoke_reason
+    UNION ALL SELECT 'expired.total', count(*) FROM f WHERE valid_until + 1 BETWEEN @F AND @T
+      AND coalesce(ended_on, 'infinity'::date) >= valid_until + 1
+    UNION ALL SELECT 'expired.by_stars.' || stars, count(*) FROM f
+      WHERE valid_until + 1 BETWEEN @F AND @T
+        AND coalesce(ended_on, 'infinity'::date) >= valid_until + 1 GROUP BY stars
+    UNION ALL SELECT 'active_at_end.total', count(*) FROM f WHERE active
+    UNION ALL SELECT 'active_at_end.by_stars.' || stars, count(*) FROM f WHERE active GROUP BY stars
+    UNION ALL SELECT 'active_at_end.by_unit.' || bucket, count(*) FROM f WHERE active GROUP BY bucket
+    UNION ALL SELECT 'active_at_end.by_unit_stars.' || bucket || '.' || stars, count(*) FROM f
+      WHERE active GROUP BY bucket, stars
+    UNION ALL SELECT 'active_at_end.by_group_name.' || group_name, count(*) FROM f WHERE active
+      GROUP BY group_name
+    UNION ALL SELECT 'subjects_at_end.total', count(DISTINCT subject) FROM f WHERE active
+    UNION ALL SELECT 'producers_at_end.total', count(DISTINCT subject) FROM f WHERE active
+    UNION ALL SELECT 'subjects_at_end.by_legal_form.' || legal_form, count(DISTINCT subject) FROM f
+      WHERE active GROUP BY legal_form
+    UNION ALL SELECT 'producers_at_end.by_legal_form.' || CASE WHEN legal_form IN
+      ('DN', 'TNHH', 'CTCP', 'DNTN') THEN 'DN' ELSE legal_form END || '.total',
+      count(DISTINCT subject) FROM f WHERE active GROUP BY 1
+    UNION ALL SELECT 'producers_at_end.by_legal_form.DN.kinds.' || legal_form, count(DISTINCT subject)
+      FROM f WHERE active AND legal_form IN ('DN', 'TNHH', 'CTCP', 'DNTN') GROUP BY legal_form
+    UNION ALL SELECT 'subjects_at_end.woman_owned', count(DISTINCT subject) FROM f
+      WHERE active AND woman_owned
+    UNION ALL SELECT 'producers_at_end.woman_owned.total', count(DISTINCT subject) FROM f
+      WHERE active AND woman_owned
+    UNION ALL SELECT 'woman_owned_products.producers', count(DISTINCT subject) FROM f
+      WHERE active AND woman_owned
+    UNION ALL SELECT 'woman_owned_products.total', count(*) FROM f WHERE active AND woman_owned
+    UNION ALL SELECT 'woman_owned_products.by_stars.' || stars, count(*) FROM f
+      WHERE active AND woman_owned GROUP BY stars
+    UNION ALL SELECT 'woman_owned_products.recognised_in_period.total', count(*) FROM f
+      WHERE rec AND woman_owned
+    UNION ALL SELECT 'woman_owned_products.recognised_in_period.by_stars.' || stars, count(*) FROM f
+      WHERE rec AND woman_owned GROUP BY stars
+    UNION ALL SELECT 'trend.' || y || '.recognised', count(*) FROM f JOIN trend_years
+      ON f.valid_from BETWEEN first AND last GROUP BY y
+    UNION ALL SELECT 'trend.' || y || '.active', count(*) FROM f JOIN trend_years
+      ON f.valid_from <= last AND last <= f.valid_until AND (f.ended_on IS NULL OR last < f.ended_on)
+         AND last <= @T GROUP BY y
+    UNION ALL SELECT 'deadlines_by_month.' || to_char(valid_until, 'YYYY-MM'), count(*) FROM f
+      WHERE active AND valid_until > @T
+        AND valid_until < (date_trunc('month', @T) + interval '13 months')::date GROUP BY 1
+    UNION ALL SELECT 'support.total_vnd', coalesce(sum(amount_vnd), 0) FROM rc
+      WHERE type = 'SupportGranted'
+    UNION ALL SELECT 'support.by_source.' || source, sum(amount_vnd) FROM rc
+      WHERE type = 'SupportGranted' GROUP BY source
+    UNION ALL SELECT 'support.by_unit.' || bucket, sum(amount_vnd) FROM rc
+      WHERE type = 'SupportGranted' GROUP BY bucket
+    UNION ALL SELECT 'round.entered_total', count(*) FROM rn
+    UNION ALL SELECT 'round.participants', count(DISTINCT subject) FROM rn
+    UNION ALL SELECT 'round.entered.' || entry || '.total', count(*) FROM rn GROUP BY entry
+    UNION ALL SELECT 'round.entered.' || entry || '.producers', count(DISTINCT subject) FROM rn
+      GROUP BY entry
+    UNION ALL SELECT 'round.' || outcome, count(*) FROM rn WHERE outcome <> 'recognised'
+      GROUP BY outcome
+    UNION ALL SELECT 'round.' || outcome || '_by_entry.' || entry, count(*) FROM rn
+      WHERE outcome <> 'recognised' GROUP BY outcome, entry
+    UNION ALL SELECT 'round.recognised.' || coalesce(entry, 'total') || '.total', count(*) FROM rn
+      WHERE outcome = 'recognised' GROUP BY ROLLUP (entry)
+    UNION ALL SELECT 'round.recognised.' || coalesce(entry, 'total') || '.producers',
+      count(DISTINCT subject) FROM rn WHERE outcome = 'recognised' GROUP BY ROLLUP (entry)
+    UNION ALL SELECT 'round.recognised.' || coalesce(entry, 'total') || '.by_stars.' || stars,
+      count(*) FROM rn WHERE outcome = 'recognised' GROUP BY GROUPING SETS ((entry, stars), (stars))
+    UNION ALL SELECT 'ideas.' || kind, count(*) FROM ia GROUP BY kind
+    UNION ALL SELECT 'ideas.by_unit.' || bucket || '.' || kind, count(*) FROM ia GROUP BY bucket, kind
+    UNION ALL SELECT 'ideas.by_cycle_year.' || year || '.' || kind, count(*) FROM ia
+      GROUP BY year, kind)";
+  auto replace = [&](const std::string& from, const std::string& to) {
+    for (size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at + to.size()))
+      sql.replace(at, from.size(), to);
+  };
+  replace("@F", f);
+  replace("@T", t);
+  replace("@Y", y);
+  return sql;
+}
+
+// Every number in the report's JSON by its path ("a.b.c"), but for what is
+// not a count of the ledger's (the period, the signed head, the unit names,
+// shares in percent).
+void Flatten(const nlohmann::json& j, const std::string& path, std::map<std::string, double>* out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (path.empty() && (k == "period" || k == "ledger" || k == "unit_names" || k == "targets" ||
+                           k == "known_at" || k == "as_of" || k == "unit"))
+        continue;
+      if (k == "share") continue;
+      Flatten(v, path.empty() ? k : path + "." + k, out);
+    }
+  } else if (j.is_number()) {
+    (*out)[path] = j.get<double>();
+  }
+}
+
+// Compares the figures both systems computed (a figure missing on one side
+// is a zero there); prints the differences and returns their number.
+size_t CheckAgainst(const std::map<std::string, double>& pg, const std::string& ocop_file,
+                    size_t* compared) {
+  std::ifstream in(ocop_file);
+  if (!in) Fail("cannot read " + ocop_file);
+  std::map<std::string, double> ours;
+  Flatten(nlohmann::json::parse(in), "", &ours);
+  std::map<std::string, std::pair<double, double>> all;
+  for (const auto& [k, v] : ours) all[k].first = v;
+  for (const auto& [k, v] : pg) all[k].second = v;
+  size_t differ = 0;
+  for (const auto& [k, v] : all) {
+    if (v.first == v.second) continue;
+    if (++differ <= 40)
+      std::printf("# mismatch %s ocop=%.0f postgres=%.0f\n", k.c_str(), v.first, v.second);
+  }
+  *compared = all.size();
+  return differ;
 }
 
 int Main(int argc, char** argv) {
-  std::string conninfo, dir;
+  std::string conninfo, dir, ocop_report;
   int year = 2024, repeats = 11;
   size_t samples = 5000;
   bool load = true;
@@ -329,6 +517,8 @@ int Main(int argc, char** argv) {
       samples = std::stoull(value());
     else if (a == "--skip-load")
       load = false;
+    else if (a == "--check")
+      ocop_report = value();
     else
       Fail("unknown argument '" + a + "'\n" + kUsage);
   }
@@ -370,34 +560,32 @@ int Main(int argc, char** argv) {
                 static_cast<double>(size) / secs);
     std::fflush(stdout);
   }
+  LoadReportGroups(c);  // reference data, as the ledger's rules carry it
   {
-    char from[16], to[16];
-    std::snprintf(from, sizeof from, "%04d-01-01", year);
-    std::snprintf(to, sizeof to, "%04d-12-31", year);
-    std::string sql = ReportSql(from, to);
+    const std::string sql = ReportSql(year);
     std::vector<double> ms;
-    uint64_t recognised = 0, active = 0, revoked = 0, expired = 0;
+    std::map<std::string, double> figures;
     for (int k = 0; k < repeats + 1; ++k) {
       double t0 = NowSeconds();
       PGresult* r = Exec(c, sql, PGRES_TUPLES_OK);
       double t = (NowSeconds() - t0) * 1e3;
-      recognised = active = revoked = expired = 0;
+      figures.clear();
       for (int i = 0; i < PQntuples(r); ++i) {
-        std::string section = PQgetvalue(r, i, 0), key = PQgetvalue(r, i, 1);
-        bool by_stars_only = !PQgetisnull(r, i, 2) && (key == "|||" || key.empty());
-        uint64_t n = std::strtoull(PQgetvalue(r, i, 3), nullptr, 10);
-        if (section == "recognised" && by_stars_only) recognised += n;
-        if (section == "active" && by_stars_only) active += n;
-        if (section == "revoked" && by_stars_only) revoked += n;
-        if (section == "expired") expired += n;
+        if (PQgetisnull(r, i, 0)) continue;
+        figures[PQgetvalue(r, i, 0)] = std::strtod(PQgetvalue(r, i, 1), nullptr);
       }
       PQclear(r);
       if (k > 0) ms.push_back(t);
     }
+    auto n = [&](const char* path) { return static_cast<uint64_t>(figures[path]); };
     std::printf("postgres report year=%d repeats=%d p50_ms=%.2f p99_ms=%.2f recognised=%" PRIu64
-                " active_at_end=%" PRIu64 " revoked=%" PRIu64 " expired=%" PRIu64 "\n",
-                year, repeats, Percentile(ms, 0.5), Percentile(ms, 0.99), recognised, active,
-                revoked, expired);
+                " active_at_end=%" PRIu64 " revoked=%" PRIu64 " expired=%" PRIu64 " figures=%zu\n",
+                year, repeats, Percentile(ms, 0.5), Percentile(ms, 0.99), n("recognised.total"),
+                n("active_at_end.total"), n("revoked.total"), n("expired.total"), figures.size());
+    if (!ocop_report.empty()) {
+      size_t compared = 0, differ = CheckAgainst(figures, ocop_report, &compared);
+      std::printf("postgres check figures=%zu mismatches=%zu\n", compared, differ);
+    }
     std::fflush(stdout);
   }
   {

@@ -68,13 +68,9 @@ Status BuildAnnex(const ReadView& projections, AnnexList list, const ReportQuery
   out->unit = q.unit;
   out->known_at = q.known_at;
   out->as_of = q.as_of;
-  std::map<std::string, workflow::UnitState> units;
-  Status s = projections.Units(&units);
+  UnitTree tree;
+  Status s = UnitTree::Load(projections, q.unit, &tree);
   if (!s.ok()) return s;
-  if (!q.unit.empty() && !units.count(q.unit)) {
-    return Status::InvalidArgument("unknown unit '" + q.unit + "'");
-  }
-  UnitTree tree(std::move(units));
   const int32_t end = q.period.to.days;
   struct Pick {
     std::string product, no;

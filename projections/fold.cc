@@ -286,14 +286,39 @@ void Projections::RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader
     c.setAmountVnd(p.getSupportGranted().getAmountVnd());
     c.setSource(p.getSupportGranted().getSource());
   }
+  // What the period report counts by, as it stood when the event happened
+  // (the report reads these, never the event or the product's later state).
+  const bool report = p.isSupportGranted() || p.isDossierSubmitted() || p.isDossierEnded() ||
+                      p.isCertified() || p.isIdeaRegistered() || p.isIdeaReviewed() ||
+                      p.isEventAnnulled();
+  if (report) {
+    c.setSubject(state.subject);
+    c.setCycleYear(static_cast<uint16_t>(state.cycle_year));
+    if (p.isDossierSubmitted()) {
+      c.setEntry(p.getDossierSubmitted().getEntry());
+      c.setCycleYear(p.getDossierSubmitted().getCycleYear());
+    } else if (p.isDossierEnded()) {
+      c.setEntry(p.getDossierEnded().getEntry());
+      c.setCycleYear(p.getDossierEnded().getCycleYear());
+      c.setOutcome(p.getDossierEnded().getOutcome());
+    } else if (p.isIdeaRegistered()) {
+      c.setCycleYear(p.getIdeaRegistered().getIdea().getCycleYear());
+    } else if (p.isIdeaReviewed()) {
+      c.setSelected(p.getIdeaReviewed().getOutcome() == workflow::schema::IdeaOutcome::SELECTED);
+    }
+  }
   Date effective;
   workflow::ParseDate(e.getEffective().cStr(), &effective);
   FlatInto(msg, &batch->flat);
+  const std::string key = ChangeKey(effective, seq);
   if (batch->bulk) {
-    batch->changes.Add(ChangeKey(effective, seq), batch->flat);
+    batch->changes.Add(key, batch->flat);
   } else {
-    batch->writes.Put(changes_, ChangeKey(effective, seq), batch->flat);
+    batch->writes.Put(changes_, key, batch->flat);
   }
+  // A tenth of the changes: through the write batch in a rebuild too.
+  if (report) batch->writes.Put(report_changes_, key, batch->flat);
+  if (p.isEventAnnulled()) batch->writes.Put(report_changes_, AnnulmentKey(seq), batch->flat);
 }
 
 Status Projections::Flush(uint64_t seq, Batch* batch) {

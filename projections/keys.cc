@@ -52,6 +52,8 @@ std::string ChangeKey(Date effective, uint64_t seq) {
   return k;
 }
 
+std::string AnnulmentKey(uint64_t seq) { return ChangeKey(kAnnulmentDay, seq); }
+
 void FlatInto(capnp::MessageBuilder& msg, std::string* out) {
   auto segments = msg.getSegmentsForOutput();
   out->clear();

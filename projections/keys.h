@@ -29,6 +29,10 @@ std::string TargetKey(const std::string& unit, int year, const std::string& indi
 std::string VersionKey(const std::string& product, uint32_t index, uint64_t seq);
 // effective day, seq
 std::string ChangeKey(workflow::Date effective, uint64_t seq);
+// In "report_changes", every annulment again under the last representable
+// day, which no act takes effect on: ChangeKey(kAnnulmentDay, seq).
+inline constexpr workflow::Date kAnnulmentDay{INT32_MAX};
+std::string AnnulmentKey(uint64_t seq);
 
 // What messageToFlatArray gives (the segment table, then the segments),
 // written into *out, whose storage is reused from event to event.

@@ -20,13 +20,9 @@ constexpr int kAhead[] = {90, 30, 7};
 Status BuildNotices(const ReadView& projections, Date from, Date to, const std::string& unit,
                     std::vector<Notice>* out) {
   out->clear();
-  std::map<std::string, workflow::UnitState> units;
-  Status s = projections.Units(&units);
+  UnitTree tree;
+  Status s = UnitTree::Load(projections, unit, &tree);
   if (!s.ok()) return s;
-  if (!unit.empty() && !units.count(unit)) {
-    return Status::InvalidArgument("unknown unit '" + unit + "'");
-  }
-  UnitTree tree(std::move(units));
   // A certificate gets a notice in [from, to] only if its last valid day is
   // within [from - 1, to + 90]: the read model is ordered by that day.
   std::vector<std::pair<std::string, uint32_t>> current;

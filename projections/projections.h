@@ -11,6 +11,9 @@
 //                 by event seq (empty: the certificate no longer counts), so
 //                 a report can be computed as the ledger knew it at any seq
 //   changes       effective day, seq -> Change (what happened on products)
+//   report_changes the same, for only the events the period report counts
+//                 (dossiers, outcomes, certificates, ideas, support,
+//                 annulments; every annulment also under AnnulmentKey)
 //   meta          "checkpoint" -> the last sequence number folded
 //
 // Promises:
@@ -135,6 +138,7 @@ class Projections {
   rocksdb::ColumnFamilyHandle* targets_ = nullptr;
   rocksdb::ColumnFamilyHandle* fact_versions_ = nullptr;
   rocksdb::ColumnFamilyHandle* changes_ = nullptr;
+  rocksdb::ColumnFamilyHandle* report_changes_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   size_t run_bytes_ = size_t{64} << 20;
   std::atomic<uint64_t> checkpoint_{0};

@@ -22,7 +22,7 @@
 namespace ocop::projections {
 
 // The column families, in the order of Projections::handles_.
-extern const char* const kFamilies[10];
+extern const char* const kFamilies[11];
 
 // Bumped whenever what the projections store changes: a directory folded by
 // another version is rebuilt from the log on open rather than misread.
@@ -30,8 +30,10 @@ extern const char* const kFamilies[10];
 // products their direct entry and latest effective date, scores their rules;
 // 6: products keep their support grants, changes their amount and source,
 // products and certificates the list their group code belongs to, changes
-// the points of a score's sheet.
-inline constexpr const char* kProjectionFormat = "6";
+// the points of a score's sheet; 7: changes keep the producer, entry kind,
+// cycle year and outcome the report counts by, and "report_changes" keeps
+// the report's own changes apart (a format-6 directory is refolded on open).
+inline constexpr const char* kProjectionFormat = "7";
 
 // Flush the batch every this many events: bounds memory while catching up.
 inline constexpr uint64_t kEventsPerFlush = 50000;

@@ -137,6 +137,14 @@ struct SubjectRecord {
 
 # column family "changes": effective day (4), seq (8) -> Change. What happened
 # on a product, by date, for the monthly meeting's list.
+#
+# column family "report_changes": the same keys and values for only the
+# events the period report counts from the log (SupportGranted,
+# DossierSubmitted, DossierEnded, Certified, IdeaRegistered, IdeaReviewed,
+# EventAnnulled): a tenth of the changes on a national ledger, where
+# promotions and inspections are most. Every annulment is kept a second
+# time under the last day (AnnulmentKey), so that the report finds all of
+# them, whatever their dates, with one seek.
 struct Change {
   product @0 :Text;
   name @1 :Text;
@@ -151,4 +159,11 @@ struct Change {
   source @10 :Text;      # for support granted: who paid
   sheetSet @11 :Text;    # for a score on a sheet: its criteria set
   criteria @12 :List(Ocop.CriterionPoints);  # and the points of each criterion
+  # What the period report's round and ideas count by (format 7), set for the
+  # events kept in "report_changes" too, so the report reads no event:
+  subject @13 :Text;        # the product's producer when it happened
+  entry @14 :Ocop.Entry;    # a dossier's entry kind (DossierSubmitted, DossierEnded)
+  cycleYear @15 :UInt16;    # the dossier's or idea's cycle year
+  outcome @16 :Ocop.DossierOutcome;  # for DossierEnded
+  selected @17 :Bool;       # for IdeaReviewed: the idea was selected
 }

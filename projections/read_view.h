@@ -29,6 +29,7 @@ class Ledger;
 }  // namespace ocop::ledger
 
 namespace rocksdb {
+class ColumnFamilyHandle;
 class Snapshot;
 struct ReadOptions;
 }  // namespace rocksdb
@@ -74,6 +75,16 @@ class ReadView {
   Status ForEachChange(workflow::Date from, workflow::Date to, uint64_t known_at,
                        const std::function<void(uint64_t seq, workflow::Date effective,
                                                 schema::Change::Reader)>& fn) const;
+  // The same for only the changes the period report counts (SupportGranted,
+  // DossierSubmitted, DossierEnded, Certified, IdeaRegistered, IdeaReviewed,
+  // EventAnnulled), which carry the producer, entry kind, cycle year and
+  // outcome as they were when each happened.
+  Status ForEachReportChange(workflow::Date from, workflow::Date to, uint64_t known_at,
+                             const std::function<void(uint64_t seq, workflow::Date effective,
+                                                      schema::Change::Reader)>& fn) const;
+  // Every annulment of a product's event folded into this view, whatever its
+  // date: (the annulment's seq, the seq it annuls), in seq order.
+  Status ForEachAnnulment(const std::function<void(uint64_t seq, uint64_t annuls)>& fn) const;
   // Current certificates whose last valid day is on or before `up_to`,
   // soonest first (lapsed ones included), as (product id, certificate index).
   Status ForEachDeadline(workflow::Date up_to,
@@ -95,6 +106,12 @@ class ReadView {
   ReadView(const Projections* p, const rocksdb::Snapshot* snapshot) : p_(p), snapshot_(snapshot) {}
   // Reads at the snapshot.
   rocksdb::ReadOptions Options() const;
+  // The records of a column family keyed by ChangeKey, effective in
+  // [from, to] and recorded by known_at (0: all).
+  Status ScanChanges(
+      rocksdb::ColumnFamilyHandle* family, workflow::Date from, workflow::Date to,
+      uint64_t known_at,
+      const std::function<void(uint64_t, workflow::Date, schema::Change::Reader)>& fn) const;
 
   const Projections* p_;
   const rocksdb::Snapshot* snapshot_;

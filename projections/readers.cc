@@ -244,8 +244,26 @@ Status ReadView::ForEachFactKnownAt(
 Status ReadView::ForEachChange(
     Date from, Date to, uint64_t known_at,
     const std::function<void(uint64_t, Date, schema::Change::Reader)>& fn) const {
+  return ScanChanges(p_->changes_, from, to, known_at, fn);
+}
+
+Status ReadView::ForEachReportChange(
+    Date from, Date to, uint64_t known_at,
+    const std::function<void(uint64_t, Date, schema::Change::Reader)>& fn) const {
+  if (to >= kAnnulmentDay) to = kAnnulmentDay + -1;  // not the annulments' own range
+  return ScanChanges(p_->report_changes_, from, to, known_at, fn);
+}
+
+Status ReadView::ForEachAnnulment(const std::function<void(uint64_t, uint64_t)>& fn) const {
+  return ScanChanges(p_->report_changes_, kAnnulmentDay, kAnnulmentDay, 0,
+                     [&](uint64_t seq, Date, schema::Change::Reader c) { fn(seq, c.getAnnuls()); });
+}
+
+Status ReadView::ScanChanges(
+    rocksdb::ColumnFamilyHandle* family, Date from, Date to, uint64_t known_at,
+    const std::function<void(uint64_t, Date, schema::Change::Reader)>& fn) const {
   if (!status_.ok()) return status_;
-  std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(Options(), p_->changes_));
+  std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(Options(), family));
   std::string start;
   PutBE32(&start, static_cast<uint32_t>(from.days) ^ 0x80000000u);
   const uint32_t last = static_cast<uint32_t>(to.days) ^ 0x80000000u;

@@ -108,13 +108,9 @@ Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* ou
   out->unit = q.unit;
   out->known_at = q.known_at;
   out->as_of = q.as_of;
-  std::map<std::string, workflow::UnitState> units;
-  Status s = projections.Units(&units);
+  UnitTree tree;
+  Status s = UnitTree::Load(projections, q.unit, &tree);
   if (!s.ok()) return s;
-  if (!q.unit.empty() && !units.count(q.unit)) {
-    return Status::InvalidArgument("unknown unit '" + q.unit + "'");
-  }
-  UnitTree tree(std::move(units));
   const Date end = q.period.to;
 
   // The unit a fact is reported under, at the end of the period: the child
@@ -384,12 +380,9 @@ Status BuildCohort(const ReadView& projections, int year, Date as_of, const std:
   out->year = year;
   out->as_of = as_of;
   out->unit = unit;
-  std::map<std::string, workflow::UnitState> units;
-  Status s = projections.Units(&units);
+  UnitTree tree;
+  Status s = UnitTree::Load(projections, unit, &tree);
   if (!s.ok()) return s;
-  if (!unit.empty() && !units.count(unit))
-    return Status::InvalidArgument("unknown unit '" + unit + "'");
-  UnitTree tree(std::move(units));
   Period p{FromCivil(year, 1, 1), FromCivil(year, 12, 31)};
   return ForEachFactSeen(projections, known_at, as_of, [&](const FactSeen& v) {
     auto f = v.f;

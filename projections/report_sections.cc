@@ -6,10 +6,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "ledger/event_view.h"
 #include "projections/projections.h"
-#include "workflow/json.h"
 #include "projections/report.h"
+#include "workflow/json.h"
 #include "workflow/ocop.capnp.h"
 #include "workflow/rules.h"
 #include "workflow/state.h"
@@ -59,37 +58,19 @@ json StarsJson(const Tally& t) {
   return CountsJson(stars);
 }
 
-// An event's typed payload, read from the log by its sequence number.
-class EventReader {
- public:
-  explicit EventReader(ledger::Ledger* l) : ledger_(l) {}
-  // Calls fn with the payload; an unreadable event is a corruption.
-  Status With(uint64_t seq, const std::function<void(workflow::schema::Payload::Reader)>& fn) {
-    Status s = ledger_->Get(seq, &bytes_);
-    if (!s.ok()) return s;
-    ledger::EventView view(bytes_);
-    if (!view.ok()) return Status::Corruption("event " + std::to_string(seq) + ": " + view.error());
-    fn(view.As<workflow::schema::OcopEvent>().getPayload());
-    return Status::OK();
-  }
-
- private:
-  ledger::Ledger* ledger_;
-  std::string bytes_;
-};
-
 // What the round needs of one product's acts in the window, by seq.
 struct RoundAct {
   uint64_t seq;
   enum Kind { kEntered, kCertified, kNotRecognised } kind;
   workflow::Entry entry;  // for kEntered
   int stars;              // for kCertified
+  std::string subject;    // for kEntered: the producer when it entered
 };
 
 struct IdeaAct {
   uint64_t seq;
   std::string product, unit;  // unit: the reporting bucket
-  int year;                   // cycle year; 0 until resolved for reviews
+  int year;                   // cycle year (for a review, of the idea when reviewed)
   enum Kind { kRegistered, kSelected, kRejected } kind;
 };
 
@@ -178,84 +159,59 @@ Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q,
     if (it == buckets.end()) it = buckets.emplace(unit, bucket(unit)).first;
     return it->second;
   };
-  EventReader events(projections.ledger());
-  std::map<std::string, std::set<uint64_t>> held;                // product -> seqs of its grants
+  // A grant counts while its product's state still holds it: one annulled
+  // drops out at every recording point, as the product's state is the
+  // current fold, where only an annulment takes a grant out.
+  std::unordered_set<uint64_t> grants_annulled;
+  Status s = projections.ForEachAnnulment(
+      [&](uint64_t, uint64_t annuls) { grants_annulled.insert(annuls); });
+  if (!s.ok()) return s;
   std::unordered_map<std::string, std::vector<RoundAct>> round;  // product -> its acts
   std::vector<IdeaAct> ideas;
-  std::unordered_set<uint64_t> annulled;
-  Status inner;
-  Status s = projections.ForEachChange(
+  std::unordered_set<uint64_t> annulled;  // by an annulment in the window
+  s = projections.ForEachReportChange(
       q.period.from, to, q.known_at, [&](uint64_t seq, Date, schema::Change::Reader c) {
-        if (!inner.ok()) return;
         std::string_view type(c.getType().cStr(), c.getType().size());
         if (type == "EventAnnulled") {
           annulled.insert(c.getAnnuls());
           return;
         }
-        const bool support = type == "SupportGranted", entered = type == "DossierSubmitted",
-                   certified = type == "Certified", ended = type == "DossierEnded",
-                   idea = type == "IdeaRegistered" || type == "IdeaReviewed";
-        if (!support && !entered && !certified && !ended && !idea) return;
         const std::string& unit = bucket_of(c.getUnit().cStr());
         if (unit.empty()) return;  // outside the asked unit
         std::string product = c.getProduct().cStr();
-        if (support) {
-          // A grant counts while its product's state still holds it: an
-          // annulled grant drops out (at every recording point, as the
-          // product's state is the current fold).
-          auto it = held.find(product);
-          if (it == held.end()) {
-            workflow::ProductState p;
-            inner = projections.Product(product, &p);
-            if (!inner.ok()) return;
-            it = held.emplace(product, std::set<uint64_t>()).first;
-            for (const auto& g : p.support) it->second.insert(g.seq);
-          }
-          if (!it->second.count(seq)) return;
+        if (type == "SupportGranted") {
+          if (grants_annulled.count(seq)) return;
           out->support_total_vnd += c.getAmountVnd();
           out->support_by_source[c.getSource().cStr()] += c.getAmountVnd();
           out->sections.support_by_unit[unit] += c.getAmountVnd();
-        } else if (entered) {
-          inner = events.With(seq, [&](workflow::schema::Payload::Reader p) {
-            round[product].push_back(
-                RoundAct{seq, RoundAct::kEntered, p.getDossierSubmitted().getEntry(), 0});
-          });
-        } else if (certified) {
+        } else if (type == "DossierSubmitted") {
+          round[product].push_back(
+              RoundAct{seq, RoundAct::kEntered, c.getEntry(), 0, c.getSubject().cStr()});
+        } else if (type == "Certified") {
           // Only a product with a dossier in the window: imports and
           // certificates of dossiers entered before the period are not the
           // round's.
           auto it = round.find(product);
           if (it != round.end()) {
             it->second.push_back(
-                RoundAct{seq, RoundAct::kCertified, workflow::Entry::NEW, c.getStars()});
+                RoundAct{seq, RoundAct::kCertified, workflow::Entry::NEW, c.getStars(), {}});
           }
-        } else if (ended) {
+        } else if (type == "DossierEnded") {
           auto it = round.find(product);
-          if (it == round.end()) return;
-          inner = events.With(seq, [&](workflow::schema::Payload::Reader p) {
-            if (p.getDossierEnded().getOutcome() ==
-                workflow::schema::DossierOutcome::NOT_RECOGNISED) {
-              it->second.push_back(
-                  RoundAct{seq, RoundAct::kNotRecognised, workflow::Entry::NEW, 0});
-            }
-          });
-        } else {
-          inner = events.With(seq, [&](workflow::schema::Payload::Reader p) {
-            if (p.isIdeaRegistered()) {
-              ideas.push_back(IdeaAct{seq, product, unit,
-                                      p.getIdeaRegistered().getIdea().getCycleYear(),
-                                      IdeaAct::kRegistered});
-            } else if (p.isIdeaReviewed()) {
-              bool selected =
-                  p.getIdeaReviewed().getOutcome() == workflow::schema::IdeaOutcome::SELECTED;
-              ideas.push_back(IdeaAct{seq, product, unit, 0,
-                                      selected ? IdeaAct::kSelected : IdeaAct::kRejected});
-            }
-          });
+          if (it != round.end() &&
+              c.getOutcome() == workflow::schema::DossierOutcome::NOT_RECOGNISED) {
+            it->second.push_back(
+                RoundAct{seq, RoundAct::kNotRecognised, workflow::Entry::NEW, 0, {}});
+          }
+        } else if (type == "IdeaRegistered") {
+          ideas.push_back(IdeaAct{seq, product, unit, c.getCycleYear(), IdeaAct::kRegistered});
+        } else if (type == "IdeaReviewed") {
+          // Counted in the cycle year of the idea it reviews (see below).
+          ideas.push_back(IdeaAct{seq, product, unit, c.getCycleYear(),
+                                  c.getSelected() ? IdeaAct::kSelected : IdeaAct::kRejected});
         }
       });
   if (!s.ok()) return s;
-  if (!inner.ok()) return inner;
 
   // The round: each dossier with the first outcome after it and before the
   // product's next dossier.
@@ -265,15 +221,9 @@ Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q,
   for (auto& [product, acts] : round) {
     std::sort(acts.begin(), acts.end(),
               [](const RoundAct& a, const RoundAct& b) { return a.seq < b.seq; });
-    std::string subject;
     for (size_t i = 0; i < acts.size(); ++i) {
       if (acts[i].kind != RoundAct::kEntered || annulled.count(acts[i].seq)) continue;
-      if (subject.empty()) {
-        workflow::ProductState p;
-        Status ps = projections.Product(product, &p);
-        if (!ps.ok()) return ps;
-        subject = p.subject;
-      }
+      const std::string& subject = acts[i].subject;
       const std::string kind(workflow::EnumName(acts[i].entry));
       RoundLine& line = sec.round.by_entry[kind];
       ++line.entered;
@@ -308,7 +258,9 @@ Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q,
   sec.round.total.entered_producers = participants.size();
   sec.round.total.recognised_producers = recognised_producers.size();
 
-  // Ideas: a review counts in the cycle year of the idea it reviews.
+  // Ideas: a review counts in the cycle year of the idea it reviews, the
+  // product's registration in the window if one counts, else the cycle
+  // year the product had when it was reviewed.
   std::unordered_map<std::string, int> year_of;
   for (const IdeaAct& a : ideas) {
     if (a.kind == IdeaAct::kRegistered && !annulled.count(a.seq)) year_of[a.product] = a.year;
@@ -318,14 +270,7 @@ Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q,
     int year = a.year;
     if (a.kind != IdeaAct::kRegistered) {
       auto it = year_of.find(a.product);
-      if (it != year_of.end()) {
-        year = it->second;
-      } else {
-        workflow::ProductState p;
-        Status ps = projections.Product(a.product, &p);
-        if (!ps.ok()) return ps;
-        year = year_of[a.product] = p.cycle_year;
-      }
+      if (it != year_of.end()) year = it->second;
     }
     for (IdeaCounts* c : {&sec.ideas, &sec.ideas_by_unit[a.unit], &sec.ideas_by_cycle_year[year]}) {
       if (a.kind == IdeaAct::kRegistered) ++c->registered;

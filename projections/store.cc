@@ -37,9 +37,9 @@ namespace fs = std::filesystem;
 using ledger::keys::GetBE64;
 using ledger::keys::PutBE64;
 
-const char* const kFamilies[10] = {"default",       "products", "certificates", "deadlines",
-                                   "units",         "subjects", "targets",      "meta",
-                                   "fact_versions", "changes"};
+const char* const kFamilies[11] = {"default",       "products", "certificates",  "deadlines",
+                                   "units",         "subjects", "targets",       "meta",
+                                   "fact_versions", "changes",  "report_changes"};
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::OK();
@@ -125,6 +125,7 @@ Status Projections::OpenDb(bool fresh, bool bulk) {
   meta_ = handles_[7];
   fact_versions_ = handles_[8];
   changes_ = handles_[9];
+  report_changes_ = handles_[10];
   std::string v, format;
   if (!fresh && db_->Get(rocksdb::ReadOptions(), meta_, kRebuilding, &v).ok()) {
     // A rebuild stopped before it had everything on disk: fold again.

@@ -2,7 +2,20 @@
 
 #include <set>
 
+#include "projections/read_view.h"
+
 namespace ocop::projections {
+
+Status UnitTree::Load(const ReadView& view, const std::string& unit, UnitTree* out) {
+  std::map<std::string, workflow::UnitState> units;
+  Status s = view.Units(&units);
+  if (!s.ok()) return s;
+  if (!unit.empty() && !units.count(unit)) {
+    return Status::InvalidArgument("unknown unit '" + unit + "'");
+  }
+  *out = UnitTree(std::move(units));
+  return Status::OK();
+}
 
 const workflow::UnitState* UnitTree::Find(const std::string& code) const {
   auto it = units_.find(code);

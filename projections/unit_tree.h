@@ -9,13 +9,21 @@
 #include <map>
 #include <string>
 
+#include "ledger/status.h"
 #include "workflow/state.h"
 
 namespace ocop::projections {
 
+class ReadView;
+
 class UnitTree {
  public:
+  UnitTree() = default;
   explicit UnitTree(std::map<std::string, workflow::UnitState> units) : units_(std::move(units)) {}
+
+  // The units of `view` into *out, for a read about `unit` (empty: all of
+  // them): InvalidArgument, and nothing read, when `unit` is not one.
+  static Status Load(const ReadView& view, const std::string& unit, UnitTree* out);
 
   // True when `unit` is `ancestor` or lies within it on `at`.
   bool Within(const std::string& unit, const std::string& ancestor, workflow::Date at) const;

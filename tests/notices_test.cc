@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "camau_cli.h"
 #include "cli_support.h"
 
 namespace fs = std::filesystem;
@@ -30,7 +31,7 @@ Run Ocop(const std::string& args, const std::string& input = "") {
   return ocop::testing::Ocop("notices", args, input);
 }
 
-// Cà Mau (CM), U Minh (UM), Khánh An (KA):
+// Cà Mau (CM), U Minh (UM), Khánh An (KA), producers S1 and S2 (camau_cli.h):
 //   P1 S1 KA 4★ from 2021-03-01, last valid day 2024-03-01
 //   P2 S2 UM 3★ from 2021-03-01, last valid day 2024-03-01; re-recognised 4★ 2024-02-10
 //   P3 S2 UM 3★ from 2021-04-15, last valid day 2024-04-15
@@ -38,13 +39,7 @@ Run Ocop(const std::string& args, const std::string& input = "") {
 // lapse 2024-03-02. P2 had those of 2023-12-02 and 2024-01-31 before its
 // renewal; none after. P3: 90 days 2024-01-16, 30 days 2024-03-16.
 const char* kCommands = R"(
-{"type":"DefineUnit","effective":"2019-01-01","unit":"VN","name":"Việt Nam","level":"national"}
-{"type":"DefineUnit","effective":"2019-01-01","unit":"CM","name":"Cà Mau","level":"province","parent":"VN"}
-{"type":"DefineUnit","effective":"2019-01-01","unit":"UM","name":"Huyện U Minh","level":"district","parent":"CM"}
-{"type":"DefineUnit","effective":"2019-01-01","unit":"KA","name":"Xã Khánh An","level":"commune","parent":"UM"}
 {"type":"ConstituteCouncil","effective":"2019-02-01","council":"HD-CM","level":"province","unit":"CM","decision":{"no":"1/QĐ-UBND","date":"2019-02-01","issuer":"CM"}}
-{"type":"RegisterSubject","effective":"2019-03-01","subject":"S1","name":"HTX Thành Công","legal_form":"HTX","unit":"KA","woman_owned":true}
-{"type":"RegisterSubject","effective":"2019-03-01","subject":"S2","name":"Công ty TNHH Thảo Điền","legal_form":"TNHH","unit":"UM"}
 {"type":"ImportCertificate","effective":"2021-03-01","product":"P1","subject":"S1","name":"Mật ong rừng U Minh","group":1,"unit":"KA","stars":4,"certificate":"GCN-01","decision":{"no":"312/QĐ-UBND","date":"2021-03-01","issuer":"CM"}}
 {"type":"ImportCertificate","effective":"2021-03-01","product":"P2","subject":"S2","name":"Túi xách bồn bồn","group":4,"group_list":"QD919","unit":"UM","stars":3,"certificate":"GCN-02","decision":{"no":"312/QĐ-UBND","date":"2021-03-01","issuer":"CM"}}
 {"type":"ImportCertificate","effective":"2021-04-15","product":"P3","subject":"S2","name":"Mắm tôm chà","group":1,"unit":"UM","stars":3,"certificate":"GCN-03","decision":{"no":"401/QĐ-UBND","date":"2021-04-15","issuer":"CM"}}
@@ -53,20 +48,11 @@ const char* kCommands = R"(
 {"type":"ApproveResults","effective":"2024-02-10","decision":{"no":"150/QĐ-UBND","date":"2024-02-10","issuer":"CM"},"level":"province","items":[{"product":"P2","stars":4,"certificate":"GCN-02B"}]}
 )";
 
-struct Data : ocop::testing::DataDir {
-  Data() : ocop::testing::DataDir("notices") {
-    Run r = Ocop("--data " + path.string() + " submit -", kCommands);
-    INFO(r.out);
-    REQUIRE(r.code == 0);
-  }
-  std::string D() const { return "--data " + path.string() + " "; }
+struct Data : ocop::testing::CaMauData {
+  Data() : CaMauData("notices", kCommands) {}
 };
 
-std::vector<std::string> Products(const json& annex) {
-  std::vector<std::string> out;
-  for (const auto& row : annex["rows"]) out.push_back(row["product"]);
-  return out;
-}
+using ocop::testing::AnnexProducts;
 
 std::vector<std::string> Ids(const json& j) {
   std::vector<std::string> out;
@@ -300,7 +286,7 @@ TEST_CASE("GET /v1/notices, /v1/reports-due and /v1/reports?list= answer as the 
   CHECK(due["reports"][0]["period"] == "2022");  // due 15/12/2022, the year before the half
   CHECK(due["reports"][0]["due"] == "2022-12-15");
   json annex = json::parse(get("/v1/reports?period=2022&unit=CM&list=active").out);
-  CHECK(Products(annex) == std::vector<std::string>{"P1", "P2", "P3"});
+  CHECK(AnnexProducts(annex) == std::vector<std::string>{"P1", "P2", "P3"});
   json reporting = json::parse(get("/v1/reports?period=2022-H1&calendar=reporting&unit=CM").out);
   CHECK(reporting["period"]["from"] == "2021-12-15");
   // The dashboard's own page for these.

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "camau_cli.h"
 #include "cli_support.h"
 
 namespace fs = std::filesystem;
@@ -21,18 +22,13 @@ Run Ocop(const std::string& args, const std::string& input = "") {
   return ocop::testing::Ocop("report-cli", args, input);
 }
 
-// Cà Mau (CM), U Minh (UM), Khánh An (KA). Certificates:
+// Cà Mau (CM), U Minh (UM), Khánh An (KA), producers S1 and S2
+// (camau_cli.h). Certificates:
 //   P0 S1 KA 3★ 2019-05-10 (ends 2022-05-10: the expiring list of 2022)
 //   P1 S1 KA 4★ 2021-03-01, P2 S2 UM 3★ 2021-03-01 (group 4 of QĐ 919)
 //   P3 S2 UM 3★ 2022-02-10, revoked 2022-06-20 (violation)
 //   P4 S2 UM 3★ 2021-12-20 (in the reporting year 2022, 15/12/2021–14/12/2022)
 const char* kCommands = R"(
-{"type":"DefineUnit","effective":"2019-01-01","unit":"VN","name":"Việt Nam","level":"national"}
-{"type":"DefineUnit","effective":"2019-01-01","unit":"CM","name":"Cà Mau","level":"province","parent":"VN"}
-{"type":"DefineUnit","effective":"2019-01-01","unit":"UM","name":"Huyện U Minh","level":"district","parent":"CM"}
-{"type":"DefineUnit","effective":"2019-01-01","unit":"KA","name":"Xã Khánh An","level":"commune","parent":"UM"}
-{"type":"RegisterSubject","effective":"2019-03-01","subject":"S1","name":"HTX Thành Công","legal_form":"HTX","unit":"KA","woman_owned":true}
-{"type":"RegisterSubject","effective":"2019-03-01","subject":"S2","name":"Công ty TNHH Thảo Điền","legal_form":"TNHH","unit":"UM"}
 {"type":"ImportCertificate","effective":"2019-05-10","product":"P0","subject":"S1","name":"Cá khô","group":1,"unit":"KA","stars":3,"certificate":"GCN-00","decision":{"no":"88/QĐ-UBND","date":"2019-05-10","issuer":"CM"}}
 {"type":"ImportCertificate","effective":"2021-03-01","product":"P1","subject":"S1","name":"Mật ong rừng U Minh","group":1,"unit":"KA","stars":4,"certificate":"GCN-01","decision":{"no":"312/QĐ-UBND","date":"2021-03-01","issuer":"CM"}}
 {"type":"ImportCertificate","effective":"2021-03-01","product":"P2","subject":"S2","name":"Túi xách bồn bồn","group":4,"group_list":"QD919","unit":"UM","stars":3,"certificate":"GCN-02","decision":{"no":"312/QĐ-UBND","date":"2021-03-01","issuer":"CM"}}
@@ -41,19 +37,11 @@ const char* kCommands = R"(
 {"type":"RevokeRating","effective":"2022-06-20","decision":{"no":"1020/QĐ-UBND","date":"2022-06-20","issuer":"CM"},"items":[{"product":"P3","reason":"violation"}]}
 )";
 
-struct Data : ocop::testing::DataDir {
-  Data() : ocop::testing::DataDir("report-cli") {
-    Run r = Ocop("--data " + path.string() + " submit -", kCommands);
-    REQUIRE(r.code == 0);
-  }
-  std::string D() const { return "--data " + path.string() + " "; }
+struct Data : ocop::testing::CaMauData {
+  Data() : CaMauData("report-cli", kCommands) {}
 };
 
-std::vector<std::string> Products(const json& annex) {
-  std::vector<std::string> out;
-  for (const auto& row : annex["rows"]) out.push_back(row["product"]);
-  return out;
-}
+using ocop::testing::AnnexProducts;
 
 std::string ReadFile(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -71,10 +59,10 @@ TEST_CASE("report --list gives each annex in every format") {
     REQUIRE(r.code == 0);
     return json::parse(r.out);
   };
-  CHECK(Products(list("recognised")) == std::vector<std::string>{"P3"});
-  CHECK(Products(list("revoked")) == std::vector<std::string>{"P3"});
-  CHECK(Products(list("active")) == std::vector<std::string>{"P1", "P2", "P4"});
-  CHECK(Products(list("expiring")) == std::vector<std::string>{"P0"});
+  CHECK(AnnexProducts(list("recognised")) == std::vector<std::string>{"P3"});
+  CHECK(AnnexProducts(list("revoked")) == std::vector<std::string>{"P3"});
+  CHECK(AnnexProducts(list("active")) == std::vector<std::string>{"P1", "P2", "P4"});
+  CHECK(AnnexProducts(list("expiring")) == std::vector<std::string>{"P0"});
   json revoked = list("revoked");
   CHECK(revoked["rows"][0]["decision"]["no"] == "1020/QĐ-UBND");
   CHECK(revoked["rows"][0]["reason"] == "violation");
@@ -84,7 +72,7 @@ TEST_CASE("report --list gives each annex in every format") {
   CHECK(active["rows"][1]["group_name"] == "Thủ công mỹ nghệ");
   CHECK(active["rows"][0]["decision"]["date"] == "2021-03-01");
   // The reporting year 2022 (15/12/2021–14/12/2022) also recognised P4.
-  CHECK(Products(list("recognised", "--calendar reporting")) ==
+  CHECK(AnnexProducts(list("recognised", "--calendar reporting")) ==
         std::vector<std::string>{"P3", "P4"});
 
   Run csv = Ocop(d.D() + "report --list active --period 2022 --unit CM --format csv");

@@ -3,8 +3,11 @@
 // figures worked out by hand from the commands below. The round table and
 // producers are checked on Đồng Tháp's 2022 figures in dongthap_test.cc.
 #include <catch2/catch.hpp>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ocop/demo_data.h"
 #include "projections/projections.h"
@@ -93,6 +96,67 @@ TEST_CASE("support is reported by source and by the unit it went to") {
   // Within one district: by its own units (the products are the district's own).
   projections::Report dd = ReportOf(w, "DD", "2022-01-01", "2022-12-31");
   CHECK(dd.sections.support_by_unit == projections::Counts{{"DD", 5000000}});
+}
+
+TEST_CASE("the period's sections read the report's own changes, recorded as each act happened") {
+  World w;
+  Build(w);
+  w.Ok("", Support("A", "2022-10-01", 10000000, "province"));
+  w.Ok("", Support("OLD4", "2022-11-02", 2000000, "province"));
+  const uint64_t wrong = w.ledger()->Size();
+  // Annulled the next year: the grant no longer counts in 2022's report
+  // either, as the product's state no longer holds it.
+  w.Ok("ubnd.cm", R"({"type":"AnnulEvent","effective":"2023-02-01","target_seq":)" +
+                      std::to_string(wrong) + R"(,"reason":"nhập nhầm"})");
+  {  // the read models closed before ReportOf opens them again
+    std::unique_ptr<projections::Projections> p;
+    REQUIRE(projections::Projections::OpenAt(w.ledger(), (w.dir() / "proj").string(), &p).ok());
+    REQUIRE(p->CatchUp().ok());
+    auto view = p->View();
+
+    // Only the kinds the report counts, with what it counts them by.
+    std::map<std::string, int> types;
+    bool dossier_seen = false;
+    REQUIRE(view->ForEachReportChange(
+                    workflow::FromCivil(2019, 1, 1), workflow::FromCivil(2023, 12, 31), 0,
+                    [&](uint64_t, workflow::Date, projections::schema::Change::Reader c) {
+                      ++types[c.getType().cStr()];
+                      if (std::string(c.getType().cStr()) == "DossierSubmitted" &&
+                          std::string(c.getProduct().cStr()) == "A") {
+                        dossier_seen = true;
+                        CHECK(std::string(c.getSubject().cStr()) == "S1");
+                        CHECK(c.getEntry() == workflow::schema::Entry::NEW);
+                        CHECK(c.getCycleYear() == 2022);
+                      }
+                      if (std::string(c.getType().cStr()) == "IdeaReviewed") {
+                        CHECK(c.getSelected());
+                        CHECK(c.getCycleYear() == 2022);
+                      }
+                    })
+                .ok());
+    CHECK(dossier_seen);
+    for (const auto& [type, n] : types) {
+      INFO(type);
+      CHECK((type == "SupportGranted" || type == "DossierSubmitted" || type == "DossierEnded" ||
+             type == "Certified" || type == "IdeaRegistered" || type == "IdeaReviewed" ||
+             type == "EventAnnulled"));
+    }
+    CHECK(types["SupportGranted"] == 2);
+    CHECK(types["EventAnnulled"] == 1);
+    CHECK_FALSE(types.count("ScoreRecorded"));
+    // Every annulment, whatever its date, with one seek.
+    std::vector<std::pair<uint64_t, uint64_t>> annulments;
+    REQUIRE(view->ForEachAnnulment(
+                    [&](uint64_t seq, uint64_t annuls) { annulments.emplace_back(seq, annuls); })
+                .ok());
+    CHECK(annulments == std::vector<std::pair<uint64_t, uint64_t>>{{wrong + 1, wrong}});
+  }
+
+  projections::Report r = ReportOf(w, "CM", "2022-01-01", "2022-12-31");
+  CHECK(r.support_total_vnd == 10000000);
+  CHECK(r.sections.support_by_unit == projections::Counts{{"UM", 10000000}});
+  CHECK(r.sections.round.total.entered == 2);  // A (new) and OLD1 (renewal)
+  CHECK(r.sections.round.total.entered_producers == 2);
 }
 
 TEST_CASE("targets beyond the first five are reported against what the ledger counts") {
