@@ -33,6 +33,13 @@ std::string Join(const std::vector<std::string>& items);
 // An amount as officials write it: "300.000.000 VND".
 std::string Vnd(uint64_t v);
 
+// InvalidArgument about the command's field `path`: "field 'PATH'" followed
+// by `what` (": unknown unit 'X'", " must not be empty"), naming the path
+// in Status::field() as well.
+inline Status BadField(const std::string& path, const std::string& what) {
+  return Status::InvalidArgument("field '" + path + "'" + what).WithField(path);
+}
+
 // A decision names each product once; checked before any item's own checks.
 template <typename Items>
 Status NoProductTwice(Items items) {
@@ -109,6 +116,7 @@ class Decider {
   Status RetireUnit(C::Body::Reader);
   Status GrantRole(C::Body::Reader);
   Status RevokeRole(C::Body::Reader);
+  Status RegisterOfficial(C::Body::Reader);
   Status RegisterSubject(C::Body::Reader);
   Status ConstituteCouncil(C::Body::Reader);
   Status RegisterIdea(C::Body::Reader);
@@ -192,7 +200,8 @@ Status Decider::ProductAct(const std::string& product, std::initializer_list<Sta
     for (Stage st : stages) allowed += (allowed.empty() ? "" : ", ") + std::string(StageName(st));
     return Status::Refused("cannot " + what + " for product " + Quote(product) +
                            ": it is at stage " + std::string(StageName(now)) + " on " +
-                           FormatDate(effective_) + "; this is allowed only at " + allowed);
+                           FormatDate(effective_) + "; this is allowed only at " + allowed)
+        .WithField("product");
   }
   Emit(ProductStream(product), fill);
   return Status::OK();
