@@ -7,8 +7,13 @@
 //     criterion by criterion; an authority enters a results decision of 20
 //     products pasted as a table; the product page, report and deadlines
 //     show them; a form outside a principal's authority is not offered; a
-//     refused command shows its message beside the field it names; pages at
-//     1400 and 400 px wide are checked for overflow and text contrast.
+//     refused command shows its message beside the field it names (by the
+//     path the server's error gives); the admin records who an account is,
+//     and the product page and decision log name people; pages at 1400 and
+//     400 px wide are checked for overflow and text contrast.
+//  3. The periodic-reports page: the reports due by due date, opening in
+//     the reporting calendar; its charts read (values, names, nothing cut
+//     off or overlapping) at both widths.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -797,6 +802,20 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
   workbook.read(magic, 2);
   CHECK(std::string(magic, 2) == "PK");  // a zip: an xlsx workbook
 
+  // The decision log names who signed the decision, by name and position.
+  json history = Call(d.web, http::verb::get, "/v1/products/TEST-P1/history", nullptr, d.token);
+  std::string signer;
+  for (const json& e : history["events"])
+    if (e["type"] == "Certified") signer = e["actor"].value("name", "");
+  REQUIRE(!signer.empty());
+  b.Go(base + "#/audit?from=2025-06-01&to=2025-06-30");
+  std::string log = b.WaitFor(
+      "document.querySelector('#audit').classList.contains('loaded') && "
+      "document.querySelector('#audit-table tbody').textContent");
+  CHECK(log.find("45/QĐ-UBND") != std::string::npos);
+  CHECK(log.find(signer + " (Phó Chủ tịch)") != std::string::npos);
+  CHECK(log.find("tài khoản ubnd.CM-UM") != std::string::npos);
+
   // 5. Layout and contrast at 1400 px and on a 400 px phone, on every view.
   // The screenshots are kept in $OCOP_SHOTS_DIR when it is set.
   const char* keep = std::getenv("OCOP_SHOTS_DIR");
@@ -809,7 +828,8 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
              {"deadlines", "#/deadlines"},
              {"report", "#/report?period=2025&unit=CM-UM"},
              {"record", "#/record/ApproveResults"},
-             {"search", "#/?q=mat%20ong"}}) {
+             {"search", "#/?q=mat%20ong"},
+             {"audit", "#/audit?from=2025-01-01&to=2025-12-31"}}) {
       b.Go(base + view);
       b.WaitFor(
           "!document.querySelector('main > section.shown.loading') && "

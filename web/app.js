@@ -501,7 +501,14 @@ OCOP.addView("report", {
     return report();
   },
 });
-OCOP.addView("audit", {});
+// The decision log opens on this year's decisions; #/audit?from=&to= names a period.
+OCOP.addView("audit", {
+  route: (q) => {
+    if (q.get("from")) $("#a-from").value = q.get("from");
+    if (q.get("to")) $("#a-to").value = q.get("to");
+    if (q.get("from") || q.get("to") || !$("#audit").classList.contains("loaded")) return audit();
+  },
+});
 
 function show(tab) {
   $$("main > section").forEach((s) => s.classList.toggle("shown", s.id === tab));
