@@ -61,6 +61,18 @@ class [[nodiscard]] Status {
   bool IsCorruption() const { return code_ == Code::kCorruption; }
   bool IsNoSpace() const { return code_ == Code::kNoSpace; }
 
+  // The part of the request this status is about, as a path into it
+  // ("decision.issuer", "items[4].product"), so that a form can show the
+  // message beside that field; empty when it names none. Set by whoever
+  // refuses, where the field is known, never read back out of the message.
+  const std::string& field() const { return field_; }
+  // This status, naming `field`.
+  Status WithField(std::string field) const {
+    Status s = *this;
+    s.field_ = std::move(field);
+    return s;
+  }
+
   // A short machine-readable name of the code, e.g. "conflict".
   std::string_view CodeName() const;
   // "conflict: stream 'p/1' expected version 3, actual 5".
@@ -71,6 +83,7 @@ class [[nodiscard]] Status {
 
   Code code_ = Code::kOk;
   std::string message_;
+  std::string field_;
 };
 
 }  // namespace ocop

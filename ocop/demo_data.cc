@@ -254,7 +254,12 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
 
   // The administrative units, principals and councils.
   DefineUnits(add);
+  // Each account with its role and, as an office records it, the official
+  // behind it (RegisterOfficial). The names are placeholders in the
+  // Vietnamese manner of "Nguyễn Văn A": sample people, not real officials.
+  int people = 0;
   auto grant = [&](const std::string& who, const std::string& role, const std::string& unit,
+                   const std::string& title, const std::string& office,
                    const std::string& council = "") {
     json g{{"type", "GrantRole"},
            {"effective", kStart},
@@ -263,12 +268,27 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
            {"unit", unit}};
     if (!council.empty()) g["council"] = council;
     add("", g);
+    static const char* kFamily[] = {"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Võ", "Đặng"};
+    const int n = people++;
+    // (n % 8, n % 26) differ for the first 104 accounts: no two share a name.
+    std::string name =
+        std::string(kFamily[n % 8]) + (n % 2 ? " Thị " : " Văn ") + static_cast<char>('A' + n % 26);
+    add("", {{"type", "RegisterOfficial"},
+             {"effective", kStart},
+             {"principal", who},
+             {"full_name", name},
+             {"title", title},
+             {"office", office},
+             {"unit", unit}});
   };
-  grant("bo.nnptnt", "authority", "VN");
-  grant("ubnd.camau", "authority", "CM");
-  grant("vpdp.camau", "officer", "CM");
-  grant("thanhtra.camau", "inspector", "CM");
-  grant("kiemtoan.camau", "auditor", "CM");
+  grant("bo.nnptnt", "authority", "VN", "Thứ trưởng", "Bộ Nông nghiệp và Phát triển nông thôn");
+  grant("ubnd.camau", "authority", "CM", "Phó Chủ tịch", "UBND tỉnh Cà Mau");
+  grant("vpdp.camau", "officer", "CM", "Chuyên viên",
+        "Văn phòng Điều phối nông thôn mới tỉnh Cà Mau");
+  grant("thanhtra.camau", "inspector", "CM", "Thanh tra viên", "Thanh tra tỉnh Cà Mau");
+  grant("kiemtoan.camau", "auditor", "CM", "Kiểm toán viên", "Kiểm toán nhà nước khu vực IX");
+  grant("quantri.camau", "admin", "CM", "Chuyên viên quản trị hệ thống",
+        "Sở Nông nghiệp và Phát triển nông thôn tỉnh Cà Mau");
   auto council = [&](const std::string& id, const std::string& level, const std::string& unit,
                      const std::string& no) {
     add("", {{"type", "ConstituteCouncil"},
@@ -280,14 +300,17 @@ std::vector<DemoCommand> DemoCommands(const std::vector<IdeaRow>& rows) {
   };
   council("HD-TW", "central", "VN", "310/QĐ-BNN");
   council("HD-CM", "province", "CM", "215/QĐ-UBND");
-  grant("hd.tw", "council", "VN", "HD-TW");
-  grant("hd.camau", "council", "CM", "HD-CM");
+  grant("hd.tw", "council", "VN", "Chủ tịch Hội đồng", "Hội đồng đánh giá OCOP trung ương",
+        "HD-TW");
+  grant("hd.camau", "council", "CM", "Chủ tịch Hội đồng", "Hội đồng đánh giá OCOP tỉnh Cà Mau",
+        "HD-CM");
   for (const auto& [name, unit] : Districts()) {
     std::string d = unit.first;
     council("HD-" + d, "district", d, "35/QĐ-UBND-" + d.substr(3));
-    grant("canbo." + d, "officer", d);
-    grant("ubnd." + d, "authority", d);
-    grant("hd." + d, "council", d, "HD-" + d);
+    grant("canbo." + d, "officer", d, "Chuyên viên", "Phòng Nông nghiệp và PTNT " + unit.second);
+    grant("ubnd." + d, "authority", d, "Phó Chủ tịch", "UBND " + unit.second);
+    grant("hd." + d, "council", d, "Chủ tịch Hội đồng", "Hội đồng đánh giá OCOP " + unit.second,
+          "HD-" + d);
   }
 
   std::vector<Product> products = RegisterAppendix(rows, /*as_officers=*/true, &out);

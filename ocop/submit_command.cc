@@ -23,9 +23,11 @@ struct SubmitOptions {
 };
 
 json ErrorLine(size_t line, const Status& s) {
-  return json{{"line", line},
-              {"ok", false},
-              {"error", {{"code", std::string(s.CodeName())}, {"message", s.message()}}}};
+  json j{{"line", line},
+         {"ok", false},
+         {"error", {{"code", std::string(s.CodeName())}, {"message", s.message()}}}};
+  if (!s.field().empty()) j["error"]["field"] = s.field();
+  return j;
 }
 
 json OkLine(size_t line, const workflow::Outcome& o) {

@@ -10,6 +10,7 @@
 #include "workflow/criteria.h"
 
 #include "query/arguments.h"
+#include "replay/officials.h"
 
 namespace ocop::query {
 
@@ -112,6 +113,8 @@ Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
   uint64_t count = 0;
   WeakestCriteria weakest;
   std::set<uint64_t> annulled;  // scores annulled within the period leave the means
+  replay::Officials people(r.ledger, known_at ? known_at : r.view->checkpoint());
+  Status named;  // the first failure to read who signed, if any
   s = r.view->ForEachChange(
       from, to, known_at, [&](uint64_t seq, Date effective, projections::schema::Change::Reader c) {
         if (!q.unit.empty() && !tree->Within(c.getUnit().cStr(), q.unit, to)) return;
@@ -138,6 +141,10 @@ Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
                      {"type", c.getType().cStr()},
                      {"by", c.getPrincipal().cStr()},
                      {"products", Json::array()}};
+            // Who signed, by name and position, when the office recorded them.
+            Json who = Json::object();
+            if (named.ok()) named = people.Name(c.getPrincipal().cStr(), effective, &who);
+            if (!who.empty()) d["by_official"] = who;
           }
           d["products"].push_back(Json{{"product", c.getProduct().cStr()},
                                        {"name", c.getName().cStr()},
@@ -154,6 +161,7 @@ Status QueryChanges(const Reader& r, const ChangesQuery& q, Json* out) {
         pr["events"].push_back(std::move(item));
       });
   if (!s.ok()) return s;
+  if (!named.ok()) return named;
   Json d = Json::array(), pr = Json::array();
   for (auto& [k, v] : decisions) d.push_back(std::move(v));
   for (auto& [k, v] : products) pr.push_back(std::move(v));

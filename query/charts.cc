@@ -86,9 +86,13 @@ std::string SvgChart(const Chart& c) {
       } else {
         const double x = left + slot * (static_cast<double>(i) + 0.5);
         points << (i ? " " : "") << x << "," << y(v);
+        // Each series writes its values on its own side of the point (the
+        // first to the left, the next to the right), so that two series of
+        // the same value in a year are both read, not drawn over each other.
+        const bool left_side = s % 2 == 0;
         o << "<circle cx=\"" << x << "\" cy=\"" << y(v) << "\" r=\"3\" fill=\"" << colour
-          << "\"/><text x=\"" << x << "\" y=\"" << y(v) - 6 << "\" text-anchor=\"middle\">"
-          << Num(v) << "</text>\n";
+          << "\"/><text x=\"" << (left_side ? x - 5 : x + 5) << "\" y=\"" << y(v) - 6
+          << "\" text-anchor=\"" << (left_side ? "end" : "start") << "\">" << Num(v) << "</text>\n";
       }
     }
     if (c.kind == Chart::Kind::kLine) {

@@ -5,6 +5,7 @@
 
 #include "ledger/encoding.h"
 #include "ledger/event_view.h"
+#include "replay/officials.h"
 #include "workflow/decide.h"
 #include "workflow/json.h"
 #include "workflow/personal_data.h"
@@ -74,6 +75,8 @@ Status ProductHistory(ledger::Ledger* ledger, const std::string& product, const 
       annulled_by[e.getPayload().getEventAnnulled().getTargetSeq()] = e.getSeq();
     }
   }
+  // Who the accounts that acted are, as the log knew it at the same point.
+  Officials people(ledger, o.at.known_at);
   json events = json::array();
   for (const std::string& bytes : fold.events) {
     ledger::EventView v(bytes);
@@ -82,6 +85,8 @@ Status ProductHistory(ledger::Ledger* ledger, const std::string& product, const 
     workflow::ParseDate(e.getEffective().cStr(), &effective);
     if (o.at.as_of && effective > *o.at.as_of) continue;
     json j = EventJson(bytes);
+    s = people.Name(e.getActor().getPrincipal().cStr(), effective, &j["actor"]);
+    if (!s.ok()) return s;
     auto by = annulled_by.find(e.getSeq());
     j["annulled_by"] = by == annulled_by.end() ? json(nullptr) : json(by->second);
     if (o.proofs) {

@@ -1,7 +1,9 @@
 // The provable history of one product: every event of its stream, oldest
 // first, with who acted, on which decision, when it took effect and when it
 // was recorded; annulments beside what they annul; and, if asked, each
-// event's inclusion proof in one signed tree head.
+// event's inclusion proof in one signed tree head. An actor whose account
+// has an official record (RegisterOfficial) also carries "name", "title" and
+// "office": the record in force on the act's date, as known at the same point.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -148,6 +148,13 @@ Status DashboardReads::WhoAmI(const projections::ReadView& view, const std::stri
                       {"in_force", g.CoversDate(today)}});
   }
   *out = {{"principal", principal}, {"today", workflow::FormatDate(today)}, {"grants", grants}};
+  // The name and position recorded for the account (RegisterOfficial), or null.
+  const workflow::Official* named = state.OfficialOn(today);
+  (*out)["official"] = named ? json{{"name", named->name},
+                                    {"title", named->title},
+                                    {"office", named->office},
+                                    {"unit", named->unit}}
+                             : json(nullptr);
   return Status::OK();
 }
 

@@ -53,7 +53,11 @@ Response Error(const Request& req, int status, const std::string& code, const st
 }
 
 Response FromStatus(const Request& req, const Status& s, const json& extra) {
-  return Error(req, HttpStatus(s), std::string(s.CodeName()), s.message(), extra);
+  // The field the refusal names, when it names one: a form shows the message
+  // beside it (web/forms.js).
+  json more = extra;
+  if (!s.field().empty()) more["field"] = s.field();
+  return Error(req, HttpStatus(s), std::string(s.CodeName()), s.message(), more);
 }
 
 namespace {

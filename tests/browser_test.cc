@@ -7,8 +7,13 @@
 //     criterion by criterion; an authority enters a results decision of 20
 //     products pasted as a table; the product page, report and deadlines
 //     show them; a form outside a principal's authority is not offered; a
-//     refused command shows its message beside the field it names; pages at
-//     1400 and 400 px wide are checked for overflow and text contrast.
+//     refused command shows its message beside the field it names (by the
+//     path the server's error gives); the admin records who an account is,
+//     and the product page and decision log name people; pages at 1400 and
+//     400 px wide are checked for overflow and text contrast.
+//  3. The periodic-reports page: the reports due by due date, opening in
+//     the reporting calendar; its charts read (values, names, nothing cut
+//     off or overlapping) at both widths.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -172,8 +177,13 @@ class Browser {
   void Upload(const std::string& css, const std::string& path) {
     Call(port_, http::verb::post, session_ + "/element/" + Find(css) + "/value", {{"text", path}});
   }
+  // A click WebDriver could not make (the element covered, or gone) fails
+  // the test here, not later as a page that never changed.
   void Click(const std::string& css) {
-    Call(port_, http::verb::post, session_ + "/element/" + Find(css) + "/click", json::object());
+    json r = Call(port_, http::verb::post, session_ + "/element/" + Find(css) + "/click",
+                  json::object());
+    INFO("click " << css << ": " << r.dump().substr(0, 400));
+    CHECK(!(r["value"].is_object() && r["value"].contains("error")));
   }
   json Script(const std::string& js) {
     return Call(port_, http::verb::post, session_ + "/execute/sync",
@@ -295,13 +305,31 @@ for (let n = walk.nextNode(); n; n = walk.nextNode()) {
   const st = getComputedStyle(el);
   if (st.visibility === "hidden" || Number(st.opacity) === 0) continue;
   texts++;
-  const a = lum(st.color), b = lum(bg(el));
+  // SVG text is painted with its fill, not its colour.
+  const a = lum(el instanceof SVGElement ? st.fill : st.color), b = lum(bg(el));
   const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
   const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
   const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
   if (ratio < need) bad.push(`${n.textContent.trim().slice(0, 30)} ${ratio.toFixed(2)}:1 (${st.color} on ${bg(el)})`);
 }
 return { width: document.documentElement.scrollWidth, viewport: window.innerWidth, texts, bad: bad.slice(0, 10), failures: bad.length };
+)JS";
+
+// Each chart (svg.ocop-chart) as drawn: its title, its texts, its bars and
+// points, the texts drawn outside it or over one another, and the smallest
+// text's height on screen.
+const char* kChartCheck = R"JS(
+const cut = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+return Array.from(document.querySelectorAll("svg.ocop-chart")).map((svg) => {
+  const box = svg.getBoundingClientRect();
+  const texts = Array.from(svg.querySelectorAll("text")).map((t) => ({ s: t.textContent, r: t.getBoundingClientRect() }));
+  const outside = texts.filter((t) => t.r.left < box.left - 1 || t.r.right > box.right + 1 || t.r.top < box.top - 1 || t.r.bottom > box.bottom + 1).map((t) => t.s);
+  const over = [];
+  texts.forEach((a, i) => texts.slice(i + 1).forEach((b) => { if (cut(a.r, b.r)) over.push(a.s + " / " + b.s); }));
+  return { title: svg.getAttribute("aria-label"), caption: svg.closest("figure").querySelector("figcaption").textContent,
+           texts: texts.map((t) => t.s), marks: svg.querySelectorAll("rect.bar, circle").length, outside, over,
+           smallest: Math.min(...texts.map((t) => t.r.height)) };
+});
 )JS";
 
 void CheckLayout(Browser& b, const fs::path& shot, const std::string& what) {
@@ -343,6 +371,21 @@ void Set(Browser& b, const std::string& path, const std::string& value) {
            "\"]'); e.value = " + json(value).dump() +
            "; e.dispatchEvent(new Event('input', {bubbles: true}));"
            " e.dispatchEvent(new Event('change', {bubbles: true}));");
+}
+
+// Sets the form's controls in order, as Set does.
+void Fill(Browser& b, const std::vector<std::pair<std::string, std::string>>& values) {
+  for (const auto& [path, value] : values) Set(b, path, value);
+}
+
+std::string SubmitForm(Browser& b);
+
+// Sends the form, which the server refuses: the message shown beside the
+// field at `path` (data-field), by the path the error names.
+std::string RefusedBeside(Browser& b, const std::string& path) {
+  SubmitForm(b);
+  return b.WaitFor("(e => e && e.textContent)(document.querySelector('[data-field=\"" + path +
+                   "\"] .field-error'))");
 }
 
 std::string SubmitForm(Browser& b) {
@@ -391,6 +434,9 @@ TEST_CASE("an official searches, opens a product and downloads the report in Chr
   CHECK(b.Script("return document.querySelector('#p-name').textContent;") == "");
 
   // 2. The product's page: name, stage, the timeline of its dossier in words.
+  // (The rows of the first search are taken away first, so that the click
+  // lands on the rows of this one, not on rows about to be replaced.)
+  b.Script("document.querySelector('#results tbody').innerHTML = '';");
   b.Go(base + "#/?q=mat%20ong");
   b.WaitFor("document.querySelectorAll('#results tbody tr').length");
   b.Click("#results tbody tr td a");
@@ -398,7 +444,22 @@ TEST_CASE("an official searches, opens a product and downloads the report in Chr
   CHECK(name.find("Mật ong") != std::string::npos);
   std::string timeline = b.WaitFor("document.querySelector('#p-timeline').textContent");
   CHECK(timeline.find("Đăng ký ý tưởng sản phẩm") != std::string::npos);
-  CHECK(timeline.find("canbo.CM-UM (Cán bộ OCOP, Huyện U Minh)") != std::string::npos);
+  // Who acted, by name and position (the demo records its officials with
+  // RegisterOfficial), then the account and the role it acted in.
+  json honey = Call(d.web, http::verb::get,
+                    "/v1/products/" +
+                        b.Script("return document.querySelector('#product')"
+                                 ".dataset.product;")
+                            .get<std::string>() +
+                        "/history",
+                    nullptr, d.token);
+  json officer = honey["events"][0]["actor"];
+  REQUIRE(officer["principal"] == "canbo.CM-UM");
+  REQUIRE(officer.contains("name"));
+  CHECK(timeline.find(officer["name"].get<std::string>() +
+                      " (Chuyên viên, Phòng Nông nghiệp và PTNT Huyện U Minh)") !=
+        std::string::npos);
+  CHECK(timeline.find("tài khoản canbo.CM-UM, Cán bộ OCOP, Huyện U Minh") != std::string::npos);
   CHECK(timeline.find("Hội đồng cấp") != std::string::npos);  // the council by name
   std::string facts = b.Script("return document.querySelector('#p-facts').textContent;");
   CHECK(facts.find("HTX") != std::string::npos);  // the producer by name and form
@@ -503,6 +564,11 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
   CHECK(std::find(offered.begin(), offered.end(), "RegisterIdea") != offered.end());
   CHECK(std::find(offered.begin(), offered.end(), "ApproveResults") == offered.end());
   CHECK(std::find(offered.begin(), offered.end(), "RecordScore") == offered.end());
+  // Nor is it there by its address: the officer gets a form of their own.
+  b.Go(base + "#/record/ApproveResults");
+  b.WaitFor("document.querySelector('#record').classList.contains('loaded')");
+  CHECK(b.Script("return document.querySelector('#command-form').dataset.type;") !=
+        "ApproveResults");
 
   // A producer, through the form.
   Set(b, "effective", "2025-02-01");
@@ -520,17 +586,23 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
 
   // A refusal is shown beside the field it names: an unknown producer.
   OpenForm(b, base, "RegisterIdea");
-  Set(b, "effective", "2025-03-01");
-  Set(b, "product", "TEST-P1");
-  Set(b, "subject", "KHONG-CO");
-  Set(b, "name", "Mắm cá lóc Khánh An");
-  Set(b, "group", "1");
-  Set(b, "unit", "CM-UM");
-  Set(b, "cycle_year", "2025");
-  SubmitForm(b);
-  std::string beside = b.WaitFor(
-      "(e => e && e.textContent)(document.querySelector('[data-field=\"subject\"] .field-error'))");
+  Fill(b, {{"effective", "2025-03-01"},
+           {"product", "TEST-P1"},
+           {"subject", "KHONG-CO"},
+           {"name", "Mắm cá lóc Khánh An"},
+           {"group", "1"},
+           {"unit", "CM-UM"},
+           {"cycle_year", "2025"}});
+  std::string beside = RefusedBeside(b, "subject");
   CHECK(beside.find("KHONG-CO") != std::string::npos);
+  // The form places it by the path the server's error gives, not by its words.
+  int refused_status = 0;
+  json refusal =
+      Call(d.web, http::verb::post, "/v1/commands",
+           json::parse(b.Script("return JSON.stringify(OCOP.forms.command());").get<std::string>()),
+           officer, &refused_status);
+  CHECK(refused_status == 400);
+  CHECK(refusal["error"]["field"] == "subject");
   // The idea, with the producer picked.
   Set(b, "subject", "TEST-S1 — HTX Thử nghiệm Khánh An");
   done = SubmitForm(b);
@@ -578,8 +650,26 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
   }
   SignOut(b);
 
+  // The office's admin records who the council's account is (issue 16 item
+  // 4): a name and a position, shown beside the account's acts. A refusal
+  // names its field: without a position, beside "Chức vụ".
+  const std::string admin = d.TokenFor("quantri.camau");
+  SignIn(b, base, admin);
+  OpenForm(b, base, "RegisterOfficial");
+  Fill(b, {{"effective", "2025-05-20"},
+           {"principal", "hd.CM-UM"},
+           {"full_name", "Nguyễn Văn Thử"},
+           {"unit", "CM-UM"}});
+  CHECK(RefusedBeside(b, "title").find("title") != std::string::npos);
+  Fill(b, {{"title", "Ủy viên Hội đồng"}, {"office", "Hội đồng đánh giá OCOP Huyện U Minh"}});
+  done = SubmitForm(b);
+  CHECK(done.find("Đã ghi vào sổ cái") != std::string::npos);
+  SignOut(b);
+
   // 2. The council enters its scoring sheet criterion by criterion.
   SignIn(b, base, council);
+  who = b.Script("return document.querySelector('#who').textContent;");
+  CHECK(who.find("Nguyễn Văn Thử (Ủy viên Hội đồng") != std::string::npos);
   OpenForm(b, base, "RecordScore");
   offered = b.Script(
       "return Array.from(document.querySelectorAll('#form-type option')).map((o) => o.value);");
@@ -617,10 +707,20 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
   std::string table = "Sản phẩm\tHạng sao\tSố giấy chứng nhận\n";
   for (int i = 1; i <= 20; ++i)
     table += "TEST-P" + std::to_string(i) + "\t3\tGCN-UM-2025-" + std::to_string(i) + "\n";
-  b.Script("const t = document.querySelector('textarea.paste'); t.value = " + json(table).dump() +
-           "; t.dispatchEvent(new Event('change'));");
+  // Pasted as from Excel's clipboard: a paste event carrying the text.
+  b.Script("const dt = new DataTransfer(); dt.setData('text/plain', " + json(table).dump() +
+           "); document.querySelector('textarea.paste').dispatchEvent("
+           "new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));");
   int items = b.WaitFor("document.querySelectorAll('table.items tbody tr').length === 20 && 20");
   CHECK(items == 20);
+  // An issuer of another level: refused beside that field, as the server's
+  // error names it (`field`), and nothing recorded.
+  Set(b, "decision.issuer", "CM");
+  CHECK(RefusedBeside(b, "decision.issuer").find("district") != std::string::npos);
+  CHECK(b.Script("return document.querySelectorAll('.field-error').length;") == 1);
+  // The refusal beside its field is legible too (the form with its 20 rows).
+  CheckLayout(b, d.dir / "refused.png", "a refused decision");
+  Set(b, "decision.issuer", "CM-UM");
   // One wrong row first: refused, beside that row's product, and nothing recorded.
   Set(b, "items[4].product", "TEST-P99");
   SubmitForm(b);
@@ -636,12 +736,26 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
     CHECK(st["stars"] == 3);  // ids case-insensitive
   }
 
+  // An account that may only read (the auditor) is offered no form at all.
+  SignOut(b);
+  SignIn(b, base, d.TokenFor("kiemtoan.camau"));
+  b.Go(base + "#/record");
+  std::string none = b.WaitFor(
+      "document.querySelector('#record > .msg.empty') && "
+      "document.querySelector('#record > .msg').textContent");
+  CHECK(none.find("chỉ xem") != std::string::npos);
+  CHECK(b.Script("return document.querySelectorAll('#form-type option, #command-form input')"
+                 ".length;") == 0);
+
   // 4. The product page, the report and the deadlines show them.
   b.Go(base + "#/product/TEST-P1");
   std::string timeline = b.WaitFor("document.querySelector('#p-timeline').textContent");
   CHECK(timeline.find("59 điểm") != std::string::npos);
   CHECK(timeline.find("QĐ 45/QĐ-UBND ngày 20/06/2025 của Huyện U Minh") != std::string::npos);
-  CHECK(timeline.find("hd.CM-UM (Thành viên hội đồng, Huyện U Minh)") != std::string::npos);
+  CHECK(timeline.find("Nguyễn Văn Thử (Ủy viên Hội đồng, Hội đồng đánh giá OCOP Huyện U Minh)") !=
+        std::string::npos);
+  CHECK(timeline.find("tài khoản hd.CM-UM, Thành viên hội đồng, Huyện U Minh") !=
+        std::string::npos);
   // The dispute bundle, downloaded, verifies on its own.
   b.Click("#p-bundle");
   b.WaitFor("document.querySelector('#product > .msg').textContent.includes('Đã tải')");
@@ -688,6 +802,20 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
   workbook.read(magic, 2);
   CHECK(std::string(magic, 2) == "PK");  // a zip: an xlsx workbook
 
+  // The decision log names who signed the decision, by name and position.
+  json history = Call(d.web, http::verb::get, "/v1/products/TEST-P1/history", nullptr, d.token);
+  std::string signer;
+  for (const json& e : history["events"])
+    if (e["type"] == "Certified") signer = e["actor"].value("name", "");
+  REQUIRE(!signer.empty());
+  b.Go(base + "#/audit?from=2025-06-01&to=2025-06-30");
+  std::string log = b.WaitFor(
+      "document.querySelector('#audit').classList.contains('loaded') && "
+      "document.querySelector('#audit-table tbody').textContent");
+  CHECK(log.find("45/QĐ-UBND") != std::string::npos);
+  CHECK(log.find(signer + " (Phó Chủ tịch)") != std::string::npos);
+  CHECK(log.find("tài khoản ubnd.CM-UM") != std::string::npos);
+
   // 5. Layout and contrast at 1400 px and on a 400 px phone, on every view.
   // The screenshots are kept in $OCOP_SHOTS_DIR when it is set.
   const char* keep = std::getenv("OCOP_SHOTS_DIR");
@@ -700,7 +828,8 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
              {"deadlines", "#/deadlines"},
              {"report", "#/report?period=2025&unit=CM-UM"},
              {"record", "#/record/ApproveResults"},
-             {"search", "#/?q=mat%20ong"}}) {
+             {"search", "#/?q=mat%20ong"},
+             {"audit", "#/audit?from=2025-01-01&to=2025-12-31"}}) {
       b.Go(base + view);
       b.WaitFor(
           "!document.querySelector('main > section.shown.loading') && "
@@ -709,6 +838,113 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
                   view + " at " + std::to_string(width));
     }
   }
+}
+
+// The periodic-reports page (web/reports.html, issue 15 items 6 and 8): the
+// reports due, soonest first, each opening that report in the dashboard in
+// the reporting calendar; and the year's three charts (star distribution,
+// yearly trend, deadlines by month) with every value and every name written
+// in them, none cut off or drawn over another, at 1400 and 400 px, with no
+// overflow and AA contrast.
+TEST_CASE("the periodic-reports page offers the reports due and draws readable charts") {
+  Demo d;
+  Browser b(d.driver_port, (d.dir / "downloads").string());
+  const std::string base = d.Base();
+  const std::string day = "2025-06-01", year = "2025";
+  SignIn(b, base, d.token);  // signed in for this browser session only
+  b.Go(base + "reports.html");
+  b.WaitFor("document.querySelector('#unit option[value=\"CM\"]')");
+  b.Script("document.querySelector('#day').value = '" + day +
+           "'; document.querySelector('#unit').value = 'CM';");
+  b.Click("#pick button");
+  std::string said = b.WaitFor(
+      "(m => (m.classList.contains('ok') && m.textContent.includes('01/06/2025')) || "
+      "m.classList.contains('error') ? m.textContent : '')(document.querySelector('#status'))");
+  INFO(said);
+  REQUIRE(b.Script("return document.querySelector('#status').className;") == "msg ok");
+
+  // The reports due, by due date, as the server lists them.
+  json due = Call(d.web, http::verb::get, "/v1/reports-due?from=" + day + "&within_days=60",
+                  nullptr, d.token);
+  json expected = json::array();
+  for (const json& r : due["reports"])
+    if (r["kind"] != "month" || r["days_left"].get<int>() <= 31) expected.push_back(r);
+  REQUIRE(!expected.empty());
+  json shown = b.Script(
+      "return Array.from(document.querySelectorAll('#due li')).map((li) => "
+      "({due: li.dataset.due, text: li.textContent, href: "
+      "li.querySelector('a').getAttribute('href')}));");
+  REQUIRE(shown.size() == expected.size());
+  for (size_t i = 0; i < shown.size(); ++i) {
+    INFO(shown[i].dump());
+    CHECK(shown[i]["due"] == expected[i]["due"]);
+    if (i) CHECK(shown[i - 1]["due"].get<std::string>() <= shown[i]["due"].get<std::string>());
+    CHECK(shown[i]["text"].get<std::string>().find(expected[i]["period"].get<std::string>()) !=
+          std::string::npos);
+    CHECK(shown[i]["href"].get<std::string>().find("calendar=reporting") != std::string::npos);
+  }
+
+  // The charts: each value of the signed JSON report written in its chart,
+  // the categories in full.
+  json report =
+      Call(d.web, http::verb::get, "/v1/reports?period=" + year + "&unit=CM", nullptr, d.token);
+  auto has = [](const json& texts, const std::string& t) {
+    return std::find(texts.begin(), texts.end(), t) != texts.end();
+  };
+  const fs::path shots =
+      std::getenv("OCOP_SHOTS_DIR") ? fs::path(std::getenv("OCOP_SHOTS_DIR")) : d.dir;
+  fs::create_directories(shots);
+  for (int width : {1400, 400}) {
+    b.Size(width, 900);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    json charts = b.Script(kChartCheck);
+    INFO("at " << width << " px: " << charts.dump());
+    REQUIRE(charts.size() == 3);
+    for (const json& c : charts) {
+      CHECK(!c["title"].get<std::string>().empty());
+      CHECK(c["caption"] == c["title"]);
+      CHECK(c["outside"].empty());               // nothing cut off at the edges
+      CHECK(c["over"].empty());                  // nothing drawn over another text
+      CHECK(c["smallest"].get<double>() >= 10);  // readable: not shrunk to fit a phone
+    }
+    const json &stars = charts[0]["texts"], &trend = charts[1]["texts"],
+               &months = charts[2]["texts"];
+    for (const char* s : {"3", "4", "5"}) {
+      CHECK(has(stars, std::string(s) + "★"));
+      CHECK(has(stars, std::to_string(report["recognised"]["by_stars"].value(s, 0))));
+      CHECK(has(stars, std::to_string(report["active_at_end"]["by_stars"].value(s, 0))));
+    }
+    CHECK(charts[0]["marks"].get<int>() >= 3);
+    REQUIRE(report["trend"].size() == 5);
+    for (const auto& [y, p] : report["trend"].items()) {
+      CHECK(has(trend, y));
+      CHECK(has(trend, std::to_string(p["recognised"].get<int>())));
+      CHECK(has(trend, std::to_string(p["active"].get<int>())));
+    }
+    CHECK(charts[1]["marks"].get<int>() == 10);  // two series of five years
+    REQUIRE(!report["deadlines_by_month"].empty());
+    for (const auto& [m, n] : report["deadlines_by_month"].items()) {
+      CHECK(has(months, m.substr(5, 2) + "/" + m.substr(0, 4)));
+      CHECK(has(months, std::to_string(n.get<int>())));
+    }
+    CheckLayout(b, shots / ("reports-" + std::to_string(width) + ".png"),
+                "reports.html at " + std::to_string(width));
+  }
+
+  // A report due opens in the dashboard, in the reporting calendar.
+  b.Size(1400, 900);
+  b.Click("#due li a");
+  std::string title = b.WaitFor(
+      "document.querySelector('#report').classList.contains('loaded') && "
+      "document.querySelector('#r-title').textContent");
+  json opened = Call(d.web, http::verb::get,
+                     "/v1/reports?period=" + expected[0]["period"].get<std::string>() +
+                         "&calendar=reporting&unit=CM",
+                     nullptr, d.token);
+  const std::string from = opened["period"]["from"];
+  CHECK(title.find(from.substr(8, 2) + "/" + from.substr(5, 2) + "/" + from.substr(0, 4)) !=
+        std::string::npos);
+  CHECK(b.Script("return document.querySelector('#r-calendar').value;") == "reporting");
 }
 
 // The public verification page (/verify/{product}, issue 14): a buyer scanning

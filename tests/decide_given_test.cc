@@ -473,3 +473,102 @@ TEST_CASE("issue 17: EraseSubjectData by decision, refused clearly for what it c
                 std::to_string(erasure) + R"(,"reason":"by mistake"})",
             "could not bring the data back");
 }
+
+// Issue 16: a refusal carries the path of the field it is about, set where
+// it is made, so that a form shows it beside that field; a refusal of the
+// act as a whole names none.
+TEST_CASE("a refusal names the field it is about, as a path") {
+  Given g;
+  Status s;
+  // Read from JSON: an unknown field, a value of the wrong kind, a bad choice.
+  g.Refused(
+      "officer.um",
+      R"({"type":"RegisterSubject","effective":"2024-01-02","subject":"S9","name":"X","legal_form":"HTX","unit":"UM","colour":1})",
+      "unknown field 'colour'", &s);
+  CHECK(s.field() == "colour");
+  g.Refused(
+      "officer.um",
+      R"({"type":"RegisterSubject","effective":"2024-01-02","subject":"S9","name":"X","legal_form":"XYZ","unit":"UM"})",
+      "field 'legal_form'", &s);
+  CHECK(s.field() == "legal_form");
+  // Decided: an unknown producer, a retired issuer's level, a back-dated act.
+  g.Refused(
+      "officer.um",
+      R"({"type":"RegisterIdea","effective":"2024-03-01","product":"P9","subject":"KHONG","name":"X","group":1,"unit":"UM","cycle_year":2024})",
+      "unknown producer 'KHONG'", &s);
+  CHECK(s.field() == "subject");
+  g.Ok(DossierCommands("P1", 2024));
+  g.Ok("hd.um", ScoreJson("P1", "HD-UM", "2024-09-01", 30, 20, 25));
+  g.Refused("ubnd.um", ApproveJson("P1", "2024-09-20", "district", "CM", 3, "GCN-1"),
+            "field 'decision.issuer'", &s);
+  CHECK(s.field() == "decision.issuer");
+  // One item of a decision over several products: its row and column.
+  const std::string two =
+      R"({"type":"ApproveResults","effective":"2024-09-20","decision":{"no":"45/QĐ","date":"2024-09-20","issuer":"UM"},"level":"district","items":[{"product":"P1","stars":3,"certificate":"GCN-1"},{"product":"P77","stars":3,"certificate":"GCN-2"}]})";
+  g.Refused("ubnd.um", two, "unknown product 'P77'", &s);
+  CHECK(s.field() == "items[1].product");
+  const std::string nine =
+      R"({"type":"ApproveResults","effective":"2024-09-20","decision":{"no":"45/QĐ","date":"2024-09-20","issuer":"UM"},"level":"district","items":[{"product":"P1","stars":9,"certificate":"GCN-1"}]})";
+  g.Refused("ubnd.um", nine, "stars must be from", &s);
+  CHECK(s.field() == "items[0].stars");
+  // A review dated before the idea it reviews: the date is what is wrong.
+  g.Refused(
+      "officer.um",
+      R"({"type":"SubmitDossier","effective":"2024-01-05","product":"P1","cycle_year":2024,"entry":"new"})",
+      "P1", &s);
+  INFO(s.ToString());
+  CHECK(s.field() == "effective");
+  // Outside the principal's authority: the act as a whole, no field.
+  g.Refused(
+      "officer.dd",
+      R"({"type":"RegisterSubject","effective":"2024-01-02","subject":"S9","name":"X","legal_form":"HTX","unit":"UM"})",
+      "", &s);
+  CHECK(s.IsForbidden());
+  CHECK(s.field().empty());
+}
+
+// Issue 16 item 4: the official behind an account, by an admin of the unit;
+// the record in force on a date names who acted then.
+TEST_CASE("RegisterOfficial records who an account is; the record of a date names its acts") {
+  Given g;
+  Status s;
+  const std::string first =
+      R"({"type":"RegisterOfficial","effective":"2024-01-02","principal":"officer.um","full_name":"Nguyễn Văn A","title":"Chuyên viên","office":"Phòng NN&PTNT huyện U Minh","unit":"UM"})";
+  g.Refused("officer.um", first, "register officials", &s);  // only an admin
+  CHECK(s.IsForbidden());
+  g.Refused(
+      "admin.cm",
+      R"({"type":"RegisterOfficial","effective":"2024-01-02","principal":"officer.um","full_name":"","title":"Chuyên viên","unit":"UM"})",
+      "field 'full_name' must not be empty", &s);
+  CHECK(s.field() == "full_name");
+  g.Refused(
+      "admin.cm",
+      R"({"type":"RegisterOfficial","effective":"2024-01-02","principal":"officer.um","full_name":"Nguyễn Văn A","title":"Chuyên viên","unit":"ZZ"})",
+      "unknown unit 'ZZ'", &s);
+  CHECK(s.field() == "unit");
+  CHECK(g.Then("admin.cm", first) == Types{"OfficialRegistered"});
+  // Promoted on 2025-01-01: a second record from then on.
+  CHECK(
+      g.Then(
+          "admin.cm",
+          R"({"type":"RegisterOfficial","effective":"2025-01-01","principal":"officer.um","full_name":"Nguyễn Văn A","title":"Phó Trưởng phòng","unit":"UM"})") ==
+      Types{"OfficialRegistered"});
+  const PrincipalState* p = nullptr;
+  REQUIRE(g.view.Principal("officer.um", &p).ok());
+  REQUIRE(p->officials.size() == 2);
+  Date d;
+  REQUIRE(ParseDate("2024-06-01", &d));
+  REQUIRE(p->OfficialOn(d) != nullptr);
+  CHECK(p->OfficialOn(d)->title == "Chuyên viên");
+  CHECK(p->OfficialOn(d)->office == "Phòng NN&PTNT huyện U Minh");
+  REQUIRE(ParseDate("2025-03-01", &d));
+  CHECK(p->OfficialOn(d)->title == "Phó Trưởng phòng");
+  // Before any record: the first still names the person.
+  REQUIRE(ParseDate("2020-01-01", &d));
+  CHECK(p->OfficialOn(d)->name == "Nguyễn Văn A");
+  // The grants are untouched: the account acts as before.
+  CHECK(p->grants.size() == 1);
+  const PrincipalState* none = nullptr;
+  REQUIRE(g.view.Principal("officer.dd", &none).ok());
+  CHECK(none->OfficialOn(d) == nullptr);
+}

@@ -48,8 +48,13 @@ function todayVN() { return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/H
 function stars(n) { return n ? `<span><span class="stars" aria-hidden="true">${"★".repeat(n)}</span> ${n} sao</span>` : "—"; }
 function unitName(code) { return code ? (OCOP.units[code] ? OCOP.units[code].name : code) : "—"; }
 function roleName(r) { return value("role", r); }
+// Who acted: the official's name and position when the office recorded them
+// (RegisterOfficial), then the account and the role and unit it acted in.
 function person(actor) {
-  return `${esc(actor.principal)} (${esc(roleName(actor.role))}, ${esc(unitName(actor.unit))})`;
+  const role = `${esc(roleName(actor.role))}, ${esc(unitName(actor.unit))}`;
+  if (!actor.name) return `${esc(actor.principal)} (${role})`;
+  const post = [actor.title, actor.office].filter(Boolean).map(esc).join(", ");
+  return `<span class="person">${esc(actor.name)}</span> (${post}) <span class="account">· tài khoản ${esc(actor.principal)}, ${role}</span>`;
 }
 function councilName(id) {
   const c = OCOP.councils[id];
@@ -156,7 +161,8 @@ async function api(path, opts = {}) {
     let err = {};
     try { err = (await res.json()).error || {}; } catch (e) { /* not JSON */ }
     if (res.status === 401) signedOut("Mã truy cập không còn hợp lệ: hãy đăng nhập lại.");
-    throw new ApiError(res.status, err.code, err.message || res.statusText, err.index !== undefined ? { index: err.index } : {});
+    // `field`: the path of the field a refusal names, `index`: the command of a batch.
+    throw new ApiError(res.status, err.code, err.message || res.statusText, { field: err.field || "", index: err.index });
   }
   return opts.raw ? res : res.json();
 }
@@ -230,7 +236,9 @@ function showSession(me) {
   const roles = inForce.length
     ? inForce.map((g) => `${roleName(g.role)} — ${g.unit_name}${g.council ? " (" + g.council + ")" : ""}`).join("; ")
     : "không có quyền nào đang hiệu lực";
-  $("#who").innerHTML = `Đang đăng nhập: <b>${esc(me.principal)}</b> · ${esc(roles)}`;
+  const o = me.official;
+  const named = o ? `<b>${esc(o.name)}</b> (${esc([o.title, o.office].filter(Boolean).join(", "))}) · tài khoản ${esc(me.principal)}` : `<b>${esc(me.principal)}</b>`;
+  $("#who").innerHTML = `Đang đăng nhập: ${named} · ${esc(roles)}`;
   $("#session").hidden = false;
   $("#sign-in").hidden = true;
   document.body.classList.add("signed-in");
@@ -404,6 +412,8 @@ async function deadlines() {
 function reportParams(format) {
   const p = new URLSearchParams({ period: $("#r-period").value.trim(), format });
   if ($("#r-unit").value) p.set("unit", $("#r-unit").value);
+  // The reporting calendar: periods that close on the 14th (a report due 15/6).
+  if ($("#r-calendar").value) p.set("calendar", $("#r-calendar").value);
   return p;
 }
 // Stacked bars, one row per unit with its full name, each part with its
@@ -465,7 +475,8 @@ async function audit() {
     rows.sort((a, b) => decisionKey(a.decision, a.date).localeCompare(decisionKey(b.decision, b.date)));
     fillTable($("#audit-table"), rows, (d) => {
       const tr = row(`<td>${fmtDate(d.date)}</td><td>${esc(d.decision)}</td><td>${esc(d.issuer_name)}</td><td>${esc(d.type_name)}</td>` +
-        `<td><a href="#" class="by" title="Chỉ xem các quyết định của người này">${esc(d.by)}</a></td>` +
+        `<td><a href="#" class="by" title="Chỉ xem các quyết định của người này">${d.by_official ? `${esc(d.by_official.name)} (${esc(d.by_official.title)})` : esc(d.by)}</a>` +
+        (d.by_official ? `<div class="note">tài khoản ${esc(d.by)}</div>` : "") + `</td>` +
         `<td>${d.products.map((p) => `<a href="#/product/${encodeURIComponent(p.product)}">${esc(p.name)}</a>`).join(", ")}</td>`);
       tr.querySelector("a.by").onclick = (ev) => { ev.preventDefault(); $("#a-principal").value = d.by; audit(); };
       return tr;
@@ -482,9 +493,22 @@ OCOP.addView("search", {
 OCOP.addView("product", { route: (q, rest) => product(decodeURIComponent(rest)) });
 OCOP.addView("deadlines", { route: () => { if (!$("#deadlines").classList.contains("loaded")) return deadlines(); } });
 OCOP.addView("report", {
-  route: (q) => { if (q.get("period")) { $("#r-period").value = q.get("period"); $("#r-unit").value = q.get("unit") || ""; return report(); } },
+  route: (q) => {
+    if (!q.get("period")) return;
+    $("#r-period").value = q.get("period");
+    $("#r-unit").value = q.get("unit") || "";
+    $("#r-calendar").value = q.get("calendar") === "reporting" ? "reporting" : "";
+    return report();
+  },
 });
-OCOP.addView("audit", {});
+// The decision log opens on this year's decisions; #/audit?from=&to= names a period.
+OCOP.addView("audit", {
+  route: (q) => {
+    if (q.get("from")) $("#a-from").value = q.get("from");
+    if (q.get("to")) $("#a-to").value = q.get("to");
+    if (q.get("from") || q.get("to") || !$("#audit").classList.contains("loaded")) return audit();
+  },
+});
 
 function show(tab) {
   $$("main > section").forEach((s) => s.classList.toggle("shown", s.id === tab));

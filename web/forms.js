@@ -227,32 +227,20 @@
     $$(".field-error", form).forEach((e) => e.remove());
     $$(".invalid", form).forEach((e) => e.classList.remove("invalid"));
   }
-  // The field a refusal names: "field 'items[3].product' ...", or a message
-  // that starts with the name of a field of the form ("product 'X' is ...").
-  function namedField(err, spec) {
-    const m = err.detail.match(/field '([^']+)'/);
-    let path = m ? m[1] : "";
-    if (!path) {
-      const first = err.detail.match(/^([a-z_]+) '/);
-      if (first && spec.fields.concat(common).some((f) => f.name === first[1])) path = first[1];
-      if (!path && /^(product|unit|subject|council) /.test(err.detail)) path = err.detail.split(" ")[0];
-    }
-    if (path && err.index !== undefined && !path.startsWith("items")) path = `items[${err.index}].${path}`;
-    return path;
-  }
-  function showRefusal(form, spec, err) {
+  // The server names the field a refusal is about (`field`, a path such as
+  // "items[4].product" or "decision.issuer"): the message is shown beside it.
+  // A refusal of the act as a whole names none and stays in the view's line.
+  function showRefusal(form, err) {
     clearErrors(form);
-    let path = namedField(err, spec);
-    // An item's own product named in the message: find its row.
-    if (!path) {
-      const p = err.detail.match(/product '([^']+)'/);
-      if (p) {
-        const el = $$('[data-path$=".product"]', form).find((e) => readValue(e, "text") === p[1]);
-        if (el) path = el.dataset.path;
-      }
+    const path = err.field || "";
+    // The field itself, or else the nearest enclosing part the form has: a
+    // table's row ("items[4]"), a group ("decision").
+    let holder = null;
+    const up = (p) => { const q = p.replace(/(\.[^.]*|\[\d+\])$/, ""); return q === p ? "" : q; };
+    for (let p = path; p && !holder; p = up(p)) {
+      holder = $(`[data-field="${p}"]`, form) || $(`[data-path="${p}"]`, form)?.closest("[data-field], fieldset") ||
+        $(`[data-field^="${p}."]`, form)?.closest("tr");
     }
-    let holder = path && ($(`[data-field="${path}"]`, form) || $(`[data-path="${path}"]`, form)?.closest("[data-field], fieldset"));
-    if (!holder && path) holder = $(`[data-field="${path.split(".")[0]}"]`, form) || $(`fieldset[data-path="${path.split(".")[0]}"]`, form);
     if (!holder) return false;
     holder.classList.add("invalid");
     const p = document.createElement("p");
@@ -323,7 +311,7 @@
       say("record", "ok", `Đã ghi vào sổ cái: ${spec.title}${r.duplicate ? " (đã ghi trước đó, không ghi lại)" : ""} — bản ghi #${r.seqs.join(", #")}.`);
       if (link) $("#record > .msg").insertAdjacentHTML("beforeend", link);
     } catch (e) {
-      const beside = e.status >= 400 && e.status < 500 && showRefusal(form, spec, e);
+      const beside = e.status >= 400 && e.status < 500 && showRefusal(form, e);
       say("record", "error", beside ? "Chưa ghi được: xem thông báo bên cạnh ô được nêu." : e.message);
     } finally {
       $("#do-submit").disabled = false;

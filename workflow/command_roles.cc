@@ -13,6 +13,7 @@ const std::vector<schema::Role>& RolesFor(std::string_view type) {
       {"RetireUnit", {R::ADMIN}},
       {"GrantRole", {R::ADMIN}},
       {"RevokeRole", {R::ADMIN}},
+      {"RegisterOfficial", {R::ADMIN}},
       {"RegisterSubject", {R::OFFICER, R::ADMIN}},
       {"ConstituteCouncil", {R::ADMIN, R::AUTHORITY}},
       {"RegisterIdea", {R::OFFICER}},

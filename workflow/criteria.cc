@@ -279,17 +279,20 @@ Status ScoreSheet(const CriteriaSet& set, const std::vector<std::pair<std::strin
   std::set<std::string> seen;
   for (const auto& [id, p] : points) {
     const Criterion* c = set.Find(id);
-    std::string field = "field 'sheet.criteria." + id + "'";
+    const std::string path = "sheet.criteria." + id, field = "field '" + path + "'";
     if (!c) {
-      return Status::InvalidArgument(field + ": set " + set.id + " has no criterion " + id);
+      return Status::InvalidArgument(field + ": set " + set.id + " has no criterion " + id)
+          .WithField(path);
     }
     if (!seen.insert(id).second) {
-      return Status::InvalidArgument(field + ": criterion " + id + " is scored twice");
+      return Status::InvalidArgument(field + ": criterion " + id + " is scored twice")
+          .WithField(path);
     }
     if (!(p >= 0 && p <= c->max)) {
       return Status::InvalidArgument(field + ": criterion " + id + " (" + c->text_vi +
                                      ") is scored from 0 to " + Points(c->max) + "; got " +
-                                     Points(p));
+                                     Points(p))
+          .WithField(path);
     }
     (c->part == "A" ? out->a : c->part == "B" ? out->b : out->c) += p;
     int allowed = 5;
@@ -308,7 +311,8 @@ Status ScoreSheet(const CriteriaSet& set, const std::vector<std::pair<std::strin
   }
   if (!missing.empty()) {
     return Status::InvalidArgument("field 'sheet.criteria': set " + set.id +
-                                   " needs points for every criterion; missing " + missing);
+                                   " needs points for every criterion; missing " + missing)
+        .WithField("sheet.criteria");
   }
   return Status::OK();
 }

@@ -48,12 +48,14 @@ Status Decider::RequireUnit(const std::string& code, const std::string& field, c
   if (!s.ok()) return s;
   if (!(*u)->exists) {
     return Status::InvalidArgument("field '" + field + "': unknown unit " + Quote(code) +
-                                   "; define it first with DefineUnit");
+                                   "; define it first with DefineUnit")
+        .WithField(field);
   }
   if ((*u)->retired && !allow_retired && (*u)->retired_on <= effective_) {
     return Status::Refused("unit " + Quote(code) + " was retired on " +
                            FormatDate((*u)->retired_on) + "; act under its successor " +
-                           Quote((*u)->successor));
+                           Quote((*u)->successor))
+        .WithField(field);
   }
   return Status::OK();
 }
@@ -66,7 +68,8 @@ Status Decider::RequireProduct(const std::string& id, const std::string& field,
   if (!(*p)->exists) {
     return Status::InvalidArgument("field '" + field + "': unknown product " + Quote(id) +
                                    "; register it first with RegisterIdea, RegisterProduct or "
-                                   "ImportCertificate");
+                                   "ImportCertificate")
+        .WithField(field);
   }
   s = CheckExpectedVersion(id, version);
   if (!s.ok()) return s;
@@ -98,7 +101,7 @@ Status Decider::LatestOpenDossier(const ProductState& now, const ProductState& o
                            std::to_string(now.dossier->cycle_year) + " submitted on " +
                            FormatDate(now.dossier->submitted);
     *out = nullptr;
-    return Status::Refused("product " + Quote(now.id) + ": " + replaced);
+    return Status::Refused("product " + Quote(now.id) + ": " + replaced).WithField("product");
   }
   return Status::OK();
 }
@@ -125,18 +128,23 @@ Status Decider::CheckLaterActs() {
       added.push_back(CopyEvent(ref));
     }
     s = LaterActsStayLegal(recorded, added, effective_);
-    if (!s.ok()) return Status::Refused("product " + Quote(id) + ": " + s.message());
+    // What makes the act illegal is its date: the refusal names `effective`.
+    if (!s.ok()) {
+      return Status::Refused("product " + Quote(id) + ": " + s.message()).WithField("effective");
+    }
     // The stages follow one another in time: an act that moves the product
     // to another stage is not dated before the stage it would leave was
     // reached (the record would show the earlier act as the latest).
     for (const PendingEvent& x : out_->events) {
       if (x.stream == e.stream && SetsStage(x.payload->getRoot<schema::Payload>().asReader()) &&
           effective_ < p->stage_date) {
-        return Status::Refused(
-            "product " + Quote(id) + " reached stage " + std::string(StageName(p->stage)) + " on " +
-            FormatDate(p->stage_date) + "; an act that changes its stage (" + x.type +
-            ") cannot be dated before that; to change the past, "
-            "annul the later record with AnnulEvent first");
+        return Status::Refused("product " + Quote(id) + " reached stage " +
+                               std::string(StageName(p->stage)) + " on " +
+                               FormatDate(p->stage_date) + "; an act that changes its stage (" +
+                               x.type +
+                               ") cannot be dated before that; to change the past, "
+                               "annul the later record with AnnulEvent first")
+            .WithField("effective");
       }
     }
   }
@@ -148,8 +156,8 @@ Status Decider::RequireSubject(const std::string& id) {
   Status s = view_.Subject(id, &subj);
   if (!s.ok()) return s;
   if (!subj->exists) {
-    return Status::InvalidArgument("field 'subject': unknown producer " + Quote(id) +
-                                   "; register it first with RegisterSubject");
+    return BadField("subject",
+                    ": unknown producer " + Quote(id) + "; register it first with RegisterSubject");
   }
   return Status::OK();
 }
@@ -166,7 +174,7 @@ Status Decider::CheckExpectedVersion(const std::string& id, uint64_t version) {
 
 Status Decider::Run() {
   if (!ParseDate(cmd_.getEffective().cStr(), &effective_)) {
-    return Status::InvalidArgument("field 'effective' must be a date YYYY-MM-DD");
+    return BadField("effective", " must be a date YYYY-MM-DD");
   }
   Status s = Dispatch();
   if (!s.ok()) return s;
@@ -233,6 +241,8 @@ Status Decider::Dispatch() {
       return SetSupportCap(b);
     case C::Body::ERASE_SUBJECT_DATA:
       return EraseSubjectData(b);
+    case C::Body::REGISTER_OFFICIAL:
+      return RegisterOfficial(b);
   }
   return Status::InvalidArgument("unknown command type");
 }

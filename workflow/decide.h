@@ -11,6 +11,12 @@
 //   Forbidden        outside the acting principal's role or unit
 //   Refused          illegal in the OCOP workflow at this point
 //   Conflict         the product's stream is not at expected_version
+// A refusal about one field of the command carries its path in
+// Status::field() ("decision.issuer", "items[4].product", "effective" for an
+// act whose date makes it illegal), set where the refusal is made; the HTTP
+// error and `ocop submit` give it as "field", and the dashboard's form shows
+// the message beside that field. A refusal of the act as a whole (outside
+// the principal's authority) names none.
 #pragma once
 
 #include <capnp/message.h>

@@ -70,8 +70,7 @@ Status Decider::SubmitDossier(C::Body::Reader b) {
   // value); refuse it before reading any state, so the answer does not
   // depend on the product's stage.
   if (c.getEntry() == Entry::IMPORT) {
-    return Status::InvalidArgument(
-        "field 'entry' must be new, renewal or upgrade; imports use ImportCertificate");
+    return BadField("entry", " must be new, renewal or upgrade; imports use ImportCertificate");
   }
   const ProductState* p = nullptr;
   Status s = RequireProduct(c.getProduct().cStr(), "product", &p);
@@ -93,7 +92,8 @@ Status Decider::SubmitDossier(C::Body::Reader b) {
     return Status::Refused("product " + Quote(p->id) + ": its dossier of cycle " +
                            std::to_string(p->dossier->cycle_year) + " was submitted on " +
                            FormatDate(p->dossier->submitted) +
-                           "; a dossier dated before it cannot follow it");
+                           "; a dossier dated before it cannot follow it")
+        .WithField("effective");
   }
   if (const Dossier* open = on_date->OpenDossier(); open && open->cycle_year >= c.getCycleYear()) {
     return Status::Refused("product " + Quote(p->id) + " already has a dossier of cycle " +
@@ -168,7 +168,7 @@ Status Decider::RecordScore(C::Body::Reader b) {
   s = view_.Council(council_id, &council);
   if (!s.ok()) return s;
   if (!council->exists) {
-    return Status::InvalidArgument("field 'council': unknown council " + Quote(council_id));
+    return BadField("council", ": unknown council " + Quote(council_id));
   }
   auto rules = RulesInForce(effective_);
   if (!rules) {
@@ -186,12 +186,12 @@ Status Decider::RecordScore(C::Body::Reader b) {
     if (!(vm.first >= 0 && vm.first <= vm.second)) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%g", vm.first);
-      return Status::InvalidArgument(
-          "field 'parts." + std::string(name) + "' must be from 0 to " +
-          std::to_string(static_cast<int>(vm.second)) + " under " + rules->getTitle().cStr() +
-          " (parts A/B/C " + std::to_string(static_cast<int>(rules->getMaxA())) + "/" +
-          std::to_string(static_cast<int>(rules->getMaxB())) + "/" +
-          std::to_string(static_cast<int>(rules->getMaxC())) + "); got " + buf);
+      return BadField("parts." + std::string(name),
+                      " must be from 0 to " + std::to_string(static_cast<int>(vm.second)) +
+                          " under " + rules->getTitle().cStr() + " (parts A/B/C " +
+                          std::to_string(static_cast<int>(rules->getMaxA())) + "/" +
+                          std::to_string(static_cast<int>(rules->getMaxB())) + "/" +
+                          std::to_string(static_cast<int>(rules->getMaxC())) + "); got " + buf);
     }
   }
   s = Authorize(p->unit, "score for council " + Quote(council_id), council_id);
@@ -261,7 +261,8 @@ Status Decider::ReadSheet(schema::RecordScore::Reader c, Rules rules, const Prod
   *out = SheetResult();
   if (!c.hasSheet()) {
     if (!c.hasParts()) {
-      return Status::InvalidArgument("missing field 'parts': give the parts A, B, C or a 'sheet'");
+      return Status::InvalidArgument("missing field 'parts': give the parts A, B, C or a 'sheet'")
+          .WithField("parts");
     }
     out->a = c.getParts().getA();
     out->b = c.getParts().getB();
@@ -276,10 +277,10 @@ Status Decider::ReadSheet(schema::RecordScore::Reader c, Rules rules, const Prod
     for (const CriteriaSet* k : CriteriaSetsOn(effective_)) {
       sets += (sets.empty() ? "" : ", ") + k->id + (k->complete ? "" : " (partial)");
     }
-    return Status::InvalidArgument(
-        "field 'sheet.set': " + Quote(id) + " is not a criteria set of " + rules.getTitle().cStr() +
-        ", in force on " + FormatDate(effective_) +
-        "; its sets: " + (sets.empty() ? std::string("none") : sets) + " (ocop criteria)");
+    return BadField("sheet.set",
+                    ": " + Quote(id) + " is not a criteria set of " + rules.getTitle().cStr() +
+                        ", in force on " + FormatDate(effective_) + "; its sets: " +
+                        (sets.empty() ? std::string("none") : sets) + " (ocop criteria)");
   }
   if (!SetScoresGroup(*set, p.group_list, p.group)) {
     return Status::Refused("criteria set " + Quote(id) + " does not score product " + Quote(p.id) +
@@ -303,10 +304,10 @@ Status Decider::ReadSheet(schema::RecordScore::Reader c, Rules rules, const Prod
         {"C", {parts.getC(), out->c}}};
     for (const auto& [name, gs] : given) {
       if (std::fabs(gs.first - gs.second) > 1e-9) {
-        return Status::InvalidArgument("field 'parts." + std::string(name) + "' is " +
-                                       Points(gs.first) + " but the sheet's criteria of part " +
-                                       name + " add up to " + Points(gs.second) +
-                                       "; leave 'parts' out or make them agree");
+        return BadField("parts." + std::string(name), " is " + Points(gs.first) +
+                                                          " but the sheet's criteria of part " +
+                                                          name + " add up to " + Points(gs.second) +
+                                                          "; leave 'parts' out or make them agree");
       }
     }
   }
@@ -347,9 +348,9 @@ Status Decider::Forward(C::Body::Reader b) {
 Status Decider::ApproveResults(C::Body::Reader b) {
   auto c = b.getApproveResults();
   DecisionRef decision = ToDecisionRef(c.getDecision());
-  if (decision.no.empty()) return Status::InvalidArgument("field 'decision.no' must not be empty");
+  if (decision.no.empty()) return BadField("decision.no", " must not be empty");
   if (c.getItems().size() == 0) {
-    return Status::InvalidArgument("field 'items' must name at least one product");
+    return BadField("items", " must name at least one product");
   }
   auto rules = RulesInForce(decision.date);
   if (!rules) {
@@ -362,13 +363,13 @@ Status Decider::ApproveResults(C::Body::Reader b) {
   if (issuer->retired && issuer->retired_on <= decision.date) {
     return Status::Refused("field 'decision.issuer': unit " + Quote(decision.issuer) +
                            " was retired on " + FormatDate(issuer->retired_on) +
-                           "; its competence passed to " + Quote(issuer->successor));
+                           "; its competence passed to " + Quote(issuer->successor))
+        .WithField("decision.issuer");
   }
   CouncilLevel level = c.getLevel();
   if (LevelOfUnit(issuer->level) != level) {
-    return Status::InvalidArgument("field 'decision.issuer': " + Quote(decision.issuer) +
-                                   " is not a unit of the " + std::string(EnumName(level)) +
-                                   " level");
+    return BadField("decision.issuer", ": " + Quote(decision.issuer) + " is not a unit of the " +
+                                           std::string(EnumName(level)) + " level");
   }
   s = NoProductTwice(c.getItems());
   if (!s.ok()) return s;
@@ -377,15 +378,18 @@ Status Decider::ApproveResults(C::Body::Reader b) {
   for (uint32_t i = 0; i < c.getItems().size(); ++i) {
     auto item = c.getItems()[i];
     std::string id = item.getProduct().cStr();
-    std::string where = "items[" + std::to_string(i) + "] (product " + Quote(id) + "): ";
+    // A refusal of this item names its row (`row`), for the form's table.
+    const std::string row = "items[" + std::to_string(i) + "]";
+    std::string where = row + " (product " + Quote(id) + "): ";
     const ProductState* p = nullptr;
-    s = RequireProduct(id, "items[" + std::to_string(i) + "].product", &p);
+    s = RequireProduct(id, row + ".product", &p);
     if (!s.ok()) return s;
     int stars = item.getStars();
     if (stars < rules->getRecognisedFrom() || stars > 5) {
       return Status::InvalidArgument(where + "stars must be from " +
                                      std::to_string(rules->getRecognisedFrom()) +
-                                     " to 5: only recognised products are certified");
+                                     " to 5: only recognised products are certified")
+          .WithField(row + ".stars");
     }
     auto certifier = CertifyingLevel(*rules, stars);
     // The certifier the rules name may no longer exist on the decision date
@@ -401,20 +405,22 @@ Status Decider::ApproveResults(C::Body::Reader b) {
       return Status::Forbidden(where + "under " + std::string(rules->getTitle().cStr()) + ", " +
                                std::to_string(stars) + " stars are certified at the " +
                                (certifier ? std::string(EnumName(*certifier)) : std::string("no")) +
-                               " level, not the " + std::string(EnumName(level)) + " level");
+                               " level, not the " + std::string(EnumName(level)) + " level")
+          .WithField(row + ".product");
     }
-    s = AuthorizeIssuer(where, decision.issuer, p->unit, "approve results");
+    s = AuthorizeIssuer(where, decision.issuer, p->unit, "approve results", row + ".product");
     if (!s.ok()) return s;
     const ProductState* on_date = nullptr;
     s = ProductOnDate(*p, &on_date);
     if (!s.ok()) return s;
     const Dossier* dossier = nullptr;
     s = LatestOpenDossier(*p, *on_date, &dossier);
-    if (!s.ok()) return Status::Refused(where + s.message());
+    if (!s.ok()) return Status::Refused(where + s.message()).WithField(row + ".product");
     if (!dossier) {
       return Status::Refused(where + "no dossier is under evaluation on " + FormatDate(effective_) +
                              " (stage " + std::string(StageName(on_date->StageOn(effective_))) +
-                             ")");
+                             ")")
+          .WithField(row + ".product");
     }
     const Score* best = nullptr;
     for (const Score& sc : dossier->scores) {
@@ -424,7 +430,8 @@ Status Decider::ApproveResults(C::Body::Reader b) {
     }
     if (!best) {
       return Status::Refused(where + "no council of the " + std::string(EnumName(level)) +
-                             " level has scored this dossier by " + FormatDate(effective_));
+                             " level has scored this dossier by " + FormatDate(effective_))
+          .WithField(row + ".product");
     }
     // A dossier that straddles a decree: the entry in force on the decision
     // date says whether scores given under earlier rules stand (rules.capnp,
@@ -434,7 +441,8 @@ Status Decider::ApproveResults(C::Body::Reader b) {
       return Status::Refused(where + "council " + Quote(best->council) + " scored it under " +
                              best->rules + " on " + FormatDate(best->date) + "; under " +
                              rules->getTitle().cStr() +
-                             " a dossier scored under earlier rules is scored again");
+                             " a dossier scored under earlier rules is scored again")
+          .WithField(row + ".product");
     }
     if (stars > best->stars) {
       return Status::Refused(where + "the decision gives " + std::to_string(stars) +
@@ -443,15 +451,19 @@ Status Decider::ApproveResults(C::Body::Reader b) {
                              (best->hard_missed.empty()
                                   ? std::string()
                                   : "; hard criteria missed: " + Join(best->hard_missed)) +
-                             ")");
+                             ")")
+          .WithField(row + ".product");
     }
     std::string cert_no = item.getCertificate().cStr();
-    if (cert_no.empty()) return Status::InvalidArgument(where + "certificate must not be empty");
+    if (cert_no.empty())
+      return Status::InvalidArgument(where + "certificate must not be empty")
+          .WithField(row + ".certificate");
     bool reused = std::any_of(p->certificates.begin(), p->certificates.end(),
                               [&](const Certificate& k) { return k.no == cert_no; });
     if (reused) {
       return Status::Refused(where + "certificate " + Quote(cert_no) +
-                             " was already issued to this product");
+                             " was already issued to this product")
+          .WithField(row + ".certificate");
     }
     // A certificate is valid from its decision's date, so that date decides
     // which certificates it can overlap. Without these checks a decision dated
@@ -466,13 +478,15 @@ Status Decider::ApproveResults(C::Body::Reader b) {
       return Status::Refused(where + "the decision is dated " + FormatDate(decision.date) +
                              ", before the dossier it decides was submitted (" +
                              FormatDate(dossier->submitted) + ") and scored (" +
-                             FormatDate(best->date) + ")");
+                             FormatDate(best->date) + ")")
+          .WithField(row + ".product");
     }
     if (!p->certificates.empty() && decision.date < p->certificates.back().valid_from) {
       return Status::Refused(where + "the decision is dated " + FormatDate(decision.date) +
                              ", before certificate " + Quote(p->certificates.back().no) +
                              " took effect on " + FormatDate(p->certificates.back().valid_from) +
-                             "; a product's certificates follow one another");
+                             "; a product's certificates follow one another")
+          .WithField(row + ".product");
     }
     const Certificate* active = p->ActiveOn(decision.date);
     Entry entry = dossier->entry;
@@ -481,11 +495,13 @@ Status Decider::ApproveResults(C::Body::Reader b) {
       return Status::Refused(where + "certificate " + Quote(active->no) + " is in force on " +
                              FormatDate(decision.date) + " until " +
                              FormatDate(active->valid_until) +
-                             "; a new entry cannot be certified beside it");
+                             "; a new entry cannot be certified beside it")
+          .WithField(row + ".certificate");
     }
     if (entry == Entry::UPGRADE && (!active || stars <= active->stars)) {
       return Status::Refused(where + "an upgrade must give more stars than the " +
-                             std::to_string(active ? active->stars : 0) + " held");
+                             std::to_string(active ? active->stars : 0) + " held")
+          .WithField(row + ".product");
     }
     Date valid_until = AddMonths(decision.date, rules->getValidityMonths());
     Emit(ProductStream(id), [&](schema::Payload::Builder pb) {
@@ -508,10 +524,10 @@ Status Decider::ApproveResults(C::Body::Reader b) {
   }
   if (!c.getClosesRound()) return Status::OK();
   if (round_years.size() != 1) {
-    return Status::InvalidArgument(
-        "field 'closes_round': the items' dossiers belong to the rounds of " +
-        std::to_string(*round_years.begin()) + " and " + std::to_string(*round_years.rbegin()) +
-        "; a decision closes one round");
+    return BadField("closes_round", ": the items' dossiers belong to the rounds of " +
+                                        std::to_string(*round_years.begin()) + " and " +
+                                        std::to_string(*round_years.rbegin()) +
+                                        "; a decision closes one round");
   }
   return CloseRound(*round_years.begin(), level, c.getDecision(), approved);
 }
@@ -600,9 +616,9 @@ Status Decider::CertificateToRevoke(const ProductState& p, Date date,
 Status Decider::RevokeRating(C::Body::Reader b) {
   auto c = b.getRevokeRating();
   DecisionRef decision = ToDecisionRef(c.getDecision());
-  if (decision.no.empty()) return Status::InvalidArgument("field 'decision.no' must not be empty");
+  if (decision.no.empty()) return BadField("decision.no", " must not be empty");
   if (c.getItems().size() == 0) {
-    return Status::InvalidArgument("field 'items' must name at least one product");
+    return BadField("items", " must name at least one product");
   }
   const UnitState* issuer = nullptr;
   Status s = RequireUnit(decision.issuer, "decision.issuer", &issuer, /*allow_retired=*/true);
@@ -612,19 +628,22 @@ Status Decider::RevokeRating(C::Body::Reader b) {
   for (uint32_t i = 0; i < c.getItems().size(); ++i) {
     auto item = c.getItems()[i];
     std::string id = item.getProduct().cStr();
-    std::string where = "items[" + std::to_string(i) + "] (product " + Quote(id) + "): ";
+    // A refusal of this item names its row (`row`), for the form's table.
+    const std::string row = "items[" + std::to_string(i) + "]";
+    std::string where = row + " (product " + Quote(id) + "): ";
     const ProductState* p = nullptr;
-    s = RequireProduct(id, "items[" + std::to_string(i) + "].product", &p);
+    s = RequireProduct(id, row + ".product", &p);
     if (!s.ok()) return s;
     const Certificate* active = nullptr;
     s = CertificateToRevoke(*p, decision.date, item.getReason(), where, &active);
-    if (!s.ok()) return s;
+    if (!s.ok()) return s.WithField(row + ".reason");
     if (LevelOfUnit(issuer->level) < active->level) {
       return Status::Forbidden(where + "certificate " + Quote(active->no) + " was issued at the " +
                                std::string(EnumName(active->level)) +
-                               " level; only that level or above may revoke it");
+                               " level; only that level or above may revoke it")
+          .WithField(row + ".certificate");
     }
-    s = AuthorizeIssuer(where, decision.issuer, p->unit, "revoke ratings");
+    s = AuthorizeIssuer(where, decision.issuer, p->unit, "revoke ratings", row + ".product");
     if (!s.ok()) return s;
     int stars = active->stars;
     std::string cert_no = active->no;

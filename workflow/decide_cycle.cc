@@ -36,11 +36,10 @@ Status Decider::RegisterIdea(C::Body::Reader b) {
   auto c = b.getRegisterIdea();
   std::string id = c.getProduct().cStr(), unit = c.getUnit().cStr(),
               subject = c.getSubject().cStr();
-  if (id.empty()) return Status::InvalidArgument("field 'product' must not be empty");
-  if (c.getName().size() == 0) return Status::InvalidArgument("field 'name' must not be empty");
+  if (id.empty()) return BadField("product", " must not be empty");
+  if (c.getName().size() == 0) return BadField("name", " must not be empty");
   if (c.getCycleYear() < 2018 || c.getCycleYear() > 2100) {
-    return Status::InvalidArgument(
-        "field 'cycle_year' must be a year of the programme, 2018 or later");
+    return BadField("cycle_year", " must be a year of the programme, 2018 or later");
   }
   const ProductState* existing = nullptr;
   uint64_t version = 0;
@@ -84,8 +83,8 @@ Status Decider::RegisterProduct(C::Body::Reader b) {
   auto c = b.getRegisterProduct();
   std::string id = c.getProduct().cStr(), unit = c.getUnit().cStr(),
               subject = c.getSubject().cStr();
-  if (id.empty()) return Status::InvalidArgument("field 'product' must not be empty");
-  if (c.getName().size() == 0) return Status::InvalidArgument("field 'name' must not be empty");
+  if (id.empty()) return BadField("product", " must not be empty");
+  if (c.getName().size() == 0) return BadField("name", " must not be empty");
   const ProductState* existing = nullptr;
   uint64_t version = 0;
   Status s = view_.Product(id, &existing, &version);
@@ -110,12 +109,12 @@ Status Decider::RegisterProduct(C::Body::Reader b) {
 Status Decider::ClassifyProduct(C::Body::Reader b) {
   auto c = b.getClassifyProduct();
   if (c.getGroupList().size() == 0 && !RulesInForce(effective_)) {
-    return Status::InvalidArgument(
-        "field 'group' must be one of 1-6 of a list of product "
-        "groups; no rules were in force on " +
-        FormatDate(effective_) +
-        " to choose one: name it in "
-        "'group_list'");
+    return BadField("group",
+                    " must be one of 1-6 of a list of product "
+                    "groups; no rules were in force on " +
+                        FormatDate(effective_) +
+                        " to choose one: name it in "
+                        "'group_list'");
   }
   std::string list;
   Status s = CheckGroup(c.getGroup(), c.getGroupList().cStr(), effective_, &list);
@@ -141,7 +140,7 @@ Status Decider::SubmitPlan(C::Body::Reader b) {
         return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
       });
   if (!hex) {
-    return Status::InvalidArgument("field 'document.sha256' must be 64 hexadecimal digits");
+    return BadField("document.sha256", " must be 64 hexadecimal digits");
   }
   return ProductAct(c.getProduct().cStr(), {Stage::kIdeaSelected, Stage::kPlanRejected},
                     "submit business plans",
@@ -161,14 +160,13 @@ const char* const kSupportSources[] = {"central",  "province", "district", "comm
 
 Status Decider::GrantSupport(C::Body::Reader b) {
   auto c = b.getGrantSupport();
-  if (c.getAmountVnd() == 0) return Status::InvalidArgument("field 'amount_vnd' must be positive");
+  if (c.getAmountVnd() == 0) return BadField("amount_vnd", " must be positive");
   std::string source = c.getSource().cStr();
   if (std::find_if(std::begin(kSupportSources), std::end(kSupportSources),
                    [&](const char* k) { return source == k; }) == std::end(kSupportSources)) {
     std::string allowed;
     for (const char* k : kSupportSources) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
-    return Status::InvalidArgument("field 'source' must be one of " + allowed + "; got " +
-                                   Quote(source));
+    return BadField("source", " must be one of " + allowed + "; got " + Quote(source));
   }
   const ProductState* p = nullptr;
   Status s = RequireProduct(c.getProduct().cStr(), "product", &p);
@@ -214,9 +212,9 @@ Status Decider::SetSupportCap(C::Body::Reader b) {
   Status s = RequireUnit(code, "unit", &u);
   if (!s.ok()) return s;
   if (u->level != UnitLevel::PROVINCE) {
-    return Status::InvalidArgument("field 'unit': " + Quote(code) +
-                                   " is not a province; a cap on support per product is a "
-                                   "province's rule");
+    return BadField("unit", ": " + Quote(code) +
+                                " is not a province; a cap on support per product is a "
+                                "province's rule");
   }
   s = Authorize(code, "set the support cap");
   if (!s.ok()) return s;
@@ -229,9 +227,8 @@ Status Decider::CheckGroup(int group, const std::string& list_id, Date date, std
   if (!s.ok()) return s;
   auto l = FindGroupList(*list);
   if (!l || !GroupExists(*l, group)) {
-    return Status::InvalidArgument("field 'group' must be one of " +
-                                   (l ? DescribeGroups(*l) : std::string()) + "; got " +
-                                   std::to_string(group));
+    return BadField("group", " must be one of " + (l ? DescribeGroups(*l) : std::string()) +
+                                 "; got " + std::to_string(group));
   }
   return Status::OK();
 }

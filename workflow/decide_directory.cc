@@ -20,8 +20,8 @@ namespace ocop::workflow::internal {
 Status Decider::DefineUnit(C::Body::Reader b) {
   auto c = b.getDefineUnit();
   std::string code = c.getUnit().cStr(), parent = c.getParent().cStr();
-  if (code.empty()) return Status::InvalidArgument("field 'unit' must not be empty");
-  if (c.getName().size() == 0) return Status::InvalidArgument("field 'name' must not be empty");
+  if (code.empty()) return BadField("unit", " must not be empty");
+  if (c.getName().size() == 0) return BadField("name", " must not be empty");
   const UnitState* existing = nullptr;
   Status s = view_.Unit(code, &existing);
   if (!s.ok()) return s;
@@ -29,7 +29,7 @@ Status Decider::DefineUnit(C::Body::Reader b) {
   UnitLevel level = c.getLevel();
   if (parent.empty()) {
     if (level != UnitLevel::PROVINCE && level != UnitLevel::NATIONAL) {
-      return Status::InvalidArgument("field 'parent': a district or commune needs a parent unit");
+      return BadField("parent", ": a district or commune needs a parent unit");
     }
     s = Authorize(code, "define a top-level unit");
     if (!s.ok()) return s;
@@ -42,10 +42,11 @@ Status Decider::DefineUnit(C::Body::Reader b) {
                 (level == UnitLevel::COMMUNE &&
                  (p->level == UnitLevel::DISTRICT || p->level == UnitLevel::PROVINCE));
     if (!fits) {
-      return Status::InvalidArgument(
-          "field 'parent': a unit of this level cannot sit under " + Quote(parent) +
-          "; provinces sit under the country, districts under provinces, communes under "
-          "districts or (since 2025) provinces");
+      return BadField(
+          "parent",
+          ": a unit of this level cannot sit under " + Quote(parent) +
+              "; provinces sit under the country, districts under provinces, communes under "
+              "districts or (since 2025) provinces");
     }
     s = Authorize(parent, "define units");
     if (!s.ok()) return s;
@@ -60,15 +61,15 @@ Status Decider::RetireUnit(C::Body::Reader b) {
   const UnitState *u = nullptr, *succ = nullptr;
   Status s = RequireUnit(code, "unit", &u);
   if (!s.ok()) return s;
-  if (successor == code) return Status::InvalidArgument("field 'successor' must be another unit");
+  if (successor == code) return BadField("successor", " must be another unit");
   s = RequireUnit(successor, "successor", &succ);
   if (!s.ok()) return s;
   bool loop = false;
   s = Contains(code, successor, &loop);
   if (!s.ok()) return s;
   if (loop) {
-    return Status::InvalidArgument("field 'successor': " + Quote(successor) + " lies within " +
-                                   Quote(code) + " and cannot succeed it");
+    return BadField("successor", ": " + Quote(successor) + " lies within " + Quote(code) +
+                                     " and cannot succeed it");
   }
   s = Authorize(code, "retire units");
   if (!s.ok()) return s;
@@ -80,23 +81,23 @@ Status Decider::GrantRole(C::Body::Reader b) {
   auto c = b.getGrantRole();
   std::string principal = c.getPrincipal().cStr(), unit = c.getUnit().cStr(),
               council = c.getCouncil().cStr();
-  if (principal.empty()) return Status::InvalidArgument("field 'principal' must not be empty");
+  if (principal.empty()) return BadField("principal", " must not be empty");
   const UnitState* u = nullptr;
   Status s = RequireUnit(unit, "unit", &u);
   if (!s.ok()) return s;
   if (c.getRole() == Role::COUNCIL) {
     if (council.empty()) {
-      return Status::InvalidArgument("field 'council' is required for the role council");
+      return BadField("council", " is required for the role council");
     }
     const CouncilState* k = nullptr;
     s = view_.Council(council, &k);
     if (!s.ok()) return s;
     if (!k->exists) {
-      return Status::InvalidArgument("field 'council': unknown council " + Quote(council) +
+      return BadField("council", ": unknown council " + Quote(council) +
                                      "; constitute it first with ConstituteCouncil");
     }
   } else if (!council.empty()) {
-    return Status::InvalidArgument("field 'council' is only for the role council");
+    return BadField("council", " is only for the role council");
   }
   s = Authorize(unit, "grant roles");
   if (!s.ok()) return s;
@@ -107,7 +108,7 @@ Status Decider::GrantRole(C::Body::Reader b) {
 Status Decider::RevokeRole(C::Body::Reader b) {
   auto c = b.getRevokeRole();
   std::string principal = c.getPrincipal().cStr(), unit = c.getUnit().cStr();
-  if (principal.empty()) return Status::InvalidArgument("field 'principal' must not be empty");
+  if (principal.empty()) return BadField("principal", " must not be empty");
   const UnitState* u = nullptr;
   Status s = RequireUnit(unit, "unit", &u, /*allow_retired=*/true);
   if (!s.ok()) return s;
@@ -128,10 +129,31 @@ Status Decider::RevokeRole(C::Body::Reader b) {
   return Status::OK();
 }
 
+// The name and position shown beside an account's acts; by an admin of the
+// unit the official works in.
+Status Decider::RegisterOfficial(C::Body::Reader b) {
+  auto c = b.getRegisterOfficial();
+  if (c.getPrincipal().size() == 0) return BadField("principal", " must not be empty");
+  if (c.getName().size() == 0) {
+    return BadField("full_name", " must not be empty: the official's name as it is signed");
+  }
+  if (c.getTitle().size() == 0) {
+    return BadField("title", " must not be empty: the position, e.g. Chuyên viên");
+  }
+  const UnitState* u = nullptr;
+  Status s = RequireUnit(c.getUnit().cStr(), "unit", &u);
+  if (!s.ok()) return s;
+  s = Authorize(c.getUnit().cStr(), "register officials");
+  if (!s.ok()) return s;
+  Emit(PrincipalStream(c.getPrincipal().cStr()),
+       [&](schema::Payload::Builder p) { p.setOfficialRegistered(c); });
+  return Status::OK();
+}
+
 Status Decider::RegisterSubject(C::Body::Reader b) {
   auto c = b.getRegisterSubject();
   std::string id = c.getSubject().cStr(), unit = c.getUnit().cStr();
-  if (id.empty()) return Status::InvalidArgument("field 'subject' must not be empty");
+  if (id.empty()) return BadField("subject", " must not be empty");
   const SubjectState* existing = nullptr;
   Status s = view_.Subject(id, &existing);
   if (!s.ok()) return s;
@@ -186,7 +208,7 @@ Status Decider::EraseSubjectData(C::Body::Reader b) {
 Status Decider::ConstituteCouncil(C::Body::Reader b) {
   auto c = b.getConstituteCouncil();
   std::string id = c.getCouncil().cStr(), unit = c.getUnit().cStr();
-  if (id.empty()) return Status::InvalidArgument("field 'council' must not be empty");
+  if (id.empty()) return BadField("council", " must not be empty");
   const CouncilState* existing = nullptr;
   Status s = view_.Council(id, &existing);
   if (!s.ok()) return s;
@@ -195,9 +217,9 @@ Status Decider::ConstituteCouncil(C::Body::Reader b) {
   s = RequireUnit(unit, "unit", &u);
   if (!s.ok()) return s;
   if (LevelOfUnit(u->level) != c.getLevel()) {
-    return Status::InvalidArgument("field 'level': a council of unit " + Quote(unit) +
-                                   " is at level " + std::string(EnumName(LevelOfUnit(u->level))) +
-                                   ", its People's Committee's level");
+    return BadField("level", ": a council of unit " + Quote(unit) + " is at level " +
+                                 std::string(EnumName(LevelOfUnit(u->level))) +
+                                 ", its People's Committee's level");
   }
   s = Authorize(unit, "constitute councils");
   if (!s.ok()) return s;

@@ -44,8 +44,7 @@ Status Decider::RecordInspection(C::Body::Reader b) {
 
 Status Decider::RecordPromotion(C::Body::Reader b) {
   auto c = b.getRecordPromotion();
-  if (c.getChannel().size() == 0)
-    return Status::InvalidArgument("field 'channel' must not be empty");
+  if (c.getChannel().size() == 0) return BadField("channel", " must not be empty");
   Status s = RequireCertificateInForce(c.getProduct().cStr(), "record trade promotion");
   if (!s.ok()) return s;
   return ProductAct(c.getProduct().cStr(), {}, "record trade promotion",
@@ -56,7 +55,7 @@ Status Decider::ImportCertificate(C::Body::Reader b) {
   auto c = b.getImportCertificate();
   std::string id = c.getProduct().cStr(), unit = c.getUnit().cStr(),
               subject = c.getSubject().cStr();
-  if (id.empty()) return Status::InvalidArgument("field 'product' must not be empty");
+  if (id.empty()) return BadField("product", " must not be empty");
   const ProductState* existing = nullptr;
   uint64_t version = 0;
   Status s = view_.Product(id, &existing, &version);
@@ -74,11 +73,10 @@ Status Decider::ImportCertificate(C::Body::Reader b) {
   s = RequireUnit(unit, "unit", &u, /*allow_retired=*/true);
   if (!s.ok()) return s;
   if (c.getStars() < 3 || c.getStars() > 5) {
-    return Status::InvalidArgument(
-        "field 'stars' must be from 3 to 5: only recognised products hold certificates");
+    return BadField("stars", " must be from 3 to 5: only recognised products hold certificates");
   }
   if (c.getCertificate().size() == 0) {
-    return Status::InvalidArgument("field 'certificate' must not be empty");
+    return BadField("certificate", " must not be empty");
   }
   DecisionRef decision = ToDecisionRef(c.getDecision());
   const UnitState* issuer = nullptr;
@@ -115,14 +113,13 @@ Status Decider::ImportCertificate(C::Body::Reader b) {
 Status Decider::AnnulEvent(C::Body::Reader b) {
   auto c = b.getAnnulEvent();
   if (c.getReason().size() == 0) {
-    return Status::InvalidArgument("field 'reason' must say why the record is wrong");
+    return BadField("reason", " must say why the record is wrong");
   }
   EventInfo target;
   bool annulled = false;
   Status s = view_.Event(c.getTargetSeq(), &target, &annulled);
   if (s.IsNotFound()) {
-    return Status::InvalidArgument("field 'target_seq': there is no event " +
-                                   std::to_string(c.getTargetSeq()));
+    return BadField("target_seq", ": there is no event " + std::to_string(c.getTargetSeq()));
   }
   if (!s.ok()) return s;
   if (target.kind == schema::Payload::EVENT_ANNULLED) {
@@ -183,7 +180,7 @@ Status Decider::AnnulEvent(C::Body::Reader b) {
 Status Decider::FileDispute(C::Body::Reader b) {
   auto c = b.getFileDispute();
   std::string id = c.getDispute().cStr();
-  if (id.empty()) return Status::InvalidArgument("field 'dispute' must not be empty");
+  if (id.empty()) return BadField("dispute", " must not be empty");
   const DisputeState* d = nullptr;
   Status s = view_.Dispute(id, &d);
   if (!s.ok()) return s;
@@ -203,7 +200,7 @@ Status Decider::ResolveDispute(C::Body::Reader b) {
   const DisputeState* d = nullptr;
   Status s = view_.Dispute(id, &d);
   if (!s.ok()) return s;
-  if (!d->exists) return Status::InvalidArgument("field 'dispute': unknown dispute " + Quote(id));
+  if (!d->exists) return BadField("dispute", ": unknown dispute " + Quote(id));
   if (d->resolved) return Status::Refused("dispute " + Quote(id) + " is already resolved");
   const ProductState* p = nullptr;
   uint64_t version = 0;
@@ -218,7 +215,7 @@ Status Decider::ResolveDispute(C::Body::Reader b) {
 Status Decider::SetTarget(C::Body::Reader b) {
   auto c = b.getSetTarget();
   if (c.getIndicator().size() == 0) {
-    return Status::InvalidArgument("field 'indicator' must name what is targeted");
+    return BadField("indicator", " must name what is targeted");
   }
   const UnitState* u = nullptr;
   Status s = RequireUnit(c.getUnit().cStr(), "unit", &u);

@@ -33,6 +33,13 @@ std::string Join(const std::vector<std::string>& items);
 // An amount as officials write it: "300.000.000 VND".
 std::string Vnd(uint64_t v);
 
+// InvalidArgument about the command's field `path`: "field 'PATH'" followed
+// by `what` (": unknown unit 'X'", " must not be empty"), naming the path
+// in Status::field() as well.
+inline Status BadField(const std::string& path, const std::string& what) {
+  return Status::InvalidArgument("field '" + path + "'" + what).WithField(path);
+}
+
 // A decision names each product once; checked before any item's own checks.
 template <typename Items>
 Status NoProductTwice(Items items) {
@@ -85,9 +92,11 @@ class Decider {
 
   // A decision of `issuer` acting on a product of `unit`: the unit lies within
   // the issuer, the actor holds a role that may do `what` there, and signs
-  // for the issuer itself (a superuser excepted). `where` prefixes refusals.
+  // for the issuer itself (a superuser excepted). `where` prefixes refusals,
+  // which name `field` (the command's field the unit came from).
   Status AuthorizeIssuer(const std::string& where, const std::string& issuer,
-                         const std::string& unit, const std::string& what);
+                         const std::string& unit, const std::string& what,
+                         const std::string& field = "");
 
   // Whether the decision's issuer is the successor, on the decision date, of
   // the unit of level `certifier` that contains `unit` (retired by then).
@@ -115,6 +124,7 @@ class Decider {
   Status RetireUnit(C::Body::Reader);
   Status GrantRole(C::Body::Reader);
   Status RevokeRole(C::Body::Reader);
+  Status RegisterOfficial(C::Body::Reader);
   Status RegisterSubject(C::Body::Reader);
   Status ConstituteCouncil(C::Body::Reader);
   Status RegisterIdea(C::Body::Reader);
@@ -199,7 +209,8 @@ Status Decider::ProductAct(const std::string& product, std::initializer_list<Sta
     for (Stage st : stages) allowed += (allowed.empty() ? "" : ", ") + std::string(StageName(st));
     return Status::Refused("cannot " + what + " for product " + Quote(product) +
                            ": it is at stage " + std::string(StageName(now)) + " on " +
-                           FormatDate(effective_) + "; this is allowed only at " + allowed);
+                           FormatDate(effective_) + "; this is allowed only at " + allowed)
+        .WithField("product");
   }
   Emit(ProductStream(product), fill);
   return Status::OK();

@@ -357,11 +357,28 @@ UnitState Evolve(UnitState s, const EventRef& e) {
   return s;
 }
 
+const Official* PrincipalState::OfficialOn(Date d) const {
+  const Official* found = officials.empty() ? nullptr : &officials.front();
+  for (const Official& o : officials) {
+    if (o.from <= d) found = &o;
+  }
+  return found;
+}
+
 PrincipalState Evolve(PrincipalState s, const EventRef& e) {
   if (e.payload.isRoleGranted()) {
     auto g = e.payload.getRoleGranted();
     s.grants.push_back(
         Grant{g.getRole(), g.getUnit().cStr(), g.getCouncil().cStr(), e.effective, std::nullopt});
+  } else if (e.payload.isOfficialRegistered()) {
+    auto o = e.payload.getOfficialRegistered();
+    Official rec{e.effective, o.getName().cStr(), o.getTitle().cStr(), o.getOffice().cStr(),
+                 o.getUnit().cStr()};
+    // Kept in date order, so that OfficialOn finds the record of a date; a
+    // back-dated record goes before those dated after it.
+    auto at = std::upper_bound(s.officials.begin(), s.officials.end(), rec.from,
+                               [](Date d, const Official& x) { return d < x.from; });
+    s.officials.insert(at, std::move(rec));
   } else if (e.payload.isRoleRevoked()) {
     // Every grant of that role in that unit still open ends on this date.
     auto r = e.payload.getRoleRevoked();

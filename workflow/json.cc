@@ -211,12 +211,18 @@ std::string Describe(const json& v) {
 
 std::string Field(const std::string& path) { return "field '" + path + "'"; }
 
+// A refusal of the value at `path`: the message, which names the field, and
+// the path itself for whoever shows it beside the field (Status::field()).
+Status Bad(const std::string& path, const std::string& message) {
+  return Status::InvalidArgument(message).WithField(path);
+}
+
 Status CheckObject(const json& obj, capnp::StructSchema s, const std::string& path);
 
 Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string& path) {
   using W = capnp::schema::Type;
   auto need = [&](const char* what) {
-    return Status::InvalidArgument(Field(path) + " must be " + what + ", not " + Describe(v));
+    return Bad(path, Field(path) + " must be " + what + ", not " + Describe(v));
   };
   // Exact: JSON integers are read as 64-bit integers (ParseJson), never
   // through a double; a number with a fraction part of zero (5.0) counts as
@@ -236,9 +242,8 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
                  d >= static_cast<double>(lo) && d <= static_cast<double>(hi);
     }
     if (!in_range) {
-      return Status::InvalidArgument(Field(path) + " must be an integer from " +
-                                     std::to_string(lo) + " to " + std::to_string(hi) + "; got " +
-                                     v.dump());
+      return Bad(path, Field(path) + " must be an integer from " + std::to_string(lo) + " to " +
+                           std::to_string(hi) + "; got " + v.dump());
     }
     return Status::OK();
   };
@@ -248,9 +253,8 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
       if (is_date) {
         Date d;
         if (!ParseDate(v.get<std::string>(), &d)) {
-          return Status::InvalidArgument(Field(path) +
-                                         " must be a real date written YYYY-MM-DD; got '" +
-                                         v.get<std::string>() + "'");
+          return Bad(path, Field(path) + " must be a real date written YYYY-MM-DD; got '" +
+                               v.get<std::string>() + "'");
         }
       }
       return Status::OK();
@@ -286,8 +290,7 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
       for (size_t i = 0; i < e.names.size(); ++i) {
         if (!e.event_only[i]) offered += (offered.empty() ? "" : ", ") + e.names[i];
       }
-      return Status::InvalidArgument(Field(path) + " must be one of " + offered + "; got " +
-                                     v.dump());
+      return Bad(path, Field(path) + " must be one of " + offered + "; got " + v.dump());
     }
     case W::STRUCT:
       return CheckObject(v, t.asStruct(), path);
@@ -301,19 +304,19 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
       return Status::OK();
     }
     default:
-      return Status::InvalidArgument(Field(path) + " has a type commands cannot carry");
+      return Bad(path, Field(path) + " has a type commands cannot carry");
   }
 }
 
 Status CheckPointsById(const json& v, const std::string& path) {
   if (!v.is_object()) {
-    return Status::InvalidArgument(
-        Field(path) + " must be an object of criterion ids to points, not " + Describe(v));
+    return Bad(path,
+               Field(path) + " must be an object of criterion ids to points, not " + Describe(v));
   }
   for (auto it = v.begin(); it != v.end(); ++it) {
     if (!it->is_number()) {
-      return Status::InvalidArgument(Field(path + "." + it.key()) +
-                                     " must be a number of points, not " + Describe(*it));
+      return Bad(path + "." + it.key(), Field(path + "." + it.key()) +
+                                            " must be a number of points, not " + Describe(*it));
     }
   }
   return Status::OK();
@@ -345,7 +348,7 @@ Status CollectUnion(const json& obj, capnp::StructSchema s, const std::string& d
   std::string where = path.empty() ? disc : path + "." + disc;
   auto it = obj.find(disc);
   if (it == obj.end()) {
-    return Status::InvalidArgument("missing " + Field(where) + "; it must be one of " + names());
+    return Bad(where, "missing " + Field(where) + "; it must be one of " + names());
   }
   if (it->is_string()) {
     const std::string& chosen = it->get_ref<const std::string&>();
@@ -359,8 +362,7 @@ Status CollectUnion(const json& obj, capnp::StructSchema s, const std::string& d
       return Status::OK();
     }
   }
-  return Status::InvalidArgument(Field(where) + " must be one of " + names() + "; got " +
-                                 it->dump());
+  return Bad(where, Field(where) + " must be one of " + names() + "; got " + it->dump());
 }
 
 Status Collect(const json& obj, capnp::StructSchema s, const std::string& path, Members* m) {
@@ -379,8 +381,8 @@ Status Collect(const json& obj, capnp::StructSchema s, const std::string& path, 
 
 Status CheckObject(const json& obj, capnp::StructSchema s, const std::string& path) {
   if (!obj.is_object()) {
-    return Status::InvalidArgument((path.empty() ? std::string("a command") : Field(path)) +
-                                   " must be a JSON object, not " + Describe(obj));
+    return Bad(path, (path.empty() ? std::string("a command") : Field(path)) +
+                         " must be a JSON object, not " + Describe(obj));
   }
   Members m;
   Status st = Collect(obj, s, path, &m);
@@ -389,15 +391,15 @@ Status CheckObject(const json& obj, capnp::StructSchema s, const std::string& pa
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (it.key() == m.discriminator) continue;
     if (!m.Find(it.key())) {
-      return Status::InvalidArgument("unknown " + Field(sub(it.key())) +
-                                     "; allowed here: " + Join(m.fields));
+      return Bad(sub(it.key()),
+                 "unknown " + Field(sub(it.key())) + "; allowed here: " + Join(m.fields));
     }
   }
   for (const FieldInfo* f : m.fields) {
     auto it = obj.find(f->name);
     if (it == obj.end()) {
       if (f->optional) continue;
-      return Status::InvalidArgument("missing " + Field(sub(f->name)));
+      return Bad(sub(f->name), "missing " + Field(sub(f->name)));
     }
     st = f->points_by_id ? CheckPointsById(*it, sub(f->name))
                          : CheckValue(*it, f->field.getType(), f->date, sub(f->name));
@@ -647,9 +649,10 @@ Status ParseCommandJson(const json& j, capnp::MallocMessageBuilder* out) {
   }
   // -1 is "no expectation" (the default); a version is never negative.
   if (root.getExpectedVersion() < -1) {
-    return Status::InvalidArgument(
-        "field 'expected_version' must be a stream version (0 or more), or -1 for none; got " +
-        std::to_string(root.getExpectedVersion()));
+    return Bad("expected_version",
+               "field 'expected_version' must be a stream version (0 or more), or -1 for none; "
+               "got " +
+                   std::to_string(root.getExpectedVersion()));
   }
   return Status::OK();
 }

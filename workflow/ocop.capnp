@@ -184,6 +184,19 @@ enum PersonalFields {
   sealed @2;
 }
 
+# An official, by the account (principal) they sign in with: the name and
+# position the ledger shows beside their acts, "Nguyễn Văn A (Chuyên viên,
+# Sở NN&PTNT Cà Mau)", where the log itself keeps only the account. Recorded
+# again when either changes; an act shows the record in force on its date.
+# Personal data of a public servant acting in office, kept to what the
+# signature block of a decision shows: no phone, address or number.
+struct RegisterOfficial {
+  principal @0 :Text;
+  name @1 :Text $Json.name("full_name");  # "Nguyễn Văn A"
+  title @2 :Text;                         # the position: "Chuyên viên", "Phó Giám đốc"
+  office @3 :Text $optional;              # the agency: "Sở NN&PTNT Cà Mau"
+  unit @4 :Text;                          # the unit whose admin records it
+}
 struct RegisterSubject {
   subject @0 :Text;
   name @1 :Text;
@@ -370,6 +383,7 @@ struct Command {
     revokeRole @27 :RevokeRole $Json.flatten() $Json.name("RevokeRole");
     setSupportCap @28 :SetSupportCap $Json.flatten() $Json.name("SetSupportCap");
     eraseSubjectData @29 :EraseSubjectData $Json.flatten() $Json.name("EraseSubjectData");
+    registerOfficial @30 :RegisterOfficial $Json.flatten() $Json.name("RegisterOfficial");
   }
 }
 
@@ -484,6 +498,7 @@ struct Payload {
     supportCapSet @26 :SetSupportCap $Json.name("SupportCapSet");
     schemaPublished @27 :SchemaPublished $Json.name("SchemaPublished");
     subjectDataErased @28 :EraseSubjectData $Json.name("SubjectDataErased");
+    officialRegistered @29 :RegisterOfficial $Json.name("OfficialRegistered");
   }
 }
 

@@ -57,8 +57,19 @@ struct Grant {
   bool CoversDate(Date d) const { return from <= d && (!until || d < *until); }
 };
 
+// Who an account is, as RegisterOfficial recorded it from `from` on.
+struct Official {
+  Date from;
+  std::string name, title, office, unit;
+};
+
 struct PrincipalState {
   std::vector<Grant> grants;
+  std::vector<Official> officials;  // in effective-date order
+  // The record in force on `d`: the latest from on or before it, else the
+  // first (a name recorded after the act still names who acted); nullptr if
+  // none was recorded.
+  const Official* OfficialOn(Date d) const;
 };
 
 struct CouncilState {
