@@ -217,6 +217,14 @@ Status Ledger::Commit(Writer* w) {
 }
 
 // `w` is queued and `l` holds mu_.
+//
+// Write, then sync. The leader writes its group (WAL write and memtable, no
+// sync), hands the queue to the next leader, and only then syncs: the next
+// group is built and written while this one's fdatasync runs, instead of
+// waiting behind it, and a sync that begins after several groups were
+// written covers them all (AwaitDurable). Nobody returns before the sync
+// that covers their events (or a duplicate's) has returned, and no reader
+// sees them before then either (reads stop at Size()).
 Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   Writer& w = *wp;
   while (!w.done && &w != writers_.front()) w.cv.wait(l);
@@ -236,17 +244,81 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
     bytes += x->bytes;
   }
   l.unlock();
-  WriteGroup(group);
+  const uint64_t need = WriteGroup(group);
+  l.lock();
+  for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  l.unlock();
+  if (need != 0) {
+    Status durable = AwaitDurable(need);
+    if (!durable.ok()) {
+      for (Writer* x : group) {
+        if (x->status.ok()) {
+          x->status = durable;
+          x->result->seqs.clear();
+        }
+      }
+    }
+  }
   l.lock();
   for (Writer* x : group) {
-    writers_.pop_front();
     if (x != &w) {
       x->done = true;
       x->cv.notify_one();
     }
   }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
   return w.status;
+}
+
+Status Ledger::AwaitDurable(uint64_t seq) {
+  std::lock_guard<std::mutex> l(sync_mu_);
+  if (!sync_error_.ok()) return sync_error_;
+  if (durable_ >= seq) return Status::OK();  // a sync begun after our write covered it
+  // Every group whose write returned before this point is in the WAL file
+  // (write(2) happened in db_->Write), so the sync below covers it.
+  const uint64_t covered = written_.load(std::memory_order_acquire);
+  if (options_.sync) {
+    Status s = FromRocks(db_->SyncWAL(), "syncing the ledger's log");
+    if (!s.ok()) {
+      // What was written may or may not be on disk: it is never
+      // acknowledged, and nothing after it is either (RocksDB itself stops
+      // writing after a failed sync).
+      sync_error_ = s;
+      return s;
+    }
+  }
+  durable_ = covered;
+  {
+    std::lock_guard<std::mutex> sl(stats_mu_);
+    ++stats_.syncs;
+  }
+  Publish(covered);
+  return seq <= covered ? Status::OK()
+                        : Status::IOError("appending to the ledger: event " + std::to_string(seq) +
+                                          " was not written before its sync");
+}
+
+void Ledger::Publish(uint64_t size) {
+  {
+    // The heads cache first, then the writer's own view: a writer that
+    // misses in one finds the version in the other, or in RocksDB.
+    std::lock_guard<std::mutex> pl(pending_mu_);
+    std::lock_guard<std::mutex> hl(heads_mu_);
+    while (!unpublished_.empty() && unpublished_.front().first <= size) {
+      auto& versions = unpublished_.front().second;
+      if (heads_cache_.size() + versions.size() > kHeadsCacheLimit) {
+        heads_cache_.clear();
+        ++heads_generation_;
+      }
+      for (const auto& [stream, version] : versions) {
+        heads_cache_[stream] = version;
+        auto it = unsynced_versions_.find(stream);
+        if (it != unsynced_versions_.end() && it->second == version) unsynced_versions_.erase(it);
+      }
+      unpublished_.pop_front();
+    }
+  }
+  NotifyCommitted(size);
 }
 
 // Checks one writer's request against the group's view and, if it holds, adds
@@ -268,7 +340,7 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
       seqs = seen->second.second;
       found = true;
     } else {
-      Status st = FindIdempotencyKey(key, &digest, &seqs);
+      Status st = FindIdempotencyKeyWritten(key, &digest, &seqs);
       if (st.ok()) {
         found = true;
       } else if (!st.IsNotFound()) {
@@ -358,6 +430,15 @@ Status Ledger::StreamVersionIn(GroupState* g, const std::string& stream, uint64_
     *v = it->second;
     return Status::OK();
   }
+  {
+    // Written by an earlier group whose sync is still running.
+    std::lock_guard<std::mutex> l(pending_mu_);
+    auto u = unsynced_versions_.find(stream);
+    if (u != unsynced_versions_.end()) {
+      *v = u->second;
+      return Status::OK();
+    }
+  }
   return StreamVersion(stream, v);
 }
 
@@ -423,7 +504,7 @@ Status Ledger::CheckFreeSpace() {
                          "on; writes resume once space is freed");
 }
 
-void Ledger::WriteGroup(std::vector<Writer*>& group) {
+uint64_t Ledger::WriteGroup(std::vector<Writer*>& group) {
   // Refused before RocksDB is asked to write: a write that fails for want
   // of space inside RocksDB can leave it unable to go on (an assertion in
   // Debian's build), while a refusal here changes nothing.
@@ -436,7 +517,7 @@ void Ledger::WriteGroup(std::vector<Writer*>& group) {
   }
   if (!space.ok()) {
     for (Writer* w : group) w->status = space;
-    return;
+    return 0;
   }
   GroupState g;
   g.next_seq = next_seq_;
@@ -448,14 +529,25 @@ void Ledger::WriteGroup(std::vector<Writer*>& group) {
     w->status = PrepareOne(w, &g, &batch);
     if (w->status.ok() && (w->replicated || !w->result->duplicate)) accepted.push_back(w);
   }
-  if (accepted.empty()) return;
+  // The highest seq anyone is answered with: a duplicate may name events of
+  // a group whose sync has not returned yet.
+  uint64_t need = 0;
+  for (Writer* w : group) {
+    if (w->status.ok() && !w->replicated && !w->result->seqs.empty()) {
+      need = std::max(need, w->result->seqs.back());
+    }
+  }
+  if (accepted.empty()) return need;
+  need = std::max(need, g.next_seq - 1);
   for (const auto& [stream, version] : g.versions) {
     std::string v;
     keys::PutBE64(&v, version);
     batch.Put(heads_cf_, stream, v);
   }
+  // Not synced here: see AwaitOrLead.
+  writing_.store(g.next_seq - 1, std::memory_order_release);
   rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
+  wo.sync = false;
   Status s = FromRocks(db_->Write(wo, &batch), "appending to the ledger");
   if (s.IsNoSpace()) wal_failed_for_space_ = true;
   if (!s.ok()) {
@@ -467,7 +559,8 @@ void Ledger::WriteGroup(std::vector<Writer*>& group) {
         w->result->seqs.clear();
       }
     }
-    return;
+    writing_.store(next_seq_ - 1, std::memory_order_release);
+    return 0;
   }
   {
     std::lock_guard<std::mutex> l(stats_mu_);
@@ -481,16 +574,12 @@ void Ledger::WriteGroup(std::vector<Writer*>& group) {
   next_seq_ = g.next_seq;
   frontier_ = std::move(g.frontier);
   {
-    // After the write: a reader that misses the cache from now on reads the
-    // new versions from RocksDB anyway.
-    std::lock_guard<std::mutex> l(heads_mu_);
-    if (heads_cache_.size() + g.versions.size() > kHeadsCacheLimit) {
-      heads_cache_.clear();
-      ++heads_generation_;
-    }
-    for (const auto& [stream, version] : g.versions) heads_cache_[stream] = version;
+    std::lock_guard<std::mutex> l(pending_mu_);
+    for (const auto& [stream, version] : g.versions) unsynced_versions_[stream] = version;
+    unpublished_.emplace_back(next_seq_ - 1, std::move(g.versions));
   }
-  NotifyCommitted(next_seq_ - 1);
+  written_.store(next_seq_ - 1, std::memory_order_release);
+  return need;
 }
 
 CommitStats Ledger::Stats() const {

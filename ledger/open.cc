@@ -327,6 +327,12 @@ Status Ledger::LoadSize() {
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading " + dir_);
   next_seq_ = size + 1;
+  writing_.store(size, std::memory_order_release);
+  written_.store(size, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    durable_ = size;
+  }
   committed_.store(size, std::memory_order_release);
   return Status::OK();
 }
