@@ -218,13 +218,15 @@ Status Ledger::Commit(Writer* w) {
 
 // `w` is queued and `l` holds mu_.
 //
-// Write, then sync. The leader writes its group (WAL write and memtable, no
-// sync), hands the queue to the next leader, and only then syncs: the next
-// group is built and written while this one's fdatasync runs, instead of
-// waiting behind it, and a sync that begins after several groups were
-// written covers them all (AwaitDurable). Nobody returns before the sync
-// that covers their events (or a duplicate's) has returned, and no reader
-// sees them before then either (reads stop at Size()).
+// Write, then sync, in two stages. The leader writes its group (WAL write and
+// memtable, no sync) while the previous group's sync may still run; then
+// waits for that sync to end, begins its own (which covers every group
+// written so far), and only then hands the queue on, so that the next group
+// is built and written during this sync instead of after it. One sync is in
+// flight at a time, and callers arriving meanwhile queue behind the next
+// leader and share its write and sync. Nobody returns before a sync that
+// covers their events (or a duplicate's) has returned, and no reader sees
+// them before then either (reads stop at Size()).
 Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   Writer& w = *wp;
   while (!w.done && &w != writers_.front()) w.cv.wait(l);
@@ -245,18 +247,18 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   }
   l.unlock();
   const uint64_t need = WriteGroup(group);
+  uint64_t covered = 0;
+  Status durable = need == 0 ? Status::OK() : BeginSync(need, &covered);
   l.lock();
   for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
   if (!writers_.empty()) writers_.front()->cv.notify_one();
   l.unlock();
-  if (need != 0) {
-    Status durable = AwaitDurable(need);
-    if (!durable.ok()) {
-      for (Writer* x : group) {
-        if (x->status.ok()) {
-          x->status = durable;
-          x->result->seqs.clear();
-        }
+  if (covered != 0) durable = FinishSync(covered);
+  if (!durable.ok()) {
+    for (Writer* x : group) {
+      if (x->status.ok()) {
+        x->status = durable;
+        x->result->seqs.clear();
       }
     }
   }
@@ -270,22 +272,30 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   return w.status;
 }
 
-Status Ledger::AwaitDurable(uint64_t seq) {
-  std::lock_guard<std::mutex> l(sync_mu_);
+Status Ledger::BeginSync(uint64_t need, uint64_t* covered) {
+  std::unique_lock<std::mutex> l(sync_mu_);
+  sync_cv_.wait(l, [&] { return !syncing_; });
   if (!sync_error_.ok()) return sync_error_;
-  if (durable_ >= seq) return Status::OK();  // a sync begun after our write covered it
-  // Every group whose write returned before this point is in the WAL file
-  // (write(2) happened in db_->Write), so the sync below covers it.
-  const uint64_t covered = written_.load(std::memory_order_acquire);
-  if (options_.sync) {
-    Status s = FromRocks(db_->SyncWAL(), "syncing the ledger's log");
-    if (!s.ok()) {
-      // What was written may or may not be on disk: it is never
-      // acknowledged, and nothing after it is either (RocksDB itself stops
-      // writing after a failed sync).
-      sync_error_ = s;
-      return s;
-    }
+  if (durable_ >= need) return Status::OK();  // a duplicate of events now durable
+  // Every group whose write returned is in the WAL file (write(2) happened
+  // in db_->Write), so a sync from now on covers it.
+  *covered = written_.load(std::memory_order_acquire);
+  syncing_ = true;
+  return Status::OK();
+}
+
+Status Ledger::FinishSync(uint64_t covered) {
+  Status s = Status::OK();
+  if (options_.sync) s = FromRocks(db_->SyncWAL(), "syncing the ledger's log");
+  std::lock_guard<std::mutex> l(sync_mu_);
+  syncing_ = false;
+  sync_cv_.notify_all();
+  if (!s.ok()) {
+    // What was written may or may not be on disk: it is never acknowledged,
+    // and nothing after it is either (RocksDB itself stops writing after a
+    // failed sync).
+    sync_error_ = s;
+    return s;
   }
   durable_ = covered;
   {
@@ -293,9 +303,7 @@ Status Ledger::AwaitDurable(uint64_t seq) {
     ++stats_.syncs;
   }
   Publish(covered);
-  return seq <= covered ? Status::OK()
-                        : Status::IOError("appending to the ledger: event " + std::to_string(seq) +
-                                          " was not written before its sync");
+  return Status::OK();
 }
 
 void Ledger::Publish(uint64_t size) {

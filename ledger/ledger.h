@@ -268,9 +268,12 @@ class Ledger {
   // with (its own or a duplicate's), which must be durable before any of
   // them returns; 0 if none.
   uint64_t WriteGroup(std::vector<Writer*>& group);
-  // Returns once every event up to `seq` is durable, syncing the WAL unless
-  // a sync begun since covers it; publishes what became durable.
-  Status AwaitDurable(uint64_t seq);
+  // Waits for the sync in flight, if any; then, unless events up to `need`
+  // are durable already, claims the next sync: *covered is what it will
+  // cover (left 0 when no sync is needed). FinishSync(covered) then syncs the
+  // WAL and publishes.
+  Status BeginSync(uint64_t need, uint64_t* covered);
+  Status FinishSync(uint64_t covered);
   // After a sync covering `size`: Size(), the heads cache, waiters.
   void Publish(uint64_t size);
   Status FindIdempotencyKeyWritten(std::string_view key, std::string* digest,
@@ -321,7 +324,9 @@ class Ledger {
   // group's write, written_ after it; committed_ <= written_ <= writing_.
   std::atomic<uint64_t> writing_{0};
   std::atomic<uint64_t> written_{0};
-  std::mutex sync_mu_;    // one WAL sync at a time; guards durable_ and sync_error_
+  std::mutex sync_mu_;  // guards syncing_, durable_ and sync_error_
+  std::condition_variable sync_cv_;
+  bool syncing_ = false;  // one WAL sync in flight at a time
   uint64_t durable_ = 0;  // what the last sync covered
   Status sync_error_;     // a failed sync: nothing later is acknowledged
   std::mutex pending_mu_;
