@@ -32,8 +32,11 @@ done
 # the issue's goals judged on them.
 table() {
   awk '
-    $1 == "ocop" && $2 == "sync_floor" {
-      for (i = 3; i <= NF; ++i) { split($i, kv, "="); if (kv[1] == "p50_us") floor_p50 = kv[2] }
+    $1 == "ocop" && ($2 == "sync_floor" || $2 == "sync_growing") {
+      for (i = 3; i <= NF; ++i) {
+        split($i, kv, "=")
+        if (kv[1] == "p50_us") { if ($2 == "sync_floor") floor_p50 = kv[2]; else growing_p50 = kv[2] }
+      }
       next
     }
     $1 ~ /^(ocop|postgres|sqlite)$/ && $2 != "rss" {
@@ -63,7 +66,9 @@ table() {
     function fmt(v) { return v == "" ? "-" : sprintf("%d", v) }
     function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
     END {
-      if (floor_p50 != "") printf "sync floor (fdatasync of an overwritten file): p50 %d us\n\n", floor_p50
+      if (floor_p50 != "") printf "sync floor (fdatasync of an overwritten file): p50 %d us\n", floor_p50
+      if (growing_p50 != "") printf "fdatasync of a growing file (as a RocksDB WAL): p50 %d us\n", growing_p50
+      if (floor_p50 != "") print ""
       printf "%-18s %12s %12s %12s %10s %10s   %s\n", "events/s", "ocop", "postgres", "sqlite",
              "ocop/pg", "ocop/sqlite", "p50/p99 us (ocop, pg, sqlite)"
       for (i = 1; i <= n; ++i) {

@@ -53,4 +53,33 @@ SyncFloor MeasureSyncFloor(const std::string& dir, double seconds, size_t bytes)
   return out;
 }
 
+SyncFloor MeasureGrowingSync(const std::string& dir, double seconds, size_t bytes) {
+  constexpr off_t kReserve = 4 << 20;
+  const std::string path = (std::filesystem::path(dir) / "sync-growing").string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) Fail("sync floor: cannot create " + path + ": " + std::strerror(errno));
+  std::string record(bytes, 'g');
+  SyncFloor out;
+  using Clock = std::chrono::steady_clock;
+  const double deadline = NowSeconds() + seconds;
+  off_t off = 0, reserved = 0;
+  while (NowSeconds() < deadline) {
+    if (off + static_cast<off_t>(bytes) > reserved) {
+      // Failure to reserve is not fatal: the writes below still grow the file.
+      (void)::fallocate(fd, FALLOC_FL_KEEP_SIZE, reserved, kReserve);
+      reserved += kReserve;
+    }
+    auto t0 = Clock::now();
+    if (::pwrite(fd, record.data(), bytes, off) != static_cast<ssize_t>(bytes) ||
+        ::fdatasync(fd) != 0) {
+      Fail("sync floor: writing " + path + ": " + std::strerror(errno));
+    }
+    out.us.push_back(std::chrono::duration<float, std::micro>(Clock::now() - t0).count());
+    off += static_cast<off_t>(bytes);
+  }
+  ::close(fd);
+  ::unlink(path.c_str());
+  return out;
+}
+
 }  // namespace ocop::bench

@@ -22,4 +22,11 @@ struct SyncFloor {
 // bench on an I/O error.
 SyncFloor MeasureSyncFloor(const std::string& dir, double seconds, size_t bytes);
 
+// The same records appended to a new file that grows with each one, its space
+// reserved ahead with fallocate(FALLOC_FL_KEEP_SIZE), as RocksDB 7.8 writes
+// its WAL: each fdatasync must then also record the new size and the written
+// extent. Not the floor the goal names; printed to show what a growing log
+// costs per sync on this disk.
+SyncFloor MeasureGrowingSync(const std::string& dir, double seconds, size_t bytes);
+
 }  // namespace ocop::bench
