@@ -38,7 +38,7 @@ class Api {
       : ledger_(ledger),
         projections_(projections),
         service_(ledger),
-        dashboard_(ledger, projections),
+        dashboard_(ledger),
         tokens_(std::move(tokens)),
         metrics_(metrics) {}
 

@@ -34,8 +34,7 @@ namespace ocop::server {
 
 class DashboardReads {
  public:
-  DashboardReads(ledger::Ledger* ledger, projections::Projections* projections)
-      : ledger_(ledger), projections_(projections) {}
+  explicit DashboardReads(ledger::Ledger* ledger) : ledger_(ledger) {}
   // Bundles (GET /v1/products/{id}/bundle) are proved with `heads` (owned by
   // the caller, outliving this object) under the log's `origin`.
   void ServeBundles(ledger::StreamHeads* heads, std::string origin) {
@@ -69,7 +68,6 @@ class DashboardReads {
   Status StreamIds(const std::string& kind, std::vector<std::string>* out);
 
   ledger::Ledger* ledger_;
-  projections::Projections* projections_;
   // What bundles are proved with (the server's one stream-heads map and the
   // log's origin); bundles are not served until set.
   ledger::StreamHeads* heads_ = nullptr;

@@ -26,7 +26,7 @@ projections::Report ReportOf(World& w, const std::string& unit, const std::strin
   REQUIRE(workflow::ParseDate(to, &q.period.to));
   q.unit = unit;
   projections::Report r;
-  Status s = projections::BuildReport(*p, q, &r);
+  Status s = projections::BuildReport(*p->View(), q, &r);
   INFO(s.ToString());
   REQUIRE(s.ok());
   return r;
