@@ -114,6 +114,12 @@ Status Ledger::FindIdempotencyKey(std::string_view key, std::string* digest,
       std::lock_guard<std::mutex> l(sync_mu_);
       if (!sync_error_.ok()) return sync_error_;
     }
+    {
+      std::lock_guard<std::mutex> l(commit_mu_);
+      if (closing_)
+        return Status::IOError("the ledger closed before event " + std::to_string(last) +
+                               " was durable");
+    }
     WaitForAppend(Size(), std::chrono::milliseconds(100));
   }
   return Status::OK();
