@@ -89,7 +89,7 @@ table() {
       goal(rate[b, "ocop"], 400000, "batches >= 400000 events/s    ")
       goal(rate["scan", "ocop"], 1500000, "scan+decode >= 1500000 ev/s   ")
       goal(rate["verify", "ocop"], 1000000, "verify >= 1000000 events/s    ")
-      # Issue 18: against the better peer of this run, and the disk's floor.
+      # Issue 18: against the better peer of this run, and the sync floor.
       print ""
       vs_best(b, 1.5, "batches >= 1.5x the better peer  ")
       vs_best("append_1 x1", 1.0, "1 writer >= 1.0x the better peer ")
