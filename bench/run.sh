@@ -10,7 +10,7 @@
 # Any other arguments go to all three programs unchanged (see bench/harness.h),
 # e.g. `bench/run.sh --seconds 2 --batches 200` for a quick look.
 #
-# Environment: BUILD_DIR (default <repo>/build). The data directories live in
+# Environment: BUILD_DIR (default <repo>/build); NO_BUILD=1 skips the build step. The data directories live in
 # a fresh temporary directory under BUILD_DIR, on the disk under test (not a
 # tmpfs: durable appends must reach a real disk), removed on exit. Raw output
 # is kept in BUILD_DIR/bench-results/.
@@ -117,8 +117,12 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt"
 if [[ "$build_type" != "Release" ]]; then
   echo "warning: $BUILD_DIR is a '$build_type' build, not Release; figures may be low" >&2
 fi
-cmake --build "$BUILD_DIR" -j2 --target ledger_bench >/dev/null
-if [[ $memory_run == 0 ]]; then
+# NO_BUILD=1 uses the binaries as they are (while another build runs in the
+# same directory, which two ninjas must not share).
+if [[ -z ${NO_BUILD:-} ]]; then
+  cmake --build "$BUILD_DIR" -j2 --target ledger_bench >/dev/null
+fi
+if [[ -z ${NO_BUILD:-} && $memory_run == 0 ]]; then
   # A peer that CMake could not configure (no libpq, no SQLite) is skipped.
   for t in peer_postgres peer_sqlite; do
     cmake --build "$BUILD_DIR" -j2 --target "$t" >/dev/null 2>&1 || echo "# $t: not built; skipped" >&2
