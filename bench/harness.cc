@@ -385,7 +385,11 @@ void RunWorkloads(System& sys, const Params& p) {
   }
   if (Selected(p, "verify")) RunPasses(sys, p, "verify", [&] { return sys.Verify(); });
   if (Selected(p, "append")) {
-    for (int w : p.writers) RunAppends(sys, p, w, &versions);
+    for (int w : p.writers) {
+      sys.BeforeAppendWorkload(w);
+      RunAppends(sys, p, w, &versions);
+      sys.AfterAppendWorkload(w);
+    }
   }
   std::printf("%s rss peak_mb=%.1f\n", sys.Name().c_str(), PeakRssKb() / 1024.0);
   std::fflush(stdout);

@@ -93,6 +93,10 @@ class System {
   // notes on what it saw (the ledger: how many group commits it made).
   virtual void BeforeAppends() {}
   virtual void AfterAppends() {}
+  // Around each single-append workload, outside its clock (the ledger
+  // measures the disk's sync floor around the one-writer run).
+  virtual void BeforeAppendWorkload(int /*writers*/) {}
+  virtual void AfterAppendWorkload(int /*writers*/) {}
 };
 
 struct Params {

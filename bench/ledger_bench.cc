@@ -20,6 +20,7 @@
 #include "ledger/event.capnp.h"
 #include "ledger/event_view.h"
 #include "ledger/ledger.h"
+#include "sync_floor.h"
 
 namespace ocop::bench {
 namespace {
@@ -50,8 +51,8 @@ class LedgerSession;
 
 class LedgerSystem : public System {
  public:
-  LedgerSystem(lg::Ledger* ledger, const std::atomic<uint64_t>* groups)
-      : ledger_(ledger), groups_(groups) {
+  LedgerSystem(lg::Ledger* ledger, const std::atomic<uint64_t>* groups, std::string floor_dir)
+      : ledger_(ledger), groups_(groups), floor_dir_(std::move(floor_dir)) {
     for (uint32_t v = 0; v < kVariants; ++v) payloads_.push_back(PayloadBytes(ContentOf(v)));
   }
   std::string Name() const override { return "ocop"; }
@@ -88,14 +89,43 @@ class LedgerSystem : public System {
   // calls tells how well concurrent appends were grouped.
   void BeforeAppends() override {
     groups_before_ = groups_->load();
+    syncs_before_ = ledger_->Stats().syncs;
     size_before_ = ledger_->Size();
   }
   void AfterAppends() override {
     uint64_t groups = groups_->load() - groups_before_;
+    uint64_t syncs = ledger_->Stats().syncs - syncs_before_;
     uint64_t events = ledger_->Size() - size_before_;
-    std::printf("# ocop: %llu group commits, %.1f events per group\n",
-                static_cast<unsigned long long>(groups),
-                groups ? static_cast<double>(events) / static_cast<double>(groups) : 0.0);
+    std::printf(
+        "# ocop: %llu group commits, %.1f events per group; %llu WAL syncs, %.1f events "
+        "per sync\n",
+        static_cast<unsigned long long>(groups),
+        groups ? static_cast<double>(events) / static_cast<double>(groups) : 0.0,
+        static_cast<unsigned long long>(syncs),
+        syncs ? static_cast<double>(events) / static_cast<double>(syncs) : 0.0);
+  }
+
+  // The one-writer run is bracketed by two measurements of the disk's sync
+  // floor (bench/sync_floor.h), 2 s each, so that the floor and the append
+  // see the same disk, the same background compactions and the same load.
+  // The record written is the size of one append's WAL record.
+  void BeforeAppendWorkload(int writers) override {
+    if (writers == 1) floor_ = MeasureSyncFloor(floor_dir_, 2.0, kWalRecordBytes);
+  }
+  void AfterAppendWorkload(int writers) override {
+    if (writers != 1) return;
+    SyncFloor after = MeasureSyncFloor(floor_dir_, 2.0, kWalRecordBytes);
+    std::vector<float> all = floor_.us;
+    all.insert(all.end(), after.us.begin(), after.us.end());
+    std::printf("# ocop: sync floor p50 %.0f us before the one-writer run, %.0f us after\n",
+                Percentile(floor_.us, 0.5), Percentile(after.us, 0.5));
+    std::printf("ocop sync_floor samples=%zu record_bytes=%zu p50_us=%.0f p99_us=%.0f\n",
+                all.size(), kWalRecordBytes, Percentile(all, 0.5), Percentile(all, 0.99));
+    SyncFloor growing = MeasureGrowingSync(floor_dir_, 2.0, kWalRecordBytes);
+    std::printf("ocop sync_growing samples=%zu record_bytes=%zu p50_us=%.0f p99_us=%.0f\n",
+                growing.us.size(), kWalRecordBytes, Percentile(growing.us, 0.5),
+                Percentile(growing.us, 0.99));
+    std::fflush(stdout);
   }
 
   lg::NewEvent MakeEvent(const EventSpec& e) const {
@@ -118,8 +148,13 @@ class LedgerSystem : public System {
 
  private:
   lg::Ledger* ledger_;
+  // One event's WAL record: the event (288 bytes), its stream entry, its tree
+  // node(s) and its stream's head, with RocksDB's framing.
+  static constexpr size_t kWalRecordBytes = 512;
   const std::atomic<uint64_t>* groups_;
-  uint64_t groups_before_ = 0, size_before_ = 0;
+  std::string floor_dir_;
+  SyncFloor floor_;
+  uint64_t groups_before_ = 0, syncs_before_ = 0, size_before_ = 0;
   std::vector<std::string> payloads_;
 };
 
@@ -230,7 +265,9 @@ int Main(int argc, char** argv) {
   Status s = lg::Ledger::Open(dir, options, &ledger);
   if (!s.ok()) Fail("open " + dir + ": " + s.ToString());
 
-  LedgerSystem sys(ledger.get(), &groups);
+  // The floor's file goes beside the ledger's directory: the same disk.
+  std::string floor_dir = std::filesystem::absolute(dir).parent_path().string();
+  LedgerSystem sys(ledger.get(), &groups, floor_dir);
   {
     // The size of what is stored per event, for the record.
     std::vector<uint64_t> versions(p.streams, 0);

@@ -10,7 +10,7 @@
 # Any other arguments go to all three programs unchanged (see bench/harness.h),
 # e.g. `bench/run.sh --seconds 2 --batches 200` for a quick look.
 #
-# Environment: BUILD_DIR (default <repo>/build). The data directories live in
+# Environment: BUILD_DIR (default <repo>/build); NO_BUILD=1 skips the build step. The data directories live in
 # a fresh temporary directory under BUILD_DIR, on the disk under test (not a
 # tmpfs: durable appends must reach a real disk), removed on exit. Raw output
 # is kept in BUILD_DIR/bench-results/.
@@ -32,6 +32,13 @@ done
 # the issue's goals judged on them.
 table() {
   awk '
+    $1 == "ocop" && ($2 == "sync_floor" || $2 == "sync_growing") {
+      for (i = 3; i <= NF; ++i) {
+        split($i, kv, "=")
+        if (kv[1] == "p50_us") { if ($2 == "sync_floor") floor_p50 = kv[2]; else growing_p50 = kv[2] }
+      }
+      next
+    }
     $1 ~ /^(ocop|postgres|sqlite)$/ && $2 != "rss" {
       key = $2
       for (i = 3; i <= NF; ++i) {
@@ -47,10 +54,21 @@ table() {
       if (v == "") printf "goal: %s not measured\n", what
       else printf "goal: %s %d  %s\n", what, v, (v >= want ? "met" : "NOT met")
     }
+    function vs_best(k, want, what,   pg, sq, best, who) {
+      pg = rate[k, "postgres"]; sq = rate[k, "sqlite"]
+      best = pg; who = "postgres"
+      if (sq != "" && (best == "" || sq > best)) { best = sq; who = "sqlite" }
+      if (rate[k, "ocop"] == "" || best == "") printf "goal: %s not measured\n", what
+      else printf "goal: %s %.2fx (%s)  %s\n", what, rate[k, "ocop"] / best, who,
+                  (rate[k, "ocop"] / best >= want ? "met" : "NOT met")
+    }
     function dash(v) { return v == "" ? "-" : v }
     function fmt(v) { return v == "" ? "-" : sprintf("%d", v) }
     function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2fx", a / b) }
     END {
+      if (floor_p50 != "") printf "sync floor (fdatasync of an overwritten file): p50 %d us\n", floor_p50
+      if (growing_p50 != "") printf "fdatasync of a growing file (as a RocksDB WAL): p50 %d us\n", growing_p50
+      if (floor_p50 != "") print ""
       printf "%-18s %12s %12s %12s %10s %10s   %s\n", "events/s", "ocop", "postgres", "sqlite",
              "ocop/pg", "ocop/sqlite", "p50/p99 us (ocop, pg, sqlite)"
       for (i = 1; i <= n; ++i) {
@@ -71,6 +89,17 @@ table() {
       goal(rate[b, "ocop"], 400000, "batches >= 400000 events/s    ")
       goal(rate["scan", "ocop"], 1500000, "scan+decode >= 1500000 ev/s   ")
       goal(rate["verify", "ocop"], 1000000, "verify >= 1000000 events/s    ")
+      # Issue 18: against the better peer of this run, and the sync floor.
+      print ""
+      vs_best(b, 1.5, "batches >= 1.5x the better peer  ")
+      vs_best("append_1 x1", 1.0, "1 writer >= 1.0x the better peer ")
+      vs_best("append_1 x8", 2.0, "8 writers >= 2x the better peer  ")
+      vs_best("append_1 x32", 2.0, "32 writers >= 2x the better peer ")
+      split(lat["append_1 x1", "ocop"], one, "/")
+      f = floor_p50
+      if (one[1] == "" || f == "") printf "goal: 1-writer p50 <= 1.3x sync floor   not measured\n"
+      else printf "goal: 1-writer p50 <= 1.3x sync floor   %d us / %d us = %.2fx  %s\n", one[1], f,
+                  one[1] / f, (one[1] / f <= 1.3 ? "met" : "NOT met")
     }' "$1"
 }
 
@@ -88,8 +117,12 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt"
 if [[ "$build_type" != "Release" ]]; then
   echo "warning: $BUILD_DIR is a '$build_type' build, not Release; figures may be low" >&2
 fi
-cmake --build "$BUILD_DIR" -j2 --target ledger_bench >/dev/null
-if [[ $memory_run == 0 ]]; then
+# NO_BUILD=1 uses the binaries as they are (while another build runs in the
+# same directory, which two ninjas must not share).
+if [[ -z ${NO_BUILD:-} ]]; then
+  cmake --build "$BUILD_DIR" -j2 --target ledger_bench >/dev/null
+fi
+if [[ -z ${NO_BUILD:-} && $memory_run == 0 ]]; then
   # A peer that CMake could not configure (no libpq, no SQLite) is skipped.
   for t in peer_postgres peer_sqlite; do
     cmake --build "$BUILD_DIR" -j2 --target "$t" >/dev/null 2>&1 || echo "# $t: not built; skipped" >&2

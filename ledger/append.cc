@@ -217,6 +217,16 @@ Status Ledger::Commit(Writer* w) {
 }
 
 // `w` is queued and `l` holds mu_.
+//
+// Write, then sync, in two stages. The leader writes its group (WAL write and
+// memtable, no sync) while the previous group's sync may still run; then
+// waits for that sync to end, begins its own (which covers every group
+// written so far), and only then hands the queue on, so that the next group
+// is built and written during this sync instead of after it. One sync is in
+// flight at a time, and callers arriving meanwhile queue behind the next
+// leader and share its write and sync. Nobody returns before a sync that
+// covers their events (or a duplicate's) has returned, and no reader sees
+// them before then either (reads stop at Size()).
 Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   Writer& w = *wp;
   while (!w.done && &w != writers_.front()) w.cv.wait(l);
@@ -236,17 +246,87 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
     bytes += x->bytes;
   }
   l.unlock();
-  WriteGroup(group);
+  const uint64_t need = WriteGroup(group);
+  uint64_t covered = 0;
+  Status durable = need == 0 ? Status::OK() : BeginSync(need, &covered);
+  l.lock();
+  for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  l.unlock();
+  if (covered != 0) durable = FinishSync(covered);
+  if (!durable.ok()) {
+    for (Writer* x : group) {
+      if (x->status.ok()) {
+        x->status = durable;
+        x->result->seqs.clear();
+      }
+    }
+  }
   l.lock();
   for (Writer* x : group) {
-    writers_.pop_front();
     if (x != &w) {
       x->done = true;
       x->cv.notify_one();
     }
   }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
   return w.status;
+}
+
+Status Ledger::BeginSync(uint64_t need, uint64_t* covered) {
+  std::unique_lock<std::mutex> l(sync_mu_);
+  sync_cv_.wait(l, [&] { return !syncing_; });
+  if (!sync_error_.ok()) return sync_error_;
+  if (durable_ >= need) return Status::OK();  // a duplicate of events now durable
+  // Every group whose write returned is in the WAL file (write(2) happened
+  // in db_->Write), so a sync from now on covers it.
+  *covered = written_.load(std::memory_order_acquire);
+  syncing_ = true;
+  return Status::OK();
+}
+
+Status Ledger::FinishSync(uint64_t covered) {
+  Status s = Status::OK();
+  if (options_.sync) s = FromRocks(db_->SyncWAL(), "syncing the ledger's log");
+  std::lock_guard<std::mutex> l(sync_mu_);
+  syncing_ = false;
+  sync_cv_.notify_all();
+  if (!s.ok()) {
+    // What was written may or may not be on disk: it is never acknowledged,
+    // and nothing after it is either (RocksDB itself stops writing after a
+    // failed sync).
+    sync_error_ = s;
+    return s;
+  }
+  durable_ = covered;
+  {
+    std::lock_guard<std::mutex> sl(stats_mu_);
+    ++stats_.syncs;
+  }
+  Publish(covered);
+  return Status::OK();
+}
+
+void Ledger::Publish(uint64_t size) {
+  {
+    // The heads cache first, then the writer's own view: a writer that
+    // misses in one finds the version in the other, or in RocksDB.
+    std::lock_guard<std::mutex> pl(pending_mu_);
+    std::lock_guard<std::mutex> hl(heads_mu_);
+    while (!unpublished_.empty() && unpublished_.front().first <= size) {
+      auto& versions = unpublished_.front().second;
+      if (heads_cache_.size() + versions.size() > kHeadsCacheLimit) {
+        heads_cache_.clear();
+        ++heads_generation_;
+      }
+      for (const auto& [stream, version] : versions) {
+        heads_cache_[stream] = version;
+        auto it = unsynced_versions_.find(stream);
+        if (it != unsynced_versions_.end() && it->second == version) unsynced_versions_.erase(it);
+      }
+      unpublished_.pop_front();
+    }
+  }
+  NotifyCommitted(size);
 }
 
 // Checks one writer's request against the group's view and, if it holds, adds
@@ -268,7 +348,7 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
       seqs = seen->second.second;
       found = true;
     } else {
-      Status st = FindIdempotencyKey(key, &digest, &seqs);
+      Status st = FindIdempotencyKeyWritten(key, &digest, &seqs);
       if (st.ok()) {
         found = true;
       } else if (!st.IsNotFound()) {
@@ -358,6 +438,15 @@ Status Ledger::StreamVersionIn(GroupState* g, const std::string& stream, uint64_
     *v = it->second;
     return Status::OK();
   }
+  {
+    // Written by an earlier group whose sync is still running.
+    std::lock_guard<std::mutex> l(pending_mu_);
+    auto u = unsynced_versions_.find(stream);
+    if (u != unsynced_versions_.end()) {
+      *v = u->second;
+      return Status::OK();
+    }
+  }
   return StreamVersion(stream, v);
 }
 
@@ -423,7 +512,7 @@ Status Ledger::CheckFreeSpace() {
                          "on; writes resume once space is freed");
 }
 
-void Ledger::WriteGroup(std::vector<Writer*>& group) {
+uint64_t Ledger::WriteGroup(std::vector<Writer*>& group) {
   // Refused before RocksDB is asked to write: a write that fails for want
   // of space inside RocksDB can leave it unable to go on (an assertion in
   // Debian's build), while a refusal here changes nothing.
@@ -436,7 +525,7 @@ void Ledger::WriteGroup(std::vector<Writer*>& group) {
   }
   if (!space.ok()) {
     for (Writer* w : group) w->status = space;
-    return;
+    return 0;
   }
   GroupState g;
   g.next_seq = next_seq_;
@@ -448,14 +537,25 @@ void Ledger::WriteGroup(std::vector<Writer*>& group) {
     w->status = PrepareOne(w, &g, &batch);
     if (w->status.ok() && (w->replicated || !w->result->duplicate)) accepted.push_back(w);
   }
-  if (accepted.empty()) return;
+  // The highest seq anyone is answered with: a duplicate may name events of
+  // a group whose sync has not returned yet.
+  uint64_t need = 0;
+  for (Writer* w : group) {
+    if (w->status.ok() && !w->replicated && !w->result->seqs.empty()) {
+      need = std::max(need, w->result->seqs.back());
+    }
+  }
+  if (accepted.empty()) return need;
+  need = std::max(need, g.next_seq - 1);
   for (const auto& [stream, version] : g.versions) {
     std::string v;
     keys::PutBE64(&v, version);
     batch.Put(heads_cf_, stream, v);
   }
+  // Not synced here: see AwaitOrLead.
+  writing_.store(g.next_seq - 1, std::memory_order_release);
   rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
+  wo.sync = false;
   Status s = FromRocks(db_->Write(wo, &batch), "appending to the ledger");
   if (s.IsNoSpace()) wal_failed_for_space_ = true;
   if (!s.ok()) {
@@ -467,7 +567,8 @@ void Ledger::WriteGroup(std::vector<Writer*>& group) {
         w->result->seqs.clear();
       }
     }
-    return;
+    writing_.store(next_seq_ - 1, std::memory_order_release);
+    return 0;
   }
   {
     std::lock_guard<std::mutex> l(stats_mu_);
@@ -481,16 +582,12 @@ void Ledger::WriteGroup(std::vector<Writer*>& group) {
   next_seq_ = g.next_seq;
   frontier_ = std::move(g.frontier);
   {
-    // After the write: a reader that misses the cache from now on reads the
-    // new versions from RocksDB anyway.
-    std::lock_guard<std::mutex> l(heads_mu_);
-    if (heads_cache_.size() + g.versions.size() > kHeadsCacheLimit) {
-      heads_cache_.clear();
-      ++heads_generation_;
-    }
-    for (const auto& [stream, version] : g.versions) heads_cache_[stream] = version;
+    std::lock_guard<std::mutex> l(pending_mu_);
+    for (const auto& [stream, version] : g.versions) unsynced_versions_[stream] = version;
+    unpublished_.emplace_back(next_seq_ - 1, std::move(g.versions));
   }
-  NotifyCommitted(next_seq_ - 1);
+  written_.store(next_seq_ - 1, std::memory_order_release);
+  return need;
 }
 
 CommitStats Ledger::Stats() const {

@@ -6,7 +6,11 @@
 //  * One Append call writes all of its events, possibly to several streams,
 //    or none of them. It returns only once they are on disk (WAL synced).
 //  * Concurrent callers share one WriteBatch and one sync (group commit): the
-//    caller at the head of the queue writes for everyone queued behind it.
+//    caller at the head of the queue writes for everyone queued behind it,
+//    then hands the queue on and syncs; the next group is written while that
+//    sync runs, and one sync covers every group written before it began.
+//    No read method ever shows an event before it is durable: reads stop at
+//    Size(), which moves only after a sync.
 //  * An idempotency key seen before returns the first call's sequence numbers
 //    and appends nothing; the same key with other content is a conflict.
 //  * The stored bytes of an event (a Cap'n Proto message of ledger/event.capnp)
@@ -123,11 +127,12 @@ struct VerifyResult {
 
 // Counters of the group commit, for monitoring.
 struct CommitStats {
-  uint64_t groups = 0;  // durable writes
+  uint64_t groups = 0;  // group writes (one WriteBatch each)
   uint64_t calls = 0;   // Append calls they carried
   uint64_t events = 0;
   // calls_per_group[i]: groups that carried between 2^i and 2^(i+1)-1 calls.
   std::array<uint64_t, 12> calls_per_group{};
+  uint64_t syncs = 0;  // WAL syncs; one may cover several groups
 };
 
 struct Options {
@@ -268,8 +273,21 @@ class Ledger {
   Status Prepare(const AppendRequest& request, AppendResult* result, Writer* w);
   Status Commit(Writer* w);
   Status AwaitOrLead(Writer* w, std::unique_lock<std::mutex>& l);
-  // Writes a group; what happened is each writer's status (w->status).
-  void WriteGroup(std::vector<Writer*>& group);
+  // Writes a group (not yet synced); what happened is each writer's status
+  // (w->status). Returns the highest seq a writer of the group was answered
+  // with (its own or a duplicate's), which must be durable before any of
+  // them returns; 0 if none.
+  uint64_t WriteGroup(std::vector<Writer*>& group);
+  // Waits for the sync in flight, if any; then, unless events up to `need`
+  // are durable already, claims the next sync: *covered is what it will
+  // cover (left 0 when no sync is needed). FinishSync(covered) then syncs the
+  // WAL and publishes.
+  Status BeginSync(uint64_t need, uint64_t* covered);
+  Status FinishSync(uint64_t covered);
+  // After a sync covering `size`: Size(), the heads cache, waiters.
+  void Publish(uint64_t size);
+  Status FindIdempotencyKeyWritten(std::string_view key, std::string* digest,
+                                   std::vector<uint64_t>* seqs);
   Status PrepareReplicated(Writer* w, GroupState* g, void* batch);
   Status StreamVersionIn(GroupState* g, const std::string& stream, uint64_t* version);
   Status StreamVersionStored(std::string_view stream, uint64_t* version);
@@ -312,6 +330,22 @@ class Ledger {
   bool wal_failed_for_space_ = false;  // RocksDB refused a write for want of space
 
   std::atomic<uint64_t> committed_{0};
+  // Write, then sync (append.cc): groups written to RocksDB (WAL and
+  // memtable) whose sync has not yet returned. writing_ is raised before a
+  // group's write, written_ after it; committed_ <= written_ <= writing_.
+  std::atomic<uint64_t> writing_{0};
+  std::atomic<uint64_t> written_{0};
+  std::mutex sync_mu_;  // guards syncing_, durable_ and sync_error_
+  std::condition_variable sync_cv_;
+  bool syncing_ = false;  // one WAL sync in flight at a time
+  uint64_t durable_ = 0;  // what the last sync covered
+  Status sync_error_;     // a failed sync: nothing later is acknowledged
+  std::mutex pending_mu_;
+  // Versions of streams written by groups not yet durable, for the writer's
+  // own checks (the heads cache holds durable versions only), and each such
+  // group's versions, published into the cache once a sync covers it.
+  std::unordered_map<std::string, uint64_t> unsynced_versions_;
+  std::deque<std::pair<uint64_t, std::unordered_map<std::string, uint64_t>>> unpublished_;
   // Stream versions as last committed, so that checking an expected version
   // (every decided command checks up to four) needs no RocksDB read. Holds
   // only committed versions: written after each group's write, read-through

@@ -160,6 +160,12 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
   db_options.db_write_buffer_size = 192 << 20;  // all memtables together
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
+  // Memtable flushes and compactions write their tables out a megabyte at a
+  // time (sync_file_range) instead of leaving tens of megabytes dirty for
+  // one fsync at the end of each file: such a burst queued ahead of an
+  // append's WAL sync on the same disk is what made the single appends
+  // after a large batch wait milliseconds (issue 18, BENCHMARKS.md).
+  db_options.bytes_per_sync = 1 << 20;
   // A damaged WAL must stop the ledger, never shorten it. Measured on
   // Debian 12's RocksDB with 2,000 synced puts, then one byte flipped in the
   // middle of the WAL, or its last 100 bytes cut, or half of it cut where a
@@ -330,6 +336,12 @@ Status Ledger::LoadSize() {
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading " + dir_);
   next_seq_ = size + 1;
+  writing_.store(size, std::memory_order_release);
+  written_.store(size, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    durable_ = size;
+  }
   committed_.store(size, std::memory_order_release);
   return Status::OK();
 }

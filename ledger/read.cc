@@ -85,11 +85,49 @@ Status Ledger::StreamVersionStored(std::string_view stream, uint64_t* version) {
   }
   if (!s.ok()) return FromRocks(s, "reading a stream version");
   *version = keys::GetBE64(v);
+  // RocksDB may hold a group written but not yet durable (append.cc, write
+  // then sync). writing_ is raised before a group's write, so if nothing is
+  // beyond Size() now, what was read above was durable; otherwise step back
+  // to the last version whose event is within Size().
+  const uint64_t size = Size();
+  if (writing_.load(std::memory_order_acquire) <= size) return Status::OK();
+  while (*version > 0) {
+    std::string seq;
+    rocksdb::Status es =
+        db_->Get(rocksdb::ReadOptions(), streams_cf_, keys::StreamEntry(stream, *version), &seq);
+    if (!es.ok()) return FromRocks(es, "reading a stream version");
+    if (keys::GetBE64(seq) <= size) break;
+    --*version;
+  }
   return Status::OK();
 }
 
+// A key is answered only once the events it names are durable: it may have
+// been written by a group whose sync is still running (append.cc).
 Status Ledger::FindIdempotencyKey(std::string_view key, std::string* digest,
                                   std::vector<uint64_t>* seqs) {
+  Status s = FindIdempotencyKeyWritten(key, digest, seqs);
+  if (!s.ok() || seqs->empty()) return s;
+  const uint64_t last = seqs->back();
+  while (Size() < last) {
+    {
+      std::lock_guard<std::mutex> l(sync_mu_);
+      if (!sync_error_.ok()) return sync_error_;
+    }
+    {
+      std::lock_guard<std::mutex> l(commit_mu_);
+      if (closing_)
+        return Status::IOError("the ledger closed before event " + std::to_string(last) +
+                               " was durable");
+    }
+    WaitForAppend(Size(), std::chrono::milliseconds(100));
+  }
+  return Status::OK();
+}
+
+// What RocksDB holds, durable or not: for the writer's own checks.
+Status Ledger::FindIdempotencyKeyWritten(std::string_view key, std::string* digest,
+                                         std::vector<uint64_t>* seqs) {
   std::string v;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), idem_cf_, rocksdb::Slice(key.data(), key.size()), &v);
