@@ -37,8 +37,10 @@ WitnessPusher::WitnessPusher(ledger::Ledger* ledger, ledger::StreamHeads* heads,
       interval_(interval) {
   for (const auto& w : witnesses_) {
     urls_.emplace_back();
-    // Checked by ParseWitnessTarget already: cannot fail here.
-    (void)ParseUrl(w.url, "the witness", &urls_.back());
+    // ParseWitnessTarget checked it when the option was read; should it still
+    // fail, the target stays empty and each push to it fails, logged.
+    Status parsed = ParseUrl(w.url, "the witness", &urls_.back());
+    if (!parsed.ok()) spdlog::error(R"({{"witness_push":"url","error":"{}"}})", parsed.message());
   }
 }
 

@@ -55,6 +55,24 @@ Status Decider::Contains(const std::string& ancestor, const std::string& unit, b
   return Status::OK();
 }
 
+Status Decider::AuthorizeIssuer(const std::string& where, const std::string& issuer,
+                                const std::string& unit, const std::string& what) {
+  bool inside = false;
+  Status s = Contains(issuer, unit, &inside);
+  if (!s.ok()) return s;
+  if (!inside) {
+    return Status::Forbidden(where + "the product's unit " + Quote(unit) +
+                             " is not within the issuer " + Quote(issuer));
+  }
+  s = Authorize(unit, what);
+  if (!s.ok()) return s;
+  if (!who_.superuser && out_->unit != issuer) {
+    return Status::Forbidden(where + Quote(who_.id) + " signs for " + Quote(out_->unit) +
+                             ", not for the issuer " + Quote(issuer));
+  }
+  return Status::OK();
+}
+
 Status Decider::Authorize(const std::string& unit, const std::string& what,
                           const std::string& council, const Grant** used) {
   const std::vector<Role>& roles = RolesFor(CommandType(cmd_));

@@ -403,19 +403,8 @@ Status Decider::ApproveResults(C::Body::Reader b) {
                                (certifier ? std::string(EnumName(*certifier)) : std::string("no")) +
                                " level, not the " + std::string(EnumName(level)) + " level");
     }
-    bool inside = false;
-    s = Contains(decision.issuer, p->unit, &inside);
+    s = AuthorizeIssuer(where, decision.issuer, p->unit, "approve results");
     if (!s.ok()) return s;
-    if (!inside) {
-      return Status::Forbidden(where + "the product's unit " + Quote(p->unit) +
-                               " is not within the issuer " + Quote(decision.issuer));
-    }
-    s = Authorize(p->unit, "approve results");
-    if (!s.ok()) return s;
-    if (!who_.superuser && out_->unit != decision.issuer) {
-      return Status::Forbidden(where + Quote(who_.id) + " signs for " + Quote(out_->unit) +
-                               ", not for the issuer " + Quote(decision.issuer));
-    }
     const ProductState* on_date = nullptr;
     s = ProductOnDate(*p, &on_date);
     if (!s.ok()) return s;
@@ -635,19 +624,8 @@ Status Decider::RevokeRating(C::Body::Reader b) {
                                std::string(EnumName(active->level)) +
                                " level; only that level or above may revoke it");
     }
-    bool inside = false;
-    s = Contains(decision.issuer, p->unit, &inside);
+    s = AuthorizeIssuer(where, decision.issuer, p->unit, "revoke ratings");
     if (!s.ok()) return s;
-    if (!inside) {
-      return Status::Forbidden(where + "the product's unit " + Quote(p->unit) +
-                               " is not within the issuer " + Quote(decision.issuer));
-    }
-    s = Authorize(p->unit, "revoke ratings");
-    if (!s.ok()) return s;
-    if (!who_.superuser && out_->unit != decision.issuer) {
-      return Status::Forbidden(where + Quote(who_.id) + " signs for " + Quote(out_->unit) +
-                               ", not for the issuer " + Quote(decision.issuer));
-    }
     int stars = active->stars;
     std::string cert_no = active->no;
     Emit(ProductStream(id), [&](schema::Payload::Builder pb) {

@@ -83,6 +83,12 @@ class Decider {
   Status Authorize(const std::string& unit, const std::string& what,
                    const std::string& council = "", const Grant** used = nullptr);
 
+  // A decision of `issuer` acting on a product of `unit`: the unit lies within
+  // the issuer, the actor holds a role that may do `what` there, and signs
+  // for the issuer itself (a superuser excepted). `where` prefixes refusals.
+  Status AuthorizeIssuer(const std::string& where, const std::string& issuer,
+                         const std::string& unit, const std::string& what);
+
   // Whether the decision's issuer is the successor, on the decision date, of
   // the unit of level `certifier` that contains `unit` (retired by then).
   Status SucceedsCertifier(CouncilLevel certifier, const std::string& unit,
