@@ -132,8 +132,9 @@ TEST_CASE("submit --atomic applies all or none") {
   CHECK(r.code == 1);
   auto lines = Lines(r.out);
   REQUIRE(lines.size() == 2);
-  CHECK(lines[0]["ok"] == false);                   // not applied, because line 2 was refused
-  CHECK(lines[1]["error"]["code"] == "forbidden");  // 5 stars are the central level's
+  CHECK(lines[0]["ok"] == false);                         // not applied, because line 2 was refused
+  CHECK(lines[1]["error"]["code"] == "forbidden");        // 5 stars are the central level's
+  CHECK(lines[1]["error"]["field"] == "items[0].stars");  // the field it is about (issue 16)
   CHECK(json::parse(Ocop(d.flag() + " tree-head").out)["size"] == 14);
 
   // Fixed: 4 stars, which the province certifies under QĐ 1048.

@@ -406,7 +406,7 @@ Status Decider::ApproveResults(C::Body::Reader b) {
                                std::to_string(stars) + " stars are certified at the " +
                                (certifier ? std::string(EnumName(*certifier)) : std::string("no")) +
                                " level, not the " + std::string(EnumName(level)) + " level")
-          .WithField(row + ".product");
+          .WithField(row + ".stars");
     }
     s = AuthorizeIssuer(where, decision.issuer, p->unit, "approve results", row + ".product");
     if (!s.ok()) return s;
@@ -452,7 +452,7 @@ Status Decider::ApproveResults(C::Body::Reader b) {
                                   ? std::string()
                                   : "; hard criteria missed: " + Join(best->hard_missed)) +
                              ")")
-          .WithField(row + ".product");
+          .WithField(row + ".stars");
     }
     std::string cert_no = item.getCertificate().cStr();
     if (cert_no.empty())
@@ -501,7 +501,7 @@ Status Decider::ApproveResults(C::Body::Reader b) {
     if (entry == Entry::UPGRADE && (!active || stars <= active->stars)) {
       return Status::Refused(where + "an upgrade must give more stars than the " +
                              std::to_string(active ? active->stars : 0) + " held")
-          .WithField(row + ".product");
+          .WithField(row + ".stars");
     }
     Date valid_until = AddMonths(decision.date, rules->getValidityMonths());
     Emit(ProductStream(id), [&](schema::Payload::Builder pb) {
