@@ -50,6 +50,15 @@ json SealedProducer(ledger::Ledger* ledger, const workflow::StreamFold& product,
   workflow::SubjectState s;
   fold.Fold(&s);
   if (!s.exists || s.personal != workflow::schema::PersonalFields::SEALED) return nullptr;
+  // Erased since `known_at`: the past is shown as erased too (the key is
+  // gone, and one made since for the same id would not open it).
+  workflow::StreamFold now;
+  if (known_at != 0 &&
+      workflow::LoadStream(ledger, workflow::SubjectStream(p.subject), &now).ok()) {
+    workflow::SubjectState latest;
+    now.Fold(&latest);
+    s.erased = s.erased || latest.erased;
+  }
   workflow::Reveal(ledger->subject_keys(), &s);
   return json{{"subject", s.id},
               {"name", s.name},

@@ -130,6 +130,10 @@ TEST_CASE("erased personal data leaves no byte in the directory, and every proof
   CHECK(after["producer"]["name"] == "[đã xoá]");
   CHECK(after["producer"]["phone"] == "[đã xoá]");
   CHECK(after["events"].size() == h["events"].size());
+  // Also as known before the erasure: the data is gone from the past too.
+  const auto before_size = json::parse(Slurp(bundle))["tree_head"]["size"].get<uint64_t>();
+  json past = json::parse(Ocop(f + " history P-HKD --known-at " + std::to_string(before_size)).out);
+  CHECK(past["producer"]["name"] == "[đã xoá]");
   const std::string bundle_after = d.File("bundle-after.json");
   REQUIRE(Ocop(f + " bundle P-HKD --out " + bundle_after).code == 0);
   CHECK(json::parse(Slurp(bundle_after))["producer"]["address"] == "[đã xoá]");
