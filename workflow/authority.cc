@@ -62,8 +62,8 @@ Status Decider::AuthorizeIssuer(const std::string& where, const std::string& iss
   Status s = Contains(issuer, unit, &inside);
   if (!s.ok()) return s;
   if (!inside) {
-    return Status::Forbidden(where + "its unit " + Quote(unit) +
-                             " is not within the issuer " + Quote(issuer))
+    return Status::Forbidden(where + "its unit " + Quote(unit) + " is not within the issuer " +
+                             Quote(issuer))
         .WithField(field);
   }
   s = Authorize(unit, what);
