@@ -47,8 +47,10 @@ struct Fixture {
         "93850b707585e404e4951a3ddc1f05a34b3d4f5fc081d616f46d8a2e8f1c8e68");  // SHA-256 of "fuzz"
     fclose(f);
     ocop::server::Tokens tokens;
-    ocop::server::Tokens::Load(
-        path, [] { return std::string("2026-01-01"); }, &tokens);
+    if (!ocop::server::Tokens::Load(
+             path, [] { return std::string("2026-01-01"); }, &tokens)
+             .ok())
+      abort();
     api = std::make_unique<ocop::server::Api>(ledger.get(), projections.get(), std::move(tokens),
                                               &metrics);
     api->set_stopping();  // long polls return at once instead of waiting
