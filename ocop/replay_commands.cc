@@ -16,8 +16,8 @@
 #include "query/queries.h"
 #include "replay/bundle.h"
 #include "replay/receipt.h"
-#include "workflow/date.h"
 #include "replay/verify_report.h"
+#include "workflow/date.h"
 #include "workflow/json.h"
 
 namespace ocop::cli {

@@ -42,7 +42,8 @@ struct Annex {
 };
 
 // `query` as for the period report: unit, known_at, as_of.
-Status BuildAnnex(const ReadView& projections, AnnexList list, const ReportQuery& query, Annex* out);
+Status BuildAnnex(const ReadView& projections, AnnexList list, const ReportQuery& query,
+                  Annex* out);
 // {"list","period","unit","as_of","known_at","rows":[{"product","name","producer",
 // "legal_form","address","unit","group_name","stars","certificate","decision",...}],
 // "ledger"}.

@@ -309,8 +309,8 @@ TEST_CASE("changes show each district's weakest criteria over the sheets of the 
   query::ChangesQuery q;
   q.from = "2023-08-01";
   q.to = "2023-08-31";
-  REQUIRE(query::QueryChanges(query::Reader{w.ledger(), p->View().get(), workflow::FromCivil(2024, 1, 1)},
-                              q, &out)
+  REQUIRE(query::QueryChanges(
+              query::Reader{w.ledger(), p->View().get(), workflow::FromCivil(2024, 1, 1)}, q, &out)
               .ok());
   auto um = out["weakest_criteria"]["UM"];
   INFO(out["weakest_criteria"].dump());

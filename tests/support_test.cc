@@ -145,9 +145,10 @@ TEST_CASE("the report sums support granted in the period by source") {
   text.unit = "CM";
   text.format = "csv";
   query::RenderedReport csv;
-  REQUIRE(query::QueryReport(query::Reader{w.ledger(), p->View().get(), workflow::FromCivil(2024, 1, 1)},
-                             text, &csv)
-              .ok());
+  REQUIRE(
+      query::QueryReport(
+          query::Reader{w.ledger(), p->View().get(), workflow::FromCivil(2024, 1, 1)}, text, &csv)
+          .ok());
   CHECK(csv.body.find("Ngân sách tỉnh") != std::string::npos);
   CHECK(csv.body.find("70000000") != std::string::npos);
   CHECK(csv.body.find("Vốn tín dụng") != std::string::npos);
