@@ -20,6 +20,42 @@
 namespace ocop::workflow {
 namespace {
 
+// The values a Cap'n Proto integer type holds (what a command's JSON may give
+// and what a form offers); false for every other type.
+bool IntegerRange(capnp::schema::Type::Which which, int64_t* lo, uint64_t* hi) {
+  using W = capnp::schema::Type;
+  constexpr int64_t kMin64 = std::numeric_limits<int64_t>::min();
+  constexpr uint64_t kMax64 = std::numeric_limits<int64_t>::max();
+  switch (which) {
+    case W::UINT8:
+      *lo = 0, *hi = 255;
+      return true;
+    case W::UINT16:
+      *lo = 0, *hi = 65535;
+      return true;
+    case W::UINT32:
+      *lo = 0, *hi = 4294967295u;
+      return true;
+    case W::UINT64:
+      *lo = 0, *hi = std::numeric_limits<uint64_t>::max();
+      return true;
+    case W::INT8:
+      *lo = -128, *hi = 127;
+      return true;
+    case W::INT16:
+      *lo = -32768, *hi = 32767;
+      return true;
+    case W::INT32:
+      *lo = -2147483648LL, *hi = 2147483647;
+      return true;
+    case W::INT64:
+      *lo = kMin64, *hi = kMax64;
+      return true;
+    default:
+      return false;
+  }
+}
+
 using nlohmann::json;
 
 constexpr uint64_t kJsonName = 0xfa5b1fd61c2e7c3dull;
@@ -247,6 +283,9 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
     }
     return Status::OK();
   };
+  int64_t lo;
+  uint64_t hi;
+  if (IntegerRange(t.which(), &lo, &hi)) return integer(lo, hi);
   switch (t.which()) {
     case W::TEXT:
       if (!v.is_string()) return need("a string");
@@ -260,22 +299,6 @@ Status CheckValue(const json& v, capnp::Type t, bool is_date, const std::string&
       return Status::OK();
     case W::BOOL:
       return v.is_boolean() ? Status::OK() : need("true or false");
-    case W::UINT8:
-      return integer(0, 255);
-    case W::UINT16:
-      return integer(0, 65535);
-    case W::UINT32:
-      return integer(0, 4294967295u);
-    case W::UINT64:
-      return integer(0, std::numeric_limits<uint64_t>::max());
-    case W::INT8:
-      return integer(-128, 127);
-    case W::INT16:
-      return integer(-32768, 32767);
-    case W::INT32:
-      return integer(-2147483648LL, 2147483647);
-    case W::INT64:
-      return integer(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
     case W::FLOAT32:
     case W::FLOAT64:
       return v.is_number() ? Status::OK() : need("a number");
@@ -687,21 +710,14 @@ nlohmann::ordered_json FormOfType(capnp::Type t, bool is_date) {
   auto integer = [](int64_t lo, uint64_t hi) {
     return nlohmann::ordered_json{{"kind", "integer"}, {"min", lo}, {"max", hi}};
   };
+  int64_t lo;
+  uint64_t hi;
+  if (IntegerRange(t.which(), &lo, &hi)) return integer(lo, hi);
   switch (t.which()) {
     case W::TEXT:
       return {{"kind", is_date ? "date" : "text"}};
     case W::BOOL:
       return {{"kind", "bool"}};
-    case W::UINT8:
-      return integer(0, 255);
-    case W::UINT16:
-      return integer(0, 65535);
-    case W::UINT32:
-      return integer(0, 4294967295u);
-    case W::UINT64:
-      return integer(0, std::numeric_limits<uint64_t>::max());
-    case W::INT64:
-      return integer(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
     case W::FLOAT32:
     case W::FLOAT64:
       return {{"kind", "number"}};
