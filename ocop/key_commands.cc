@@ -66,10 +66,8 @@ int RunKeyList(const GlobalOptions& g) {
 int RunKeyRotate(const GlobalOptions& g) {
   std::unique_ptr<ledger::Ledger> l;
   Status s = OpenLedger(g, false, &l);
-  if (s.ok() && l->secondary()) {
-    s = Status::Busy("the data directory " + g.data_dir +
-                     " is held by another process (`ocop serve`?), which signs with the key it "
-                     "loaded; stop it, rotate, start it again");
+  if (s.ok()) {
+    s = RequireSoleOwner(g, *l, "which signs with the key it loaded", "rotate, and start it again");
   }
   if (!s.ok()) return Fail("key rotate", s);
   ledger::SignedTreeHead head;

@@ -83,6 +83,14 @@ Status OpenWriter(const GlobalOptions& g, std::unique_ptr<ledger::Ledger>* out) 
   return s;
 }
 
+Status RequireSoleOwner(const GlobalOptions& g, const ledger::Ledger& l, const std::string& why,
+                        const std::string& then) {
+  if (!l.secondary()) return Status::OK();
+  return Status::Busy("the data directory " + g.data_dir +
+                      " is held by another process (`ocop serve`?)" + (why.empty() ? "" : ", ") +
+                      why + "; stop it first, then " + then);
+}
+
 Status LedgerOrigin(const GlobalOptions& g, const ledger::Ledger& l, std::string* origin) {
   Status s = ledger::LoadOrigin(l.dir(), l.signer().public_key(), origin);
   if (s.ok() && !g.origin.empty() && g.origin != *origin) {

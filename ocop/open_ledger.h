@@ -33,6 +33,13 @@ Status OpenWriter(const GlobalOptions& g, std::unique_ptr<ledger::Ledger>* out);
 // Records this program's schema in the log, dated today in Vietnam.
 Status RecordSchemaToday(ledger::Ledger* l);
 
+// Busy when `l` is a secondary, i.e. another process (usually `ocop serve`)
+// holds the directory and a command that needs it to itself must wait: the
+// message names the directory and says why (`why`, e.g. "which signs with the
+// key it loaded") and what to do ("stop it first, then compact").
+Status RequireSoleOwner(const GlobalOptions& g, const ledger::Ledger& l, const std::string& why,
+                        const std::string& then);
+
 // The origin of the open ledger's log (ledger/log_origin.h); refused if
 // `--origin` names another, since it cannot change.
 Status LedgerOrigin(const GlobalOptions& g, const ledger::Ledger& l, std::string* origin);

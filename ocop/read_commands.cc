@@ -90,10 +90,7 @@ int RunReport(const GlobalOptions& g, const ReportArgs& o) {
 int RunCompact(const GlobalOptions& g) {
   ReadContext ctx;
   Status s = OpenForRead(g, &ctx, /*catch_up=*/false);
-  if (s.ok() && ctx.ledger->secondary()) {
-    s = Status::Busy("the data directory " + g.data_dir +
-                     " is held by another process (`ocop serve`?); stop it first, then compact");
-  }
+  if (s.ok()) s = RequireSoleOwner(g, *ctx.ledger, "", "compact");
   std::vector<std::string> compacted;
   auto compact = [&](projections::Projections* p, const std::string& name) {
     if (s.ok()) s = p->CatchUp();
@@ -119,10 +116,8 @@ int RunCompact(const GlobalOptions& g) {
 int RunRebuild(const GlobalOptions& g) {
   ReadContext ctx;
   Status s = OpenForRead(g, &ctx, /*catch_up=*/false);
-  if (s.ok() && ctx.ledger->secondary()) {
-    s = Status::Busy("the data directory " + g.data_dir +
-                     " is held by another process (`ocop serve`?), whose projections cannot be "
-                     "dropped under it; stop it first, then rebuild");
+  if (s.ok()) {
+    s = RequireSoleOwner(g, *ctx.ledger, "whose projections cannot be dropped under it", "rebuild");
   }
   if (!s.ok()) return Fail("rebuild", s);
   auto start = std::chrono::steady_clock::now();

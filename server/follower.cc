@@ -10,9 +10,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -26,48 +23,32 @@
 namespace ocop::server {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 using ledger::merkle::Hash;
 
+// GETs a route of the primary's API and parses its JSON answer, which is
+// checked like any input from outside.
 Status Get(const Url& u, const std::string& token, const std::string& target, int timeout_s,
            nlohmann::json* out) {
-  try {
-    asio::io_context ioc;
-    tcp::resolver resolver(ioc);
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(timeout_s));
-    stream.connect(resolver.resolve(u.host, u.port));
-    http::request<http::empty_body> req{http::verb::get, target, 11};
-    req.set(http::field::host, u.host);
-    req.set(http::field::authorization, "Bearer " + token);
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 << 20);
-    http::read(stream, buffer, parser);
-    beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    auto& res = parser.get();
-    // The primary's answers are checked like any input from outside.
-    if (!workflow::ParseJson(res.body(), out, workflow::JsonLimits{64 << 20, 64}).ok()) {
-      *out = nlohmann::json(nlohmann::json::value_t::discarded);
-    }
-    if (res.result_int() != 200) {
-      std::string why =
-          out->is_object() && out->contains("error") ? (*out)["error"].dump() : res.body();
-      return res.result_int() == 401 || res.result_int() == 403
-                 ? Status::Forbidden("the primary refused " + target + ": " + why)
-                 : Status::IOError("the primary answered " + std::to_string(res.result_int()) +
-                                   " to " + target + ": " + why);
-    }
-    if (out->is_discarded()) return Status::IOError("the primary sent no JSON for " + target);
-    return Status::OK();
-  } catch (const std::exception& e) {
-    return Status::IOError("cannot reach the primary for " + target + ": " + e.what());
+  PeerRequest r;
+  r.target = target;
+  r.bearer = token;
+  r.timeout_s = timeout_s;
+  r.answer_limit = 64 << 20;  // a page of 1,000 events
+  PeerAnswer a;
+  Status s = Send(u, r, &a);
+  if (!s.ok()) return Status::IOError("the primary: " + s.message());
+  if (!workflow::ParseJson(a.body, out, workflow::JsonLimits{64 << 20, 64}).ok()) {
+    *out = nlohmann::json(nlohmann::json::value_t::discarded);
   }
+  if (a.status != 200) {
+    std::string why = out->is_object() && out->contains("error") ? (*out)["error"].dump() : a.body;
+    return a.status == 401 || a.status == 403
+               ? Status::Forbidden("the primary refused " + target + ": " + why)
+               : Status::IOError("the primary answered " + std::to_string(a.status) + " to " +
+                                 target + ": " + why);
+  }
+  if (out->is_discarded()) return Status::IOError("the primary sent no JSON for " + target);
+  return Status::OK();
 }
 
 // The replica as a witness of its primary: the primary's current checkpoint,

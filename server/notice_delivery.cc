@@ -2,56 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "ledger/durable_file.h"
 #include "projections/notices.h"
+#include "server/http_client.h"
 
 namespace ocop::server {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-
 namespace {
-
-// One POST; the HTTP status, or 0 when no answer came.
-int Post(const std::string& host, const std::string& port, const std::string& target,
-         const std::string& id, const std::string& body, std::string* error) {
-  net::io_context ioc;
-  tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
-  beast::error_code ec;
-  stream.expires_after(std::chrono::seconds(10));
-  auto endpoints = resolver.resolve(host, port, ec);
-  if (!ec) stream.connect(endpoints, ec);
-  if (ec) {
-    *error = ec.message();
-    return 0;
-  }
-  http::request<http::string_body> req{http::verb::post, target, 11};
-  req.set(http::field::host, host);
-  req.set(http::field::content_type, "application/json");
-  req.set(http::field::user_agent, "ocop-ledger notices");
-  req.set("Idempotency-Key", id);
-  req.body() = body;
-  req.prepare_payload();
-  http::write(stream, req, ec);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  if (!ec) http::read(stream, buffer, res, ec);
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  if (res.result_int() == 0) {
-    *error = ec ? ec.message() : "no answer";
-    return 0;
-  }
-  return static_cast<int>(res.result_int());
-}
 
 std::string Iso(int64_t micros) {
   time_t secs = static_cast<time_t>(micros / 1000000);
@@ -67,20 +27,9 @@ std::string Iso(int64_t micros) {
 Status NoticeDelivery::Start(projections::Projections* projections, NoticeDeliveryOptions o,
                              std::unique_ptr<NoticeDelivery>* out) {
   std::unique_ptr<NoticeDelivery> d(new NoticeDelivery(projections, std::move(o)));
-  const std::string& url = d->options_.url;
-  if (url.rfind("http://", 0) != 0) {
-    return Status::InvalidArgument("notices webhook '" + url +
-                                   "' must be an http:// URL (https: put a local proxy before it)");
-  }
-  std::string rest = url.substr(7);
-  size_t slash = rest.find('/');
-  d->target_ = slash == std::string::npos ? "/" : rest.substr(slash);
-  std::string authority = rest.substr(0, slash);
-  size_t colon = authority.rfind(':');
-  d->host_ = colon == std::string::npos ? authority : authority.substr(0, colon);
-  d->port_ = colon == std::string::npos ? "80" : authority.substr(colon + 1);
-  if (d->host_.empty()) return Status::InvalidArgument("notices webhook '" + url + "' has no host");
-  Status s = ledger::ReadWholeFile(d->options_.log_path, &d->log_);
+  Status s = ParseUrl(d->options_.url, "the notices webhook", &d->url_);
+  if (!s.ok()) return s;
+  s = ledger::ReadWholeFile(d->options_.log_path, &d->log_);
   if (!s.ok() && !s.IsNotFound()) return s;
   std::istringstream lines(d->log_);
   std::string line;
@@ -147,8 +96,16 @@ Status NoticeDelivery::RunOnce() {
     const std::string body = nlohmann::json{{"notice", projections::NoticeJson(n)}}.dump();
     std::chrono::milliseconds wait = options_.first_retry;
     for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-      std::string error;
-      int status = Post(host_, port_, target_, n.id, body, &error);
+      PeerRequest r;
+      r.post = true;
+      r.body = body;
+      r.content_type = "application/json";
+      r.headers = {{"User-Agent", "ocop-ledger notices"}, {"Idempotency-Key", n.id}};
+      r.timeout_s = 10;
+      PeerAnswer answer;
+      Status sent = Send(url_, r, &answer);
+      const int status = sent.ok() ? answer.status : 0;
+      const std::string error = sent.ok() ? "" : sent.message();
       if (status >= 200 && status < 300) {
         nlohmann::json rec{{"id", n.id},
                            {"due", workflow::FormatDate(n.due)},

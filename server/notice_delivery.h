@@ -21,6 +21,7 @@
 
 #include "ledger/status.h"
 #include "projections/projections.h"
+#include "server/http_client.h"
 #include "workflow/date.h"
 
 namespace ocop::server {
@@ -62,7 +63,7 @@ class NoticeDelivery {
 
   projections::Projections* projections_;
   NoticeDeliveryOptions options_;
-  std::string host_, port_, target_;
+  Url url_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
