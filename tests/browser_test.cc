@@ -751,6 +751,8 @@ TEST_CASE("the office records an idea, a scoring sheet and a results decision in
   b.Go(base + "#/product/TEST-P1");
   std::string timeline = b.WaitFor("document.querySelector('#p-timeline').textContent");
   CHECK(timeline.find("59 điểm") != std::string::npos);
+  // The idea's producer by name, not only its code.
+  CHECK(timeline.find("của HTX Thử nghiệm Khánh An (TEST-S1)") != std::string::npos);
   CHECK(timeline.find("QĐ 45/QĐ-UBND ngày 20/06/2025 của Huyện U Minh") != std::string::npos);
   CHECK(timeline.find("Nguyễn Văn Thử (Ủy viên Hội đồng, Hội đồng đánh giá OCOP Huyện U Minh)") !=
         std::string::npos);

@@ -307,15 +307,16 @@ function starChart(el, history, today) {
   }).join("") + `</div>`;
 }
 
-// One recorded fact in words.
-function describe(kind, p, e) {
+// One recorded fact in words. `producer(code)` names a producer by its name
+// where the page knows it, else by its code.
+function describe(kind, p, e, producer = (code) => esc(code)) {
   const d = p.decision ? " — " + decisionText(p.decision) : "";
   switch (kind) {
     case "IdeaRegistered": {
       const i = p.idea || {};
-      return `Ý tưởng «${esc(i.name)}» của ${esc(i.subject)}, ${esc(unitName(i.unit))}, nhóm ${esc(i.group || "chưa phân")} (${esc(i.group_list || "")}), chu trình ${esc(i.cycle_year)}${p.resubmission ? ", nộp lại sau khi bị loại" : ""}`;
+      return `Ý tưởng «${esc(i.name)}» của ${producer(i.subject)}, ${esc(unitName(i.unit))}, nhóm ${esc(i.group || "chưa phân")} (${esc(i.group_list || "")}), chu trình ${esc(i.cycle_year)}${p.resubmission ? ", nộp lại sau khi bị loại" : ""}`;
     }
-    case "ProductRegistered": return `Sản phẩm «${esc(p.name)}» của ${esc(p.subject)}, ${esc(unitName(p.unit))}, nhóm ${esc(p.group)}`;
+    case "ProductRegistered": return `Sản phẩm «${esc(p.name)}» của ${producer(p.subject)}, ${esc(unitName(p.unit))}, nhóm ${esc(p.group)}`;
     case "IdeaReviewed": case "PlanReviewed": return `Kết quả: ${esc(value("outcome", p.outcome))}${p.reason ? " — lý do: " + esc(p.reason) : ""}`;
     case "PlanSubmitted": return `Tài liệu «${esc(p.document?.title)}» (SHA-256 ${esc((p.document?.sha256 || "").slice(0, 12))}…)`;
     case "SupportGranted": return `${esc(p.category)}: ${fmtVnd(p.amount_vnd)} từ ${esc(value("source", p.source))}`;
@@ -365,13 +366,14 @@ async function product(id) {
     $("#p-cert").textContent = st.certificate ? `${st.certificate.no} — ${decisionText(st.certificate.decision)}` : "Không có";
     $("#p-days").textContent = st.certificate ? `${st.certificate.days_left} ngày (đến ${fmtDate(st.certificate.valid_until)})` : "—";
     starChart($("#p-chart"), st.star_history, st.as_of);
+    const producer = (code) => subj && code === subj.subject ? `${esc(subj.name)} (${esc(code)})` : esc(code);
     const ol = $("#p-timeline");
     ol.innerHTML = "";
     for (const e of hist.events) {
       const kind = Object.keys(e.payload || {})[0] || e.type;
       const p = (e.payload || {})[kind] || {};
       const li = document.createElement("li");
-      li.innerHTML = `<div class="${e.annulled_by ? "annulled" : ""}"><b>${esc(EVENTS[kind] || kind)}</b>: ${describe(kind, p, e)}</div>` +
+      li.innerHTML = `<div class="${e.annulled_by ? "annulled" : ""}"><b>${esc(EVENTS[kind] || kind)}</b>: ${describe(kind, p, e, producer)}</div>` +
         `<div class="when">Hiệu lực ${fmtDate(e.effective)} · ghi sổ lúc ${esc(fmtTime(e.recorded))} · ${person(e.actor)} · bản ghi #${e.seq}` +
         (e.annulled_by ? ` · đã bị hủy bởi bản ghi #${e.annulled_by}` : "") + `</div>`;
       ol.appendChild(li);
