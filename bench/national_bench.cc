@@ -2,7 +2,7 @@
 // national_gen.
 //
 //   national_bench --dir DIR [--year 2024] [--samples 20000] [--repeats 21]
-//                  [--skip-rebuild] [--report-json FILE]
+//                  [--skip-rebuild] [--report-json FILE] [--report-only]
 //
 // Figures, one machine-readable line each (bench/harness.h conventions):
 //   ocop rebuild           Projections::Rebuild of every read model from the
@@ -24,7 +24,8 @@
 //                          half its events (the certificate fact versions)
 //   ocop verify_bundle     VerifyBundle of the dispute bundle of the product
 //                          with 100 events (MakeBundle is not timed)
-// The peak resident set is read (VmHWM) right after the rebuild, before any
+// --report-only stops after the report (for profiling and for interleaved
+// runs of two binaries). The peak resident set is read (VmHWM) right after the rebuild, before any
 // query, so it is the rebuild's.
 #include <sys/resource.h>
 
@@ -53,7 +54,7 @@ namespace {
 
 const char* const kUsage =
     "usage: national_bench --dir DIR [--year 2024] [--samples 20000] [--repeats 21] "
-    "[--skip-rebuild] [--report-json FILE]\n";
+    "[--skip-rebuild] [--report-json FILE] [--report-only]\n";
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -95,7 +96,7 @@ int Main(int argc, char** argv) {
   std::string dir, report_json;
   int year = 2024, repeats = 21;
   size_t samples = 20000;
-  bool rebuild = true;
+  bool rebuild = true, report_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -114,6 +115,8 @@ int Main(int argc, char** argv) {
       rebuild = false;
     else if (a == "--report-json")
       report_json = value();
+    else if (a == "--report-only")
+      report_only = true;
     else
       Fail("unknown argument '" + a + "'\n" + kUsage);
   }
@@ -187,6 +190,7 @@ int Main(int argc, char** argv) {
     std::fflush(stdout);
   };
   time_report(q, repeats, "report");
+  if (report_only) return 0;
   {
     // What the report reads, without the counting: every certificate's facts.
     std::vector<double> ms;

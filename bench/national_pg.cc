@@ -2,7 +2,7 @@
 // same rebuild of read models and the same year's report, as SQL.
 //
 //   national_pg --pg CONNINFO --dir DIR [--year 2024] [--repeats 11] [--samples 5000]
-//               [--skip-load] [--check OCOP_REPORT_JSON]
+//               [--skip-load] [--skip-rebuild] [--check OCOP_REPORT_JSON]
 //
 // Load (not timed against the ledger; its time is printed): every event of the
 // ledger in DIR, in sequence order, becomes a row of the event table an
@@ -35,6 +35,10 @@
 // Status: one product's row with its certificates, by a prepared statement,
 // for random products (a round trip over the Unix socket included).
 //
+// --skip-load and --skip-rebuild reuse the events and read models an earlier
+// run left in the same database: a run that only times the report (next to
+// national_bench's, in the same minutes) need not redo either.
+//
 // Annulments are not modelled in the SQL (national_gen writes none).
 #include <capnp/dynamic.h>
 #include <libpq-fe.h>
@@ -63,7 +67,7 @@ namespace {
 
 const char* const kUsage =
     "usage: national_pg --pg CONNINFO --dir DIR [--year 2024] [--repeats 11] [--samples 5000] "
-    "[--skip-load] [--check OCOP_REPORT_JSON]\n";
+    "[--skip-load] [--skip-rebuild] [--check OCOP_REPORT_JSON]\n";
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -498,7 +502,7 @@ int Main(int argc, char** argv) {
   std::string conninfo, dir, ocop_report;
   int year = 2024, repeats = 11;
   size_t samples = 5000;
-  bool load = true;
+  bool load = true, rebuild = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -517,6 +521,8 @@ int Main(int argc, char** argv) {
       samples = std::stoull(value());
     else if (a == "--skip-load")
       load = false;
+    else if (a == "--skip-rebuild")
+      rebuild = false;
     else if (a == "--check")
       ocop_report = value();
     else
@@ -544,7 +550,7 @@ int Main(int argc, char** argv) {
   if (load) Load(c, ledger.get());
   ledger.reset();
 
-  {
+  if (rebuild) {
     double t0 = NowSeconds();
     ExecClear(c, "BEGIN");
     for (const char* sql : kRebuild) {

@@ -63,11 +63,8 @@ const char* AnnexListName(AnnexList l) {
 
 Status BuildAnnex(const ReadView& projections, AnnexList list, const ReportQuery& q, Annex* out) {
   *out = Annex();
+  static_cast<ReportQuery&>(*out) = q;
   out->list = list;
-  out->period = q.period;
-  out->unit = q.unit;
-  out->known_at = q.known_at;
-  out->as_of = q.as_of;
   UnitTree tree;
   Status s = UnitTree::Load(projections, q.unit, &tree);
   if (!s.ok()) return s;
@@ -167,17 +164,11 @@ json AnnexJson(const Annex& a) {
     if (a.list == AnnexList::kRevoked) row["reason"] = r.reason;
     rows.push_back(std::move(row));
   }
-  return json{{"list", AnnexListName(a.list)},
-              {"period", {{"from", FormatDate(a.period.from)}, {"to", FormatDate(a.period.to)}}},
-              {"unit", a.unit.empty() ? json(nullptr) : json(a.unit)},
-              {"as_of", a.as_of ? json(FormatDate(*a.as_of)) : json(nullptr)},
-              {"known_at", a.known_at ? json(a.known_at) : json(nullptr)},
-              {"rows", rows},
-              {"ledger", a.ledger ? json{{"size", a.ledger->size},
-                                         {"root", a.ledger->root},
-                                         {"signature", a.ledger->signature},
-                                         {"key_id", a.ledger->key_id}}
-                                  : json(nullptr)}};
+  json j{{"list", AnnexListName(a.list)}};
+  AddQueryJson(a, &j);
+  j["rows"] = std::move(rows);
+  j["ledger"] = HeadJson(a.ledger);
+  return j;
 }
 
 }  // namespace ocop::projections

@@ -31,12 +31,9 @@ struct AnnexRow {
   std::string reason;  // revoked list: the reason's code
 };
 
-struct Annex {
+// Like a report, an annex states what it answers (ReportQuery).
+struct Annex : ReportQuery {
   AnnexList list = AnnexList::kRecognised;
-  Period period;
-  std::string unit;
-  uint64_t known_at = 0;
-  std::optional<workflow::Date> as_of;
   std::vector<AnnexRow> rows;  // by unit, then product
   std::optional<Report::Head> ledger;
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <climits>
+#include <string_view>
 
 #include "projections/read_models.capnp.h"
 #include "workflow/state.h"
@@ -21,6 +22,9 @@ void Save(const SubjectState& s, schema::SubjectRecord::Builder out);
 SubjectState Load(schema::SubjectRecord::Reader in);
 
 inline constexpr int32_t kNeverEnded = INT32_MAX;
+
+// A stored text as a view, without a copy: valid while its message is.
+inline std::string_view TextView(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
 
 // The facts of certificate `index` of product `p`, with its producer's.
 void SaveFact(const ProductState& p, size_t index, const SubjectState& subject,

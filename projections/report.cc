@@ -6,7 +6,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "projections/id_index.h"
 #include "projections/records.h"
+#include "projections/report_units.h"
 #include "projections/unit_tree.h"
 #include "workflow/json.h"
 #include "workflow/rules.h"
@@ -28,23 +30,9 @@ const char* const kKnownIndicators[] = {
 
 namespace {
 
-std::pair<std::string, int> ReportGroupKey(capnp::Text::Reader list, int code) {
-  return {list.cStr(), code};
-}
-
 bool In(int32_t day, const Period& p) { return p.from.days <= day && day <= p.to.days; }
 
-json CountsJson(const Counts& c) {
-  json j = json::object();
-  for (const auto& [k, v] : c) j[k] = v;
-  return j;
-}
-
-json TallyJson(const Tally& t) {
-  Counts stars = t.by_stars;
-  for (const char* s : {"3", "4", "5"}) stars.emplace(s, 0);
-  return json{{"total", t.total}, {"by_stars", CountsJson(stars)}};
-}
+json TallyJson(const Tally& t) { return json{{"total", t.total}, {"by_stars", StarsJson(t)}}; }
 
 }  // namespace
 
@@ -104,87 +92,54 @@ Status ParsePeriod(const std::string& text, Period* out) {
 
 Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* out) {
   *out = Report();
-  out->period = q.period;
-  out->unit = q.unit;
-  out->known_at = q.known_at;
-  out->as_of = q.as_of;
+  static_cast<ReportQuery&>(*out) = q;
   UnitTree tree;
   Status s = UnitTree::Load(projections, q.unit, &tree);
   if (!s.ok()) return s;
   const Date end = q.period.to;
-
-  // The unit a fact is reported under, at the end of the period: the child
-  // of the asked unit (or the top-level unit when none was asked).
-  auto bucket = [&](const std::string& unit) -> std::string {
-    if (!q.unit.empty()) return tree.ChildUnder(unit, q.unit, end);
-    std::string cur = unit;
-    for (int guard = 0; guard < 16; ++guard) {
-      const auto* u = tree.Find(cur);
-      if (!u) return cur;
-      if (u->retired && u->retired_on <= end && !u->successor.empty()) {
-        cur = u->successor;
-      } else if (!u->parent.empty() && tree.Find(u->parent) &&
-                 tree.Find(u->parent)->level != workflow::UnitLevel::NATIONAL) {
-        cur = u->parent;
-      } else {
-        return cur;
-      }
-    }
-    return cur;
-  };
+  ReportUnits units(tree, q.unit, end);
 
   // Counted in dense arrays while the certificates stream past (a national
   // report sees two hundred thousand), turned into the report's labelled
-  // counts once at the end. Units are numbered in the order first seen.
-  using Stars = std::array<uint64_t, 6>;  // index: stars 0..5
+  // counts once at the end. Reporting units and producers are interned
+  // (ReportUnits, IdIndex): a certificate costs no string copy, no node
+  // allocation and no ordered-map walk.
   struct UnitCounts {
-    std::string code;
+    bool seen = false;  // a certificate of it was read: it is named
     uint64_t recognised = 0, active = 0;
-    Stars active_stars{};
+    StarCounts active_stars{};
   };
-  std::vector<UnitCounts> unit_counts;
-  std::unordered_map<std::string, int>
-      bucket_index;  // fact's unit -> unit_counts index, -1 outside
-  Stars recognised{}, revoked{}, expired{}, active{};
-  std::array<Stars, 4> by_entry{};  // index: schema Entry
+  std::vector<UnitCounts> unit_counts;  // by reporting unit
+  StarCounts recognised{}, revoked{}, expired{}, active{};
+  std::array<StarCounts, 4> by_entry{};  // index: schema Entry
   std::array<uint64_t, 256> by_group{};
   // Indexed by the schema's LegalForm and RevocationReason.
   std::array<uint64_t, 9> by_form{};
   std::array<uint64_t, 8> by_reason{};
-  // By named group: keyed by list and code while counting, named at the end.
-  std::map<std::pair<std::string, int>, uint64_t> by_group_name;
-  // Only counted, never listed: hashed, not ordered.
-  std::unordered_map<std::string, workflow::LegalForm> active_subjects;
-  std::unordered_set<std::string> woman_owned;
-  auto star = [](int stars) { return static_cast<size_t>(std::clamp(stars, 0, 5)); };
+  GroupNameCounts by_group_name;
+  // Producers with a certificate in force at the end: the legal form of the
+  // first such certificate read, and whether any marks it woman-owned.
+  IdIndex subjects;
+  std::vector<workflow::LegalForm> subject_form;
+  std::vector<bool> subject_woman;
+  uint64_t woman_owned = 0;
+  std::string last_subject;  // and its slot
+  uint32_t subject_slot = 0;
   SectionFacts sections(q.period.to);
   s = ForEachFactSeen(projections, q.known_at, q.as_of, [&](const FactSeen& v) {
     auto f = v.f;
-    std::string key = f.getUnit().cStr();
-    auto b = bucket_index.find(key);
-    if (b == bucket_index.end()) {
-      std::string unit = bucket(key);
-      int index = -1;  // outside the asked unit
-      if (!unit.empty()) {
-        auto same = std::find_if(unit_counts.begin(), unit_counts.end(),
-                                 [&](const UnitCounts& u) { return u.code == unit; });
-        index = static_cast<int>(same - unit_counts.begin());
-        if (same == unit_counts.end()) {
-          out->unit_names.emplace(unit, tree.Name(unit));
-          unit_counts.push_back(UnitCounts{unit});
-        }
-      }
-      b = bucket_index.emplace(key, index).first;
-    }
-    if (b->second < 0) return;
-    UnitCounts& unit = unit_counts[static_cast<size_t>(b->second)];
-    const size_t stars = star(f.getStars());
+    const int index = units.Of(TextView(f.getUnit()));
+    if (index < 0) return;  // outside the asked unit
+    if (static_cast<size_t>(index) >= unit_counts.size()) unit_counts.resize(index + 1);
+    UnitCounts& unit = unit_counts[static_cast<size_t>(index)];
+    unit.seen = true;
+    const size_t stars = StarIndex(f.getStars());
     const bool recognised_in_period = In(f.getValidFrom(), q.period);
     if (recognised_in_period) {
       ++recognised[stars];
       ++by_entry[std::min<size_t>(static_cast<size_t>(f.getEntry()), 3)][stars];
       ++by_group[f.getGroup()];
-      ++by_group_name[ReportGroupKey(f.getGroupList(), f.getGroup())];
+      by_group_name.Add(f.getGroupList(), f.getGroup());
       ++by_form[std::min<size_t>(static_cast<size_t>(f.getLegalForm()), by_form.size() - 1)];
       ++unit.recognised;
     }
@@ -204,27 +159,33 @@ Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* ou
       ++active[stars];
       ++unit.active;
       ++unit.active_stars[stars];
-      active_subjects.emplace(f.getSubject().cStr(), f.getLegalForm());
-      if (f.getWomanOwned()) woman_owned.insert(f.getSubject().cStr());
+      const std::string_view subject = TextView(f.getSubject());
+      if (subject != last_subject || subject_form.empty()) {  // a product's are adjacent
+        std::optional<uint32_t> found = subjects.Find(subject);
+        if (!found) {
+          found = subjects.Add(subject);
+          subject_form.push_back(f.getLegalForm());
+          subject_woman.push_back(false);
+        }
+        last_subject.assign(subject);
+        subject_slot = *found;
+      }
+      if (f.getWomanOwned() && !subject_woman[subject_slot]) {
+        subject_woman[subject_slot] = true;
+        ++woman_owned;
+      }
     }
     sections.Add(f, ended, recognised_in_period, in_force);
   });
   if (!s.ok()) return s;
   // Labels exactly as counting one by one gave them: only what occurred.
-  auto tally = [](const Stars& by, Tally* t) {
-    for (size_t k = 0; k < by.size(); ++k) {
-      if (by[k] == 0) continue;
-      t->total += by[k];
-      t->by_stars[std::to_string(k)] = by[k];
-    }
-  };
-  tally(recognised, &out->recognised);
-  tally(revoked, &out->revoked);
-  tally(expired, &out->expired);
-  tally(active, &out->active_at_end);
+  TallyInto(recognised, &out->recognised);
+  TallyInto(revoked, &out->revoked);
+  TallyInto(expired, &out->expired);
+  TallyInto(active, &out->active_at_end);
   for (size_t e = 0; e < by_entry.size(); ++e) {
     Tally t;
-    tally(by_entry[e], &t);
+    TallyInto(by_entry[e], &t);
     if (t.total)
       out->recognised_by_entry[std::string(workflow::EnumName(static_cast<workflow::Entry>(e)))] =
           t;
@@ -232,10 +193,7 @@ Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* ou
   for (size_t g = 0; g < by_group.size(); ++g) {
     if (by_group[g]) out->recognised_by_group[g ? std::to_string(g) : "none"] = by_group[g];
   }
-  for (const auto& [key, n] : by_group_name) {
-    std::string name = workflow::ReportGroupOf(key.first, key.second).name;
-    out->recognised_by_group_name[name.empty() ? "none" : name] += n;
-  }
+  by_group_name.NameInto(&out->recognised_by_group_name);
   for (size_t k = 0; k < by_form.size(); ++k) {
     if (by_form[k])
       out->recognised_by_legal_form[std::string(
@@ -246,21 +204,24 @@ Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* ou
     if (by_reason[k])
       out->revoked_by_reason[std::string(workflow::EnumName(static_cast<R>(k)))] = by_reason[k];
   }
-  for (const UnitCounts& u : unit_counts) {
-    if (u.recognised) out->recognised_by_unit[u.code] = u.recognised;
-    if (u.active) out->active_by_unit[u.code] = u.active;
+  for (size_t i = 0; i < unit_counts.size(); ++i) {
+    const UnitCounts& u = unit_counts[i];
+    if (!u.seen) continue;
+    const std::string& code = units.Code(static_cast<int>(i));
+    out->unit_names.emplace(code, tree.Name(code));
+    if (u.recognised) out->recognised_by_unit[code] = u.recognised;
+    if (u.active) out->active_by_unit[code] = u.active;
     for (size_t k = 0; k < u.active_stars.size(); ++k) {
-      if (u.active_stars[k])
-        out->active_by_unit_stars[u.code][std::to_string(k)] = u.active_stars[k];
+      if (u.active_stars[k]) out->active_by_unit_stars[code][std::to_string(k)] = u.active_stars[k];
     }
   }
-  out->subjects_at_end = active_subjects.size();
-  for (const auto& [id, form] : active_subjects)
+  out->subjects_at_end = subjects.size();
+  for (workflow::LegalForm form : subject_form)
     ++out->subjects_by_legal_form[std::string(workflow::EnumName(form))];
-  out->subjects_woman_owned = woman_owned.size();
+  out->subjects_woman_owned = woman_owned;
 
   sections.Finish(&out->sections);
-  s = AddPeriodChanges(projections, q, bucket, out);
+  s = AddPeriodChanges(projections, q, &units, out);
   if (!s.ok()) return s;
 
   // Targets set for the asked unit in the period's years.
@@ -342,31 +303,39 @@ json ReportJsonBase(const Report& r) {
   }
   json names = json::object();
   for (const auto& [code, name] : r.unit_names) names[code] = name;
-  return json{
-      {"period", {{"from", FormatDate(r.period.from)}, {"to", FormatDate(r.period.to)}}},
-      {"unit", r.unit.empty() ? json(nullptr) : json(r.unit)},
-      {"as_of", r.as_of ? json(FormatDate(*r.as_of)) : json(nullptr)},
-      {"known_at", r.known_at ? json(r.known_at) : json(nullptr)},
-      {"recognised", recognised},
-      {"revoked", revoked},
-      {"expired", TallyJson(r.expired)},
-      {"active_at_end", active},
-      {"subjects_at_end",
-       {{"total", r.subjects_at_end},
-        {"by_legal_form", CountsJson(r.subjects_by_legal_form)},
-        {"woman_owned", r.subjects_woman_owned}}},
-      {"targets", targets},
-      {"support",
-       {{"total_vnd", r.support_total_vnd}, {"by_source", CountsJson(r.support_by_source)}}},
-      {"unit_names", names},
-      {"ledger", r.ledger ? json{{"size", r.ledger->size},
-                                 {"root", r.ledger->root},
-                                 {"signature", r.ledger->signature},
-                                 {"key_id", r.ledger->key_id}}
-                          : json(nullptr)}};
+  json j = json::object();
+  AddQueryJson(r, &j);
+  j["recognised"] = recognised;
+  j["revoked"] = revoked;
+  j["expired"] = TallyJson(r.expired);
+  j["active_at_end"] = active;
+  j["subjects_at_end"] = {{"total", r.subjects_at_end},
+                          {"by_legal_form", CountsJson(r.subjects_by_legal_form)},
+                          {"woman_owned", r.subjects_woman_owned}};
+  j["targets"] = targets;
+  j["support"] = {{"total_vnd", r.support_total_vnd},
+                  {"by_source", CountsJson(r.support_by_source)}};
+  j["unit_names"] = names;
+  j["ledger"] = HeadJson(r.ledger);
+  return j;
 }
 
 }  // namespace
+
+void AddQueryJson(const ReportQuery& q, json* out) {
+  (*out)["period"] = {{"from", FormatDate(q.period.from)}, {"to", FormatDate(q.period.to)}};
+  (*out)["unit"] = q.unit.empty() ? json(nullptr) : json(q.unit);
+  (*out)["as_of"] = q.as_of ? json(FormatDate(*q.as_of)) : json(nullptr);
+  (*out)["known_at"] = q.known_at ? json(q.known_at) : json(nullptr);
+}
+
+json HeadJson(const std::optional<Report::Head>& head) {
+  if (!head) return nullptr;
+  return json{{"size", head->size},
+              {"root", head->root},
+              {"signature", head->signature},
+              {"key_id", head->key_id}};
+}
 
 json ReportJson(const Report& r) {
   json j = ReportJsonBase(r);

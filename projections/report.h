@@ -50,11 +50,9 @@ struct ReportQuery {
   std::optional<workflow::Date> as_of;
 };
 
-struct Report {
-  Period period;
-  std::string unit;
-  uint64_t known_at = 0;
-  std::optional<workflow::Date> as_of;
+// A report states what it answers: the query's period, unit and points, as
+// asked.
+struct Report : ReportQuery {
   Tally recognised;
   std::map<std::string, Tally> recognised_by_entry;  // new, renewal, upgrade, import
   Counts recognised_by_group, recognised_by_legal_form, recognised_by_unit;
@@ -93,6 +91,11 @@ struct Report {
 
 Status BuildReport(const ReadView& projections, const ReportQuery& query, Report* out);
 nlohmann::ordered_json ReportJson(const Report& r);
+// The parts of a report's JSON that other answers of a period share: what
+// was asked ("period", "unit", "as_of", "known_at", added in that order), and
+// the signed tree head (null when unsigned).
+void AddQueryJson(const ReportQuery& q, nlohmann::ordered_json* out);
+nlohmann::ordered_json HeadJson(const std::optional<Report::Head>& head);
 
 // The re-recognition funnel of the certificates issued in `year`: due (all of
 // them), entered for renewal, renewed, revoked, lapsed (by `as_of`), pending.

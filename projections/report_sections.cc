@@ -6,8 +6,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "projections/id_index.h"
 #include "projections/projections.h"
+#include "projections/records.h"
 #include "projections/report.h"
+#include "projections/report_units.h"
 #include "workflow/json.h"
 #include "workflow/ocop.capnp.h"
 #include "workflow/rules.h"
@@ -36,9 +39,29 @@ const char* const kSectionIndicators[] = {
 
 namespace {
 
+// What the round needs of one product's acts in the window.
+struct RoundAct {
+  uint32_t product;  // interned
+  uint64_t seq;
+  enum Kind : uint8_t { kEntered, kCertified, kNotRecognised } kind;
+  workflow::Entry entry;  // for kEntered
+  uint8_t stars;          // for kCertified
+  uint32_t subject;       // for kEntered: the producer when it entered (interned)
+};
+
+struct IdeaAct {
+  uint64_t seq;
+  uint32_t product;  // interned
+  int unit;          // the reporting unit
+  int year;          // cycle year (for a review, of the idea when reviewed)
+  enum Kind { kRegistered, kSelected, kRejected } kind;
+};
+
+}  // namespace
+
 size_t StarIndex(int stars) { return static_cast<size_t>(std::clamp(stars, 0, 5)); }
 
-void TallyInto(const std::array<uint64_t, 6>& by, Tally* t) {
+void TallyInto(const StarCounts& by, Tally* t) {
   for (size_t k = 0; k < by.size(); ++k) {
     if (by[k] == 0) continue;
     t->total += by[k];
@@ -57,24 +80,6 @@ json StarsJson(const Tally& t) {
   for (const char* s : {"3", "4", "5"}) stars.emplace(s, 0);
   return CountsJson(stars);
 }
-
-// What the round needs of one product's acts in the window, by seq.
-struct RoundAct {
-  uint64_t seq;
-  enum Kind { kEntered, kCertified, kNotRecognised } kind;
-  workflow::Entry entry;  // for kEntered
-  int stars;              // for kCertified
-  std::string subject;    // for kEntered: the producer when it entered
-};
-
-struct IdeaAct {
-  uint64_t seq;
-  std::string product, unit;  // unit: the reporting bucket
-  int year;                   // cycle year (for a review, of the idea when reviewed)
-  enum Kind { kRegistered, kSelected, kRejected } kind;
-};
-
-}  // namespace
 
 SectionFacts::SectionFacts(Date to) : to_(to) {
   unsigned m, d;
@@ -116,16 +121,28 @@ void SectionFacts::Add(schema::CertificateFact::Reader f, int32_t ended_on,
     if (in_force) ++woman_active_[stars];
     if (recognised_in_period) ++woman_recognised_[stars];
   }
-  if (!in_force) return;
-  auto list = f.getGroupList();
-  auto it = std::find_if(active_groups_.begin(), active_groups_.end(), [&](const auto& g) {
-    return g.first.size() == list.size() && g.first == list.cStr();
-  });
-  if (it == active_groups_.end()) {
-    active_groups_.emplace_back(list.cStr(), std::array<uint64_t, 256>{});
-    it = active_groups_.end() - 1;
+  if (in_force) active_groups_.Add(f.getGroupList(), f.getGroup());
+}
+
+void GroupNameCounts::Add(capnp::Text::Reader list, uint8_t code) {
+  const std::string_view name = TextView(list);
+  auto it =
+      std::find_if(lists_.begin(), lists_.end(), [&](const auto& l) { return l.first == name; });
+  if (it == lists_.end()) {
+    lists_.emplace_back(name, std::array<uint64_t, 256>{});
+    it = lists_.end() - 1;
   }
-  ++it->second[f.getGroup()];
+  ++it->second[code];
+}
+
+void GroupNameCounts::NameInto(Counts* out) const {
+  for (const auto& [list, codes] : lists_) {
+    for (size_t g = 0; g < codes.size(); ++g) {
+      if (!codes[g]) continue;
+      std::string name = workflow::ReportGroupOf(list, static_cast<int>(g)).name;
+      (*out)[name.empty() ? "none" : name] += codes[g];
+    }
+  }
 }
 
 void SectionFacts::Finish(ReportSections* out) const {
@@ -139,26 +156,14 @@ void SectionFacts::Finish(ReportSections* out) const {
   }
   TallyInto(woman_active_, &out->woman_owned_active);
   TallyInto(woman_recognised_, &out->woman_owned_recognised);
-  for (const auto& [list, codes] : active_groups_) {
-    for (size_t g = 0; g < codes.size(); ++g) {
-      if (!codes[g]) continue;
-      std::string name = workflow::ReportGroupOf(list, static_cast<int>(g)).name;
-      out->active_by_group_name[name.empty() ? "none" : name] += codes[g];
-    }
-  }
+  active_groups_.NameInto(&out->active_by_group_name);
 }
 
-Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q,
-                        const std::function<std::string(const std::string&)>& bucket, Report* out) {
+Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q, ReportUnits* units,
+                        Report* out) {
   Date to = q.period.to;
   if (q.as_of && *q.as_of < to) to = *q.as_of;
   if (to < q.period.from) return Status::OK();
-  std::unordered_map<std::string, std::string> buckets;  // product's unit -> reported under
-  auto bucket_of = [&](const std::string& unit) -> const std::string& {
-    auto it = buckets.find(unit);
-    if (it == buckets.end()) it = buckets.emplace(unit, bucket(unit)).first;
-    return it->second;
-  };
   // A grant counts while its product's state still holds it: one annulled
   // drops out at every recording point, as the product's state is the
   // current fold, where only an annulment takes a grant out.
@@ -166,117 +171,162 @@ Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q,
   Status s = projections.ForEachAnnulment(
       [&](uint64_t, uint64_t annuls) { grants_annulled.insert(annuls); });
   if (!s.ok()) return s;
-  std::unordered_map<std::string, std::vector<RoundAct>> round;  // product -> its acts
+  // Products and producers are interned: the acts hold their numbers.
+  IdIndex products, subjects;
+  std::vector<bool> in_round;  // by product: a dossier of it entered in the window
+  std::vector<RoundAct> round;
   std::vector<IdeaAct> ideas;
   std::unordered_set<uint64_t> annulled;  // by an annulment in the window
+  // Support by reporting unit (VND; `touched`: a grant was counted there).
+  std::vector<std::pair<uint64_t, bool>> support_by_unit;
+  std::vector<std::pair<std::string, uint64_t>> support_by_source;  // a handful
+  auto product_of = [&](std::string_view id) {
+    std::optional<uint32_t> slot = products.Find(id);
+    if (slot) return *slot;
+    in_round.push_back(false);
+    return products.Add(id);
+  };
   s = projections.ForEachReportChange(
       q.period.from, to, q.known_at, [&](uint64_t seq, Date, schema::Change::Reader c) {
-        std::string_view type(c.getType().cStr(), c.getType().size());
+        const std::string_view type = TextView(c.getType());
         if (type == "EventAnnulled") {
           annulled.insert(c.getAnnuls());
           return;
         }
-        const std::string& unit = bucket_of(c.getUnit().cStr());
-        if (unit.empty()) return;  // outside the asked unit
-        std::string product = c.getProduct().cStr();
+        const int unit = units->Of(TextView(c.getUnit()));
+        if (unit < 0) return;  // outside the asked unit
         if (type == "SupportGranted") {
           if (grants_annulled.count(seq)) return;
-          out->support_total_vnd += c.getAmountVnd();
-          out->support_by_source[c.getSource().cStr()] += c.getAmountVnd();
-          out->sections.support_by_unit[unit] += c.getAmountVnd();
+          const uint64_t amount = c.getAmountVnd();
+          out->support_total_vnd += amount;
+          const std::string_view source = TextView(c.getSource());
+          auto it = std::find_if(support_by_source.begin(), support_by_source.end(),
+                                 [&](const auto& e) { return e.first == source; });
+          if (it == support_by_source.end()) {
+            support_by_source.emplace_back(source, 0);
+            it = support_by_source.end() - 1;
+          }
+          it->second += amount;
+          if (static_cast<size_t>(unit) >= support_by_unit.size())
+            support_by_unit.resize(static_cast<size_t>(unit) + 1);
+          support_by_unit[static_cast<size_t>(unit)].first += amount;
+          support_by_unit[static_cast<size_t>(unit)].second = true;
         } else if (type == "DossierSubmitted") {
-          round[product].push_back(
-              RoundAct{seq, RoundAct::kEntered, c.getEntry(), 0, c.getSubject().cStr()});
-        } else if (type == "Certified") {
+          const uint32_t product = product_of(TextView(c.getProduct()));
+          in_round[product] = true;
+          const std::string_view subject = TextView(c.getSubject());
+          std::optional<uint32_t> who = subjects.Find(subject);
+          round.push_back(RoundAct{product, seq, RoundAct::kEntered, c.getEntry(), 0,
+                                   who ? *who : subjects.Add(subject)});
+        } else if (type == "Certified" || type == "DossierEnded") {
           // Only a product with a dossier in the window: imports and
           // certificates of dossiers entered before the period are not the
           // round's.
-          auto it = round.find(product);
-          if (it != round.end()) {
-            it->second.push_back(
-                RoundAct{seq, RoundAct::kCertified, workflow::Entry::NEW, c.getStars(), {}});
+          std::optional<uint32_t> product = products.Find(TextView(c.getProduct()));
+          if (!product || !in_round[*product]) return;
+          if (type == "Certified") {
+            round.push_back(RoundAct{*product, seq, RoundAct::kCertified, workflow::Entry::NEW,
+                                     c.getStars(), 0});
+          } else if (c.getOutcome() == workflow::schema::DossierOutcome::NOT_RECOGNISED) {
+            round.push_back(
+                RoundAct{*product, seq, RoundAct::kNotRecognised, workflow::Entry::NEW, 0, 0});
           }
-        } else if (type == "DossierEnded") {
-          auto it = round.find(product);
-          if (it != round.end() &&
-              c.getOutcome() == workflow::schema::DossierOutcome::NOT_RECOGNISED) {
-            it->second.push_back(
-                RoundAct{seq, RoundAct::kNotRecognised, workflow::Entry::NEW, 0, {}});
-          }
-        } else if (type == "IdeaRegistered") {
-          ideas.push_back(IdeaAct{seq, product, unit, c.getCycleYear(), IdeaAct::kRegistered});
-        } else if (type == "IdeaReviewed") {
-          // Counted in the cycle year of the idea it reviews (see below).
-          ideas.push_back(IdeaAct{seq, product, unit, c.getCycleYear(),
-                                  c.getSelected() ? IdeaAct::kSelected : IdeaAct::kRejected});
+        } else if (type == "IdeaRegistered" || type == "IdeaReviewed") {
+          // A review counts in the cycle year of the idea it reviews (see below).
+          const IdeaAct::Kind kind = type == "IdeaRegistered" ? IdeaAct::kRegistered
+                                     : c.getSelected()        ? IdeaAct::kSelected
+                                                              : IdeaAct::kRejected;
+          ideas.push_back(
+              IdeaAct{seq, product_of(TextView(c.getProduct())), unit, c.getCycleYear(), kind});
         }
       });
   if (!s.ok()) return s;
+  ReportSections& sec = out->sections;
+  for (const auto& [source, amount] : support_by_source) out->support_by_source[source] += amount;
+  for (size_t u = 0; u < support_by_unit.size(); ++u) {
+    if (support_by_unit[u].second)
+      sec.support_by_unit[units->Code(static_cast<int>(u))] += support_by_unit[u].first;
+  }
 
   // The round: each dossier with the first outcome after it and before the
-  // product's next dossier.
-  ReportSections& sec = out->sections;
-  std::map<std::string, std::set<std::string>> entered_by, recognised_by;  // entry -> producers
-  std::set<std::string> participants, recognised_producers;
-  for (auto& [product, acts] : round) {
-    std::sort(acts.begin(), acts.end(),
-              [](const RoundAct& a, const RoundAct& b) { return a.seq < b.seq; });
-    for (size_t i = 0; i < acts.size(); ++i) {
-      if (acts[i].kind != RoundAct::kEntered || annulled.count(acts[i].seq)) continue;
-      const std::string& subject = acts[i].subject;
-      const std::string kind(workflow::EnumName(acts[i].entry));
-      RoundLine& line = sec.round.by_entry[kind];
-      ++line.entered;
-      ++sec.round.total.entered;
-      entered_by[kind].insert(subject);
-      participants.insert(subject);
-      const RoundAct* outcome = nullptr;
-      for (size_t j = i + 1; j < acts.size(); ++j) {
-        if (annulled.count(acts[j].seq)) continue;
-        if (acts[j].kind == RoundAct::kEntered) break;
-        outcome = &acts[j];
-        break;
-      }
-      if (!outcome) {
-        ++line.pending;
-        ++sec.round.total.pending;
-      } else if (outcome->kind == RoundAct::kCertified) {
-        line.recognised.Add(outcome->stars);
-        sec.round.total.recognised.Add(outcome->stars);
-        recognised_by[kind].insert(subject);
-        recognised_producers.insert(subject);
-      } else {
-        ++line.not_recognised;
-        ++sec.round.total.not_recognised;
-      }
+  // product's next dossier. Producers are counted once per entry kind (and
+  // in all) by a flag each.
+  std::sort(round.begin(), round.end(), [](const RoundAct& a, const RoundAct& b) {
+    return a.product != b.product ? a.product < b.product : a.seq < b.seq;
+  });
+  struct Kind {
+    RoundLine* line;
+    std::vector<bool> entered, recognised;  // by producer
+  };
+  std::map<workflow::Entry, Kind> kinds;
+  std::vector<bool> participants(subjects.size()), recognised_producers(subjects.size());
+  auto first_time = [](std::vector<bool>* seen, uint32_t who) {
+    if ((*seen)[who]) return false;
+    (*seen)[who] = true;
+    return true;
+  };
+  for (size_t i = 0; i < round.size(); ++i) {
+    const RoundAct& act = round[i];
+    if (act.kind != RoundAct::kEntered || annulled.count(act.seq)) continue;
+    auto k = kinds.find(act.entry);
+    if (k == kinds.end()) {
+      RoundLine* line = &sec.round.by_entry[std::string(workflow::EnumName(act.entry))];
+      k = kinds
+              .emplace(act.entry, Kind{line, std::vector<bool>(subjects.size()),
+                                       std::vector<bool>(subjects.size())})
+              .first;
+    }
+    Kind& kind = k->second;
+    RoundLine& line = *kind.line;
+    ++line.entered;
+    ++sec.round.total.entered;
+    line.entered_producers += first_time(&kind.entered, act.subject);
+    sec.round.total.entered_producers += first_time(&participants, act.subject);
+    const RoundAct* outcome = nullptr;
+    for (size_t j = i + 1; j < round.size() && round[j].product == act.product; ++j) {
+      if (annulled.count(round[j].seq)) continue;
+      if (round[j].kind == RoundAct::kEntered) break;
+      outcome = &round[j];
+      break;
+    }
+    if (!outcome) {
+      ++line.pending;
+      ++sec.round.total.pending;
+    } else if (outcome->kind == RoundAct::kCertified) {
+      line.recognised.Add(outcome->stars);
+      sec.round.total.recognised.Add(outcome->stars);
+      line.recognised_producers += first_time(&kind.recognised, act.subject);
+      sec.round.total.recognised_producers += first_time(&recognised_producers, act.subject);
+    } else {
+      ++line.not_recognised;
+      ++sec.round.total.not_recognised;
     }
   }
-  for (auto& [kind, line] : sec.round.by_entry) {
-    line.entered_producers = entered_by[kind].size();
-    line.recognised_producers = recognised_by[kind].size();
-  }
-  sec.round.total.entered_producers = participants.size();
-  sec.round.total.recognised_producers = recognised_producers.size();
 
   // Ideas: a review counts in the cycle year of the idea it reviews, the
   // product's registration in the window if one counts, else the cycle
   // year the product had when it was reviewed.
-  std::unordered_map<std::string, int> year_of;
+  std::vector<int> year_of(products.size(), -1);
   for (const IdeaAct& a : ideas) {
     if (a.kind == IdeaAct::kRegistered && !annulled.count(a.seq)) year_of[a.product] = a.year;
   }
+  std::vector<std::pair<IdeaCounts, bool>> by_unit;  // by reporting unit; counted there
   for (const IdeaAct& a : ideas) {
     if (annulled.count(a.seq)) continue;
     int year = a.year;
-    if (a.kind != IdeaAct::kRegistered) {
-      auto it = year_of.find(a.product);
-      if (it != year_of.end()) year = it->second;
-    }
-    for (IdeaCounts* c : {&sec.ideas, &sec.ideas_by_unit[a.unit], &sec.ideas_by_cycle_year[year]}) {
+    if (a.kind != IdeaAct::kRegistered && year_of[a.product] >= 0) year = year_of[a.product];
+    if (static_cast<size_t>(a.unit) >= by_unit.size())
+      by_unit.resize(static_cast<size_t>(a.unit) + 1);
+    by_unit[static_cast<size_t>(a.unit)].second = true;
+    for (IdeaCounts* c : {&sec.ideas, &by_unit[static_cast<size_t>(a.unit)].first,
+                          &sec.ideas_by_cycle_year[year]}) {
       if (a.kind == IdeaAct::kRegistered) ++c->registered;
       if (a.kind == IdeaAct::kSelected) ++c->selected;
       if (a.kind == IdeaAct::kRejected) ++c->rejected;
     }
+  }
+  for (size_t u = 0; u < by_unit.size(); ++u) {
+    if (by_unit[u].second) sec.ideas_by_unit[units->Code(static_cast<int>(u))] = by_unit[u].first;
   }
   return Status::OK();
 }

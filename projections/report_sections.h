@@ -11,7 +11,6 @@
 
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,7 +26,7 @@ namespace ocop::projections {
 
 class Projections;
 class ReadView;
-class UnitTree;
+class ReportUnits;
 struct Report;
 struct ReportQuery;
 
@@ -42,6 +41,15 @@ struct Tally {
     ++by_stars[std::to_string(stars)];
   }
 };
+
+// Stars 0..5 counted in an array while facts stream past, labelled once.
+using StarCounts = std::array<uint64_t, 6>;
+size_t StarIndex(int stars);  // clamped to 0..5
+// Adds the stars that occurred ("3" -> n) and their total to *t.
+void TallyInto(const StarCounts& by, Tally* t);
+nlohmann::ordered_json CountsJson(const Counts& c);
+// By stars, with "3", "4" and "5" always present (0 when none).
+nlohmann::ordered_json StarsJson(const Tally& t);
 
 // One line of the round table (Đồng Tháp plan 159: entered, recognised by
 // stars, producers), for one entry kind or for all.
@@ -98,6 +106,19 @@ struct ReportSections {
   std::map<int, IdeaCounts> ideas_by_cycle_year;
 };
 
+// Certificates counted by the QĐ 919 group name, whatever list each product
+// was classified under: by list (a handful) and code while counting, named
+// once at the end.
+class GroupNameCounts {
+ public:
+  void Add(capnp::Text::Reader list, uint8_t code);
+  // Adds the counts by name to *out ("none" for what maps to no group).
+  void NameInto(Counts* out) const;
+
+ private:
+  std::vector<std::pair<std::string, std::array<uint64_t, 256>>> lists_;
+};
+
 // Counted while the report's certificate pass streams past: dense arrays,
 // labelled once at the end by Finish.
 class SectionFacts {
@@ -109,10 +130,8 @@ class SectionFacts {
   void Finish(ReportSections* out) const;
 
  private:
-  using Stars = std::array<uint64_t, 6>;
-  Stars woman_active_{}, woman_recognised_{};
-  // By group list (a handful) and code.
-  std::vector<std::pair<std::string, std::array<uint64_t, 256>>> active_groups_;
+  StarCounts woman_active_{}, woman_recognised_{};
+  GroupNameCounts active_groups_;
   workflow::Date to_;
   int last_year_;
   std::array<int32_t, 5> year_ends_;  // 31/12 of the trend's years, oldest first
@@ -123,10 +142,9 @@ class SectionFacts {
 };
 
 // The period's changes: support (total, by source, by unit), the round and
-// the ideas. `bucket` maps a product's unit to the unit it is reported under
-// ("" when outside the asked unit).
-Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q,
-                        const std::function<std::string(const std::string&)>& bucket, Report* out);
+// the ideas, each counted under the reporting unit `units` gives its unit.
+Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q, ReportUnits* units,
+                        Report* out);
 
 // The actual value of a target indicator the sections define (see
 // kSectionIndicators), or none when `indicator` is not one of them.

@@ -91,16 +91,6 @@ std::vector<std::string> Cells(const Annex& a, size_t i, Lang lang) {
   return c;
 }
 
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 std::string VnDate(workflow::Date d) { return VnDateText(workflow::FormatDate(d)); }

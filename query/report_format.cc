@@ -142,16 +142,6 @@ void AddHead(std::vector<ReportRow>* rows, const Report::Head& head, Lang lang) 
   rows->push_back({L("ledger", lang), L("signature", lang), head.signature, ""});
 }
 
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string DateText(workflow::Date d) { return workflow::FormatDate(d); }
 
 }  // namespace
@@ -234,6 +224,16 @@ ReportTable CohortTable(const projections::Cohort& c, const Report::Head& head, 
   }
   AddHead(&t.rows, head, lang);
   return t;
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
 }
 
 std::string RenderCsv(const ReportTable& t, Lang lang) {

@@ -48,6 +48,9 @@ ReportTable PeriodTable(const projections::Report& r, Lang lang);
 ReportTable CohortTable(const projections::Cohort& c, const projections::Report::Head& head,
                         Lang lang);
 
+// A CSV field (RFC 4180): quoted, its quotes doubled, when it holds a comma,
+// a quote or a line break.
+std::string CsvField(const std::string& s);
 std::string RenderCsv(const ReportTable& t, Lang lang);
 std::string RenderMarkdown(const ReportTable& t, Lang lang);
 // Writes a workbook of one sheet to `path`: the title, a blank row, the
