@@ -51,6 +51,7 @@
 
 #include "harness.h"
 #include "ledger/ledger.h"
+#include "replay/schema_event.h"
 #include "workflow/decide.h"
 #include "workflow/rules.h"
 #include "workflow/states_view.h"
@@ -217,7 +218,9 @@ class Generator {
   template <typename Fill>
   bool Submit(const workflow::Principal& who, Date effective, Fill fill);
   void Flush();
+  int64_t RecordedAfter(Date last) const;
 
+  void Schema();
   void Country();
   void People();
   void Year(int y);
@@ -333,12 +336,18 @@ bool Generator::Submit(const workflow::Principal& who, Date effective, Fill fill
   return true;
 }
 
+// 09:00 in Vietnam the day after `last`, in microseconds since the epoch
+// (never earlier than the batch before).
+int64_t Generator::RecordedAfter(Date last) const {
+  int64_t at = (static_cast<int64_t>(last.days + 1) * 86400 + 2 * 3600) * 1000000;
+  return std::max(recorded_ + 1, at);
+}
+
 // Appends the queued events, recorded at 09:00 in Vietnam the day after the
-// latest act among them (never earlier than the batch before).
+// latest act among them.
 void Generator::Flush() {
   if (pending_.events.empty()) return;
-  int64_t at = (static_cast<int64_t>(pending_last_.days + 1) * 86400 + 2 * 3600) * 1000000;
-  recorded_ = std::max(recorded_ + 1, at);
+  recorded_ = RecordedAfter(pending_last_);
   last_date_ = std::max(last_date_, pending_last_);
   ledger::AppendResult result;
   Status s = ledger_->Append(pending_, &result);
@@ -359,6 +368,25 @@ std::string Generator::DecisionNo(const std::string& issuer, int y) {
 }
 
 // ---------------------------------------------------------------- set-up
+
+// The schema event, first, as `ocop` records it when it opens a ledger for
+// writing (ocop/open_ledger.cc's OpenWriter calls replay::RecordSchema): a
+// dispute bundle proves the schema its events decode by through it, so a
+// generated ledger verifies like a real one. Its "today" is the day the
+// history opens (recorded the day before the first batch), not the wall
+// clock: the root stays the same for the same --events and --seed, as long as
+// the program's schema files (ledger/event.capnp, workflow/ocop.capnp) are.
+// It is one of the N events.
+void Generator::Schema() {
+  const Date day = FromCivil(kFirstYear, 1, 1);
+  recorded_ = RecordedAfter(day + -1);
+  Status s = replay::RecordSchema(ledger_, FormatDate(day));
+  if (!s.ok()) Fail("schema event: " + s.ToString());
+  if (ledger_->Size() != next_seq_) Fail("the schema event is not the ledger's first event");
+  ++next_seq_;
+  ++emitted_;
+  ++by_type_["SchemaPublished"];
+}
 
 void Generator::Country() {
   const workflow::Principal boot{"bootstrap", true};
@@ -562,6 +590,7 @@ void Generator::Year(int y) {
 }
 
 void Generator::Run() {
+  Schema();
   Country();
   People();
   for (int y = kFirstYear; y <= kLastYear && !Done(); ++y) Year(y);
