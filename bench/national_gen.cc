@@ -17,16 +17,19 @@
 // of the states this program folds with workflow::Evolve as it goes: the
 // events are exactly those `ocop submit` would have recorded for the same
 // commands by the same principals (the bootstrap admin grant is the only
-// superuser act). A command Decide refuses is a bug here and stops the run.
+// superuser act), after the schema event that `ocop` records first when it
+// opens a ledger for writing. A command Decide refuses is a bug here and stops
+// the run.
 // Only the I/O differs: events are appended in large batches, without
 // idempotency keys, expectations or WAL syncs, and each batch is recorded at
 // a simulated time (the day after its last act), so that --known-at
 // timestamps and recording-time reports mean something.
 //
 // The same --events and --seed give the same ledger, byte for byte, except
-// for the signing key (and so the signatures), which is random. Randomness is
-// counter-based (a hash of seed, thing and purpose), so one decision does not
-// shift every later one.
+// for the signing key (and so the signatures), which is random, as long as
+// the program's schema files are the same (the schema event carries them).
+// Randomness is counter-based (a hash of seed, thing and purpose), so one
+// decision does not shift every later one.
 //
 // One product, named on stdout as bundle_product=, has exactly 100 events:
 // the dispute-bundle figure of issue 5 verifies it. DIR/national.json records
