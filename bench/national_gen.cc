@@ -17,16 +17,19 @@
 // of the states this program folds with workflow::Evolve as it goes: the
 // events are exactly those `ocop submit` would have recorded for the same
 // commands by the same principals (the bootstrap admin grant is the only
-// superuser act). A command Decide refuses is a bug here and stops the run.
+// superuser act), after the schema event that `ocop` records first when it
+// opens a ledger for writing. A command Decide refuses is a bug here and stops
+// the run.
 // Only the I/O differs: events are appended in large batches, without
 // idempotency keys, expectations or WAL syncs, and each batch is recorded at
 // a simulated time (the day after its last act), so that --known-at
 // timestamps and recording-time reports mean something.
 //
 // The same --events and --seed give the same ledger, byte for byte, except
-// for the signing key (and so the signatures), which is random. Randomness is
-// counter-based (a hash of seed, thing and purpose), so one decision does not
-// shift every later one.
+// for the signing key (and so the signatures), which is random, as long as
+// the program's schema files are the same (the schema event carries them).
+// Randomness is counter-based (a hash of seed, thing and purpose), so one
+// decision does not shift every later one.
 //
 // One product, named on stdout as bundle_product=, has exactly 100 events:
 // the dispute-bundle figure of issue 5 verifies it. DIR/national.json records
@@ -51,6 +54,7 @@
 
 #include "harness.h"
 #include "ledger/ledger.h"
+#include "replay/schema_event.h"
 #include "workflow/decide.h"
 #include "workflow/rules.h"
 #include "workflow/states_view.h"
@@ -217,7 +221,9 @@ class Generator {
   template <typename Fill>
   bool Submit(const workflow::Principal& who, Date effective, Fill fill);
   void Flush();
+  int64_t RecordedAfter(Date last) const;
 
+  void Schema();
   void Country();
   void People();
   void Year(int y);
@@ -333,12 +339,18 @@ bool Generator::Submit(const workflow::Principal& who, Date effective, Fill fill
   return true;
 }
 
+// 09:00 in Vietnam the day after `last`, in microseconds since the epoch
+// (never earlier than the batch before).
+int64_t Generator::RecordedAfter(Date last) const {
+  int64_t at = (static_cast<int64_t>(last.days + 1) * 86400 + 2 * 3600) * 1000000;
+  return std::max(recorded_ + 1, at);
+}
+
 // Appends the queued events, recorded at 09:00 in Vietnam the day after the
-// latest act among them (never earlier than the batch before).
+// latest act among them.
 void Generator::Flush() {
   if (pending_.events.empty()) return;
-  int64_t at = (static_cast<int64_t>(pending_last_.days + 1) * 86400 + 2 * 3600) * 1000000;
-  recorded_ = std::max(recorded_ + 1, at);
+  recorded_ = RecordedAfter(pending_last_);
   last_date_ = std::max(last_date_, pending_last_);
   ledger::AppendResult result;
   Status s = ledger_->Append(pending_, &result);
@@ -359,6 +371,25 @@ std::string Generator::DecisionNo(const std::string& issuer, int y) {
 }
 
 // ---------------------------------------------------------------- set-up
+
+// The schema event, first, as `ocop` records it when it opens a ledger for
+// writing (ocop/open_ledger.cc's OpenWriter calls replay::RecordSchema): a
+// dispute bundle proves the schema its events decode by through it, so a
+// generated ledger verifies like a real one. Its "today" is the day the
+// history opens (recorded the day before the first batch), not the wall
+// clock: the root stays the same for the same --events and --seed, as long as
+// the program's schema files (ledger/event.capnp, workflow/ocop.capnp) are.
+// It is one of the N events.
+void Generator::Schema() {
+  const Date day = FromCivil(kFirstYear, 1, 1);
+  recorded_ = RecordedAfter(day + -1);
+  Status s = replay::RecordSchema(ledger_, FormatDate(day));
+  if (!s.ok()) Fail("schema event: " + s.ToString());
+  if (ledger_->Size() != next_seq_) Fail("the schema event is not the ledger's first event");
+  ++next_seq_;
+  ++emitted_;
+  ++by_type_["SchemaPublished"];
+}
 
 void Generator::Country() {
   const workflow::Principal boot{"bootstrap", true};
@@ -562,6 +593,7 @@ void Generator::Year(int y) {
 }
 
 void Generator::Run() {
+  Schema();
   Country();
   People();
   for (int y = kFirstYear; y <= kLastYear && !Done(); ++y) Year(y);
