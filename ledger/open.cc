@@ -180,9 +180,12 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
   // So kAbsoluteConsistency, and the signed-heads check below for what it
   // cannot see. Its cost: a record torn by a power cut during its own,
   // unacknowledged write also stops the ledger until an operator looks
-  // (README, "When the ledger refuses to open"). SIGKILL does not tear
-  // records: each group is handed to the kernel in one write()
-  // (tests/crash_test.cc kills under load and reopens).
+  // (README, "When the ledger refuses to open"). SIGKILL can too, rarely:
+  // each group is handed to the kernel in one write(), but Linux copies it
+  // into the page cache a page at a time and stops between pages once the
+  // writer is killed (generic_perform_write), so a group over a page can be
+  // cut short. tests/crash_test.cc kills under load and reopens; it has not
+  // met that case, which does not prove it cannot happen.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
 
   rocksdb::BlockBasedTableOptions table;
