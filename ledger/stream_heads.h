@@ -24,10 +24,14 @@
 // straddling the size asked for) is read back from the log instead: one
 // sequential scan of the events column family, decoding each stream. Both
 // give the same map (tests/stream_heads_test.cc). Each stream's name is
-// hashed into its key once and kept (StreamKeys), not once per event. The appender's share is
-// copying each group's stream names (tens of ns an event); the rest, about COST on the signer's
-// thread, is CPU that on a machine with no core to spare the appender waits for (BENCHMARKS.md,
-// issue 14). The price also moves to the first checkpoint after a burst.
+// hashed into its key once and kept (StreamKeys), not once per event. The
+// appender's share is copying each group's stream names; the rest, about
+// 1.7 us per event at one checkpoint a second (mostly rehashing the root's
+// changed paths), runs on the thread that asks for the checkpoint, CPU that on
+// a machine with no core to spare the appender waits for (BENCHMARKS.md, issue
+// 14: 0.93 of the rate without the map on two shared cores, the mean of three
+// pairs, one of them 0.86). The price also moves to the first checkpoint after
+// a burst.
 //
 // Persistence. The folded map is written to DIR/stream-heads (sorted leaves,
 // the size they are of, and a SHA-256 of the file) when a checkpoint is signed
