@@ -276,9 +276,9 @@ class Ledger {
   // it instead of reading the events back. It is told each group's events in
   // seq order on the appending thread, right after the group is written and
   // BEFORE it is synced: an event it is told of is durable only once Size()
-  // covers its seq (never, if the sync fails). Groups of replicated events
-  // are not told (a gap in seqs), nor those of an observer set meanwhile. It
-  // must be quick and must not call into this Ledger.
+  // covers its seq (never, if the sync fails). Groups written before it was
+  // set and groups of replicated events are not told: it must allow for gaps
+  // in seqs. It must be quick and must not call into this Ledger.
   void SetWriteObserver(WriteObserver observer);
 
  private:

@@ -26,12 +26,12 @@
 // give the same map (tests/stream_heads_test.cc). Each stream's name is
 // hashed into its key once and kept (StreamKeys), not once per event. The
 // appender's share is copying each group's stream names; the rest, about
-// 1.7 us per event at one checkpoint a second (mostly rehashing the root's
-// changed paths), runs on the thread that asks for the checkpoint, CPU that on
-// a machine with no core to spare the appender waits for (BENCHMARKS.md, issue
-// 14: 0.93 of the rate without the map on two shared cores, the mean of three
-// pairs, one of them 0.86). The price also moves to the first checkpoint after
-// a burst.
+// 1.2 to 1.7 us per event at one checkpoint a second (mostly rehashing the
+// root's changed paths), runs on the thread that asks for the checkpoint, CPU
+// that on a machine with no core to spare the appender waits for
+// (BENCHMARKS.md, issue 14: 0.944 of the rate without the map on two shared
+// cores, the mean of six pairs from 0.86 to 1.13). The price also moves to
+// the first checkpoint after a burst.
 //
 // Persistence. The folded map is written to DIR/stream-heads (sorted leaves,
 // the size they are of, and a SHA-256 of the file) when a checkpoint is signed
@@ -75,9 +75,10 @@ class StreamHeads {
   static constexpr const char* kFileName = "stream-heads";
   static constexpr uint64_t kPersistEvery = 1 << 18;
   static constexpr const char* kLatestFileName = "latest-checkpoint";
-  // Events the feed holds for a fold at most (about 40 bytes each); past it
-  // the oldest groups are dropped, and read back if a fold needs them.
-  static constexpr uint64_t kFeedLimit = 1 << 20;
+  // Events the feed holds for a fold at most (about 40 bytes each, so about
+  // 10 MB, 17 s of appends at 15,000 a second, for a process that never
+  // signs); past it the oldest groups are dropped, and read back if needed.
+  static constexpr uint64_t kFeedLimit = 1 << 18;
 
   // Reads the persisted map, if any; folds nothing yet. `persist_every`
   // other than kPersistEvery is for tests.
