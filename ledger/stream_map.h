@@ -118,8 +118,8 @@ class StreamMap {
 // An open-addressing table of one cache line per name (names of up to 16
 // bytes inline, longer ones beside it), since a fold looks up one name per
 // event and std::unordered_map's chains and prime moduli cost more than the
-// rest of setting a head. Keeps up to `limit` names, at most 128 bytes each
-// plus the longer names, then forgets them all and starts over.
+// rest of setting a head. Keeps up to `limit` names, 128 to 256 bytes each
+// (the table is at most half full) plus long names, then starts over empty.
 // Thread-safety: none.
 class StreamKeys {
  public:
