@@ -570,6 +570,7 @@ uint64_t Ledger::WriteGroup(std::vector<Writer*>& group) {
     writing_.store(next_seq_ - 1, std::memory_order_release);
     return 0;
   }
+  TellWriteObserver(accepted);  // written, not yet durable: see SetWriteObserver
   {
     std::lock_guard<std::mutex> l(stats_mu_);
     ++stats_.groups;
@@ -601,6 +602,28 @@ void Ledger::NotifyCommitted(uint64_t size) {
     committed_.store(size, std::memory_order_release);
   }
   commit_cv_.notify_all();
+}
+
+// The write observer (SetWriteObserver; issue 14's stream heads), apart from
+// the group commit above, which tells it of each group written.
+void Ledger::SetWriteObserver(WriteObserver observer) {
+  std::lock_guard<std::mutex> l(observer_mu_);
+  observer_ = std::move(observer);
+}
+
+void Ledger::TellWriteObserver(const std::vector<Writer*>& accepted) {
+  std::lock_guard<std::mutex> l(observer_mu_);
+  if (!observer_) return;
+  std::vector<WrittenEvent> events;
+  for (Writer* w : accepted) {
+    if (w->replicated) return;  // a gap the observer reads back: no decoding here
+    for (size_t i = 0; i < w->envelopes.size(); ++i) {
+      events.push_back(WrittenEvent{w->request->events[i].stream,
+                                    w->envelopes[i]->getRoot<schema::Event>().getVersion(),
+                                    w->result->seqs[i]});
+    }
+  }
+  observer_(events);
 }
 
 }  // namespace ocop::ledger

@@ -163,6 +163,15 @@ struct Options {
 // Receives events in sequence order. Returning false stops the scan.
 using EventHandler = std::function<bool(uint64_t seq, std::string_view bytes)>;
 
+// An event of a group just written, as the appender numbered it (`stream` is
+// valid only during the call it is passed to). See SetWriteObserver.
+struct WrittenEvent {
+  std::string_view stream;
+  uint64_t version = 0;
+  uint64_t seq = 0;
+};
+using WriteObserver = std::function<void(const std::vector<WrittenEvent>& group)>;
+
 class Ledger {
  public:
   ~Ledger();
@@ -262,6 +271,16 @@ class Ledger {
   // logged by RocksDB or kept in its WAL.
   SubjectKeys* subject_keys() const { return subject_keys_.get(); }
 
+  // The one observer of appended events (a later call replaces it; an empty
+  // function removes it), for ledger/stream_heads.h, which folds its map from
+  // it instead of reading the events back. It is told each group's events in
+  // seq order on the appending thread, right after the group is written and
+  // BEFORE it is synced: an event it is told of is durable only once Size()
+  // covers its seq (never, if the sync fails). Groups written before it was
+  // set and groups of replicated events are not told: it must allow for gaps
+  // in seqs. It must be quick and must not call into this Ledger.
+  void SetWriteObserver(WriteObserver observer);
+
  private:
   // ledger/backup.cc hands the database to RocksDB's BackupEngine.
   friend struct BackupAccess;
@@ -313,6 +332,10 @@ class Ledger {
   std::unique_ptr<Signer> signer_;
   std::unique_ptr<SignedHeads> heads_;
   std::unique_ptr<SubjectKeys> subject_keys_;
+  // SetWriteObserver's; told by TellWriteObserver from WriteGroup.
+  std::mutex observer_mu_;
+  WriteObserver observer_;
+  void TellWriteObserver(const std::vector<Writer*>& accepted);
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <map>
 
@@ -70,9 +71,11 @@ Status ParseHeadsFile(std::string_view bytes, std::unique_ptr<StreamMap>* map, u
   return Status::OK();
 }
 
-// Folds events from+1..to of the log into `map`; `named`, if set, is told
-// each event's stream and key. *folded counts the events read.
-Status FoldLog(Ledger* ledger, StreamMap* map, uint64_t from, uint64_t to, uint64_t* folded,
+// Folds events from+1..to of the log into `map`, reading them back and
+// decoding each one's stream; `named`, if set, is told each event's stream
+// and key. *folded counts the events read.
+Status FoldLog(Ledger* ledger, StreamMap* map, StreamKeys* keys, uint64_t from, uint64_t to,
+               uint64_t* folded,
                const std::function<void(const Hash&, std::string_view)>& named = {}) {
   if (to <= from) return Status::OK();
   Status failure;
@@ -85,7 +88,7 @@ Status FoldLog(Ledger* ledger, StreamMap* map, uint64_t from, uint64_t to, uint6
     }
     auto e = v.event();
     const std::string_view stream(e.getStream().cStr(), e.getStream().size());
-    const Hash key = StreamMap::Key(stream);
+    const Hash& key = keys->Of(stream);
     map->SetKey(key, StreamHead{e.getVersion(), seq});
     if (named) named(key, stream);
     ++next;
@@ -103,6 +106,95 @@ Status FoldLog(Ledger* ledger, StreamMap* map, uint64_t from, uint64_t to, uint6
 
 }  // namespace
 
+// The groups the appender told of (Ledger::SetWriteObserver), in seq order,
+// until a fold takes them. A group is one Ledger group commit: the (stream,
+// version, seq) of each of its events, the names copied into one string.
+struct StreamHeads::Feed {
+  struct Event {
+    uint32_t name_at = 0, name_size = 0;
+    StreamHead head;
+  };
+  struct Group {
+    uint64_t first = 0, last = 0;  // seqs
+    std::string names;
+    std::vector<Event> events;
+  };
+
+  // On the appender's thread: a copy of the group, queued.
+  void Told(const std::vector<WrittenEvent>& written) {
+    if (written.empty()) return;
+    Group g;
+    g.first = written.front().seq;
+    g.last = written.back().seq;
+    g.events.reserve(written.size());
+    size_t bytes = 0;
+    for (const WrittenEvent& e : written) bytes += e.stream.size();
+    g.names.reserve(bytes);
+    for (const WrittenEvent& e : written) {
+      g.events.push_back(Event{static_cast<uint32_t>(g.names.size()),
+                               static_cast<uint32_t>(e.stream.size()),
+                               {e.version, e.seq}});
+      g.names.append(e.stream);
+    }
+    std::lock_guard<std::mutex> l(mu);
+    if (closed) return;
+    // Seqs told again (a group written but never made durable, its numbers
+    // reused) replace what was told of them.
+    while (!groups.empty() && groups.back().last >= g.first) {
+      events -= groups.back().events.size();
+      groups.pop_back();
+    }
+    events += g.events.size();
+    groups.push_back(std::move(g));
+    while (events > kFeedLimit) {
+      events -= groups.front().events.size();
+      groups.pop_front();
+    }
+  }
+
+  // Moves out the groups that continue a map folded to `at` up to `to`
+  // without a gap, and says where the events the feed does not hold end:
+  // *read_back_to is the last seq past `at` (after the groups taken) to
+  // read back from the log before the feed can serve again.
+  void Take(uint64_t at, uint64_t to, std::vector<Group>* taken, uint64_t* read_back_to) {
+    std::lock_guard<std::mutex> l(mu);
+    while (!groups.empty() && groups.front().last <= at) {
+      events -= groups.front().events.size();
+      groups.pop_front();
+    }
+    while (!groups.empty() && groups.front().first == at + 1 && groups.front().last <= to) {
+      at = groups.front().last;
+      events -= groups.front().events.size();
+      taken->push_back(std::move(groups.front()));
+      groups.pop_front();
+    }
+    *read_back_to = to;
+    if (groups.empty()) return;
+    const Group& next = groups.front();
+    if (next.first > at + 1) {
+      *read_back_to = std::min(to, next.first - 1);  // a gap before it
+    } else if (next.first <= at) {
+      *read_back_to = std::min(to, next.last);  // it straddles `at`
+    }                                           // else it straddles `to`
+  }
+
+  void Close() {
+    std::lock_guard<std::mutex> l(mu);
+    closed = true;
+    groups.clear();
+    events = 0;
+  }
+
+  std::mutex mu;
+  bool closed = false;
+  std::deque<Group> groups;
+  uint64_t events = 0;  // in groups
+};
+
+StreamHeads::~StreamHeads() {
+  if (feed_) feed_->Close();
+}
+
 Status StreamHeads::Open(Ledger* ledger, std::unique_ptr<StreamHeads>* out,
                          uint64_t persist_every) {
   std::unique_ptr<StreamHeads> h(new StreamHeads);
@@ -112,6 +204,13 @@ Status StreamHeads::Open(Ledger* ledger, std::unique_ptr<StreamHeads>* out,
   Status s = h->Load(&h->current_, &h->current_size_);
   if (!s.ok()) return s;
   h->persisted_size_ = h->current_size_;
+  if (!ledger->secondary()) {
+    // The observer holds the feed, not the StreamHeads, so that it outlives
+    // neither: a closed feed ignores what it is told.
+    h->feed_ = std::make_shared<Feed>();
+    ledger->SetWriteObserver(
+        [feed = h->feed_](const std::vector<WrittenEvent>& written) { feed->Told(written); });
+  }
   // The size of the latest checkpoint kept, if it reads as one.
   std::string latest;
   note::Note n;
@@ -160,7 +259,35 @@ Status StreamHeads::Persist() {
 }
 
 Status StreamHeads::Fold(StreamMap* map, uint64_t from, uint64_t to) {
-  return FoldLog(ledger_, map, from, to, &folded_);
+  return FoldLog(ledger_, map, &keys_, from, to, &folded_);
+}
+
+// Only groups up to `to` <= Size() are taken, so only durable events reach
+// the map; what the feed misses is read back, so the map at `to` is the same
+// whichever way each event came.
+Status StreamHeads::FoldCurrent(uint64_t to) {
+  std::vector<Feed::Group> taken;
+  while (current_size_ < to) {
+    uint64_t read_back_to = to;
+    if (feed_) {
+      taken.clear();
+      feed_->Take(current_size_, to, &taken, &read_back_to);
+      for (const Feed::Group& g : taken) {
+        for (const Feed::Event& e : g.events) {
+          const std::string_view name(g.names.data() + e.name_at, e.name_size);
+          current_->SetKey(keys_.Of(name), e.head);
+        }
+        folded_ += g.events.size();
+        fed_ += g.events.size();
+        current_size_ = g.last;
+      }
+    }
+    if (current_size_ >= to) break;
+    Status s = Fold(current_.get(), current_size_, read_back_to);
+    if (!s.ok()) return s;
+    current_size_ = read_back_to;
+  }
+  return Status::OK();
 }
 
 Status StreamHeads::MapAt(uint64_t size, StreamMap** out) {
@@ -169,9 +296,8 @@ Status StreamHeads::MapAt(uint64_t size, StreamMap** out) {
                                    " events; no stream heads at size " + std::to_string(size));
   }
   if (size >= current_size_) {
-    Status s = Fold(current_.get(), current_size_, size);
+    Status s = FoldCurrent(size);
     if (!s.ok()) return s;
-    current_size_ = size;
     *out = current_.get();
     return Status::OK();
   }
@@ -213,6 +339,11 @@ Status StreamHeads::Prove(uint64_t size, std::string_view stream, Hash* root, He
 uint64_t StreamHeads::folded() const {
   std::lock_guard<std::mutex> l(mu_);
   return folded_;
+}
+
+uint64_t StreamHeads::fed() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return fed_;
 }
 
 Status StreamHeads::KeepLatest(uint64_t size, const std::string& note) {
@@ -324,13 +455,14 @@ Status AuditStreamHeads(Ledger* ledger, const std::vector<note::VerifierKey>& lo
   }
   // 3. One fold of the log, compared at each size on the way.
   StreamMap fresh;
+  StreamKeys keys;
   std::map<Hash, std::string> names;
   uint64_t at = 0, folded = 0;
   auto name = [&](const Hash& key, std::string_view stream) {
     if (names.find(key) == names.end()) names.emplace(key, std::string(stream));
   };
   auto fold_to = [&](uint64_t size) {
-    Status f = FoldLog(ledger, &fresh, at, size, &folded, name);
+    Status f = FoldLog(ledger, &fresh, &keys, at, size, &folded, name);
     at = std::max(at, size);
     return f;
   };

@@ -11,18 +11,27 @@
 // caught by the stream's head, one that leaves out an earlier one by the gap
 // in versions below it.
 //
-// Why it costs the append path nothing. The map is a function of the log's
-// prefix, so it need not be kept in step with every append: it is folded
-// lazily, when a checkpoint or a proof is asked for, by reading the events
-// appended since the size it was last folded to (a sequential scan of the
-// events column family, the same read a subscriber makes) and setting their
-// streams' heads. Appends never wait for it and never write it; the work per
-// checkpoint is proportional to the events since the previous one, O(log n)
-// each, and the map's root rehashes only the paths they touched. What it
-// still takes from appends is CPU: about 3 us per event folded, on the
-// signer's thread, which on a machine with no core to spare the appender
-// waits for (BENCHMARKS.md: 0.88 of the rate without the map on two shared
-// cores). The price also moves to the first checkpoint after a burst.
+// What it costs appends. The map is a function of the log's prefix, so it
+// need not be kept in step with every append: it is folded lazily, when a
+// checkpoint or a proof is asked for, and the work per checkpoint is
+// proportional to the events since the previous one, O(log n) each; the
+// map's root rehashes only the paths they touched. The events come from the
+// appender itself: StreamHeads is the Ledger's write observer
+// (Ledger::SetWriteObserver), which hands it each group's (stream, version,
+// seq) as written, and the fold takes a group only once Size() covers it
+// (durable), never reading those events back. What the feed does not hold
+// (events appended before Open, by another process, replicated, or a group
+// straddling the size asked for) is read back from the log instead: one
+// sequential scan of the events column family, decoding each stream. Both
+// give the same map (tests/stream_heads_test.cc). Each stream's name is
+// hashed into its key once and kept (StreamKeys), not once per event. The
+// appender's share is copying each group's stream names; the rest, about
+// 1.2 to 1.7 us per event at one checkpoint a second (mostly rehashing the
+// root's changed paths), runs on the thread that asks for the checkpoint, CPU
+// that on a machine with no core to spare the appender waits for
+// (BENCHMARKS.md, issue 14: 0.944 of the rate without the map on two shared
+// cores, the mean of six pairs from 0.86 to 1.13). The price also moves to
+// the first checkpoint after a burst.
 //
 // Persistence. The folded map is written to DIR/stream-heads (sorted leaves,
 // the size they are of, and a SHA-256 of the file) when a checkpoint is signed
@@ -42,7 +51,10 @@
 // least as large (a dispute's proofs are usually all at one size).
 //
 // Thread-safety: every method may be called from any thread; one mutex
-// serialises them (a fold holds it).
+// serialises them (a fold holds it). The feed has a mutex of its own, held
+// only to queue or take a group, so that the appender never waits for a fold.
+// One StreamHeads per Ledger is fed: one opened later takes the feed over,
+// and the earlier one reads back what it misses.
 #pragma once
 
 #include <cstdint>
@@ -63,6 +75,10 @@ class StreamHeads {
   static constexpr const char* kFileName = "stream-heads";
   static constexpr uint64_t kPersistEvery = 1 << 18;
   static constexpr const char* kLatestFileName = "latest-checkpoint";
+  // Events the feed holds for a fold at most (about 40 bytes each, so about
+  // 10 MB, 17 s of appends at 15,000 a second, for a process that never
+  // signs); past it the oldest groups are dropped, and read back if needed.
+  static constexpr uint64_t kFeedLimit = 1 << 18;
 
   // Reads the persisted map, if any; folds nothing yet. `persist_every`
   // other than kPersistEvery is for tests.
@@ -74,17 +90,25 @@ class StreamHeads {
   // The root at `size` and the proof of `stream`'s head there.
   Status Prove(uint64_t size, std::string_view stream, merkle::Hash* root, HeadProof* proof);
 
-  // Events folded by this object so far (what checkpoints cost).
+  ~StreamHeads();
+
+  // Events folded by this object so far (what checkpoints cost), and how
+  // many of them came from the appender's feed rather than the log.
   uint64_t folded() const;
+  uint64_t fed() const;
 
   // Keeps `note`, a checkpoint of `size` this log signed, in
   // DIR/latest-checkpoint unless one at least as large is kept already.
   Status KeepLatest(uint64_t size, const std::string& note);
 
  private:
+  struct Feed;
+
   StreamHeads() = default;
   // The map at exactly `size`, folded as needed; valid while mu_ is held.
   Status MapAt(uint64_t size, StreamMap** out);
+  // Folds current_ to `to`: the feed's groups, and the log for what they miss.
+  Status FoldCurrent(uint64_t to);
   Status Fold(StreamMap* map, uint64_t from, uint64_t to);
   Status Load(std::unique_ptr<StreamMap>* map, uint64_t* size);
   Status Persist();
@@ -99,7 +123,10 @@ class StreamHeads {
   uint64_t persisted_size_ = 0;
   uint64_t persist_every_ = kPersistEvery;
   uint64_t folded_ = 0;
-  uint64_t latest_size_ = 0;  // of DIR/latest-checkpoint (0: none)
+  uint64_t fed_ = 0;
+  StreamKeys keys_;
+  std::shared_ptr<Feed> feed_;  // shared with the Ledger's observer
+  uint64_t latest_size_ = 0;    // of DIR/latest-checkpoint (0: none)
 };
 
 // What `ocop verify` checks of the map, besides the log itself:

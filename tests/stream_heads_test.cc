@@ -5,12 +5,15 @@
 // scratch.
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "cli_support.h"
 #include "ledger/durable_file.h"
+#include "ledger/event_view.h"
 #include "ledger/ledger.h"
 #include "ledger/log_origin.h"
 #include "ledger/stream_heads.h"
@@ -74,6 +77,35 @@ TEST_CASE("the map's root is the header's definition, whatever the order of sets
     for (auto it = sets.rbegin(); it != sets.rend(); ++it) b.Set(it->first, it->second);
     CHECK(a.Root() == Spec(leaves, 0));
     CHECK(b.Root() == a.Root());
+  }
+}
+
+TEST_CASE("the map's hashes are SHA-256 of the bytes the header names") {
+  // The map hashes with OpenSSL's low-level functions; the log with EVP.
+  std::mt19937_64 rng(62);
+  for (size_t size : {0, 1, 14, 55, 56, 63, 64, 65, 200}) {
+    std::string name(size, '\0');
+    for (char& c : name) c = static_cast<char>(rng());
+    CHECK(StreamMap::Key(name) == merkle::Sha256(name));
+  }
+  const Hash key = StreamMap::Key("product/P1");
+  std::string leaf("\x02");
+  leaf.append(reinterpret_cast<const char*>(key.data()), 32);
+  leaf.append("\x00\x00\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x00\x01\x00\x03", 16);
+  CHECK(StreamMap::LeafHash(key, StreamHead{0x102, 0x10003}) == merkle::Sha256(leaf));
+  const Hash right = StreamMap::Key("product/P2");
+  std::string node("\x03");
+  node.append(reinterpret_cast<const char*>(key.data()), 32);
+  node.append(reinterpret_cast<const char*>(right.data()), 32);
+  CHECK(StreamMap::NodeHash(key, right) == merkle::Sha256(node));
+  // And the name -> key cache gives the same keys, also once it starts over.
+  StreamKeys keys(/*limit=*/3);
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 10; ++i) {
+      const std::string s = "product/P" + std::to_string(i);
+      CHECK(keys.Of(s) == merkle::Sha256(s));
+      CHECK(keys.size() <= 3);
+    }
   }
 }
 
@@ -211,6 +243,175 @@ TEST_CASE("the keeper folds lazily, answers historic sizes, and persists") {
   CHECK(StreamHeadsRootOf(parsed, &root).IsTampered());
   parsed.extensions.clear();
   CHECK(StreamHeadsRootOf(parsed, &root).IsNotFound());
+}
+
+namespace {
+
+// The map of the first `size` events, read back from the log here, apart
+// from StreamHeads: what any refold from event 1 gives.
+Hash RefoldRoot(Ledger* l, uint64_t size) {
+  StreamMap m;
+  uint64_t seen = 0;
+  REQUIRE(l->Scan(1, size, [&](uint64_t seq, std::string_view bytes) {
+             EventView v(bytes);
+             REQUIRE(v.ok());
+             m.Set(v.event().getStream().cStr(), StreamHead{v.event().getVersion(), seq});
+             ++seen;
+             return true;
+           }).ok());
+  REQUIRE(seen == size);
+  return m.Root();
+}
+
+std::unique_ptr<Ledger> OpenLedger(const fs::path& dir) {
+  Options o;
+  o.clock = [] { return int64_t{1700000000000000}; };
+  std::unique_ptr<Ledger> l;
+  REQUIRE(Ledger::Open(dir.string(), o, &l).ok());
+  return l;
+}
+
+// One call appending `n` events, to streams P(first)..P(first + n - 1) mod 17.
+void AppendMany(Ledger* l, int first, int n) {
+  AppendRequest r;
+  for (int i = 0; i < n; ++i) {
+    r.events.push_back(NewEvent{"product/P" + std::to_string((first + i) % 17), "Noted",
+                                "2024-01-01", Actor{"p", "officer", "U"}, ""});
+  }
+  AppendResult res;
+  REQUIRE(l->Append(r, &res).ok());
+}
+
+}  // namespace
+
+TEST_CASE("the map fed by the appender is the map read back from the log") {
+  TempDir d;
+  auto l = OpenLedger(d.path);
+  std::unique_ptr<StreamHeads> heads;
+  REQUIRE(StreamHeads::Open(l.get(), &heads).ok());
+  Hash root;
+  int next = 0;
+  // Single events, calls of several events and streams, several calls in
+  // one group (AppendEach), a stream written twice in one call.
+  for (int round = 0; round < 6; ++round) {
+    Append(l.get(), "product/P" + std::to_string(round));
+    AppendMany(l.get(), next, 1 + round * 3);
+    next += 1 + round * 3;
+    std::vector<AppendRequest> each(3);
+    std::vector<const AppendRequest*> ptrs;
+    for (auto& r : each) {
+      for (int k = 0; k < 2; ++k) {
+        r.events.push_back(NewEvent{"product/Q" + std::to_string(next++ % 5), "Noted", "2024-01-01",
+                                    Actor{"p", "officer", "U"}, ""});
+      }
+      ptrs.push_back(&r);
+    }
+    std::vector<Status> statuses;
+    std::vector<AppendResult> results;
+    l->AppendEach(ptrs, &statuses, &results);
+    for (const Status& st : statuses) REQUIRE(st.ok());
+    REQUIRE(heads->Root(l->Size(), &root).ok());
+    CHECK(root == RefoldRoot(l.get(), l->Size()));
+  }
+  // Every event came from the feed: none was read back.
+  CHECK(heads->folded() == l->Size());
+  CHECK(heads->fed() == l->Size());
+
+  SECTION("a size inside a group is read back, and the feed serves again after it") {
+    AppendMany(l.get(), 3, 10);
+    const uint64_t size = l->Size();
+    const uint64_t fed = heads->fed();
+    REQUIRE(heads->Root(size - 4, &root).ok());
+    CHECK(root == RefoldRoot(l.get(), size - 4));
+    REQUIRE(heads->Root(size, &root).ok());
+    CHECK(root == RefoldRoot(l.get(), size));
+    AppendMany(l.get(), 5, 7);
+    REQUIRE(heads->Root(l->Size(), &root).ok());
+    CHECK(root == RefoldRoot(l.get(), l->Size()));
+    CHECK(heads->fed() == fed + 7);  // the group of 10 was read back, the next one fed
+    CHECK(heads->folded() == l->Size());
+    // A historic size after the feed: refolded from the log, the same.
+    HeadProof p;
+    REQUIRE(heads->Prove(size - 4, "product/P4", &root, &p).ok());
+    CHECK(root == RefoldRoot(l.get(), size - 4));
+  }
+  SECTION("a StreamHeads opened later takes the feed; the first reads back what it misses") {
+    std::unique_ptr<StreamHeads> later;
+    REQUIRE(StreamHeads::Open(l.get(), &later).ok());
+    const uint64_t fed = heads->fed();
+    AppendMany(l.get(), 1, 9);
+    Hash a, b;
+    REQUIRE(heads->Root(l->Size(), &a).ok());
+    REQUIRE(later->Root(l->Size(), &b).ok());
+    CHECK(a == RefoldRoot(l.get(), l->Size()));
+    CHECK(b == a);
+    CHECK(heads->fed() == fed);
+    CHECK(later->fed() == 9);
+    later.reset();  // its feed closes; appends go on
+    AppendMany(l.get(), 2, 4);
+    REQUIRE(heads->Root(l->Size(), &a).ok());
+    CHECK(a == RefoldRoot(l.get(), l->Size()));
+  }
+}
+
+TEST_CASE("under concurrent appends every root is a refold's, and a new process goes on") {
+  TempDir d;
+  std::vector<std::pair<uint64_t, Hash>> roots;
+  {
+    auto l = OpenLedger(d.path);
+    // Events before the StreamHeads exists: read back, then fed.
+    for (int i = 0; i < 25; ++i) AppendMany(l.get(), i, 1 + i % 4);
+    std::unique_ptr<StreamHeads> heads;
+    REQUIRE(StreamHeads::Open(l.get(), &heads, /*persist_every=*/100).ok());
+    std::atomic<bool> done{false};
+    std::atomic<int> failures{0};
+    std::thread signer([&] {
+      while (!done) {
+        // Size() first: only what is durable then may be in the root.
+        const uint64_t size = l->Size();
+        Hash root;
+        if (!heads->Root(size, &root).ok()) ++failures;
+        if (roots.empty() || roots.back().first != size) roots.push_back({size, root});
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w) {
+      writers.emplace_back([&, w] {
+        for (int i = 0; i < 60; ++i) {
+          AppendRequest r;
+          for (int k = 0; k <= (i + w) % 5; ++k) {
+            r.events.push_back(NewEvent{"product/W" + std::to_string((w * 7 + i + k) % 23), "Noted",
+                                        "2024-01-01", Actor{"p", "officer", "U"}, ""});
+          }
+          AppendResult res;
+          if (!l->Append(r, &res).ok()) ++failures;
+        }
+      });
+    }
+    for (auto& t : writers) t.join();
+    done = true;
+    signer.join();
+    REQUIRE(failures == 0);
+    Hash root;
+    REQUIRE(heads->Root(l->Size(), &root).ok());
+    roots.push_back({l->Size(), root});
+    CHECK(heads->fed() > 0);
+    CHECK(heads->fed() < heads->folded());  // the first events were read back
+    CHECK(roots.size() > 3);
+    for (const auto& [size, r] : roots) CHECK(r == RefoldRoot(l.get(), size));
+  }
+  // A new process: the persisted map (of some size below the log's), the
+  // rest read back, then fed.
+  auto l = OpenLedger(d.path);
+  std::unique_ptr<StreamHeads> heads;
+  REQUIRE(StreamHeads::Open(l.get(), &heads, 100).ok());
+  AppendMany(l.get(), 0, 12);
+  Hash root;
+  REQUIRE(heads->Root(l->Size(), &root).ok());
+  CHECK(root == RefoldRoot(l.get(), l->Size()));
+  CHECK(heads->fed() == 12);
+  CHECK(heads->folded() < l->Size());  // the persisted map spared a fold from event 1
 }
 
 TEST_CASE("the persisted map spares a new process the fold, and a damaged one is refolded") {
