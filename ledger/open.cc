@@ -28,6 +28,7 @@
 #include "ledger/event_view.h"
 #include "ledger/keys.h"
 #include "ledger/ledger_internal.h"
+#include "ledger/wal_file.h"
 
 namespace ocop::ledger {
 namespace fs = std::filesystem;
@@ -187,6 +188,9 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
   // cut short. tests/crash_test.cc kills under load and reopens; it has not
   // met that case, which does not prove it cannot happen.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+  // WAL files are written over zeros synced ahead of them, so that a sync
+  // writes the records alone and no metadata (ledger/wal_file.h; issue 18).
+  db_options.env = PreparedWalEnv();
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
