@@ -189,8 +189,9 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
   // met that case, which does not prove it cannot happen.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
   // WAL files are written over zeros synced ahead of them, so that a sync
-  // writes the records alone and no metadata (ledger/wal_file.h; issue 18).
-  db_options.env = PreparedWalEnv();
+  // writes the records alone and no metadata (ledger/wal_file.h; issue 18);
+  // none are prepared near the disk's reserve.
+  db_options.env = PreparedWalEnv(options.reserve_bytes);
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);

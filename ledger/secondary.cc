@@ -16,6 +16,7 @@
 #include "ledger/keys.h"
 #include "ledger/ledger.h"
 #include "ledger/ledger_internal.h"
+#include "ledger/wal_file.h"
 
 namespace ocop::ledger {
 namespace fs = std::filesystem;
@@ -71,6 +72,9 @@ Status Ledger::OpenSecondary(const std::string& dir, const Options& options,
   db_options.max_open_files = -1;  // keeps every table open: the primary may delete it
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 1;
+  // The primary's live WAL ends in zeros prepared for it (ledger/wal_file.h):
+  // read it up to its last whole record, as a growing file.
+  db_options.env = TailingWalEnv();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kFamilies) {
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
