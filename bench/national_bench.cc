@@ -13,9 +13,12 @@
 //                          (BuildReport and its JSON, every section of issue
 //                          15 included), median and p99; --report-json writes
 //                          that JSON, which national_pg --check compares with
-//                          PostgreSQL's figures
-//   ocop facts_scan        reading every certificate's facts without counting:
-//                          the part of the report that is RocksDB and Cap'n Proto
+//                          PostgreSQL's figures; cpu_p50_ms is the process's
+//                          CPU time (the report runs two threads),
+//                          thread_cpu_p50_ms the calling thread's
+//   ocop facts_scan        reading every certificate's facts without counting
+//                          (the Cap'n Proto facts annexes read; the report
+//                          reads its own fixed-layout records since format 8)
 //   ocop status            one product's status in-process: the read model's
 //                          record and its JSON (query::QueryStatus), random products
 //   ocop status_as_of      replay::ProductAt as of a random date (the
@@ -164,29 +167,32 @@ int Main(int argc, char** argv) {
   projections::ReportQuery q;
   Check(projections::ParsePeriod(std::to_string(year), &q.period), "period");
   auto time_report = [&](const projections::ReportQuery& query, int n, const char* name) {
-    std::vector<double> ms, cpu_ms;
+    std::vector<double> ms, cpu_ms, thread_ms;
     projections::Report r;
     size_t bytes = 0;
     for (int k = 0; k < n + 1; ++k) {
-      double t0 = NowSeconds(), c0 = ThreadCpuSeconds();
+      double t0 = NowSeconds(), c0 = CpuSeconds(), tc0 = ThreadCpuSeconds();
       Check(projections::BuildReport(*proj->View(), query, &r), "report");
       bytes = projections::ReportJson(r).dump().size();
       double t = (NowSeconds() - t0) * 1e3;
       if (k > 0) {  // the first run warms the block cache
         ms.push_back(t);
-        cpu_ms.push_back((ThreadCpuSeconds() - c0) * 1e3);
+        // The process's: the report's two passes run on two threads (and
+        // any background compaction of the read models counts here too).
+        cpu_ms.push_back((CpuSeconds() - c0) * 1e3);
+        thread_ms.push_back((ThreadCpuSeconds() - tc0) * 1e3);
       }
     }
     if (query.known_at == 0 && !report_json.empty()) {
       std::ofstream(report_json) << projections::ReportJson(r).dump(1) << "\n";
     }
     std::printf("ocop %s year=%d known_at=%" PRIu64
-                " repeats=%d p50_ms=%.2f p99_ms=%.2f cpu_p50_ms=%.2f "
+                " repeats=%d p50_ms=%.2f p99_ms=%.2f cpu_p50_ms=%.2f thread_cpu_p50_ms=%.2f "
                 "recognised=%" PRIu64 " active_at_end=%" PRIu64 " revoked=%" PRIu64
                 " expired=%" PRIu64 " json_bytes=%zu\n",
                 name, year, query.known_at, n, Percentile(ms, 0.5), Percentile(ms, 0.99),
-                Percentile(cpu_ms, 0.5), r.recognised.total, r.active_at_end.total, r.revoked.total,
-                r.expired.total, bytes);
+                Percentile(cpu_ms, 0.5), Percentile(thread_ms, 0.5), r.recognised.total,
+                r.active_at_end.total, r.revoked.total, r.expired.total, bytes);
     std::fflush(stdout);
   };
   time_report(q, repeats, "report");

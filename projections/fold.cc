@@ -134,6 +134,8 @@ Status Projections::Apply(uint64_t seq, std::string_view stored, Batch* batch) {
       state = workflow::Evolve(std::move(state), ref);
     }
     if (!was || !(*was == state)) at->changed = true;
+    Status numbered = NumberSlot(id, batch, at);
+    if (!numbered.ok()) return numbered;
     if (facts) {
       if (state.subject != subject.id) {
         Status s = SubjectFor(state.subject, batch, &subject);
@@ -149,6 +151,8 @@ Status Projections::Apply(uint64_t seq, std::string_view stored, Batch* batch) {
       }
     }
     RecordChange(seq, e, state, batch);
+    Status recorded = RecordReportChange(seq, e, *at, batch);
+    if (!recorded.ok()) return recorded;
   } else if (kind == workflow::StreamId::Kind::kSubject) {
     // A producer's first event cannot be named by a product folded before
     // (the decider requires the producer first); any later one may restate it.
@@ -316,9 +320,6 @@ void Projections::RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader
   } else {
     batch->writes.Put(changes_, key, batch->flat);
   }
-  // A tenth of the changes: through the write batch in a rebuild too.
-  if (report) batch->writes.Put(report_changes_, key, batch->flat);
-  if (p.isEventAnnulled()) batch->writes.Put(report_changes_, AnnulmentKey(seq), batch->flat);
 }
 
 Status Projections::Flush(uint64_t seq, Batch* batch) {
@@ -387,6 +388,8 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
     for (size_t i = p.certificates.size(); i < slot.stored_certificates; ++i) {
       wb.Delete(certificates_, FactKey(id, static_cast<uint32_t>(i)));
     }
+    Status facts = PutReportFacts(id, &batch->products[n], subject, batch);
+    if (!facts.ok()) return facts;
     std::optional<std::string> deadline;
     std::string index;
     if (const auto* c = p.Current()) {
@@ -397,6 +400,7 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
       wb.Delete(deadlines_, *slot.stored_deadline);
     if (deadline) wb.Put(deadlines_, *deadline, index);
   }
+  ids_->Write(batch->ids, &wb);
   std::string cp;
   PutBE64(&cp, seq);
   if (batch->bulk) {
@@ -426,6 +430,7 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
     s = FromRocks(db_->Flush(rocksdb::FlushOptions(), meta_), "flushing the projections");
     if (!s.ok()) return s;
     checkpoint_ = seq;
+    ids_->Commit(&batch->ids);
     *batch = Batch();
     return Status::OK();
   }
@@ -433,6 +438,7 @@ Status Projections::Flush(uint64_t seq, Batch* batch) {
   Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "writing the projections");
   if (!s.ok()) return s;
   checkpoint_ = seq;
+  ids_->Commit(&batch->ids);
   *batch = Batch();  // also empties the write batch
   return Status::OK();
 }

@@ -11,9 +11,13 @@
 //                 by event seq (empty: the certificate no longer counts), so
 //                 a report can be computed as the ledger knew it at any seq
 //   changes       effective day, seq -> Change (what happened on products)
-//   report_changes the same, for only the events the period report counts
-//                 (dossiers, outcomes, certificates, ideas, support,
-//                 annulments; every annulment also under AnnulmentKey)
+//   report_changes the same keys, for only the events the period report
+//                 counts (dossiers, outcomes, certificates, ideas, support,
+//                 annulments; every annulment also under AnnulmentKey), as
+//                 fixed-layout rows (report_records.h)
+//   report_ids    the numbers the rows give ids, both ways
+//   report_facts  product number -> the product's certificates as the report
+//                 counts them, fixed layout
 //   meta          "checkpoint" -> the last sequence number folded
 //
 // Promises:
@@ -62,6 +66,8 @@ namespace ocop::projections {
 
 // Called now and then with events done and the total to do.
 using Progress = std::function<void(uint64_t done, uint64_t total)>;
+
+class IdNumbers;
 
 class Projections {
  public:
@@ -125,6 +131,14 @@ class Projections {
   Status SubjectFor(const std::string& id, Batch* batch, workflow::SubjectState* out);
   void RecordChange(uint64_t seq, workflow::schema::OcopEvent::Reader e,
                     const workflow::ProductState& state, Batch* batch);
+  // The period report's records (report_records.h, report_fold.cc): the
+  // numbers of a product slot's ids after each of its events, the row of a
+  // change the report counts, and a changed product's facts at a flush.
+  Status NumberSlot(const std::string& id, Batch* batch, ProductSlot* slot);
+  Status RecordReportChange(uint64_t seq, workflow::schema::OcopEvent::Reader e,
+                            const ProductSlot& slot, Batch* batch);
+  Status PutReportFacts(const std::string& id, ProductSlot* slot,
+                        const workflow::SubjectState& subject, Batch* batch);
 
   ledger::Ledger* ledger_ = nullptr;
   std::string dir_;
@@ -140,6 +154,9 @@ class Projections {
   rocksdb::ColumnFamilyHandle* changes_ = nullptr;
   rocksdb::ColumnFamilyHandle* report_changes_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* report_ids_ = nullptr;
+  rocksdb::ColumnFamilyHandle* report_facts_ = nullptr;
+  std::unique_ptr<IdNumbers> ids_;  // the writer's view of report_ids
   size_t run_bytes_ = size_t{64} << 20;
   std::atomic<uint64_t> checkpoint_{0};
   // The writer's own reads (the fold loads the states it changes): the

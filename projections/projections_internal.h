@@ -17,12 +17,13 @@
 
 #include "projections/id_index.h"
 #include "projections/projections.h"
+#include "projections/report_ids.h"
 #include "projections/sorted_run.h"
 
 namespace ocop::projections {
 
 // The column families, in the order of Projections::handles_.
-extern const char* const kFamilies[11];
+extern const char* const kFamilies[13];
 
 // Bumped whenever what the projections store changes: a directory folded by
 // another version is rebuilt from the log on open rather than misread.
@@ -32,8 +33,10 @@ extern const char* const kFamilies[11];
 // products and certificates the list their group code belongs to, changes
 // the points of a score's sheet; 7: changes keep the producer, entry kind,
 // cycle year and outcome the report counts by, and "report_changes" keeps
-// the report's own changes apart (a format-6 directory is refolded on open).
-inline constexpr const char* kProjectionFormat = "7";
+// the report's own changes apart (a format-6 directory is refolded on open);
+// 8: the report's records in a fixed layout with numbered ids
+// (report_records.h: "report_ids", "report_facts", "report_changes' rows).
+inline constexpr const char* kProjectionFormat = "8";
 
 // Flush the batch every this many events: bounds memory while catching up.
 inline constexpr uint64_t kEventsPerFlush = 50000;
@@ -68,6 +71,14 @@ struct Projections::ProductSlot {
   bool changed = false;
   size_t stored_certificates = 0;              // facts written before this batch
   std::optional<std::string> stored_deadline;  // deadline key written before
+  // The report's numbers (report_records.h) of this product and of what its
+  // state names, with the texts they were given for: renumbered only when a
+  // text changes.
+  struct Numbers {
+    bool set = false;
+    uint32_t product = 0, unit = 0, subject = 0, group_list = 0;
+    std::string unit_text, subject_text, group_list_text;
+  } numbers;
 };
 
 // What one flush writes, and the states it changed, keyed by id.
@@ -92,6 +103,8 @@ struct Projections::Batch {
   SortedRun changes;
   std::vector<std::string> change_tables;
   uint64_t events = 0;
+  // The report's ids this batch numbered first, written with it.
+  IdNumbers::Pending ids;
   // A rebuild into an empty directory: nothing is read back from RocksDB
   // (every state is in the maps above until the end), and writes skip the
   // WAL (the rebuilding marker covers a crash).

@@ -17,10 +17,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/status.h"
 #include "projections/read_models.capnp.h"
+#include "projections/report_records.h"
 #include "workflow/date.h"
 #include "workflow/state.h"
 
@@ -77,11 +79,17 @@ class ReadView {
                                                 schema::Change::Reader)>& fn) const;
   // The same for only the changes the period report counts (SupportGranted,
   // DossierSubmitted, DossierEnded, Certified, IdeaRegistered, IdeaReviewed,
-  // EventAnnulled), which carry the producer, entry kind, cycle year and
-  // outcome as they were when each happened.
+  // EventAnnulled), as rows (report_records.h) that carry the producer, entry
+  // kind, cycle year and outcome as they were when each happened.
   Status ForEachReportChange(workflow::Date from, workflow::Date to, uint64_t known_at,
                              const std::function<void(uint64_t seq, workflow::Date effective,
-                                                      schema::Change::Reader)>& fn) const;
+                                                      const ChangeRow&)>& fn) const;
+  // Every product's certificates as the report counts them (report_records.h),
+  // in the order the fold numbered the products: fn(head, certificates), the
+  // second pointing at head.certificates FactCerts (any alignment).
+  Status ForEachReportFact(const std::function<void(const FactHead&, const char*)>& fn) const;
+  // The texts the fold numbered for the report, of one kind, by number.
+  Status ReportIds(IdKind kind, std::vector<std::string>* out) const;
   // Every annulment of a product's event folded into this view, whatever its
   // date: (the annulment's seq, the seq it annuls), in seq order.
   Status ForEachAnnulment(const std::function<void(uint64_t seq, uint64_t annuls)>& fn) const;
@@ -112,6 +120,11 @@ class ReadView {
       rocksdb::ColumnFamilyHandle* family, workflow::Date from, workflow::Date to,
       uint64_t known_at,
       const std::function<void(uint64_t, workflow::Date, schema::Change::Reader)>& fn) const;
+  // The same, each value as stored.
+  Status ScanKeyedByDay(
+      rocksdb::ColumnFamilyHandle* family, workflow::Date from, workflow::Date to,
+      uint64_t known_at,
+      const std::function<void(uint64_t, workflow::Date, std::string_view)>& fn) const;
 
   const Projections* p_;
   const rocksdb::Snapshot* snapshot_;

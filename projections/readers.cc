@@ -249,37 +249,87 @@ Status ReadView::ForEachChange(
 
 Status ReadView::ForEachReportChange(
     Date from, Date to, uint64_t known_at,
-    const std::function<void(uint64_t, Date, schema::Change::Reader)>& fn) const {
+    const std::function<void(uint64_t, Date, const ChangeRow&)>& fn) const {
   if (to >= kAnnulmentDay) to = kAnnulmentDay + -1;  // not the annulments' own range
-  return ScanChanges(p_->report_changes_, from, to, known_at, fn);
+  return ScanKeyedByDay(p_->report_changes_, from, to, known_at,
+                        [&](uint64_t seq, Date day, std::string_view value) {
+                          if (value.size() == sizeof(ChangeRow))
+                            fn(seq, day, ReadRecord<ChangeRow>(value.data()));
+                        });
 }
 
 Status ReadView::ForEachAnnulment(const std::function<void(uint64_t, uint64_t)>& fn) const {
-  return ScanChanges(p_->report_changes_, kAnnulmentDay, kAnnulmentDay, 0,
-                     [&](uint64_t seq, Date, schema::Change::Reader c) { fn(seq, c.getAnnuls()); });
+  return ScanKeyedByDay(p_->report_changes_, kAnnulmentDay, kAnnulmentDay, 0,
+                        [&](uint64_t seq, Date, std::string_view value) {
+                          if (value.size() == sizeof(ChangeRow))
+                            fn(seq, ReadRecord<ChangeRow>(value.data()).annuls);
+                        });
+}
+
+Status ReadView::ForEachReportFact(
+    const std::function<void(const FactHead&, const char*)>& fn) const {
+  if (!status_.ok()) return status_;
+  rocksdb::ReadOptions ro = Options();
+  ro.readahead_size = 1 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(ro, p_->report_facts_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const rocksdb::Slice value = it->value();
+    if (value.size() < sizeof(FactHead)) continue;
+    const FactHead head = ReadRecord<FactHead>(value.data());
+    if (value.size() != sizeof(FactHead) + head.certificates * sizeof(FactCert)) {
+      return Status::Corruption("a product's report record has " + std::to_string(value.size()) +
+                                " bytes, not the size its " + std::to_string(head.certificates) +
+                                " certificates take");
+    }
+    fn(head, value.data() + sizeof(FactHead));
+  }
+  return FromRocks(it->status(), "reading the report's certificates");
+}
+
+Status ReadView::ReportIds(IdKind kind, std::vector<std::string>* out) const {
+  if (!status_.ok()) return status_;
+  out->clear();
+  const std::string first = IdNumberKey(kind, 0);
+  std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(Options(), p_->report_ids_));
+  for (it->Seek(first); it->Valid() && it->key().size() == 5 && it->key()[0] == first[0];
+       it->Next()) {
+    const uint32_t n = GetBE32(std::string_view(it->key().data() + 1, 4));
+    if (n >= out->size()) out->resize(n + 1);
+    (*out)[n] = it->value().ToString();
+  }
+  return FromRocks(it->status(), "reading the report's ids");
 }
 
 Status ReadView::ScanChanges(
     rocksdb::ColumnFamilyHandle* family, Date from, Date to, uint64_t known_at,
     const std::function<void(uint64_t, Date, schema::Change::Reader)>& fn) const {
+  kj::Array<capnp::word> words;
+  return ScanKeyedByDay(family, from, to, known_at,
+                        [&](uint64_t seq, Date day, std::string_view value) {
+                          size_t n = value.size() / sizeof(capnp::word);
+                          if (words.size() < n) words = kj::heapArray<capnp::word>(n * 2);
+                          std::memcpy(words.begin(), value.data(), n * sizeof(capnp::word));
+                          capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.begin(), n));
+                          fn(seq, day, reader.getRoot<schema::Change>());
+                        });
+}
+
+Status ReadView::ScanKeyedByDay(
+    rocksdb::ColumnFamilyHandle* family, Date from, Date to, uint64_t known_at,
+    const std::function<void(uint64_t, Date, std::string_view)>& fn) const {
   if (!status_.ok()) return status_;
   std::unique_ptr<rocksdb::Iterator> it(p_->db_->NewIterator(Options(), family));
   std::string start;
   PutBE32(&start, static_cast<uint32_t>(from.days) ^ 0x80000000u);
   const uint32_t last = static_cast<uint32_t>(to.days) ^ 0x80000000u;
-  kj::Array<capnp::word> words;
   for (it->Seek(start); it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
     uint32_t day = GetBE32(key);
     if (day > last) break;
     uint64_t seq = GetBE64(key.substr(4));
     if (known_at != 0 && seq > known_at) continue;
-    auto value = it->value();
-    size_t n = value.size() / sizeof(capnp::word);
-    if (words.size() < n) words = kj::heapArray<capnp::word>(n * 2);
-    std::memcpy(words.begin(), value.data(), n * sizeof(capnp::word));
-    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.begin(), n));
-    fn(seq, Date{static_cast<int32_t>(day ^ 0x80000000u)}, reader.getRoot<schema::Change>());
+    fn(seq, Date{static_cast<int32_t>(day ^ 0x80000000u)},
+       std::string_view(it->value().data(), it->value().size()));
   }
   return FromRocks(it->status(), "reading changes");
 }

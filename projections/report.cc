@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -90,6 +92,75 @@ Status ParsePeriod(const std::string& text, Period* out) {
   return Status::OK();
 }
 
+namespace {
+
+// What the numbers in the certificates a report counts stand for.
+struct FactNames {
+  std::vector<std::string> units, group_lists;
+};
+
+// Calls fn with every certificate as recorded by known_at (0: all) and as it
+// stood on as_of, as ForEachFactSeen does, in the report's own layout: from
+// "report_facts", numbered by the fold (their names read into *names), or,
+// for a past recording point, from the certificates' versions, numbered here
+// as they come (*names grows as they do).
+Status ForEachCountedFact(const ReadView& projections, uint64_t known_at,
+                          const std::optional<Date>& as_of, FactNames* names,
+                          const std::function<void(const FactHead&, const FactCert&)>& fn) {
+  auto see = [&](const FactHead& h, FactCert c) {
+    if (as_of) {
+      if (c.valid_from > as_of->days) return;
+      // A renewal dossier that came in after as_of had not been entered then.
+      if (c.renewal_entered_on > as_of->days) c.flags &= ~FactCert::kRenewalEntered;
+      if (c.ended_on > as_of->days) {
+        c.ended_on = kNeverEnded;
+        c.flags &= ~(FactCert::kRevoked | FactCert::kRenewed);
+      }
+    }
+    fn(h, c);
+  };
+  if (known_at == 0) {
+    Status s = projections.ReportIds(IdKind::kUnit, &names->units);
+    if (s.ok()) s = projections.ReportIds(IdKind::kGroupList, &names->group_lists);
+    if (!s.ok()) return s;
+    return projections.ForEachReportFact([&](const FactHead& h, const char* certs) {
+      for (size_t i = 0; i < h.certificates; ++i)
+        see(h, ReadRecord<FactCert>(certs + i * sizeof(FactCert)));
+    });
+  }
+  IdIndex units, subjects, lists;
+  auto number = [](IdIndex* index, std::vector<std::string>* texts, capnp::Text::Reader text) {
+    const std::string_view t = TextView(text);
+    if (std::optional<uint32_t> n = index->Find(t)) return *n;
+    if (texts) texts->emplace_back(t);
+    return index->Add(t);
+  };
+  return projections.ForEachFactKnownAt(known_at, [&](schema::CertificateFact::Reader f) {
+    FactHead h;
+    h.unit = number(&units, &names->units, f.getUnit());
+    h.subject = number(&subjects, nullptr, f.getSubject());
+    h.group_list = number(&lists, &names->group_lists, f.getGroupList());
+    h.certificates = 1;
+    h.group = f.getGroup();
+    h.legal_form = static_cast<uint8_t>(f.getLegalForm());
+    h.woman_owned = f.getWomanOwned();
+    FactCert c;
+    c.valid_from = f.getValidFrom();
+    c.valid_until = f.getValidUntil();
+    c.ended_on = f.getEndedOn();
+    c.renewal_entered_on = f.getRenewalEnteredOn();
+    c.stars = f.getStars();
+    c.entry = static_cast<uint8_t>(f.getEntry());
+    c.revoke_reason = static_cast<uint8_t>(f.getRevokeReason());
+    c.flags = static_cast<uint8_t>((f.getRevoked() ? FactCert::kRevoked : 0) |
+                                   (f.getRenewalEntered() ? FactCert::kRenewalEntered : 0) |
+                                   (f.getRenewed() ? FactCert::kRenewed : 0));
+    see(h, c);
+  });
+}
+
+}  // namespace
+
 Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* out) {
   *out = Report();
   static_cast<ReportQuery&>(*out) = q;
@@ -98,12 +169,20 @@ Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* ou
   if (!s.ok()) return s;
   const Date end = q.period.to;
   ReportUnits units(tree, q.unit, end);
+  std::mutex units_mu;
+
+  // The period's changes on a second thread, beside the certificates (a
+  // view may be read from several threads at once): the two passes share
+  // only the reporting units, asked under units_mu, and fill apart.
+  Report changes;
+  Status changes_status;
+  std::thread changes_pass(
+      [&] { changes_status = AddPeriodChanges(projections, q, &units, &units_mu, &changes); });
 
   // Counted in dense arrays while the certificates stream past (a national
   // report sees two hundred thousand), turned into the report's labelled
-  // counts once at the end. Reporting units and producers are interned
-  // (ReportUnits, IdIndex): a certificate costs no string copy, no node
-  // allocation and no ordered-map walk.
+  // counts once at the end. Units, producers and group lists come numbered:
+  // a certificate costs no string work at all.
   struct UnitCounts {
     bool seen = false;  // a certificate of it was read: it is named
     uint64_t recognised = 0, active = 0;
@@ -117,67 +196,66 @@ Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* ou
   std::array<uint64_t, 9> by_form{};
   std::array<uint64_t, 8> by_reason{};
   GroupNameCounts by_group_name;
-  // Producers with a certificate in force at the end: the legal form of the
-  // first such certificate read, and whether any marks it woman-owned.
-  IdIndex subjects;
-  std::vector<workflow::LegalForm> subject_form;
+  // Producers with a certificate in force at the end, by number: the legal
+  // form of the first such certificate read (+1; 0: none yet), and whether
+  // any marks it woman-owned.
+  std::vector<uint8_t> subject_form;
   std::vector<bool> subject_woman;
-  uint64_t woman_owned = 0;
-  std::string last_subject;  // and its slot
-  uint32_t subject_slot = 0;
+  uint64_t subjects_at_end = 0, woman_owned = 0;
+  FactNames names;
+  UnitNumbers unit_of(&units, &units_mu, &names.units);
   SectionFacts sections(q.period.to);
-  s = ForEachFactSeen(projections, q.known_at, q.as_of, [&](const FactSeen& v) {
-    auto f = v.f;
-    const int index = units.Of(TextView(f.getUnit()));
-    if (index < 0) return;  // outside the asked unit
-    if (static_cast<size_t>(index) >= unit_counts.size()) unit_counts.resize(index + 1);
-    UnitCounts& unit = unit_counts[static_cast<size_t>(index)];
-    unit.seen = true;
-    const size_t stars = StarIndex(f.getStars());
-    const bool recognised_in_period = In(f.getValidFrom(), q.period);
-    if (recognised_in_period) {
-      ++recognised[stars];
-      ++by_entry[std::min<size_t>(static_cast<size_t>(f.getEntry()), 3)][stars];
-      ++by_group[f.getGroup()];
-      by_group_name.Add(f.getGroupList(), f.getGroup());
-      ++by_form[std::min<size_t>(static_cast<size_t>(f.getLegalForm()), by_form.size() - 1)];
-      ++unit.recognised;
-    }
-    const int32_t ended = v.ended_on;
-    if (v.revoked && In(ended, q.period)) {
-      ++revoked[stars];
-      ++by_reason[std::min<size_t>(static_cast<size_t>(f.getRevokeReason()), by_reason.size() - 1)];
-    }
-    // Lapsed: reached the day after valid_until still in force.
-    const int32_t lapse = f.getValidUntil() + 1;
-    if (In(lapse, q.period) && ended >= lapse && (!q.as_of || lapse <= q.as_of->days)) {
-      ++expired[stars];
-    }
-    const bool in_force =
-        f.getValidFrom() <= end.days && end.days <= f.getValidUntil() && end.days < ended;
-    if (in_force) {
-      ++active[stars];
-      ++unit.active;
-      ++unit.active_stars[stars];
-      const std::string_view subject = TextView(f.getSubject());
-      if (subject != last_subject || subject_form.empty()) {  // a product's are adjacent
-        std::optional<uint32_t> found = subjects.Find(subject);
-        if (!found) {
-          found = subjects.Add(subject);
-          subject_form.push_back(f.getLegalForm());
-          subject_woman.push_back(false);
+  s = ForEachCountedFact(
+      projections, q.known_at, q.as_of, &names, [&](const FactHead& h, const FactCert& c) {
+        const int index = unit_of.Of(h.unit);
+        if (index < 0) return;  // outside the asked unit
+        if (static_cast<size_t>(index) >= unit_counts.size()) unit_counts.resize(index + 1);
+        UnitCounts& unit = unit_counts[static_cast<size_t>(index)];
+        unit.seen = true;
+        const size_t stars = StarIndex(c.stars);
+        const bool recognised_in_period = In(c.valid_from, q.period);
+        if (recognised_in_period) {
+          ++recognised[stars];
+          ++by_entry[std::min<size_t>(c.entry, 3)][stars];
+          ++by_group[h.group];
+          by_group_name.Add(h.group_list, h.group);
+          ++by_form[std::min<size_t>(h.legal_form, by_form.size() - 1)];
+          ++unit.recognised;
         }
-        last_subject.assign(subject);
-        subject_slot = *found;
-      }
-      if (f.getWomanOwned() && !subject_woman[subject_slot]) {
-        subject_woman[subject_slot] = true;
-        ++woman_owned;
-      }
-    }
-    sections.Add(f, ended, recognised_in_period, in_force);
-  });
+        const int32_t ended = c.ended_on;
+        if (c.revoked() && In(ended, q.period)) {
+          ++revoked[stars];
+          ++by_reason[std::min<size_t>(c.revoke_reason, by_reason.size() - 1)];
+        }
+        // Lapsed: reached the day after valid_until still in force.
+        const int32_t lapse = c.valid_until + 1;
+        if (In(lapse, q.period) && ended >= lapse && (!q.as_of || lapse <= q.as_of->days)) {
+          ++expired[stars];
+        }
+        const bool in_force =
+            c.valid_from <= end.days && end.days <= c.valid_until && end.days < ended;
+        if (in_force) {
+          ++active[stars];
+          ++unit.active;
+          ++unit.active_stars[stars];
+          if (h.subject >= subject_form.size()) {
+            subject_form.resize(h.subject + 1, 0);
+            subject_woman.resize(h.subject + 1, false);
+          }
+          if (!subject_form[h.subject]) {
+            subject_form[h.subject] = static_cast<uint8_t>(h.legal_form + 1);
+            ++subjects_at_end;
+          }
+          if (h.woman_owned && !subject_woman[h.subject]) {
+            subject_woman[h.subject] = true;
+            ++woman_owned;
+          }
+        }
+        sections.Add(h, c, recognised_in_period, in_force);
+      });
+  changes_pass.join();
   if (!s.ok()) return s;
+  if (!changes_status.ok()) return changes_status;
   // Labels exactly as counting one by one gave them: only what occurred.
   TallyInto(recognised, &out->recognised);
   TallyInto(revoked, &out->revoked);
@@ -193,7 +271,7 @@ Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* ou
   for (size_t g = 0; g < by_group.size(); ++g) {
     if (by_group[g]) out->recognised_by_group[g ? std::to_string(g) : "none"] = by_group[g];
   }
-  by_group_name.NameInto(&out->recognised_by_group_name);
+  by_group_name.NameInto(names.group_lists, &out->recognised_by_group_name);
   for (size_t k = 0; k < by_form.size(); ++k) {
     if (by_form[k])
       out->recognised_by_legal_form[std::string(
@@ -215,14 +293,24 @@ Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* ou
       if (u.active_stars[k]) out->active_by_unit_stars[code][std::to_string(k)] = u.active_stars[k];
     }
   }
-  out->subjects_at_end = subjects.size();
-  for (workflow::LegalForm form : subject_form)
-    ++out->subjects_by_legal_form[std::string(workflow::EnumName(form))];
+  out->subjects_at_end = subjects_at_end;
+  for (uint8_t form : subject_form) {
+    if (form)
+      ++out->subjects_by_legal_form[std::string(
+          workflow::EnumName(static_cast<workflow::LegalForm>(form - 1)))];
+  }
   out->subjects_woman_owned = woman_owned;
 
-  sections.Finish(&out->sections);
-  s = AddPeriodChanges(projections, q, &units, out);
-  if (!s.ok()) return s;
+  sections.Finish(names.group_lists, &out->sections);
+  // The changes pass's parts.
+  out->support_total_vnd = changes.support_total_vnd;
+  out->support_by_source = std::move(changes.support_by_source);
+  ReportSections& sec = out->sections;
+  sec.support_by_unit = std::move(changes.sections.support_by_unit);
+  sec.round = std::move(changes.sections.round);
+  sec.ideas = changes.sections.ideas;
+  sec.ideas_by_unit = std::move(changes.sections.ideas_by_unit);
+  sec.ideas_by_cycle_year = std::move(changes.sections.ideas_by_cycle_year);
 
   // Targets set for the asked unit in the period's years.
   if (!q.unit.empty()) {

@@ -103,40 +103,32 @@ SectionFacts::SectionFacts(Date to) : to_(to) {
   }
 }
 
-void SectionFacts::Add(schema::CertificateFact::Reader f, int32_t ended_on,
-                       bool recognised_in_period, bool in_force) {
-  const int32_t from = f.getValidFrom(), until = f.getValidUntil();
+void SectionFacts::Add(const FactHead& h, const FactCert& c, bool recognised_in_period,
+                       bool in_force) {
+  const int32_t from = c.valid_from, until = c.valid_until;
   for (size_t i = 0; i < year_ends_.size(); ++i) {
     if (year_spans_[i].first <= from && from <= year_spans_[i].second) ++year_recognised_[i];
     const int32_t e = year_ends_[i];
-    if (from <= e && e <= until && e < ended_on && e <= to_.days) ++year_active_[i];
+    if (from <= e && e <= until && e < c.ended_on && e <= to_.days) ++year_active_[i];
   }
   if (in_force && until > to_.days && until < month_starts_.back()) {
     auto it = std::upper_bound(month_starts_.begin(), month_starts_.end(), until);
     if (it != month_starts_.begin())
       ++by_month_[static_cast<size_t>(it - month_starts_.begin() - 1)];
   }
-  const size_t stars = StarIndex(f.getStars());
-  if (f.getWomanOwned()) {
+  const size_t stars = StarIndex(c.stars);
+  if (h.woman_owned) {
     if (in_force) ++woman_active_[stars];
     if (recognised_in_period) ++woman_recognised_[stars];
   }
-  if (in_force) active_groups_.Add(f.getGroupList(), f.getGroup());
+  if (in_force) active_groups_.Add(h.group_list, h.group);
 }
 
-void GroupNameCounts::Add(capnp::Text::Reader list, uint8_t code) {
-  const std::string_view name = TextView(list);
-  auto it =
-      std::find_if(lists_.begin(), lists_.end(), [&](const auto& l) { return l.first == name; });
-  if (it == lists_.end()) {
-    lists_.emplace_back(name, std::array<uint64_t, 256>{});
-    it = lists_.end() - 1;
-  }
-  ++it->second[code];
-}
-
-void GroupNameCounts::NameInto(Counts* out) const {
-  for (const auto& [list, codes] : lists_) {
+void GroupNameCounts::NameInto(const std::vector<std::string>& lists, Counts* out) const {
+  static const std::string kNone;
+  for (size_t l = 0; l < lists_.size(); ++l) {
+    const std::string& list = l < lists.size() ? lists[l] : kNone;
+    const auto& codes = lists_[l];
     for (size_t g = 0; g < codes.size(); ++g) {
       if (!codes[g]) continue;
       std::string name = workflow::ReportGroupOf(list, static_cast<int>(g)).name;
@@ -145,7 +137,7 @@ void GroupNameCounts::NameInto(Counts* out) const {
   }
 }
 
-void SectionFacts::Finish(ReportSections* out) const {
+void SectionFacts::Finish(const std::vector<std::string>& lists, ReportSections* out) const {
   for (size_t i = 0; i < year_ends_.size(); ++i) {
     int y = last_year_ - static_cast<int>(year_ends_.size() - 1 - i);
     out->trend[y] = ReportSections::YearPoint{year_recognised_[i], year_active_[i]};
@@ -156,11 +148,11 @@ void SectionFacts::Finish(ReportSections* out) const {
   }
   TallyInto(woman_active_, &out->woman_owned_active);
   TallyInto(woman_recognised_, &out->woman_owned_recognised);
-  active_groups_.NameInto(&out->active_by_group_name);
+  active_groups_.NameInto(lists, &out->active_by_group_name);
 }
 
 Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q, ReportUnits* units,
-                        Report* out) {
+                        std::mutex* units_mu, Report* out) {
   Date to = q.period.to;
   if (q.as_of && *q.as_of < to) to = *q.as_of;
   if (to < q.period.from) return Status::OK();
@@ -171,78 +163,85 @@ Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q, Repor
   Status s = projections.ForEachAnnulment(
       [&](uint64_t, uint64_t annuls) { grants_annulled.insert(annuls); });
   if (!s.ok()) return s;
-  // Products and producers are interned: the acts hold their numbers.
-  IdIndex products, subjects;
-  std::vector<bool> in_round;  // by product: a dossier of it entered in the window
+  // The rows name units, sources, products and producers by the fold's
+  // numbers: units and sources are named once at the end, products and
+  // producers only counted.
+  std::vector<std::string> unit_codes, sources;
+  s = projections.ReportIds(IdKind::kUnit, &unit_codes);
+  if (s.ok()) s = projections.ReportIds(IdKind::kSource, &sources);
+  if (!s.ok()) return s;
+  UnitNumbers unit_of(units, units_mu, &unit_codes);
+  std::vector<bool> in_round;           // by product: a dossier of it entered in the window
+  uint32_t products = 0, subjects = 0;  // one past the highest number met
   std::vector<RoundAct> round;
   std::vector<IdeaAct> ideas;
   std::unordered_set<uint64_t> annulled;  // by an annulment in the window
-  // Support by reporting unit (VND; `touched`: a grant was counted there).
-  std::vector<std::pair<uint64_t, bool>> support_by_unit;
-  std::vector<std::pair<std::string, uint64_t>> support_by_source;  // a handful
-  auto product_of = [&](std::string_view id) {
-    std::optional<uint32_t> slot = products.Find(id);
-    if (slot) return *slot;
-    in_round.push_back(false);
-    return products.Add(id);
+  // Support by reporting unit and by source (VND; `touched`: a grant was
+  // counted there).
+  std::vector<std::pair<uint64_t, bool>> support_by_unit, support_by_source;
+  auto add = [](std::vector<std::pair<uint64_t, bool>>* to, uint32_t at, uint64_t amount) {
+    if (at >= to->size()) to->resize(at + 1);
+    (*to)[at].first += amount;
+    (*to)[at].second = true;
   };
   s = projections.ForEachReportChange(
-      q.period.from, to, q.known_at, [&](uint64_t seq, Date, schema::Change::Reader c) {
-        const std::string_view type = TextView(c.getType());
-        if (type == "EventAnnulled") {
-          annulled.insert(c.getAnnuls());
+      q.period.from, to, q.known_at, [&](uint64_t seq, Date, const ChangeRow& c) {
+        if (c.type == ChangeRow::kEventAnnulled) {
+          annulled.insert(c.annuls);
           return;
         }
-        const int unit = units->Of(TextView(c.getUnit()));
+        const int unit = unit_of.Of(c.unit);
         if (unit < 0) return;  // outside the asked unit
-        if (type == "SupportGranted") {
-          if (grants_annulled.count(seq)) return;
-          const uint64_t amount = c.getAmountVnd();
-          out->support_total_vnd += amount;
-          const std::string_view source = TextView(c.getSource());
-          auto it = std::find_if(support_by_source.begin(), support_by_source.end(),
-                                 [&](const auto& e) { return e.first == source; });
-          if (it == support_by_source.end()) {
-            support_by_source.emplace_back(source, 0);
-            it = support_by_source.end() - 1;
+        switch (c.type) {
+          case ChangeRow::kSupportGranted:
+            if (grants_annulled.count(seq)) return;
+            out->support_total_vnd += c.amount_vnd;
+            add(&support_by_source, c.source, c.amount_vnd);
+            add(&support_by_unit, static_cast<uint32_t>(unit), c.amount_vnd);
+            return;
+          case ChangeRow::kDossierSubmitted:
+            if (c.product >= in_round.size()) in_round.resize(c.product + 1);
+            in_round[c.product] = true;
+            products = std::max(products, c.product + 1);
+            subjects = std::max(subjects, c.subject + 1);
+            round.push_back(RoundAct{c.product, seq, RoundAct::kEntered,
+                                     static_cast<workflow::Entry>(c.entry), 0, c.subject});
+            return;
+          case ChangeRow::kCertified:
+          case ChangeRow::kDossierEnded:
+            // Only a product with a dossier in the window: imports and
+            // certificates of dossiers entered before the period are not the
+            // round's.
+            if (c.product >= in_round.size() || !in_round[c.product]) return;
+            if (c.type == ChangeRow::kCertified) {
+              round.push_back(
+                  RoundAct{c.product, seq, RoundAct::kCertified, workflow::Entry::NEW, c.stars, 0});
+            } else if (c.outcome ==
+                       static_cast<uint8_t>(workflow::schema::DossierOutcome::NOT_RECOGNISED)) {
+              round.push_back(
+                  RoundAct{c.product, seq, RoundAct::kNotRecognised, workflow::Entry::NEW, 0, 0});
+            }
+            return;
+          case ChangeRow::kIdeaRegistered:
+          case ChangeRow::kIdeaReviewed: {
+            // A review counts in the cycle year of the idea it reviews (see below).
+            const IdeaAct::Kind kind = c.type == ChangeRow::kIdeaRegistered ? IdeaAct::kRegistered
+                                       : c.selected                         ? IdeaAct::kSelected
+                                                                            : IdeaAct::kRejected;
+            products = std::max(products, c.product + 1);
+            ideas.push_back(IdeaAct{seq, c.product, unit, c.cycle_year, kind});
+            return;
           }
-          it->second += amount;
-          if (static_cast<size_t>(unit) >= support_by_unit.size())
-            support_by_unit.resize(static_cast<size_t>(unit) + 1);
-          support_by_unit[static_cast<size_t>(unit)].first += amount;
-          support_by_unit[static_cast<size_t>(unit)].second = true;
-        } else if (type == "DossierSubmitted") {
-          const uint32_t product = product_of(TextView(c.getProduct()));
-          in_round[product] = true;
-          const std::string_view subject = TextView(c.getSubject());
-          std::optional<uint32_t> who = subjects.Find(subject);
-          round.push_back(RoundAct{product, seq, RoundAct::kEntered, c.getEntry(), 0,
-                                   who ? *who : subjects.Add(subject)});
-        } else if (type == "Certified" || type == "DossierEnded") {
-          // Only a product with a dossier in the window: imports and
-          // certificates of dossiers entered before the period are not the
-          // round's.
-          std::optional<uint32_t> product = products.Find(TextView(c.getProduct()));
-          if (!product || !in_round[*product]) return;
-          if (type == "Certified") {
-            round.push_back(RoundAct{*product, seq, RoundAct::kCertified, workflow::Entry::NEW,
-                                     c.getStars(), 0});
-          } else if (c.getOutcome() == workflow::schema::DossierOutcome::NOT_RECOGNISED) {
-            round.push_back(
-                RoundAct{*product, seq, RoundAct::kNotRecognised, workflow::Entry::NEW, 0, 0});
-          }
-        } else if (type == "IdeaRegistered" || type == "IdeaReviewed") {
-          // A review counts in the cycle year of the idea it reviews (see below).
-          const IdeaAct::Kind kind = type == "IdeaRegistered" ? IdeaAct::kRegistered
-                                     : c.getSelected()        ? IdeaAct::kSelected
-                                                              : IdeaAct::kRejected;
-          ideas.push_back(
-              IdeaAct{seq, product_of(TextView(c.getProduct())), unit, c.getCycleYear(), kind});
+          default:
+            return;
         }
       });
   if (!s.ok()) return s;
   ReportSections& sec = out->sections;
-  for (const auto& [source, amount] : support_by_source) out->support_by_source[source] += amount;
+  for (size_t k = 0; k < support_by_source.size(); ++k) {
+    if (support_by_source[k].second)
+      out->support_by_source[k < sources.size() ? sources[k] : ""] += support_by_source[k].first;
+  }
   for (size_t u = 0; u < support_by_unit.size(); ++u) {
     if (support_by_unit[u].second)
       sec.support_by_unit[units->Code(static_cast<int>(u))] += support_by_unit[u].first;
@@ -259,7 +258,7 @@ Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q, Repor
     std::vector<bool> entered, recognised;  // by producer
   };
   std::map<workflow::Entry, Kind> kinds;
-  std::vector<bool> participants(subjects.size()), recognised_producers(subjects.size());
+  std::vector<bool> participants(subjects), recognised_producers(subjects);
   auto first_time = [](std::vector<bool>* seen, uint32_t who) {
     if ((*seen)[who]) return false;
     (*seen)[who] = true;
@@ -272,8 +271,8 @@ Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q, Repor
     if (k == kinds.end()) {
       RoundLine* line = &sec.round.by_entry[std::string(workflow::EnumName(act.entry))];
       k = kinds
-              .emplace(act.entry, Kind{line, std::vector<bool>(subjects.size()),
-                                       std::vector<bool>(subjects.size())})
+              .emplace(act.entry,
+                       Kind{line, std::vector<bool>(subjects), std::vector<bool>(subjects)})
               .first;
     }
     Kind& kind = k->second;
@@ -306,7 +305,7 @@ Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q, Repor
   // Ideas: a review counts in the cycle year of the idea it reviews, the
   // product's registration in the window if one counts, else the cycle
   // year the product had when it was reviewed.
-  std::vector<int> year_of(products.size(), -1);
+  std::vector<int> year_of(products, -1);
   for (const IdeaAct& a : ideas) {
     if (a.kind == IdeaAct::kRegistered && !annulled.count(a.seq)) year_of[a.product] = a.year;
   }

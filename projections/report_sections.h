@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@
 
 #include "ledger/status.h"
 #include "projections/read_models.capnp.h"
+#include "projections/report_records.h"
 #include "workflow/date.h"
 
 namespace ocop::projections {
@@ -111,12 +113,16 @@ struct ReportSections {
 // once at the end.
 class GroupNameCounts {
  public:
-  void Add(capnp::Text::Reader list, uint8_t code);
+  // `list`: the list's number (its text is lists[list] at NameInto).
+  void Add(uint32_t list, uint8_t code) {
+    if (list >= lists_.size()) lists_.resize(list + 1);
+    ++lists_[list][code];
+  }
   // Adds the counts by name to *out ("none" for what maps to no group).
-  void NameInto(Counts* out) const;
+  void NameInto(const std::vector<std::string>& lists, Counts* out) const;
 
  private:
-  std::vector<std::pair<std::string, std::array<uint64_t, 256>>> lists_;
+  std::vector<std::array<uint64_t, 256>> lists_;  // by list number, then code
 };
 
 // Counted while the report's certificate pass streams past: dense arrays,
@@ -124,10 +130,10 @@ class GroupNameCounts {
 class SectionFacts {
  public:
   explicit SectionFacts(workflow::Date to);
-  // `ended_on`: when it stopped being in force as seen (kNeverEnded if not).
-  void Add(schema::CertificateFact::Reader f, int32_t ended_on, bool recognised_in_period,
-           bool in_force);
-  void Finish(ReportSections* out) const;
+  // `c` as seen (its ended_on kNeverEnded when not ended then).
+  void Add(const FactHead& h, const FactCert& c, bool recognised_in_period, bool in_force);
+  // `lists`: the group lists' texts by the numbers Add was given.
+  void Finish(const std::vector<std::string>& lists, ReportSections* out) const;
 
  private:
   StarCounts woman_active_{}, woman_recognised_{};
@@ -142,9 +148,11 @@ class SectionFacts {
 };
 
 // The period's changes: support (total, by source, by unit), the round and
-// the ideas, each counted under the reporting unit `units` gives its unit.
+// the ideas, each counted under the reporting unit `units` gives its unit
+// (asked under `units_mu`: the certificate pass may run beside this). Fills
+// only those parts of *out.
 Status AddPeriodChanges(const ReadView& projections, const ReportQuery& q, ReportUnits* units,
-                        Report* out);
+                        std::mutex* units_mu, Report* out);
 
 // The actual value of a target indicator the sections define (see
 // kSectionIndicators), or none when `indicator` is not one of them.

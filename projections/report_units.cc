@@ -40,4 +40,13 @@ std::string ReportUnits::Bucket(const std::string& unit) const {
   return cur;
 }
 
+int UnitNumbers::Resolve(uint32_t number) {
+  if (number >= index_.size()) index_.resize(number + 1, kUnresolved);
+  // A number no code was written for (a damaged store) counts nowhere.
+  const std::string none;
+  const std::string& code = number < codes_->size() ? (*codes_)[number] : none;
+  std::lock_guard<std::mutex> l(*mu_);
+  return index_[number] = units_->Of(code);
+}
+
 }  // namespace ocop::projections

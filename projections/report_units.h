@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,31 @@ class ReportUnits {
   IdIndex reporting_;         // reporting units' codes, slot = number
   std::string last_;          // the code asked last, and its answer
   int last_index_ = -1;
+};
+
+// The reporting unit of each unit number in one pass's records (numbers the
+// fold gave unit codes, or the pass itself), each number resolved once
+// through a ReportUnits that the report's two passes share, under `mu`.
+class UnitNumbers {
+ public:
+  // `codes`: the code of each number; it may grow while this is used.
+  UnitNumbers(ReportUnits* units, std::mutex* mu, const std::vector<std::string>* codes)
+      : units_(units), mu_(mu), codes_(codes) {}
+
+  // ReportUnits::Of of the code numbered `number`.
+  int Of(uint32_t number) {
+    if (number < index_.size() && index_[number] != kUnresolved) return index_[number];
+    return Resolve(number);
+  }
+
+ private:
+  static constexpr int kUnresolved = -2;
+  int Resolve(uint32_t number);
+
+  ReportUnits* units_;
+  std::mutex* mu_;
+  const std::vector<std::string>* codes_;
+  std::vector<int> index_;  // by number: the reporting unit, -1 outside, or kUnresolved
 };
 
 }  // namespace ocop::projections

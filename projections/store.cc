@@ -37,9 +37,10 @@ namespace fs = std::filesystem;
 using ledger::keys::GetBE64;
 using ledger::keys::PutBE64;
 
-const char* const kFamilies[11] = {"default",       "products", "certificates",  "deadlines",
-                                   "units",         "subjects", "targets",       "meta",
-                                   "fact_versions", "changes",  "report_changes"};
+const char* const kFamilies[13] = {"default",       "products", "certificates",   "deadlines",
+                                   "units",         "subjects", "targets",        "meta",
+                                   "fact_versions", "changes",  "report_changes", "report_ids",
+                                   "report_facts"};
 
 Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::OK();
@@ -50,6 +51,7 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
 Projections::~Projections() { CloseDb(); }
 
 void Projections::CloseDb() {
+  ids_.reset();
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
   delete db_;
@@ -126,6 +128,9 @@ Status Projections::OpenDb(bool fresh, bool bulk) {
   fact_versions_ = handles_[8];
   changes_ = handles_[9];
   report_changes_ = handles_[10];
+  report_ids_ = handles_[11];
+  report_facts_ = handles_[12];
+  ids_ = std::make_unique<IdNumbers>(db_, report_ids_);
   std::string v, format;
   if (!fresh && db_->Get(rocksdb::ReadOptions(), meta_, kRebuilding, &v).ok()) {
     // A rebuild stopped before it had everything on disk: fold again.

@@ -834,9 +834,10 @@ TEST_CASE("rebuilds, chunked catch-ups and restarts give the live read models by
   World w;
   Seqs s = Populate(w);
   const Digests& final = w.live.at(s.last);
-  REQUIRE(final.size() == 10);  // every column family but RocksDB's default
-  for (const char* cf : {"products", "certificates", "deadlines", "units", "subjects", "targets",
-                         "meta", "fact_versions", "changes", "report_changes"}) {
+  REQUIRE(final.size() == 12);  // every column family but RocksDB's default
+  for (const char* cf :
+       {"products", "certificates", "deadlines", "units", "subjects", "targets", "meta",
+        "fact_versions", "changes", "report_changes", "report_ids", "report_facts"}) {
     CHECK(final.count(cf) == 1);
   }
 

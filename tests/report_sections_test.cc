@@ -114,36 +114,40 @@ TEST_CASE("the period's sections read the report's own changes, recorded as each
     REQUIRE(p->CatchUp().ok());
     auto view = p->View();
 
-    // Only the kinds the report counts, with what it counts them by.
-    std::map<std::string, int> types;
+    // Only the kinds the report counts, with what it counts them by: ids by
+    // the numbers the fold gave them.
+    std::vector<std::string> products, subjects;
+    REQUIRE(view->ReportIds(projections::IdKind::kProduct, &products).ok());
+    REQUIRE(view->ReportIds(projections::IdKind::kSubject, &subjects).ok());
+    std::map<int, int> types;
     bool dossier_seen = false;
+    using Row = projections::ChangeRow;
     REQUIRE(view->ForEachReportChange(
                     workflow::FromCivil(2019, 1, 1), workflow::FromCivil(2023, 12, 31), 0,
-                    [&](uint64_t, workflow::Date, projections::schema::Change::Reader c) {
-                      ++types[c.getType().cStr()];
-                      if (std::string(c.getType().cStr()) == "DossierSubmitted" &&
-                          std::string(c.getProduct().cStr()) == "A") {
+                    [&](uint64_t, workflow::Date, const Row& c) {
+                      ++types[c.type];
+                      REQUIRE(c.product < products.size());
+                      REQUIRE(c.subject < subjects.size());
+                      if (c.type == Row::kDossierSubmitted && products[c.product] == "A") {
                         dossier_seen = true;
-                        CHECK(std::string(c.getSubject().cStr()) == "S1");
-                        CHECK(c.getEntry() == workflow::schema::Entry::NEW);
-                        CHECK(c.getCycleYear() == 2022);
+                        CHECK(subjects[c.subject] == "S1");
+                        CHECK(c.entry == static_cast<uint8_t>(workflow::schema::Entry::NEW));
+                        CHECK(c.cycle_year == 2022);
                       }
-                      if (std::string(c.getType().cStr()) == "IdeaReviewed") {
-                        CHECK(c.getSelected());
-                        CHECK(c.getCycleYear() == 2022);
+                      if (c.type == Row::kIdeaReviewed) {
+                        CHECK(c.selected);
+                        CHECK(c.cycle_year == 2022);
                       }
                     })
                 .ok());
     CHECK(dossier_seen);
     for (const auto& [type, n] : types) {
       INFO(type);
-      CHECK((type == "SupportGranted" || type == "DossierSubmitted" || type == "DossierEnded" ||
-             type == "Certified" || type == "IdeaRegistered" || type == "IdeaReviewed" ||
-             type == "EventAnnulled"));
+      CHECK((type >= Row::kSupportGranted && type <= Row::kEventAnnulled));
     }
-    CHECK(types["SupportGranted"] == 2);
-    CHECK(types["EventAnnulled"] == 1);
-    CHECK_FALSE(types.count("ScoreRecorded"));
+    CHECK(types[Row::kSupportGranted] == 2);
+    CHECK(types[Row::kEventAnnulled] == 1);
+    CHECK(types[Row::kDossierSubmitted] >= 1);
     // Every annulment, whatever its date, with one seek.
     std::vector<std::pair<uint64_t, uint64_t>> annulments;
     REQUIRE(view->ForEachAnnulment(
