@@ -51,6 +51,7 @@
 #include "ledger/signer.h"
 #include "ledger/status.h"
 #include "ledger/subject_keys.h"
+#include "ledger/torn_tail.h"
 
 namespace rocksdb {
 class DB;
@@ -266,6 +267,9 @@ class Ledger {
 
   const Signer& signer() const { return *signer_; }
   const std::string& dir() const { return dir_; }
+  // What Open cut from the WAL's end: a record torn during its own,
+  // unacknowledged write (ledger/torn_tail.h); found is false if nothing.
+  const TornTail& torn_tail() const { return torn_tail_; }
   // The data subjects' erasable keys (ledger/subject_keys.h), in the data
   // directory beside the database, never in it: no byte of a key is hashed,
   // logged by RocksDB or kept in its WAL.
@@ -324,6 +328,7 @@ class Ledger {
   Status LoadSize();
 
   std::string dir_;
+  TornTail torn_tail_;
   Options options_;
   // A secondary's own directory (RocksDB keeps its info log there); the
   // deleter removes it once the members are destroyed, after the DB closed.

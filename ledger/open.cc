@@ -28,6 +28,7 @@
 #include "ledger/event_view.h"
 #include "ledger/keys.h"
 #include "ledger/ledger_internal.h"
+#include "ledger/torn_tail.h"
 #include "ledger/wal_file.h"
 
 namespace ocop::ledger {
@@ -181,12 +182,12 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
   // So kAbsoluteConsistency, and the signed-heads check below for what it
   // cannot see. Its cost: a record torn by a power cut during its own,
   // unacknowledged write also stops the ledger until an operator looks
-  // (README, "When the ledger refuses to open"). SIGKILL can too, rarely:
-  // each group is handed to the kernel in one write(), but Linux copies it
-  // into the page cache a page at a time and stops between pages once the
-  // writer is killed (generic_perform_write), so a group over a page can be
-  // cut short. tests/crash_test.cc kills under load and reopens; it has not
-  // met that case, which does not prove it cannot happen.
+  // (README, "When the ledger refuses to open"). SIGKILL can too: each
+  // group is handed to the kernel in one write(), but Linux copies it into
+  // the page cache a page at a time and stops between pages once the writer
+  // is killed (generic_perform_write), so a group over a page can be cut
+  // short (tests/crash_test.cc met it). Such a tail, told apart from damage,
+  // is cut back below instead (ledger/torn_tail.h).
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
   // WAL files are written over zeros synced ahead of them, so that a sync
   // writes the records alone and no metadata (ledger/wal_file.h; issue 18);
@@ -267,6 +268,19 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
     if (os.IsIOError() && os.ToString().find("lock") != std::string::npos) {
       return Status::Busy("the data directory " + dir + " is in use by another process");
     }
+    if (os.IsCorruption()) {
+      // A record torn during its own (unacknowledged) write is cut back,
+      // saved aside, and the open tried once more; damage is refused
+      // (ledger/torn_tail.h).
+      Status ts = CutTornWalTail(dir, &l->torn_tail_);
+      if (!ts.ok()) return ts;
+      if (l->torn_tail_.found) {
+        l->handles_.clear();
+        os = rocksdb::DB::Open(db_options, dir, descriptors, &l->handles_, &l->db_);
+      }
+    }
+  }
+  if (!os.ok()) {
     if (os.IsCorruption()) return DescribeDamagedWal(dir, db_options, descriptors, os, *l->heads_);
     if (os.IsNoSpace() || os.ToString().find("No space left") != std::string::npos) {
       return Status::NoSpace("cannot open the ledger at " + dir +

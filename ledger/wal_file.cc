@@ -2,6 +2,8 @@
 // writer up to their last whole record (see wal_file.h).
 #include "ledger/wal_file.h"
 
+#include "ledger/log_format.h"
+
 #include <fcntl.h>
 #include <rocksdb/file_system.h>
 #include <sys/stat.h>
@@ -30,12 +32,12 @@ rocksdb::IOStatus Errno(const std::string& what, int err) {
   return rocksdb::IOStatus::IOError(what, std::strerror(err));
 }
 
-// "<dir>/<digits>.log": RocksDB's WAL files (its info log is "LOG").
+// "<dir>/<digits>.log": RocksDB's WAL files.
 bool IsWalFile(const std::string& path) {
   size_t slash = path.find_last_of('/');
-  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (name.size() <= 4 || name.compare(name.size() - 4, 4, ".log") != 0) return false;
-  return std::all_of(name.begin(), name.end() - 4, [](char c) { return c >= '0' && c <= '9'; });
+  return log_format::IsWalFileName(slash == std::string::npos
+                                       ? std::string_view(path)
+                                       : std::string_view(path).substr(slash + 1));
 }
 
 std::string Normal(const std::string& path) {
@@ -306,25 +308,15 @@ class PreparedWalFileSystem : public rocksdb::FileSystemWrapper {
   const std::shared_ptr<OpenWals> open_ = std::make_shared<OpenWals>();
 };
 
-// RocksDB's log format (db/log_format.h): 32 KiB blocks of records, each a
-// 7-byte header (masked CRC32C of type and payload, 2-byte length, type)
-// and its payload; a block's last bytes too few for a header are zeros.
-constexpr uint64_t kLogBlock = 32768;
-constexpr uint64_t kLogHeader = 7;
-
-uint32_t LogRecordCrc(const char* type_and_payload, size_t n) {
-  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;  // CRC32C
-  crc.process_bytes(type_and_payload, n);
-  uint32_t c = crc.checksum();
-  return ((c >> 15) | (c << 17)) + 0xa282ead8u;  // RocksDB's crc32c::Mask
-}
+using log_format::kBlock;
+using log_format::kHeader;
 
 // A WAL file as a tailing reader should see it: up to the end of its last
 // whole record, so that zeros ahead of the records, or a record still being
 // copied into the page cache, look like the end of a growing file.
 class WholeRecordsFile : public rocksdb::FSSequentialFile {
  public:
-  explicit WholeRecordsFile(int fd) : fd_(fd), block_(kLogBlock) {}
+  explicit WholeRecordsFile(int fd) : fd_(fd), block_(kBlock) {}
   ~WholeRecordsFile() override { ::close(fd_); }
 
   rocksdb::IOStatus Read(size_t n, const rocksdb::IOOptions&, rocksdb::Slice* result, char* scratch,
@@ -359,20 +351,20 @@ class WholeRecordsFile : public rocksdb::FSSequentialFile {
     loaded_block_ = UINT64_MAX;
     while (end_ < want) {
       uint64_t at = end_;
-      if (kLogBlock - at % kLogBlock < kLogHeader) at += kLogBlock - at % kLogBlock;
-      const uint64_t block = at / kLogBlock, in = at % kLogBlock;
-      if (!Load(block, in + kLogHeader)) return;
+      if (kBlock - at % kBlock < kHeader) at += kBlock - at % kBlock;
+      const uint64_t block = at / kBlock, in = at % kBlock;
+      if (!Load(block, in + kHeader)) return;
       const char* h = block_.data() + in;
-      const uint32_t length = (static_cast<uint8_t>(h[4])) | (static_cast<uint8_t>(h[5]) << 8);
-      const uint8_t type = static_cast<uint8_t>(h[6]);
+      const log_format::Header header = log_format::ReadHeader(h);
       // Types 1-4 are the ones the ledger's writer emits (no recycled logs,
       // no compressed ones); anything else, zeros included, ends it here.
-      if (type < 1 || type > 4 || in + kLogHeader + length > kLogBlock) return;
-      if (!Load(block, in + kLogHeader + length)) return;
-      uint32_t stored;
-      std::memcpy(&stored, h, 4);  // little-endian, as RocksDB's EncodeFixed32
-      if (stored != LogRecordCrc(h + 6, 1 + length)) return;
-      end_ = at + kLogHeader + length;
+      if (header.type < log_format::kFull || header.type > log_format::kLast ||
+          in + kHeader + header.length > kBlock)
+        return;
+      if (!Load(block, in + kHeader + header.length)) return;
+      if (header.crc != log_format::RecordCrc(h + 6, 1 + header.length)) return;
+      const uint64_t length = header.length;
+      end_ = at + kHeader + length;
     }
   }
 
@@ -381,9 +373,9 @@ class WholeRecordsFile : public rocksdb::FSSequentialFile {
   bool Load(uint64_t block, uint64_t need) {
     if (loaded_block_ == block && loaded_ >= need) return true;
     size_t got = 0;
-    while (got < kLogBlock) {
-      ssize_t r = ::pread(fd_, block_.data() + got, kLogBlock - got,
-                          static_cast<off_t>(block * kLogBlock + got));
+    while (got < kBlock) {
+      ssize_t r =
+          ::pread(fd_, block_.data() + got, kBlock - got, static_cast<off_t>(block * kBlock + got));
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) break;
       got += static_cast<size_t>(r);
@@ -426,6 +418,15 @@ rocksdb::Env* NewEnvOver(std::shared_ptr<rocksdb::FileSystem> fs) {
 }
 
 }  // namespace
+
+namespace log_format {
+uint32_t RecordCrc(const char* type_and_payload, size_t n) {
+  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;  // CRC32C
+  crc.process_bytes(type_and_payload, n);
+  uint32_t c = crc.checksum();
+  return ((c >> 15) | (c << 17)) + 0xa282ead8u;  // RocksDB's crc32c::Mask
+}
+}  // namespace log_format
 
 rocksdb::Env* PreparedWalEnv(uint64_t reserve_bytes) {
   static std::mutex mu;

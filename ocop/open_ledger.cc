@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "ledger/log_origin.h"
 #include "query/queries.h"
 #include "replay/schema_event.h"
@@ -28,6 +30,13 @@ Status OpenLedger(const GlobalOptions& g, bool create, std::unique_ptr<ledger::L
   options.reserve_bytes = g.reserve_mb << 20;
   options.refuse_lost_heads = !g.verifying;
   Status s = ledger::Ledger::Open(g.data_dir, options, out);
+  if (s.ok() && (*out)->torn_tail().found) {
+    const ledger::TornTail& t = (*out)->torn_tail();
+    spdlog::warn(
+        "the write-ahead log ended in a record torn during its own write (never acknowledged): "
+        "{} bytes cut from {} after its last whole record at byte {}, saved to {}",
+        t.removed, t.wal, t.kept, t.saved_as);
+  }
   if (s.ok() && create) {
     // Writers record the log's origin when they create it (and check one
     // asked for against the one recorded).
