@@ -155,7 +155,7 @@ void Ledger::AppendEach(const std::vector<const AppendRequest*>& requests,
   // writes the rest with it (as far as the group limits allow).
   std::unique_lock<std::mutex> l(mu_);
   for (size_t i = 0; i < requests.size(); ++i) {
-    if ((*statuses)[i].ok()) writers_.push_back(writers[i].get());
+    if ((*statuses)[i].ok()) Enqueue(writers[i].get());
   }
   for (size_t i = 0; i < requests.size(); ++i) {
     if ((*statuses)[i].ok()) (*statuses)[i] = AwaitOrLead(writers[i].get(), l);
@@ -212,8 +212,40 @@ Status Ledger::AppendReplicated(const std::vector<std::string>& stored_events) {
 // front of the queue, writes that group itself (LevelDB's design).
 Status Ledger::Commit(Writer* w) {
   std::unique_lock<std::mutex> l(mu_);
-  writers_.push_back(w);
+  Enqueue(w);
   return AwaitOrLead(w, l);
+}
+
+void Ledger::Enqueue(Writer* w) {
+  w->thread = std::this_thread::get_id();
+  writers_.push_back(w);
+  auto it = std::find(returners_.begin() + returned_, returners_.end(), w->thread);
+  if (it == returners_.end()) return;
+  std::iter_swap(it, returners_.begin() + returned_);
+  if (++returned_ == returners_.size()) writers_.front()->cv.notify_one();
+}
+
+// Callers that append one after the other (a client waiting for each answer)
+// come back a moment after their sync wakes them. If the next group were
+// written while they are away, each sync would carry about half of them and
+// they would settle into two cohorts taking turns, every append waiting for
+// two syncs (the profile in BENCHMARKS.md, issue 18). So a leader whose turn
+// comes while a sync is in flight waits for it to end and then, for at most
+// half the last sync's time, for that sync's callers to queue again, and
+// writes them all in one group: one sync an append. A caller alone, or
+// callers that do not come back, cost that bounded wait and nothing more.
+void Ledger::AwaitReturners(Writer* w, std::unique_lock<std::mutex>& l) {
+  if (returned_ == returners_.size()) return;
+  l.unlock();
+  {
+    std::unique_lock<std::mutex> sl(sync_mu_);
+    sync_cv_.wait(sl, [&] { return !syncing_; });
+  }
+  l.lock();
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::microseconds(std::clamp<int64_t>(last_sync_us_.load() / 2, 20, 2000));
+  w->cv.wait_until(l, deadline, [&] { return returned_ == returners_.size(); });
 }
 
 // `w` is queued and `l` holds mu_.
@@ -229,8 +261,10 @@ Status Ledger::Commit(Writer* w) {
 // them before then either (reads stop at Size()).
 Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   Writer& w = *wp;
-  while (!w.done && &w != writers_.front()) w.cv.wait(l);
+  // A member of a group being written is no longer queued: it waits for done.
+  while (!w.done && (writers_.empty() || &w != writers_.front())) w.cv.wait(l);
   if (w.done) return w.status;
+  AwaitReturners(&w, l);
 
   // This caller leads: take everyone queued behind it, within the limits.
   std::vector<Writer*> group;
@@ -251,6 +285,20 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   Status durable = need == 0 ? Status::OK() : BeginSync(need, &covered);
   l.lock();
   for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
+  // The next leader waits for this group's callers (AwaitReturners).
+  returners_.clear();
+  returned_ = 0;
+  if (covered != 0) {
+    for (Writer* x : group) {
+      if (std::find(returners_.begin(), returners_.end(), x->thread) == returners_.end())
+        returners_.push_back(x->thread);
+    }
+    // A caller with more writers queued (AppendEach) is back already.
+    for (Writer* x : writers_) {
+      auto it = std::find(returners_.begin() + returned_, returners_.end(), x->thread);
+      if (it != returners_.end()) std::iter_swap(it, returners_.begin() + returned_++);
+    }
+  }
   if (!writers_.empty()) writers_.front()->cv.notify_one();
   l.unlock();
   if (covered != 0) durable = FinishSync(covered);
@@ -286,7 +334,13 @@ Status Ledger::BeginSync(uint64_t need, uint64_t* covered) {
 
 Status Ledger::FinishSync(uint64_t covered) {
   Status s = Status::OK();
-  if (options_.sync) s = FromRocks(db_->SyncWAL(), "syncing the ledger's log");
+  if (options_.sync) {
+    const auto start = std::chrono::steady_clock::now();
+    s = FromRocks(db_->SyncWAL(), "syncing the ledger's log");
+    last_sync_us_.store(std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count());
+  }
   std::lock_guard<std::mutex> l(sync_mu_);
   syncing_ = false;
   sync_cv_.notify_all();
