@@ -227,25 +227,58 @@ void Ledger::Enqueue(Writer* w) {
 
 // Callers that append one after the other (a client waiting for each answer)
 // come back a moment after their sync wakes them. If the next group were
-// written while they are away, each sync would carry about half of them and
-// they would settle into two cohorts taking turns, every append waiting for
-// two syncs (the profile in BENCHMARKS.md, issue 18). So a leader whose turn
-// comes while a sync is in flight waits for it to end and then, for at most
-// half the last sync's time, for that sync's callers to queue again, and
-// writes them all in one group: one sync an append. A caller alone, or
-// callers that do not come back, cost that bounded wait and nothing more.
-void Ledger::AwaitReturners(Writer* w, std::unique_lock<std::mutex>& l) {
-  if (returned_ == returners_.size()) return;
+// written and synced while they are away, each sync would carry about half of
+// them and they would settle into two cohorts taking turns, every append
+// waiting for two syncs (the profile in BENCHMARKS.md, issue 18). So a leader
+// whose turn comes while a sync is in flight writes what is queued (during
+// that sync), waits for the sync to end, writes what queued meanwhile, and
+// then waits, for at most half the last sync's time, for the rest of that
+// sync's callers to queue again, and writes them too: one sync carries them
+// all. A caller alone, or callers that do not come back, cost that bounded
+// wait and nothing more. Returns the highest seq that must be durable
+// (WriteGroup's); *group is everyone written, still at the queue's front.
+uint64_t Ledger::WriteQueued(Writer* w, std::vector<Writer*>* group,
+                             std::unique_lock<std::mutex>& l) {
+  uint64_t need = 0;
+  size_t events = 0, bytes = 0;
+  bool full = false;
+  // Writes the queued writers not yet written, within the limits.
+  auto write_more = [&] {
+    std::vector<Writer*> more;
+    for (size_t i = group->size(); i < writers_.size(); ++i) {
+      Writer* x = writers_[i];
+      size_t n = x->replicated ? x->replicated->size() : x->envelopes.size();
+      if (!group->empty() || !more.empty()) {
+        if (events + n > options_.max_group_events || bytes + x->bytes > options_.max_group_bytes) {
+          full = true;
+          break;
+        }
+      }
+      more.push_back(x);
+      events += n;
+      bytes += x->bytes;
+    }
+    if (more.empty()) return;
+    l.unlock();
+    need = std::max(need, WriteGroup(more));
+    l.lock();
+    group->insert(group->end(), more.begin(), more.end());
+  };
+  write_more();
+  if (full || returned_ == returners_.size()) return need;
   l.unlock();
   {
     std::unique_lock<std::mutex> sl(sync_mu_);
     sync_cv_.wait(sl, [&] { return !syncing_; });
   }
   l.lock();
+  write_more();
   const auto deadline =
       std::chrono::steady_clock::now() +
       std::chrono::microseconds(std::clamp<int64_t>(last_sync_us_.load() / 2, 20, 2000));
-  w->cv.wait_until(l, deadline, [&] { return returned_ == returners_.size(); });
+  if (!full) w->cv.wait_until(l, deadline, [&] { return returned_ == returners_.size(); });
+  if (!full) write_more();
+  return need;
 }
 
 // `w` is queued and `l` holds mu_.
@@ -264,28 +297,17 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   // A member of a group being written is no longer queued: it waits for done.
   while (!w.done && (writers_.empty() || &w != writers_.front())) w.cv.wait(l);
   if (w.done) return w.status;
-  AwaitReturners(&w, l);
 
-  // This caller leads: take everyone queued behind it, within the limits.
+  // This caller leads: it writes everyone queued behind it, within the
+  // limits, in up to three writes (WriteQueued).
   std::vector<Writer*> group;
-  size_t events = 0, bytes = 0;
-  for (Writer* x : writers_) {
-    size_t n = x->replicated ? x->replicated->size() : x->envelopes.size();
-    if (!group.empty() &&
-        (events + n > options_.max_group_events || bytes + x->bytes > options_.max_group_bytes)) {
-      break;
-    }
-    group.push_back(x);
-    events += n;
-    bytes += x->bytes;
-  }
+  const uint64_t need = WriteQueued(&w, &group, l);
   l.unlock();
-  const uint64_t need = WriteGroup(group);
   uint64_t covered = 0;
   Status durable = need == 0 ? Status::OK() : BeginSync(need, &covered);
   l.lock();
   for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
-  // The next leader waits for this group's callers (AwaitReturners).
+  // The next leader waits for this group's callers (WriteQueued).
   returners_.clear();
   returned_ = 0;
   if (covered != 0) {

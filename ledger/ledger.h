@@ -294,9 +294,9 @@ class Ledger {
   // mu_ is held: queues `w` and counts it if its thread is awaited.
   void Enqueue(Writer* w);
   Status AwaitOrLead(Writer* w, std::unique_lock<std::mutex>& l);
-  // At the front of the queue, `l` holding mu_: waits for the sync in flight
-  // and then, briefly, for the threads it acknowledges to queue again.
-  void AwaitReturners(Writer* w, std::unique_lock<std::mutex>& l);
+  // At the front of the queue, `l` holding mu_: writes the group it leads,
+  // waiting briefly for the callers of the sync in flight (append.cc).
+  uint64_t WriteQueued(Writer* w, std::vector<Writer*>* group, std::unique_lock<std::mutex>& l);
   // Writes a group (not yet synced); what happened is each writer's status
   // (w->status). Returns the highest seq a writer of the group was answered
   // with (its own or a duplicate's), which must be durable before any of
