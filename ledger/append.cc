@@ -155,7 +155,7 @@ void Ledger::AppendEach(const std::vector<const AppendRequest*>& requests,
   // writes the rest with it (as far as the group limits allow).
   std::unique_lock<std::mutex> l(mu_);
   for (size_t i = 0; i < requests.size(); ++i) {
-    if ((*statuses)[i].ok()) writers_.push_back(writers[i].get());
+    if ((*statuses)[i].ok()) Enqueue(writers[i].get());
   }
   for (size_t i = 0; i < requests.size(); ++i) {
     if ((*statuses)[i].ok()) (*statuses)[i] = AwaitOrLead(writers[i].get(), l);
@@ -212,8 +212,73 @@ Status Ledger::AppendReplicated(const std::vector<std::string>& stored_events) {
 // front of the queue, writes that group itself (LevelDB's design).
 Status Ledger::Commit(Writer* w) {
   std::unique_lock<std::mutex> l(mu_);
-  writers_.push_back(w);
+  Enqueue(w);
   return AwaitOrLead(w, l);
+}
+
+void Ledger::Enqueue(Writer* w) {
+  w->thread = std::this_thread::get_id();
+  writers_.push_back(w);
+  auto it = std::find(returners_.begin() + returned_, returners_.end(), w->thread);
+  if (it == returners_.end()) return;
+  std::iter_swap(it, returners_.begin() + returned_);
+  if (++returned_ == returners_.size()) writers_.front()->cv.notify_one();
+}
+
+// Callers that append one after the other (a client waiting for each answer)
+// come back a moment after their sync wakes them. If the next group were
+// written and synced while they are away, each sync would carry about half of
+// them and they would settle into two cohorts taking turns, every append
+// waiting for two syncs (the profile in BENCHMARKS.md, issue 18). So a leader
+// whose turn comes while a sync is in flight writes what is queued (during
+// that sync), waits for the sync to end, writes what queued meanwhile, and
+// then waits, for at most half the last sync's time, for the rest of that
+// sync's callers to queue again, and writes them too: one sync carries them
+// all. A caller alone, or callers that do not come back, cost that bounded
+// wait and nothing more. Returns the highest seq that must be durable
+// (WriteGroup's); *group is everyone written, still at the queue's front.
+uint64_t Ledger::WriteQueued(Writer* w, std::vector<Writer*>* group,
+                             std::unique_lock<std::mutex>& l) {
+  uint64_t need = 0;
+  size_t events = 0, bytes = 0;
+  bool full = false;
+  // Writes the queued writers not yet written, within the limits.
+  auto write_more = [&] {
+    std::vector<Writer*> more;
+    for (size_t i = group->size(); i < writers_.size(); ++i) {
+      Writer* x = writers_[i];
+      size_t n = x->replicated ? x->replicated->size() : x->envelopes.size();
+      if (!group->empty() || !more.empty()) {
+        if (events + n > options_.max_group_events || bytes + x->bytes > options_.max_group_bytes) {
+          full = true;
+          break;
+        }
+      }
+      more.push_back(x);
+      events += n;
+      bytes += x->bytes;
+    }
+    if (more.empty()) return;
+    l.unlock();
+    need = std::max(need, WriteGroup(more));
+    l.lock();
+    group->insert(group->end(), more.begin(), more.end());
+  };
+  write_more();
+  if (full || returned_ == returners_.size()) return need;
+  l.unlock();
+  {
+    std::unique_lock<std::mutex> sl(sync_mu_);
+    sync_cv_.wait(sl, [&] { return !syncing_; });
+  }
+  l.lock();
+  write_more();
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::microseconds(std::clamp<int64_t>(last_sync_us_.load() / 2, 20, 2000));
+  if (!full) w->cv.wait_until(l, deadline, [&] { return returned_ == returners_.size(); });
+  if (!full) write_more();
+  return need;
 }
 
 // `w` is queued and `l` holds mu_.
@@ -229,28 +294,33 @@ Status Ledger::Commit(Writer* w) {
 // them before then either (reads stop at Size()).
 Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   Writer& w = *wp;
-  while (!w.done && &w != writers_.front()) w.cv.wait(l);
+  // A member of a group being written is no longer queued: it waits for done.
+  while (!w.done && (writers_.empty() || &w != writers_.front())) w.cv.wait(l);
   if (w.done) return w.status;
 
-  // This caller leads: take everyone queued behind it, within the limits.
+  // This caller leads: it writes everyone queued behind it, within the
+  // limits, in up to three writes (WriteQueued).
   std::vector<Writer*> group;
-  size_t events = 0, bytes = 0;
-  for (Writer* x : writers_) {
-    size_t n = x->replicated ? x->replicated->size() : x->envelopes.size();
-    if (!group.empty() &&
-        (events + n > options_.max_group_events || bytes + x->bytes > options_.max_group_bytes)) {
-      break;
-    }
-    group.push_back(x);
-    events += n;
-    bytes += x->bytes;
-  }
+  const uint64_t need = WriteQueued(&w, &group, l);
   l.unlock();
-  const uint64_t need = WriteGroup(group);
   uint64_t covered = 0;
   Status durable = need == 0 ? Status::OK() : BeginSync(need, &covered);
   l.lock();
   for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
+  // The next leader waits for this group's callers (WriteQueued).
+  returners_.clear();
+  returned_ = 0;
+  if (covered != 0) {
+    for (Writer* x : group) {
+      if (std::find(returners_.begin(), returners_.end(), x->thread) == returners_.end())
+        returners_.push_back(x->thread);
+    }
+    // A caller with more writers queued (AppendEach) is back already.
+    for (Writer* x : writers_) {
+      auto it = std::find(returners_.begin() + returned_, returners_.end(), x->thread);
+      if (it != returners_.end()) std::iter_swap(it, returners_.begin() + returned_++);
+    }
+  }
   if (!writers_.empty()) writers_.front()->cv.notify_one();
   l.unlock();
   if (covered != 0) durable = FinishSync(covered);
@@ -286,7 +356,13 @@ Status Ledger::BeginSync(uint64_t need, uint64_t* covered) {
 
 Status Ledger::FinishSync(uint64_t covered) {
   Status s = Status::OK();
-  if (options_.sync) s = FromRocks(db_->SyncWAL(), "syncing the ledger's log");
+  if (options_.sync) {
+    const auto start = std::chrono::steady_clock::now();
+    s = FromRocks(db_->SyncWAL(), "syncing the ledger's log");
+    last_sync_us_.store(std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count());
+  }
   std::lock_guard<std::mutex> l(sync_mu_);
   syncing_ = false;
   sync_cv_.notify_all();

@@ -295,7 +295,12 @@ class Ledger {
   Ledger() = default;
   Status Prepare(const AppendRequest& request, AppendResult* result, Writer* w);
   Status Commit(Writer* w);
+  // mu_ is held: queues `w` and counts it if its thread is awaited.
+  void Enqueue(Writer* w);
   Status AwaitOrLead(Writer* w, std::unique_lock<std::mutex>& l);
+  // At the front of the queue, `l` holding mu_: writes the group it leads,
+  // waiting briefly for the callers of the sync in flight (append.cc).
+  uint64_t WriteQueued(Writer* w, std::vector<Writer*>* group, std::unique_lock<std::mutex>& l);
   // Writes a group (not yet synced); what happened is each writer's status
   // (w->status). Returns the highest seq a writer of the group was answered
   // with (its own or a duplicate's), which must be durable before any of
@@ -352,6 +357,11 @@ class Ledger {
   // Writers queue; the front one writes for the group (LevelDB's design).
   std::mutex mu_;
   std::deque<Writer*> writers_;
+  // The threads of the group being synced, which callers appending one after
+  // the other will bring back; the first returned_ of them are queued again.
+  std::vector<std::thread::id> returners_;
+  size_t returned_ = 0;
+  std::atomic<int64_t> last_sync_us_{200};  // bounds the wait for returners
   // Owned by whichever writer is at the front; no lock needed to touch them.
   merkle::Frontier frontier_;
   uint64_t next_seq_ = 1;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -43,6 +44,7 @@ struct Ledger::Writer {
   Status status;
   bool done = false;
   std::condition_variable cv;
+  std::thread::id thread;  // the caller's, for the wait for returners (append.cc)
 };
 
 // The writer's view of state that this group changes but has not committed.
