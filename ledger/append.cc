@@ -390,15 +390,16 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
   // Accepted: number the events and add them, with their tree nodes.
   std::vector<uint64_t> seqs;
   seqs.reserve(r.events.size());
-  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) {
-    batch->Put(tree_cf_, keys::TreeNode(level, index),
-               rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
-  };
+  TreeRuns runs;  // the subtrees completed, written as runs (ledger_internal.h)
+  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) { runs.Add(level, index, h); };
   for (size_t i = 0; i < r.events.size(); ++i) {
     const std::string& stream = r.events[i].stream;
     uint64_t version = 0;
     Status s = version_of(stream, &version);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      runs.Flush(batch, tree_cf_);  // the tree keeps up with the events already put
+      return s;
+    }
     ++version;
     g->versions[stream] = version;
     uint64_t seq = g->next_seq++;
@@ -417,6 +418,7 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
     batch->Put(streams_cf_, keys::StreamEntry(stream, version), seq_key);
     g->frontier.Append(merkle::LeafHash(stored), sink);
   }
+  runs.Flush(batch, tree_cf_);
   if (!key.empty()) {
     std::string v;
     merkle::Hash raw;
@@ -482,10 +484,8 @@ Status Ledger::PrepareReplicated(Writer* w, GroupState* g, void* batch_ptr) {
     versions[stream] = have + 1;
     ++seq;
   }
-  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) {
-    batch->Put(tree_cf_, keys::TreeNode(level, index),
-               rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
-  };
+  TreeRuns runs;  // the subtrees completed, written as runs (ledger_internal.h)
+  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) { runs.Add(level, index, h); };
   for (const std::string& bytes : *w->replicated) {
     EventView view(bytes);
     uint64_t s = g->next_seq++;
@@ -497,6 +497,7 @@ Status Ledger::PrepareReplicated(Writer* w, GroupState* g, void* batch_ptr) {
     g->versions[view.event().getStream().cStr()] = view.event().getVersion();
     g->frontier.Append(merkle::LeafHash(bytes), sink);
   }
+  runs.Flush(batch, tree_cf_);
   return Status::OK();
 }
 
