@@ -31,42 +31,6 @@
 namespace ocop::ledger {
 namespace fs = std::filesystem;
 
-void TreeRuns::Add(int level, uint64_t index, const merkle::Hash& h) {
-  if (open_.size() <= static_cast<size_t>(level)) open_.resize(level + 1, 0);
-  size_t& at = open_[level];
-  Run* run = at ? &runs_[at - 1] : nullptr;
-  // A subtree extends its level's run when it comes right after it and does
-  // not start a new span.
-  if (!run || index % kTreeRunSpan == 0 || run->first + run->hashes.size() / 32 != index) {
-    runs_.push_back(Run{level, index, {}});
-    at = runs_.size();
-    run = &runs_.back();
-  }
-  run->hashes.append(reinterpret_cast<const char*>(h.data()), h.size());
-}
-
-void TreeRuns::Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* tree) {
-  for (const Run& r : runs_) batch->Put(tree, keys::TreeNode(r.level, r.first), r.hashes);
-  runs_.clear();
-  open_.clear();
-}
-
-const char* HashInRun(const rocksdb::Iterator& it, int level, uint64_t index, bool* malformed) {
-  *malformed = false;
-  if (!it.Valid()) return nullptr;
-  rocksdb::Slice k = it.key();
-  if (k.size() != 9 || static_cast<uint8_t>(k[0]) != level) return nullptr;
-  const uint64_t first = keys::GetBE64(std::string_view(k.data() + 1, 8));
-  rocksdb::Slice v = it.value();
-  if (index < first) return nullptr;
-  if (v.size() == 0 || v.size() % 32 != 0) {
-    *malformed = true;
-    return nullptr;
-  }
-  if (index - first >= v.size() / 32) return nullptr;
-  return v.data() + (index - first) * 32;
-}
-
 Status Ledger::TreeReader::Node(int level, uint64_t index, merkle::Hash* out) {
   if (!it_) it_.reset(l_->db_->NewIterator(rocksdb::ReadOptions(), l_->tree_cf_));
   // The run holding the subtree is the last key at or before its own.

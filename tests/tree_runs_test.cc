@@ -1,12 +1,14 @@
-// The hash tree stored as runs (ledger format 2, ledger/ledger_internal.h):
-// a batch writes a few keys instead of one per subtree; a ledger of format 1
-// (one subtree per key) opens, answers the same roots and proofs, and takes
-// runs after its old keys; verify finds a run changed, lost or doubled.
+// The hash tree and the streams' entries stored as runs (ledger format 2,
+// ledger/ledger_internal.h): a batch writes a few keys instead of one per
+// subtree and one per event; a ledger of format 1 (one subtree, one version
+// per key) opens, answers the same roots, proofs and stream reads, and takes
+// runs after its old keys; verify finds a run changed, lost, doubled or cut.
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <rocksdb/db.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -71,6 +73,7 @@ struct RawDb {
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::ColumnFamilyHandle* tree = nullptr;
+  rocksdb::ColumnFamilyHandle* streams = nullptr;
   explicit RawDb(const TempDir& d) {
     std::vector<std::string> names;
     REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), d.str(), &names).ok());
@@ -79,16 +82,19 @@ struct RawDb {
     REQUIRE(rocksdb::DB::Open(rocksdb::Options(), d.str(), cfs, &handles, &db).ok());
     for (auto* h : handles) {
       if (h->GetName() == "tree") tree = h;
+      if (h->GetName() == "streams") streams = h;
     }
     REQUIRE(tree);
+    REQUIRE(streams);
   }
   ~RawDb() {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }
-  std::map<std::string, std::string> Tree() {
+  std::map<std::string, std::string> Tree() { return All(tree); }
+  std::map<std::string, std::string> All(rocksdb::ColumnFamilyHandle* family) {
     std::map<std::string, std::string> all;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), tree));
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), family));
     for (it->SeekToFirst(); it->Valid(); it->Next())
       all[it->key().ToString()] = it->value().ToString();
     return all;
@@ -98,7 +104,8 @@ struct RawDb {
     REQUIRE(db->Get(rocksdb::ReadOptions(), "format", &f).ok());
     return f;
   }
-  // Rewrites the tree family as format 1 kept it: one subtree per key.
+  // Rewrites the tree and streams families as format 1 kept them: one
+  // subtree, one stream version per key.
   void ToFormat1() {
     rocksdb::WriteBatch b;
     for (const auto& [k, v] : Tree()) {
@@ -108,6 +115,15 @@ struct RawDb {
       const uint64_t first = keys::GetBE64(std::string_view(k).substr(1));
       for (size_t i = 0; i < v.size() / 32; ++i) {
         b.Put(tree, keys::TreeNode(level, first + i), v.substr(32 * i, 32));
+      }
+    }
+    for (const auto& [k, v] : All(streams)) {
+      REQUIRE(v.size() % 8 == 0);
+      b.Delete(streams, k);
+      const std::string stream = k.substr(0, k.size() - 9);
+      const uint64_t first = keys::GetBE64(std::string_view(k).substr(k.size() - 8));
+      for (size_t i = 0; i < v.size() / 8; ++i) {
+        b.Put(streams, keys::StreamEntry(stream, first + i), v.substr(8 * i, 8));
       }
     }
     b.Put("format", "1");
@@ -141,6 +157,29 @@ std::vector<std::string> Answers(Ledger* l) {
   return out;
 }
 
+// Each stream's version and its events' seqs read from several versions on,
+// whole and in pieces.
+std::vector<std::string> StreamAnswers(Ledger* l) {
+  std::vector<std::string> out;
+  for (int i = 0; i < 8; ++i) {  // s/7 is never written
+    const std::string stream = "s/" + std::to_string(i);
+    uint64_t version = 0;
+    REQUIRE(l->StreamVersion(stream, &version).ok());
+    out.push_back(stream + " at " + std::to_string(version));
+    for (uint64_t from : {uint64_t{0}, uint64_t{2}, uint64_t{40}, uint64_t{129}, version}) {
+      for (uint64_t limit : {uint64_t{0}, uint64_t{3}, uint64_t{200}}) {
+        std::string seqs;
+        REQUIRE(l->ScanStream(stream, from, limit, [&](uint64_t seq, std::string_view) {
+                   seqs += std::to_string(seq) + " ";
+                   return true;
+                 }).ok());
+        out.push_back(seqs);
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("a batch writes its subtrees as a few runs, none crossing a span") {
@@ -149,7 +188,6 @@ TEST_CASE("a batch writes its subtrees as a few runs, none crossing a span") {
     auto l = Open(d);
     AppendBatch(l.get(), 1000);
     AppendBatch(l.get(), 1000);
-    AppendResult r;
     for (int i = 0; i < 5; ++i) AppendBatch(l.get(), 1);
   }
   RawDb raw(d);
@@ -168,17 +206,25 @@ TEST_CASE("a batch writes its subtrees as a few runs, none crossing a span") {
     if (k[0] == 0) level0 += v.size() / 32;
   }
   CHECK(level0 == 2005);
+  // Seven streams: a run per stream per call, split where a version is a
+  // multiple of 256; format 1 wrote one key per event.
+  auto entries = raw.All(raw.streams);
+  CHECK(entries.size() < 40);
+  uint64_t seqs = 0;
+  for (const auto& [k, v] : entries) seqs += v.size() / 8;
+  CHECK(seqs == 2005);
 }
 
 TEST_CASE("a ledger of format 1 opens, answers as before, and takes runs after its keys") {
   TempDir d;
-  std::vector<std::string> before;
+  std::vector<std::string> before, streams_before;
   {
     auto l = Open(d);
     AppendBatch(l.get(), 300);
     for (int i = 0; i < 9; ++i) AppendBatch(l.get(), 1);
     AppendBatch(l.get(), 700);
     before = Answers(l.get());
+    streams_before = StreamAnswers(l.get());
   }
   size_t old_keys = 0;
   {
@@ -191,12 +237,25 @@ TEST_CASE("a ledger of format 1 opens, answers as before, and takes runs after i
   {
     auto l = Open(d);
     CHECK(Answers(l.get()) == before);
+    CHECK(StreamAnswers(l.get()) == streams_before);
     VerifyResult v;
     CHECK(l->Verify(&v).ok());
     CHECK(v.checked == 1009);
     AppendBatch(l.get(), 1000);  // runs after the old keys
     AppendBatch(l.get(), 1);
     REQUIRE(l->Verify(&v).ok());
+    // A stream read across old keys and new runs: versions in order, each
+    // once, the new events after the old.
+    std::vector<uint64_t> seqs;
+    REQUIRE(l->ScanStream("s/0", 0, 0, [&](uint64_t seq, std::string_view) {
+               seqs.push_back(seq);
+               return true;
+             }).ok());
+    uint64_t version = 0;
+    REQUIRE(l->StreamVersion("s/0", &version).ok());
+    CHECK(seqs.size() == version);
+    CHECK(std::is_sorted(seqs.begin(), seqs.end()));
+    CHECK(seqs.back() == 2010);  // the last single append (seq 2010, stream s/0)
     auto after = Answers(l.get());
     CHECK(std::vector<std::string>(after.begin(), after.begin() + 40) ==
           std::vector<std::string>(before.begin(), before.begin() + 40));
