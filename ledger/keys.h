@@ -4,7 +4,8 @@
 //   column family  key                                  value
 //   default        "magic", "format"                    "ocop-ledger", "2"
 //   events         seq (8)                              stored event bytes
-//   streams        stream, 0x00, version (8)            seq (8)
+//   streams        stream, 0x00, first version (8)      seqs (8 each) of versions first..
+//                                                       (a run; format 1 kept one per key)
 //   heads          stream                               version (8)
 //   idem           idempotency key                      digest (32), first seq (8), count (8)
 //   tree           level (1), first index (8)           hashes (32 each) of subtrees
@@ -19,8 +20,8 @@
 
 namespace ocop::ledger::keys {
 
-// 2: the tree family holds runs of subtrees; 1 held one subtree per key,
-// which format 2 reads as runs of one.
+// 2: the tree and streams families hold runs (several subtrees, several
+// versions to a key); 1 held one per key, which format 2 reads as runs of one.
 inline constexpr int kFormatVersion = 2;
 inline constexpr std::string_view kMagic = "ocop-ledger";
 

@@ -54,7 +54,7 @@ struct Ledger::GroupState {
   std::unordered_map<std::string, std::pair<std::string, std::vector<uint64_t>>> keys;
 };
 
-// The hash tree as stored (ledger format 2, tree_store.cc). The key is
+// The hash tree as stored (ledger format 2; runs.cc writes, tree_store.cc reads). The key is
 // keys::TreeNode(level, first); the value holds the hashes of k >= 1
 // consecutive complete subtrees of that level, first .. first + k - 1, 32
 // bytes each: a run. Runs of a level never overlap and never cross a multiple
