@@ -466,15 +466,18 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
   // Accepted: number the events and add them, with their tree nodes.
   std::vector<uint64_t> seqs;
   seqs.reserve(r.events.size());
-  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) {
-    batch->Put(tree_cf_, keys::TreeNode(level, index),
-               rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
-  };
+  TreeRuns runs;       // the subtrees completed and the stream entries, written as
+  StreamRuns entries;  // runs (ledger_internal.h)
+  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) { runs.Add(level, index, h); };
   for (size_t i = 0; i < r.events.size(); ++i) {
     const std::string& stream = r.events[i].stream;
     uint64_t version = 0;
     Status s = version_of(stream, &version);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      runs.Flush(batch, tree_cf_);  // the tree and streams keep up with the events already put
+      entries.Flush(batch, streams_cf_);
+      return s;
+    }
     ++version;
     g->versions[stream] = version;
     uint64_t seq = g->next_seq++;
@@ -490,9 +493,11 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
 
     std::string seq_key = keys::Seq(seq);
     batch->Put(events_cf_, seq_key, rocksdb::Slice(stored.data(), stored.size()));
-    batch->Put(streams_cf_, keys::StreamEntry(stream, version), seq_key);
+    entries.Add(stream, version, seq);
     g->frontier.Append(merkle::LeafHash(stored), sink);
   }
+  runs.Flush(batch, tree_cf_);
+  entries.Flush(batch, streams_cf_);
   if (!key.empty()) {
     std::string v;
     merkle::Hash raw;
@@ -558,21 +563,20 @@ Status Ledger::PrepareReplicated(Writer* w, GroupState* g, void* batch_ptr) {
     versions[stream] = have + 1;
     ++seq;
   }
-  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) {
-    batch->Put(tree_cf_, keys::TreeNode(level, index),
-               rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size()));
-  };
+  TreeRuns runs;
+  StreamRuns entries;
+  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) { runs.Add(level, index, h); };
   for (const std::string& bytes : *w->replicated) {
     EventView view(bytes);
     uint64_t s = g->next_seq++;
     std::string seq_key = keys::Seq(s);
     batch->Put(events_cf_, seq_key, bytes);
-    batch->Put(streams_cf_,
-               keys::StreamEntry(view.event().getStream().cStr(), view.event().getVersion()),
-               seq_key);
+    entries.Add(view.event().getStream().cStr(), view.event().getVersion(), s);
     g->versions[view.event().getStream().cStr()] = view.event().getVersion();
     g->frontier.Append(merkle::LeafHash(bytes), sink);
   }
+  runs.Flush(batch, tree_cf_);
+  entries.Flush(batch, streams_cf_);
   return Status::OK();
 }
 

@@ -2,12 +2,16 @@
 // numeric order and iterators walk the log in sequence.
 //
 //   column family  key                                  value
-//   default        "magic", "format"                    "ocop-ledger", "1"
+//   default        "magic", "format"                    "ocop-ledger", "2"
 //   events         seq (8)                              stored event bytes
-//   streams        stream, 0x00, version (8)            seq (8)
+//   streams        stream, 0x00, first version (8)      seqs (8 each) of versions first..
+//                                                       (a run; format 1 kept one per key)
 //   heads          stream                               version (8)
 //   idem           idempotency key                      digest (32), first seq (8), count (8)
-//   tree           level (1), index (8)                 hash (32)
+//   tree           level (1), first index (8)           hashes (32 each) of subtrees
+//                                                       first.. of that level (a run,
+//                                                       ledger_internal.h; format 1
+//                                                       kept one per key)
 #pragma once
 
 #include <cstdint>
@@ -16,7 +20,9 @@
 
 namespace ocop::ledger::keys {
 
-inline constexpr int kFormatVersion = 1;
+// 2: the tree and streams families hold runs (several subtrees, several
+// versions to a key); 1 held one per key, which format 2 reads as runs of one.
+inline constexpr int kFormatVersion = 2;
 inline constexpr std::string_view kMagic = "ocop-ledger";
 
 inline void PutBE64(std::string* s, uint64_t v) {

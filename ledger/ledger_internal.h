@@ -56,27 +56,87 @@ struct Ledger::GroupState {
   std::unordered_map<std::string, std::pair<std::string, std::vector<uint64_t>>> keys;
 };
 
+// The hash tree as stored (ledger format 2; runs.cc writes, tree_store.cc reads). The key is
+// keys::TreeNode(level, first); the value holds the hashes of k >= 1
+// consecutive complete subtrees of that level, first .. first + k - 1, 32
+// bytes each: a run. Runs of a level never overlap and never cross a multiple
+// of kTreeRunSpan (so no value exceeds 8 KiB). An append writes, per level, one
+// run for the subtrees it completes instead of one key per subtree: a batch of
+// 1000 events writes about 20 keys where format 1 wrote about 2000, each of
+// which cost a memtable insert (BENCHMARKS.md, issue 18). Format 1 kept one
+// subtree per key, which is a run of one, so both are read alike and old data
+// needs no rewriting.
+inline constexpr uint64_t kTreeRunSpan = 256;
+
+// Collects the subtrees that appends complete (Frontier::Append's sink) into
+// runs, and puts them into a write batch.
+class TreeRuns {
+ public:
+  void Add(int level, uint64_t index, const merkle::Hash& h);
+  // Puts every run collected into `batch` and forgets them.
+  void Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* tree);
+
+ private:
+  struct Run {
+    int level = 0;
+    uint64_t first = 0;
+    std::string hashes;
+  };
+  std::vector<Run> runs_;
+  std::vector<size_t> open_;  // per level, 1 + the index in runs_ of its last run; 0 if none
+};
+
+// The streams family likewise (format 2): the key is keys::StreamEntry(stream,
+// first); the value the seqs (8 bytes each) of the stream's versions first ..
+// first + k - 1, which never cross a multiple of kTreeRunSpan. A batch of 1000
+// events over 50 streams writes 50 keys where format 1 wrote 1000; format 1's
+// one version per key is a run of one.
+class StreamRuns {
+ public:
+  void Add(const std::string& stream, uint64_t version, uint64_t seq);
+  // Puts every run collected into `batch` and forgets them.
+  void Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* streams);
+
+ private:
+  struct Run {
+    std::string key;
+    uint64_t next_version = 0;
+    std::string seqs;
+  };
+  std::vector<Run> runs_;
+  std::unordered_map<std::string, size_t> open_;  // stream -> its last run in runs_
+};
+
+// True when `it` is on a run of `stream`: its first version and how many
+// seqs it holds (0 for a value that is not a whole number of seqs).
+bool StreamRunAt(const rocksdb::Iterator& it, std::string_view stream, uint64_t* first,
+                 uint64_t* count);
+// The seq of version `version` of `stream`, through `it` (an iterator over the
+// streams family); Corruption when no run holds it.
+Status StreamEntrySeq(rocksdb::Iterator* it, std::string_view stream, uint64_t version,
+                      uint64_t* seq);
+
+// Reads complete subtrees from the runs of the tree family. One reader serves
+// one operation (a root, a proof): its iterator sees the store as it was at
+// the first read, which holds every subtree of a tree of size <= Size() read
+// before it was made.
 class Ledger::TreeReader : public merkle::NodeReader {
  public:
   explicit TreeReader(Ledger* l) : l_(l) {}
-  Status Node(int level, uint64_t index, merkle::Hash* out) override {
-    std::string v;
-    rocksdb::Status s =
-        l_->db_->Get(rocksdb::ReadOptions(), l_->tree_cf_, keys::TreeNode(level, index), &v);
-    if (s.IsNotFound()) {
-      return Status::Corruption("hash tree node (level " + std::to_string(level) + ", index " +
-                                std::to_string(index) + ") is missing");
-    }
-    if (!s.ok()) return FromRocks(s, "reading the hash tree");
-    if (v.size() != 32)
-      return Status::Corruption("hash tree node has " + std::to_string(v.size()) +
-                                " bytes, not 32");
-    std::memcpy(out->data(), v.data(), 32);
-    return Status::OK();
-  }
+  Status Node(int level, uint64_t index, merkle::Hash* out) override;
+
+  // Marks a ledger of format 1 as format 2 before anything is written in
+  // runs, so that an older program refuses it instead of misreading it.
+  static Status UpgradeFormat(Ledger* l);
 
  private:
   Ledger* l_;
+  std::unique_ptr<rocksdb::Iterator> it_;
 };
+
+// The 32 bytes of subtree (level, index) in the run that `it` is on, or null
+// when `it` is not on a run of `level` holding `index`. *malformed is set when
+// it is on such a run but the run's value is not a whole number of hashes.
+const char* HashInRun(const rocksdb::Iterator& it, int level, uint64_t index, bool* malformed);
 
 }  // namespace ocop::ledger

@@ -305,6 +305,7 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
     if (!s.ok()) return s;
   }
   s = l->CheckFormat();
+  if (s.ok()) s = TreeReader::UpgradeFormat(l.get());
   if (!s.ok()) return s;
 
   // Recover: the size is the last event's seq; the frontier is read back from

@@ -91,12 +91,12 @@ Status Ledger::StreamVersionStored(std::string_view stream, uint64_t* version) {
   // to the last version whose event is within Size().
   const uint64_t size = Size();
   if (writing_.load(std::memory_order_acquire) <= size) return Status::OK();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
   while (*version > 0) {
-    std::string seq;
-    rocksdb::Status es =
-        db_->Get(rocksdb::ReadOptions(), streams_cf_, keys::StreamEntry(stream, *version), &seq);
-    if (!es.ok()) return FromRocks(es, "reading a stream version");
-    if (keys::GetBE64(seq) <= size) break;
+    uint64_t seq = 0;
+    Status es = StreamEntrySeq(it.get(), stream, *version, &seq);  // runs: ledger_internal.h
+    if (!es.ok()) return es;
+    if (seq <= size) break;
     --*version;
   }
   return Status::OK();
@@ -201,7 +201,15 @@ Status Ledger::ScanStream(std::string_view stream, uint64_t from_version, uint64
   const uint64_t size = Size();
   uint64_t n = 0;
   bool more = true;
-  it->Seek(keys::StreamEntry(stream, from_version));
+  // The run holding from_version, if any; else the stream's first run after
+  // it (runs: ledger_internal.h). `at` is the next entry within the run.
+  uint64_t first = 0, count = 0, at = 0;
+  it->SeekForPrev(keys::StreamEntry(stream, from_version));
+  if (StreamRunAt(*it, stream, &first, &count) && from_version - first < count) {
+    at = from_version - first;
+  } else {
+    it->Seek(keys::StreamEntry(stream, from_version));
+  }
   // The stream's entries name its events' seqs; the events are read a chunk
   // at a time with one MultiGet, which looks up the chunk's keys together
   // instead of walking the table's index once per event: one product's past
@@ -212,11 +220,21 @@ Status Ledger::ScanStream(std::string_view stream, uint64_t from_version, uint64
   while (more) {
     keys.clear();
     seqs.clear();
-    for (; it->Valid() && keys.size() < kChunk; it->Next()) {
+    while (it->Valid() && keys.size() < kChunk) {
+      if (!StreamRunAt(*it, stream, &first, &count) || count == 0) {
+        return Status::Corruption("stream '" + std::string(stream) +
+                                  "' has an entry that is not a whole number of seqs");
+      }
+      if (at >= count) {
+        it->Next();
+        at = 0;
+        continue;
+      }
       if (limit != 0 && n >= limit) break;
-      uint64_t seq = keys::GetBE64(AsView(it->value()));
+      uint64_t seq = keys::GetBE64(AsView(it->value()).substr(8 * at));
       if (seq > size) break;  // written by a group still committing
       ++n;
+      ++at;
       seqs.push_back(seq);
       keys.push_back(keys::Seq(seq));
     }

@@ -99,7 +99,9 @@ TEST_CASE("acknowledged appends survive SIGKILL, whole and in order") {
     Options o;
     o.clock = [] { return int64_t{1}; };
     std::unique_ptr<Ledger> l;
-    REQUIRE(Ledger::Open(dir.string(), o, &l).ok());
+    ocop::Status opened = Ledger::Open(dir.string(), o, &l);
+    INFO(opened.ToString());  // why it would not open, if it would not
+    REQUIRE(opened.ok());
     // Every acknowledged batch is where it was acknowledged.
     for (const auto& [batch, ack] : all_acks) {
       for (int i = 0; i < ack.count; ++i) {

@@ -401,13 +401,15 @@ TEST_CASE("directories that are not ledgers, newer formats and a second process 
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     REQUIRE(rocksdb::DB::Open(rocksdb::Options(), newer.str(), cfs, &handles, &db).ok());
-    REQUIRE(db->Put(rocksdb::WriteOptions(), "format", "2").ok());
+    REQUIRE(
+        db->Put(rocksdb::WriteOptions(), "format", std::to_string(keys::kFormatVersion + 1)).ok());
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }
   s = Ledger::Open(newer.str(), TestOptions(), &l);
   CHECK(s.IsCorruption());
-  CHECK(s.message().find("format 2") != std::string::npos);
+  CHECK(s.message().find("format " + std::to_string(keys::kFormatVersion + 1)) !=
+        std::string::npos);
 
   TempDir corrupt;
   { auto ok = Open(corrupt); }
