@@ -48,8 +48,14 @@ bool EndsInTornRecord(const std::string& wal, uint64_t* keep, uint64_t* last_non
       pos += room;
       continue;
     }
-    if (pos >= z) return false;  // only zeros from here: nothing is torn
-    uint64_t end;                // where the record at pos claims to end
+    if (pos >= z) {
+      // Only zeros from here: the log ends. Torn if a logical record's
+      // first fragments are all that was written of it.
+      if (!in_fragments) return false;
+      *keep = boundary;
+      return true;
+    }
+    uint64_t end;  // where the record at pos claims to end
     bool whole = false;
     log_format::Header h{};
     if (pos + kHeader > size) {
@@ -80,7 +86,9 @@ bool EndsInTornRecord(const std::string& wal, uint64_t* keep, uint64_t* last_non
     *keep = boundary;
     return true;
   }
-  return false;  // every record whole
+  if (!in_fragments) return false;  // every record whole
+  *keep = boundary;                 // the file ends after a logical record's first fragments
+  return true;
 }
 
 Status CutTornWalTail(const std::string& dir, TornTail* out) {

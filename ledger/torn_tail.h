@@ -21,7 +21,9 @@
 //   got them; zeros prepared ahead of the writer, ledger/wal_file.h) or
 //   absent (the file ends there), and at least 8 of that record's own bytes
 //   are missing, so that a record that was written whole and then damaged
-//   (its bytes all there, a byte flipped) is never mistaken for a torn one.
+//   (its bytes all there, a byte flipped) is never mistaken for a torn one;
+//   or the file ends (in zeros or not) after whole first fragments of a
+//   logical record whose last fragment never came.
 // A flipped bit in the length field of the very last record could pass for
 // a tear; what that record held is then cut like a torn one, and the
 // signed-heads check refuses the open if a head covered it.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ledger/ledger.h"
+#include "ledger/log_format.h"
 #include "ledger/torn_tail.h"
 
 namespace fs = std::filesystem;
@@ -54,6 +55,12 @@ fs::path NewestWal(const fs::path& dir) {
   return newest;
 }
 
+uint64_t RecordsEnd(const std::string& wal) {
+  uint64_t z = wal.size();
+  while (z > 0 && wal[z - 1] == 0) --z;
+  return z;
+}
+
 struct Crashed {
   fs::path dir;        // a copy of the directory taken while the ledger was open
   uint64_t acked = 0;  // events acknowledged before the last, big group
@@ -74,16 +81,15 @@ Crashed MakeCrash(const std::string& name, bool sign_last) {
   ocop::ledger::AppendResult r;
   for (int i = 0; i < 5; ++i) REQUIRE(l->Append(Events(3, "small"), &r).ok());
   c.acked = l->Size();
-  c.record_start = ReadAll(NewestWal(live)).size();
+  // Where the records end (the file goes on with zeros prepared ahead): the
+  // last record ends in a stream's version, whose last byte is not zero here.
+  c.record_start = RecordsEnd(ReadAll(NewestWal(live)));
   REQUIRE(l->Append(Events(60, "big"), &r).ok());
   if (sign_last) {
     ocop::ledger::SignedTreeHead head;
     REQUIRE(l->TreeHead(l->Size(), &head).ok());
   }
-  std::string wal = ReadAll(NewestWal(live));
-  uint64_t z = wal.size();
-  while (z > 0 && wal[z - 1] == 0) --z;
-  c.record_end = z;
+  c.record_end = RecordsEnd(ReadAll(NewestWal(live)));
   fs::copy(live, c.dir, fs::copy_options::recursive);
   l.reset();
   fs::remove_all(live);
@@ -178,4 +184,46 @@ TEST_CASE("a torn tail below a signed head is cut, and the open refused for the 
   CHECK(s.IsCorruption());
   CHECK(s.message().find("acknowledged events are lost") != std::string::npos);
   fs::remove_all(c.dir);
+}
+
+namespace {
+
+// A physical record of RocksDB's log format with a matching CRC.
+std::string PhysicalRecord(ocop::ledger::log_format::Type type, const std::string& payload) {
+  std::string typed = std::string(1, static_cast<char>(type)) + payload;
+  uint32_t crc = ocop::ledger::log_format::RecordCrc(typed.data(), typed.size());
+  std::string r(reinterpret_cast<const char*>(&crc), 4);
+  r.push_back(static_cast<char>(payload.size() & 0xff));
+  r.push_back(static_cast<char>(payload.size() >> 8));
+  return r + typed;
+}
+
+}  // namespace
+
+TEST_CASE("a logical record whose last fragments never came is torn; whole records are not") {
+  using ocop::ledger::log_format::Type;
+  const std::string full = PhysicalRecord(Type::kFull, std::string(100, 'a') + "\x01");
+  const std::string first = PhysicalRecord(Type::kFirst, std::string(5000, 'b'));
+  uint64_t keep = 0, z = 0;
+  SECTION("first fragment, then zeros prepared ahead") {
+    std::string wal = full + first + std::string(8192, '\0');
+    CHECK(ocop::ledger::EndsInTornRecord(wal, &keep, &z));
+    CHECK(keep == full.size());
+  }
+  SECTION("first fragment, then the file's end") {
+    CHECK(ocop::ledger::EndsInTornRecord(full + first, &keep, &z));
+    CHECK(keep == full.size());
+  }
+  SECTION("whole records, then zeros") {
+    CHECK(!ocop::ledger::EndsInTornRecord(full + full + std::string(4096, '\0'), &keep, &z));
+  }
+  SECTION("a whole record ending in seven zero bytes, its CRC broken, is damage") {
+    std::string r = PhysicalRecord(Type::kFull, std::string(600, 'c') + std::string(7, '\0'));
+    r[0] ^= 1;
+    CHECK(!ocop::ledger::EndsInTornRecord(full + r + std::string(4096, '\0'), &keep, &z));
+  }
+  SECTION("a middle fragment without a first is damage") {
+    std::string wal = full + PhysicalRecord(Type::kMiddle, "x") + std::string(4096, '\0');
+    CHECK(!ocop::ledger::EndsInTornRecord(wal, &keep, &z));
+  }
 }
