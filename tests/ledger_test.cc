@@ -21,6 +21,7 @@
 #include "ledger/event_view.h"
 #include "ledger/keys.h"
 #include "ledger/ledger.h"
+#include "tests/ledger_support.h"
 
 namespace fs = std::filesystem;
 using namespace ocop;
@@ -28,24 +29,11 @@ using namespace ocop::ledger;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() /
-           ("ocop-ledger-test-" + std::to_string(getpid()) + "-" + std::to_string(++n));
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string str() const { return path.string(); }
+struct TempDir : ocop::ledger_support::TempDir {
+  TempDir() : ocop::ledger_support::TempDir("ocop-ledger-test") {}
 };
 
-Options TestOptions() {
-  Options o;
-  auto t = std::make_shared<std::atomic<int64_t>>(1700000000000000);
-  o.clock = [t] { return t->fetch_add(1000); };
-  return o;
-}
+using ocop::ledger_support::TestOptions;
 
 std::unique_ptr<Ledger> Open(const TempDir& d, Options o = TestOptions()) {
   std::unique_ptr<Ledger> l;

@@ -18,6 +18,7 @@
 #include "ledger/log_origin.h"
 #include "ledger/stream_heads.h"
 #include "ledger/stream_map.h"
+#include "tests/ledger_support.h"
 
 namespace fs = std::filesystem;
 using namespace ocop;
@@ -37,15 +38,8 @@ Hash Spec(const std::vector<std::pair<Hash, StreamHead>>& leaves, int depth) {
   return StreamMap::NodeHash(Spec(left, depth + 1), Spec(right, depth + 1));
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() /
-           ("ocop-heads-test-" + std::to_string(getpid()) + "-" + std::to_string(++n));
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
+struct TempDir : ocop::ledger_support::TempDir {
+  TempDir() : ocop::ledger_support::TempDir("ocop-heads-test") {}
 };
 
 void Append(Ledger* l, const std::string& stream) {
