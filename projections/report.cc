@@ -1,5 +1,7 @@
 #include "projections/report.h"
 
+#include <kj/exception.h>
+
 #include <algorithm>
 #include <array>
 #include <mutex>
@@ -176,8 +178,18 @@ Status BuildReport(const ReadView& projections, const ReportQuery& q, Report* ou
   // only the reporting units, asked under units_mu, and fill apart.
   Report changes;
   Status changes_status;
-  std::thread changes_pass(
-      [&] { changes_status = AddPeriodChanges(projections, q, &units, &units_mu, &changes); });
+  // Joined on every way out, a throw included; what it throws (an unreadable
+  // record) comes back as its status, as it would on one thread.
+  std::jthread changes_pass([&] {
+    try {
+      changes_status = AddPeriodChanges(projections, q, &units, &units_mu, &changes);
+    } catch (const kj::Exception& e) {
+      changes_status = Status::Corruption("reading the period's changes: " +
+                                          std::string(e.getDescription().cStr()));
+    } catch (const std::exception& e) {
+      changes_status = Status::Corruption(std::string("reading the period's changes: ") + e.what());
+    }
+  });
 
   // Counted in dense arrays while the certificates stream past (a national
   // report sees two hundred thousand), turned into the report's labelled
