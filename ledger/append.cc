@@ -491,8 +491,7 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
     auto bytes = flat.asBytes();
     std::string_view stored(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 
-    std::string seq_key = keys::Seq(seq);
-    batch->Put(events_cf_, seq_key, rocksdb::Slice(stored.data(), stored.size()));
+    g->events.Add(seq, stored);  // put as runs once the group is prepared
     entries.Add(stream, version, seq);
     g->frontier.Append(merkle::LeafHash(stored), sink);
   }
@@ -569,8 +568,7 @@ Status Ledger::PrepareReplicated(Writer* w, GroupState* g, void* batch_ptr) {
   for (const std::string& bytes : *w->replicated) {
     EventView view(bytes);
     uint64_t s = g->next_seq++;
-    std::string seq_key = keys::Seq(s);
-    batch->Put(events_cf_, seq_key, bytes);
+    g->events.Add(s, bytes);
     entries.Add(view.event().getStream().cStr(), view.event().getVersion(), s);
     g->versions[view.event().getStream().cStr()] = view.event().getVersion();
     g->frontier.Append(merkle::LeafHash(bytes), sink);
@@ -627,6 +625,7 @@ uint64_t Ledger::WriteGroup(std::vector<Writer*>& group) {
   }
   if (accepted.empty()) return need;
   need = std::max(need, g.next_seq - 1);
+  g.events.Flush(&batch, events_cf_);  // one key per run of events (ledger_internal.h)
   for (const auto& [stream, version] : g.versions) {
     std::string v;
     keys::PutBE64(&v, version);

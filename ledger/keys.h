@@ -2,8 +2,11 @@
 // numeric order and iterators walk the log in sequence.
 //
 //   column family  key                                  value
-//   default        "magic", "format"                    "ocop-ledger", "2"
-//   events         seq (8)                              stored event bytes
+//   default        "magic", "format"                    "ocop-ledger", "3"
+//   events         first seq (8)                        stored event bytes, or a run of
+//                                                       events first.. (format 3,
+//                                                       ledger_internal.h; formats 1
+//                                                       and 2 kept one per key)
 //   streams        stream, 0x00, first version (8)      seqs (8 each) of versions first..
 //                                                       (a run; format 1 kept one per key)
 //   heads          stream                               version (8)
@@ -20,9 +23,10 @@
 
 namespace ocop::ledger::keys {
 
-// 2: the tree and streams families hold runs (several subtrees, several
-// versions to a key); 1 held one per key, which format 2 reads as runs of one.
-inline constexpr int kFormatVersion = 2;
+// 3: the events family holds runs too (several events to a key); 2: the tree
+// and streams families hold runs (several subtrees, several versions to a
+// key); 1 held one of each per key, which later formats read as runs of one.
+inline constexpr int kFormatVersion = 3;
 inline constexpr std::string_view kMagic = "ocop-ledger";
 
 inline void PutBE64(std::string* s, uint64_t v) {

@@ -47,6 +47,88 @@ struct Ledger::Writer {
   std::thread::id thread;  // the caller's, for the wait for returners (append.cc)
 };
 
+// The events family as stored (ledger format 3; runs.cc writes and reads).
+// The key is keys::Seq(first); the value is either one event's bytes, as
+// formats 1 and 2 stored every event, or a run of k >= 2 consecutive events
+// first .. first + k - 1:
+//
+//   kEventRunMark (4) | k (4, big-endian) | end offset of each event (4 each,
+//   big-endian, from the start of the events) | zero padding to a multiple
+//   of 8 | the events' bytes back to back
+//
+// A stored event is a Cap'n Proto flat array whose first four bytes are its
+// segment count less one (little-endian), a small number; no event can begin
+// with the mark (it would declare 2^32 segments), so the two kinds of value
+// are told apart by their first four bytes and old ledgers are read as they
+// are. An append writes one key per run instead of one per event: a batch
+// of 1000 events about 70 where formats 1 and 2 wrote 1000, each of which cost
+// a memtable insert (BENCHMARKS.md, issue 18). A run never crosses a multiple
+// of kTreeRunSpan, and grows past kEventRunBytes only by being one event, so
+// reading one event reads at most about a block (the table's blocks are 16 KiB).
+inline constexpr std::string_view kEventRunMark{"\xff\xff\xff\xff", 4};
+inline constexpr size_t kEventRunBytes = 4096;
+
+// Collects the events a group writes into runs and puts them into a batch.
+class EventRuns {
+ public:
+  // `seq` must follow the last event added, if any.
+  void Add(uint64_t seq, std::string_view bytes);
+  // Puts every run collected into `batch` and forgets them.
+  void Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* events);
+  size_t runs() const { return runs_.size(); }
+
+ private:
+  struct Run {
+    uint64_t first = 0;
+    std::vector<uint32_t> ends;
+    std::string bytes;
+  };
+  std::vector<Run> runs_;
+};
+
+// One stored value of the events family, a run or a single event, seen in
+// place (it points into the value, which must outlive it).
+class EventRun {
+ public:
+  // Reads the value stored at key `first`. False, with *why, when it is not
+  // a well-formed run (a single event's bytes are never refused here: what
+  // they hold is the decoder's to judge).
+  bool Parse(uint64_t first, std::string_view value, std::string* why);
+  uint64_t first() const { return first_; }
+  uint64_t end() const { return first_ + count_; }  // one past the last seq
+  bool Holds(uint64_t seq) const { return seq >= first_ && seq < end(); }
+  std::string_view Event(uint64_t seq) const;  // Holds(seq)
+
+ private:
+  uint64_t first_ = 0;
+  uint64_t count_ = 0;
+  std::string_view ends_;  // count_ * 4 bytes; empty for a single event
+  std::string_view events_;
+};
+
+// Reads events by seq through one iterator over the events family: every
+// reader of that family goes through here (Get, Scan, ScanStream, Verify,
+// LoadSize). Asked for seqs in increasing order it walks the runs with Next;
+// otherwise it seeks the run that holds the seq (the last key at or before
+// it).
+class EventCursor {
+ public:
+  EventCursor(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* events, const rocksdb::ReadOptions& ro)
+      : it_(db->NewIterator(ro, events)) {}
+  // The bytes of event `seq`, valid until the cursor moves. Corruption, naming
+  // the event, when no run holds it, when the run it is in is malformed, or
+  // when the next run overlaps the one before it.
+  Status At(uint64_t seq, std::string_view* bytes);
+  // The last event stored (0 when none).
+  Status Last(uint64_t* seq);
+
+ private:
+  Status Load(uint64_t seq);
+  std::unique_ptr<rocksdb::Iterator> it_;
+  EventRun run_;
+  bool on_run_ = false;
+};
+
 // The writer's view of state that this group changes but has not committed.
 struct Ledger::GroupState {
   uint64_t next_seq = 0;
@@ -54,6 +136,7 @@ struct Ledger::GroupState {
   int64_t recorded_at = 0;
   std::unordered_map<std::string, uint64_t> versions;  // stream -> version after this group
   std::unordered_map<std::string, std::pair<std::string, std::vector<uint64_t>>> keys;
+  EventRuns events;  // put into the batch once the group is prepared (WriteGroup)
 };
 
 // The hash tree as stored (ledger format 2; runs.cc writes, tree_store.cc reads). The key is

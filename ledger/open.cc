@@ -84,11 +84,13 @@ static Status DescribeDamagedWal(const std::string& dir, rocksdb::Options db_opt
   rocksdb::DB* db = nullptr;
   std::string readable = "an unknown number of events are readable";
   if (rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &handles, &db).ok()) {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[1]));
-    it->SeekToLast();
-    uint64_t size = it->Valid() && it->key().size() == 8 ? keys::GetBE64(AsView(it->key())) : 0;
-    readable = "the log is readable up to event " + std::to_string(size) + " only";
-    it.reset();
+    {
+      EventCursor events(db, handles[1], rocksdb::ReadOptions());
+      uint64_t size = 0;
+      if (events.Last(&size).ok()) {
+        readable = "the log is readable up to event " + std::to_string(size) + " only";
+      }
+    }
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }
@@ -350,14 +352,12 @@ Status Ledger::CheckFormat() {
 
 Status Ledger::LoadSize() {
   uint64_t size = 0;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
-  it->SeekToLast();
-  if (it->Valid()) {
-    if (it->key().size() != 8)
-      return Status::Corruption("event key of unexpected length in " + dir_);
-    size = keys::GetBE64(AsView(it->key()));
+  {
+    // The last event is the last of the last run (ledger_internal.h).
+    EventCursor events(db_, events_cf_, rocksdb::ReadOptions());
+    Status s = events.Last(&size);
+    if (!s.ok()) return Status::Corruption("reading the log of " + dir_ + ": " + s.message());
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "reading " + dir_);
   next_seq_ = size + 1;
   writing_.store(size, std::memory_order_release);
   written_.store(size, std::memory_order_release);

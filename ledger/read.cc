@@ -151,10 +151,11 @@ Status Ledger::Get(uint64_t seq, std::string* bytes) {
     return Status::NotFound("there is no event " + std::to_string(seq) + "; the ledger holds 1.." +
                             std::to_string(Size()));
   }
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), events_cf_, keys::Seq(seq), bytes);
-  if (s.IsNotFound())
-    return Status::Corruption("event " + std::to_string(seq) + " is missing from the log");
-  return FromRocks(s, "reading event " + std::to_string(seq));
+  EventCursor events(db_, events_cf_, rocksdb::ReadOptions());  // runs: ledger_internal.h
+  std::string_view found;
+  Status s = events.At(seq, &found);
+  if (s.ok()) bytes->assign(found);
+  return s;
 }
 
 Status Ledger::Scan(uint64_t from_seq, uint64_t limit, const EventHandler& fn) {
@@ -170,19 +171,12 @@ Status Ledger::Scan(uint64_t from_seq, uint64_t limit, const EventHandler& fn) {
     ro.readahead_size = 2 << 20;
     ro.fill_cache = false;  // a full scan must not evict what readers need
   }
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_cf_));
-  uint64_t expect = from_seq;
-  for (it->Seek(keys::Seq(from_seq)); it->Valid(); it->Next()) {
-    uint64_t seq = keys::GetBE64(AsView(it->key()));
-    if (seq != expect) {
-      return Status::Corruption("event " + std::to_string(expect) + " is missing from the log");
-    }
-    ++expect;
-    if (!fn(seq, AsView(it->value()))) return Status::OK();
-  }
-  if (!it->status().ok()) return FromRocks(it->status(), "scanning the log");
-  if (expect != end + 1) {
-    return Status::Corruption("event " + std::to_string(expect) + " is missing from the log");
+  EventCursor events(db_, events_cf_, ro);  // walks the runs in order
+  for (uint64_t seq = from_seq; seq <= end; ++seq) {
+    std::string_view bytes;
+    Status s = events.At(seq, &bytes);
+    if (!s.ok()) return s;
+    if (!fn(seq, bytes)) return Status::OK();
   }
   return Status::OK();
 }
@@ -200,7 +194,6 @@ Status Ledger::ScanStream(std::string_view stream, uint64_t from_version, uint64
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf_));
   const uint64_t size = Size();
   uint64_t n = 0;
-  bool more = true;
   // The run holding from_version, if any; else the stream's first run after
   // it (runs: ledger_internal.h). `at` is the next entry within the run.
   uint64_t first = 0, count = 0, at = 0;
@@ -210,52 +203,32 @@ Status Ledger::ScanStream(std::string_view stream, uint64_t from_version, uint64
   } else {
     it->Seek(keys::StreamEntry(stream, from_version));
   }
-  // The stream's entries name its events' seqs; the events are read a chunk
-  // at a time with one MultiGet, which looks up the chunk's keys together
-  // instead of walking the table's index once per event: one product's past
-  // costs in proportion to its own events, and little per event.
-  constexpr size_t kChunk = 128;
-  std::vector<std::string> keys;
-  std::vector<uint64_t> seqs;
-  while (more) {
-    keys.clear();
-    seqs.clear();
-    while (it->Valid() && keys.size() < kChunk) {
-      if (!StreamRunAt(*it, stream, &first, &count) || count == 0) {
-        return Status::Corruption("stream '" + std::string(stream) +
-                                  "' has an entry that is not a whole number of seqs");
-      }
-      if (at >= count) {
-        it->Next();
-        at = 0;
-        continue;
-      }
-      if (limit != 0 && n >= limit) break;
-      uint64_t seq = keys::GetBE64(AsView(it->value()).substr(8 * at));
-      if (seq > size) break;  // written by a group still committing
-      ++n;
-      ++at;
-      seqs.push_back(seq);
-      keys.push_back(keys::Seq(seq));
+  // The stream's entries name its events' seqs, in increasing order; one
+  // cursor reads them, staying on a run while the stream's events are in it
+  // and seeking only for one that is not (runs: ledger_internal.h).
+  EventCursor events(db_, events_cf_, rocksdb::ReadOptions());
+  while (it->Valid()) {
+    if (!StreamRunAt(*it, stream, &first, &count) || count == 0) {
+      return Status::Corruption("stream '" + std::string(stream) +
+                                "' has an entry that is not a whole number of seqs");
     }
-    if (!it->status().ok())
-      return FromRocks(it->status(), "reading stream '" + std::string(stream) + "'");
-    more = keys.size() == kChunk;
-    if (keys.empty()) break;
-    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-    std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), events_cf_);
-    std::vector<std::string> values;
-    std::vector<rocksdb::Status> got =
-        db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
-    for (size_t i = 0; i < got.size(); ++i) {
-      if (got[i].IsNotFound()) {
-        return Status::Corruption("event " + std::to_string(seqs[i]) + " is missing from the log");
-      }
-      Status s = FromRocks(got[i], "reading event " + std::to_string(seqs[i]));
-      if (!s.ok()) return s;
-      if (!fn(seqs[i], values[i])) return Status::OK();
+    if (at >= count) {
+      it->Next();
+      at = 0;
+      continue;
     }
+    if (limit != 0 && n >= limit) break;
+    uint64_t seq = keys::GetBE64(AsView(it->value()).substr(8 * at));
+    if (seq > size) break;  // written by a group still committing
+    ++n;
+    ++at;
+    std::string_view bytes;
+    Status s = events.At(seq, &bytes);
+    if (!s.ok()) return s;
+    if (!fn(seq, bytes)) return Status::OK();
   }
+  if (!it->status().ok())
+    return FromRocks(it->status(), "reading stream '" + std::string(stream) + "'");
   return Status::OK();
 }
 

@@ -1,5 +1,8 @@
-// Runs: the tree and streams families of ledger format 2 (ledger_internal.h).
+// Runs: the tree and streams families (ledger format 2) and the events family
+// (format 3), ledger_internal.h.
 #include <rocksdb/write_batch.h>
+
+#include <algorithm>
 
 #include "ledger/keys.h"
 #include "ledger/ledger_internal.h"
@@ -84,6 +87,162 @@ Status StreamEntrySeq(rocksdb::Iterator* it, std::string_view stream, uint64_t v
                               std::to_string(version));
   }
   *seq = keys::GetBE64(AsView(it->value()).substr(8 * (version - first)));
+  return Status::OK();
+}
+
+}  // namespace ocop::ledger
+
+namespace ocop::ledger {
+namespace {
+
+void PutBE32(std::string* s, uint32_t v) {
+  for (int i = 3; i >= 0; --i) s->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint32_t GetBE32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = v << 8 | static_cast<uint8_t>(p[i]);
+  return v;
+}
+size_t RunHeaderBytes(size_t count) { return (8 + 4 * count + 7) / 8 * 8; }
+
+}  // namespace
+
+void EventRuns::Add(uint64_t seq, std::string_view bytes) {
+  Run* run = runs_.empty() ? nullptr : &runs_.back();
+  // An event extends the run when it does not start a new span and the run
+  // stays within its byte budget; an event over the budget is a run of one.
+  if (!run || seq % kTreeRunSpan == 0 || run->first + run->ends.size() != seq ||
+      run->bytes.size() + bytes.size() > kEventRunBytes) {
+    runs_.push_back(Run{seq, {}, {}});
+    run = &runs_.back();
+    run->bytes.reserve(std::max(kEventRunBytes, bytes.size()));
+  }
+  run->bytes.append(bytes);
+  run->ends.push_back(static_cast<uint32_t>(run->bytes.size()));
+}
+
+void EventRuns::Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* events) {
+  for (const Run& r : runs_) {
+    const std::string key = keys::Seq(r.first);
+    if (r.ends.size() == 1) {  // a run of one is the event itself, as formats 1 and 2 kept it
+      batch->Put(events, key, r.bytes);
+      continue;
+    }
+    std::string header(kEventRunMark);
+    PutBE32(&header, static_cast<uint32_t>(r.ends.size()));
+    for (uint32_t end : r.ends) PutBE32(&header, end);
+    header.resize(RunHeaderBytes(r.ends.size()), '\0');
+    rocksdb::Slice key_slice(key);
+    rocksdb::Slice parts[2] = {header, r.bytes};
+    batch->Put(events, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(parts, 2));
+  }
+  runs_.clear();
+}
+
+bool EventRun::Parse(uint64_t first, std::string_view value, std::string* why) {
+  first_ = first;
+  if (!value.starts_with(kEventRunMark)) {
+    count_ = 1;
+    ends_ = {};
+    events_ = value;
+    return true;
+  }
+  const std::string where = "the run of events stored at event " + std::to_string(first);
+  if (value.size() < 8) {
+    *why = where + " is cut short (" + std::to_string(value.size()) + " bytes)";
+    return false;
+  }
+  count_ = GetBE32(value.data() + 4);
+  const size_t header = RunHeaderBytes(count_);
+  if (count_ < 2 || value.size() < header) {
+    *why = where + " has a malformed header (" + std::to_string(count_) + " events in " +
+           std::to_string(value.size()) + " bytes)";
+    return false;
+  }
+  if ((first + count_ - 1) / kTreeRunSpan != first / kTreeRunSpan) {
+    *why = where + " holds " + std::to_string(count_) + " events, across a multiple of " +
+           std::to_string(kTreeRunSpan);
+    return false;
+  }
+  ends_ = value.substr(8, 4 * count_);
+  events_ = value.substr(header);
+  uint32_t last = 0;
+  for (uint64_t i = 0; i < count_; ++i) {
+    uint32_t end = GetBE32(ends_.data() + 4 * i);
+    if (end <= last || end > events_.size()) {
+      *why = where + " has a malformed offset for event " + std::to_string(first + i);
+      return false;
+    }
+    last = end;
+  }
+  if (last != events_.size()) {
+    *why = where + " has " + std::to_string(events_.size() - last) + " bytes after its last event";
+    return false;
+  }
+  return true;
+}
+
+std::string_view EventRun::Event(uint64_t seq) const {
+  if (ends_.empty()) return events_;
+  const uint64_t i = seq - first_;
+  const uint32_t begin = i == 0 ? 0 : GetBE32(ends_.data() + 4 * (i - 1));
+  return events_.substr(begin, GetBE32(ends_.data() + 4 * i) - begin);
+}
+
+Status EventCursor::Load(uint64_t seq) {
+  on_run_ = false;
+  if (!it_->status().ok()) return FromRocks(it_->status(), "reading event " + std::to_string(seq));
+  if (!it_->Valid() || it_->key().size() != 8) {
+    return Status::Corruption("event " + std::to_string(seq) + " is missing from the log");
+  }
+  std::string why;
+  if (!run_.Parse(keys::GetBE64(AsView(it_->key())), AsView(it_->value()), &why)) {
+    return Status::Corruption("event " + std::to_string(seq) + " cannot be read: " + why);
+  }
+  on_run_ = true;
+  return Status::OK();
+}
+
+Status EventCursor::At(uint64_t seq, std::string_view* bytes) {
+  if (on_run_ && run_.Holds(seq)) {
+    *bytes = run_.Event(seq);
+    return Status::OK();
+  }
+  if (on_run_ && seq == run_.end()) {
+    // The next run must begin right after this one: one that begins inside
+    // it would answer reads of events that this run also holds.
+    const uint64_t before = run_.end();
+    it_->Next();
+    Status s = Load(seq);
+    if (!s.ok()) return s;
+    if (run_.first() < before) {
+      on_run_ = false;
+      return Status::Corruption("event " + std::to_string(seq) +
+                                " is in two overlapping runs of events (one stored at event " +
+                                std::to_string(run_.first()) + ")");
+    }
+  } else {
+    it_->SeekForPrev(keys::Seq(seq));
+    Status s = Load(seq);
+    if (!s.ok()) return s;
+  }
+  if (!run_.Holds(seq)) {
+    on_run_ = false;
+    return Status::Corruption("event " + std::to_string(seq) + " is missing from the log");
+  }
+  *bytes = run_.Event(seq);
+  return Status::OK();
+}
+
+Status EventCursor::Last(uint64_t* seq) {
+  *seq = 0;
+  it_->SeekToLast();
+  if (!it_->Valid()) return FromRocks(it_->status(), "reading the last event");
+  if (it_->key().size() != 8) return Status::Corruption("event key of unexpected length");
+  const uint64_t first = keys::GetBE64(AsView(it_->key()));
+  Status s = Load(first);
+  if (!s.ok()) return s;
+  *seq = run_.end() - 1;
   return Status::OK();
 }
 

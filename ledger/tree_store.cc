@@ -55,9 +55,10 @@ Status Ledger::TreeReader::UpgradeFormat(Ledger* l) {
   std::string format;
   rocksdb::Status s = l->db_->Get(rocksdb::ReadOptions(), "format", &format);
   if (!s.ok()) return FromRocks(s, "reading the ledger's format marker");
-  if (format != "1") return Status::OK();
-  // Format 1's one subtree per key is a run of one: the data stays as it
-  // is, only the marker moves, synced before the first run is written.
+  if (format != "1" && format != "2") return Status::OK();
+  // Format 1's one subtree per key is a run of one, and formats 1 and 2's one
+  // event per key is a run of one too: the data stays as it is, only the
+  // marker moves, synced before the first run is written.
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return FromRocks(l->db_->Put(wo, "format", std::to_string(keys::kFormatVersion)),
@@ -241,33 +242,28 @@ Status Ledger::Verify(VerifyResult* result, const std::function<void(uint64_t)>&
     }
   };
   constexpr size_t kChunkEvents = 4096;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(events_ro, events_cf_));
+  EventCursor events(db_, events_cf_, events_ro);  // walks the runs in order
   std::future<Chunk> pending;
   uint64_t expect = 1;
-  uint64_t missing = 0;  // the first seq found missing, if any
-  it->SeekToFirst();
-  while (missing == 0 && result->first_bad_seq == 0) {
+  Status unreadable;  // why event `expect` could not be read, if one could not
+  while (unreadable.ok() && result->first_bad_seq == 0 && expect <= size) {
     Chunk c;
     c.first_seq = expect;
-    for (; it->Valid() && c.ends.size() < kChunkEvents; it->Next()) {
-      if (it->key().size() != 8 || keys::GetBE64(AsView(it->key())) != expect) {
-        missing = expect;
-        break;
-      }
-      c.bytes.append(it->value().data(), it->value().size());
+    for (; expect <= size && c.ends.size() < kChunkEvents; ++expect) {
+      std::string_view bytes;
+      unreadable = events.At(expect, &bytes);
+      if (!unreadable.ok()) break;
+      c.bytes.append(bytes);
       c.ends.push_back(c.bytes.size());
-      ++expect;
     }
     if (pending.valid()) fold(pending.get());
     if (c.ends.empty()) break;
     pending = std::async(std::launch::async, hash_chunk, std::move(c));
-    if (!it->Valid()) break;
   }
   if (pending.valid()) fold(pending.get());
-  if (missing != 0) fail(missing, "event " + std::to_string(missing) + " is missing");
-  if (!it->status().ok()) return FromRocks(it->status(), "reading the log for verification");
-  if (result->first_bad_seq == 0 && expect != size + 1) {
-    fail(expect, "event " + std::to_string(expect) + " is missing");
+  if (!unreadable.ok()) {
+    if (!unreadable.IsCorruption()) return unreadable;
+    fail(expect, unreadable.message());
   }
   result->checked = folded;
   result->root = frontier.Root();
