@@ -405,6 +405,11 @@ void Ledger::Publish(uint64_t size) {
   NotifyCommitted(size);
 }
 
+// A request of at least this many events flattens and hashes its second half
+// on another thread: measured on 2 cores, the thread's start (~30 us) is paid
+// back from a few hundred events on (BENCHMARKS.md, issue 18).
+constexpr size_t kParallelHashEvents = 256;
+
 // Checks one writer's request against the group's view and, if it holds, adds
 // its events to the batch. A refused request adds nothing: every check comes
 // before the first Put.
@@ -469,31 +474,57 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
   TreeRuns runs;       // the subtrees completed and the stream entries, written as
   StreamRuns entries;  // runs (ledger_internal.h)
   auto sink = [&](int level, uint64_t index, const merkle::Hash& h) { runs.Add(level, index, h); };
+  // Versions first, into a map of the request's own: a stream that cannot be
+  // read refuses the request whole, with nothing of it in the group.
+  std::unordered_map<std::string, uint64_t> mine;
+  std::vector<uint64_t> versions(r.events.size());
   for (size_t i = 0; i < r.events.size(); ++i) {
     const std::string& stream = r.events[i].stream;
-    uint64_t version = 0;
-    Status s = version_of(stream, &version);
-    if (!s.ok()) {
-      runs.Flush(batch, tree_cf_);  // the tree and streams keep up with the events already put
-      entries.Flush(batch, streams_cf_);
-      return s;
+    auto [at, fresh] = mine.try_emplace(stream, 0);
+    if (fresh) {
+      Status s = version_of(stream, &at->second);
+      if (!s.ok()) return s;
     }
-    ++version;
-    g->versions[stream] = version;
+    versions[i] = ++at->second;
+  }
+  for (auto& [stream, version] : mine) g->versions[stream] = version;
+  for (size_t i = 0; i < r.events.size(); ++i) {
+    const std::string& stream = r.events[i].stream;
+    const uint64_t version = versions[i];
     uint64_t seq = g->next_seq++;
     seqs.push_back(seq);
-
     auto ev = w->envelopes[i]->getRoot<schema::Event>();
     ev.setSeq(seq);
     ev.setVersion(version);
     ev.setRecordedAt(g->recorded_at);
-    kj::Array<capnp::word> flat = capnp::messageToFlatArray(*w->envelopes[i]);
-    auto bytes = flat.asBytes();
-    std::string_view stored(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-
-    g->events.Add(seq, stored);  // put as runs once the group is prepared
     entries.Add(stream, version, seq);
-    g->frontier.Append(merkle::LeafHash(stored), sink);
+  }
+  // The numbered events are flattened and their leaves hashed, the request's
+  // second half on another thread when it is large enough to pay for one
+  // (BENCHMARKS.md, issue 18); the tree then takes the leaves in order.
+  std::vector<kj::Array<capnp::word>> flat(r.events.size());
+  std::vector<merkle::Hash> leaves(r.events.size());
+  auto flatten = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      flat[i] = capnp::messageToFlatArray(*w->envelopes[i]);
+      auto bytes = flat[i].asBytes();
+      leaves[i] = merkle::LeafHash(
+          std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+    }
+  };
+  const size_t n = r.events.size();
+  if (n >= kParallelHashEvents) {
+    auto second = std::async(std::launch::async, flatten, n / 2, n);
+    flatten(0, n / 2);
+    second.get();
+  } else {
+    flatten(0, n);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    auto bytes = flat[i].asBytes();
+    g->events.Add(seqs[i],
+                  std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+    g->frontier.Append(leaves[i], sink);
   }
   runs.Flush(batch, tree_cf_);
   entries.Flush(batch, streams_cf_);
@@ -609,7 +640,11 @@ uint64_t Ledger::WriteGroup(std::vector<Writer*>& group) {
   g.next_seq = next_seq_;
   g.frontier = frontier_;
   g.recorded_at = options_.clock();
-  rocksdb::WriteBatch batch;
+  // Room for the events and what comes with them, so that the batch's buffer
+  // is not grown (and copied) over and over while it is filled.
+  size_t reserve = 0;
+  for (Writer* w : group) reserve += w->bytes + w->envelopes.size() * 48 + 64;
+  rocksdb::WriteBatch batch(reserve);
   std::vector<Writer*> accepted;
   for (Writer* w : group) {
     w->status = PrepareOne(w, &g, &batch);
