@@ -501,29 +501,35 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
   }
   // The numbered events are flattened and their leaves hashed, the request's
   // second half on another thread when it is large enough to pay for one
-  // (BENCHMARKS.md, issue 18); the tree then takes the leaves in order.
-  std::vector<kj::Array<capnp::word>> flat(r.events.size());
-  std::vector<merkle::Hash> leaves(r.events.size());
-  auto flatten = [&](size_t from, size_t to) {
+  // (BENCHMARKS.md, issue 18); the tree then takes the leaves in order. Each
+  // half is flattened into one buffer of the group's (no array per event).
+  const size_t n = r.events.size();
+  std::vector<size_t> ends(n);
+  std::vector<merkle::Hash> leaves(n);
+  auto flatten = [&](size_t from, size_t to, std::string* out) {
+    out->reserve(w->bytes * (to - from) / std::max<size_t>(n, 1) + 64 * (to - from));
     for (size_t i = from; i < to; ++i) {
-      flat[i] = capnp::messageToFlatArray(*w->envelopes[i]);
-      auto bytes = flat[i].asBytes();
-      leaves[i] = merkle::LeafHash(
-          std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+      const size_t begin = out->size();
+      AppendFlat(*w->envelopes[i], out);
+      ends[i] = out->size();
+      leaves[i] = merkle::LeafHash(std::string_view(*out).substr(begin));
     }
   };
-  const size_t n = r.events.size();
-  if (n >= kParallelHashEvents) {
-    auto second = std::async(std::launch::async, flatten, n / 2, n);
-    flatten(0, n / 2);
+  const bool parallel = n >= kParallelHashEvents;
+  const size_t half = parallel ? n / 2 : n;  // where the second buffer begins
+  std::string* first_half = g->events.Buffer();
+  std::string* second_half = parallel ? g->events.Buffer() : nullptr;
+  if (parallel) {
+    auto second = std::async(std::launch::async, flatten, half, n, second_half);
+    flatten(0, half, first_half);
     second.get();
   } else {
-    flatten(0, n);
+    flatten(0, n, first_half);
   }
   for (size_t i = 0; i < n; ++i) {
-    auto bytes = flat[i].asBytes();
-    g->events.Add(seqs[i],
-                  std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
+    const std::string* in = i < half ? first_half : second_half;
+    const size_t begin = i == 0 || i == half ? 0 : ends[i - 1];
+    g->events.Add(seqs[i], std::string_view(*in).substr(begin, ends[i] - begin));
     g->frontier.Append(leaves[i], sink);
   }
   runs.Flush(batch, tree_cf_);

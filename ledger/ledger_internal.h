@@ -69,22 +69,33 @@ inline constexpr std::string_view kEventRunMark{"\xff\xff\xff\xff", 4};
 inline constexpr size_t kEventRunBytes = 4096;
 
 // Collects the events a group writes into runs and puts them into a batch.
+// It holds views of the events' bytes, which must live until Flush: the
+// flattened events in buffers it owns (Buffer), replicated ones in their
+// writer's vector.
 class EventRuns {
  public:
+  // A buffer that lives as long as this, to flatten events into.
+  std::string* Buffer();
   // `seq` must follow the last event added, if any.
   void Add(uint64_t seq, std::string_view bytes);
-  // Puts every run collected into `batch` and forgets them.
+  // Puts every run collected into `batch` (one copy of the bytes, there) and
+  // forgets them.
   void Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* events);
   size_t runs() const { return runs_.size(); }
 
  private:
   struct Run {
     uint64_t first = 0;
-    std::vector<uint32_t> ends;
-    std::string bytes;
+    size_t bytes = 0;
+    std::vector<std::string_view> events;
   };
   std::vector<Run> runs_;
+  std::vector<std::unique_ptr<std::string>> buffers_;
 };
+
+// Appends the Cap'n Proto flat array of `message` (the bytes
+// capnp::messageToFlatArray makes) to `out`, without an array of its own.
+void AppendFlat(capnp::MessageBuilder& message, std::string* out);
 
 // One stored value of the events family, a run or a single event, seen in
 // place (it points into the value, which must outlive it).

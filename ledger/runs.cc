@@ -107,36 +107,61 @@ size_t RunHeaderBytes(size_t count) { return (8 + 4 * count + 7) / 8 * 8; }
 
 }  // namespace
 
+std::string* EventRuns::Buffer() {
+  buffers_.push_back(std::make_unique<std::string>());
+  return buffers_.back().get();
+}
+
 void EventRuns::Add(uint64_t seq, std::string_view bytes) {
   Run* run = runs_.empty() ? nullptr : &runs_.back();
   // An event extends the run when it does not start a new span and the run
   // stays within its byte budget; an event over the budget is a run of one.
-  if (!run || seq % kTreeRunSpan == 0 || run->first + run->ends.size() != seq ||
-      run->bytes.size() + bytes.size() > kEventRunBytes) {
-    runs_.push_back(Run{seq, {}, {}});
+  if (!run || seq % kTreeRunSpan == 0 || run->first + run->events.size() != seq ||
+      run->bytes + bytes.size() > kEventRunBytes) {
+    runs_.push_back(Run{seq, 0, {}});
     run = &runs_.back();
-    run->bytes.reserve(std::max(kEventRunBytes, bytes.size()));
   }
-  run->bytes.append(bytes);
-  run->ends.push_back(static_cast<uint32_t>(run->bytes.size()));
+  run->bytes += bytes.size();
+  run->events.push_back(bytes);
 }
 
 void EventRuns::Flush(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* events) {
+  std::string header;
+  std::vector<rocksdb::Slice> parts;
   for (const Run& r : runs_) {
     const std::string key = keys::Seq(r.first);
-    if (r.ends.size() == 1) {  // a run of one is the event itself, as formats 1 and 2 kept it
-      batch->Put(events, key, r.bytes);
+    if (r.events.size() == 1) {  // a run of one is the event itself, as formats 1 and 2 kept it
+      batch->Put(events, key, rocksdb::Slice(r.events[0].data(), r.events[0].size()));
       continue;
     }
-    std::string header(kEventRunMark);
-    PutBE32(&header, static_cast<uint32_t>(r.ends.size()));
-    for (uint32_t end : r.ends) PutBE32(&header, end);
-    header.resize(RunHeaderBytes(r.ends.size()), '\0');
+    header.assign(kEventRunMark);
+    PutBE32(&header, static_cast<uint32_t>(r.events.size()));
+    uint32_t end = 0;
+    for (std::string_view e : r.events) PutBE32(&header, end += static_cast<uint32_t>(e.size()));
+    header.resize(RunHeaderBytes(r.events.size()), '\0');
+    parts.assign(1, rocksdb::Slice(header));
+    for (std::string_view e : r.events) parts.emplace_back(e.data(), e.size());
     rocksdb::Slice key_slice(key);
-    rocksdb::Slice parts[2] = {header, r.bytes};
-    batch->Put(events, rocksdb::SliceParts(&key_slice, 1), rocksdb::SliceParts(parts, 2));
+    batch->Put(events, rocksdb::SliceParts(&key_slice, 1),
+               rocksdb::SliceParts(parts.data(), static_cast<int>(parts.size())));
   }
   runs_.clear();
+  buffers_.clear();
+}
+
+void AppendFlat(capnp::MessageBuilder& message, std::string* out) {
+  // The segment table: the count less one, each segment's size in words
+  // (32-bit little-endian), padded to a whole word; then the segments.
+  auto segments = message.getSegmentsForOutput();
+  auto put32 = [out](uint32_t v) {
+    for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+  };
+  put32(static_cast<uint32_t>(segments.size() - 1));
+  for (const auto& seg : segments) put32(static_cast<uint32_t>(seg.size()));
+  if (segments.size() % 2 == 0) put32(0);
+  for (const auto& seg : segments) {
+    out->append(reinterpret_cast<const char*>(seg.begin()), seg.size() * sizeof(capnp::word));
+  }
 }
 
 bool EventRun::Parse(uint64_t first, std::string_view value, std::string* why) {

@@ -5,6 +5,8 @@
 // events are one per key (formats 1 and 2) opens, answers as before and takes
 // runs after its keys; verify names the event changed inside a run and
 // refuses runs that overlap, are cut or are malformed.
+#include <capnp/message.h>
+#include <capnp/serialize.h>
 #include <rocksdb/db.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include <functional>
 #include <map>
 
+#include "ledger/event.capnp.h"
 #include "ledger/keys.h"
 #include "ledger/ledger.h"
 #include "ledger/ledger_internal.h"
@@ -381,5 +384,23 @@ TEST_CASE("verify names the event changed inside a run and refuses runs overlapp
         CHECK(g.IsCorruption());
       }
     }
+  }
+}
+
+TEST_CASE("events are flattened as Cap'n Proto's messageToFlatArray flattens them") {
+  // One segment, and several (a text larger than the first segment).
+  for (size_t text : {size_t{10}, size_t{100000}}) {
+    capnp::MallocMessageBuilder m(64);
+    auto ev = m.initRoot<schema::Event>();
+    ev.setSeq(7);
+    ev.setStream(std::string(text, 's'));
+    ev.setType("Happened");
+    kj::Array<capnp::word> flat = capnp::messageToFlatArray(m);
+    auto bytes = flat.asBytes();
+    std::string mine = "before";
+    AppendFlat(m, &mine);
+    CHECK(m.getSegmentsForOutput().size() == (text > 1000 ? 2u : 1u));
+    CHECK(mine ==
+          "before" + std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
   }
 }
