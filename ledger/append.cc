@@ -405,11 +405,6 @@ void Ledger::Publish(uint64_t size) {
   NotifyCommitted(size);
 }
 
-// A request of at least this many events flattens and hashes its second half
-// on another thread: measured on 2 cores, the thread's start (~30 us) is paid
-// back from a few hundred events on (BENCHMARKS.md, issue 18).
-constexpr size_t kParallelHashEvents = 256;
-
 // Checks one writer's request against the group's view and, if it holds, adds
 // its events to the batch. A refused request adds nothing: every check comes
 // before the first Put.
@@ -499,38 +494,24 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
     ev.setRecordedAt(g->recorded_at);
     entries.Add(stream, version, seq);
   }
-  // The numbered events are flattened and their leaves hashed, the request's
-  // second half on another thread when it is large enough to pay for one
-  // (BENCHMARKS.md, issue 18); the tree then takes the leaves in order. Each
-  // half is flattened into one buffer of the group's (no array per event).
-  const size_t n = r.events.size();
-  std::vector<size_t> ends(n);
-  std::vector<merkle::Hash> leaves(n);
-  auto flatten = [&](size_t from, size_t to, std::string* out) {
-    out->reserve(w->bytes * (to - from) / std::max<size_t>(n, 1) + 64 * (to - from));
-    for (size_t i = from; i < to; ++i) {
-      const size_t begin = out->size();
-      AppendFlat(*w->envelopes[i], out);
-      ends[i] = out->size();
-      leaves[i] = merkle::LeafHash(std::string_view(*out).substr(begin));
-    }
-  };
-  const bool parallel = n >= kParallelHashEvents;
-  const size_t half = parallel ? n / 2 : n;  // where the second buffer begins
-  std::string* first_half = g->events.Buffer();
-  std::string* second_half = parallel ? g->events.Buffer() : nullptr;
-  if (parallel) {
-    auto second = std::async(std::launch::async, flatten, half, n, second_half);
-    flatten(0, half, first_half);
-    second.get();
-  } else {
-    flatten(0, n, first_half);
+  // The numbered events are flattened into one buffer of the group's (no
+  // array per event), which the runs of events point into until they are put
+  // (ledger_internal.h), and their leaves go into the tree in order. Hashing
+  // half of a large request on the other core was tried and measured: on two
+  // shared cores it cost more CPU than it saved and made batches slower under
+  // load (BENCHMARKS.md, issue 18, n18e).
+  std::string* flat = g->events.Buffer();
+  flat->reserve(w->bytes + 64 * r.events.size());
+  std::vector<size_t> ends(r.events.size());
+  for (size_t i = 0; i < r.events.size(); ++i) {
+    const size_t begin = flat->size();
+    AppendFlat(*w->envelopes[i], flat);
+    ends[i] = flat->size();
+    g->frontier.Append(merkle::LeafHash(std::string_view(*flat).substr(begin)), sink);
   }
-  for (size_t i = 0; i < n; ++i) {
-    const std::string* in = i < half ? first_half : second_half;
-    const size_t begin = i == 0 || i == half ? 0 : ends[i - 1];
-    g->events.Add(seqs[i], std::string_view(*in).substr(begin, ends[i] - begin));
-    g->frontier.Append(leaves[i], sink);
+  for (size_t i = 0; i < r.events.size(); ++i) {  // views, once the buffer is complete
+    const size_t begin = i == 0 ? 0 : ends[i - 1];
+    g->events.Add(seqs[i], std::string_view(*flat).substr(begin, ends[i] - begin));
   }
   runs.Flush(batch, tree_cf_);
   entries.Flush(batch, streams_cf_);
@@ -647,10 +628,16 @@ uint64_t Ledger::WriteGroup(std::vector<Writer*>& group) {
   g.frontier = frontier_;
   g.recorded_at = options_.clock();
   // Room for the events and what comes with them, so that the batch's buffer
-  // is not grown (and copied) over and over while it is filled.
+  // is not grown (and copied) over and over while it is filled. A buffer
+  // larger than a few groups of 1000 events is not kept.
   size_t reserve = 0;
   for (Writer* w : group) reserve += w->bytes + w->envelopes.size() * 48 + 64;
-  rocksdb::WriteBatch batch(reserve);
+  if (!batch_ || batch_->GetDataSize() > (4 << 20)) {
+    batch_ = std::make_unique<rocksdb::WriteBatch>(reserve);
+  } else {
+    batch_->Clear();  // keeps its buffer
+  }
+  rocksdb::WriteBatch& batch = *batch_;
   std::vector<Writer*> accepted;
   for (Writer* w : group) {
     w->status = PrepareOne(w, &g, &batch);

@@ -56,6 +56,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace ocop::ledger {
@@ -365,6 +366,9 @@ class Ledger {
   // Owned by whichever writer is at the front; no lock needed to touch them.
   merkle::Frontier frontier_;
   uint64_t next_seq_ = 1;
+  // WriteGroup's batch, cleared and reused so that its buffer is not
+  // allocated, faulted in and given back to the kernel for every group.
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
   bool wal_failed_for_space_ = false;  // RocksDB refused a write for want of space
 
   std::atomic<uint64_t> committed_{0};
