@@ -49,6 +49,34 @@ fs::path TheWal(const DataDir& d) {
   return wal;
 }
 
+// Where to cut `wal` so that it ends inside its last logical record: 100
+// bytes before the end of that record's first physical fragment (RocksDB's
+// 32 KiB blocks of records with 7-byte headers, ledger/log_format.h). A cut
+// inside a later fragment, after whole first ones, is what a write torn by a
+// kill leaves, and is cut back at open (ledger/torn_tail.h); which of the two
+// `size - 100` met depended on where the last record's block boundary fell.
+uint64_t InsideLastRecord(const fs::path& wal) {
+  std::ifstream f(wal, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  uint64_t at = 0, first_end = 0;
+  while (at + 7 <= bytes.size()) {
+    if (32768 - at % 32768 < 7) {  // a block's tail too short for a header
+      at += 32768 - at % 32768;
+      continue;
+    }
+    const uint64_t length =
+        static_cast<uint8_t>(bytes[at + 4]) | (static_cast<uint8_t>(bytes[at + 5]) << 8);
+    const uint8_t type = static_cast<uint8_t>(bytes[at + 6]);
+    if (type == 0 || at + 7 + length > bytes.size()) break;   // zeros prepared ahead
+    if (type == 1 || type == 2) first_end = at + 7 + length;  // FULL or FIRST
+    at += 7 + length;
+  }
+  REQUIRE(first_end > 200);
+  uint64_t cut = first_end - 100;
+  if (cut % 512 == 0) ++cut;  // not on a sector boundary either
+  return cut;
+}
+
 // Both the open (any subcommand) and verify refuse, exit 3, naming the
 // signed size and the size found.
 void RequireRefused(const DataDir& d, uint64_t signed_size, const std::string& found) {
@@ -88,8 +116,7 @@ TEST_CASE("a truncated WAL after acknowledged appends is refused, naming both si
   DataDir d("wal-cut");
   const uint64_t signed_size = AppendAndSign(d, 500);
   fs::path wal = TheWal(d);
-  const auto size = fs::file_size(wal);
-  fs::resize_file(wal, size - 100);  // inside the last record
+  fs::resize_file(wal, InsideLastRecord(wal));
   RequireRefused(d, signed_size, "readable up to event ");
 }
 
