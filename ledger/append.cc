@@ -154,11 +154,15 @@ void Ledger::AppendEach(const std::vector<const AppendRequest*>& requests,
   // Queued one behind the other, so that the first to reach the front
   // writes the rest with it (as far as the group limits allow).
   std::unique_lock<std::mutex> l(mu_);
+  bool last_back = false;
   for (size_t i = 0; i < requests.size(); ++i) {
-    if ((*statuses)[i].ok()) Enqueue(writers[i].get());
+    if ((*statuses)[i].ok()) last_back |= Enqueue(writers[i].get());
   }
   for (size_t i = 0; i < requests.size(); ++i) {
-    if ((*statuses)[i].ok()) (*statuses)[i] = AwaitOrLead(writers[i].get(), l);
+    if (!(*statuses)[i].ok()) continue;
+    if (!l.owns_lock()) l.lock();
+    (*statuses)[i] = AwaitOrLead(writers[i].get(), l, last_back);
+    last_back = false;
   }
 }
 
@@ -212,17 +216,17 @@ Status Ledger::AppendReplicated(const std::vector<std::string>& stored_events) {
 // front of the queue, writes that group itself (LevelDB's design).
 Status Ledger::Commit(Writer* w) {
   std::unique_lock<std::mutex> l(mu_);
-  Enqueue(w);
-  return AwaitOrLead(w, l);
+  const bool last_back = Enqueue(w);
+  return AwaitOrLead(w, l, last_back);
 }
 
-void Ledger::Enqueue(Writer* w) {
+bool Ledger::Enqueue(Writer* w) {
   w->thread = std::this_thread::get_id();
   writers_.push_back(w);
   auto it = std::find(returners_.begin() + returned_, returners_.end(), w->thread);
-  if (it == returners_.end()) return;
+  if (it == returners_.end()) return false;
   std::iter_swap(it, returners_.begin() + returned_);
-  if (++returned_ == returners_.size()) writers_.front()->cv.notify_one();
+  return ++returned_ == returners_.size();
 }
 
 // Callers that append one after the other (a client waiting for each answer)
@@ -237,8 +241,7 @@ void Ledger::Enqueue(Writer* w) {
 // all. A caller alone, or callers that do not come back, cost that bounded
 // wait and nothing more. Returns the highest seq that must be durable
 // (WriteGroup's); *group is everyone written, still at the queue's front.
-uint64_t Ledger::WriteQueued(Writer* w, std::vector<Writer*>* group,
-                             std::unique_lock<std::mutex>& l) {
+uint64_t Ledger::WriteQueued(std::vector<Writer*>* group, std::unique_lock<std::mutex>& l) {
   uint64_t need = 0;
   size_t events = 0, bytes = 0;
   bool full = false;
@@ -276,12 +279,13 @@ uint64_t Ledger::WriteQueued(Writer* w, std::vector<Writer*>* group,
   const auto deadline =
       std::chrono::steady_clock::now() +
       std::chrono::microseconds(std::clamp<int64_t>(last_sync_us_.load() / 2, 20, 2000));
-  if (!full) w->cv.wait_until(l, deadline, [&] { return returned_ == returners_.size(); });
+  if (!full) returned_cv_.wait_until(l, deadline, [&] { return returned_ == returners_.size(); });
   if (!full) write_more();
   return need;
 }
 
-// `w` is queued and `l` holds mu_.
+// `w` is queued and `l` holds mu_; returns with `l` released. `last_back`:
+// w's queueing brought back the last caller a leader waits for (Enqueue).
 //
 // Write, then sync, in two stages. The leader writes its group (WAL write and
 // memtable, no sync) while the previous group's sync may still run; then
@@ -292,16 +296,29 @@ uint64_t Ledger::WriteQueued(Writer* w, std::vector<Writer*>* group,
 // leader and share its write and sync. Nobody returns before a sync that
 // covers their events (or a duplicate's) has returned, and no reader sees
 // them before then either (reads stop at Size()).
-Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
+//
+// Wake-ups are made after mu_ is released, each under the woken writer's own
+// mutex (Writer::Wake): a thread woken while the waker holds mu_ would run
+// only to sleep again on mu_, and at 8 writers that was a convoy of two
+// context switches per wake-up, passed from writer to writer through mu_
+// (BENCHMARKS.md, issue 18, n18c).
+Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l, bool last_back) {
+  using Turn = Writer::Turn;
   Writer& w = *wp;
-  // A member of a group being written is no longer queued: it waits for done.
-  while (!w.done && (writers_.empty() || &w != writers_.front())) w.cv.wait(l);
-  if (w.done) return w.status;
+  if (writers_.front() != &w) {
+    l.unlock();
+    // Only the front writer waits for returners, and it is not this one.
+    if (last_back) returned_cv_.notify_one();
+    // A member of a group being written is no longer queued: its leader
+    // answers it (kDone); or the queue comes to it (kLead).
+    if (w.Await() == Turn::kDone) return w.status;
+    l.lock();
+  }
 
   // This caller leads: it writes everyone queued behind it, within the
   // limits, in up to three writes (WriteQueued).
   std::vector<Writer*> group;
-  const uint64_t need = WriteQueued(&w, &group, l);
+  const uint64_t need = WriteQueued(&group, l);
   l.unlock();
   uint64_t covered = 0;
   Status durable = need == 0 ? Status::OK() : BeginSync(need, &covered);
@@ -321,8 +338,11 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
       if (it != returners_.end()) std::iter_swap(it, returners_.begin() + returned_++);
     }
   }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  // The front stays queued, and so alive, until it is woken: nobody else
+  // takes the queue meanwhile.
+  Writer* next = writers_.empty() ? nullptr : writers_.front();
   l.unlock();
+  if (next != nullptr) next->Wake(Turn::kLead);
   if (covered != 0) durable = FinishSync(covered);
   if (!durable.ok()) {
     for (Writer* x : group) {
@@ -332,12 +352,8 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
       }
     }
   }
-  l.lock();
   for (Writer* x : group) {
-    if (x != &w) {
-      x->done = true;
-      x->cv.notify_one();
-    }
+    if (x != &w) x->Wake(Turn::kDone);
   }
   return w.status;
 }
@@ -363,23 +379,27 @@ Status Ledger::FinishSync(uint64_t covered) {
                             std::chrono::steady_clock::now() - start)
                             .count());
   }
-  std::lock_guard<std::mutex> l(sync_mu_);
-  syncing_ = false;
-  sync_cv_.notify_all();
-  if (!s.ok()) {
-    // What was written may or may not be on disk: it is never acknowledged,
-    // and nothing after it is either (RocksDB itself stops writing after a
-    // failed sync).
-    sync_error_ = s;
-    return s;
-  }
-  durable_ = covered;
   {
-    std::lock_guard<std::mutex> sl(stats_mu_);
-    ++stats_.syncs;
+    // Publishing stays under sync_mu_, so that publications keep the order
+    // of the syncs; the waiters are woken once it is released.
+    std::lock_guard<std::mutex> l(sync_mu_);
+    syncing_ = false;
+    if (!s.ok()) {
+      // What was written may or may not be on disk: it is never acknowledged,
+      // and nothing after it is either (RocksDB itself stops writing after a
+      // failed sync).
+      sync_error_ = s;
+    } else {
+      durable_ = covered;
+      {
+        std::lock_guard<std::mutex> sl(stats_mu_);
+        ++stats_.syncs;
+      }
+      Publish(covered);
+    }
   }
-  Publish(covered);
-  return Status::OK();
+  sync_cv_.notify_all();
+  return s;
 }
 
 void Ledger::Publish(uint64_t size) {
