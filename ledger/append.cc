@@ -154,15 +154,13 @@ void Ledger::AppendEach(const std::vector<const AppendRequest*>& requests,
   // Queued one behind the other, so that the first to reach the front
   // writes the rest with it (as far as the group limits allow).
   std::unique_lock<std::mutex> l(mu_);
-  bool last_back = false;
   for (size_t i = 0; i < requests.size(); ++i) {
-    if ((*statuses)[i].ok()) last_back |= Enqueue(writers[i].get());
+    if ((*statuses)[i].ok()) Enqueue(writers[i].get());
   }
   for (size_t i = 0; i < requests.size(); ++i) {
     if (!(*statuses)[i].ok()) continue;
     if (!l.owns_lock()) l.lock();
-    (*statuses)[i] = AwaitOrLead(writers[i].get(), l, last_back);
-    last_back = false;
+    (*statuses)[i] = AwaitOrLead(writers[i].get(), l);
   }
 }
 
@@ -216,17 +214,18 @@ Status Ledger::AppendReplicated(const std::vector<std::string>& stored_events) {
 // front of the queue, writes that group itself (LevelDB's design).
 Status Ledger::Commit(Writer* w) {
   std::unique_lock<std::mutex> l(mu_);
-  const bool last_back = Enqueue(w);
-  return AwaitOrLead(w, l, last_back);
+  Enqueue(w);
+  return AwaitOrLead(w, l);
 }
 
-bool Ledger::Enqueue(Writer* w) {
+void Ledger::Enqueue(Writer* w) {
   w->thread = std::this_thread::get_id();
   writers_.push_back(w);
-  auto it = std::find(returners_.begin() + returned_, returners_.end(), w->thread);
-  if (it == returners_.end()) return false;
-  std::iter_swap(it, returners_.begin() + returned_);
-  return ++returned_ == returners_.size();
+  const size_t back = returned_.load(std::memory_order_relaxed);
+  auto it = std::find(returners_.begin() + back, returners_.end(), w->thread);
+  if (it == returners_.end()) return;
+  std::iter_swap(it, returners_.begin() + back);
+  returned_.store(back + 1, std::memory_order_release);
 }
 
 // Callers that append one after the other (a client waiting for each answer)
@@ -268,7 +267,7 @@ uint64_t Ledger::WriteQueued(std::vector<Writer*>* group, std::unique_lock<std::
     group->insert(group->end(), more.begin(), more.end());
   };
   write_more();
-  if (full || returned_ == returners_.size()) return need;
+  if (full || returned_.load(std::memory_order_relaxed) == returners_.size()) return need;
   l.unlock();
   {
     std::unique_lock<std::mutex> sl(sync_mu_);
@@ -279,13 +278,24 @@ uint64_t Ledger::WriteQueued(std::vector<Writer*>* group, std::unique_lock<std::
   const auto deadline =
       std::chrono::steady_clock::now() +
       std::chrono::microseconds(std::clamp<int64_t>(last_sync_us_.load() / 2, 20, 2000));
-  if (!full) returned_cv_.wait_until(l, deadline, [&] { return returned_ == returners_.size(); });
+  if (!full) {
+    // Yielding, not sleeping: the last returner then has no one to wake, and
+    // on this VM a wake-up costs the waker ~20 us and the woken ~50 us more
+    // (BENCHMARKS.md, issue 18, n18c). Only the leader waits here, for at
+    // most half a sync, and only while callers are on their way back.
+    const size_t want = returners_.size();
+    l.unlock();
+    while (returned_.load(std::memory_order_acquire) < want &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    l.lock();
+  }
   if (!full) write_more();
   return need;
 }
 
-// `w` is queued and `l` holds mu_; returns with `l` released. `last_back`:
-// w's queueing brought back the last caller a leader waits for (Enqueue).
+// `w` is queued and `l` holds mu_; returns with `l` released.
 //
 // Write, then sync, in two stages. The leader writes its group (WAL write and
 // memtable, no sync) while the previous group's sync may still run; then
@@ -302,13 +312,11 @@ uint64_t Ledger::WriteQueued(std::vector<Writer*>* group, std::unique_lock<std::
 // only to sleep again on mu_, and at 8 writers that was a convoy of two
 // context switches per wake-up, passed from writer to writer through mu_
 // (BENCHMARKS.md, issue 18, n18c).
-Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l, bool last_back) {
+Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   using Turn = Writer::Turn;
   Writer& w = *wp;
   if (writers_.front() != &w) {
     l.unlock();
-    // Only the front writer waits for returners, and it is not this one.
-    if (last_back) returned_cv_.notify_one();
     // A member of a group being written is no longer queued: its leader
     // answers it (kDone); or the queue comes to it (kLead).
     if (w.Await() == Turn::kDone) return w.status;
@@ -326,7 +334,7 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l, bool las
   for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
   // The next leader waits for this group's callers (WriteQueued).
   returners_.clear();
-  returned_ = 0;
+  size_t back = 0;
   if (covered != 0) {
     for (Writer* x : group) {
       if (std::find(returners_.begin(), returners_.end(), x->thread) == returners_.end())
@@ -334,10 +342,11 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l, bool las
     }
     // A caller with more writers queued (AppendEach) is back already.
     for (Writer* x : writers_) {
-      auto it = std::find(returners_.begin() + returned_, returners_.end(), x->thread);
-      if (it != returners_.end()) std::iter_swap(it, returners_.begin() + returned_++);
+      auto it = std::find(returners_.begin() + back, returners_.end(), x->thread);
+      if (it != returners_.end()) std::iter_swap(it, returners_.begin() + back++);
     }
   }
+  returned_.store(back, std::memory_order_relaxed);
   // The front stays queued, and so alive, until it is woken: nobody else
   // takes the queue meanwhile.
   Writer* next = writers_.empty() ? nullptr : writers_.front();

@@ -295,10 +295,9 @@ class Ledger {
   Ledger() = default;
   Status Prepare(const AppendRequest& request, AppendResult* result, Writer* w);
   Status Commit(Writer* w);
-  // mu_ is held: queues `w` and counts it if its thread is awaited; true when
-  // that was the last awaited one (the caller then notifies returned_cv_).
-  bool Enqueue(Writer* w);
-  Status AwaitOrLead(Writer* w, std::unique_lock<std::mutex>& l, bool last_back);
+  // mu_ is held: queues `w` and counts it if its thread is awaited.
+  void Enqueue(Writer* w);
+  Status AwaitOrLead(Writer* w, std::unique_lock<std::mutex>& l);
   // At the front of the queue, `l` holding mu_: writes the group it leads,
   // waiting briefly for the callers of the sync in flight (append.cc).
   uint64_t WriteQueued(std::vector<Writer*>* group, std::unique_lock<std::mutex>& l);
@@ -361,8 +360,8 @@ class Ledger {
   // The threads of the group being synced, which callers appending one after
   // the other will bring back; the first returned_ of them are queued again.
   std::vector<std::thread::id> returners_;
-  size_t returned_ = 0;
-  std::condition_variable returned_cv_;     // with mu_: the last returner queued
+  // Written under mu_; read without it by the leader waiting for returners.
+  std::atomic<size_t> returned_{0};
   std::atomic<int64_t> last_sync_us_{200};  // bounds the wait for returners
   // Owned by whichever writer is at the front; no lock needed to touch them.
   merkle::Frontier frontier_;
