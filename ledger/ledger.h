@@ -264,6 +264,11 @@ class Ledger {
   // leaves obsolete (ledger/compact.h): for an operator after an erasure, and
   // before a backup meant to be small. Not for a secondary.
   Status Compact();
+  // Waits, at most `limit`, until RocksDB has no flush or compaction running
+  // or pending in any column family (ledger/compact.cc); *idle says whether it
+  // got there. Changes nothing: for a benchmark that must not begin a timed
+  // phase while the previous phase's background writes hold the disk.
+  Status AwaitBackgroundIdle(std::chrono::milliseconds limit, bool* idle);
 
   const Signer& signer() const { return *signer_; }
   const std::string& dir() const { return dir_; }
