@@ -295,7 +295,8 @@ uint64_t Ledger::WriteQueued(std::vector<Writer*>* group, std::unique_lock<std::
   return need;
 }
 
-// `w` is queued and `l` holds mu_; returns with `l` released.
+// `w` was queued (AppendEach's later writers may be answered already) and `l`
+// holds mu_; returns with `l` released.
 //
 // Write, then sync, in two stages. The leader writes its group (WAL write and
 // memtable, no sync) while the previous group's sync may still run; then
@@ -315,7 +316,7 @@ uint64_t Ledger::WriteQueued(std::vector<Writer*>* group, std::unique_lock<std::
 Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   using Turn = Writer::Turn;
   Writer& w = *wp;
-  if (writers_.front() != &w) {
+  if (writers_.empty() || writers_.front() != &w) {
     l.unlock();
     // A member of a group being written is no longer queued: its leader
     // answers it (kDone); or the queue comes to it (kLead).
