@@ -15,6 +15,7 @@
 //            concurrent writers for `--seconds` each; writer t owns the
 //            streams s with s % writers == t and appends with the expected
 //            version (the stream's current version), so no append conflicts.
+//            Each starts from a settled system (System::Settle, then sync(2)).
 // The batch phase runs first so that scan and verify read the same events in
 // every system; the single appends then land on a non-empty store.
 //
@@ -97,6 +98,13 @@ class System {
   // measures the disk's sync floor around the one-writer run).
   virtual void BeforeAppendWorkload(int /*writers*/) {}
   virtual void AfterAppendWorkload(int /*writers*/) {}
+  // Before each single-append workload, outside its clock: waits until the
+  // system's own background work, left by the workloads before (the ledger's
+  // flushes and compactions of the batches, PostgreSQL's autovacuum), is
+  // done; forces none (no checkpoint, no flush). Returns what it waited for.
+  // The harness then calls sync(2) for every system alike, so that no earlier
+  // writes are still queued for the disk when the clock starts.
+  virtual std::string Settle() { return "nothing to wait for"; }
 };
 
 struct Params {

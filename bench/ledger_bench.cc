@@ -11,6 +11,7 @@
 #include <kj/exception.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -103,6 +104,14 @@ class LedgerSystem : public System {
         groups ? static_cast<double>(events) / static_cast<double>(groups) : 0.0,
         static_cast<unsigned long long>(syncs),
         syncs ? static_cast<double>(events) / static_cast<double>(syncs) : 0.0);
+  }
+
+  std::string Settle() override {
+    bool idle = false;
+    Status s = ledger_->AwaitBackgroundIdle(std::chrono::seconds(120), &idle);
+    if (!s.ok()) Fail("waiting for RocksDB's background work: " + s.ToString());
+    return idle ? "waited until RocksDB had no flush or compaction running or pending"
+                : "RocksDB's flushes and compactions still busy after 120 s";
   }
 
   // The one-writer run is bracketed by two measurements of the disk's sync

@@ -134,6 +134,8 @@ class SqliteSystem : public System {
   ~SqliteSystem() override { sqlite3_close(db_); }
 
   std::string Name() const override { return "sqlite"; }
+  // SQLite has no background work: it checkpoints inside its commits.
+  std::string Settle() override { return "nothing to wait for (no background work)"; }
   std::unique_ptr<Session> NewSession() override { return std::make_unique<SqliteSession>(path_); }
 
   uint64_t ScanDecode(uint64_t* checksum) override {

@@ -158,7 +158,9 @@ void Ledger::AppendEach(const std::vector<const AppendRequest*>& requests,
     if ((*statuses)[i].ok()) Enqueue(writers[i].get());
   }
   for (size_t i = 0; i < requests.size(); ++i) {
-    if ((*statuses)[i].ok()) (*statuses)[i] = AwaitOrLead(writers[i].get(), l);
+    if (!(*statuses)[i].ok()) continue;
+    if (!l.owns_lock()) l.lock();
+    (*statuses)[i] = AwaitOrLead(writers[i].get(), l);
   }
 }
 
@@ -219,10 +221,11 @@ Status Ledger::Commit(Writer* w) {
 void Ledger::Enqueue(Writer* w) {
   w->thread = std::this_thread::get_id();
   writers_.push_back(w);
-  auto it = std::find(returners_.begin() + returned_, returners_.end(), w->thread);
+  const size_t back = returned_.load(std::memory_order_relaxed);
+  auto it = std::find(returners_.begin() + back, returners_.end(), w->thread);
   if (it == returners_.end()) return;
-  std::iter_swap(it, returners_.begin() + returned_);
-  if (++returned_ == returners_.size()) writers_.front()->cv.notify_one();
+  std::iter_swap(it, returners_.begin() + back);
+  returned_.store(back + 1, std::memory_order_release);
 }
 
 // Callers that append one after the other (a client waiting for each answer)
@@ -237,8 +240,7 @@ void Ledger::Enqueue(Writer* w) {
 // all. A caller alone, or callers that do not come back, cost that bounded
 // wait and nothing more. Returns the highest seq that must be durable
 // (WriteGroup's); *group is everyone written, still at the queue's front.
-uint64_t Ledger::WriteQueued(Writer* w, std::vector<Writer*>* group,
-                             std::unique_lock<std::mutex>& l) {
+uint64_t Ledger::WriteQueued(std::vector<Writer*>* group, std::unique_lock<std::mutex>& l) {
   uint64_t need = 0;
   size_t events = 0, bytes = 0;
   bool full = false;
@@ -265,7 +267,7 @@ uint64_t Ledger::WriteQueued(Writer* w, std::vector<Writer*>* group,
     group->insert(group->end(), more.begin(), more.end());
   };
   write_more();
-  if (full || returned_ == returners_.size()) return need;
+  if (full || returned_.load(std::memory_order_relaxed) == returners_.size()) return need;
   l.unlock();
   {
     std::unique_lock<std::mutex> sl(sync_mu_);
@@ -276,12 +278,25 @@ uint64_t Ledger::WriteQueued(Writer* w, std::vector<Writer*>* group,
   const auto deadline =
       std::chrono::steady_clock::now() +
       std::chrono::microseconds(std::clamp<int64_t>(last_sync_us_.load() / 2, 20, 2000));
-  if (!full) w->cv.wait_until(l, deadline, [&] { return returned_ == returners_.size(); });
+  if (!full) {
+    // Yielding, not sleeping: the last returner then has no one to wake, and
+    // on this VM a wake-up costs the waker ~20 us and the woken ~50 us more
+    // (BENCHMARKS.md, issue 18, n18c). Only the leader waits here, for at
+    // most half a sync, and only while callers are on their way back.
+    const size_t want = returners_.size();
+    l.unlock();
+    while (returned_.load(std::memory_order_acquire) < want &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    l.lock();
+  }
   if (!full) write_more();
   return need;
 }
 
-// `w` is queued and `l` holds mu_.
+// `w` was queued (AppendEach's later writers may be answered already) and `l`
+// holds mu_; returns with `l` released.
 //
 // Write, then sync, in two stages. The leader writes its group (WAL write and
 // memtable, no sync) while the previous group's sync may still run; then
@@ -292,16 +307,27 @@ uint64_t Ledger::WriteQueued(Writer* w, std::vector<Writer*>* group,
 // leader and share its write and sync. Nobody returns before a sync that
 // covers their events (or a duplicate's) has returned, and no reader sees
 // them before then either (reads stop at Size()).
+//
+// Wake-ups are made after mu_ is released, each under the woken writer's own
+// mutex (Writer::Wake): a thread woken while the waker holds mu_ would run
+// only to sleep again on mu_, and at 8 writers that was a convoy of two
+// context switches per wake-up, passed from writer to writer through mu_
+// (BENCHMARKS.md, issue 18, n18c).
 Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
+  using Turn = Writer::Turn;
   Writer& w = *wp;
-  // A member of a group being written is no longer queued: it waits for done.
-  while (!w.done && (writers_.empty() || &w != writers_.front())) w.cv.wait(l);
-  if (w.done) return w.status;
+  if (writers_.empty() || writers_.front() != &w) {
+    l.unlock();
+    // A member of a group being written is no longer queued: its leader
+    // answers it (kDone); or the queue comes to it (kLead).
+    if (w.Await() == Turn::kDone) return w.status;
+    l.lock();
+  }
 
   // This caller leads: it writes everyone queued behind it, within the
   // limits, in up to three writes (WriteQueued).
   std::vector<Writer*> group;
-  const uint64_t need = WriteQueued(&w, &group, l);
+  const uint64_t need = WriteQueued(&group, l);
   l.unlock();
   uint64_t covered = 0;
   Status durable = need == 0 ? Status::OK() : BeginSync(need, &covered);
@@ -309,7 +335,7 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
   for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
   // The next leader waits for this group's callers (WriteQueued).
   returners_.clear();
-  returned_ = 0;
+  size_t back = 0;
   if (covered != 0) {
     for (Writer* x : group) {
       if (std::find(returners_.begin(), returners_.end(), x->thread) == returners_.end())
@@ -317,12 +343,16 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
     }
     // A caller with more writers queued (AppendEach) is back already.
     for (Writer* x : writers_) {
-      auto it = std::find(returners_.begin() + returned_, returners_.end(), x->thread);
-      if (it != returners_.end()) std::iter_swap(it, returners_.begin() + returned_++);
+      auto it = std::find(returners_.begin() + back, returners_.end(), x->thread);
+      if (it != returners_.end()) std::iter_swap(it, returners_.begin() + back++);
     }
   }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  returned_.store(back, std::memory_order_relaxed);
+  // The front stays queued, and so alive, until it is woken: nobody else
+  // takes the queue meanwhile.
+  Writer* next = writers_.empty() ? nullptr : writers_.front();
   l.unlock();
+  if (next != nullptr) next->Wake(Turn::kLead);
   if (covered != 0) durable = FinishSync(covered);
   if (!durable.ok()) {
     for (Writer* x : group) {
@@ -332,12 +362,8 @@ Status Ledger::AwaitOrLead(Writer* wp, std::unique_lock<std::mutex>& l) {
       }
     }
   }
-  l.lock();
   for (Writer* x : group) {
-    if (x != &w) {
-      x->done = true;
-      x->cv.notify_one();
-    }
+    if (x != &w) x->Wake(Turn::kDone);
   }
   return w.status;
 }
@@ -363,23 +389,27 @@ Status Ledger::FinishSync(uint64_t covered) {
                             std::chrono::steady_clock::now() - start)
                             .count());
   }
-  std::lock_guard<std::mutex> l(sync_mu_);
-  syncing_ = false;
-  sync_cv_.notify_all();
-  if (!s.ok()) {
-    // What was written may or may not be on disk: it is never acknowledged,
-    // and nothing after it is either (RocksDB itself stops writing after a
-    // failed sync).
-    sync_error_ = s;
-    return s;
-  }
-  durable_ = covered;
   {
-    std::lock_guard<std::mutex> sl(stats_mu_);
-    ++stats_.syncs;
+    // Publishing stays under sync_mu_, so that publications keep the order
+    // of the syncs; the waiters are woken once it is released.
+    std::lock_guard<std::mutex> l(sync_mu_);
+    syncing_ = false;
+    if (!s.ok()) {
+      // What was written may or may not be on disk: it is never acknowledged,
+      // and nothing after it is either (RocksDB itself stops writing after a
+      // failed sync).
+      sync_error_ = s;
+    } else {
+      durable_ = covered;
+      {
+        std::lock_guard<std::mutex> sl(stats_mu_);
+        ++stats_.syncs;
+      }
+      Publish(covered);
+    }
   }
-  Publish(covered);
-  return Status::OK();
+  sync_cv_.notify_all();
+  return s;
 }
 
 void Ledger::Publish(uint64_t size) {

@@ -2,6 +2,9 @@
 
 #include <rocksdb/db.h>
 
+#include <chrono>
+#include <thread>
+
 #include "ledger/ledger.h"
 
 namespace ocop::ledger {
@@ -33,5 +36,25 @@ Status CompactAll(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle
 }
 
 Status Ledger::Compact() { return CompactAll(db_, handles_, "the ledger " + dir_); }
+
+Status Ledger::AwaitBackgroundIdle(std::chrono::milliseconds limit, bool* idle) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  auto busy = [&](rocksdb::ColumnFamilyHandle* family, const std::string& property) {
+    uint64_t v = 0;
+    if (!db_->GetIntProperty(family, property, &v)) return false;  // not known: not waited for
+    return v != 0;
+  };
+  for (;;) {
+    bool any = busy(db_->DefaultColumnFamily(), rocksdb::DB::Properties::kNumRunningFlushes) ||
+               busy(db_->DefaultColumnFamily(), rocksdb::DB::Properties::kNumRunningCompactions);
+    for (auto* family : handles_) {
+      any = any || busy(family, rocksdb::DB::Properties::kMemTableFlushPending) ||
+            busy(family, rocksdb::DB::Properties::kCompactionPending);
+    }
+    *idle = !any;
+    if (*idle || std::chrono::steady_clock::now() >= deadline) return Status::OK();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 }  // namespace ocop::ledger

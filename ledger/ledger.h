@@ -265,6 +265,11 @@ class Ledger {
   // leaves obsolete (ledger/compact.h): for an operator after an erasure, and
   // before a backup meant to be small. Not for a secondary.
   Status Compact();
+  // Waits, at most `limit`, until RocksDB has no flush or compaction running
+  // or pending in any column family (ledger/compact.cc); *idle says whether it
+  // got there. Changes nothing: for a benchmark that must not begin a timed
+  // phase while the previous phase's background writes hold the disk.
+  Status AwaitBackgroundIdle(std::chrono::milliseconds limit, bool* idle);
 
   const Signer& signer() const { return *signer_; }
   const std::string& dir() const { return dir_; }
@@ -301,7 +306,7 @@ class Ledger {
   Status AwaitOrLead(Writer* w, std::unique_lock<std::mutex>& l);
   // At the front of the queue, `l` holding mu_: writes the group it leads,
   // waiting briefly for the callers of the sync in flight (append.cc).
-  uint64_t WriteQueued(Writer* w, std::vector<Writer*>* group, std::unique_lock<std::mutex>& l);
+  uint64_t WriteQueued(std::vector<Writer*>* group, std::unique_lock<std::mutex>& l);
   // Writes a group (not yet synced); what happened is each writer's status
   // (w->status). Returns the highest seq a writer of the group was answered
   // with (its own or a duplicate's), which must be durable before any of
@@ -361,7 +366,8 @@ class Ledger {
   // The threads of the group being synced, which callers appending one after
   // the other will bring back; the first returned_ of them are queued again.
   std::vector<std::thread::id> returners_;
-  size_t returned_ = 0;
+  // Written under mu_; read without it by the leader waiting for returners.
+  std::atomic<size_t> returned_{0};
   std::atomic<int64_t> last_sync_us_{200};  // bounds the wait for returners
   // Owned by whichever writer is at the front; no lock needed to touch them.
   merkle::Frontier frontier_;

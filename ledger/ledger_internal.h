@@ -42,9 +42,31 @@ struct Ledger::Writer {
   std::string digest;  // what the idempotency key is bound to
   size_t bytes = 0;
   Status status;
-  bool done = false;
-  std::condition_variable cv;
+  // Where the caller stands, set by other threads through Wake (append.cc):
+  // queued, at the front of the queue (it leads), or answered (status is
+  // final). The caller waits on its own mutex, not the queue's, so that a
+  // wake-up neither waits for the queue nor makes the woken thread wait for it.
+  enum class Turn { kQueued, kLead, kDone };
   std::thread::id thread;  // the caller's, for the wait for returners (append.cc)
+
+  // Called by another thread. The notification is made under turn_mu, which
+  // the caller must take again before it can return and destroy this Writer.
+  void Wake(Turn t) {
+    std::lock_guard<std::mutex> g(turn_mu);
+    turn = t;
+    cv.notify_one();
+  }
+  // The caller's wait for its turn to change from kQueued.
+  Turn Await() {
+    std::unique_lock<std::mutex> g(turn_mu);
+    cv.wait(g, [&] { return turn != Turn::kQueued; });
+    return turn;
+  }
+
+ private:
+  Turn turn = Turn::kQueued;
+  std::mutex turn_mu;
+  std::condition_variable cv;
 };
 
 // The events family as stored (ledger format 3; runs.cc writes and reads).
