@@ -45,7 +45,12 @@ struct Job {
 // group's leader, which was a good part of a POST's CPU on two cores. One
 // thread by default: with two, one deciding while the other waits for its
 // sync, groups were smaller, syncs more frequent and the whole slower on two
-// cores (bench/http_load.sh: 11 appends per sync instead of 16).
+// cores (bench/http_load.sh: 11 appends per sync instead of 16). Measured
+// again on 2026-12-03 (BENCHMARKS.md, issue 18, n18h): two threads, with or
+// without one deciding only once the other has handed its batch to the
+// ledger, and four threads, each made smaller groups (8-12 appends a sync)
+// and cost more CPU per command than one: a sync costs this machine's kernel
+// 170-300 us of CPU, so large groups are what keeps the CPU per command low.
 class Committer {
  public:
   using Answer = std::function<void(Job&, Response, std::string route, std::string principal)>;
