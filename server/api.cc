@@ -109,9 +109,9 @@ Api::Prepared Api::PrepareCommand(const Request& req) {
   return p;
 }
 
-void Api::HandleCommands(const std::vector<const Request*>& reqs, std::vector<Prepared>& prepared,
-                         std::vector<Response>* out, std::vector<std::string>* principals,
-                         std::vector<std::string>* routes) {
+void Api::HandleCommands(const std::vector<const Request*>& reqs,
+                         const std::vector<Prepared>& prepared, std::vector<Response>* out,
+                         std::vector<std::string>* principals, std::vector<std::string>* routes) {
   const size_t n = reqs.size();
   out->assign(n, Response());
   principals->assign(n, "");

@@ -82,9 +82,9 @@ class Api {
     std::unique_ptr<capnp::MallocMessageBuilder> command;
   };
   Prepared PrepareCommand(const Request& req);
-  void HandleCommands(const std::vector<const Request*>& reqs, std::vector<Prepared>& prepared,
-                      std::vector<Response>* out, std::vector<std::string>* principals,
-                      std::vector<std::string>* routes);
+  void HandleCommands(const std::vector<const Request*>& reqs,
+                      const std::vector<Prepared>& prepared, std::vector<Response>* out,
+                      std::vector<std::string>* principals, std::vector<std::string>* routes);
 
   // Folds new events into the projections; safe from any thread.
   Status CatchUp();
