@@ -96,29 +96,39 @@ Api::Lane Api::LaneOf(const Request& req) {
   return t.query.count("wait") ? Lane::kWaiting : Lane::kWorker;
 }
 
-void Api::HandleCommands(const std::vector<const Request*>& reqs, std::vector<Response>* out,
+Api::Prepared Api::PrepareCommand(const Request& req) {
+  Prepared p;
+  Response refused;
+  std::string route;
+  auto who = Authorize(req, &refused, &route);
+  if (!who) return p;
+  auto msg = std::make_unique<capnp::MallocMessageBuilder>();
+  if (!ParseOneCommand(req, msg.get())) return p;
+  p.who = std::move(*who);
+  p.command = std::move(msg);
+  return p;
+}
+
+void Api::HandleCommands(const std::vector<const Request*>& reqs,
+                         const std::vector<Prepared>& prepared, std::vector<Response>* out,
                          std::vector<std::string>* principals, std::vector<std::string>* routes) {
   const size_t n = reqs.size();
   out->assign(n, Response());
   principals->assign(n, "");
   routes->assign(n, "/v1/commands");
   auto start = std::chrono::steady_clock::now();
-  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> msgs;
   std::vector<workflow::Service::Submission> batch;
   std::vector<size_t> index;  // batch position -> request
   for (size_t i = 0; i < n; ++i) {
     const Request& req = *reqs[i];
-    Response refused;
-    auto who = Authorize(req, &refused, &(*routes)[i]);
-    auto msg = std::make_unique<capnp::MallocMessageBuilder>();
-    if (!who || !ParseOneCommand(req, msg.get())) {
+    if (!prepared[i].command) {
       // Refused, or anything but one valid command: answered alone, as ever.
       (*out)[i] = HandleSafely(req, &(*principals)[i], &(*routes)[i]);
       continue;
     }
-    (*principals)[i] = *who;
-    batch.push_back({workflow::Principal{*who, false}, msg->getRoot<workflow::schema::Command>()});
-    msgs.push_back(std::move(msg));
+    (*principals)[i] = prepared[i].who;
+    batch.push_back({workflow::Principal{prepared[i].who, false},
+                     prepared[i].command->getRoot<workflow::schema::Command>()});
     index.push_back(i);
   }
   std::vector<Status> statuses;

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -67,7 +68,22 @@ class Api {
   // the single commands among them are decided and appended together, in one
   // group commit (Service::SubmitEach): what a server under many writing
   // connections does per hand-off, instead of a thread blocked per command.
-  void HandleCommands(const std::vector<const Request*>& reqs, std::vector<Response>* out,
+  //
+  // What does not depend on the log is done before, by PrepareCommand, on
+  // the thread that read the request (the server's I/O threads, several at
+  // once): who the token speaks for, and the body parsed and checked against
+  // the schema. The committer, which decides and appends one batch at a
+  // time, then only decides and appends.
+  struct Prepared {
+    std::string who;  // the principal, if the token is known
+    // The one command of the body, parsed and checked; null if the request
+    // is anything else (refused, a list, invalid), which HandleCommands
+    // answers alone, through Handle, as ever.
+    std::unique_ptr<capnp::MallocMessageBuilder> command;
+  };
+  Prepared PrepareCommand(const Request& req);
+  void HandleCommands(const std::vector<const Request*>& reqs,
+                      const std::vector<Prepared>& prepared, std::vector<Response>* out,
                       std::vector<std::string>* principals, std::vector<std::string>* routes);
 
   // Folds new events into the projections; safe from any thread.

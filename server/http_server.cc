@@ -35,6 +35,7 @@ struct Job {
   bool head = false;  // a HEAD request, handled as a GET
   std::chrono::steady_clock::time_point start;
   uint64_t id = 0;
+  Api::Prepared prepared;  // a command's principal and parsed body (Api::PrepareCommand)
 };
 
 // Threads that each take every POSTed command waiting and have them decided
@@ -44,7 +45,12 @@ struct Job {
 // group's leader, which was a good part of a POST's CPU on two cores. One
 // thread by default: with two, one deciding while the other waits for its
 // sync, groups were smaller, syncs more frequent and the whole slower on two
-// cores (bench/http_load.sh: 11 appends per sync instead of 16).
+// cores (bench/http_load.sh: 11 appends per sync instead of 16). Measured
+// again on 2026-12-03 (BENCHMARKS.md, issue 18, n18h): two threads, with or
+// without one deciding only once the other has handed its batch to the
+// ledger, and four threads, each made smaller groups (8-12 appends a sync)
+// and cost more CPU per command than one: a sync costs this machine's kernel
+// 170-300 us of CPU, so large groups are what keeps the CPU per command low.
 class Committer {
  public:
   using Answer = std::function<void(Job&, Response, std::string route, std::string principal)>;
@@ -86,14 +92,18 @@ class Committer {
         jobs.swap(queue_);
       }
       std::vector<const Request*> reqs;
-      for (const Job& j : jobs) reqs.push_back(j.req.get());
+      std::vector<Api::Prepared> prepared;
+      for (Job& j : jobs) {
+        reqs.push_back(j.req.get());
+        prepared.push_back(std::move(j.prepared));
+      }
       std::vector<Response> out;
       std::vector<std::string> principals, routes;
       // HandleCommands answers every request, failures included; should
       // anything escape it all the same (memory exhausted), every request
       // is answered, not left waiting.
       try {
-        api_.HandleCommands(reqs, &out, &principals, &routes);
+        api_.HandleCommands(reqs, prepared, &out, &principals, &routes);
       } catch (...) {
         out.assign(jobs.size(), Response());
         principals.assign(jobs.size(), "");
@@ -269,8 +279,13 @@ class Session : public std::enable_shared_from_this<Session> {
       if (shared_.stopping) res->keep_alive(false);
       return Write(res, route, principal, static_cast<int>(res->result_int()), start, id);
     }
-    if (lane == Api::Lane::kCommands)
-      return shared_.committer->Add(Job{self, req, head, start, id});
+    if (lane == Api::Lane::kCommands) {
+      // Parsed here, by the I/O thread that read it, so that the committer
+      // (one batch at a time) only decides and appends.
+      Job job{self, req, head, start, id, {}};
+      if (Thrown([&] { job.prepared = shared_.api.PrepareCommand(*req); })) job.prepared = {};
+      return shared_.committer->Add(std::move(job));
+    }
     asio::post(lane == Api::Lane::kWaiting ? shared_.waiters : shared_.workers,
                [self, req, head, start, id] {
                  if (self->shared_.abandoned) return;

@@ -1,8 +1,9 @@
 // HttpServer: HTTP/1.1 over Boost.Asio and Beast, in front of an Api.
 //
-// I/O runs on a few threads. POSTed commands go to one committer thread,
-// which decides and appends all those waiting together (one hand-off, one
-// group commit, one fsync for all of them); other reads run on a worker pool,
+// I/O runs on a few threads. A POSTed command's token and body are checked
+// and parsed by the I/O thread that read it; it then goes to one committer
+// thread, which decides and appends all those waiting together (one
+// hand-off, one group commit, one fsync for all of them); other reads run on a worker pool,
 // long polls on a pool of their own, and liveness, metrics and the
 // dashboard's files are answered on the I/O thread itself. Limits: header and
 // body size, connections in all and per client address, time to send a
