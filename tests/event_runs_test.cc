@@ -21,6 +21,7 @@
 #include "ledger/ledger.h"
 #include "ledger/ledger_internal.h"
 #include "tests/ledger_support.h"
+#include "tests/raw_db.h"
 
 using namespace ocop;
 using namespace ocop::ledger;
@@ -41,64 +42,19 @@ std::unique_ptr<Ledger> Open(const TempDir& d) {
   return l;
 }
 
-// Appends `n` events in one call over a few streams; `pad` makes each event
-// that many bytes larger.
-void AppendBatch(Ledger* l, int n, size_t pad = 0) {
-  AppendRequest r;
-  for (int i = 0; i < n; ++i) {
-    NewEvent e;
-    e.stream = "s/" + std::to_string(i % 7);
-    e.type = "Happened" + std::string(pad, 'x');
-    e.effective = "2024-03-15";
-    e.actor = {"tester", "officer", "CM"};
-    r.events.push_back(e);
-  }
-  AppendResult res;
-  REQUIRE(l->Append(r, &res).ok());
-}
+using ocop::ledger_support::AppendBatch;
 
-// The events family of a closed ledger, to look at or change it the way an
-// older program or an attacker would.
-struct RawDb {
-  rocksdb::DB* db = nullptr;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::ColumnFamilyHandle* events = nullptr;
-  explicit RawDb(const TempDir& d) {
-    std::vector<std::string> names;
-    REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), d.str(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), d.str(), cfs, &handles, &db).ok());
-    for (auto* h : handles) {
-      if (h->GetName() == "events") events = h;
-    }
-    REQUIRE(events);
-  }
-  ~RawDb() {
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
-  }
+// The events family of a closed ledger, keyed by the first seq of each key.
+struct EventsFamily : ocop::ledger_support::RawDb {
+  rocksdb::ColumnFamilyHandle* events;
+  explicit EventsFamily(const TempDir& d) : RawDb(d.str()), events(Family("events")) {}
   std::map<uint64_t, std::string> Events() {
     std::map<uint64_t, std::string> all;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
-    for (it->SeekToFirst(); it->Valid(); it->Next())
-      all[keys::GetBE64(std::string_view(it->key().data(), it->key().size()))] =
-          it->value().ToString();
+    for (auto& [k, v] : All(events)) all[keys::GetBE64(k)] = std::move(v);
     return all;
   }
-  std::string Get(uint64_t first) {
-    std::string v;
-    REQUIRE(db->Get(rocksdb::ReadOptions(), events, keys::Seq(first), &v).ok());
-    return v;
-  }
-  void Put(uint64_t first, const std::string& v) {
-    REQUIRE(db->Put(rocksdb::WriteOptions(), events, keys::Seq(first), v).ok());
-  }
-  std::string Format() {
-    std::string f;
-    REQUIRE(db->Get(rocksdb::ReadOptions(), "format", &f).ok());
-    return f;
-  }
+  std::string Get(uint64_t first) { return RawDb::Get(events, keys::Seq(first)); }
+  void Put(uint64_t first, const std::string& v) { RawDb::Put(events, keys::Seq(first), v); }
   // Rewrites the events family as formats 1 and 2 kept it: one event per key.
   void ToOneEventPerKey(const std::string& format) {
     rocksdb::WriteBatch b;
@@ -175,7 +131,7 @@ TEST_CASE("a batch writes its events as a few runs, none crossing a span or a bl
     for (int i = 0; i < 5; ++i) AppendBatch(l.get(), 1);
     AppendBatch(l.get(), 1, 20000);  // one event over the budget
   }
-  RawDb raw(d);
+  EventsFamily raw(d);
   CHECK(raw.Format() == std::to_string(keys::kFormatVersion));
   auto stored = raw.Events();
   uint64_t next = 1, runs_of_first = 0;
@@ -254,7 +210,7 @@ TEST_CASE("a ledger with one event per key (formats 1 and 2) opens, answers, and
         streams_before = StreamAnswers(l.get());
       }
       {
-        RawDb raw(d);
+        EventsFamily raw(d);
         raw.ToOneEventPerKey(format);
         CHECK(raw.Events().size() == 600);
       }
@@ -272,7 +228,7 @@ TEST_CASE("a ledger with one event per key (formats 1 and 2) opens, answers, and
         REQUIRE(l->Verify(&v).ok());
         CHECK(v.checked == 1200);
       }
-      RawDb raw(d);
+      EventsFamily raw(d);
       CHECK(raw.Format() == std::to_string(keys::kFormatVersion));  // marked before any run
       CHECK(raw.Events().size() < 600 + 60);
     }
@@ -282,13 +238,13 @@ TEST_CASE("a ledger with one event per key (formats 1 and 2) opens, answers, and
 TEST_CASE("verify names the event changed inside a run and refuses runs overlapping, cut or lost") {
   struct Case {
     const char* what;
-    std::function<void(RawDb&)> tamper;
+    std::function<void(EventsFamily&)> tamper;
     uint64_t bad_seq;
     const char* says;
   };
   // One batch of 600: runs start at 1 and end before 256, 512 and 600. The
   // run holding event 267 is found by its first event.
-  auto run_of = [](RawDb& r, uint64_t seq, uint64_t* first) {
+  auto run_of = [](EventsFamily& r, uint64_t seq, uint64_t* first) {
     for (const auto& [k, v] : r.Events()) {
       EventRun run;
       std::string why;
@@ -302,31 +258,35 @@ TEST_CASE("verify names the event changed inside a run and refuses runs overlapp
     FAIL("no run holds event " << seq);
     return std::string();
   };
+  // The run holding `seq`, parsed; it reads from `*v`, which must outlive it.
+  auto parsed_run_of = [&](EventsFamily& r, uint64_t seq, uint64_t* first, std::string* v) {
+    *v = run_of(r, seq, first);
+    EventRun run;
+    std::string why;
+    REQUIRE(run.Parse(*first, *v, &why));
+    return run;
+  };
   const std::vector<Case> cases = {
       {"a byte changed inside an event of a run",
-       [&](RawDb& r) {
+       [&](EventsFamily& r) {
          uint64_t first = 0;
-         std::string v = run_of(r, 267, &first);
-         EventRun run;
-         std::string why;
-         REQUIRE(run.Parse(first, v, &why));
+         std::string v;
+         const EventRun run = parsed_run_of(r, 267, &first, &v);
          const size_t at = run.Event(267).data() - v.data();
          v[at + run.Event(267).size() - 3] ^= 0x20;
          r.Put(first, v);
        },
        267, "does not match its recorded leaf hash"},
       {"a second run over events another holds",
-       [&](RawDb& r) {
+       [&](EventsFamily& r) {
          uint64_t first = 0;
-         std::string v = run_of(r, 267, &first);
-         EventRun run;
-         std::string why;
-         REQUIRE(run.Parse(first, v, &why));
+         std::string v;
+         const EventRun run = parsed_run_of(r, 267, &first, &v);
          r.Put(run.end() - 1, std::string(run.Event(run.end() - 1)));  // its last event again
        },
        0, "overlapping runs"},
       {"a run cut short",
-       [&](RawDb& r) {
+       [&](EventsFamily& r) {
          uint64_t first = 0;
          std::string v = run_of(r, 267, &first);
          v.resize(v.size() - 8);
@@ -334,7 +294,7 @@ TEST_CASE("verify names the event changed inside a run and refuses runs overlapp
        },
        0, "malformed offset"},
       {"an offset out of order",
-       [&](RawDb& r) {
+       [&](EventsFamily& r) {
          uint64_t first = 0;
          std::string v = run_of(r, 267, &first);
          v[8] = '\x7f';  // the first event's end, far past the run
@@ -342,7 +302,7 @@ TEST_CASE("verify names the event changed inside a run and refuses runs overlapp
        },
        0, "malformed offset"},
       {"a run lost",
-       [&](RawDb& r) {
+       [&](EventsFamily& r) {
          uint64_t first = 0;
          run_of(r, 267, &first);
          REQUIRE(r.db->Delete(rocksdb::WriteOptions(), r.events, keys::Seq(first)).ok());
@@ -358,7 +318,7 @@ TEST_CASE("verify names the event changed inside a run and refuses runs overlapp
       }
       uint64_t first = 0;
       {
-        RawDb raw(d);
+        EventsFamily raw(d);
         run_of(raw, 267, &first);
         c.tamper(raw);
       }

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "cli_support.h"
+#include "raw_db.h"
 
 namespace fs = std::filesystem;
 using ocop::testing::Run;
@@ -114,18 +115,8 @@ void ReadsAnswerAsRecorded(const std::string& data) {
 // Sets `key` of column family `family` in the RocksDB database at `dir`.
 void Put(const std::string& dir, const std::string& family, const std::string& key,
          const std::string& value) {
-  std::vector<std::string> names;
-  REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &handles, &db).ok());
-  size_t i = std::find(names.begin(), names.end(), family) - names.begin();
-  REQUIRE(i < names.size());
-  REQUIRE(db->Put(rocksdb::WriteOptions(), handles[i], key, value).ok());
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
+  ocop::ledger_support::RawDb raw(dir);
+  raw.Put(raw.Family(family), key, value);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // What the ledger's own tests share: a directory of their own, removed
-// after the test, and options whose clock moves a millisecond a call.
+// after the test, options whose clock moves a millisecond a call, and a batch
+// of plain events spread over a few streams.
 #pragma once
 
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -36,6 +38,22 @@ inline ledger::Options TestOptions() {
   auto t = std::make_shared<std::atomic<int64_t>>(1700000000000000);
   o.clock = [t] { return t->fetch_add(1000); };
   return o;
+}
+
+// Appends `n` "Happened" events in one call, over seven streams ("s/0" to
+// "s/6", in turn); `pad` makes each event that many bytes larger.
+inline void AppendBatch(ledger::Ledger* l, int n, size_t pad = 0) {
+  ledger::AppendRequest r;
+  for (int i = 0; i < n; ++i) {
+    ledger::NewEvent e;
+    e.stream = "s/" + std::to_string(i % 7);
+    e.type = "Happened" + std::string(pad, 'x');
+    e.effective = "2024-03-15";
+    e.actor = {"tester", "officer", "CM"};
+    r.events.push_back(e);
+  }
+  ledger::AppendResult res;
+  REQUIRE(l->Append(r, &res).ok());
 }
 
 }  // namespace ocop::ledger_support

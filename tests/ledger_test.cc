@@ -22,6 +22,7 @@
 #include "ledger/keys.h"
 #include "ledger/ledger.h"
 #include "tests/ledger_support.h"
+#include "tests/raw_db.h"
 
 namespace fs = std::filesystem;
 using namespace ocop;
@@ -342,23 +343,10 @@ TEST_CASE("a byte changed in a stored event makes verify name that event") {
   }
   // Tamper directly in RocksDB: event 23's payload byte.
   {
-    std::vector<std::string> names;
-    REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), d.str(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), d.str(), cfs, &handles, &db).ok());
-    rocksdb::ColumnFamilyHandle* events = nullptr;
-    for (auto* h : handles) {
-      if (h->GetName() == "events") events = h;
-    }
-    std::string v;
-    REQUIRE(db->Get(rocksdb::ReadOptions(), events, keys::Seq(23), &v).ok());
+    ocop::ledger_support::RawDb raw(d.str());
+    std::string v = raw.Get(raw.Family("events"), keys::Seq(23));
     v[v.size() - 3] ^= 0x20;
-    REQUIRE(db->Put(rocksdb::WriteOptions(), events, keys::Seq(23), v).ok());
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
+    raw.Put(raw.Family("events"), keys::Seq(23), v);
   }
   auto l = Open(d);
   VerifyResult v;

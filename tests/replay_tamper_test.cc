@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cli_support.h"
+#include "raw_db.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -137,36 +138,15 @@ void Populate(const DataDir& d) {
 // Changes one byte of the stored event `seq`, straight in RocksDB, inside the
 // text `needle` it holds. No ocop process may have the directory open.
 void TamperStoredEvent(const DataDir& d, uint64_t seq, const std::string& needle) {
-  rocksdb::Options options;
-  options.create_if_missing = false;
-  std::vector<std::string> names;
-  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, d.path.string(), &names);
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  size_t events = names.size();
-  for (size_t i = 0; i < names.size(); ++i) {
-    cfs.emplace_back(names[i], rocksdb::ColumnFamilyOptions());
-    if (names[i] == "events") events = i;
-  }
-  REQUIRE(events < names.size());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  s = rocksdb::DB::Open(options, d.path.string(), cfs, &handles, &raw);
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-  std::unique_ptr<rocksdb::DB> db(raw);
+  ocop::ledger_support::RawDb raw(d.path.string());
+  rocksdb::ColumnFamilyHandle* events = raw.Family("events");
   std::string key;
   for (int i = 7; i >= 0; --i) key.push_back(static_cast<char>(seq >> (8 * i)));
-  std::string value;
-  REQUIRE(db->Get(rocksdb::ReadOptions(), handles[events], key, &value).ok());
+  std::string value = raw.Get(events, key);
   size_t at = value.find(needle);
   REQUIRE(at != std::string::npos);
   value[at + needle.size() - 1] ^= 0x01;  // "U Minh" -> "U Mini": still decodes
-  REQUIRE(db->Put(rocksdb::WriteOptions(), handles[events], key, value).ok());
-  REQUIRE(db->FlushWAL(true).ok());
-  for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-  REQUIRE(db->Close().ok());
+  raw.Put(events, key, value);
 }
 
 }  // namespace

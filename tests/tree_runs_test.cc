@@ -19,6 +19,7 @@
 #include "ledger/keys.h"
 #include "ledger/ledger.h"
 #include "tests/ledger_support.h"
+#include "tests/raw_db.h"
 
 namespace fs = std::filesystem;
 using namespace ocop;
@@ -40,58 +41,15 @@ std::unique_ptr<Ledger> Open(const TempDir& d) {
   return l;
 }
 
-// Appends `n` events in one call, spread over a few streams.
-void AppendBatch(Ledger* l, int n) {
-  AppendRequest r;
-  for (int i = 0; i < n; ++i) {
-    NewEvent e;
-    e.stream = "s/" + std::to_string(i % 7);
-    e.type = "Happened";
-    e.effective = "2024-03-15";
-    e.actor = {"tester", "officer", "CM"};
-    r.events.push_back(e);
-  }
-  AppendResult res;
-  REQUIRE(l->Append(r, &res).ok());
-}
+using ocop::ledger_support::AppendBatch;
 
-// The RocksDB database of a closed ledger, to look at or change its tree
-// family the way an older program or an attacker would.
-struct RawDb {
-  rocksdb::DB* db = nullptr;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::ColumnFamilyHandle* tree = nullptr;
-  rocksdb::ColumnFamilyHandle* streams = nullptr;
-  explicit RawDb(const TempDir& d) {
-    std::vector<std::string> names;
-    REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), d.str(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    REQUIRE(rocksdb::DB::Open(rocksdb::Options(), d.str(), cfs, &handles, &db).ok());
-    for (auto* h : handles) {
-      if (h->GetName() == "tree") tree = h;
-      if (h->GetName() == "streams") streams = h;
-    }
-    REQUIRE(tree);
-    REQUIRE(streams);
-  }
-  ~RawDb() {
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
-  }
+// The tree and streams families of a closed ledger.
+struct TreeFamilies : ocop::ledger_support::RawDb {
+  rocksdb::ColumnFamilyHandle* tree;
+  rocksdb::ColumnFamilyHandle* streams;
+  explicit TreeFamilies(const TempDir& d)
+      : RawDb(d.str()), tree(Family("tree")), streams(Family("streams")) {}
   std::map<std::string, std::string> Tree() { return All(tree); }
-  std::map<std::string, std::string> All(rocksdb::ColumnFamilyHandle* family) {
-    std::map<std::string, std::string> all;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), family));
-    for (it->SeekToFirst(); it->Valid(); it->Next())
-      all[it->key().ToString()] = it->value().ToString();
-    return all;
-  }
-  std::string Format() {
-    std::string f;
-    REQUIRE(db->Get(rocksdb::ReadOptions(), "format", &f).ok());
-    return f;
-  }
   // Rewrites the tree and streams families as format 1 kept them: one
   // subtree, one stream version per key.
   void ToFormat1() {
@@ -178,7 +136,7 @@ TEST_CASE("a batch writes its subtrees as a few runs, none crossing a span") {
     AppendBatch(l.get(), 1000);
     for (int i = 0; i < 5; ++i) AppendBatch(l.get(), 1);
   }
-  RawDb raw(d);
+  TreeFamilies raw(d);
   CHECK(raw.Format() == std::to_string(keys::kFormatVersion));
   auto tree = raw.Tree();
   // Format 1 wrote 2 * 2005 - popcount(2005) = 4002 keys; runs: a few per
@@ -216,7 +174,7 @@ TEST_CASE("a ledger of format 1 opens, answers as before, and takes runs after i
   }
   size_t old_keys = 0;
   {
-    RawDb raw(d);
+    TreeFamilies raw(d);
     raw.ToFormat1();
     old_keys = raw.Tree().size();
     CHECK(old_keys == 2 * 1009 - 7);  // one key per complete subtree; popcount(1009) = 7
@@ -248,7 +206,7 @@ TEST_CASE("a ledger of format 1 opens, answers as before, and takes runs after i
     CHECK(std::vector<std::string>(after.begin(), after.begin() + 40) ==
           std::vector<std::string>(before.begin(), before.begin() + 40));
   }
-  RawDb raw(d);
+  TreeFamilies raw(d);
   CHECK(raw.Format() == std::to_string(keys::kFormatVersion));  // marked before any run
   CHECK(raw.Tree().size() < old_keys + 40);
 }
@@ -256,7 +214,7 @@ TEST_CASE("a ledger of format 1 opens, answers as before, and takes runs after i
 TEST_CASE("verify finds a run changed, lost, doubled or cut") {
   struct Case {
     const char* what;
-    std::function<void(RawDb&)> tamper;
+    std::function<void(TreeFamilies&)> tamper;
     uint64_t bad_seq;
     const char* says;
   };
@@ -264,7 +222,7 @@ TEST_CASE("verify finds a run changed, lost, doubled or cut") {
   // 256; level 8 holds subtrees 0 and 1 (events 1..256 and 257..512).
   const std::vector<Case> cases = {
       {"a hash changed inside a run",
-       [](RawDb& r) {
+       [](TreeFamilies& r) {
          std::string v;
          REQUIRE(r.db->Get(rocksdb::ReadOptions(), r.tree, keys::TreeNode(0, 256), &v).ok());
          v[32 * 10 + 5] ^= 1;  // leaf 266, event 267
@@ -272,12 +230,12 @@ TEST_CASE("verify finds a run changed, lost, doubled or cut") {
        },
        267, "does not match its recorded leaf hash"},
       {"a run lost",
-       [](RawDb& r) {
+       [](TreeFamilies& r) {
          REQUIRE(r.db->Delete(rocksdb::WriteOptions(), r.tree, keys::TreeNode(1, 256)).ok());
        },
        513, "no node for level 1, index 256"},
       {"a second run over the same subtrees",
-       [](RawDb& r) {
+       [](TreeFamilies& r) {
          std::string v;
          REQUIRE(r.db->Get(rocksdb::ReadOptions(), r.tree, keys::TreeNode(0, 256), &v).ok());
          REQUIRE(
@@ -286,7 +244,7 @@ TEST_CASE("verify finds a run changed, lost, doubled or cut") {
        },
        513, "overlapping runs of level 0 before index 512"},
       {"a run cut inside a hash",
-       [](RawDb& r) {
+       [](TreeFamilies& r) {
          std::string v;
          REQUIRE(r.db->Get(rocksdb::ReadOptions(), r.tree, keys::TreeNode(0, 512), &v).ok());
          v.resize(v.size() - 1);
@@ -302,7 +260,7 @@ TEST_CASE("verify finds a run changed, lost, doubled or cut") {
         AppendBatch(l.get(), 600);
       }
       {
-        RawDb raw(d);
+        TreeFamilies raw(d);
         c.tamper(raw);
       }
       std::unique_ptr<Ledger> l;
