@@ -3,12 +3,8 @@
 #pragma once
 
 #include <capnp/message.h>
-#include <linux/futex.h>
 #include <rocksdb/db.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <memory>
@@ -48,45 +44,29 @@ struct Ledger::Writer {
   Status status;
   // Where the caller stands, set by other threads through Wake (append.cc):
   // queued, at the front of the queue (it leads), or answered (status is
-  // final). The caller waits on a futex word of its own, not on the queue's
-  // mutex, so that a wake-up neither waits for the queue nor makes the woken
-  // thread wait for it.
-  enum class Turn : uint32_t { kQueued, kLead, kDone };
+  // final). The caller waits on its own mutex, not the queue's, so that a
+  // wake-up neither waits for the queue nor makes the woken thread wait for it.
+  enum class Turn { kQueued, kLead, kDone };
   std::thread::id thread;  // the caller's, for the wait for returners (append.cc)
 
-  // Called by another thread: one atomic exchange, and a futex wake-up only
-  // if the caller went to sleep. No mutex: with a mutex and a condition
-  // variable (n18c's form) the woken thread, on the other core within
-  // microseconds, found the mutex still held by its waker and slept again
-  // on it, and the waker's unlock had to wake it a second time
-  // (BENCHMARKS.md, issue 18, n19w). The wake-up may reach the word after
-  // the caller has seen its turn, returned and destroyed this Writer; its
-  // memory is still mapped (a stack or heap word, at worst EFAULT), and a
-  // futex wake-up of an address nobody waits on, or of a later waiter there,
-  // is harmless: every futex waiter, this one's loop included, allows for
-  // spurious wake-ups (as glibc's own semaphores rely on).
+  // Called by another thread. The notification is made under turn_mu, which
+  // the caller must take again before it can return and destroy this Writer.
   void Wake(Turn t) {
-    if (word_.exchange(static_cast<uint32_t>(t), std::memory_order_acq_rel) == kSleeping) {
-      syscall(SYS_futex, &word_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-    }
+    std::lock_guard<std::mutex> g(turn_mu);
+    turn = t;
+    cv.notify_one();
   }
   // The caller's wait for its turn to change from kQueued.
   Turn Await() {
-    uint32_t v = word_.load(std::memory_order_acquire);
-    for (;;) {
-      if (v != kQueuedWord && v != kSleeping) return static_cast<Turn>(v);
-      // Announce the sleep first, so that Wake knows to call the kernel.
-      if (v == kQueuedWord && !word_.compare_exchange_weak(v, kSleeping, std::memory_order_acq_rel))
-        continue;
-      syscall(SYS_futex, &word_, FUTEX_WAIT_PRIVATE, kSleeping, nullptr, nullptr, 0);
-      v = word_.load(std::memory_order_acquire);
-    }
+    std::unique_lock<std::mutex> g(turn_mu);
+    cv.wait(g, [&] { return turn != Turn::kQueued; });
+    return turn;
   }
 
  private:
-  static constexpr uint32_t kQueuedWord = static_cast<uint32_t>(Turn::kQueued);
-  static constexpr uint32_t kSleeping = 3;  // queued, and the caller asleep on word_
-  std::atomic<uint32_t> word_{kQueuedWord};
+  Turn turn = Turn::kQueued;
+  std::mutex turn_mu;
+  std::condition_variable cv;
 };
 
 // The events family as stored (ledger format 3; runs.cc writes and reads).
