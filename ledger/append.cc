@@ -235,7 +235,7 @@ void Ledger::Enqueue(Writer* w) {
 // waiting for two syncs (the profile in BENCHMARKS.md, issue 18). So a leader
 // whose turn comes while a sync is in flight writes what is queued (during
 // that sync), waits for the sync to end, writes what queued meanwhile, and
-// then waits, for at most half the last sync's time, for the rest of that
+// then waits, for at most twice the last sync's time, for the rest of that
 // sync's callers to queue again, and writes them too: one sync carries them
 // all. A caller alone, or callers that do not come back, cost that bounded
 // wait and nothing more. Returns the highest seq that must be durable
@@ -275,14 +275,21 @@ uint64_t Ledger::WriteQueued(std::vector<Writer*>* group, std::unique_lock<std::
   }
   l.lock();
   write_more();
+  // The bound is twice the last sync, not half of it (n18g's): the callers
+  // come back one after the other as the old leader wakes them (~17 us each
+  // on this VM, so ~500 us for 31 of them), and with half a sync (~100-170 us
+  // on a quiet machine) the last ones missed the write and waited a whole
+  // cycle more: 7.1-7.3 events a sync at 8 writers and 27-28 at 32, against
+  // 7.9 and 31 with this bound (BENCHMARKS.md, issue 18, n19w). A caller that
+  // does not come back costs this wait once.
   const auto deadline =
       std::chrono::steady_clock::now() +
-      std::chrono::microseconds(std::clamp<int64_t>(last_sync_us_.load() / 2, 20, 2000));
+      std::chrono::microseconds(std::clamp<int64_t>(last_sync_us_.load() * 2, 20, 2000));
   if (!full) {
     // Yielding, not sleeping: the last returner then has no one to wake, and
     // on this VM a wake-up costs the waker ~20 us and the woken ~50 us more
     // (BENCHMARKS.md, issue 18, n18c). Only the leader waits here, for at
-    // most half a sync, and only while callers are on their way back.
+    // most two syncs, and only while callers are on their way back.
     const size_t want = returners_.size();
     l.unlock();
     while (returned_.load(std::memory_order_acquire) < want &&
