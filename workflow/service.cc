@@ -31,20 +31,13 @@ class SharedStates {
   template <typename S>
   bool Lookup(ledger::Ledger* ledger, const std::string& stream, std::shared_ptr<const S>* state,
               uint64_t* version) {
-    Entry<S> kept;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      auto& map = std::get<Map<S>>(maps_);
-      auto it = map.find(stream);
-      if (it == map.end()) return false;
-      kept = it->second;
-    }
-    // The version is read only for a state kept: a stream never folded
-    // (the first command on a product since the start) is read whole
-    // anyway, and asking its version first cost a read of its own.
     uint64_t now = 0;
-    if (!ledger->StreamVersion(stream, &now).ok() || kept.version != now) return false;
-    *state = std::move(kept.state);
+    if (!ledger->StreamVersion(stream, &now).ok()) return false;
+    std::lock_guard<std::mutex> l(mu_);
+    auto& map = std::get<Map<S>>(maps_);
+    auto it = map.find(stream);
+    if (it == map.end() || it->second.version != now) return false;
+    *state = it->second.state;
     *version = now;
     return true;
   }
