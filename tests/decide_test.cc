@@ -845,3 +845,43 @@ TEST_CASE("SubmitEach decides each command alone and appends them all in one gro
   CHECK(w.ledger()->Stats().groups == groups_second + 2);
   CHECK(w.Product("E9").subject == "S9");
 }
+
+TEST_CASE("a repeated id gets the first result, whether deciding it again would pass or not") {
+  World w;
+  w.Standard();
+  REQUIRE(w.Submit("",
+                   R"({"type":"ImportCertificate","effective":"2022-01-01","product":"IMPK",)"
+                   R"("subject":"S1","name":"x","group":1,"unit":"UM","stars":3,)"
+                   R"("certificate":"c","decision":{"no":"1","date":"2021-06-01","issuer":"CM"}})")
+              .ok());
+  const std::string inspect =
+      R"({"type":"RecordInspection","effective":"2022-06-01","product":"IMPK","compliant":true,"id":"insp-1"})";
+  workflow::Outcome first, again;
+  Status s = w.Submit("inspector.cm", inspect, &first);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  REQUIRE_FALSE(first.duplicate);
+  const uint64_t size = w.ledger()->Size();
+  // Decided again it would be accepted (one more inspection): the id's
+  // first numbers answer, and nothing is appended.
+  s = w.Submit("inspector.cm", inspect, &again);
+  CHECK(s.ok());
+  CHECK(again.duplicate);
+  CHECK(again.seqs == first.seqs);
+  CHECK(w.ledger()->Size() == size);
+  // The same id with another command: a conflict naming the id, nothing
+  // appended, whether the other command would be accepted or refused.
+  for (
+      const std::string& other :
+      {std::string(
+           R"({"type":"RecordInspection","effective":"2022-06-01","product":"IMPK","compliant":false,"id":"insp-1"})"),
+       std::string(
+           R"({"type":"RecordInspection","effective":"2022-06-01","product":"NOPE","compliant":true,"id":"insp-1"})")}) {
+    s = w.Submit("inspector.cm", other);
+    INFO(s.ToString());
+    CHECK(s.IsConflict());
+    CHECK(s.message().find("command id 'insp-1' was already used for a different command") !=
+          std::string::npos);
+    CHECK(w.ledger()->Size() == size);
+  }
+}

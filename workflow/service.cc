@@ -389,6 +389,16 @@ struct SealedCommands {
   }
 };
 
+// Whether `decided` records the erasure of a producer's personal data.
+bool ErasesData(const std::vector<std::pair<std::string, Decided>>& decided) {
+  for (const auto& [effective, d] : decided) {
+    for (const auto& e : d.events) {
+      if (e.payload->getRoot<schema::Payload>().asReader().isSubjectDataErased()) return true;
+    }
+  }
+  return false;
+}
+
 // Destroys the keys of the producers whose erasure `decided` records, just
 // before it is appended: once the decision stands, the data is gone, even if
 // the append then fails (the decision is sent again, and is not refused, as
@@ -475,8 +485,18 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
         continue;
       }
       Pending p{i, nullptr, {}, {}};
+      // A repeated id gets the first call's result, whatever deciding it
+      // again says. Its look-up (a read of the key) comes first only after
+      // a lost race, where the key may be what conflicted. Otherwise a
+      // command decided OK meets the ledger's own check of its key in the
+      // append (the first call's numbers, appending nothing; or Conflict,
+      // then looked up here in the next round for the clear message), and a
+      // refused one looks its key up below, before its refusal is told.
       bool repeated = false;
-      Status s = CheckRepeat(ledger_, keys[i], digests[i], &(*out)[i], &repeated);
+      auto repeat = [&] {
+        return CheckRepeat(ledger_, keys[i], digests[i], &(*out)[i], &repeated);
+      };
+      Status s = lost[i] > 0 ? repeat() : Status::OK();
       if (!s.ok() || repeated) {
         (*statuses)[i] = s;
         continue;
@@ -492,7 +512,13 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
         next.push_back(i);  // refused or not, it is decided again on the fresh state
         continue;
       }
-      if (!s.ok()) {
+      // A refusal, or an erasure (whose keys are destroyed before the
+      // append), is told only once the id is known to be new.
+      if (lost[i] == 0 && (!s.ok() || ErasesData(p.decided))) {
+        Status r = repeat();
+        if (!r.ok() || repeated) s = r;
+      }
+      if (!s.ok() || repeated) {
         (*statuses)[i] = s;
         continue;
       }
