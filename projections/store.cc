@@ -51,6 +51,7 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
 Projections::~Projections() { CloseDb(); }
 
 void Projections::CloseDb() {
+  cached_products_.clear();
   ids_.reset();
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
