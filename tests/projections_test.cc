@@ -921,6 +921,36 @@ TEST_CASE("rebuilds, chunked catch-ups and restarts give the live read models by
     CHECK(product.support_vnd == 30000000);
   }
 
+  SECTION("a crash keeps a folded prefix, and folding goes on from it") {
+    // The files of an open fold, copied as they are, are what a process
+    // killed at that moment leaves on disk: the live fold writes without
+    // the WAL, so whatever was only in memory is lost, checkpoint included,
+    // and must be folded again; what is on disk is the state at one
+    // checkpoint, every read model alike (atomic flush).
+    const std::vector<uint64_t> steps = {w.live.begin()->first, s.cert_ann, s.annul, s.late,
+                                         s.last - 1};
+    auto p = OpenScratch(w.ledger.get(), w.dir / "scratch-live");
+    uint64_t flushed = 0;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const uint64_t k = steps[i];
+      INFO("folded to " << k << ", last on disk at " << flushed);
+      REQUIRE(p->CatchUp({}, k).ok());
+      if (i % 2 == 1) {
+        REQUIRE(p->Compact().ok());  // flushes every family
+        flushed = k;
+      }
+      const fs::path image = w.dir / ("crash-image-" + std::to_string(i));
+      fs::copy(w.dir / "scratch-live", image, fs::copy_options::recursive);
+      auto crashed = OpenScratch(w.ledger.get(), image);
+      const uint64_t at = crashed->checkpoint();
+      CHECK(at >= flushed);
+      CHECK(at <= k);
+      if (w.live.count(at)) CHECK(DigestsOf(*crashed) == w.live.at(at));
+      REQUIRE(crashed->CatchUp().ok());
+      CHECK(DigestsOf(*crashed) == final);
+    }
+  }
+
   SECTION("projections ahead of their ledger are refused, not misread") {
     // A ledger holding fewer events than the projections folded: the
     // projections were copied from elsewhere or the log was lost.
