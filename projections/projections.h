@@ -47,6 +47,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ledger/ledger.h"
@@ -162,6 +163,14 @@ class Projections {
   // The writer's own reads (the fold loads the states it changes): the
   // latest state, no snapshot.
   std::unique_ptr<ReadView> latest_;  // read by other threads (metrics)
+  // The product states the live fold last wrote, by id, exactly as stored:
+  // the next batch takes a product's state from here instead of reading back
+  // and decoding the record it just wrote (a fifth of the server's follower
+  // thread). Only the writer touches it. An entry is taken out when a batch
+  // loads it and put back only once that batch's write has succeeded, so a
+  // batch that fails leaves no state the store does not hold; the store is
+  // never written but by Flush, and CloseDb (a rebuild) empties it.
+  std::unordered_map<std::string, workflow::ProductState> cached_products_;
 };
 
 }  // namespace ocop::projections

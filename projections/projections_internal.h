@@ -41,6 +41,11 @@ inline constexpr const char* kProjectionFormat = "8";
 // Flush the batch every this many events: bounds memory while catching up.
 inline constexpr uint64_t kEventsPerFlush = 50000;
 
+// The live fold keeps at most this many product states between batches
+// (Projections::cached_products_; a few kilobytes each): about the country's
+// OCOP products. Past it the cache is emptied and fills again.
+inline constexpr size_t kCachedProducts = 1 << 15;
+
 // A rebuild keeps every state in memory (a national ledger's are a few
 // hundred megabytes) and writes the per-event records (fact versions,
 // changes) whenever this many bytes of them are queued.

@@ -51,6 +51,7 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what) {
 Projections::~Projections() { CloseDb(); }
 
 void Projections::CloseDb() {
+  cached_products_.clear();
   ids_.reset();
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
@@ -88,6 +89,11 @@ Status Projections::OpenDb(bool fresh, bool bulk) {
   options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   options.keep_log_file_num = 2;
   options.max_background_jobs = 2;
+  // The live fold writes without the WAL (fold.cc, Flush): the read models
+  // are the log folded, and a crash that loses what was in the memtables
+  // loses the checkpoint with it, to be folded again on open. Flushing every
+  // family at once keeps what reached disk one consistent prefix of the log.
+  options.atomic_flush = true;
   rocksdb::ColumnFamilyOptions cf_options;
   // Reports read every certificate's facts (two hundred thousand on a
   // national ledger): a cache that holds them spares a decompression of

@@ -921,6 +921,36 @@ TEST_CASE("rebuilds, chunked catch-ups and restarts give the live read models by
     CHECK(product.support_vnd == 30000000);
   }
 
+  SECTION("a crash keeps a folded prefix, and folding goes on from it") {
+    // The files of an open fold, copied as they are, are what a process
+    // killed at that moment leaves on disk: the live fold writes without
+    // the WAL, so whatever was only in memory is lost, checkpoint included,
+    // and must be folded again; what is on disk is the state at one
+    // checkpoint, every read model alike (atomic flush).
+    const std::vector<uint64_t> steps = {w.live.begin()->first, s.cert_ann, s.annul, s.late,
+                                         s.last - 1};
+    auto p = OpenScratch(w.ledger.get(), w.dir / "scratch-live");
+    uint64_t flushed = 0;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const uint64_t k = steps[i];
+      INFO("folded to " << k << ", last on disk at " << flushed);
+      REQUIRE(p->CatchUp({}, k).ok());
+      if (i % 2 == 1) {
+        REQUIRE(p->Compact().ok());  // flushes every family
+        flushed = k;
+      }
+      const fs::path image = w.dir / ("crash-image-" + std::to_string(i));
+      fs::copy(w.dir / "scratch-live", image, fs::copy_options::recursive);
+      auto crashed = OpenScratch(w.ledger.get(), image);
+      const uint64_t at = crashed->checkpoint();
+      CHECK(at >= flushed);
+      CHECK(at <= k);
+      if (w.live.count(at)) CHECK(DigestsOf(*crashed) == w.live.at(at));
+      REQUIRE(crashed->CatchUp().ok());
+      CHECK(DigestsOf(*crashed) == final);
+    }
+  }
+
   SECTION("projections ahead of their ledger are refused, not misread") {
     // A ledger holding fewer events than the projections folded: the
     // projections were copied from elsewhere or the log was lost.
@@ -979,6 +1009,67 @@ TEST_CASE("a producer registered again after an annulment restates its products,
   REQUIRE(w.projections->Rebuild().ok());
   CHECK(DigestsOf(*w.projections) == live);
   CHECK(Year(w, 2024).subjects_by_legal_form == Counts{{"DN", 1}});
+}
+
+TEST_CASE("the fold's kept product states are never staler than the store they came from") {
+  // The live fold keeps the product states it wrote and takes them back for
+  // the next batch instead of reading the store. A store changed behind it
+  // (here a rebuild that folded events this fold never saw) must not be
+  // answered from what was kept: each grant of support must count once.
+  World w;
+  int minute = 0;
+  auto run = [&](const std::string& date, const std::string& type, json fields) {
+    return w.Submit(VnMicros(date, 10, minute++), Cmd(type, date, std::move(fields)));
+  };
+  auto grant = [&](int64_t amount) {
+    run("2024-03-01", "GrantSupport",
+        {{"product", "P1"},
+         {"category", "bao bì"},
+         {"amount_vnd", amount},
+         {"source", "province"}});
+  };
+  run("2024-01-02", "DefineUnit", {{"unit", "CM"}, {"name", "Tỉnh Cà Mau"}, {"level", "province"}});
+  run("2024-01-02", "RegisterSubject",
+      {{"subject", "S1"}, {"name", "HTX Thành Công"}, {"legal_form", "HTX"}, {"unit", "CM"}});
+  run("2024-01-10", "ImportCertificate",
+      {{"product", "P1"},
+       {"subject", "S1"},
+       {"name", "Mật ong U Minh"},
+       {"group", 1},
+       {"unit", "CM"},
+       {"stars", 3},
+       {"certificate", "CN-1"},
+       {"decision", Decision("1/QĐ-UBND", "2024-01-10", "CM")}});
+  auto p = OpenScratch(w.ledger.get(), w.dir / "scratch-kept");
+  auto support = [&] {
+    workflow::ProductState product;
+    REQUIRE(p->View()->Product("P1", &product).ok());
+    return product.support_vnd;
+  };
+  grant(1000000);
+  REQUIRE(p->CatchUp().ok());  // P1 kept with one grant
+  CHECK(support() == 1000000);
+  grant(20000000);
+  REQUIRE(p->Rebuild().ok());  // the store now has both; the fold never saw the second
+  CHECK(support() == 21000000);
+  grant(300000000);
+  REQUIRE(p->CatchUp().ok());
+  CHECK(support() == 321000000);
+  CHECK(DigestsOf(*p) == w.live.at(w.ledger->Size()));
+  // And in small batches, each taking P1 back from the one before.
+  for (int64_t amount : {1, 2, 4}) {
+    grant(amount);
+    REQUIRE(p->CatchUp().ok());
+  }
+  CHECK(support() == 321000007);
+  CHECK(DigestsOf(*p) == w.live.at(w.ledger->Size()));
+  // A reopened fold starts from the store alone.
+  p.reset();
+  p = OpenScratch(w.ledger.get(), w.dir / "scratch-kept");
+  grant(8);
+  REQUIRE(p->CatchUp().ok());
+  CHECK(support() == 321000015);
+  CHECK(DigestsOf(*p) == w.live.at(w.ledger->Size()));
 }
 
 TEST_CASE("after an append returns, the command line and the server read their own writes") {
