@@ -969,6 +969,18 @@ TEST_CASE("rebuilds, chunked catch-ups and restarts give the live read models by
   }
 }
 
+// The fields of an ImportCertificate: S1's product P1, three stars, CN-1, in CM.
+json HoneyOfS1() {
+  return {{"product", "P1"},
+          {"subject", "S1"},
+          {"name", "Mật ong U Minh"},
+          {"group", 1},
+          {"unit", "CM"},
+          {"stars", 3},
+          {"certificate", "CN-1"},
+          {"decision", Decision("1/QĐ-UBND", "2024-01-10", "CM")}};
+}
+
 TEST_CASE("a producer registered again after an annulment restates its products, live as rebuilt") {
   // Certificate facts carry their producer's legal form and woman-owned
   // flag. Live folding writes a product only when an event changes it, so a
@@ -982,15 +994,7 @@ TEST_CASE("a producer registered again after an annulment restates its products,
   uint64_t registered = run(
       "2024-01-02", "RegisterSubject",
       {{"subject", "S1"}, {"name", "HTX Thành Công"}, {"legal_form", "HTX"}, {"unit", "CM"}})[0];
-  run("2024-01-10", "ImportCertificate",
-      {{"product", "P1"},
-       {"subject", "S1"},
-       {"name", "Mật ong U Minh"},
-       {"group", 1},
-       {"unit", "CM"},
-       {"stars", 3},
-       {"certificate", "CN-1"},
-       {"decision", Decision("1/QĐ-UBND", "2024-01-10", "CM")}});
+  run("2024-01-10", "ImportCertificate", HoneyOfS1());
   CHECK(Year(w, 2024).subjects_by_legal_form == Counts{{"HTX", 1}});
   run("2024-02-01", "AnnulEvent",
       {{"target_seq", registered}, {"reason", "Đăng ký sai loại hình"}});
@@ -1031,15 +1035,7 @@ TEST_CASE("the fold's kept product states are never staler than the store they c
   run("2024-01-02", "DefineUnit", {{"unit", "CM"}, {"name", "Tỉnh Cà Mau"}, {"level", "province"}});
   run("2024-01-02", "RegisterSubject",
       {{"subject", "S1"}, {"name", "HTX Thành Công"}, {"legal_form", "HTX"}, {"unit", "CM"}});
-  run("2024-01-10", "ImportCertificate",
-      {{"product", "P1"},
-       {"subject", "S1"},
-       {"name", "Mật ong U Minh"},
-       {"group", 1},
-       {"unit", "CM"},
-       {"stars", 3},
-       {"certificate", "CN-1"},
-       {"decision", Decision("1/QĐ-UBND", "2024-01-10", "CM")}});
+  run("2024-01-10", "ImportCertificate", HoneyOfS1());
   auto p = OpenScratch(w.ledger.get(), w.dir / "scratch-kept");
   auto support = [&] {
     workflow::ProductState product;
