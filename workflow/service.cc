@@ -389,14 +389,18 @@ struct SealedCommands {
   }
 };
 
-// Whether `decided` records the erasure of a producer's personal data.
-bool ErasesData(const std::vector<std::pair<std::string, Decided>>& decided) {
+// The producers whose personal data `decided` erases, in the order of its events.
+std::vector<std::string> ErasedSubjects(
+    const std::vector<std::pair<std::string, Decided>>& decided) {
+  std::vector<std::string> subjects;
   for (const auto& [effective, d] : decided) {
     for (const auto& e : d.events) {
-      if (e.payload->getRoot<schema::Payload>().asReader().isSubjectDataErased()) return true;
+      auto p = e.payload->getRoot<schema::Payload>().asReader();
+      if (p.isSubjectDataErased())
+        subjects.emplace_back(p.getSubjectDataErased().getSubject().cStr());
     }
   }
-  return false;
+  return subjects;
 }
 
 // Destroys the keys of the producers whose erasure `decided` records, just
@@ -405,14 +409,10 @@ bool ErasesData(const std::vector<std::pair<std::string, Decided>>& decided) {
 // the log does not yet say the data was erased).
 Status DestroyErasedKeys(ledger::SubjectKeys* keys,
                          const std::vector<std::pair<std::string, Decided>>& decided) {
-  for (const auto& [effective, d] : decided) {
-    for (const auto& e : d.events) {
-      auto p = e.payload->getRoot<schema::Payload>().asReader();
-      if (!p.isSubjectDataErased()) continue;
-      if (keys == nullptr) return Status::IOError("no key store to erase from");
-      Status s = keys->Erase(p.getSubjectDataErased().getSubject().cStr());
-      if (!s.ok()) return s;
-    }
+  for (const std::string& subject : ErasedSubjects(decided)) {
+    if (keys == nullptr) return Status::IOError("no key store to erase from");
+    Status s = keys->Erase(subject);
+    if (!s.ok()) return s;
   }
   return Status::OK();
 }
@@ -514,7 +514,7 @@ void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>*
       }
       // A refusal, or an erasure (whose keys are destroyed before the
       // append), is told only once the id is known to be new.
-      if (lost[i] == 0 && (!s.ok() || ErasesData(p.decided))) {
+      if (lost[i] == 0 && (!s.ok() || !ErasedSubjects(p.decided).empty())) {
         Status r = repeat();
         if (!r.ok() || repeated) s = r;
       }
@@ -580,7 +580,8 @@ Status Service::SubmitAll(const Principal& who, const std::vector<schema::Comman
   if (all_ids) {
     key = "atomic";
     for (auto c : commands) {
-      key += "|" + std::string(c.getId().cStr());
+      key += '|';
+      key += c.getId().cStr();
       digest += CommandDigest(who, c);
     }
   }
