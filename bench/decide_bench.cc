@@ -244,14 +244,6 @@ struct Figures {
   double CpuUsPerOp() const { return ops ? cpu_seconds * 1e6 / static_cast<double>(ops) : 0; }
 };
 
-// CPU seconds (user + system) of the whole process so far.
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
-}
-
 // Runs `body(t, &r)` once per operation on `writers` threads for `seconds`;
 // body returns the events it appended and records its own latency.
 template <typename Body>

@@ -13,8 +13,6 @@
 //   ocop fold step=S events=E cpu_us_per_event=.. thread_cpu_us_per_event=..
 // (the process's CPU, RocksDB's background threads included, and the
 // folding thread's own).
-#include <sys/resource.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -22,24 +20,9 @@
 #include <memory>
 #include <string>
 
+#include "harness.h"
 #include "ledger/ledger.h"
 #include "projections/projections.h"
-
-namespace {
-
-double ProcessCpuUs() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
-}
-
-double ThreadCpuUs() {
-  timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   std::string dir;
@@ -76,11 +59,12 @@ int main(int argc, char** argv) {
     std::unique_ptr<ocop::projections::Projections> p;
     s = ocop::projections::Projections::OpenAt(ledger.get(), scratch, &p);
     if (s.ok() && from > 0) s = p->CatchUp({}, from);
-    const double cpu0 = ProcessCpuUs(), thread0 = ThreadCpuUs();
+    const double cpu0 = ocop::bench::CpuSeconds(), thread0 = ocop::bench::ThreadCpuSeconds();
     for (uint64_t up_to = from + step; s.ok() && p->checkpoint() < total; up_to += step) {
       s = p->CatchUp({}, up_to);
     }
-    const double cpu = ProcessCpuUs() - cpu0, thread = ThreadCpuUs() - thread0;
+    const double cpu = (ocop::bench::CpuSeconds() - cpu0) * 1e6,
+                 thread = (ocop::bench::ThreadCpuSeconds() - thread0) * 1e6;
     if (!s.ok()) {
       std::fprintf(stderr, "fold_bench: %s\n", s.ToString().c_str());
       return 1;

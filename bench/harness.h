@@ -147,6 +147,12 @@ uint64_t CurrentRssKb();
 
 double NowSeconds();  // steady clock, for elapsed times only
 
+// CPU seconds (user and system) used so far by the whole process, every thread
+// of it (RocksDB's included), and by the calling thread alone: on this shared
+// machine a figure's CPU is steadier than its wall time.
+double CpuSeconds();
+double ThreadCpuSeconds();
+
 // Percentile q (0..1) of `v` by nearest rank, as every benchmark here reports
 // its p50 and p99; reorders `v`.
 template <typename T>

@@ -66,23 +66,6 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// CPU seconds (user and system, every thread) this process has used: on a
-// shared machine, the wall time of a figure depends on what else runs.
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
-}
-
-// CPU seconds of the calling thread: a query's own work, which on a loaded
-// machine is steadier than its wall time (the reports are single-threaded).
-double ThreadCpuSeconds() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
-
 // The 1-minute load average: how busy the shared machine was.
 std::string LoadAverage() {
   std::ifstream f("/proc/loadavg");

@@ -142,9 +142,7 @@ int main(int argc, char** argv) {
           }
           ++checkpoints;
         }
-        timespec cpu{};
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-        signer_cpu = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) * 1e-9;
+        signer_cpu = ocop::bench::ThreadCpuSeconds();
       });
       double rate = Fill(l.get(), probe, streams, batch, &rng);
       done = true;
@@ -158,12 +156,7 @@ int main(int argc, char** argv) {
     double plain = 0, signing = 0, with_map = 0, cpu_signing = 0, cpu_map = 0;
     double proc_signing = 0, proc_map = 0;
     uint64_t checkpoints = 0;
-    auto process_cpu = [] {
-      rusage u{};
-      getrusage(RUSAGE_SELF, &u);
-      return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-             static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
-    };
+    auto process_cpu = [] { return ocop::bench::CpuSeconds(); };
     for (int round = 0; round < rounds; ++round) {
       double p_rate = 0;
       if (!only_map) p_rate = std::get<0>(run(0, "plain"));
