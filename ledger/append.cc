@@ -448,7 +448,7 @@ void Ledger::Publish(uint64_t size) {
 Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
   auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
   const AppendRequest& r = *w->request;
-  if (w->replicated) return PrepareReplicated(w, g, batch);
+  if (w->replicated) return PrepareReplicated(w, g);
 
   const std::string& key = r.idempotency_key;
   if (!key.empty()) {
@@ -503,9 +503,9 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
   // Accepted: number the events and add them, with their tree nodes.
   std::vector<uint64_t> seqs;
   seqs.reserve(r.events.size());
-  TreeRuns runs;       // the subtrees completed and the stream entries, written as
-  StreamRuns entries;  // runs (ledger_internal.h)
-  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) { runs.Add(level, index, h); };
+  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) {
+    g->tree.Add(level, index, h);
+  };
   // Versions first, into a map of the request's own: a stream that cannot be
   // read refuses the request whole, with nothing of it in the group.
   std::unordered_map<std::string, uint64_t> mine;
@@ -529,7 +529,7 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
     ev.setSeq(seq);
     ev.setVersion(version);
     ev.setRecordedAt(g->recorded_at);
-    entries.Add(stream, version, seq);
+    g->entries.Add(stream, version, seq);
   }
   // The numbered events are flattened into one buffer of the group's (no
   // array per event), which the runs of events point into until they are put
@@ -550,8 +550,6 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
     const size_t begin = i == 0 ? 0 : ends[i - 1];
     g->events.Add(seqs[i], std::string_view(*flat).substr(begin, ends[i] - begin));
   }
-  runs.Flush(batch, tree_cf_);
-  entries.Flush(batch, streams_cf_);
   if (!key.empty()) {
     std::string v;
     merkle::Hash raw;
@@ -586,9 +584,8 @@ Status Ledger::StreamVersionIn(GroupState* g, const std::string& stream, uint64_
 }
 
 // Replicated events keep their bytes: only their numbering is checked.
-Status Ledger::PrepareReplicated(Writer* w, GroupState* g, void* batch_ptr) {
-  auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
-  // Check all first, so a bad event leaves the batch untouched.
+Status Ledger::PrepareReplicated(Writer* w, GroupState* g) {
+  // Check all first, so a bad event leaves the group untouched.
   std::unordered_map<std::string, uint64_t> versions;
   uint64_t seq = g->next_seq;
   for (const std::string& bytes : *w->replicated) {
@@ -617,19 +614,17 @@ Status Ledger::PrepareReplicated(Writer* w, GroupState* g, void* batch_ptr) {
     versions[stream] = have + 1;
     ++seq;
   }
-  TreeRuns runs;
-  StreamRuns entries;
-  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) { runs.Add(level, index, h); };
+  auto sink = [&](int level, uint64_t index, const merkle::Hash& h) {
+    g->tree.Add(level, index, h);
+  };
   for (const std::string& bytes : *w->replicated) {
     EventView view(bytes);
     uint64_t s = g->next_seq++;
     g->events.Add(s, bytes);
-    entries.Add(view.event().getStream().cStr(), view.event().getVersion(), s);
+    g->entries.Add(view.event().getStream().cStr(), view.event().getVersion(), s);
     g->versions[view.event().getStream().cStr()] = view.event().getVersion();
     g->frontier.Append(merkle::LeafHash(bytes), sink);
   }
-  runs.Flush(batch, tree_cf_);
-  entries.Flush(batch, streams_cf_);
   return Status::OK();
 }
 
@@ -690,7 +685,11 @@ uint64_t Ledger::WriteGroup(std::vector<Writer*>& group) {
   }
   if (accepted.empty()) return need;
   need = std::max(need, g.next_seq - 1);
-  g.events.Flush(&batch, events_cf_);  // one key per run of events (ledger_internal.h)
+  // One key per run of events, of subtrees of a level, of a stream's entries
+  // (ledger_internal.h).
+  g.events.Flush(&batch, events_cf_);
+  g.tree.Flush(&batch, tree_cf_);
+  g.entries.Flush(&batch, streams_cf_);
   for (const auto& [stream, version] : g.versions) {
     std::string v;
     keys::PutBE64(&v, version);

@@ -322,7 +322,7 @@ class Ledger {
   void Publish(uint64_t size);
   Status FindIdempotencyKeyWritten(std::string_view key, std::string* digest,
                                    std::vector<uint64_t>* seqs);
-  Status PrepareReplicated(Writer* w, GroupState* g, void* batch);
+  Status PrepareReplicated(Writer* w, GroupState* g);
   Status StreamVersionIn(GroupState* g, const std::string& stream, uint64_t* version);
   Status StreamVersionStored(std::string_view stream, uint64_t* version);
   Status PrepareOne(Writer* w, GroupState* g, void* batch);

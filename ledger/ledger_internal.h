@@ -162,16 +162,6 @@ class EventCursor {
   bool on_run_ = false;
 };
 
-// The writer's view of state that this group changes but has not committed.
-struct Ledger::GroupState {
-  uint64_t next_seq = 0;
-  merkle::Frontier frontier;
-  int64_t recorded_at = 0;
-  std::unordered_map<std::string, uint64_t> versions;  // stream -> version after this group
-  std::unordered_map<std::string, std::pair<std::string, std::vector<uint64_t>>> keys;
-  EventRuns events;  // put into the batch once the group is prepared (WriteGroup)
-};
-
 // The hash tree as stored (ledger format 2; runs.cc writes, tree_store.cc reads). The key is
 // keys::TreeNode(level, first); the value holds the hashes of k >= 1
 // consecutive complete subtrees of that level, first .. first + k - 1, 32
@@ -231,6 +221,23 @@ bool StreamRunAt(const rocksdb::Iterator& it, std::string_view stream, uint64_t*
 // streams family); Corruption when no run holds it.
 Status StreamEntrySeq(rocksdb::Iterator* it, std::string_view stream, uint64_t version,
                       uint64_t* seq);
+
+// The writer's view of state that this group changes but has not committed.
+struct Ledger::GroupState {
+  uint64_t next_seq = 0;
+  merkle::Frontier frontier;
+  int64_t recorded_at = 0;
+  std::unordered_map<std::string, uint64_t> versions;  // stream -> version after this group
+  std::unordered_map<std::string, std::pair<std::string, std::vector<uint64_t>>> keys;
+  // Put into the batch once the group is prepared (WriteGroup), as runs over
+  // the whole group: twelve single-event appends complete about five runs of
+  // subtrees between them, where runs per append made about 24 keys, each a
+  // memtable insert on the commit path (BENCHMARKS.md, issue 18, sixth session).
+  // A refused append adds nothing to them: every check comes before its adds.
+  EventRuns events;
+  TreeRuns tree;
+  StreamRuns entries;
+};
 
 // Reads complete subtrees from the runs of the tree family. One reader serves
 // one operation (a root, a proof): its iterator sees the store as it was at
