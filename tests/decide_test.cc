@@ -3,6 +3,8 @@
 // wrong, and appends nothing.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "tests/workflow_support.h"
 
 using namespace ocop;
@@ -883,5 +885,67 @@ TEST_CASE("a repeated id gets the first result, whether deciding it again would 
     CHECK(s.message().find("command id 'insp-1' was already used for a different command") !=
           std::string::npos);
     CHECK(w.ledger()->Size() == size);
+  }
+}
+
+TEST_CASE("dossiers entered in one round at once rest on no version of the round") {
+  World w;
+  w.Standard();
+  // Sixteen products with approved plans, each one SubmitDossier away from
+  // the 2022 round.
+  const int kProducts = 16;
+  // Named R0 .. R15; the name is built piecewise, as GCC 12 warns falsely
+  // (-Wrestrict, its bug 105329) on a literal + std::string here.
+  auto name = [](int i) {
+    std::string id = "R";
+    id += std::to_string(i);
+    return id;
+  };
+  std::vector<std::string> dossiers;
+  for (int i = 0; i < kProducts; ++i) {
+    auto steps = testing::DossierCommands(name(i), 2022);
+    for (size_t k = 0; k + 1 < steps.size(); ++k) w.Ok(steps[k].first, steps[k].second);
+    dossiers.push_back(steps.back().second);
+  }
+  const std::string round = workflow::RoundStream(2022);
+  uint64_t round_before = 0;
+  REQUIRE(w.ledger()->StreamVersion(round, &round_before).ok());
+
+  // Half in one SubmitEach: the round's entries do not defer one another,
+  // so one group commit carries them all.
+  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> msgs;
+  std::vector<workflow::Service::Submission> batch;
+  for (int i = 0; i < kProducts / 2; ++i) {
+    msgs.push_back(std::make_unique<capnp::MallocMessageBuilder>());
+    REQUIRE(workflow::ParseCommand(dossiers[i], msgs.back().get()).ok());
+    batch.push_back({workflow::Principal{"officer.um", false},
+                     msgs.back()->getRoot<workflow::schema::Command>()});
+  }
+  const uint64_t groups_before = w.ledger()->Stats().groups;
+  std::vector<Status> statuses;
+  std::vector<workflow::Outcome> out;
+  w.service()->SubmitEach(batch, &statuses, &out);
+  for (const Status& st : statuses) CHECK(st.ok());
+  CHECK(w.ledger()->Stats().groups == groups_before + 1);
+
+  // The other half from threads of their own at once: every one is entered
+  // (before, each rested on the round's version, one won each sync, and the
+  // others ran out of retries on a command nothing was wrong with).
+  std::vector<Status> threaded(kProducts / 2);
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kProducts / 2; ++i) {
+      threads.emplace_back(
+          [&, i] { threaded[i] = w.Submit("officer.um", dossiers[kProducts / 2 + i]); });
+    }
+    for (auto& t : threads) t.join();
+  }
+  for (const Status& st : threaded) CHECK(st.ok());
+
+  uint64_t round_after = 0;
+  REQUIRE(w.ledger()->StreamVersion(round, &round_after).ok());
+  CHECK(round_after == round_before + kProducts);
+  for (int i = 0; i < kProducts; ++i) {
+    CHECK(w.Product(name(i)).stage == workflow::Stage::kDossierSubmitted);
   }
 }

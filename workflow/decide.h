@@ -76,6 +76,11 @@ struct PendingEvent {
   std::string stream;
   std::string type;  // the payload's JSON name, e.g. "Certified"
   std::unique_ptr<capnp::MallocMessageBuilder> payload;
+  // An entry: appended to a stream the decision did not read (a round's
+  // record of the dossiers entered), so it rests on no version of it and is
+  // appended at whatever version the stream has. Other events rest on the
+  // version of their stream that the decision read.
+  bool entry = false;
 };
 
 struct Decided {

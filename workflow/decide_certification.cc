@@ -146,9 +146,11 @@ Status Decider::SubmitDossier(C::Body::Reader b) {
                  [&](schema::Payload::Builder pb) { pb.setDossierSubmitted(c); });
   if (!s.ok()) return s;
   // The round's own record of its entries, which the decision that closes
-  // it reads. Written, never read here: entries do not wait on each other.
+  // it reads. Written, never read here: entries do not wait on each other
+  // (an entry: dossiers of one year entered at once do not race for the
+  // round's version; a closing decision, which reads the round, still does).
   std::string unit = p->unit;
-  Emit(RoundStream(c.getCycleYear()), [&](schema::Payload::Builder pb) {
+  EmitEntry(RoundStream(c.getCycleYear()), [&](schema::Payload::Builder pb) {
     auto r = pb.initRoundEntered();
     r.setProduct(c.getProduct());
     r.setUnit(unit);

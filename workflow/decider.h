@@ -117,6 +117,13 @@ class Decider {
                     const std::set<std::string>& recognised);
   template <typename Fill>
   void Emit(const std::string& stream, Fill fill);
+  // Emit, as an entry (PendingEvent::entry): for a stream this decision
+  // does not read.
+  template <typename Fill>
+  void EmitEntry(const std::string& stream, Fill fill) {
+    Emit(stream, fill);
+    out_->events.back().entry = true;
+  }
   Status CheckExpectedVersion(const std::string& id, uint64_t version);
 
   // --- one per command

@@ -3,6 +3,8 @@
 #include <capnp/serialize.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -151,6 +153,8 @@ class LedgerView : public View {
   // Every stream this view read (or will write), at the version it first
   // read it.
   const std::map<std::string, uint64_t>& StreamsRead() const { return base_; }
+  // Whether decide read the state of `stream` (not only its version).
+  bool Loaded(const std::string& stream) const { return loaded_.count(stream) > 0; }
 
   // The version a stream had when this view first read it (0 if never).
   uint64_t BaseVersion(const std::string& stream) {
@@ -263,6 +267,7 @@ class LedgerView : public View {
         if (shareable) shared_->Store(stream, state, version);
       }
       base_.emplace(stream, version);
+      loaded_.insert(stream);
       // The batch's events of this stream, decided before this read.
       auto pending = pending_events_.find(stream);
       if (pending != pending_events_.end()) {
@@ -300,6 +305,7 @@ class LedgerView : public View {
              Cache<SubjectState>, Cache<DisputeState>, Cache<RoundState>>
       caches_;
   std::map<std::string, uint64_t> base_;     // stream -> version when first read
+  std::set<std::string> loaded_;             // streams whose state was read (Get)
   std::map<std::string, uint64_t> pending_;  // stream -> events applied on top
   // The batch's decided events other than annulments, by stream, in order.
   std::map<std::string, std::vector<EventRef>> pending_events_;
@@ -326,8 +332,10 @@ Status ToAppend(LedgerView& view, const Principal& who,
   req.idempotency_key = key;
   req.idempotency_digest = digest;
   std::set<std::string> written;
+  std::set<std::string> expect;  // written streams whose version the decision rests on
   for (auto& [effective, d] : decided) {
     for (auto& e : d.events) {
+      if (!e.entry || view.Loaded(e.stream)) expect.insert(e.stream);
       ledger::NewEvent ne;
       ne.stream = e.stream;
       ne.type = e.type;
@@ -342,8 +350,10 @@ Status ToAppend(LedgerView& view, const Principal& who,
   }
   // Every stream written must still be where decide read it, and so must
   // every stream decide only read (a producer, a unit, a grant): a decision
-  // on a state another writer has since changed is taken again.
-  for (const auto& stream : written) req.expected.push_back({stream, view.BaseVersion(stream)});
+  // on a state another writer has since changed is taken again. A stream
+  // that only takes entries (PendingEvent::entry) is not read, and rests on
+  // no version.
+  for (const auto& stream : expect) req.expected.push_back({stream, view.BaseVersion(stream)});
   for (const auto& [stream, version] : view.StreamsRead()) {
     if (!written.count(stream)) req.unchanged.push_back({stream, version});
   }
@@ -421,18 +431,83 @@ Status DestroyErasedKeys(ledger::SubjectKeys* keys,
 
 struct Service::StateCache : SharedStates {};
 
+// Callers of Submit at the same moment, combined (Submit).
+struct Service::Combiner {
+  struct Call {
+    Submission submission;
+    Outcome* out = nullptr;
+    Status status;
+    std::exception_ptr thrown;
+    bool done = false;
+    // Its own, so that a leader wakes only the callers it answered and the
+    // next leader, not every caller waiting (32 wake-ups a group at 32
+    // callers, most only to sleep again).
+    std::condition_variable cv;
+  };
+  std::mutex mu;
+  std::vector<Call*> waiting;  // not yet taken by a leader, in arrival order
+  bool leading = false;        // a leader is deciding and appending
+};
+
 Service::Service(ledger::Ledger* ledger)
-    : ledger_(ledger), cache_(std::make_unique<StateCache>()) {}
+    : ledger_(ledger),
+      cache_(std::make_unique<StateCache>()),
+      combiner_(std::make_unique<Combiner>()) {}
 Service::~Service() = default;
 
+// One command is a batch of one, and callers at the same moment are one
+// batch: the first becomes the leader and has every command waiting decided
+// and appended by SubmitEach, while later callers wait for it and the next
+// of them leads the commands that came meanwhile. Each command is decided
+// as if alone, as before; but commands that read or write one stream are
+// put in order in SubmitEach's rounds, where callers deciding each on their
+// own raced for it: a hot stream (every dossier of a year appends to the
+// year's round) let one of them win each sync, and the others, deciding
+// again at once on the same published version, lost again until their few
+// retries ran out (decide_bench failed so at 8 and 32 writers). The server's
+// committer does the same for POSTed commands (server/http_server.cc).
 Status Service::Submit(const Principal& who, schema::Command::Reader command, Outcome* out) {
-  // One command is a batch of one: decided, appended, and decided again
-  // after a race lost to another writer, exactly as SubmitEach does it.
-  std::vector<Status> statuses;
-  std::vector<Outcome> outcomes;
-  SubmitEach({{who, command}}, &statuses, &outcomes);
-  *out = std::move(outcomes[0]);
-  return statuses[0];
+  Combiner& c = *combiner_;
+  Combiner::Call call;
+  call.submission = {who, command};
+  call.out = out;
+  std::unique_lock<std::mutex> l(c.mu);
+  c.waiting.push_back(&call);
+  call.cv.wait(l, [&] { return call.done || !c.leading; });
+  if (!call.done) {
+    c.leading = true;
+    std::vector<Combiner::Call*> calls;
+    calls.swap(c.waiting);
+    l.unlock();
+    std::vector<Submission> in;
+    for (const Combiner::Call* x : calls) in.push_back(x->submission);
+    std::vector<Status> statuses;
+    std::vector<Outcome> outcomes;
+    std::exception_ptr thrown;
+    try {
+      SubmitEach(in, &statuses, &outcomes);
+    } catch (...) {
+      thrown = std::current_exception();  // every caller of the batch learns of it
+    }
+    l.lock();
+    for (size_t i = 0; i < calls.size(); ++i) {
+      if (thrown) {
+        calls[i]->thrown = thrown;
+      } else {
+        calls[i]->status = std::move(statuses[i]);
+        *calls[i]->out = std::move(outcomes[i]);
+      }
+      calls[i]->done = true;
+      // Under the lock: once done and unlocked, the call (on its caller's
+      // stack) may be gone.
+      if (calls[i] != &call) calls[i]->cv.notify_one();
+    }
+    c.leading = false;
+    // The first caller that came meanwhile leads next.
+    if (!c.waiting.empty()) c.waiting.front()->cv.notify_one();
+  }
+  if (call.thrown) std::rethrow_exception(call.thrown);
+  return call.status;
 }
 
 void Service::SubmitEach(const std::vector<Submission>& in, std::vector<Status>* statuses,

@@ -33,7 +33,9 @@ class Service {
   explicit Service(ledger::Ledger* ledger);
   ~Service();
 
-  // Decides and appends one command.
+  // Decides and appends one command. Safe to call from many threads at
+  // once: commands submitted together are decided and appended together,
+  // as by SubmitEach.
   Status Submit(const Principal& who, schema::Command::Reader command, Outcome* out);
   // Decides and appends each command on its own, exactly as Submit would if
   // each came from a caller of its own at the same moment (each is refused,
@@ -55,8 +57,10 @@ class Service {
 
  private:
   struct StateCache;
+  struct Combiner;
   ledger::Ledger* ledger_;
   std::unique_ptr<StateCache> cache_;
+  std::unique_ptr<Combiner> combiner_;
 };
 
 }  // namespace ocop::workflow
