@@ -53,7 +53,10 @@ struct Job {
 // 170-300 us of CPU, so large groups are what keeps the CPU per command low.
 class Committer {
  public:
-  using Answer = std::function<void(Job&, Response, std::string route, std::string principal)>;
+  // Answers a whole group (jobs[i] with out[i], routes[i], principals[i]).
+  using Answer =
+      std::function<void(std::vector<Job> jobs, std::vector<Response> out,
+                         std::vector<std::string> routes, std::vector<std::string> principals)>;
   // Once `abandoned` is set (the I/O loop is stopping for good, nothing can
   // be answered), jobs not yet taken are dropped, neither decided nor
   // appended: a client that got no answer finds that nothing happened, or
@@ -114,9 +117,7 @@ class Committer {
                                  "its id to learn whether it was appended");
         }
       }
-      for (size_t i = 0; i < jobs.size(); ++i) {
-        answer_(jobs[i], std::move(out[i]), std::move(routes[i]), std::move(principals[i]));
-      }
+      answer_(std::move(jobs), std::move(out), std::move(routes), std::move(principals));
     }
   }
 
@@ -152,6 +153,34 @@ struct Shared {
   std::vector<std::weak_ptr<Session>> sessions;  // to close the idle ones on stop
   std::unique_ptr<Committer> committer;          // POSTed commands
 };
+
+// `s` as a JSON string. Names and route labels are plain ASCII nearly
+// always, and are then quoted as they are; anything else is left to
+// nlohmann::json, which escapes it and repairs bytes that are not UTF-8.
+std::string_view JsonString(const std::string& s, std::string* scratch) {
+  bool plain = true;
+  for (unsigned char c : s) plain &= c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  if (plain) {
+    scratch->reserve(s.size() + 2);
+    scratch->push_back('"');
+    scratch->append(s);
+    scratch->push_back('"');
+  } else {
+    *scratch = nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return *scratch;
+}
+
+// One JSON line per request: {"request","principal","route","status","ms"}.
+// Formatted directly: building and printing a JSON object for it cost about
+// 3% of a POST's server CPU (perf, bench/http_load.sh --post-only).
+void LogRequest(uint64_t id, const std::string& principal, const std::string& route, int status,
+                double ms) {
+  if (!spdlog::should_log(spdlog::level::info)) return;
+  std::string p, r;
+  spdlog::info("{{\"request\":{},\"principal\":{},\"route\":{},\"status\":{},\"ms\":{}}}", id,
+               JsonString(principal, &p), JsonString(route, &r), status, ms);
+}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -297,16 +326,24 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  public:
-  // From any thread: writes `res` on this session's own executor.
+  // Writes `response` on this session's own executor. From any thread, the
+  // write is posted there; with `now`, called from a handler of the I/O loop,
+  // it is done at once when no other handler of this session is running
+  // (asio::dispatch), without a hand-off.
   void Answer(Response response, std::string route, std::string principal,
-              std::chrono::steady_clock::time_point start, uint64_t id) {
+              std::chrono::steady_clock::time_point start, uint64_t id, bool now = false) {
     auto res = std::make_shared<Response>(std::move(response));
     if (shared_.stopping) res->keep_alive(false);
     int status = static_cast<int>(res->result_int());
-    auto self = shared_from_this();
-    asio::post(stream_.get_executor(),
-               [self, res, route = std::move(route), principal = std::move(principal), status,
-                start, id] { self->Write(res, route, principal, status, start, id); });
+    auto write = [self = shared_from_this(), res, route = std::move(route),
+                  principal = std::move(principal), status, start, id]() mutable {
+      self->Write(std::move(res), std::move(route), std::move(principal), status, start, id);
+    };
+    if (now) {
+      asio::dispatch(stream_.get_executor(), std::move(write));
+    } else {
+      asio::post(stream_.get_executor(), std::move(write));
+    }
   }
 
  private:
@@ -314,19 +351,15 @@ class Session : public std::enable_shared_from_this<Session> {
              std::chrono::steady_clock::time_point start, uint64_t id) {
     stream_.expires_after(std::chrono::seconds(shared_.options.request_timeout_seconds));
     auto self = shared_from_this();
+    Response& r = *res;
     http::async_write(
-        stream_, *res,
-        [self, res, route, principal, status, start, id](beast::error_code ec, size_t) {
+        stream_, r,
+        [self, res = std::move(res), route = std::move(route), principal = std::move(principal),
+         status, start, id](beast::error_code ec, size_t) {
           double secs =
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
           self->shared_.api.metrics()->Request(route, status, secs);
-          // One JSON line per request.
-          spdlog::info(nlohmann::json{{"request", id},
-                                      {"principal", principal},
-                                      {"route", route},
-                                      {"status", status},
-                                      {"ms", secs * 1000}}
-                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+          LogRequest(id, principal, route, status, secs * 1000);
           self->busy_ = false;
           if (ec || !res->keep_alive() || self->shared_.stopping) return self->Close();
           self->Read();
@@ -370,13 +403,24 @@ Status Serve(Api& api, const ServerOptions& options) {
   // Declared before the io_context so that sessions still queued in it when
   // it is destroyed find their shared state alive.
   Shared shared(api, options);
+  asio::io_context ioc(options.io_threads);
+  // A group's answers go to the I/O loop as one handler, which writes each
+  // on its session's executor there and then (Session::Answer with `now`):
+  // one hand-off and one wake-up per group rather than one per command.
   shared.committer = std::make_unique<Committer>(
       api, options.committers, shared.abandoned,
-      [&shared](Job& j, Response res, std::string route, std::string principal) {
-        shared.conventions.Finish(*j.req, j.head, &res);
-        j.session->Answer(std::move(res), std::move(route), std::move(principal), j.start, j.id);
+      [&shared, &ioc](std::vector<Job> jobs, std::vector<Response> out,
+                      std::vector<std::string> routes, std::vector<std::string> principals) {
+        asio::post(ioc, [&shared, jobs = std::move(jobs), out = std::move(out),
+                         routes = std::move(routes), principals = std::move(principals)]() mutable {
+          for (size_t i = 0; i < jobs.size(); ++i) {
+            Job& j = jobs[i];
+            shared.conventions.Finish(*j.req, j.head, &out[i]);
+            j.session->Answer(std::move(out[i]), std::move(routes[i]), std::move(principals[i]),
+                              j.start, j.id, /*now=*/true);
+          }
+        });
       });
-  asio::io_context ioc(options.io_threads);
   beast::error_code ec;
   auto address = asio::ip::make_address(options.address, ec);
   if (ec)
