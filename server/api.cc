@@ -29,6 +29,7 @@ Status Api::CatchUp() {
 Status Api::CatchUpForRead() {
   uint64_t need = answered_.load(std::memory_order_acquire);
   if (projections_->checkpoint() >= need) return Status::OK();
+  reads_behind_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> l(catch_up_mu_);
   return projections_->CatchUp({}, need);
 }
