@@ -128,12 +128,34 @@ int ServeLedger(const GlobalOptions& g, const ServeArgs& a) {
   if (!s.ok()) return Fail("serve", s);
 
   // Keep the projections folded as appends commit, so reads rarely wait.
+  // While commands keep coming and nobody reads, folds are at least
+  // kFoldSpacing apart: one fold per group commit (some 300 a second under
+  // bench/http_load.sh --post-only) wrote the same read-model rows again and
+  // again, and larger folds write each once. A read that finds the
+  // projections behind what was answered folds it itself first
+  // (Api::CatchUpForRead), so freshness never depends on this thread; but
+  // once reads have had to (Api::reads_behind grew), folds follow each
+  // append at once again for kReadsLinger, as the reads' latency needs.
+  constexpr auto kFoldSpacing = std::chrono::milliseconds(20);
+  constexpr auto kReadsLinger = std::chrono::seconds(1);
   std::atomic<bool> done{false};
   std::thread follower([&] {
     uint64_t seen = l->Size();
+    uint64_t reads_behind = api.reads_behind();
+    auto last_fold = std::chrono::steady_clock::now() - kFoldSpacing;
+    auto unspaced_until = last_fold;
     while (!done) {
       uint64_t now = l->WaitForAppend(seen, std::chrono::milliseconds(200));
       if (now > seen) {
+        const uint64_t behind = api.reads_behind();
+        if (behind != reads_behind) {
+          reads_behind = behind;
+          unspaced_until = std::chrono::steady_clock::now() + kReadsLinger;
+        }
+        if (std::chrono::steady_clock::now() >= unspaced_until) {
+          std::this_thread::sleep_until(last_fold + kFoldSpacing);
+        }
+        last_fold = std::chrono::steady_clock::now();
         // A failure is met again, and answered, by the next read's own
         // catch-up (Api::CatchUpForRead); here it is only logged.
         Status folded = api.CatchUp();

@@ -29,6 +29,7 @@ Status Api::CatchUp() {
 Status Api::CatchUpForRead() {
   uint64_t need = answered_.load(std::memory_order_acquire);
   if (projections_->checkpoint() >= need) return Status::OK();
+  reads_behind_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> l(catch_up_mu_);
   return projections_->CatchUp({}, need);
 }
@@ -73,10 +74,16 @@ Response Api::CommandReply(const Request& req, const Status& s, const workflow::
                            std::chrono::steady_clock::time_point start) {
   if (!s.ok()) return FromStatus(req, s);
   Answered(o.seqs);
-  json reply{{"ok", true}, {"seqs", o.seqs}};
-  if (o.duplicate) reply["duplicate"] = true;
+  // {"ok":true,"seqs":[...]} and "duplicate":true if it was one, as
+  // JsonReply prints it, written directly: one reply per command.
+  std::string body = "{\"ok\":true,\"seqs\":[";
+  for (size_t i = 0; i < o.seqs.size(); ++i) {
+    if (i > 0) body += ',';
+    body += std::to_string(o.seqs[i]);
+  }
+  body += o.duplicate ? "],\"duplicate\":true}\n" : "]}\n";
   metrics_->Append(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return JsonReply(req, 200, reply);
+  return Reply(req, 200, std::move(body));
 }
 
 Response Api::Internal(const Request& req, const std::string& what) {

@@ -88,6 +88,10 @@ class Api {
 
   // Folds new events into the projections; safe from any thread.
   Status CatchUp();
+  // How many reads so far found the projections behind what was answered
+  // and had to fold it first: a follower that sees it grow folds at once
+  // rather than gathering appends (ocop/serve_command.cc).
+  uint64_t reads_behind() const { return reads_behind_.load(std::memory_order_relaxed); }
   // Requests that wait for new events give up early when this is set.
   void set_stopping() { stopping_ = true; }
   Metrics* metrics() { return metrics_; }
@@ -160,7 +164,8 @@ class Api {
   Metrics* metrics_;
   std::mutex catch_up_mu_;
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> answered_{0};  // highest sequence number answered
+  std::atomic<uint64_t> answered_{0};      // highest sequence number answered
+  std::atomic<uint64_t> reads_behind_{0};  // reads that had to catch up themselves
   ProofRoutes* proofs_ = nullptr;
 };
 

@@ -127,6 +127,22 @@ TEST_CASE("every read answers while ocop serve holds the directory, as it does w
   REQUIRE(fresh.code == 0);
   CHECK(json::parse(fresh.out)["stage"] == "idea_registered");
   CHECK(json::parse(Ocop(data + " tree-head").out)["size"] == n + 2);
+
+  // One command (the committer's path, its reply written without a JSON
+  // object): the same bytes as before, and the same again, marked a
+  // duplicate, for the same id, with nothing appended.
+  const std::string one =
+      R"({"type":"ReviewIdea","effective":"2026-06-03","id":"review-new1","product":"NEW1",)"
+      R"("outcome":"selected"})";
+  const std::string first = Post(port, token, one);
+  CHECK(first.substr(first.find("\r\n\r\n") + 4) ==
+        R"({"ok":true,"seqs":[)" + std::to_string(n + 3) + "]}\n");
+  const std::string again_reply = Post(port, token, one);
+  CHECK(again_reply.substr(again_reply.find("\r\n\r\n") + 4) ==
+        R"({"ok":true,"seqs":[)" + std::to_string(n + 3) + R"(],"duplicate":true})" + "\n");
+  CHECK(json::parse(Ocop(data + " tree-head").out)["size"] == n + 3);
+  fresh = Ocop(data + " status NEW1");
+  REQUIRE(fresh.code == 0);
   CHECK(Ocop(data + " verify").code == 0);
 
   // Dropping the projections the server folds into is refused.
