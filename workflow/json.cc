@@ -648,16 +648,19 @@ Status ParseJson(std::string_view text, json* out, const JsonLimits& limits) {
   return Status::OK();
 }
 
-Status ParseCommand(std::string_view text, capnp::MallocMessageBuilder* out) {
+namespace {
+
+Status ParseCommandText(std::string_view text, capnp::MallocMessageBuilder* out,
+                        Status (*decode)(const json&, capnp::MallocMessageBuilder*)) {
   json j;
   Status s = ParseJson(text, &j);
   if (!s.ok()) {
     return Status::InvalidArgument(s.message() + "; a command is one JSON object on one line");
   }
-  return ParseCommandJson(j, out);
+  return decode(j, out);
 }
 
-Status ParseCommandJson(const json& j, capnp::MallocMessageBuilder* out) {
+Status DecodeByCodec(const json& j, capnp::MallocMessageBuilder* out) {
   Status s = CheckObject(j, capnp::Schema::from<schema::Command>(), "");
   if (!s.ok()) return s;
   auto root = out->initRoot<schema::Command>();
@@ -678,6 +681,20 @@ Status ParseCommandJson(const json& j, capnp::MallocMessageBuilder* out) {
                    std::to_string(root.getExpectedVersion()));
   }
   return Status::OK();
+}
+
+}  // namespace
+
+Status ParseCommand(std::string_view text, capnp::MallocMessageBuilder* out) {
+  return ParseCommandText(text, out, ParseCommandJson);
+}
+
+Status ParseCommandByCodec(std::string_view text, capnp::MallocMessageBuilder* out) {
+  return ParseCommandText(text, out, DecodeByCodec);
+}
+
+Status ParseCommandJson(const json& j, capnp::MallocMessageBuilder* out) {
+  return DecodeByCodec(j, out);
 }
 
 std::string ToJson(capnp::DynamicStruct::Reader value) {

@@ -48,6 +48,13 @@ Status ParseCommand(std::string_view json_text, capnp::MallocMessageBuilder* out
 // The same, from JSON already parsed by ParseJson.
 Status ParseCommandJson(const nlohmann::json& command, capnp::MallocMessageBuilder* out);
 
+// The reference ParseCommand must equal: the same check, then the document
+// copied into a capnp::JsonValue and decoded by Codec(). Slower (four passes);
+// kept for the tests and the benchmark that prove ParseCommand accepts and
+// refuses the same texts, with the same messages, and builds the same message
+// byte for byte.
+Status ParseCommandByCodec(std::string_view json_text, capnp::MallocMessageBuilder* out);
+
 // The JSON of any struct of the schema (events, commands, states); 64-bit
 // integers are printed exactly, as integers.
 std::string ToJson(capnp::DynamicStruct::Reader value);
