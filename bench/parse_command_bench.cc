@@ -1,7 +1,7 @@
 // parse_command_bench (issue 18): what decoding one JSON command costs, the
 // work `ocop serve` does on its I/O threads for every POST /v1/commands.
 //
-//   parse_command_bench [--rounds 5] [--seconds 1]
+//   parse_command_bench [--rounds 5] [--seconds 1] [--only command]
 //
 // Decodes commands of the forms the HTTP load posts (RecordInspection and
 // RecordPromotion with an idempotency key, as bench/http_load.sh sends them)
@@ -12,6 +12,7 @@
 //   command    workflow::ParseCommand (what the server calls)
 //   reference  workflow::ParseCommandByCodec: the check, then capnp::JsonCodec
 //              (the path ParseCommand replaced, kept as its reference)
+// --only command times ParseCommand alone (for a profiler).
 // Output, per round and summed over the rounds (thread CPU time per command):
 //   ocop parse_command round=R json_ns=.. command_ns=.. reference_ns=..
 //   ocop parse_command total commands=N json_ns=.. command_ns=.. reference_ns=.. speedup=..
@@ -60,13 +61,16 @@ double Time(const std::vector<std::string>& corpus, size_t n,
 int Main(int argc, char** argv) {
   int rounds = 5;
   double seconds = 1;
+  bool only_command = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--rounds") == 0) {
       rounds = std::atoi(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--only") == 0 && std::strcmp(argv[i + 1], "command") == 0) {
+      only_command = true;
     } else if (std::strcmp(argv[i], "--seconds") == 0) {
       seconds = std::atof(argv[i + 1]);
     } else {
-      Fail("usage: parse_command_bench [--rounds 5] [--seconds 1]");
+      Fail("usage: parse_command_bench [--rounds 5] [--seconds 1] [--only command]");
     }
   }
   std::vector<std::string> corpus = Corpus();
@@ -82,6 +86,11 @@ int Main(int argc, char** argv) {
     capnp::MallocMessageBuilder msg;
     return wf::ParseCommandByCodec(text, &msg).ok();
   };
+  if (only_command) {
+    size_t n = static_cast<size_t>(seconds * 2e5);
+    std::printf("ocop parse_command command_ns=%.0f\n", Time(corpus, n, command) * 1e9 / n);
+    return 0;
+  }
   // Size a round so that the reference path takes about `seconds`.
   size_t n = 1000;
   while (Time(corpus, n, reference) < seconds / 4) n *= 2;

@@ -4,6 +4,7 @@
 #include <capnp/dynamic.h>
 #include <capnp/schema.h>
 #include <kj/exception.h>
+#include <boost/container/small_vector.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -247,7 +248,8 @@ std::string Join(const Names& items, Name name) {
   return s;
 }
 
-std::string Join(const std::vector<const FieldInfo*>& fields) {
+template <typename Fields>
+std::string Join(const Fields& fields) {
   return Join(fields, [](const FieldInfo* f) -> const std::string& { return f->name; });
 }
 
@@ -414,14 +416,16 @@ Status CheckPointsById(const json& v, const Path& path, CheckNotes* notes) {
 // and the member chosen by a discriminator. A command has a dozen members at
 // most: vectors searched in order beat maps here.
 struct Members {
-  std::vector<const FieldInfo*> fields;  // in schema order, for messages too
-  std::string_view discriminator;        // the key that chose a union member, if any
+  // In schema order, for messages too; on the stack for any command.
+  boost::container::small_vector<const FieldInfo*, 32> fields;
+  std::string_view discriminator;  // the key that chose a union member, if any
 
-  const FieldInfo* Find(std::string_view name) const {
-    for (const FieldInfo* f : fields) {
-      if (f->name == name) return f;
+  // The index of the member named `name` in `fields`, or -1.
+  int Find(std::string_view name) const {
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (fields[i]->name == name) return static_cast<int>(i);
     }
-    return nullptr;
+    return -1;
   }
 };
 
@@ -475,23 +479,29 @@ Status CheckObject(const json& obj, const StructInfo& s, const Path& path, Check
   Members m;
   Status st = Collect(obj, s, path, &m);
   if (!st.ok()) return st;
+  // Each key's value beside its member: unknown keys are refused first, then
+  // the members are checked in schema order.
+  boost::container::small_vector<const json*, 32> values(m.fields.size(), nullptr);
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     if (it.key() == m.discriminator) continue;
-    if (!m.Find(it.key())) {
+    int i = m.Find(it.key());
+    if (i < 0) {
       std::string at = path.Member(it.key()).str();
       return Bad(at, "unknown " + Field(at) + "; allowed here: " + Join(m.fields));
     }
+    values[i] = &*it;
   }
-  for (const FieldInfo* f : m.fields) {
-    auto it = obj.find(f->name);
-    if (it == obj.end()) {
+  for (size_t i = 0; i < m.fields.size(); ++i) {
+    const FieldInfo* f = m.fields[i];
+    if (!values[i]) {
       if (f->optional) continue;
       std::string at = path.Member(f->name).str();
       return Bad(at, "missing " + Field(at));
     }
     Path at = path.Member(f->name);
-    st = f->points_by_id ? CheckPointsById(*it, at, notes)
-                         : CheckValue(*it, f->type, f->child, f->enum_info, f->date, at, notes);
+    st = f->points_by_id
+             ? CheckPointsById(*values[i], at, notes)
+             : CheckValue(*values[i], f->type, f->child, f->enum_info, f->date, at, notes);
     if (!st.ok()) return st;
   }
   return Status::OK();
