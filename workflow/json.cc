@@ -7,6 +7,7 @@
 #include <boost/container/small_vector.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -169,6 +170,13 @@ struct FieldInfo {
   // its enum. Null for other types.
   const StructInfo* child = nullptr;
   const EnumInfo* enum_info = nullptr;
+  // Where the field lives, for DirectDecoder to write it without reflection:
+  // a slot outside any union; its offset in units of its type's size (bits
+  // for Bool; the index for a pointer); the bits of its default (the data
+  // section holds a value XOR its default).
+  bool plain_slot = false;
+  uint32_t offset = 0;
+  uint64_t default_bits = 0;
 };
 
 struct StructInfo {
@@ -186,6 +194,39 @@ struct EnumInfo {
 const StructInfo& Info(capnp::StructSchema s);
 const EnumInfo& Info(capnp::EnumSchema s);
 
+// The bits of a scalar default value as the wire holds them (0 for pointers).
+uint64_t DefaultBits(capnp::schema::Value::Reader d) {
+  using V = capnp::schema::Value;
+  switch (d.which()) {
+    case V::BOOL:
+      return d.getBool() ? 1 : 0;
+    case V::INT8:
+      return static_cast<uint8_t>(d.getInt8());
+    case V::INT16:
+      return static_cast<uint16_t>(d.getInt16());
+    case V::INT32:
+      return static_cast<uint32_t>(d.getInt32());
+    case V::INT64:
+      return static_cast<uint64_t>(d.getInt64());
+    case V::UINT8:
+      return d.getUint8();
+    case V::UINT16:
+      return d.getUint16();
+    case V::UINT32:
+      return d.getUint32();
+    case V::UINT64:
+      return d.getUint64();
+    case V::FLOAT32:
+      return std::bit_cast<uint32_t>(d.getFloat32());
+    case V::FLOAT64:
+      return std::bit_cast<uint64_t>(d.getFloat64());
+    case V::ENUM:
+      return d.getEnum();
+    default:
+      return 0;
+  }
+}
+
 FieldInfo InfoOf(capnp::StructSchema::Field f) {
   FieldInfo i{f, f.getType(), JsonName(f), false, false, false, false, ""};
   auto proto = f.getProto();
@@ -193,6 +234,11 @@ FieldInfo InfoOf(capnp::StructSchema::Field f) {
   while (inner.isList()) inner = inner.asList().getElementType();
   if (inner.isStruct()) i.child = &Info(inner.asStruct());
   if (inner.isEnum()) i.enum_info = &Info(inner.asEnum());
+  if (proto.isSlot() && proto.getDiscriminantValue() == capnp::schema::Field::NO_DISCRIMINANT) {
+    i.plain_slot = true;
+    i.offset = proto.getSlot().getOffset();
+    i.default_bits = DefaultBits(proto.getSlot().getDefaultValue());
+  }
   i.optional = FindAnnotation(proto, kOptional).has_value();
   i.points_by_id = FindAnnotation(proto, kPointsById).has_value();
   i.date = FindAnnotation(proto, kDate).has_value();
@@ -650,7 +696,77 @@ class DirectDecoder {
       out.adopt(f.field, capnp::Orphan<capnp::DynamicValue>(PointsOf(v, orphanage_)));
       return;
     }
+    if (f.plain_slot && Put(f, v, out)) return;
     out.adopt(f.field, Value(v, f.type, f.child, f.enum_info));
+  }
+
+  // The scalars and text of the commands, written where the dynamic API
+  // writes them (the same values: Value's conversions), without its look-ups
+  // of the field's schema; false for the other types.
+  bool Put(const FieldInfo& f, const json& v, capnp::DynamicStruct::Builder out) {
+    using W = capnp::schema::Type;
+    capnp::AnyStruct::Builder any(out);
+    auto data = any.getDataSection();
+    switch (f.type.which()) {
+      case W::BOOL: {
+        size_t byte = f.offset / 8;
+        KJ_REQUIRE(byte < data.size());
+        auto bit = static_cast<kj::byte>(1u << (f.offset % 8));
+        bool set = v.get<bool>() != (f.default_bits != 0);
+        data[byte] = set ? (data[byte] | bit) : (data[byte] & ~bit);
+        return true;
+      }
+      case W::INT8:
+        return Store<int8_t>(data, f, static_cast<int8_t>(NumberOf(v)));
+      case W::INT16:
+        return Store<int16_t>(data, f, static_cast<int16_t>(NumberOf(v)));
+      case W::INT32:
+        return Store<int32_t>(data, f, static_cast<int32_t>(NumberOf(v)));
+      case W::UINT8:
+        return Store<uint8_t>(data, f, static_cast<uint8_t>(NumberOf(v)));
+      case W::UINT16:
+        return Store<uint16_t>(data, f, static_cast<uint16_t>(NumberOf(v)));
+      case W::UINT32:
+        return Store<uint32_t>(data, f, static_cast<uint32_t>(NumberOf(v)));
+      case W::INT64:
+        return Store<int64_t>(data, f, IntegerOf<int64_t>(v));
+      case W::UINT64:
+        return Store<uint64_t>(data, f, IntegerOf<uint64_t>(v));
+      case W::FLOAT32:
+        return Store<float>(data, f, static_cast<float>(NumberOf(v)));
+      case W::FLOAT64:
+        return Store<double>(data, f, NumberOf(v));
+      case W::ENUM: {
+        const std::string& s = v.get_ref<const std::string&>();
+        for (size_t i = 0; i < f.enum_info->names.size(); ++i) {
+          if (f.enum_info->names[i] == s) return Store<uint16_t>(data, f, static_cast<uint16_t>(i));
+        }
+        return false;
+      }
+      case W::TEXT: {
+        const std::string& s = v.get_ref<const std::string&>();
+        auto pointers = any.getPointerSection();
+        KJ_REQUIRE(f.offset < pointers.size());
+        pointers[f.offset].adopt(orphanage_.newOrphanCopy(capnp::Text::Reader(s.data(), s.size())));
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  // `value` XOR the field's default, little-endian as the wire is.
+  template <typename T>
+  static bool Store(kj::ArrayPtr<kj::byte> data, const FieldInfo& f, T value) {
+    using Bits = std::conditional_t<
+        sizeof(T) == 1, uint8_t,
+        std::conditional_t<sizeof(T) == 2, uint16_t,
+                           std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>>;
+    auto bits = static_cast<Bits>(std::bit_cast<Bits>(value) ^ static_cast<Bits>(f.default_bits));
+    size_t at = size_t{f.offset} * sizeof(T);
+    KJ_REQUIRE(at + sizeof(T) <= data.size());
+    for (size_t k = 0; k < sizeof(T); ++k) data[at + k] = static_cast<kj::byte>(bits >> (8 * k));
+    return true;
   }
 
   capnp::Orphan<capnp::DynamicValue> Value(const json& v, capnp::Type t, const StructInfo* child,
