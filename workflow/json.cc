@@ -824,7 +824,7 @@ class DirectDecoder {
   // message, as JsonCodec tells them apart.
   static const void* UnionOf(capnp::DynamicStruct::Builder s, const StructInfo& info) {
     return reinterpret_cast<const uint16_t*>(
-               capnp::AnyStruct::Reader(s.asReader()).getDataSection().begin()) +
+               capnp::AnyStruct::Builder(s).getDataSection().begin()) +
            info.discriminant_offset;
   }
   // The member of `s`'s union its discriminator chose, or null if not seen yet.
@@ -839,7 +839,7 @@ class DirectDecoder {
   // The flattened group or struct `f` of `out`, got once (a struct is
   // allocated then, as JsonCodec allocates it: at its first member).
   capnp::DynamicStruct::Builder Into(capnp::DynamicStruct::Builder out, const FieldInfo& f) {
-    const void* data = capnp::AnyStruct::Reader(out.asReader()).getDataSection().begin();
+    const void* data = capnp::AnyStruct::Builder(out).getDataSection().begin();
     for (const auto& [d, field, builder] : inner_) {
       if (d == data && field == &f) return builder;
     }
