@@ -329,7 +329,6 @@ struct Path {
 
   Path Member(std::string_view k) const { return Path{this, k, 0, false}; }
   Path Index(size_t i) const { return Path{this, {}, i, true}; }
-  bool empty() const { return parent == nullptr && !is_index && key.empty(); }
   std::string str() const {
     std::string up = parent ? parent->str() : std::string();
     if (is_index) return up + "[" + std::to_string(index) + "]";
@@ -519,7 +518,7 @@ Status Collect(const json& obj, const StructInfo& s, const Path& path, Members* 
 
 Status CheckObject(const json& obj, const StructInfo& s, const Path& path, CheckNotes* notes) {
   if (!obj.is_object()) {
-    return Bad(path.str(), (path.empty() ? std::string("a command") : Field(path.str())) +
+    return Bad(path.str(), (path.str().empty() ? std::string("a command") : Field(path.str())) +
                                " must be a JSON object, not " + Describe(obj));
   }
   Members m;
@@ -599,21 +598,13 @@ class DirectDecoder {
   // discriminator of `out`'s union when it is flattened into its parent.
   void Object(const json& obj, const StructInfo& info, capnp::DynamicStruct::Builder out,
               const std::string& disc) {
-    json::const_iterator later[16];
-    size_t n_later = 0;
-    std::vector<json::const_iterator> more;  // past 16, never for a command
+    using Later = boost::container::small_vector<json::const_iterator, 16>;
+    Later retries;  // members of a union given before its discriminator
     for (auto it = obj.begin(); it != obj.end(); ++it) {
-      if (Member(it.key(), *it, info, out, disc)) continue;
-      if (n_later < 16) {
-        later[n_later++] = it;
-      } else {
-        more.push_back(it);
-      }
+      if (!Member(it.key(), *it, info, out, disc)) retries.push_back(it);
     }
-    std::vector<json::const_iterator> retries(later, later + n_later);
-    retries.insert(retries.end(), more.begin(), more.end());
     while (!retries.empty()) {
-      std::vector<json::const_iterator> again;
+      Later again;
       for (auto it : retries) {
         if (!Member(it.key(), *it, info, out, disc)) again.push_back(it);
       }
