@@ -3,8 +3,12 @@
 // Field names come from $Json.name annotations, otherwise the schema's own
 // names; a command's "type" picks the member of Command.body. Decoding first
 // walks the JSON against the schema so that a refusal names the field path and
-// what is allowed, then capnp::JsonCodec fills the message. Nothing here
-// knows the fields of any one command.
+// what is allowed, then a second walk, driven by the same facts read from the
+// schema, fills the message exactly as capnp::JsonCodec (Codec()) would from
+// the same document: the same message, byte for byte, without copying the
+// document into a JsonValue and decoding that by reflection
+// (tests/json_decode_test.cc proves it against ParseCommandByCodec). Nothing
+// here knows the fields of any one command.
 #pragma once
 
 #include <capnp/compat/json.h>
@@ -47,6 +51,13 @@ const capnp::JsonCodec& Codec();
 Status ParseCommand(std::string_view json_text, capnp::MallocMessageBuilder* out);
 // The same, from JSON already parsed by ParseJson.
 Status ParseCommandJson(const nlohmann::json& command, capnp::MallocMessageBuilder* out);
+
+// The reference ParseCommand must equal: the same check, then the document
+// copied into a capnp::JsonValue and decoded by Codec(). Slower (four passes);
+// kept for the tests and the benchmark that prove ParseCommand accepts and
+// refuses the same texts, with the same messages, and builds the same message
+// byte for byte.
+Status ParseCommandByCodec(std::string_view json_text, capnp::MallocMessageBuilder* out);
 
 // The JSON of any struct of the schema (events, commands, states); 64-bit
 // integers are printed exactly, as integers.
