@@ -201,7 +201,7 @@ void PutLE64(char* at, uint64_t v) {
 // segment is built as before and flattened into w->spilled.
 // w_flat, w_spilled and w_envelopes are the writer's; *w_bytes counts.
 Status BuildEnvelope(const NewEvent& e, const std::string& idempotency_key, size_t i,
-                     std::vector<capnp::word>* w_flat, std::vector<std::string>* w_spilled,
+                     std::vector<uint64_t>* w_flat, std::vector<std::string>* w_spilled,
                      std::vector<FlatEnvelope>* w_envelopes, size_t* w_bytes) {
   const size_t first_words = 64 + e.payload.size() / 8;
   const size_t at = w_flat->size();
@@ -210,7 +210,8 @@ Status BuildEnvelope(const NewEvent& e, const std::string& idempotency_key, size
   w_flat->resize(at + 1 + first_words);
   FlatEnvelope env;
   {
-    SlotBuilder msg(kj::arrayPtr(w_flat->data() + at + 1, first_words));
+    SlotBuilder msg(
+        kj::arrayPtr(reinterpret_cast<capnp::word*>(w_flat->data() + at + 1), first_words));
     schema::Event::Builder ev(nullptr);
     Status s = FillEnvelope(e, idempotency_key, i, &msg, &ev);
     if (!s.ok()) return s;

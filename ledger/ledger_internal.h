@@ -52,7 +52,7 @@ struct Ledger::Writer {
   const AppendRequest* request = nullptr;
   const std::vector<std::string>* replicated = nullptr;  // AppendReplicated's events
   AppendResult* result = nullptr;
-  std::vector<capnp::word> flat;  // the envelopes back to back, each a flat array
+  std::vector<uint64_t> flat;  // the envelopes back to back, each a flat array (words)
   std::vector<std::string> spilled;
   std::vector<FlatEnvelope> envelopes;
   std::vector<uint64_t> versions;  // as assigned, once written (for the write observer)
