@@ -1,7 +1,9 @@
 // Appending: validation, idempotency, and the group commit.
 #include "ledger/ledger.h"
 
+#include <capnp/any.h>
 #include <capnp/message.h>
+#include <capnp/schema.h>
 #include <capnp/serialize.h>
 #include <fcntl.h>
 #include <kj/exception.h>
@@ -98,10 +100,36 @@ Status ValidateEvent(const NewEvent& e, size_t i) {
   return Status::OK();
 }
 
-// Builds the envelope of `e` without the numbers the writer assigns.
-Status BuildEnvelope(const NewEvent& e, const std::string& idempotency_key, size_t i,
-                     std::unique_ptr<capnp::MallocMessageBuilder>* out, size_t* bytes) {
-  auto msg = std::make_unique<capnp::MallocMessageBuilder>(64 + e.payload.size() / 8);
+// A message builder whose first segment is given (zeroed, owned by the
+// caller); a further segment is allocated and kept here, and spilled() says
+// so. BuildEnvelope gives it the first segment MallocMessageBuilder would
+// have allocated, of the same size, so that a message that fits is the same
+// bytes; one that does not is built again the way it always was.
+class SlotBuilder final : public capnp::MessageBuilder {
+ public:
+  explicit SlotBuilder(kj::ArrayPtr<capnp::word> first) : first_(first) {}
+  kj::ArrayPtr<capnp::word> allocateSegment(uint minimum) override {
+    if (!given_ && minimum <= first_.size()) {
+      given_ = true;
+      return first_;
+    }
+    given_ = true;
+    spilled_ = true;
+    more_.push_back(kj::heapArray<capnp::word>(std::max<uint>(minimum, 1024)));
+    std::memset(more_.back().begin(), 0, more_.back().size() * sizeof(capnp::word));
+    return more_.back();
+  }
+  bool spilled() const { return spilled_; }
+
+ private:
+  kj::ArrayPtr<capnp::word> first_;
+  bool given_ = false, spilled_ = false;
+  std::vector<kj::Array<capnp::word>> more_;
+};
+
+// Fills in the envelope of `e` without the numbers the writer assigns.
+Status FillEnvelope(const NewEvent& e, const std::string& idempotency_key, size_t i,
+                    capnp::MessageBuilder* msg, schema::Event::Builder* out) {
   auto ev = msg->initRoot<schema::Event>();
   ev.setStream(e.stream);
   ev.setType(e.type);
@@ -117,8 +145,18 @@ Status BuildEnvelope(const NewEvent& e, const std::string& idempotency_key, size
                                      "].payload is not a Cap'n Proto message (length " +
                                      std::to_string(e.payload.size()) + " is not a multiple of 8)");
     }
-    auto words = kj::heapArray<capnp::word>(e.payload.size() / sizeof(capnp::word));
-    std::memcpy(words.begin(), e.payload.data(), e.payload.size());
+    // Read in place when the caller's bytes are aligned to a word (a heap
+    // string's are), else from an aligned copy.
+    kj::Array<capnp::word> copy;
+    kj::ArrayPtr<const capnp::word> words;
+    if (reinterpret_cast<uintptr_t>(e.payload.data()) % alignof(capnp::word) == 0) {
+      words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(e.payload.data()),
+                           e.payload.size() / sizeof(capnp::word));
+    } else {
+      copy = kj::heapArray<capnp::word>(e.payload.size() / sizeof(capnp::word));
+      std::memcpy(copy.begin(), e.payload.data(), e.payload.size());
+      words = copy;
+    }
     KJ_IF_MAYBE (ex, kj::runCatchingExceptions([&]() {
                    capnp::FlatArrayMessageReader reader(words);
                    ev.getPayload().set(reader.getRoot<capnp::AnyPointer>());
@@ -128,8 +166,97 @@ Status BuildEnvelope(const NewEvent& e, const std::string& idempotency_key, size
           "].payload is not a valid Cap'n Proto message: " + ex->getDescription().cStr());
     }
   }
-  *bytes += capnp::computeSerializedSizeInWords(*msg) * sizeof(capnp::word);
-  *out = std::move(msg);
+  *out = ev;
+  return Status::OK();
+}
+
+// The byte offsets, in the event's data section, of the numbers the writer
+// assigns (from the schema: each is a 64-bit slot).
+struct AssignedSlots {
+  size_t seq, version, recorded_at;
+};
+const AssignedSlots& Slots() {
+  static const AssignedSlots slots = [] {
+    auto event = capnp::Schema::from<schema::Event>();
+    auto at = [&](const char* name) {
+      return static_cast<size_t>(event.getFieldByName(name).getProto().getSlot().getOffset()) *
+             sizeof(uint64_t);
+    };
+    return AssignedSlots{at("seq"), at("version"), at("recordedAt")};
+  }();
+  return slots;
+}
+
+// Writes `v` little-endian at `at`: how Cap'n Proto stores a 64-bit field
+// whose default is zero.
+void PutLE64(char* at, uint64_t v) {
+  for (int i = 0; i < 8; ++i) at[i] = static_cast<char>(v >> (8 * i));
+}
+
+// Builds the envelope of `e` without the numbers the writer assigns, as a
+// flat array at the end of w->flat: in a first segment of the size
+// MallocMessageBuilder(64 + payload words) allocated before (so the bytes are
+// the same), placed straight after the segment table's word, with no
+// builder, copy or array of its own. A message larger than that first
+// segment is built as before and flattened into w->spilled.
+// w_flat, w_spilled and w_envelopes are the writer's; *w_bytes counts.
+Status BuildEnvelope(const NewEvent& e, const std::string& idempotency_key, size_t i,
+                     std::vector<uint64_t>* w_flat, std::vector<std::string>* w_spilled,
+                     std::vector<FlatEnvelope>* w_envelopes, size_t* w_bytes) {
+  const size_t first_words = 64 + e.payload.size() / 8;
+  const size_t at = w_flat->size();
+  // Zeroed words for the segment table and the first segment; what the
+  // message does not use is given back below.
+  w_flat->resize(at + 1 + first_words);
+  FlatEnvelope env;
+  {
+    SlotBuilder msg(
+        kj::arrayPtr(reinterpret_cast<capnp::word*>(w_flat->data() + at + 1), first_words));
+    schema::Event::Builder ev(nullptr);
+    Status s = FillEnvelope(e, idempotency_key, i, &msg, &ev);
+    if (!s.ok()) return s;
+    if (!msg.spilled()) {
+      auto segments = msg.getSegmentsForOutput();
+      const size_t used = segments[0].size();
+      char* base = reinterpret_cast<char*>(w_flat->data());
+      PutLE64(base + at * sizeof(capnp::word), static_cast<uint64_t>(used) << 32);
+      env.begin = at * sizeof(capnp::word);
+      env.end = (at + 1 + used) * sizeof(capnp::word);
+      env.data = static_cast<size_t>(
+          reinterpret_cast<char*>(capnp::AnyStruct::Builder(kj::mv(ev)).getDataSection().begin()) -
+          base);
+      w_flat->resize(at + 1 + used);
+    }
+  }
+  if (env.end == 0) {
+    w_flat->resize(at);
+    capnp::MallocMessageBuilder msg(first_words);
+    schema::Event::Builder ev(nullptr);
+    Status s = FillEnvelope(e, idempotency_key, i, &msg, &ev);
+    if (!s.ok()) return s;
+    std::string bytes;
+    AppendFlat(msg, &bytes);
+    // The data section's place in the flat array: after the segment table,
+    // in whichever segment holds it.
+    const auto* data = capnp::AnyStruct::Builder(kj::mv(ev)).getDataSection().begin();
+    auto segments = msg.getSegmentsForOutput();
+    size_t offset = (segments.size() / 2 + 1) * sizeof(capnp::word);
+    for (const auto& seg : segments) {
+      const auto* b = reinterpret_cast<const kj::byte*>(seg.begin());
+      if (data >= b && data < b + seg.size() * sizeof(capnp::word)) {
+        offset += static_cast<size_t>(data - b);
+        break;
+      }
+      offset += seg.size() * sizeof(capnp::word);
+    }
+    env.spill = static_cast<int>(w_spilled->size());
+    env.begin = 0;
+    env.end = bytes.size();
+    env.data = offset;
+    w_spilled->push_back(std::move(bytes));
+  }
+  *w_bytes += env.end - env.begin;
+  w_envelopes->push_back(env);
   return Status::OK();
 }
 
@@ -182,10 +309,20 @@ Status Ledger::Prepare(const AppendRequest& request, AppendResult* result, Write
                                      "', which this append does not write to");
     }
   }
-  w.envelopes.resize(request.events.size());
+  // Room for every envelope, so that the buffer is rarely grown (a grown
+  // buffer is copied; nothing points into it until PrepareOne).
+  size_t words = 0;
+  for (const NewEvent& e : request.events) {
+    words += 16 + (e.stream.size() + e.type.size() + e.effective.size() + e.actor.principal.size() +
+                   e.actor.role.size() + e.actor.unit.size() + request.idempotency_key.size() +
+                   e.payload.size()) /
+                      sizeof(capnp::word);
+  }
+  w.flat.reserve(words + 64 + request.events.back().payload.size() / 8 + 1);
+  w.envelopes.reserve(request.events.size());
   for (size_t i = 0; i < request.events.size(); ++i) {
-    Status s =
-        BuildEnvelope(request.events[i], request.idempotency_key, i, &w.envelopes[i], &w.bytes);
+    Status s = BuildEnvelope(request.events[i], request.idempotency_key, i, &w.flat, &w.spilled,
+                             &w.envelopes, &w.bytes);
     if (!s.ok()) return s;
   }
   if (!request.idempotency_key.empty()) {
@@ -520,36 +657,29 @@ Status Ledger::PrepareOne(Writer* w, GroupState* g, void* batch_ptr) {
     versions[i] = ++at->second;
   }
   for (auto& [stream, version] : mine) g->versions[stream] = version;
+  // The numbers are written into the flat envelopes in place; the runs of
+  // events point into them until they are put (the writer outlives its
+  // group's write), and their leaves go into the tree in order. Hashing half
+  // of a large request on the other core was tried and measured: on two
+  // shared cores it cost more CPU than it saved and made batches slower under
+  // load (BENCHMARKS.md, issue 18, n18e).
+  const AssignedSlots& slots = Slots();
   for (size_t i = 0; i < r.events.size(); ++i) {
     const std::string& stream = r.events[i].stream;
     const uint64_t version = versions[i];
     uint64_t seq = g->next_seq++;
     seqs.push_back(seq);
-    auto ev = w->envelopes[i]->getRoot<schema::Event>();
-    ev.setSeq(seq);
-    ev.setVersion(version);
-    ev.setRecordedAt(g->recorded_at);
+    const FlatEnvelope& env = w->envelopes[i];
+    char* bytes = w->Bytes(env);
+    PutLE64(bytes + env.data + slots.seq, seq);
+    PutLE64(bytes + env.data + slots.version, version);
+    PutLE64(bytes + env.data + slots.recorded_at, static_cast<uint64_t>(g->recorded_at));
     g->entries.Add(stream, version, seq);
+    const std::string_view event(bytes + env.begin, env.end - env.begin);
+    g->frontier.Append(merkle::LeafHash(event), sink);
+    g->events.Add(seq, event);
   }
-  // The numbered events are flattened into one buffer of the group's (no
-  // array per event), which the runs of events point into until they are put
-  // (ledger_internal.h), and their leaves go into the tree in order. Hashing
-  // half of a large request on the other core was tried and measured: on two
-  // shared cores it cost more CPU than it saved and made batches slower under
-  // load (BENCHMARKS.md, issue 18, n18e).
-  std::string* flat = g->events.Buffer();
-  flat->reserve(w->bytes + 64 * r.events.size());
-  std::vector<size_t> ends(r.events.size());
-  for (size_t i = 0; i < r.events.size(); ++i) {
-    const size_t begin = flat->size();
-    AppendFlat(*w->envelopes[i], flat);
-    ends[i] = flat->size();
-    g->frontier.Append(merkle::LeafHash(std::string_view(*flat).substr(begin)), sink);
-  }
-  for (size_t i = 0; i < r.events.size(); ++i) {  // views, once the buffer is complete
-    const size_t begin = i == 0 ? 0 : ends[i - 1];
-    g->events.Add(seqs[i], std::string_view(*flat).substr(begin, ends[i] - begin));
-  }
+  w->versions = std::move(versions);
   if (!key.empty()) {
     std::string v;
     merkle::Hash raw;
@@ -761,9 +891,8 @@ void Ledger::TellWriteObserver(const std::vector<Writer*>& accepted) {
   for (Writer* w : accepted) {
     if (w->replicated) return;  // a gap the observer reads back: no decoding here
     for (size_t i = 0; i < w->envelopes.size(); ++i) {
-      events.push_back(WrittenEvent{w->request->events[i].stream,
-                                    w->envelopes[i]->getRoot<schema::Event>().getVersion(),
-                                    w->result->seqs[i]});
+      events.push_back(
+          WrittenEvent{w->request->events[i].stream, w->versions[i], w->result->seqs[i]});
     }
   }
   observer_(events);

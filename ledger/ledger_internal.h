@@ -31,15 +31,32 @@ Status FromRocks(const rocksdb::Status& s, const std::string& what);
 inline std::string_view AsView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
 // One caller of Append, waiting in the queue. The envelopes are built by the
-// caller's own thread before it queues; the group's writer only fills in the
-// numbers it assigns (seq, version, recording time), which are fixed-width
-// fields and never reallocate the message.
+// caller's own thread before it queues, each straight into `flat` as the
+// Cap'n Proto flat array that is stored (append.cc, BuildEnvelope); the
+// group's writer only writes in place the numbers it assigns (seq, version,
+// recording time), fixed-width fields of the event's root struct.
+// Where one envelope's flat array is (Ledger::Writer): bytes [begin, end) of
+// the writer's `flat`, or of its spilled[spill] if spill is not -1 (a message
+// of several segments, flattened the way it always was); its root struct's
+// data section begins at byte `data` of the same buffer.
+struct FlatEnvelope {
+  int spill = -1;
+  size_t begin = 0, end = 0, data = 0;
+};
+
 struct Ledger::Writer {
+  char* Bytes(const FlatEnvelope& e) {
+    return e.spill < 0 ? reinterpret_cast<char*>(flat.data()) : spilled[e.spill].data();
+  }
+
   const AppendRequest* request = nullptr;
   const std::vector<std::string>* replicated = nullptr;  // AppendReplicated's events
   AppendResult* result = nullptr;
-  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> envelopes;
-  std::string digest;  // what the idempotency key is bound to
+  std::vector<uint64_t> flat;  // the envelopes back to back, each a flat array (words)
+  std::vector<std::string> spilled;
+  std::vector<FlatEnvelope> envelopes;
+  std::vector<uint64_t> versions;  // as assigned, once written (for the write observer)
+  std::string digest;              // what the idempotency key is bound to
   size_t bytes = 0;
   Status status;
   // Where the caller stands, set by other threads through Wake (append.cc):
