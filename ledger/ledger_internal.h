@@ -30,11 +30,6 @@ inline constexpr const char* kKeyFile = "signing-key.pem";
 Status FromRocks(const rocksdb::Status& s, const std::string& what);
 inline std::string_view AsView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
-// One caller of Append, waiting in the queue. The envelopes are built by the
-// caller's own thread before it queues, each straight into `flat` as the
-// Cap'n Proto flat array that is stored (append.cc, BuildEnvelope); the
-// group's writer only writes in place the numbers it assigns (seq, version,
-// recording time), fixed-width fields of the event's root struct.
 // Where one envelope's flat array is (Ledger::Writer): bytes [begin, end) of
 // the writer's `flat`, or of its spilled[spill] if spill is not -1 (a message
 // of several segments, flattened the way it always was); its root struct's
@@ -44,6 +39,11 @@ struct FlatEnvelope {
   size_t begin = 0, end = 0, data = 0;
 };
 
+// One caller of Append, waiting in the queue. The envelopes are built by the
+// caller's own thread before it queues, each straight into `flat` as the
+// Cap'n Proto flat array that is stored (append.cc, BuildEnvelope); the
+// group's writer only writes in place the numbers it assigns (seq, version,
+// recording time), fixed-width fields of the event's root struct.
 struct Ledger::Writer {
   char* Bytes(const FlatEnvelope& e) {
     return e.spill < 0 ? reinterpret_cast<char*>(flat.data()) : spilled[e.spill].data();
