@@ -25,6 +25,7 @@
 #include "server/http_server.h"
 #include "server/notice_delivery.h"
 #include "server/proof_routes.h"
+#include "server/server_log.h"
 #include "server/tokens.h"
 #include "workflow/date.h"
 #include "workflow/json.h"
@@ -71,9 +72,7 @@ int ServeLedger(const GlobalOptions& g, const ServeArgs& a) {
   const std::vector<std::string>& cors = a.cors;
   const NoticeArgs& notices = a.notices;
   // Logs are JSON lines on stderr; stdout stays for machines.
-  auto logger = spdlog::stderr_logger_mt("ocop");
-  logger->set_pattern("%v");
-  spdlog::set_default_logger(logger);
+  server::UseStderrLog("ocop");
 
   // Each connection costs a descriptor: take all the system allows this
   // process (the soft limit is often 1024, far below the hard one).
@@ -226,6 +225,7 @@ int ServeLedger(const GlobalOptions& g, const ServeArgs& a) {
   control.reset();
   done = true;
   follower.join();
+  server::FlushLog();
   if (!s.ok()) return Fail("serve", s);
   return 0;
 }
@@ -318,9 +318,7 @@ int RunImportCamau(const GlobalOptions& g, const std::string& csv, bool print) {
 }
 
 int RunFollow(const GlobalOptions& g, const server::FollowOptions& o) {
-  auto logger = spdlog::stderr_logger_mt("ocop-follow");
-  logger->set_pattern("%v");
-  spdlog::set_default_logger(logger);
+  server::UseStderrLog("ocop-follow");
   std::unique_ptr<ledger::Ledger> l;
   Status s = OpenLedger(g, /*create=*/true, &l);
   if (!s.ok()) return Fail("follow", s);

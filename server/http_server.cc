@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "server/http_conventions.h"
+#include "server/server_log.h"
 
 namespace ocop::server {
 namespace {
@@ -151,6 +152,9 @@ struct Shared {
   std::mutex mu;
   std::vector<std::weak_ptr<Session>> sessions;  // to close the idle ones on stop
   std::unique_ptr<Committer> committer;          // POSTed commands
+  // One line a request (server_log.h): its own logger if there is one.
+  std::shared_ptr<spdlog::logger> request_log =
+      spdlog::get(kRequestLog) ? spdlog::get(kRequestLog) : spdlog::default_logger();
 };
 
 // `s` as a JSON string. Names and route labels are plain ASCII nearly
@@ -174,12 +178,12 @@ std::string_view JsonString(const std::string& s, std::string* scratch) {
 // the time in milliseconds to the microsecond.
 // Formatted directly: building and printing a JSON object for it cost about
 // 3% of a POST's server CPU (perf, bench/http_load.sh --post-only).
-void LogRequest(uint64_t id, const std::string& principal, const std::string& route, int status,
-                double ms) {
-  if (!spdlog::should_log(spdlog::level::info)) return;
+void LogRequest(spdlog::logger& log, uint64_t id, const std::string& principal,
+                const std::string& route, int status, double ms) {
+  if (!log.should_log(spdlog::level::info)) return;
   std::string p, r;
-  spdlog::info("{{\"request\":{},\"principal\":{},\"route\":{},\"status\":{},\"ms\":{:.3f}}}", id,
-               JsonString(principal, &p), JsonString(route, &r), status, ms);
+  log.info("{{\"request\":{},\"principal\":{},\"route\":{},\"status\":{},\"ms\":{:.3f}}}", id,
+           JsonString(principal, &p), JsonString(route, &r), status, ms);
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -352,7 +356,7 @@ class Session : public std::enable_shared_from_this<Session> {
           double secs =
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
           self->shared_.api.metrics()->Request(route, status, secs);
-          LogRequest(id, principal, route, status, secs * 1000);
+          LogRequest(*self->shared_.request_log, id, principal, route, status, secs * 1000);
           self->busy_ = false;
           if (ec || !res->keep_alive() || self->shared_.stopping) return self->Close();
           self->Read();
