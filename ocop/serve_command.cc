@@ -1,6 +1,5 @@
 #include "ocop/serve_command.h"
 
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <capnp/message.h>
