@@ -42,7 +42,7 @@ bool KeepFreedMemory() {
 }  // namespace
 
 bool PrefaultHeap(size_t bytes) {
-  if (!KeepFreedMemory()) return false;
+  if (bytes == 0 || !KeepFreedMemory()) return false;
   // In blocks the size of a ledger memtable's arena blocks (a 32 MiB write
   // buffer allocates 4 MiB at a time), all held at once so that they are
   // distinct memory, then freed together.

@@ -15,8 +15,9 @@ namespace ocop {
 // after a peak (memory kept is reused, not returned). The JVM's
 // -XX:+AlwaysPreTouch is the same idea.
 //
-// False, touching nothing, where the allocator is not jemalloc (the fuzzers'
-// build) or would not keep the memory.
+// False, changing and touching nothing, for 0 bytes (the allocator then
+// returns freed memory as it always does), and where the allocator is not
+// jemalloc (the fuzzers' build) or would not keep the memory.
 bool PrefaultHeap(size_t bytes);
 
 }  // namespace ocop

@@ -36,6 +36,11 @@ TEST_CASE("jemalloc runs with the project's settings") {
   CHECK(Opt<unsigned>("opt.narenas") == 1);
   CHECK(Opt<size_t>("opt.oversize_threshold") == 0);
   CHECK(Opt<size_t>("opt.lg_extent_max_active_fit") == 20);
+  // `ocop serve --prefault-mb 0`: nothing touched, and freed memory is
+  // returned as jemalloc always does.
+  CHECK_FALSE(ocop::PrefaultHeap(0));
+  CHECK(Opt<ssize_t>("arena.0.dirty_decay_ms") == Opt<ssize_t>("opt.dirty_decay_ms"));
+  CHECK(Opt<ssize_t>("opt.dirty_decay_ms") >= 0);
 }
 
 TEST_CASE("memory PrefaultHeap touched serves another thread's allocations without page faults") {
