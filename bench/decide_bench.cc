@@ -3,6 +3,7 @@
 // the ledger's own append at 32 concurrent writers.
 //
 //   decide_bench --dir DIR [--writers 1,8,32] [--seconds 5] [--streams 4000] [--rounds 3]
+//                [--ids yes]
 //
 // In one run, on one fresh ledger in DIR (durable: every append returns once
 // its group commit is synced), for each writer count, `--rounds` times in
@@ -69,8 +70,11 @@ namespace wf = ocop::workflow;
 
 const char* const kUsage =
     "usage: decide_bench --dir DIR [--writers 1,8,32] [--seconds 5] [--streams 4000] [--rounds 3]\n"
+    "                    [--ids yes]\n"
     "  --streams: how many certified products the commands go round (and raw streams)\n"
-    "  --rounds: how many times raw and submit alternate per writer count\n";
+    "  --rounds: how many times raw and submit alternate per writer count\n"
+    "  --ids yes: every command carries an id, and every raw append an idempotency key,\n"
+    "             as a client that retries safely sends them (default: none)\n";
 
 constexpr int kDistricts = 8;
 
@@ -169,12 +173,13 @@ void SetUp(wf::Service& service, uint32_t products) {
 // promotion cycle or of the dossier and score cycle (steps 2 and 3). Built
 // with Cap'n Proto directly, as a server does after parsing; returns the
 // principal.
-std::string BuildCommand(uint32_t p, uint64_t n, capnp::MallocMessageBuilder* msg) {
+std::string BuildCommand(uint32_t p, uint64_t n, bool with_id, capnp::MallocMessageBuilder* msg) {
   const bool dossiers = ((p * 2654435761u) >> 16) & 1;
   const uint64_t cycle = n / 2, step = n % 2 + (dossiers ? 2 : 0);
   const int base = static_cast<int>(cycle) * 3;  // days from 2024-03-01
   std::string id = ProductId(p);
   auto cmd = msg->initRoot<wf::schema::Command>();
+  if (with_id) cmd.setId(id + "-" + std::to_string(n));
   cmd.setEffective(Day(base + static_cast<int>(n % 2)));
   auto body = cmd.initBody();
   switch (step) {
@@ -290,8 +295,12 @@ int Main(int argc, char** argv) {
   Params p = ParseArgs(argc, argv, &extra, kUsage);
   std::string dir = extra["dir"];
   int rounds = extra.count("rounds") ? std::atoi(extra["rounds"].c_str()) : 3;
+  const std::string ids_arg = extra.count("ids") ? extra["ids"] : "no";
+  if (ids_arg != "yes" && ids_arg != "no") Fail("--ids takes yes or no\n" + std::string(kUsage));
+  const bool ids = ids_arg == "yes";
   for (const auto& [key, value] : extra) {
-    if (key != "dir" && key != "rounds") Fail("unknown option --" + key + "\n" + kUsage);
+    if (key != "dir" && key != "rounds" && key != "ids")
+      Fail("unknown option --" + key + "\n" + kUsage);
   }
   if (dir.empty()) Fail(std::string("--dir is required\n") + kUsage);
   if (rounds < 1) Fail("--rounds must be at least 1");
@@ -312,6 +321,8 @@ int Main(int argc, char** argv) {
 
   double t0 = NowSeconds();
   SetUp(service, p.streams);
+  std::printf("# decide: commands %s ids, raw appends %s idempotency keys\n",
+              ids ? "with" : "without", ids ? "with" : "without");
   std::printf("# decide: set up %u certified products (%llu events) in %.1f s\n", p.streams,
               static_cast<unsigned long long>(ledger->Size()), NowSeconds() - t0);
   std::fflush(stdout);
@@ -342,6 +353,8 @@ int Main(int argc, char** argv) {
         ev.payload = raw_payloads[i];
         req.events.push_back(std::move(ev));
         req.expected.push_back({req.events[0].stream, raw_versions[i]});
+        if (ids)
+          req.idempotency_key = "raw-" + ProductId(i) + "-" + std::to_string(raw_versions[i]);
         auto a = Clock::now();
         lg::AppendResult res;
         Status st = ledger->Append(req, &res);
@@ -359,7 +372,7 @@ int Main(int argc, char** argv) {
         uint32_t i = next[t];
         next[t] = i + writers < p.streams ? i + writers : static_cast<uint32_t>(t);
         capnp::MallocMessageBuilder msg;
-        wf::Principal who{BuildCommand(i, steps[i], &msg), false};
+        wf::Principal who{BuildCommand(i, steps[i], ids, &msg), false};
         auto a = Clock::now();
         wf::Outcome out;
         Status st = service.Submit(who, msg.getRoot<wf::schema::Command>(), &out);

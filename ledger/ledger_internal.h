@@ -6,6 +6,7 @@
 #include <rocksdb/db.h>
 
 #include <condition_variable>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -22,7 +23,12 @@ namespace ocop::ledger {
 inline constexpr const char* kEventsCf = "events";
 inline constexpr const char* kStreamsCf = "streams";
 inline constexpr const char* kHeadsCf = "heads";
+// Read by whole key only, never iterated: its memtable is a hash table
+// (ledger/open.cc), whose iterators copy it whole.
 inline constexpr const char* kIdemCf = "idem";
+// Buckets of each idempotency memtable: a 32 MiB memtable holds ~300,000
+// keys, so about one a bucket; 2 MiB of the memtable's own arena.
+inline constexpr size_t kIdemMemtableBuckets = size_t{1} << 18;
 inline constexpr const char* kTreeCf = "tree";
 inline constexpr const char* kLockFile = "ocop.lock";
 inline constexpr const char* kKeyFile = "signing-key.pem";

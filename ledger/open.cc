@@ -9,6 +9,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -249,8 +250,23 @@ Status Ledger::Open(const std::string& dir, const Options& options, std::unique_
   rocksdb::BlockBasedTableOptions idem_table = table;
   idem_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   idem_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(idem_table));
-  idem_options.memtable_whole_key_filtering = true;
   idem_options.memtable_prefix_bloom_size_ratio = 0.05;
+  // Its keys are the clients' own ids, in no order, so each insert into a
+  // skip list searched it from the top, a cache miss a level: ~5 us of the
+  // server's committer a command (BENCHMARKS.md, issue 18, ninth session).
+  // The family is only ever read by whole key (Get: FindIdempotencyKeyWritten),
+  // never iterated, so its memtable is a hash table of short lists instead:
+  // an insert is a hash and a few steps. A flush (RocksDB's own thread, off
+  // the commit path) sorts the memtable once; measured over runs long enough
+  // to flush it, the CPU an append fell as well as the time. The
+  // whole key is the "prefix" the hash and the memtable's bloom filter are
+  // taken of (so the filter is not also asked to take it as a whole key).
+  // Such a memtable takes its writes one batch at a time, so RocksDB's
+  // concurrent memtable writes are off for the whole database (the ledger
+  // writes one group at a time anyway: AwaitOrLead).
+  idem_options.prefix_extractor.reset(rocksdb::NewNoopTransform());
+  idem_options.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(kIdemMemtableBuckets));
+  db_options.allow_concurrent_memtable_write = false;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& n : names) {
     if (n == kEventsCf || n == kTreeCf) {

@@ -1,7 +1,8 @@
 // The victim of crash_test: appends from several threads under load to the
 // ledger at argv[1], printing "ack BATCH FIRST_SEQ COUNT" only after Append
 // returned, until it is killed. Each event carries its batch id, its index in
-// the batch and the batch's size, so the parent can tell a partial batch.
+// the batch and the batch's size, so the parent can tell a partial batch;
+// even batches carry the idempotency key "batch-BATCH".
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <unistd.h>
@@ -48,6 +49,9 @@ int main(int argc, char** argv) {
                            flat.asBytes().size());
           req.events.push_back(std::move(e));
         }
+        // Every other batch with an idempotency key, which the parent looks
+        // up after each kill.
+        if (batch % 2 == 0) req.idempotency_key = "batch-" + std::to_string(batch);
         AppendResult r;
         if (!l->Append(req, &r).ok()) return;
         char line[96];

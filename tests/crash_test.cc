@@ -1,8 +1,8 @@
 // Crash durability: a child process appends under load and is killed with
 // SIGKILL at random moments, 24 times on the same directory. After each
-// reopen: every acknowledged event is present where it was acknowledged, no
-// batch is partial, sequence numbers and stream versions have no gaps, and
-// verify passes.
+// reopen: every acknowledged event is present where it was acknowledged, an
+// acknowledged batch's idempotency key names it, no batch is partial,
+// sequence numbers and stream versions have no gaps, and verify passes.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -111,6 +111,14 @@ TEST_CASE("acknowledged appends survive SIGKILL, whole and in order") {
         REQUIRE(v.ok());
         REQUIRE(std::stoull(v.event().getActor().getPrincipal().cStr()) == batch);
         REQUIRE(std::stoi(v.event().getActor().getRole().cStr()) == i);
+      }
+      // Its idempotency key, if it had one, names it.
+      if (batch % 2 == 0) {
+        std::string digest;
+        std::vector<uint64_t> seqs;
+        REQUIRE(l->FindIdempotencyKey("batch-" + std::to_string(batch), &digest, &seqs).ok());
+        REQUIRE(seqs.size() == static_cast<size_t>(ack.count));
+        REQUIRE(seqs.front() == ack.first);
       }
     }
     // No batch is partial; numbers have no gaps (Scan fails on a gap).
